@@ -1,0 +1,3 @@
+//! One module per subcommand family; each turns parsed arguments into output.
+
+pub mod inventory;

@@ -1,0 +1,104 @@
+//! Ansible-compatible inventory: sources (INI, YAML, host lists, directories),
+//! group_vars/ and host_vars/, variable precedence, host patterns, and the
+//! project → cluster → app tree jobdeck adds on top.
+
+pub mod ansible_json;
+pub mod data;
+pub mod ini;
+pub mod pattern;
+pub mod pyliteral;
+pub mod range;
+pub mod select;
+pub mod shlex;
+pub mod sources;
+pub mod tree;
+pub mod vars;
+pub mod vars_files;
+pub mod yaml;
+pub mod yaml11;
+
+use std::path::{Path, PathBuf};
+
+pub use data::{GroupId, HostId, InventoryData, VarMap};
+
+/// An error a user can cause in an inventory: it names the file and line
+/// when there is one, and says what was expected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{}:{line}: {message}", path.display())]
+    At { path: PathBuf, line: usize, message: String },
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    #[error("{0}")]
+    Msg(String),
+}
+
+impl InventoryError {
+    pub fn msg(message: impl Into<String>) -> Self {
+        InventoryError::Msg(message.into())
+    }
+
+    pub fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
+        InventoryError::At {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        InventoryError::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    /// Gives a location-less error the file and line it came from.
+    pub fn located(self, path: &Path, line: usize) -> Self {
+        match self {
+            InventoryError::Msg(message) => InventoryError::at(path, line, message),
+            other => other,
+        }
+    }
+}
+
+/// A loaded inventory with every host's variables resolved.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub data: InventoryData,
+    /// The `-i` values as given, made absolute.
+    pub sources: Vec<PathBuf>,
+    /// Merged variables per host (indexed by `HostId`), by Ansible's precedence.
+    pub hostvars: Vec<VarMap>,
+    /// Project, cluster and app of each host (indexed by `HostId`).
+    pub placement: Vec<tree::Placement>,
+}
+
+impl Inventory {
+    /// Loads every source, applies group_vars/ and host_vars/, and resolves
+    /// variables. `sources` are `-i` values: files, directories or host lists.
+    pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
+        let (data, source_paths) = sources::parse_all(sources)?;
+        let hostvars = vars::resolve_all(&data, &source_paths)?;
+        let placement = tree::place_all(&data, &hostvars);
+        Ok(Inventory {
+            data,
+            sources: source_paths,
+            hostvars,
+            placement,
+        })
+    }
+
+    pub fn host_id(&self, name: &str) -> Option<HostId> {
+        self.data.host_id(name)
+    }
+
+    pub fn host_name(&self, id: HostId) -> &str {
+        &self.data.host(id).name
+    }
+
+    /// Every host, in inventory order (the order `all` yields them).
+    pub fn all_hosts(&self) -> Vec<HostId> {
+        self.data.group_hosts(data::ALL)
+    }
+}

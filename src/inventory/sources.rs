@@ -1,0 +1,99 @@
+//! Turns `-i` values into parsed inventory data, the way Ansible's inventory
+//! manager does: a directory is walked in sorted order (skipping hidden
+//! files, group_vars/, host_vars/ and ignored extensions), a file is tried as
+//! YAML and then as INI, and `host1,host2,` is a literal host list.
+
+use std::path::{Path, PathBuf};
+
+use super::{InventoryData, InventoryError, range, yaml11};
+
+/// Extensions Ansible skips inside an inventory directory.
+const IGNORED_EXTENSIONS: &[&str] = &[
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+];
+const IGNORED_NAMES: &[&str] = &["host_vars", "group_vars", "vars_plugins"];
+const YAML_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// Parses every source into one inventory and reconciles it. Returns the
+/// data and the sources as absolute paths (host lists are kept verbatim).
+pub fn parse_all(sources: &[String]) -> Result<(InventoryData, Vec<PathBuf>), InventoryError> {
+    let mut data = InventoryData::new();
+    let mut paths = Vec::with_capacity(sources.len());
+    for source in sources {
+        let path = Path::new(source);
+        if !path.exists() && source.contains(',') {
+            parse_host_list(source, &mut data)?;
+            paths.push(PathBuf::from(source));
+            continue;
+        }
+        let abs = absolute(path).map_err(|e| {
+            InventoryError::file(path, format!("cannot read inventory source: {e}"))
+        })?;
+        parse_path(&abs, &mut data)?;
+        paths.push(abs);
+    }
+    data.current_source = None;
+    data.reconcile();
+    Ok((data, paths))
+}
+
+fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    std::fs::metadata(path)?;
+    std::path::absolute(path)
+}
+
+/// `-i 'web1,web2:2222,'`: every non-empty item is an ungrouped host.
+fn parse_host_list(list: &str, data: &mut InventoryData) -> Result<(), InventoryError> {
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (host, port) = range::parse_address(item, false)
+            .map_err(|e| InventoryError::msg(format!("host list '{list}': {e}")))?;
+        data.add_host(&host, Some(super::data::UNGROUPED), port);
+    }
+    Ok(())
+}
+
+fn parse_path(path: &Path, data: &mut InventoryData) -> Result<(), InventoryError> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| InventoryError::file(path, format!("cannot list inventory directory: {e}")))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| !is_ignored(p))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            parse_path(&entry, data)?;
+        }
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InventoryError::file(path, format!("cannot read inventory file: {e}")))?;
+    data.current_source = Some(path.to_path_buf());
+    parse_file(path, &text, data)
+}
+
+fn is_ignored(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return true;
+    };
+    name.starts_with('.')
+        || IGNORED_NAMES.contains(&name)
+        || IGNORED_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
+}
+
+/// Ansible tries its `yaml` plugin on `.yml`/`.yaml`/`.json` and
+/// extension-less files, then its `ini` plugin. jobdeck does the same, but an
+/// extension-less file goes to the YAML parser only when it is a YAML
+/// mapping, so an INI file's errors are reported as INI errors. Where Ansible
+/// would skip an unparsable source with a warning, jobdeck stops with the error.
+fn parse_file(path: &Path, text: &str, data: &mut InventoryData) -> Result<(), InventoryError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if YAML_EXTENSIONS.contains(&ext) || (ext.is_empty() && is_yaml_mapping(path, text)) {
+        super::yaml::parse(path, text, data)
+    } else {
+        super::ini::parse(path, text, data)
+    }
+}
+
+fn is_yaml_mapping(path: &Path, text: &str) -> bool {
+    matches!(yaml11::load(path, text), Ok(Some(serde_json::Value::Object(_))))
+}
