@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod hostlist;
 mod inventory;
 
 use std::process::ExitCode;

@@ -1,8 +1,256 @@
-//! The document `ansible-inventory --list` prints, byte for byte.
+//! The document `ansible-inventory --list` prints, byte for byte: the same
+//! groups, `_meta.hostvars`, key order (sorted), indentation (4 spaces) and
+//! number formatting as Python's `json.dumps(..., sort_keys=True, indent=4)`.
 
-use super::Inventory;
+use serde_json::{Map, Value};
 
-pub fn list_json(inv: &Inventory) -> String {
-    let _ = inv;
-    String::from("{}")
+use super::data::{ALL, GroupId};
+use super::{Inventory, VarMap, vars};
+
+/// Variables Ansible computes itself and strips from its output, even when
+/// an inventory sets them.
+const INTERNAL_VARS: &[&str] = &[
+    "ansible_async_path",
+    "ansible_collection_name",
+    "ansible_config_file",
+    "ansible_dependent_role_names",
+    "ansible_diff_mode",
+    "ansible_facts",
+    "ansible_forks",
+    "ansible_inventory_sources",
+    "ansible_limit",
+    "ansible_play_batch",
+    "ansible_play_hosts",
+    "ansible_play_hosts_all",
+    "ansible_play_role_names",
+    "ansible_playbook_python",
+    "ansible_role_name",
+    "ansible_role_names",
+    "ansible_run_tags",
+    "ansible_skip_tags",
+    "ansible_verbosity",
+    "ansible_version",
+    "inventory_dir",
+    "inventory_file",
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "groups",
+    "group_names",
+    "hostvars",
+    "playbook_dir",
+    "play_hosts",
+    "role_name",
+    "role_names",
+    "role_path",
+    "role_uuid",
+];
+
+/// `ansible-inventory --list` (or `--list --export` when `export` is set).
+pub fn list_json(inv: &Inventory, export: bool) -> String {
+    let mut doc = Map::new();
+    let mut seen = vec![false; inv.data.groups.len()];
+    format_group(inv, ALL, export, &mut seen, &mut doc);
+
+    let mut hostvars = Map::new();
+    for h in inv.all_hosts() {
+        let vars = if export {
+            vars::host_own_vars(inv, h)
+        } else {
+            inv.hostvars[h].clone()
+        };
+        let vars = without_internal(vars);
+        if !vars.is_empty() {
+            hostvars.insert(inv.host_name(h).to_string(), Value::Object(vars.into_iter().collect()));
+        }
+    }
+    let mut meta = Map::new();
+    meta.insert("hostvars".into(), Value::Object(hostvars));
+    meta.insert("profile".into(), Value::String("inventory_legacy".into()));
+    doc.insert("_meta".into(), Value::Object(meta));
+
+    let mut out = String::with_capacity(1 << 16);
+    write_python_json(&Value::Object(doc), 0, &mut out);
+    out
+}
+
+/// One group's entry, then its children's (each group once), dropping empty
+/// keys and empty groups the way ansible-inventory does.
+fn format_group(inv: &Inventory, g: GroupId, export: bool, seen: &mut [bool], doc: &mut Map<String, Value>) {
+    let group = inv.data.group(g);
+    let mut entry = Map::new();
+    if g != ALL {
+        let hosts: Vec<Value> = group
+            .hosts
+            .iter()
+            .map(|&h| Value::String(inv.host_name(h).to_string()))
+            .collect();
+        entry.insert("hosts".into(), Value::Array(hosts));
+    }
+    let mut children = Vec::with_capacity(group.children.len());
+    // Insert this group's key first so a child's entry cannot replace it.
+    doc.insert(group.name.clone(), Value::Null);
+    for &c in &group.children {
+        children.push(Value::String(inv.data.group(c).name.clone()));
+        if !seen[c] {
+            format_group(inv, c, export, seen, doc);
+            seen[c] = true;
+        }
+    }
+    entry.insert("children".into(), Value::Array(children));
+    if export {
+        let vars = without_internal(vars::group_own_vars(inv, g));
+        entry.insert("vars".into(), Value::Object(vars.into_iter().collect()));
+    }
+    entry.retain(|_, v| !is_empty(v));
+    if entry.is_empty() {
+        doc.remove(&group.name);
+    } else {
+        doc.insert(group.name.clone(), Value::Object(entry));
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn without_internal(mut vars: VarMap) -> VarMap {
+    vars.retain(|k, _| !INTERNAL_VARS.contains(&k.as_str()));
+    vars
+}
+
+/// Python's `json.dumps(value, sort_keys=True, indent=4)`, with non-ASCII
+/// text written as UTF-8 as ansible-inventory writes it.
+pub fn write_python_json(value: &Value, level: usize, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => out.push_str(&i.to_string()),
+            (_, Some(u)) => out.push_str(&u.to_string()),
+            _ => out.push_str(&python_float_repr(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        Value::String(s) => out.push_str(&serde_json::to_string(s).expect("strings always serialise")),
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline_indent(level + 1, out);
+                write_python_json(item, level + 1, out);
+            }
+            newline_indent(level, out);
+            out.push(']');
+        }
+        Value::Object(map) => {
+            if map.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline_indent(level + 1, out);
+                out.push_str(&serde_json::to_string(key).expect("strings always serialise"));
+                out.push_str(": ");
+                write_python_json(&map[key], level + 1, out);
+            }
+            newline_indent(level, out);
+            out.push('}');
+        }
+    }
+}
+
+fn newline_indent(level: usize, out: &mut String) {
+    out.push('\n');
+    for _ in 0..level {
+        out.push_str("    ");
+    }
+}
+
+/// Python's `repr(float)`: the shortest digits that round-trip, in fixed
+/// notation for exponents in [-4, 16) and scientific (`1e+16`) outside it.
+pub fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits, e.g. "1.5e20".
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");
+    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if (-4..16).contains(&exp) {
+        let point = exp + 1; // digits before the decimal point
+        let body = if point <= 0 {
+            format!("0.{}{}", "0".repeat((-point) as usize), digits)
+        } else if (point as usize) >= digits.len() {
+            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
+        } else {
+            let (int, frac) = digits.split_at(point as usize);
+            format!("{int}.{frac}")
+        };
+        format!("{sign}{body}")
+    } else {
+        let mantissa = if digits.len() > 1 {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        };
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{exp_sign}{:02}", exp.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        for (f, want) in [
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (1.5e20, "1.5e+20"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-2.5, "-2.5"),
+            (123.456, "123.456"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (0.0, "0.0"),
+        ] {
+            assert_eq!(python_float_repr(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn objects_are_sorted_and_indented_like_python() {
+        let v: Value = serde_json::from_str(r#"{"b": [1, {}], "a": {"y": [], "x": "é\n"}}"#).unwrap();
+        let mut out = String::new();
+        write_python_json(&v, 0, &mut out);
+        assert_eq!(
+            out,
+            "{\n    \"a\": {\n        \"x\": \"é\\n\",\n        \"y\": []\n    },\n    \"b\": [\n        1,\n        {}\n    ]\n}"
+        );
+    }
 }

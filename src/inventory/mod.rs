@@ -3,6 +3,7 @@
 //! project → cluster → app tree jobdeck adds on top.
 
 pub mod ansible_json;
+pub mod connection;
 pub mod data;
 pub mod ini;
 pub mod pattern;
@@ -19,7 +20,7 @@ pub mod yaml11;
 
 use std::path::{Path, PathBuf};
 
-pub use data::{GroupId, HostId, InventoryData, VarMap};
+pub use data::{HostId, InventoryData, VarMap};
 
 /// An error a user can cause in an inventory: it names the file and line
 /// when there is one, and says what was expected.
@@ -68,6 +69,8 @@ pub struct Inventory {
     pub data: InventoryData,
     /// The `-i` values as given, made absolute.
     pub sources: Vec<PathBuf>,
+    /// group_vars/ and host_vars/ of each source, in source order.
+    pub source_vars: Vec<std::sync::Arc<vars::SourceVars>>,
     /// Merged variables per host (indexed by `HostId`), by Ansible's precedence.
     pub hostvars: Vec<VarMap>,
     /// Project, cluster and app of each host (indexed by `HostId`).
@@ -79,11 +82,13 @@ impl Inventory {
     /// variables. `sources` are `-i` values: files, directories or host lists.
     pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
         let (data, source_paths) = sources::parse_all(sources)?;
-        let hostvars = vars::resolve_all(&data, &source_paths)?;
+        let source_vars = vars::load_source_vars(&data, &source_paths)?;
+        let hostvars = vars::resolve_all(&data, &source_vars)?;
         let placement = tree::place_all(&data, &hostvars);
         Ok(Inventory {
             data,
             sources: source_paths,
+            source_vars,
             hostvars,
             placement,
         })

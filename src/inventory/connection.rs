@@ -1,0 +1,154 @@
+//! A host's connection settings, read from its merged variables the way
+//! Ansible's ssh connection plugin reads them.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::VarMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectionSettings {
+    /// `ssh` or `local` (`ansible_connection`).
+    pub connection: String,
+    /// `ansible_host`, else the inventory name.
+    pub address: String,
+    /// `ansible_port`; `None` leaves it to ssh_config (then 22).
+    pub port: Option<u16>,
+    /// `ansible_user`; `None` leaves it to ssh_config (then the local user).
+    pub user: Option<String>,
+    /// `ansible_ssh_private_key_file`.
+    pub private_key_file: Option<String>,
+    /// `ansible_password` / `ansible_ssh_pass` is set (never shown).
+    pub has_password: bool,
+    /// `-J` / `-o ProxyJump=` from `ansible_ssh_common_args` / `ansible_ssh_extra_args`.
+    pub proxy_jump: Option<String>,
+    /// `-o ProxyCommand=` from the same variables.
+    pub proxy_command: Option<String>,
+    /// Other `-o Key=Value` options from the same variables, in order.
+    pub ssh_options: Vec<(String, String)>,
+}
+
+impl ConnectionSettings {
+    pub fn from_vars(name: &str, vars: &VarMap) -> Result<ConnectionSettings, String> {
+        let text = |keys: &[&str]| keys.iter().find_map(|k| vars.get(*k).and_then(scalar_text));
+        let port = match text(&["ansible_port", "ansible_ssh_port"]) {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| format!("host '{name}': ansible_port must be a port number, got '{p}'"))?,
+            ),
+            None => None,
+        };
+        let mut settings = ConnectionSettings {
+            connection: text(&["ansible_connection"]).unwrap_or_else(|| "ssh".into()),
+            address: text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| name.to_string()),
+            port,
+            user: text(&["ansible_user", "ansible_ssh_user"]),
+            private_key_file: text(&["ansible_ssh_private_key_file", "ansible_private_key_file"]),
+            has_password: ["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]
+                .iter()
+                .any(|k| vars.contains_key(*k)),
+            ..Default::default()
+        };
+        for key in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
+            if let Some(args) = text(&[key]) {
+                settings
+                    .apply_ssh_args(&args)
+                    .map_err(|e| format!("host '{name}': {key}: {e}"))?;
+            }
+        }
+        Ok(settings)
+    }
+
+    /// Understands the ssh(1) options that matter for connecting: `-o`,
+    /// `-J`, `-p`, `-i`, `-l`. Others are ignored.
+    fn apply_ssh_args(&mut self, args: &str) -> Result<(), String> {
+        let words = super::shlex::split(args, false)?;
+        let mut words = words.into_iter();
+        while let Some(word) = words.next() {
+            let (flag, attached) = match word.strip_prefix('-') {
+                Some(rest) if !rest.is_empty() => (rest[..1].to_string(), rest[1..].to_string()),
+                _ => continue,
+            };
+            if !matches!(flag.as_str(), "o" | "J" | "p" | "i" | "l") {
+                continue;
+            }
+            let value = if attached.is_empty() {
+                words.next().ok_or_else(|| format!("-{flag} needs a value"))?
+            } else {
+                attached
+            };
+            match flag.as_str() {
+                "o" => self.apply_option(&value)?,
+                "J" => self.proxy_jump = Some(value),
+                "p" => self.port = Some(value.parse().map_err(|_| format!("-p needs a port number, got '{value}'"))?),
+                "i" => self.private_key_file = Some(value),
+                "l" => self.user = Some(value),
+                _ => unreachable!("filtered above"),
+            }
+        }
+        Ok(())
+    }
+
+    /// `-o Key=Value` or `-o "Key Value"`.
+    fn apply_option(&mut self, option: &str) -> Result<(), String> {
+        let split = option
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .ok_or_else(|| format!("-o '{option}' is not Key=Value"))?;
+        let key = option[..split].trim();
+        let value = option[split + 1..].trim_start_matches(|c: char| c == '=' || c.is_whitespace());
+        match key.to_ascii_lowercase().as_str() {
+            "proxycommand" => self.proxy_command = Some(value.to_string()),
+            "proxyjump" => self.proxy_jump = Some(value.to_string()),
+            "port" => self.port = Some(value.parse().map_err(|_| format!("-o Port needs a number, got '{value}'"))?),
+            "user" => self.user = Some(value.to_string()),
+            "identityfile" => self.private_key_file = Some(value.to_string()),
+            _ => self.ssh_options.push((key.to_string(), value.to_string())),
+        }
+        Ok(())
+    }
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Variables whose values are secrets: shown and stored as `***`.
+pub fn is_secret_var(name: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "pass", "password", "passwd", "passphrase", "secret", "secrets", "token", "credential", "credentials", "apikey",
+    ];
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(['_', '-', '.']).collect();
+    let names_a_file = matches!(words.last(), Some(&("file" | "path" | "dir")));
+    !names_a_file && (words.iter().any(|w| WORDS.contains(w)) || lower.contains("api_key"))
+}
+
+/// A copy of `vars` with every secret value replaced by `***`.
+pub fn masked(vars: &VarMap) -> VarMap {
+    vars.iter()
+        .map(|(k, v)| {
+            let v = if is_secret_var(k) { Value::String("***".into()) } else { v.clone() };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        for name in ["ansible_password", "ansible_become_pass", "ansible_ssh_pass", "db_secret", "API_TOKEN", "vault-api_key"] {
+            assert!(is_secret_var(name), "{name}");
+        }
+        for name in ["ansible_ssh_private_key_file", "compass_mode", "bypass_cache", "password_file", "ansible_user"] {
+            assert!(!is_secret_var(name), "{name}");
+        }
+    }
+}
