@@ -1,0 +1,223 @@
+//! The events one job instance emits, in order. Every consumer (journal
+//! writer, headless reporter, TUI store) sees the same sequence, so a run in
+//! the TUI and the same run headless leave the same journal.
+//!
+//! Hosts and steps are referred to by index into the lists announced in
+//! `InstanceStarted`, which keeps high-volume events (output) small.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+/// A job instance's id, as allocated by the journal.
+pub type InstanceId = i64;
+/// Index into `InstanceStarted::hosts`.
+pub type HostIndex = usize;
+/// Index into `InstanceStarted::steps`.
+pub type StepIndex = usize;
+/// Index into `InstanceStarted::batches`.
+pub type BatchIndex = usize;
+
+/// Milliseconds since the Unix epoch.
+pub type UnixMillis = i64;
+
+pub fn now_millis() -> UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Where a host stands. The terminal states after `Running` describe how its
+/// last step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostStatus {
+    Pending,
+    Connecting,
+    Running,
+    Ok,
+    /// The command exited non-zero (or was killed by a signal).
+    Failed,
+    TimedOut,
+    Unreachable,
+    AuthFailed,
+    HostKeyRejected,
+    Cancelled,
+    /// An operator skipped the host, or the run ended before it started.
+    Skipped,
+    /// A step failed and the flow's rollback section ran on the host.
+    RolledBack,
+    /// jobdeck stopped while the host was running.
+    Interrupted,
+}
+
+impl HostStatus {
+    pub fn is_final(self) -> bool {
+        !matches!(self, HostStatus::Pending | HostStatus::Connecting | HostStatus::Running)
+    }
+
+    /// Counts against `--max-fail`.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            HostStatus::Failed
+                | HostStatus::TimedOut
+                | HostStatus::Unreachable
+                | HostStatus::AuthFailed
+                | HostStatus::HostKeyRejected
+                | HostStatus::RolledBack
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    Running,
+    /// Between batches: waiting out an interval or for a confirmation.
+    Waiting,
+    Paused,
+    Ok,
+    /// Finished, with at least one host failed.
+    Failed,
+    /// Stopped by an operator or by `--max-fail`.
+    Aborted,
+    /// jobdeck stopped (or was killed) before the instance finished; resumable.
+    Interrupted,
+}
+
+impl InstanceStatus {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            InstanceStatus::Ok | InstanceStatus::Failed | InstanceStatus::Aborted | InstanceStatus::Interrupted
+        )
+    }
+}
+
+/// How one step ended on one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    pub status: HostStatus,
+    pub exit_code: Option<i32>,
+    /// The signal name when the command was killed by one (`KILL`, `TERM`).
+    pub signal: Option<String>,
+    /// A human reason for non-command failures (refused, auth, host key).
+    pub error: Option<String>,
+}
+
+/// Why the engine is waiting before the next batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// The batch interval (`--interval 2h`); `until` says when it ends.
+    Interval,
+    /// Mode `confirm`: an operator must confirm the next batch.
+    Confirm,
+    /// Mode `pause-on-failure`: a host failed; an operator must resume.
+    Failure,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    InstanceStarted {
+        flow: String,
+        hosts: Vec<String>,
+        steps: Vec<String>,
+        /// Host indexes of each batch, in run order.
+        batches: Vec<Vec<HostIndex>>,
+    },
+    BatchStarted {
+        batch: BatchIndex,
+    },
+    StepStarted {
+        host: HostIndex,
+        step: StepIndex,
+        /// 1 for the first try; retries count up.
+        attempt: u32,
+    },
+    Output {
+        host: HostIndex,
+        step: StepIndex,
+        stream: Stream,
+        /// Raw bytes as the host sent them (not necessarily UTF-8).
+        #[serde(with = "bytes_lossy")]
+        data: Bytes,
+    },
+    StepFinished {
+        host: HostIndex,
+        step: StepIndex,
+        attempt: u32,
+        outcome: StepOutcome,
+    },
+    HostFinished {
+        host: HostIndex,
+        status: HostStatus,
+    },
+    BatchFinished {
+        batch: BatchIndex,
+        ok: usize,
+        failed: usize,
+    },
+    Waiting {
+        /// The batch that starts when the wait ends.
+        next_batch: BatchIndex,
+        reason: WaitReason,
+        /// When an interval ends (Unix ms); `None` when an operator decides.
+        until: Option<UnixMillis>,
+    },
+    Paused,
+    Resumed,
+    /// Values a step printed with `::set name=value`, for later steps.
+    Exported {
+        host: HostIndex,
+        step: StepIndex,
+        name: String,
+        value: String,
+    },
+    InstanceFinished {
+        status: InstanceStatus,
+        /// Why, when it did not end ok (max-fail exceeded, aborted by operator).
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub instance: InstanceId,
+    pub at: UnixMillis,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    pub fn now(instance: InstanceId, kind: EventKind) -> Event {
+        Event {
+            instance,
+            at: now_millis(),
+            kind,
+        }
+    }
+}
+
+/// Output bytes in JSON: UTF-8 text when valid (lossy otherwise). Exact
+/// bytes are kept in the journal; JSON lines are for reading.
+mod bytes_lossy {
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(data: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(data))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        Ok(Bytes::from(String::deserialize(d)?))
+    }
+}
