@@ -14,7 +14,12 @@ pub fn fold<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
             Some((prefix, digits, suffix)) => {
                 let (index, fresh) = match groups.get_index_of(&(prefix, digits.len(), suffix)) {
                     Some(i) => (i, false),
-                    None => (groups.insert_full((prefix, digits.len(), suffix), Vec::new()).0, true),
+                    None => (
+                        groups
+                            .insert_full((prefix, digits.len(), suffix), Vec::new())
+                            .0,
+                        true,
+                    ),
                 };
                 groups[index].push(digits.parse().unwrap_or(0));
                 if fresh {
@@ -54,7 +59,10 @@ enum Entry<'a> {
 fn split_number(name: &str) -> Option<(&str, &str, &str)> {
     let bytes = name.as_bytes();
     let end = bytes.iter().rposition(|b| b.is_ascii_digit())? + 1;
-    let start = bytes[..end].iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1);
+    let start = bytes[..end]
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |i| i + 1);
     if end - start > 18 {
         return None; // would overflow u64; show as is
     }

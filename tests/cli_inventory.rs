@@ -46,7 +46,10 @@ fn tree_shows_projects_clusters_apps_with_counts() {
     };
     assert!(find("shop ").contains(" 10"), "{tree}");
     assert!(find("├── shop_c1").contains("  7"), "{tree}");
-    assert!(find("│   ├── shop_web").contains("shop-web-[01-04]"), "{tree}");
+    assert!(
+        find("│   ├── shop_web").contains("shop-web-[01-04]"),
+        "{tree}"
+    );
     assert!(find("    └── shop_worker").contains("shop-worker-a,shop-worker-b,shop-worker-c"));
     assert!(find("lab ").contains("  4"), "{tree}");
     assert!(find("blog ").contains("  4"), "{tree}");
@@ -55,10 +58,26 @@ fn tree_shows_projects_clusters_apps_with_counts() {
 
 #[test]
 fn filters_by_project_and_cluster() {
-    let hosts = stdout_of(&["inventory", "hosts", "all", "--project", "shop", "--cluster", "shop_c1"]);
+    let hosts = stdout_of(&[
+        "inventory",
+        "hosts",
+        "all",
+        "--project",
+        "shop",
+        "--cluster",
+        "shop_c1",
+    ]);
     assert_eq!(
         hosts.lines().collect::<Vec<_>>(),
-        ["shop-web-01", "shop-web-02", "shop-web-03", "shop-web-04", "shop-api-01", "shop-api-02", "shop-api-03"]
+        [
+            "shop-web-01",
+            "shop-web-02",
+            "shop-web-03",
+            "shop-web-04",
+            "shop-api-01",
+            "shop-api-02",
+            "shop-api-03"
+        ]
     );
     let apps = stdout_of(&["inventory", "hosts", "shop", "--app", "shop_worker"]);
     assert_eq!(apps.lines().count(), 3);
@@ -83,13 +102,26 @@ fn patterns_follow_ansible_order_of_operations() {
         ]
     );
     let sliced = stdout_of(&["inventory", "hosts", "shop_web[1:2]"]);
-    assert_eq!(sliced.lines().collect::<Vec<_>>(), ["shop-web-02", "shop-web-03"]);
+    assert_eq!(
+        sliced.lines().collect::<Vec<_>>(),
+        ["shop-web-02", "shop-web-03"]
+    );
 }
 
 #[test]
 fn an_explicit_list_ignores_filters_and_names_unknown_hosts() {
-    let hosts = stdout_of(&["inventory", "hosts", "--project", "blog", "--hosts", "local-1,192.0.2.21"]);
-    assert_eq!(hosts.lines().collect::<Vec<_>>(), ["local-1", "shop-api-01"]);
+    let hosts = stdout_of(&[
+        "inventory",
+        "hosts",
+        "--project",
+        "blog",
+        "--hosts",
+        "local-1,192.0.2.21",
+    ]);
+    assert_eq!(
+        hosts.lines().collect::<Vec<_>>(),
+        ["local-1", "shop-api-01"]
+    );
     jobdeck()
         .args(["inventory", "hosts", "--hosts", "local-1,nosuch-9,10.9.9.9"])
         .assert()
@@ -120,12 +152,22 @@ fn show_gives_connection_settings_and_masks_secrets() {
 
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("hosts");
-    std::fs::write(&inv, "[db]\ndb1 ansible_password=hunter2 db_api_token='t0k3n'\n").unwrap();
-    for args in [vec!["inventory", "show", "db1"], vec!["inventory", "show", "db1", "--json"]] {
+    std::fs::write(
+        &inv,
+        "[db]\ndb1 ansible_password=hunter2 db_api_token='t0k3n'\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["inventory", "show", "db1"],
+        vec!["inventory", "show", "db1", "--json"],
+    ] {
         let out = jobdeck().arg("-i").arg(&inv).args(&args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success());
-        assert!(!text.contains("hunter2") && !text.contains("t0k3n"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("t0k3n"),
+            "{text}"
+        );
         assert!(text.contains("***"), "{text}");
     }
 }

@@ -7,8 +7,8 @@ use anyhow::Result;
 
 use crate::cli::{FilterArgs, InventoryCommand};
 use crate::exit;
-use crate::inventory::select::Selection;
 use crate::inventory::connection::{self, ConnectionSettings};
+use crate::inventory::select::Selection;
 use crate::inventory::{Inventory, ansible_json, vars};
 
 /// The `-i` values, or the default: ./inventory if it exists, otherwise the
@@ -85,7 +85,12 @@ fn show_host(inv: &Inventory, name: &str, json: bool, out: &mut impl Write) -> R
     writeln!(out, "groups      {}", groups.join(", "))?;
     writeln!(out, "connection  {}", conn.connection)?;
     writeln!(out, "address     {}", conn.address)?;
-    writeln!(out, "port        {}", conn.port.map_or("- (ssh_config, else 22)".into(), |p| p.to_string()))?;
+    writeln!(
+        out,
+        "port        {}",
+        conn.port
+            .map_or("- (ssh_config, else 22)".into(), |p| p.to_string())
+    )?;
     writeln!(out, "user        {}", or_dash(&conn.user))?;
     writeln!(out, "key         {}", or_dash(&conn.private_key_file))?;
     if conn.has_password {

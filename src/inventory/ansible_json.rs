@@ -60,7 +60,10 @@ pub fn list_json(inv: &Inventory, export: bool) -> String {
         };
         let vars = without_internal(vars);
         if !vars.is_empty() {
-            hostvars.insert(inv.host_name(h).to_string(), Value::Object(vars.into_iter().collect()));
+            hostvars.insert(
+                inv.host_name(h).to_string(),
+                Value::Object(vars.into_iter().collect()),
+            );
         }
     }
     let mut meta = Map::new();
@@ -75,7 +78,13 @@ pub fn list_json(inv: &Inventory, export: bool) -> String {
 
 /// One group's entry, then its children's (each group once), dropping empty
 /// keys and empty groups the way ansible-inventory does.
-fn format_group(inv: &Inventory, g: GroupId, export: bool, seen: &mut [bool], doc: &mut Map<String, Value>) {
+fn format_group(
+    inv: &Inventory,
+    g: GroupId,
+    export: bool,
+    seen: &mut [bool],
+    doc: &mut Map<String, Value>,
+) {
     let group = inv.data.group(g);
     let mut entry = Map::new();
     if g != ALL {
@@ -133,7 +142,9 @@ pub fn write_python_json(value: &Value, level: usize, out: &mut String) {
             (_, Some(u)) => out.push_str(&u.to_string()),
             _ => out.push_str(&python_float_repr(n.as_f64().unwrap_or(f64::NAN))),
         },
-        Value::String(s) => out.push_str(&serde_json::to_string(s).expect("strings always serialise")),
+        Value::String(s) => {
+            out.push_str(&serde_json::to_string(s).expect("strings always serialise"))
+        }
         Value::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -245,7 +256,8 @@ mod tests {
 
     #[test]
     fn objects_are_sorted_and_indented_like_python() {
-        let v: Value = serde_json::from_str(r#"{"b": [1, {}], "a": {"y": [], "x": "é\n"}}"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"b": [1, {}], "a": {"y": [], "x": "é\n"}}"#).unwrap();
         let mut out = String::new();
         write_python_json(&v, 0, &mut out);
         assert_eq!(

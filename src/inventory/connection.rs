@@ -32,21 +32,25 @@ impl ConnectionSettings {
     pub fn from_vars(name: &str, vars: &VarMap) -> Result<ConnectionSettings, String> {
         let text = |keys: &[&str]| keys.iter().find_map(|k| vars.get(*k).and_then(scalar_text));
         let port = match text(&["ansible_port", "ansible_ssh_port"]) {
-            Some(p) => Some(
-                p.parse::<u16>()
-                    .map_err(|_| format!("host '{name}': ansible_port must be a port number, got '{p}'"))?,
-            ),
+            Some(p) => Some(p.parse::<u16>().map_err(|_| {
+                format!("host '{name}': ansible_port must be a port number, got '{p}'")
+            })?),
             None => None,
         };
         let mut settings = ConnectionSettings {
             connection: text(&["ansible_connection"]).unwrap_or_else(|| "ssh".into()),
-            address: text(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| name.to_string()),
+            address: text(&["ansible_host", "ansible_ssh_host"])
+                .unwrap_or_else(|| name.to_string()),
             port,
             user: text(&["ansible_user", "ansible_ssh_user"]),
             private_key_file: text(&["ansible_ssh_private_key_file", "ansible_private_key_file"]),
-            has_password: ["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]
-                .iter()
-                .any(|k| vars.contains_key(*k)),
+            has_password: [
+                "ansible_password",
+                "ansible_ssh_pass",
+                "ansible_ssh_password",
+            ]
+            .iter()
+            .any(|k| vars.contains_key(*k)),
             ..Default::default()
         };
         for key in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
@@ -73,14 +77,22 @@ impl ConnectionSettings {
                 continue;
             }
             let value = if attached.is_empty() {
-                words.next().ok_or_else(|| format!("-{flag} needs a value"))?
+                words
+                    .next()
+                    .ok_or_else(|| format!("-{flag} needs a value"))?
             } else {
                 attached
             };
             match flag.as_str() {
                 "o" => self.apply_option(&value)?,
                 "J" => self.proxy_jump = Some(value),
-                "p" => self.port = Some(value.parse().map_err(|_| format!("-p needs a port number, got '{value}'"))?),
+                "p" => {
+                    self.port = Some(
+                        value
+                            .parse()
+                            .map_err(|_| format!("-p needs a port number, got '{value}'"))?,
+                    )
+                }
                 "i" => self.private_key_file = Some(value),
                 "l" => self.user = Some(value),
                 _ => unreachable!("filtered above"),
@@ -99,7 +111,13 @@ impl ConnectionSettings {
         match key.to_ascii_lowercase().as_str() {
             "proxycommand" => self.proxy_command = Some(value.to_string()),
             "proxyjump" => self.proxy_jump = Some(value.to_string()),
-            "port" => self.port = Some(value.parse().map_err(|_| format!("-o Port needs a number, got '{value}'"))?),
+            "port" => {
+                self.port = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("-o Port needs a number, got '{value}'"))?,
+                )
+            }
             "user" => self.user = Some(value.to_string()),
             "identityfile" => self.private_key_file = Some(value.to_string()),
             _ => self.ssh_options.push((key.to_string(), value.to_string())),
@@ -120,7 +138,16 @@ fn scalar_text(v: &Value) -> Option<String> {
 /// Variables whose values are secrets: shown and stored as `***`.
 pub fn is_secret_var(name: &str) -> bool {
     const WORDS: &[&str] = &[
-        "pass", "password", "passwd", "passphrase", "secret", "secrets", "token", "credential", "credentials", "apikey",
+        "pass",
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "credential",
+        "credentials",
+        "apikey",
     ];
     let lower = name.to_ascii_lowercase();
     let words: Vec<&str> = lower.split(['_', '-', '.']).collect();
@@ -132,7 +159,11 @@ pub fn is_secret_var(name: &str) -> bool {
 pub fn masked(vars: &VarMap) -> VarMap {
     vars.iter()
         .map(|(k, v)| {
-            let v = if is_secret_var(k) { Value::String("***".into()) } else { v.clone() };
+            let v = if is_secret_var(k) {
+                Value::String("***".into())
+            } else {
+                v.clone()
+            };
             (k.clone(), v)
         })
         .collect()
@@ -144,10 +175,23 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for name in ["ansible_password", "ansible_become_pass", "ansible_ssh_pass", "db_secret", "API_TOKEN", "vault-api_key"] {
+        for name in [
+            "ansible_password",
+            "ansible_become_pass",
+            "ansible_ssh_pass",
+            "db_secret",
+            "API_TOKEN",
+            "vault-api_key",
+        ] {
             assert!(is_secret_var(name), "{name}");
         }
-        for name in ["ansible_ssh_private_key_file", "compass_mode", "bypass_cache", "password_file", "ansible_user"] {
+        for name in [
+            "ansible_ssh_private_key_file",
+            "compass_mode",
+            "bypass_cache",
+            "password_file",
+            "ansible_user",
+        ] {
             assert!(!is_secret_var(name), "{name}");
         }
     }

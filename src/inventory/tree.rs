@@ -30,7 +30,12 @@ pub fn place_all(data: &InventoryData, hostvars: &[VarMap]) -> Vec<Placement> {
     (0..data.hosts.len())
         .map(|h| {
             let chain = group_chain(data, h);
-            let level = |up: usize| chain.len().checked_sub(up + 1).map(|i| data.group(chain[i]).name.clone());
+            let level = |up: usize| {
+                chain
+                    .len()
+                    .checked_sub(up + 1)
+                    .map(|i| data.group(chain[i]).name.clone())
+            };
             Placement {
                 project: var_of(&hostvars[h], PROJECT_VARS).or_else(|| level(2)),
                 cluster: var_of(&hostvars[h], CLUSTER_VARS).or_else(|| level(1)),
@@ -50,7 +55,12 @@ fn var_of(vars: &VarMap, names: &[&str]) -> Option<String> {
 
 /// Up to three groups from the top down, ending at the host's deepest direct group.
 fn group_chain(data: &InventoryData, h: HostId) -> Vec<GroupId> {
-    let direct = data.host(h).direct_groups.iter().copied().filter(|&g| g != UNGROUPED && g != ALL);
+    let direct = data
+        .host(h)
+        .direct_groups
+        .iter()
+        .copied()
+        .filter(|&g| g != UNGROUPED && g != ALL);
     let Some(deepest) = direct.max_by_key(|&g| (data.group(g).depth, std::cmp::Reverse(g))) else {
         return Vec::new();
     };
@@ -88,34 +98,63 @@ pub fn render_tree(inv: &Inventory) -> String {
     let label = |name: &Option<String>| name.clone().unwrap_or_else(|| "(none)".into());
     let mut rows: Vec<(String, usize, String)> = Vec::new();
     for (project, clusters) in &projects {
-        let count = clusters.values().flat_map(|apps| apps.values()).map(Vec::len).sum();
+        let count = clusters
+            .values()
+            .flat_map(|apps| apps.values())
+            .map(Vec::len)
+            .sum();
         rows.push((label(project), count, String::new()));
         for (ci, (cluster, apps)) in clusters.iter().enumerate() {
             let last_cluster = ci + 1 == clusters.len();
-            let (branch, stem) = if last_cluster { ("└── ", "    ") } else { ("├── ", "│   ") };
-            rows.push((format!("{branch}{}", label(cluster)), apps.values().map(Vec::len).sum(), String::new()));
+            let (branch, stem) = if last_cluster {
+                ("└── ", "    ")
+            } else {
+                ("├── ", "│   ")
+            };
+            rows.push((
+                format!("{branch}{}", label(cluster)),
+                apps.values().map(Vec::len).sum(),
+                String::new(),
+            ));
             for (ai, (app, members)) in apps.iter().enumerate() {
-                let twig = if ai + 1 == apps.len() { "└── " } else { "├── " };
+                let twig = if ai + 1 == apps.len() {
+                    "└── "
+                } else {
+                    "├── "
+                };
                 let names = crate::hostlist::fold(members.iter().map(|&h| inv.host_name(h)));
                 rows.push((format!("{stem}{twig}{}", label(app)), members.len(), names));
             }
         }
     }
-    let width = rows.iter().map(|(name, _, _)| name.chars().count()).max().unwrap_or(0).max(24);
+    let width = rows
+        .iter()
+        .map(|(name, _, _)| name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
     let mut out = format!(
         "{:<width$}  {:>5}  HOSTS\n",
         "PROJECT / CLUSTER / APP", "COUNT"
     );
     for (name, count, names) in rows {
         let pad = width - name.chars().count();
-        out.push_str(&format!("{name}{}  {count:>5}  {names}\n", " ".repeat(pad)).trim_end().to_string());
+        out.push_str(
+            &format!("{name}{}  {count:>5}  {names}\n", " ".repeat(pad))
+                .trim_end()
+                .to_string(),
+        );
         out.push('\n');
     }
     out.push_str(&format!(
         "{} hosts, {} groups, from {}\n",
         hosts.len(),
         inv.data.groups.len(),
-        inv.sources.iter().map(|s| s.display().to_string()).collect::<Vec<_>>().join(", ")
+        inv.sources
+            .iter()
+            .map(|s| s.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     out
 }

@@ -59,7 +59,10 @@ fn entity_vars(dir: &VarsDir, name: &str) -> Result<Option<VarMap>, InventoryErr
 /// The directory whose group_vars/ and host_vars/ apply to each source:
 /// the source itself if it is a directory, else its parent. Host lists have none.
 /// Sources sharing a directory share one loaded `SourceVars`.
-pub fn load_source_vars(data: &InventoryData, sources: &[PathBuf]) -> Result<Vec<Arc<SourceVars>>, InventoryError> {
+pub fn load_source_vars(
+    data: &InventoryData,
+    sources: &[PathBuf],
+) -> Result<Vec<Arc<SourceVars>>, InventoryError> {
     let mut by_dir: HashMap<PathBuf, Arc<SourceVars>> = HashMap::new();
     let mut out = Vec::new();
     for source in sources {
@@ -86,7 +89,11 @@ pub fn load_source_vars(data: &InventoryData, sources: &[PathBuf]) -> Result<Vec
 
 /// A host's groups other than `all`, in precedence order (lowest first).
 pub fn sorted_groups(data: &InventoryData, h: HostId) -> Vec<GroupId> {
-    let mut groups: Vec<GroupId> = data.host_groups(h).into_iter().filter(|&g| g != ALL).collect();
+    let mut groups: Vec<GroupId> = data
+        .host_groups(h)
+        .into_iter()
+        .filter(|&g| g != ALL)
+        .collect();
     groups.sort_by(|&a, &b| {
         let (a, b) = (data.group(a), data.group(b));
         (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name))
@@ -96,7 +103,10 @@ pub fn sorted_groups(data: &InventoryData, h: HostId) -> Vec<GroupId> {
 
 /// Merged variables of every host, indexed by `HostId`. Hosts with the same
 /// set of groups share the group part of the work.
-pub fn resolve_all(data: &InventoryData, source_vars: &[Arc<SourceVars>]) -> Result<Vec<VarMap>, InventoryError> {
+pub fn resolve_all(
+    data: &InventoryData,
+    source_vars: &[Arc<SourceVars>],
+) -> Result<Vec<VarMap>, InventoryError> {
     let mut by_groups: HashMap<Vec<GroupId>, VarMap> = HashMap::new();
     let mut out = Vec::with_capacity(data.hosts.len());
     for (h, host) in data.hosts.values().enumerate() {
