@@ -27,6 +27,9 @@ pub enum Command {
     /// Inspect the inventory: the project → cluster → app tree, host selection, host details.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Plan staged rollouts: preview how a batch expression splits the hosts.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -63,6 +66,29 @@ pub enum InventoryCommand {
         /// The host's inventory name.
         host: String,
         /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Print the batch sizes a batch expression gives for N hosts.
+    Preview {
+        /// Batch expression, as in BlueKing Job: `n` hosts, `n%` of the hosts
+        /// (rounded up), `+n` / `*n` to grow each following batch; `100%` is
+        /// the rest; the last token repeats. E.g. `10% 30% 100%`, `5 *2`.
+        #[arg(
+            value_name = "EXPR",
+            required = true,
+            num_args = 1..,
+            allow_negative_numbers = true
+        )]
+        expr: Vec<String>,
+        /// How many hosts are selected.
+        #[arg(long, value_name = "N")]
+        hosts: usize,
+        /// Print a JSON list of batch sizes instead of text.
         #[arg(long)]
         json: bool,
     },

@@ -2,8 +2,10 @@
 
 mod cli;
 mod commands;
+mod duration;
 mod hostlist;
 mod inventory;
+mod rollout;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
             Ok(exit::OK)
         }
         Some(Command::Inventory(cmd)) => commands::inventory::run(&cli.inventory, cmd),
+        Some(Command::Rollout(cmd)) => commands::rollout::run(cmd),
         // The console arrives with the TUI; until then the main job is the inventory tree.
         None => commands::inventory::run(
             &cli.inventory,
