@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod inventory;
+mod schedule;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
             Ok(exit::OK)
         }
         Some(Command::Inventory(cmd)) => commands::inventory::run(&cli.inventory, cmd),
+        Some(Command::Schedule(cmd)) => commands::schedule::run(cmd),
         // The console arrives with the TUI; until then the main job is the inventory tree.
         None => commands::inventory::run(
             &cli.inventory,

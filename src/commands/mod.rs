@@ -1,3 +1,4 @@
 //! One module per subcommand family; each turns parsed arguments into output.
 
 pub mod inventory;
+pub mod schedule;
