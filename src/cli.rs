@@ -30,11 +30,34 @@ pub enum Command {
     /// Plan staged rollouts: preview how a batch expression splits the hosts.
     #[command(subcommand)]
     Rollout(RolloutCommand),
+    /// Schedules: crontab expressions and one-shot times.
+    Schedule(ScheduleCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Print the next fire times of a crontab expression, to check it
+    /// before trusting it. Standard 5-field crontab (`man 5 crontab`) or a
+    /// nickname such as @daily; daylight-saving changes follow cronie.
+    Next {
+        /// The expression, quoted: "30 2 * * 1-5".
+        expr: String,
+        /// How many fire times to print.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        count: u16,
+        /// Start after this time (exclusive): "2026-12-01 02:00" in the
+        /// zone, or RFC 3339 with an offset. Default: now.
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// IANA time zone, e.g. Europe/Berlin. Default: the local zone.
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
     },
 }
 

@@ -6,6 +6,7 @@ mod duration;
 mod hostlist;
 mod inventory;
 mod rollout;
+mod schedule;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Inventory(cmd)) => commands::inventory::run(&cli.inventory, cmd),
         Some(Command::Rollout(cmd)) => commands::rollout::run(cmd),
+        Some(Command::Schedule(cmd)) => commands::schedule::run(cmd),
         // The console arrives with the TUI; until then the main job is the inventory tree.
         None => commands::inventory::run(
             &cli.inventory,
