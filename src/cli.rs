@@ -31,6 +31,7 @@ pub enum Command {
     #[command(subcommand)]
     Rollout(RolloutCommand),
     /// Schedules: crontab expressions and one-shot times.
+    #[command(subcommand)]
     Schedule(ScheduleCommand),
     /// Print a shell completion script.
     Completions {
