@@ -166,13 +166,24 @@ impl KnownHosts {
             .to_openssh()
             .map_err(|e| io::Error::other(format!("cannot encode the host key: {e}")))?;
         // Drop the comment: the key's base64 is the second field.
-        let key_text = key_text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-        let line = format!("|1|{}|{} {key_text}\n", BASE64.encode(&salt), BASE64.encode(&hash));
+        let key_text = key_text
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let line = format!(
+            "|1|{}|{} {key_text}\n",
+            BASE64.encode(&salt),
+            BASE64.encode(&hash)
+        );
 
         if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             fs::create_dir_all(dir)?;
         }
-        let mut handle = fs::OpenOptions::new().create(true).append(true).open(file)?;
+        let mut handle = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)?;
         // A file that does not end in a newline would glue our line onto its last one.
         let needs_newline = fs::read(file)
             .map(|bytes| !bytes.is_empty() && !bytes.ends_with(b"\n"))
@@ -360,11 +371,17 @@ mod tests {
         let a = key(KEY_A);
         assert_eq!(
             hosts.check(&files, "WEB2", 22, &a),
-            HostKeyCheck::Trusted { file: path.clone(), line: 2 }
+            HostKeyCheck::Trusted {
+                file: path.clone(),
+                line: 2
+            }
         );
         assert_eq!(
             hosts.check(&files, "db1", 2222, &a),
-            HostKeyCheck::Trusted { file: path.clone(), line: 3 }
+            HostKeyCheck::Trusted {
+                file: path.clone(),
+                line: 3
+            }
         );
         // Port 22 entries do not vouch for other ports.
         assert_eq!(hosts.check(&files, "web1", 2222, &a), HostKeyCheck::Unknown);
@@ -376,7 +393,7 @@ mod tests {
         let text = format!("other {KEY_B}\nweb1 {KEY_A}\n");
         let (_dir, path, hosts) = store_with(&text);
         assert_eq!(
-            hosts.check(&[path.clone()], "web1", 22, &key(KEY_B)),
+            hosts.check(std::slice::from_ref(&path), "web1", 22, &key(KEY_B)),
             HostKeyCheck::Changed {
                 file: path,
                 line: 2,
@@ -391,9 +408,18 @@ mod tests {
         let (_dir, path, hosts) = store_with(&text);
         let files = [path];
         let a = key(KEY_A);
-        assert!(matches!(hosts.check(&files, "x.prod", 22, &a), HostKeyCheck::Trusted { .. }));
-        assert_eq!(hosts.check(&files, "bad.prod", 22, &a), HostKeyCheck::Unknown);
-        assert!(matches!(hosts.check(&files, "db01", 22, &a), HostKeyCheck::Trusted { .. }));
+        assert!(matches!(
+            hosts.check(&files, "x.prod", 22, &a),
+            HostKeyCheck::Trusted { .. }
+        ));
+        assert_eq!(
+            hosts.check(&files, "bad.prod", 22, &a),
+            HostKeyCheck::Unknown
+        );
+        assert!(matches!(
+            hosts.check(&files, "db01", 22, &a),
+            HostKeyCheck::Trusted { .. }
+        ));
         assert_eq!(hosts.check(&files, "db1", 22, &a), HostKeyCheck::Unknown);
         assert!(wildcard_match("a*b*c", "axxbyyc"));
         assert!(!wildcard_match("a*b*c", "axxbyy"));
@@ -403,14 +429,21 @@ mod tests {
     fn hashed_entry_matches_like_ssh_keygen() {
         let salt = b"0123456789abcdefghij";
         let hash = hmac_sha1(salt, b"[127.0.0.1]:2222");
-        let text = format!("|1|{}|{} {KEY_A}\n", BASE64.encode(salt), BASE64.encode(&hash));
+        let text = format!(
+            "|1|{}|{} {KEY_A}\n",
+            BASE64.encode(salt),
+            BASE64.encode(&hash)
+        );
         let (_dir, path, hosts) = store_with(&text);
         let files = [path];
         assert!(matches!(
             hosts.check(&files, "127.0.0.1", 2222, &key(KEY_A)),
             HostKeyCheck::Trusted { .. }
         ));
-        assert_eq!(hosts.check(&files, "127.0.0.1", 22, &key(KEY_A)), HostKeyCheck::Unknown);
+        assert_eq!(
+            hosts.check(&files, "127.0.0.1", 22, &key(KEY_A)),
+            HostKeyCheck::Unknown
+        );
     }
 
     #[test]
@@ -420,10 +453,16 @@ mod tests {
         let files = [path.clone()];
         assert_eq!(
             hosts.check(&files, "web1", 22, &key(KEY_A)),
-            HostKeyCheck::Revoked { file: path, line: 2 }
+            HostKeyCheck::Revoked {
+                file: path,
+                line: 2
+            }
         );
         // A CA line is not a host key for the hosts it names.
-        assert_eq!(hosts.check(&files, "x.prod", 22, &key(KEY_B)), HostKeyCheck::Unknown);
+        assert_eq!(
+            hosts.check(&files, "x.prod", 22, &key(KEY_B)),
+            HostKeyCheck::Unknown
+        );
     }
 
     #[test]
@@ -431,12 +470,18 @@ mod tests {
         let (_dir, path, hosts) = store_with("garbage line without key\nno-newline-at-end");
         let files = [path.clone()];
         let a = key(KEY_A);
-        assert_eq!(hosts.check(&files, "127.0.0.1", 2200, &a), HostKeyCheck::Unknown);
+        assert_eq!(
+            hosts.check(&files, "127.0.0.1", 2200, &a),
+            HostKeyCheck::Unknown
+        );
         hosts.append(&path, "127.0.0.1", 2200, &a).unwrap();
         hosts.append(&path, "127.0.0.1", 2200, &a).unwrap(); // no duplicate
         assert_eq!(
             hosts.check(&files, "127.0.0.1", 2200, &a),
-            HostKeyCheck::Trusted { file: path.clone(), line: 3 }
+            HostKeyCheck::Trusted {
+                file: path.clone(),
+                line: 3
+            }
         );
         let written = fs::read_to_string(&path).unwrap();
         assert_eq!(written.lines().count(), 3);
@@ -450,7 +495,13 @@ mod tests {
 
     #[test]
     fn malformed_lines_never_panic() {
-        for text in ["@revoked", "|1|x", "|1|!!|!! ssh-ed25519 AAAA", "h ssh-ed25519 ***", ",,, a b"] {
+        for text in [
+            "@revoked",
+            "|1|x",
+            "|1|!!|!! ssh-ed25519 AAAA",
+            "h ssh-ed25519 ***",
+            ",,, a b",
+        ] {
             assert!(parse_text(text).entries.is_empty(), "{text:?}");
         }
     }

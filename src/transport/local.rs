@@ -123,7 +123,10 @@ impl LocalSession {
 }
 
 fn signal_group(pgid: Option<u32>, signal: i32) {
-    let Some(pgid) = pgid.and_then(|pid| i32::try_from(pid).ok()).filter(|&p| p > 1) else {
+    let Some(pgid) = pgid
+        .and_then(|pid| i32::try_from(pid).ok())
+        .filter(|&p| p > 1)
+    else {
         return;
     };
     // SAFETY: kill(2) with a negative pid signals our own child's process group only.
@@ -264,7 +267,10 @@ mod tests {
         let (result, _) = run(request).await;
         assert_eq!(result.status, Status::TimedOut);
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let ps = std::process::Command::new("ps").args(["-eo", "args"]).output().unwrap();
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "args"])
+            .output()
+            .unwrap();
         let listing = String::from_utf8_lossy(&ps.stdout);
         assert!(!listing.contains(&marker), "left behind:\n{listing}");
     }

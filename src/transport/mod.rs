@@ -264,7 +264,10 @@ pub type OutputSender = mpsc::Sender<OutputChunk>;
 pub enum Exit {
     Code(u32),
     /// The signal name without `SIG` (`KILL`, `TERM`, ...).
-    Signal { name: String, core_dumped: bool },
+    Signal {
+        name: String,
+        core_dumped: bool,
+    },
 }
 
 /// Why a host could not be reached.
@@ -282,14 +285,20 @@ pub enum Status {
     /// Exit code 0.
     Ok,
     /// A non-zero exit code, a signal, or a request that could not be run.
-    Failed { detail: Option<String> },
+    Failed {
+        detail: Option<String>,
+    },
     TimedOut,
     Unreachable {
         reason: UnreachableReason,
         detail: String,
     },
-    AuthFailed { detail: String },
-    HostKeyRejected { detail: String },
+    AuthFailed {
+        detail: String,
+    },
+    HostKeyRejected {
+        detail: String,
+    },
     Cancelled,
 }
 
@@ -505,6 +514,11 @@ mod tests {
             request.validate(),
             Err(RequestError::BadEnvName("1BAD".into()))
         );
-        assert!(ExecRequest::command("true").env("GOOD_1", "x").validate().is_ok());
+        assert!(
+            ExecRequest::command("true")
+                .env("GOOD_1", "x")
+                .validate()
+                .is_ok()
+        );
     }
 }

@@ -238,7 +238,11 @@ mod tests {
     use std::process::Command;
 
     fn sh(script: &str) -> String {
-        let output = Command::new("/bin/sh").arg("-c").arg(script).output().unwrap();
+        let output = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap();
         String::from_utf8(output.stdout).unwrap()
     }
 
@@ -262,9 +266,12 @@ mod tests {
     #[test]
     fn wrapper_prints_marker_then_runs_command_with_env() {
         let env = vec![("GREETING".to_string(), "it's $5 `now`\nok".to_string())];
-        let wrapper =
-            wrapper_script(&Payload::Command("printf '%s' \"$GREETING\"".into()), &env, "n1")
-                .unwrap();
+        let wrapper = wrapper_script(
+            &Payload::Command("printf '%s' \"$GREETING\"".into()),
+            &env,
+            "n1",
+        )
+        .unwrap();
         let out = sh(&wrapper);
         let mut scanner = MarkerScanner::new("n1");
         let mut passed = scanner.feed(out.as_bytes());

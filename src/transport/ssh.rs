@@ -109,11 +109,10 @@ impl SshContext {
         for attempt in 1..=PASSPHRASE_ATTEMPTS {
             let prompt = self.options.passphrase_prompt.clone();
             let prompt_path = path.clone();
-            let passphrase = tokio::task::spawn_blocking(move || {
-                prompt.passphrase(&prompt_path, attempt)
-            })
-            .await
-            .ok()??;
+            let passphrase =
+                tokio::task::spawn_blocking(move || prompt.passphrase(&prompt_path, attempt))
+                    .await
+                    .ok()??;
             let text = text.clone();
             // Decryption runs bcrypt rounds: keep it off the async workers.
             let decoded = tokio::task::spawn_blocking(move || {
@@ -144,7 +143,10 @@ impl HostKeyVerifier {
     fn verdict(&self, key: &PublicKey) -> Result<(), String> {
         let name = lookup_name(&self.host, self.port);
         let fingerprint = format!("{} {}", key.algorithm(), key.fingerprint(HashAlg::Sha256));
-        match self.known_hosts.check(&self.files, &self.host, self.port, key) {
+        match self
+            .known_hosts
+            .check(&self.files, &self.host, self.port, key)
+        {
             HostKeyCheck::Trusted { .. } => Ok(()),
             HostKeyCheck::Revoked { file, line } => Err(format!(
                 "the host key of {name} ({fingerprint}) is marked @revoked in {}:{line}; refusing to connect",
@@ -280,7 +282,10 @@ impl SshSession {
                     }
                     None => unreachable(
                         UnreachableReason::Other,
-                        format!("SSH handshake with {}:{} failed: {err}", target.address, target.port),
+                        format!(
+                            "SSH handshake with {}:{} failed: {err}",
+                            target.address, target.port
+                        ),
                         started_at,
                     ),
                 });
@@ -289,7 +294,10 @@ impl SshSession {
         };
         match authenticate(&ctx, &mut handle, target).await {
             Ok(()) => Ok(SshSession { handle }),
-            Err(detail) => Err(ExecResult::not_started(Status::AuthFailed { detail }, started_at)),
+            Err(detail) => Err(ExecResult::not_started(
+                Status::AuthFailed { detail },
+                started_at,
+            )),
         }
     }
 
@@ -319,7 +327,10 @@ impl SshSession {
             Ok(channel) => channel,
             Err(err) => return lost(err),
         };
-        if let Err(err) = channel.exec(true, remote_command::ssh_exec_line(&wrapper)).await {
+        if let Err(err) = channel
+            .exec(true, remote_command::ssh_exec_line(&wrapper))
+            .await
+        {
             return lost(err);
         }
         let (mut reader, writer) = channel.split();
@@ -538,7 +549,10 @@ async fn open_tcp(
     let timed_out = || {
         unreachable(
             UnreachableReason::Timeout,
-            format!("no connection to {endpoint} within {:?}", target.connect_timeout),
+            format!(
+                "no connection to {endpoint} within {:?}",
+                target.connect_timeout
+            ),
             started_at,
         )
     };
@@ -593,7 +607,12 @@ async fn authenticate(
 ) -> Result<(), String> {
     let user = target.user.as_str();
     let mut tried: Vec<String> = Vec::new();
-    let rsa_hash = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
+    let rsa_hash = handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten();
     let hash_for = |key: &PublicKey| {
         matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. })
             .then_some(rsa_hash)
