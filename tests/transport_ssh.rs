@@ -491,31 +491,48 @@ async fn ten_megabytes_stream_through_a_small_channel() {
     assert_eq!(checksum, expected, "bytes changed on the way");
 }
 
+/// A port whose SYNs go unanswered, like a firewalled (DROP) address: a listener with a
+/// zero backlog that never accepts, whose only queue slot is taken.
+async fn syn_dropping_port() -> (tokio::net::TcpListener, std::net::TcpStream, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let filler = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    (listener, filler, port)
+}
+
 #[tokio::test]
-async fn refused_and_silent_hosts_fail_fast_without_delaying_others() {
+async fn refused_and_blackholed_hosts_fail_fast_without_delaying_others() {
     let sshd = SshdFixture::start();
     // Refused: a port nobody listens on.
     let refused_port = support::free_port();
-    // Silent: accepts TCP, never speaks SSH (a blackholed host looks the same to us).
+    // Silent: accepts TCP, never speaks SSH.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
+    // Blackholed: the TCP handshake itself never completes.
+    let (_dropping, _filler, dropping_port) = syn_dropping_port().await;
 
-    let good = target_for(&sshd);
-    let mut refused = target_for(&sshd);
-    refused.name = "refused".into();
-    refused.port = refused_port;
-    let mut blackhole = target_for(&sshd);
-    blackhole.name = "silent".into();
-    blackhole.port = silent_port;
-    blackhole.connect_timeout = Duration::from_secs(2);
+    let with_port = |name: &str, port: u16| {
+        let mut target = target_for(&sshd);
+        target.name = name.into();
+        target.port = port;
+        target.connect_timeout = Duration::from_secs(2);
+        target
+    };
+    let targets = vec![
+        with_port("silent", silent_port),
+        with_port("blackholed", dropping_port),
+        with_port("refused", refused_port),
+        target_for(&sshd),
+    ];
 
     let transport = Transport::new(isolated_options());
     let (tx, mut rx) = mpsc::channel(16);
     let started = Instant::now();
-    let targets = vec![blackhole, refused, good];
     let fan = tokio::spawn({
         let transport = transport.clone();
-        async move { fanout::run_all(&transport, targets, ExecRequest::command("echo hi"), 2, tx).await }
+        async move { fanout::run_all(&transport, targets, ExecRequest::command("echo hi"), 3, tx).await }
     });
     let mut finished: Vec<(usize, ExecResult, Duration)> = Vec::new();
     while let Some(event) = rx.recv().await {
@@ -524,26 +541,25 @@ async fn refused_and_silent_hosts_fail_fast_without_delaying_others() {
         }
     }
     fan.await.unwrap();
-    assert_eq!(finished.len(), 3);
+    assert_eq!(finished.len(), 4);
     let by_host = |index: usize| finished.iter().find(|(host, ..)| *host == index).unwrap();
 
-    let (_, silent_result, silent_at) = by_host(0);
-    assert!(
-        matches!(
-            silent_result.status,
-            Status::Unreachable {
-                reason: UnreachableReason::Timeout,
-                ..
-            }
-        ),
-        "{silent_result:?}"
-    );
-    assert!(
-        *silent_at < Duration::from_secs(5),
-        "connect timeout not kept: {silent_at:?}"
-    );
-
-    let (_, refused_result, _) = by_host(1);
+    for (index, phase) in [(0, "SSH handshake"), (1, "no connection")] {
+        let (_, result, at) = by_host(index);
+        let Status::Unreachable {
+            reason: UnreachableReason::Timeout,
+            detail,
+        } = &result.status
+        else {
+            panic!("host {index}: expected a timeout, got {result:?}");
+        };
+        assert!(detail.contains(phase), "{detail}");
+        assert!(
+            *at < Duration::from_secs(5),
+            "connect timeout not kept: {at:?}"
+        );
+    }
+    let (_, refused_result, _) = by_host(2);
     assert!(
         matches!(
             refused_result.status,
@@ -554,9 +570,12 @@ async fn refused_and_silent_hosts_fail_fast_without_delaying_others() {
         ),
         "{refused_result:?}"
     );
-    let (_, good_result, good_at) = by_host(2);
+    let (_, good_result, good_at) = by_host(3);
     assert_eq!(good_result.status, Status::Ok);
-    assert!(good_at < silent_at, "the silent host delayed a good one");
+    assert!(
+        *good_at < Duration::from_secs(2),
+        "a dead host delayed a good one: {good_at:?}"
+    );
     drop(silent);
 }
 

@@ -134,8 +134,9 @@ pub fn ssh_exec_line(wrapper: &str) -> String {
 pub fn kill_command(pgid: u32, signal: &str) -> String {
     // pkill -s catches processes that moved to another group of the same session
     // (e.g. a script that turned on job control); it is optional on the host.
+    // No `--` before the negative id: dash's kill rejects it.
     format!(
-        "kill -{signal} -- -{pgid} 2>/dev/null; \
+        "kill -{signal} -{pgid} 2>/dev/null; \
          command -v pkill >/dev/null 2>&1 && pkill -{signal} -s {pgid} 2>/dev/null; true"
     )
 }
@@ -301,6 +302,40 @@ mod tests {
         passed.extend(scanner.finish());
         assert_eq!(scanner.pgid(), None);
         assert_eq!(passed, data.as_bytes());
+    }
+
+    #[test]
+    fn kill_command_stops_the_whole_group_under_every_shell() {
+        for shell in ["/bin/sh", "/bin/bash", "/bin/dash"] {
+            if !std::path::Path::new(shell).exists() {
+                continue;
+            }
+            use std::os::unix::process::CommandExt;
+            let mut group = Command::new("/bin/sh")
+                .arg("-c")
+                .arg("sleep 3031 & sleep 3032")
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            // An empty PATH hides pkill: the kill builtin alone must do it.
+            let status = Command::new(shell)
+                .arg("-c")
+                .arg(kill_command(group.id(), "KILL"))
+                .env("PATH", "")
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let waited = group.wait().unwrap();
+            assert!(!waited.success(), "{shell}: the group leader survived");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+            let listing = String::from_utf8_lossy(&ps.stdout);
+            assert!(
+                !listing.contains("sleep 3031"),
+                "{shell}: background child survived"
+            );
+        }
     }
 
     #[test]

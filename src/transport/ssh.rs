@@ -52,6 +52,51 @@ impl PassphrasePrompt for NoPassphrase {
     }
 }
 
+/// Asks on the controlling terminal (`/dev/tty`) with echo off, for headless runs.
+/// Without a terminal (CI, cron) it answers `None` and the key is skipped.
+#[derive(Default)]
+pub struct TerminalPrompt {
+    /// Two keys asked at once would garble the terminal.
+    asking: Mutex<()>,
+}
+
+impl PassphrasePrompt for TerminalPrompt {
+    fn passphrase(&self, key_file: &Path, attempt: u32) -> Option<Secret> {
+        use std::io::{BufRead, Write};
+        use std::os::fd::AsRawFd;
+        let _turn = self.asking.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let prompt = if attempt == 1 {
+            format!("Enter passphrase for key '{}': ", key_file.display())
+        } else {
+            format!("Wrong passphrase; again for key '{}': ", key_file.display())
+        };
+        tty.write_all(prompt.as_bytes()).ok()?;
+        let fd = tty.as_raw_fd();
+        // SAFETY: termios is plain data; tcgetattr fills it for an fd we own.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+            return None;
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        // SAFETY: sets attributes on our own tty fd from a value tcgetattr produced.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+        let mut line = String::new();
+        let read = std::io::BufReader::new(&tty).read_line(&mut line);
+        // SAFETY: restores the attributes saved above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+        let _ = tty.write_all(b"\n");
+        read.ok()?;
+        let passphrase = line.trim_end_matches(['\n', '\r']);
+        (!passphrase.is_empty()).then(|| Secret::new(passphrase))
+    }
+}
+
 const PASSPHRASE_ATTEMPTS: u32 = 3;
 /// How long the kill channel and the final drain may take before we give up waiting.
 const KILL_CHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -416,7 +461,11 @@ impl SshSession {
     async fn run_quietly(&self, command: &str) {
         let run = async {
             let mut channel = self.handle.channel_open_session().await.ok()?;
-            channel.exec(true, command).await.ok()?;
+            // Under /bin/sh whatever the login shell is (csh's kill differs).
+            channel
+                .exec(true, remote_command::ssh_exec_line(command))
+                .await
+                .ok()?;
             while channel.wait().await.is_some() {}
             Some(())
         };
