@@ -339,8 +339,16 @@ impl SshSession {
         };
         match authenticate(&ctx, &mut handle, target).await {
             Ok(()) => Ok(SshSession { handle }),
-            Err(detail) => Err(ExecResult::not_started(
+            Err(AuthError::Rejected(detail)) => Err(ExecResult::not_started(
                 Status::AuthFailed { detail },
+                started_at,
+            )),
+            Err(AuthError::Stalled) => Err(unreachable(
+                UnreachableReason::Timeout,
+                format!(
+                    "{}:{} stopped answering during authentication (no reply within {:?})",
+                    target.address, target.port, target.connect_timeout
+                ),
                 started_at,
             )),
         }
@@ -648,17 +656,31 @@ async fn open_tcp(
     ))
 }
 
+enum AuthError {
+    /// The server refused every credential, or the exchange broke off.
+    Rejected(String),
+    /// The server did not answer one authentication request within the connect timeout.
+    Stalled,
+}
+
+/// Bounds one authentication round trip; prompting for passphrases stays outside.
+async fn answer<T>(limit: Duration, call: impl Future<Output = T>) -> Result<T, AuthError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .map_err(|_| AuthError::Stalled)
+}
+
 /// Agent, explicit keys, default keys, password — the first success wins.
 async fn authenticate(
     ctx: &SshContext,
     handle: &mut Handle<HostKeyVerifier>,
     target: &Target,
-) -> Result<(), String> {
+) -> Result<(), AuthError> {
     let user = target.user.as_str();
+    let limit = target.connect_timeout;
     let mut tried: Vec<String> = Vec::new();
-    let rsa_hash = handle
-        .best_supported_rsa_hash()
-        .await
+    let rsa_hash = answer(limit, handle.best_supported_rsa_hash())
+        .await?
         .ok()
         .flatten()
         .flatten();
@@ -685,9 +707,11 @@ async fn authenticate(
                     }
                     offered += 1;
                     let hash = hash_for(&key);
-                    let result = handle
-                        .authenticate_publickey_with(user, key, hash, &mut agent)
-                        .await;
+                    let result = answer(
+                        limit,
+                        handle.authenticate_publickey_with(user, key, hash, &mut agent),
+                    )
+                    .await?;
                     if matches!(result, Ok(ref r) if r.success()) {
                         return Ok(());
                     }
@@ -709,30 +733,38 @@ async fn authenticate(
         let hash = hash_for(key.public_key());
         let attempt = PrivateKeyWithHashAlg::new(key, hash);
         tried.push(format!("key {}", path.display()));
-        match handle.authenticate_publickey(user, attempt).await {
+        match answer(limit, handle.authenticate_publickey(user, attempt)).await? {
             Ok(result) if result.success() => return Ok(()),
             Ok(_) => {}
-            Err(err) => return Err(format!("authentication as {user} broke off: {err}")),
+            Err(err) => {
+                return Err(AuthError::Rejected(format!(
+                    "authentication as {user} broke off: {err}"
+                )));
+            }
         }
     }
 
     if let Some(password) = &target.password {
         tried.push("password".into());
-        match handle.authenticate_password(user, password.expose()).await {
+        match answer(limit, handle.authenticate_password(user, password.expose())).await? {
             Ok(result) if result.success() => return Ok(()),
             Ok(_) => {}
-            Err(err) => return Err(format!("authentication as {user} broke off: {err}")),
+            Err(err) => {
+                return Err(AuthError::Rejected(format!(
+                    "authentication as {user} broke off: {err}"
+                )));
+            }
         }
     }
     if tried.is_empty() {
         tried.push("nothing (no agent, no readable key, no password)".into());
     }
-    Err(format!(
+    Err(AuthError::Rejected(format!(
         "{}@{} refused every credential; tried: {}",
         user,
         target.address,
         tried.join(", ")
-    ))
+    )))
 }
 
 /// With IdentitiesOnly, the agent may only offer the keys named by identity files,
