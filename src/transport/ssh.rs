@@ -1,0 +1,784 @@
+//! The SSH side of the transport, on russh.
+//!
+//! Connect = resolve + TCP connect + SSH handshake, all under the target's connect
+//! timeout; the host key is checked against the run's [`KnownHosts`] during the
+//! handshake. Authentication tries the agent, the explicit keys, the default keys and
+//! the password, in that order. Each exec opens a channel, runs the wrapper from
+//! `remote_command.rs`, and streams output until the channel closes.
+//!
+//! Extension point for ProxyCommand / ProxyJump: [`SshSession::connect_over`] takes any
+//! byte stream, so a jump channel (`channel_open_direct_tcpip(..).into_stream()`) or a
+//! child process's stdio can carry the connection.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use russh::client::{self, Handle};
+use russh::keys::agent::AgentIdentity;
+use russh::keys::agent::client::AgentClient;
+use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::{ChannelMsg, ChannelReadHalf, Disconnect, Sig};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use super::known_hosts::{HostKeyCheck, KnownHosts, lookup_name};
+use super::remote_command::{self, MarkerScanner};
+use super::{
+    ExecRequest, ExecResult, Exit, HostKeyPolicy, OutputChunk, OutputSender, OutputStream, Secret,
+    Status, Target, TransportOptions, UnreachableReason,
+};
+
+/// Asks for the passphrase of an encrypted private key. Called at most three times per
+/// key file per run (more only after wrong answers), never concurrently for one file.
+/// It may block (it runs on a blocking thread): a terminal prompt is fine.
+pub trait PassphrasePrompt: Send + Sync {
+    /// `attempt` starts at 1. `None` skips the key.
+    fn passphrase(&self, key_file: &Path, attempt: u32) -> Option<Secret>;
+}
+
+/// For runs that must not ask: encrypted keys are skipped.
+pub struct NoPassphrase;
+
+impl PassphrasePrompt for NoPassphrase {
+    fn passphrase(&self, _key_file: &Path, _attempt: u32) -> Option<Secret> {
+        None
+    }
+}
+
+/// Asks on the controlling terminal (`/dev/tty`) with echo off, for headless runs.
+/// Without a terminal (CI, cron) it answers `None` and the key is skipped.
+#[derive(Default)]
+pub struct TerminalPrompt {
+    /// Two keys asked at once would garble the terminal.
+    asking: Mutex<()>,
+}
+
+impl PassphrasePrompt for TerminalPrompt {
+    fn passphrase(&self, key_file: &Path, attempt: u32) -> Option<Secret> {
+        use std::io::{BufRead, Write};
+        use std::os::fd::AsRawFd;
+        let _turn = self.asking.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let prompt = if attempt == 1 {
+            format!("Enter passphrase for key '{}': ", key_file.display())
+        } else {
+            format!("Wrong passphrase; again for key '{}': ", key_file.display())
+        };
+        tty.write_all(prompt.as_bytes()).ok()?;
+        let fd = tty.as_raw_fd();
+        // SAFETY: termios is plain data; tcgetattr fills it for an fd we own.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+            return None;
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        // SAFETY: sets attributes on our own tty fd from a value tcgetattr produced.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+        let mut line = String::new();
+        let read = std::io::BufReader::new(&tty).read_line(&mut line);
+        // SAFETY: restores the attributes saved above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+        let _ = tty.write_all(b"\n");
+        read.ok()?;
+        let passphrase = line.trim_end_matches(['\n', '\r']);
+        (!passphrase.is_empty()).then(|| Secret::new(passphrase))
+    }
+}
+
+const PASSPHRASE_ATTEMPTS: u32 = 3;
+/// How long the kill channel and the final drain may take before we give up waiting.
+const KILL_CHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
+
+type KeySlot = Arc<OnceCell<Option<Arc<PrivateKey>>>>;
+
+/// What all SSH connections of a run share.
+pub struct SshContext {
+    options: TransportOptions,
+    config: Arc<client::Config>,
+    /// Decrypted keys by file, loaded (and prompted for) once per run.
+    keys: Mutex<HashMap<PathBuf, KeySlot>>,
+}
+
+impl SshContext {
+    pub fn new(options: TransportOptions) -> Self {
+        let config = client::Config {
+            // Commands may be silent for hours; keepalives find dead peers instead.
+            inactivity_timeout: None,
+            keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_max: 4,
+            nodelay: true,
+            ..Default::default()
+        };
+        SshContext {
+            options,
+            config: Arc::new(config),
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn known_hosts(&self) -> &Arc<KnownHosts> {
+        &self.options.known_hosts
+    }
+
+    /// The decrypted key in `path`, or `None` if it is missing, unreadable, or its
+    /// passphrase was not given.
+    async fn load_key(&self, path: &Path) -> Option<Arc<PrivateKey>> {
+        let slot = {
+            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys.entry(path.to_path_buf()).or_default().clone()
+        };
+        slot.get_or_init(|| self.read_key(path.to_path_buf()))
+            .await
+            .clone()
+    }
+
+    async fn read_key(&self, path: PathBuf) -> Option<Arc<PrivateKey>> {
+        let text = tokio::fs::read_to_string(&path).await.ok()?;
+        match russh::keys::decode_secret_key(&text, None) {
+            Ok(key) => return Some(Arc::new(key)),
+            Err(russh::keys::Error::KeyIsEncrypted) => {}
+            Err(_) => return None,
+        }
+        for attempt in 1..=PASSPHRASE_ATTEMPTS {
+            let prompt = self.options.passphrase_prompt.clone();
+            let prompt_path = path.clone();
+            let passphrase =
+                tokio::task::spawn_blocking(move || prompt.passphrase(&prompt_path, attempt))
+                    .await
+                    .ok()??;
+            let text = text.clone();
+            // Decryption runs bcrypt rounds: keep it off the async workers.
+            let decoded = tokio::task::spawn_blocking(move || {
+                russh::keys::decode_secret_key(&text, Some(passphrase.expose()))
+            })
+            .await
+            .ok()?;
+            if let Ok(key) = decoded {
+                return Some(Arc::new(key));
+            }
+        }
+        None
+    }
+}
+
+/// Checks the server's key in the handshake and remembers why it refused one.
+struct HostKeyVerifier {
+    known_hosts: Arc<KnownHosts>,
+    host: String,
+    port: u16,
+    policy: HostKeyPolicy,
+    user_files: Vec<PathBuf>,
+    files: Vec<PathBuf>,
+    rejection: Arc<Mutex<Option<String>>>,
+}
+
+impl HostKeyVerifier {
+    fn verdict(&self, key: &PublicKey) -> Result<(), String> {
+        let name = lookup_name(&self.host, self.port);
+        let fingerprint = format!("{} {}", key.algorithm(), key.fingerprint(HashAlg::Sha256));
+        match self
+            .known_hosts
+            .check(&self.files, &self.host, self.port, key)
+        {
+            HostKeyCheck::Trusted { .. } => Ok(()),
+            HostKeyCheck::Revoked { file, line } => Err(format!(
+                "the host key of {name} ({fingerprint}) is marked @revoked in {}:{line}; refusing to connect",
+                file.display()
+            )),
+            HostKeyCheck::Changed {
+                file,
+                line,
+                known_algorithm,
+            } => Err(format!(
+                "HOST KEY CHANGED for {name}: it now offers {fingerprint}, but {}:{line} holds a different \
+                 {known_algorithm} key. Someone may be intercepting the connection, or the host was \
+                 reinstalled. If the change is expected, remove the old key with \
+                 `ssh-keygen -R '{name}' -f {}` and connect again",
+                file.display(),
+                file.display()
+            )),
+            HostKeyCheck::Unknown => match (self.policy, self.user_files.first()) {
+                (HostKeyPolicy::AcceptNew, Some(file)) => self
+                    .known_hosts
+                    .append(file, &self.host, self.port, key)
+                    .map_err(|err| {
+                        format!(
+                            "cannot record the new host key of {name} in {}: {err}",
+                            file.display()
+                        )
+                    }),
+                _ => {
+                    let searched = self
+                        .files
+                        .iter()
+                        .map(|file| file.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let keyscan_port = if self.port == 22 {
+                        String::new()
+                    } else {
+                        format!("-p {} ", self.port)
+                    };
+                    Err(format!(
+                        "the host key of {name} ({fingerprint}) is not in any known_hosts file ({searched}). \
+                         To trust it, check the fingerprint, then run \
+                         `ssh-keyscan {keyscan_port}{} >> ~/.ssh/known_hosts`, or run again with --accept-new",
+                        self.host
+                    ))
+                }
+            },
+        }
+    }
+}
+
+impl client::Handler for HostKeyVerifier {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        // Host certificates are not verified against @cert-authority yet: the key inside
+        // the certificate must be known like a plain key.
+        let key = match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            PublicKeyOrCertificate::Certificate(cert) => PublicKey::from(cert.public_key().clone()),
+        };
+        match self.verdict(&key) {
+            Ok(()) => Ok(true),
+            Err(reason) => {
+                *self.rejection.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// An authenticated SSH connection to one host.
+pub struct SshSession {
+    handle: Handle<HostKeyVerifier>,
+}
+
+fn unreachable(reason: UnreachableReason, detail: String, started_at: SystemTime) -> ExecResult {
+    ExecResult::not_started(Status::Unreachable { reason, detail }, started_at)
+}
+
+impl SshSession {
+    /// Resolves, connects over TCP and authenticates, within the connect timeout.
+    pub async fn connect(ctx: Arc<SshContext>, target: &Target) -> Result<SshSession, ExecResult> {
+        let started_at = SystemTime::now();
+        let deadline = Instant::now() + target.connect_timeout;
+        let stream = open_tcp(target, deadline, started_at).await?;
+        Self::connect_over(ctx, target, stream, deadline, started_at).await
+    }
+
+    /// The SSH handshake and authentication over an already open byte stream.
+    pub async fn connect_over<S>(
+        ctx: Arc<SshContext>,
+        target: &Target,
+        stream: S,
+        deadline: Instant,
+        started_at: SystemTime,
+    ) -> Result<SshSession, ExecResult>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let rejection = Arc::new(Mutex::new(None));
+        let mut files = target.user_known_hosts.clone();
+        files.extend(target.global_known_hosts.iter().cloned());
+        let verifier = HostKeyVerifier {
+            known_hosts: ctx.known_hosts().clone(),
+            host: target.address.clone(),
+            port: target.port,
+            policy: target.host_key_policy,
+            user_files: target.user_known_hosts.clone(),
+            files,
+            rejection: rejection.clone(),
+        };
+        let handshake = client::connect_stream(ctx.config.clone(), stream, verifier);
+        let mut handle = match tokio::time::timeout_at(deadline, handshake).await {
+            Err(_) => {
+                return Err(unreachable(
+                    UnreachableReason::Timeout,
+                    format!(
+                        "{}:{} accepted the connection but did not complete the SSH handshake within {:?}",
+                        target.address, target.port, target.connect_timeout
+                    ),
+                    started_at,
+                ));
+            }
+            Ok(Err(err)) => {
+                let rejected = rejection.lock().unwrap_or_else(|e| e.into_inner()).take();
+                return Err(match rejected {
+                    Some(detail) => {
+                        ExecResult::not_started(Status::HostKeyRejected { detail }, started_at)
+                    }
+                    None => unreachable(
+                        UnreachableReason::Other,
+                        format!(
+                            "SSH handshake with {}:{} failed: {err}",
+                            target.address, target.port
+                        ),
+                        started_at,
+                    ),
+                });
+            }
+            Ok(Ok(handle)) => handle,
+        };
+        match authenticate(&ctx, &mut handle, target).await {
+            Ok(()) => Ok(SshSession { handle }),
+            Err(AuthError::Rejected(detail)) => Err(ExecResult::not_started(
+                Status::AuthFailed { detail },
+                started_at,
+            )),
+            Err(AuthError::Stalled) => Err(unreachable(
+                UnreachableReason::Timeout,
+                format!(
+                    "{}:{} stopped answering during authentication (no reply within {:?})",
+                    target.address, target.port, target.connect_timeout
+                ),
+                started_at,
+            )),
+        }
+    }
+
+    /// Runs one request; see the module docs of `remote_command` for the wrapper.
+    pub async fn exec(&self, request: &ExecRequest, output: &OutputSender) -> ExecResult {
+        let started_at = SystemTime::now();
+        let nonce = random_nonce();
+        let wrapper = match remote_command::wrapper_script(&request.payload, &request.env, &nonce) {
+            Ok(wrapper) => wrapper,
+            Err(err) => {
+                return ExecResult::not_started(
+                    Status::Failed {
+                        detail: Some(err.to_string()),
+                    },
+                    started_at,
+                );
+            }
+        };
+        let lost = |err: russh::Error| {
+            unreachable(
+                UnreachableReason::Other,
+                format!("the connection failed while starting the command: {err}"),
+                started_at,
+            )
+        };
+        let channel = match self.handle.channel_open_session().await {
+            Ok(channel) => channel,
+            Err(err) => return lost(err),
+        };
+        if let Err(err) = channel
+            .exec(true, remote_command::ssh_exec_line(&wrapper))
+            .await
+        {
+            return lost(err);
+        }
+        let (mut reader, writer) = channel.split();
+        let stdin_body = match &request.payload {
+            super::Payload::Script { body, .. } => Some(Bytes::from(body.clone().into_bytes())),
+            super::Payload::Command(_) => None,
+        };
+        // stdin runs beside the reader so a big script never deadlocks against output.
+        let writer = Arc::new(writer);
+        let stdin_writer = writer.clone();
+        let stdin_task = tokio::spawn(async move {
+            if let Some(body) = stdin_body {
+                let _ = stdin_writer.data_bytes(body).await;
+            }
+            let _ = stdin_writer.eof().await;
+        });
+
+        let mut state = DriveState::new(&nonce);
+        let deadline = request.timeout.map(|timeout| Instant::now() + timeout);
+        let stopped = tokio::select! {
+            _ = drive(&mut reader, &mut state, output) => None,
+            _ = sleep_until(deadline) => Some(Status::TimedOut),
+            _ = request.cancel.cancelled() => Some(Status::Cancelled),
+        };
+        let result = match stopped {
+            None => {
+                if state.exit.is_none() && self.handle.is_closed() {
+                    unreachable(
+                        UnreachableReason::Other,
+                        "the connection was lost while the command ran".into(),
+                        started_at,
+                    )
+                } else {
+                    ExecResult::from_exit(state.exit.clone(), started_at)
+                }
+            }
+            Some(status) => {
+                self.stop(&mut reader, &mut state, output, request.kill_grace)
+                    .await;
+                let _ = writer.close().await;
+                ExecResult {
+                    status,
+                    exit: state.exit.clone(),
+                    started_at,
+                    duration: started_at.elapsed().unwrap_or_default(),
+                }
+            }
+        };
+        stdin_task.abort();
+        result
+    }
+
+    /// Kills the command's process group: TERM, then KILL if it outlives the grace
+    /// period, while still forwarding its last output.
+    async fn stop(
+        &self,
+        reader: &mut ChannelReadHalf,
+        state: &mut DriveState,
+        output: &OutputSender,
+        grace: Duration,
+    ) {
+        if state.scanner.pgid().is_none() {
+            // The wrapper prints the group id first thing; give it a moment to arrive.
+            let _ = tokio::time::timeout(grace, state.until_pgid(reader, output)).await;
+        }
+        let Some(pgid) = state.scanner.pgid() else {
+            return;
+        };
+        self.run_quietly(&remote_command::kill_command(pgid, "TERM"))
+            .await;
+        if tokio::time::timeout(grace, drive(reader, state, output))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        self.run_quietly(&remote_command::kill_command(pgid, "KILL"))
+            .await;
+        let _ = tokio::time::timeout(KILL_CHANNEL_TIMEOUT, drive(reader, state, output)).await;
+    }
+
+    /// Runs a helper command on a second channel and waits (bounded) for it to end.
+    async fn run_quietly(&self, command: &str) {
+        let run = async {
+            let mut channel = self.handle.channel_open_session().await.ok()?;
+            // Under /bin/sh whatever the login shell is (csh's kill differs).
+            channel
+                .exec(true, remote_command::ssh_exec_line(command))
+                .await
+                .ok()?;
+            while channel.wait().await.is_some() {}
+            Some(())
+        };
+        let _ = tokio::time::timeout(KILL_CHANNEL_TIMEOUT, run).await;
+    }
+
+    pub async fn close(self) {
+        let _ = self
+            .handle
+            .disconnect(Disconnect::ByApplication, "", "en")
+            .await;
+    }
+
+    /// The russh handle, for channels of other kinds (SFTP, direct-tcpip for jumps).
+    pub fn handle(&self) -> &Handle<impl client::Handler> {
+        &self.handle
+    }
+}
+
+/// What one exec has seen so far; survives a drive being interrupted.
+struct DriveState {
+    scanner: MarkerScanner,
+    exit: Option<Exit>,
+    finished: bool,
+}
+
+impl DriveState {
+    fn new(nonce: &str) -> Self {
+        DriveState {
+            scanner: MarkerScanner::new(nonce),
+            exit: None,
+            finished: false,
+        }
+    }
+
+    /// Reads until the pgid marker has been seen (or the channel ends).
+    async fn until_pgid(&mut self, reader: &mut ChannelReadHalf, output: &OutputSender) {
+        while self.scanner.pgid().is_none() && !self.finished {
+            self.step(reader, output).await;
+        }
+    }
+
+    async fn step(&mut self, reader: &mut ChannelReadHalf, output: &OutputSender) {
+        match reader.wait().await {
+            None | Some(ChannelMsg::Close) => {
+                self.finished = true;
+                let rest = self.scanner.finish();
+                send(output, OutputStream::Stdout, rest).await;
+            }
+            Some(ChannelMsg::Data { data }) => {
+                let passed = self.scanner.feed(&data);
+                send(output, OutputStream::Stdout, passed).await;
+            }
+            Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                send(output, OutputStream::Stderr, data.to_vec()).await;
+            }
+            Some(ChannelMsg::ExitStatus { exit_status }) => {
+                self.exit = Some(Exit::Code(exit_status));
+            }
+            Some(ChannelMsg::ExitSignal {
+                signal_name,
+                core_dumped,
+                ..
+            }) => {
+                self.exit = Some(Exit::Signal {
+                    name: signal_label(&signal_name),
+                    core_dumped,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Reads the channel to its end: data can follow the exit status.
+async fn drive(reader: &mut ChannelReadHalf, state: &mut DriveState, output: &OutputSender) {
+    while !state.finished {
+        state.step(reader, output).await;
+    }
+}
+
+async fn send(output: &OutputSender, stream: OutputStream, data: Vec<u8>) {
+    if data.is_empty() {
+        return;
+    }
+    let chunk = OutputChunk {
+        stream,
+        at: SystemTime::now(),
+        data: Bytes::from(data),
+    };
+    // A consumer that went away no longer wants output; the command still runs to its end.
+    let _ = output.send(chunk).await;
+}
+
+fn signal_label(signal: &Sig) -> String {
+    match signal {
+        Sig::Custom(name) => name.trim_start_matches("SIG").to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn random_nonce() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 12];
+    // Uniqueness matters, not secrecy: fall back to the clock if randomness fails.
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
+    }
+    data_encoding::HEXLOWER.encode(&bytes)
+}
+
+/// Resolves and connects; every failure is an Unreachable result with its reason.
+async fn open_tcp(
+    target: &Target,
+    deadline: Instant,
+    started_at: SystemTime,
+) -> Result<TcpStream, ExecResult> {
+    let endpoint = format!("{}:{}", target.address, target.port);
+    let timed_out = || {
+        unreachable(
+            UnreachableReason::Timeout,
+            format!(
+                "no connection to {endpoint} within {:?}",
+                target.connect_timeout
+            ),
+            started_at,
+        )
+    };
+    let lookup = tokio::net::lookup_host((target.address.as_str(), target.port));
+    let addresses: Vec<SocketAddr> = match tokio::time::timeout_at(deadline, lookup).await {
+        Err(_) => return Err(timed_out()),
+        Ok(Err(err)) => {
+            return Err(unreachable(
+                UnreachableReason::Dns,
+                format!("cannot resolve {}: {err}", target.address),
+                started_at,
+            ));
+        }
+        Ok(Ok(addresses)) => addresses.collect(),
+    };
+    if addresses.is_empty() {
+        return Err(unreachable(
+            UnreachableReason::Dns,
+            format!("{} resolves to no address", target.address),
+            started_at,
+        ));
+    }
+    let mut last_error: Option<io::Error> = None;
+    for address in addresses {
+        match tokio::time::timeout_at(deadline, TcpStream::connect(address)).await {
+            Err(_) => return Err(timed_out()),
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(err)) => last_error = Some(err),
+        }
+    }
+    let err = last_error.unwrap_or_else(|| io::Error::other("no address to try"));
+    let reason = match err.kind() {
+        io::ErrorKind::ConnectionRefused => UnreachableReason::Refused,
+        io::ErrorKind::TimedOut => UnreachableReason::Timeout,
+        _ => UnreachableReason::Other,
+    };
+    Err(unreachable(
+        reason,
+        format!("cannot connect to {endpoint}: {err}"),
+        started_at,
+    ))
+}
+
+enum AuthError {
+    /// The server refused every credential, or the exchange broke off.
+    Rejected(String),
+    /// The server did not answer one authentication request within the connect timeout.
+    Stalled,
+}
+
+/// Bounds one authentication round trip; prompting for passphrases stays outside.
+async fn answer<T>(limit: Duration, call: impl Future<Output = T>) -> Result<T, AuthError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .map_err(|_| AuthError::Stalled)
+}
+
+/// Agent, explicit keys, default keys, password — the first success wins.
+async fn authenticate(
+    ctx: &SshContext,
+    handle: &mut Handle<HostKeyVerifier>,
+    target: &Target,
+) -> Result<(), AuthError> {
+    let user = target.user.as_str();
+    let limit = target.connect_timeout;
+    let mut tried: Vec<String> = Vec::new();
+    let rsa_hash = answer(limit, handle.best_supported_rsa_hash())
+        .await?
+        .ok()
+        .flatten()
+        .flatten();
+    let hash_for = |key: &PublicKey| {
+        matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. })
+            .then_some(rsa_hash)
+            .flatten()
+    };
+
+    if let Some(socket) = &ctx.options.agent_socket {
+        match AgentClient::connect_uds(socket).await {
+            Ok(mut agent) => {
+                let identities = agent.request_identities().await.unwrap_or_default();
+                let wanted = identities_only_keys(target);
+                let mut offered = 0;
+                for identity in identities {
+                    let AgentIdentity::PublicKey { key, .. } = identity else {
+                        continue;
+                    };
+                    if let Some(wanted) = &wanted
+                        && !wanted.iter().any(|w| w.key_data() == key.key_data())
+                    {
+                        continue;
+                    }
+                    offered += 1;
+                    let hash = hash_for(&key);
+                    let result = answer(
+                        limit,
+                        handle.authenticate_publickey_with(user, key, hash, &mut agent),
+                    )
+                    .await?;
+                    if matches!(result, Ok(ref r) if r.success()) {
+                        return Ok(());
+                    }
+                }
+                tried.push(format!("{offered} agent key(s)"));
+            }
+            Err(err) => tried.push(format!("agent at {} unusable ({err})", socket.display())),
+        }
+    }
+
+    let mut key_files: Vec<&PathBuf> = target.identity_files.iter().collect();
+    if !target.identities_only {
+        key_files.extend(ctx.options.default_identity_files.iter());
+    }
+    for path in key_files {
+        let Some(key) = ctx.load_key(path).await else {
+            continue;
+        };
+        let hash = hash_for(key.public_key());
+        let attempt = PrivateKeyWithHashAlg::new(key, hash);
+        tried.push(format!("key {}", path.display()));
+        match answer(limit, handle.authenticate_publickey(user, attempt)).await? {
+            Ok(result) if result.success() => return Ok(()),
+            Ok(_) => {}
+            Err(err) => {
+                return Err(AuthError::Rejected(format!(
+                    "authentication as {user} broke off: {err}"
+                )));
+            }
+        }
+    }
+
+    if let Some(password) = &target.password {
+        tried.push("password".into());
+        match answer(limit, handle.authenticate_password(user, password.expose())).await? {
+            Ok(result) if result.success() => return Ok(()),
+            Ok(_) => {}
+            Err(err) => {
+                return Err(AuthError::Rejected(format!(
+                    "authentication as {user} broke off: {err}"
+                )));
+            }
+        }
+    }
+    if tried.is_empty() {
+        tried.push("nothing (no agent, no readable key, no password)".into());
+    }
+    Err(AuthError::Rejected(format!(
+        "{}@{} refused every credential; tried: {}",
+        user,
+        target.address,
+        tried.join(", ")
+    )))
+}
+
+/// With IdentitiesOnly, the agent may only offer the keys named by identity files,
+/// recognised by their `.pub` files.
+fn identities_only_keys(target: &Target) -> Option<Vec<PublicKey>> {
+    target.identities_only.then(|| {
+        target
+            .identity_files
+            .iter()
+            .filter_map(|path| {
+                let mut public = path.clone().into_os_string();
+                public.push(".pub");
+                russh::keys::load_public_key(PathBuf::from(public)).ok()
+            })
+            .collect()
+    })
+}
