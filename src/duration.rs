@@ -10,10 +10,6 @@
 //! - Display is compact and normalised (`90s` shows as `1m30s`), at
 //!   millisecond precision, and parses back to the same value.
 
-// Nothing outside the tests reads a duration until the engine takes
-// `--interval`; the whole module is that interface.
-#![allow(dead_code)]
-
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,31 +1,11 @@
-//! jobdeck: a terminal operations console.
-
-mod cli;
-mod commands;
-mod duration;
-mod hostlist;
-mod inventory;
-mod rollout;
-mod schedule;
-// The ad-hoc runner and the engine use the transport API; until they land parts are unused.
-#[allow(dead_code)]
-mod transport;
+//! The `jobdeck` binary: parse the command line, dispatch.
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use cli::{Cli, Command};
-
-/// Exit codes, documented in the README.
-pub mod exit {
-    /// Everything asked for was done.
-    pub const OK: u8 = 0;
-    /// A run finished with failures, or an internal error.
-    pub const FAILED: u8 = 1;
-    /// Bad usage or bad input (inventory, pattern, flow); nothing was run.
-    pub const USAGE: u8 = 2;
-}
+use jobdeck::cli::{self, Cli, Command};
+use jobdeck::{commands, exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

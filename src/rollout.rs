@@ -271,7 +271,6 @@ impl BatchExpr {
         Ok(BatchExpr { tokens })
     }
 
-    #[allow(dead_code)] // interface for the flow loader and engine
     pub fn tokens(&self) -> &[BatchToken] {
         &self.tokens
     }
@@ -310,7 +309,6 @@ impl BatchExpr {
     }
 
     /// Plans and splits `hosts` (already in rollout order) into batches.
-    #[allow(dead_code)] // interface for the run engine
     pub fn split<T>(&self, hosts: Vec<T>) -> Result<Vec<Vec<T>>, RolloutError> {
         let sizes = self.plan(hosts.len())?;
         Ok(assign(hosts, &sizes))
@@ -362,7 +360,6 @@ impl<'de> Deserialize<'de> for BatchExpr {
 /// No host is ever dropped: if the sizes add up to less than the host count,
 /// the leftover hosts form one more batch; if they add up to more, the plan is
 /// cut short. (With sizes from `plan(hosts.len())` neither happens.)
-#[allow(dead_code)] // interface for the run engine, which is not built yet
 pub fn assign<T>(hosts: Vec<T>, sizes: &[usize]) -> Vec<Vec<T>> {
     let mut batches = Vec::with_capacity(sizes.len() + 1);
     let mut rest = hosts.into_iter();
@@ -382,7 +379,6 @@ pub fn assign<T>(hosts: Vec<T>, sizes: &[usize]) -> Vec<Vec<T>> {
 
 /// The order hosts roll out in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[allow(dead_code)] // interface for the run engine, which is not built yet
 pub enum HostOrder {
     /// The order the inventory lists them (Ansible's `inventory` order).
     #[default]
@@ -394,7 +390,6 @@ pub enum HostOrder {
     Shuffle { seed: u64 },
 }
 
-#[allow(dead_code)] // interface for the run engine, which is not built yet
 impl HostOrder {
     /// A shuffle with a new seed taken from the clock and the process id.
     pub fn fresh_shuffle() -> Self {
@@ -445,7 +440,6 @@ impl FromStr for HostOrder {
 
 /// Puts `hosts` in rollout order. `name_of` gives a host's inventory name
 /// (used by `Sorted`; `Shuffle` depends only on the input order and the seed).
-#[allow(dead_code)] // interface for the run engine, which is not built yet
 pub fn order_hosts<T, F>(mut hosts: Vec<T>, order: HostOrder, name_of: F) -> Vec<T>
 where
     F: Fn(&T) -> &str,
@@ -580,7 +574,6 @@ impl FromStr for BatchMode {
 /// batches together). The limit is *exceeded* when the failures are strictly
 /// more than it, so `0` aborts on the first failure and `100%` never aborts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // interface for the run engine, which is not built yet
 pub enum MaxFail {
     /// `N`: at most N failed hosts.
     Count(usize),
@@ -589,7 +582,6 @@ pub enum MaxFail {
     Percent(u32),
 }
 
-#[allow(dead_code)] // interface for the run engine, which is not built yet
 impl MaxFail {
     /// True once `failed` hosts out of `total` selected break the limit.
     pub fn exceeded(self, failed: usize, total: usize) -> bool {

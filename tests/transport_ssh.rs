@@ -1,23 +1,22 @@
 //! The SSH transport against a real OpenSSH sshd on a loopback port.
 
-// The crate is a binary: mount its transport module here as the tests' own.
 mod support;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/transport/mod.rs"]
-mod transport;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{PASSWORD_USER, SshdFixture, processes_matching};
-use tokio::sync::mpsc;
-use transport::fanout::{self, HostEvent};
-use transport::{
+use jobdeck::transport::{
+    self,
+    fanout::{self, HostEvent},
+};
+use jobdeck::transport::{
     ExecRequest, ExecResult, Exit, HostKeyPolicy, KnownHosts, OutputChunk, OutputStream,
     PassphrasePrompt, Secret, Status, Target, Transport, TransportOptions, UnreachableReason,
 };
+use support::{PASSWORD_USER, SshdFixture, processes_matching};
+use tokio::sync::mpsc;
 
 /// Options that never touch the real ~/.ssh or agent of the machine.
 fn isolated_options() -> TransportOptions {

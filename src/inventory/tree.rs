@@ -139,11 +139,8 @@ pub fn render_tree(inv: &Inventory) -> String {
     );
     for (name, count, names) in rows {
         let pad = width - name.chars().count();
-        out.push_str(
-            &format!("{name}{}  {count:>5}  {names}\n", " ".repeat(pad))
-                .trim_end()
-                .to_string(),
-        );
+        let line = format!("{name}{}  {count:>5}  {names}", " ".repeat(pad));
+        out.push_str(line.trim_end());
         out.push('\n');
     }
     out.push_str(&format!(

@@ -282,14 +282,12 @@ impl CronExpr {
     }
 
     /// The expression as the user wrote it (trimmed).
-    #[allow(dead_code)] // interface for the scheduler and `schedule list`
     pub fn as_str(&self) -> &str {
         &self.source
     }
 
     /// True when neither the minute nor the hour field starts with `*`;
     /// such schedules get cronie's DST treatment (see the module docs).
-    #[allow(dead_code)] // interface for the scheduler and `schedule show`
     pub fn is_fixed_time(&self) -> bool {
         self.fixed_time
     }
@@ -345,7 +343,6 @@ impl CronExpr {
 
     /// Whether a wall-clock time matches the fields (cronie's test, minute
     /// resolution; DST is not considered here).
-    #[allow(dead_code)] // interface; the tests use it as the reference matcher
     pub fn matches_wall_clock(&self, wall: &NaiveDateTime) -> bool {
         use chrono::Timelike;
         let has = |bits: u64, v: u32| bits & (1u64 << v) != 0;
@@ -591,7 +588,6 @@ pub struct OneShot {
     pub at: DateTime<Tz>,
 }
 
-#[allow(dead_code)] // used by `schedule add --at`, which arrives with the scheduler
 impl OneShot {
     /// Parses the time as wall-clock time in `zone` (see [`parse_local_time`]).
     pub fn parse(text: &str, zone: Tz) -> Result<OneShot, CronError> {

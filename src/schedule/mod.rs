@@ -3,5 +3,4 @@
 
 pub mod crontab;
 
-#[allow(unused_imports)] // CronError and OneShot are for `schedule add`, which comes later
 pub use crontab::{CronError, CronExpr, OneShot, local_zone, parse_local_time, parse_zone};

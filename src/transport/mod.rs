@@ -41,8 +41,6 @@ use tokio::sync::mpsc;
 pub use tokio_util::sync::CancellationToken;
 
 pub use known_hosts::KnownHosts;
-// TerminalPrompt is for the headless runner, which lands after this module.
-#[allow(unused_imports)]
 pub use ssh::{NoPassphrase, PassphrasePrompt, TerminalPrompt};
 
 /// Default per-host connect timeout (TCP connect + SSH handshake), as OpenSSH users expect.
