@@ -24,7 +24,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "jobdeck", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "jobdeck",
+                &mut std::io::stdout(),
+            );
             Ok(exit::OK)
         }
         Some(Command::Inventory(cmd)) => commands::inventory::run(&cli.inventory, cmd),

@@ -1518,4 +1518,233 @@ zed
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
+
+    #[test]
+    fn splits_like_ansible() {
+        // From ansible.inventory.manager.split_host_pattern (2.19.14).
+        let cases: &[(&str, &[&str])] = &[
+            ("a:b", &["a", "b"]),
+            ("a,b", &["a", "b"]),
+            ("a, b ,,c", &["a", "b", "c"]),
+            ("a b", &["a", "b"]),
+            ("a:b c", &["a", "b", "c"]),
+            ("fe80::1", &["fe80::1"]),
+            ("fe80::1:web", &["fe80", "1", "web"]),
+            ("[fe80::1]:22", &["[fe80::1]:22"]),
+            ("[::1]", &["[::1]"]),
+            ("::1", &["::1"]),
+            ("web[1:3]", &["web[1:3]"]),
+            ("web[1:3]:db", &["web[1:3]", "db"]),
+            ("web[1:3].example.com:22", &["web[1:3].example.com:22"]),
+            ("web:80", &["web:80"]),
+            ("web[", &["web"]),
+            ("]web", &["web"]),
+            ("web[:3]", &["web[:3]"]),
+            ("a:[b:c]:d", &["a", "[b:c]", "d"]),
+            ("a:&b:!c", &["a", "&b", "!c"]),
+            ("10.0.0.1:22", &["10.0.0.1:22"]),
+            ("10.0.[1:3].1", &["10.0.[1:3].1"]),
+            ("a\tb", &["a", "b"]),
+            (" ", &[]),
+            ("", &[]),
+            (":::", &[]),
+            ("~(a|b):c", &["~(a|b)", "c"]),
+            ("@file:web", &["@file", "web"]),
+            ("üñí:cø", &["üñí", "cø"]),
+            ("a:b\n", &["a", "b"]),
+            ("a\x1cb", &["a", "b"]),
+            ("a:1", &["a:1"]),
+            ("web_:22", &["web_", "22"]),
+            ("web-:22", &["web-", "22"]),
+            ("_a:22", &["_a:22"]),
+            ("a_:22", &["a_", "22"]),
+            ("a_b:22", &["a_b:22"]),
+            ("-a:22", &["-a", "22"]),
+            ("[a:80]:22", &["[a:80]:22"]),
+            ("1.2.3.4.5:22", &["1.2.3.4.5:22"]),
+            ("a..b:22", &["a..b", "22"]),
+            ("[1:3]:22", &["[1:3]:22"]),
+            ("[z:a]:22", &["[z:a]", "22"]),
+            ("web[01:10:2]:22", &["web[01:10:2]:22"]),
+            ("1:2:3:4:5:6:7:8", &["1:2:3:4:5:6:7:8"]),
+            ("::ffff:1.2.3.4", &["::ffff:1.2.3.4"]),
+            ("a:b:c:d:e:f:0:1", &["a:b:c:d:e:f:0:1"]),
+            ("ab:cd", &["ab", "cd"]),
+        ];
+        for &(pattern, expected) in cases {
+            assert_eq!(
+                split_host_pattern(pattern),
+                expected,
+                "splitting {pattern:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn exclusions_and_intersections_apply_after_plain_patterns() {
+        assert_eq!(
+            order_patterns(&["!c".into(), "a".into(), "&b".into(), "d".into()]),
+            ["a", "d", "&b", "!c"]
+        );
+        assert_eq!(
+            order_patterns(&["!c".into(), "&b".into()]),
+            ["all", "&b", "!c"]
+        );
+    }
+
+    #[test]
+    fn subscripts_follow_ansible_slicing() {
+        let hosts: Vec<HostId> = (10..15).collect();
+        let apply = |s| apply_subscript(hosts.clone(), s, "p");
+        use Subscript::*;
+        assert_eq!(apply(Index(0)).unwrap(), [10]);
+        assert_eq!(apply(Index(-1)).unwrap(), [14]);
+        assert_eq!(
+            apply(Range {
+                start: 0,
+                end: Some(2)
+            })
+            .unwrap(),
+            [10, 11, 12],
+            "end is inclusive"
+        );
+        assert_eq!(
+            apply(Range {
+                start: 3,
+                end: None
+            })
+            .unwrap(),
+            [13, 14]
+        );
+        assert_eq!(
+            apply(Range {
+                start: 3,
+                end: Some(99)
+            })
+            .unwrap(),
+            [13, 14]
+        );
+        assert_eq!(
+            apply(Range {
+                start: 9,
+                end: Some(12)
+            })
+            .unwrap(),
+            Vec::<HostId>::new()
+        );
+        assert_eq!(
+            apply(Range {
+                start: 4,
+                end: Some(0)
+            })
+            .unwrap(),
+            [14],
+            "an end of 0 means no end"
+        );
+        assert!(apply(Index(5)).is_err());
+        assert!(apply(Index(-6)).is_err());
+        assert!(apply(Index(i64::MIN)).is_err());
+        assert_eq!(
+            apply_subscript(Vec::new(), Index(3), "p").unwrap(),
+            Vec::<HostId>::new()
+        );
+        assert_eq!(
+            split_subscript("web[99999999999999999999999]").1,
+            Some(Index(i64::MAX))
+        );
+        assert_eq!(
+            split_subscript("~web[0]").1,
+            None,
+            "regexes are never subscripted"
+        );
+        assert_eq!(split_subscript("a[1][2]"), ("a[1]", Some(Index(2))));
+    }
+
+    #[test]
+    fn user_errors_name_the_pattern() {
+        let data = ini(INV1);
+        let err = run(&data, "web:~(unclosed").unwrap_err().to_string();
+        assert!(err.contains("~(unclosed") && err.contains("regex"), "{err}");
+        let err = run(&data, "~web(?=1)").unwrap_err().to_string();
+        assert!(err.contains("~web(?=1)"), "{err}");
+        let err = run(&data, "db[7]").unwrap_err().to_string();
+        assert!(err.contains("db[7]") && err.contains("outside"), "{err}");
+        let err = run(&data, "web:!").unwrap_err().to_string();
+        assert!(err.contains("after '!'"), "{err}");
+        assert!(run(&data, "&").is_err());
+    }
+
+    #[test]
+    fn pattern_files_splice_their_lines_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("limit.txt"),
+            "# canary hosts\nweb1.example.com\n\n  db*  \r\n!db2.example.com\n",
+        )
+        .unwrap();
+        let data = ini(INV1);
+        let got = select(&data, "lb1:@limit.txt", dir.path()).unwrap();
+        assert_eq!(
+            names(&data, &got),
+            ["lb1", "web1.example.com", "db1.example.com", "dbx"]
+        );
+        // Lines are single patterns: a comma inside a line is not a separator.
+        std::fs::write(dir.path().join("one.txt"), "web,db\n").unwrap();
+        assert!(select(&data, "@one.txt", dir.path()).unwrap().is_empty());
+
+        let missing = select(&data, "@nope.txt", dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("nope.txt") && missing.contains("cannot read"),
+            "{missing}"
+        );
+        let is_dir = select(&data, "@.", dir.path()).unwrap_err().to_string();
+        assert!(is_dir.contains("directory"), "{is_dir}");
+        std::fs::write(dir.path().join("nested.txt"), "web\n@limit.txt\n").unwrap();
+        let nested = select(&data, "@nested.txt", dir.path()).unwrap_err();
+        assert!(
+            matches!(nested, InventoryError::At { line: 2, .. }),
+            "{nested:?}"
+        );
+        assert!(select(&data, "@", dir.path()).is_err());
+    }
+
+    #[test]
+    fn group_walk_matches_group_hosts() {
+        let deep = ini(
+            "[app_a]\na1\nshared\n[app_b]\nb1\nshared\n[app_c]\nc1\n[cluster1:children]\napp_a\napp_b\n[cluster2:children]\napp_c\n[cluster2]\nc0\n[proj:children]\ncluster2\ncluster1\n[proj]\np0\n[other:children]\napp_c",
+        );
+        for data in [ini(INV1), ini(INV2), deep] {
+            let mut evaluator = Evaluator::new(&data);
+            for g in 0..data.groups.len() {
+                for dedupe in [false, true] {
+                    let mut walked = Vec::new();
+                    evaluator.collect_group_hosts(g, &mut walked, dedupe);
+                    for &h in &walked {
+                        evaluator.host_mark[h] = false;
+                    }
+                    assert_eq!(walked, data.group_hosts(g), "group {}", data.group(g).name);
+                }
+            }
+            assert!(
+                evaluator
+                    .host_mark
+                    .iter()
+                    .chain(&evaluator.group_mark)
+                    .all(|m| !m)
+            );
+        }
+    }
+
+    #[test]
+    fn deeper_levels_follow_insertion_order() {
+        // Ansible orders levels below a group's children in Python set order,
+        // which changes from run to run; jobdeck keeps insertion order.
+        let data = ini(
+            "[a]\na1\n[b]\nb1\n[c]\nc1\n[x:children]\nb\na\n[y:children]\nc\n[top:children]\nx\ny",
+        );
+        assert_eq!(run(&data, "top").unwrap(), ["b1", "a1", "c1"]);
+        assert_eq!(run(&data, "top[-1]").unwrap(), ["c1"]);
+    }
 }
