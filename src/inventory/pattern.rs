@@ -42,7 +42,9 @@ pub fn select(
 pub fn split_host_pattern(pattern: &str) -> Vec<String> {
     let raw: Vec<&str> = if pattern.contains(',') {
         pattern.split(',').collect()
-    } else if reads_as_address(pattern) {
+    // Without a colon the address test cannot change the outcome: an address
+    // without one has no spaces or brackets, so the split keeps it whole.
+    } else if pattern.contains(':') && reads_as_address(pattern) {
         vec![pattern]
     } else {
         COLON_SEPARATED_PIECE
@@ -356,21 +358,27 @@ impl NameMatcher {
 }
 
 /// `parts` come from splitting a glob on `*`, so there are at least two.
+/// Empty parts are skipped rather than compared: comparing against an empty
+/// slice costs far more than the test itself on some platforms.
 fn stars_match(parts: &[String], name: &str) -> bool {
     let (first, rest) = parts.split_first().expect("split yields one part or more");
     let (last, middle) = rest
         .split_last()
         .expect("a star glob has two parts or more");
-    let Some(mut remaining) = name.strip_prefix(first.as_str()) else {
+    let name = name.as_bytes();
+    if name.len() < first.len() + last.len()
+        || (!first.is_empty() && !name.starts_with(first.as_bytes()))
+        || (!last.is_empty() && !name.ends_with(last.as_bytes()))
+    {
         return false;
-    };
-    let Some(without_last) = remaining.strip_suffix(last.as_str()) else {
-        return false;
-    };
-    remaining = without_last;
+    }
+    let mut remaining = &name[first.len()..name.len() - last.len()];
     // The earliest occurrence of each middle part leaves the most room for the rest.
-    for part in middle {
-        match remaining.find(part.as_str()) {
+    for part in middle.iter().filter(|p| !p.is_empty()) {
+        match remaining
+            .windows(part.len())
+            .position(|w| w == part.as_bytes())
+        {
             Some(at) => remaining = &remaining[at + part.len()..],
             None => return false,
         }
