@@ -20,7 +20,7 @@ pub mod yaml11;
 
 use std::path::{Path, PathBuf};
 
-pub use data::{HostId, InventoryData, VarMap};
+pub use data::{GroupId, HostId, InventoryData, VarMap};
 
 /// An error a user can cause in an inventory: it names the file and line
 /// when there is one, and says what was expected.
