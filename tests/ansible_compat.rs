@@ -1,0 +1,293 @@
+//! Compatibility with Ansible, checked against goldens recorded from
+//! ansible-core (see tests/fixtures/inventories/README.md and
+//! scripts/gen-goldens.sh). Ansible is not needed to run these tests.
+//!
+//! Each test walks the whole corpus and reports every failing case before
+//! failing, so one run shows the full picture.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventories")
+}
+
+/// Case directories under `dir` (those holding a `sources` file), sorted.
+fn cases_in(dir: &Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.join("sources").is_file())
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn non_empty_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| !l.trim().is_empty()).collect()
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Runs jobdeck from the case directory with one `-i` per line of `sources`.
+fn jobdeck(case: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobdeck"));
+    cmd.current_dir(case);
+    for source in non_empty_lines(&read(&case.join("sources"))) {
+        cmd.arg("-i").arg(source);
+    }
+    cmd.args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run jobdeck: {e}"))
+}
+
+fn name(case: &Path) -> String {
+    let root = corpus_dir();
+    case.strip_prefix(&root)
+        .unwrap_or(case)
+        .display()
+        .to_string()
+}
+
+/// A short line diff: the common prefix is skipped, then up to 40 lines of
+/// `-expected` / `+actual` around the first difference.
+fn diff(expected: &str, actual: &str) -> String {
+    let exp: Vec<&str> = expected.lines().collect();
+    let act: Vec<&str> = actual.lines().collect();
+    let first = exp.iter().zip(&act).take_while(|(a, b)| a == b).count();
+    let mut exp_end = exp.len();
+    let mut act_end = act.len();
+    while exp_end > first && act_end > first && exp[exp_end - 1] == act[act_end - 1] {
+        exp_end -= 1;
+        act_end -= 1;
+    }
+    let mut out = format!(
+        "@@ line {} (expected {} lines, got {}) @@\n",
+        first + 1,
+        exp.len(),
+        act.len()
+    );
+    for line in exp.iter().take(first).skip(first.saturating_sub(3)) {
+        let _ = writeln!(out, " {line}");
+    }
+    let mut shown = 0;
+    for line in &exp[first..exp_end] {
+        if shown < 20 {
+            let _ = writeln!(out, "-{line}");
+        }
+        shown += 1;
+    }
+    let mut shown_plus = 0;
+    for line in &act[first..act_end] {
+        if shown_plus < 20 {
+            let _ = writeln!(out, "+{line}");
+        }
+        shown_plus += 1;
+    }
+    if shown > 20 || shown_plus > 20 {
+        let _ = writeln!(
+            out,
+            "... ({shown} lines removed, {shown_plus} added in all)"
+        );
+    }
+    if expected.ends_with('\n') != actual.ends_with('\n') {
+        let _ = writeln!(out, "(the trailing newline differs)");
+    }
+    out
+}
+
+fn report(what: &str, checked: usize, failures: &[String]) {
+    if !failures.is_empty() {
+        panic!(
+            "{} of {checked} {what} failed:\n\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+    assert!(
+        checked > 0,
+        "no {what} found under {}",
+        corpus_dir().display()
+    );
+}
+
+fn describe_failure(out: &Output) -> String {
+    format!(
+        "exit status {:?}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn inventory_list_json_matches_ansible_inventory() {
+    let mut failures = Vec::new();
+    let cases = cases_in(&corpus_dir());
+    for case in &cases {
+        let expected = read(&case.join("expected.json"));
+        let out = jobdeck(case, &["inventory", "list", "--json"]);
+        if !out.status.success() {
+            failures.push(format!("## {}\n{}", name(case), describe_failure(&out)));
+            continue;
+        }
+        let actual = String::from_utf8_lossy(&out.stdout);
+        if actual != expected {
+            failures.push(format!("## {}\n{}", name(case), diff(&expected, &actual)));
+        }
+    }
+    report(
+        "inventories (list --json vs ansible-inventory --list)",
+        cases.len(),
+        &failures,
+    );
+}
+
+/// One pattern of `expected-hosts.txt`: `>>> PATTERN`, then the hosts.
+struct Selection {
+    pattern: String,
+    hosts: Vec<String>,
+}
+
+fn parse_expected_hosts(text: &str) -> Vec<Selection> {
+    let mut selections: Vec<Selection> = Vec::new();
+    for line in text.lines() {
+        if let Some(pattern) = line.strip_prefix(">>> ") {
+            selections.push(Selection {
+                pattern: pattern.to_string(),
+                hosts: Vec::new(),
+            });
+        } else if !line.is_empty() {
+            let current = selections
+                .last_mut()
+                .expect("expected-hosts.txt must start with a '>>> PATTERN' line");
+            current.hosts.push(line.to_string());
+        }
+    }
+    selections
+}
+
+#[test]
+fn inventory_hosts_matches_ansible_list_hosts() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in cases_in(&corpus_dir()) {
+        let golden = case.join("expected-hosts.txt");
+        if !golden.is_file() {
+            continue;
+        }
+        for selection in parse_expected_hosts(&read(&golden)) {
+            checked += 1;
+            let label = format!("## {} `{}`", name(&case), selection.pattern);
+            let out = jobdeck(&case, &["inventory", "hosts", "--", &selection.pattern]);
+            if selection.hosts.is_empty() {
+                // Ansible matched nothing; for jobdeck an empty selection is an error.
+                if out.status.success() {
+                    failures.push(format!(
+                        "{label}\nAnsible matches no host, so jobdeck must exit non-zero; it printed:\n{}",
+                        String::from_utf8_lossy(&out.stdout)
+                    ));
+                }
+                continue;
+            }
+            if !out.status.success() {
+                failures.push(format!("{label}\n{}", describe_failure(&out)));
+                continue;
+            }
+            let expected = selection.hosts.join("\n") + "\n";
+            let actual = String::from_utf8_lossy(&out.stdout);
+            if actual != expected {
+                failures.push(format!("{label}\n{}", diff(&expected, &actual)));
+            }
+        }
+    }
+    report(
+        "host selections (hosts PATTERN vs ansible --list-hosts)",
+        checked,
+        &failures,
+    );
+}
+
+#[test]
+fn bad_inventories_fail_with_location() {
+    let mut failures = Vec::new();
+    let cases = cases_in(&corpus_dir().join("errors"));
+    for case in &cases {
+        let wanted = read(&case.join("expected-error.txt"))
+            .trim_end()
+            .to_string();
+        let args_file = case.join("args");
+        let args_text = if args_file.is_file() {
+            read(&args_file)
+        } else {
+            "inventory\nlist\n--json\n".to_string()
+        };
+        let args = non_empty_lines(&args_text);
+        let out = jobdeck(case, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            failures.push(format!(
+                "## {}\nexpected a non-zero exit, got success; stdout:\n{}",
+                name(case),
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        } else if out.status.code().is_none() || stderr.contains("panicked") {
+            failures.push(format!("## {}\njobdeck crashed:\n{stderr}", name(case)));
+        } else if !stderr.contains(&wanted) {
+            failures.push(format!(
+                "## {}\nstderr lacks `{wanted}`:\n{stderr}",
+                name(case)
+            ));
+        }
+    }
+    report("error cases", cases.len(), &failures);
+}
+
+#[cfg(test)]
+mod harness_tests {
+    use super::*;
+
+    #[test]
+    fn expected_hosts_format_parses_empty_and_full_blocks() {
+        let parsed = parse_expected_hosts(">>> web\na\nb\n>>> none\n>>> db:&x\nc\n");
+        let summary: Vec<(String, usize)> = parsed
+            .iter()
+            .map(|s| (s.pattern.clone(), s.hosts.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![("web".into(), 2), ("none".into(), 0), ("db:&x".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn diff_points_at_first_difference() {
+        let d = diff("a\nb\nc\n", "a\nx\nc\n");
+        assert!(d.contains("@@ line 2"), "{d}");
+        assert!(d.contains("-b\n+x\n"), "{d}");
+    }
+
+    #[test]
+    fn every_case_has_its_goldens() {
+        for case in cases_in(&corpus_dir()) {
+            assert!(case.join("expected.json").is_file(), "{}", case.display());
+            assert_eq!(
+                case.join("patterns.txt").is_file(),
+                case.join("expected-hosts.txt").is_file(),
+                "{}: patterns.txt and expected-hosts.txt go together",
+                case.display()
+            );
+        }
+        for case in cases_in(&corpus_dir().join("errors")) {
+            assert!(
+                case.join("expected-error.txt").is_file(),
+                "{}",
+                case.display()
+            );
+        }
+        assert!(cases_in(&corpus_dir()).len() >= 25);
+    }
+}
