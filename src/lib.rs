@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod duration;
+pub mod engine;
 pub mod hostlist;
 pub mod inventory;
 pub mod rollout;

@@ -130,12 +130,17 @@ pub enum EventKind {
     InstanceStarted {
         flow: String,
         hosts: Vec<String>,
+        /// The flow's steps, then its rollback steps (named `rollback: NAME`).
         steps: Vec<String>,
         /// Host indexes of each batch, in run order.
         batches: Vec<Vec<HostIndex>>,
     },
     BatchStarted {
         batch: BatchIndex,
+    },
+    /// The host's connection is being opened (before its first step runs).
+    HostConnecting {
+        host: HostIndex,
     },
     StepStarted {
         host: HostIndex,
@@ -172,6 +177,16 @@ pub enum EventKind {
         reason: WaitReason,
         /// When an interval ends (Unix ms); `None` when an operator decides.
         until: Option<UnixMillis>,
+    },
+    /// An approval step was reached in a batch; hosts wait at it.
+    ApprovalRequested {
+        batch: BatchIndex,
+        step: StepIndex,
+        message: String,
+    },
+    Approved {
+        batch: BatchIndex,
+        step: StepIndex,
     },
     Paused,
     Resumed,

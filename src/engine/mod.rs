@@ -3,4 +3,17 @@
 //! database; the TUI, the headless reporter and the journal writer all
 //! consume the same events.
 
+pub mod control;
 pub mod events;
+pub mod exports;
+pub mod host;
+pub mod plan;
+pub mod runner;
+pub mod scrub;
+pub mod sink;
+
+pub use control::{Control, ControlHandle};
+pub use events::{Event, EventKind, HostStatus, InstanceStatus};
+pub use plan::{Action, HostStart, OnFailure, Plan, PlannedHost, PlannedStep, Policy, StartPoint};
+pub use runner::run;
+pub use sink::EventSink;

@@ -1,0 +1,37 @@
+//! Commands an operator sends to a running instance.
+
+use tokio::sync::mpsc;
+
+use super::events::HostIndex;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Start no new host (running hosts finish) until `Resume`.
+    Pause,
+    Resume,
+    /// Go ahead with the next batch (mode `confirm`), cut an interval short,
+    /// or approve an approval step.
+    Confirm,
+    /// Stop: running commands are killed on their hosts, pending hosts are skipped.
+    Abort { reason: String },
+    /// Run the failed hosts again from the step that failed.
+    RetryFailed,
+    /// Skip a host: pending, it never starts; running, it is cancelled.
+    SkipHost(HostIndex),
+}
+
+/// The operator's end of an instance: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ControlHandle(pub(crate) mpsc::UnboundedSender<Control>);
+
+impl ControlHandle {
+    pub fn channel() -> (ControlHandle, mpsc::UnboundedReceiver<Control>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ControlHandle(tx), rx)
+    }
+
+    /// Sends a command; false if the instance has already finished.
+    pub fn send(&self, control: Control) -> bool {
+        self.0.send(control).is_ok()
+    }
+}

@@ -1,0 +1,409 @@
+//! One host's walk through the steps of a flow: connect once, run each step
+//! (with retries), pass `::set` exports on, and run the rollback steps when
+//! a step fails with `on_failure: rollback`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Notify, mpsc};
+
+use super::events::{
+    BatchIndex, EventKind, HostIndex, HostStatus, InstanceId, StepIndex, StepOutcome, Stream,
+};
+use super::exports::ExportScanner;
+use super::plan::{Action, OnFailure, Plan, PlannedStep};
+use super::scrub::Scrubber;
+use super::sink::EventSink;
+use super::Event;
+use crate::transport::{
+    CancellationToken, ExecRequest, ExecResult, Exit, HostSession, OUTPUT_CHANNEL_CAPACITY,
+    OutputChunk, OutputStream, Status, Transport,
+};
+
+/// What every host task of an instance shares.
+pub struct Shared {
+    pub plan: Arc<Plan>,
+    pub transport: Transport,
+    pub sink: EventSink,
+    pub approvals: Approvals,
+}
+
+impl Shared {
+    pub fn instance(&self) -> InstanceId {
+        self.plan.instance
+    }
+
+    pub async fn emit(&self, kind: EventKind) {
+        self.sink.emit(Event::now(self.plan.instance, kind)).await;
+    }
+}
+
+/// How a host task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostEnd {
+    pub status: HostStatus,
+    /// The step to start from if the host is run again (retry failed).
+    pub resume_step: StepIndex,
+}
+
+/// Where the host starts and how many attempts each step has had already.
+pub struct HostRun {
+    pub host: HostIndex,
+    pub batch: BatchIndex,
+    pub start_step: StepIndex,
+    pub cancel: CancellationToken,
+    /// Attempts so far per step, so retried hosts keep counting up.
+    pub attempts: Arc<Mutex<HashMap<StepIndex, u32>>>,
+}
+
+pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
+    let plan = shared.plan.clone();
+    let steps = &plan.steps;
+    let mut session: Option<HostSession> = None;
+    let mut exports: Vec<(String, String)> = Vec::new();
+    let mut end = HostEnd {
+        status: HostStatus::Ok,
+        resume_step: run.start_step,
+    };
+    for (index, step) in steps.iter().enumerate().skip(run.start_step) {
+        if !step.applies_to(run.host) {
+            continue;
+        }
+        let outcome = run_step(&shared, &run, index, step, &mut session, &mut exports).await;
+        if outcome.status == HostStatus::Ok {
+            continue;
+        }
+        end.resume_step = index;
+        match (outcome.status, step.on_failure) {
+            (HostStatus::Cancelled, _) => {
+                end.status = HostStatus::Cancelled;
+                break;
+            }
+            (_, OnFailure::Continue) => continue,
+            (status, OnFailure::Stop) => {
+                end.status = status;
+                break;
+            }
+            (_, OnFailure::Rollback) => {
+                run_rollback(&shared, &run, &mut session, &mut exports).await;
+                end.status = HostStatus::RolledBack;
+                break;
+            }
+        }
+    }
+    if let Some(session) = session {
+        session.close().await;
+    }
+    end
+}
+
+/// Rollback steps run one after another; a failing one does not stop the
+/// others, since a half rollback is worse than a full attempt.
+async fn run_rollback(
+    shared: &Arc<Shared>,
+    run: &HostRun,
+    session: &mut Option<HostSession>,
+    exports: &mut Vec<(String, String)>,
+) {
+    let first = shared.plan.steps.len();
+    for (offset, step) in shared.plan.rollback.iter().enumerate() {
+        if run.cancel.is_cancelled() {
+            return;
+        }
+        if step.applies_to(run.host) {
+            run_step(shared, run, first + offset, step, session, exports).await;
+        }
+    }
+}
+
+/// Runs one step with its retries; returns the last attempt's outcome.
+async fn run_step(
+    shared: &Arc<Shared>,
+    run: &HostRun,
+    index: StepIndex,
+    step: &PlannedStep,
+    session: &mut Option<HostSession>,
+    exports: &mut Vec<(String, String)>,
+) -> StepOutcome {
+    let mut tries_left = step.retries;
+    loop {
+        let attempt = {
+            let mut attempts = run.attempts.lock().expect("attempt counter lock");
+            let n = attempts.entry(index).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let outcome = run_attempt(shared, run, index, step, attempt, session, exports).await;
+        let status = outcome.status;
+        shared
+            .emit(EventKind::StepFinished {
+                host: run.host,
+                step: index,
+                attempt,
+                outcome: outcome.clone(),
+            })
+            .await;
+        if status == HostStatus::Ok || status == HostStatus::Cancelled || tries_left == 0 {
+            return outcome;
+        }
+        tries_left -= 1;
+        tokio::select! {
+            _ = tokio::time::sleep(step.retry_interval) => {}
+            _ = run.cancel.cancelled() => return StepOutcome { status: HostStatus::Cancelled, exit_code: None, signal: None, error: None },
+        }
+    }
+}
+
+/// One attempt of a step: connect if needed, then run it.
+async fn run_attempt(
+    shared: &Arc<Shared>,
+    run: &HostRun,
+    index: StepIndex,
+    step: &PlannedStep,
+    attempt: u32,
+    session: &mut Option<HostSession>,
+    exports: &mut Vec<(String, String)>,
+) -> StepOutcome {
+    let started = EventKind::StepStarted {
+        host: run.host,
+        step: index,
+        attempt,
+    };
+    match &step.action {
+        Action::Approval { message } => {
+            shared.emit(started).await;
+            approve(shared, run, index, message).await
+        }
+        Action::Run(_) => {
+            let open = match session {
+                Some(open) => open,
+                None => match connect(shared, run).await {
+                    Ok(new) => session.insert(new),
+                    Err(result) => {
+                        shared.emit(started).await;
+                        return outcome_of(&result);
+                    }
+                },
+            };
+            shared.emit(started).await;
+            let result = exec(shared, run, index, step, open, exports).await;
+            if matches!(result.status, Status::Unreachable { .. }) {
+                // The connection died; the next attempt reconnects.
+                if let Some(dead) = session.take() {
+                    dead.close().await;
+                }
+            }
+            outcome_of(&result)
+        }
+    }
+}
+
+async fn connect(shared: &Arc<Shared>, run: &HostRun) -> Result<HostSession, ExecResult> {
+    let target = &shared.plan.hosts[run.host].target;
+    shared.emit(EventKind::HostConnecting { host: run.host }).await;
+    tokio::select! {
+        biased;
+        _ = run.cancel.cancelled() => Err(ExecResult::not_started(Status::Cancelled, std::time::SystemTime::now())),
+        session = shared.transport.connect(target) => session,
+    }
+}
+
+/// Waits at an approval step until the batch's gate opens.
+async fn approve(shared: &Arc<Shared>, run: &HostRun, index: StepIndex, message: &str) -> StepOutcome {
+    let policy = &shared.plan.policy;
+    let ok = StepOutcome {
+        status: HostStatus::Ok,
+        exit_code: None,
+        signal: None,
+        error: None,
+    };
+    if !policy.interactive {
+        return if policy.auto_confirm {
+            ok
+        } else {
+            StepOutcome {
+                status: HostStatus::Failed,
+                exit_code: None,
+                signal: None,
+                error: Some(format!("approval needed ({message}); run with --yes to approve")),
+            }
+        };
+    }
+    let (gate, first) = shared.approvals.gate(run.batch, index);
+    if first {
+        shared
+            .emit(EventKind::ApprovalRequested {
+                batch: run.batch,
+                step: index,
+                message: message.to_string(),
+            })
+            .await;
+    }
+    tokio::select! {
+        _ = gate.wait() => ok,
+        _ = run.cancel.cancelled() => StepOutcome { status: HostStatus::Cancelled, exit_code: None, signal: None, error: None },
+    }
+}
+
+/// Runs the step's payload on an open session, streaming scrubbed output.
+async fn exec(
+    shared: &Arc<Shared>,
+    run: &HostRun,
+    index: StepIndex,
+    step: &PlannedStep,
+    session: &HostSession,
+    exports: &mut Vec<(String, String)>,
+) -> ExecResult {
+    let Action::Run(payload) = &step.action else {
+        unreachable!("exec is only called for Run steps");
+    };
+    let host = &shared.plan.hosts[run.host];
+    let mut request = ExecRequest::command(String::new()).cancel_token(run.cancel.child_token());
+    request.payload = payload.clone();
+    request.timeout = step.timeout;
+    request.env = host.env.iter().chain(&step.env).chain(exports.iter()).cloned().collect();
+
+    let (tx, mut rx) = mpsc::channel::<OutputChunk>(OUTPUT_CHANNEL_CAPACITY);
+    let forward = async {
+        let mut stdout = Scrubber::new(&shared.plan.secrets);
+        let mut stderr = stdout.clone();
+        let mut scanner = ExportScanner::default();
+        let mut found = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            let (stream, scrubber) = match chunk.stream {
+                OutputStream::Stdout => (Stream::Stdout, &mut stdout),
+                OutputStream::Stderr => (Stream::Stderr, &mut stderr),
+            };
+            if stream == Stream::Stdout {
+                found.extend(scanner.push(&chunk.data));
+            }
+            let data = scrubber.push(&chunk.data);
+            emit_output(shared, run.host, index, stream, data).await;
+        }
+        for (stream, scrubber) in [(Stream::Stdout, &mut stdout), (Stream::Stderr, &mut stderr)] {
+            emit_output(shared, run.host, index, stream, scrubber.finish()).await;
+        }
+        found.extend(scanner.finish());
+        found
+    };
+    let execute = async {
+        let result = session.exec(&request, &tx).await;
+        drop(tx);
+        result
+    };
+    let (result, found) = tokio::join!(execute, forward);
+    for (name, value) in found {
+        shared
+            .emit(EventKind::Exported {
+                host: run.host,
+                step: index,
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .await;
+        exports.retain(|(n, _)| *n != name);
+        exports.push((name, value));
+    }
+    result
+}
+
+async fn emit_output(shared: &Shared, host: HostIndex, step: StepIndex, stream: Stream, data: bytes::Bytes) {
+    if data.is_empty() {
+        return;
+    }
+    shared
+        .emit(EventKind::Output {
+            host,
+            step,
+            stream,
+            data,
+        })
+        .await;
+}
+
+/// The transport's result in the engine's terms.
+pub fn outcome_of(result: &ExecResult) -> StepOutcome {
+    let (exit_code, signal) = match &result.exit {
+        Some(Exit::Code(code)) => (Some(*code as i32), None),
+        Some(Exit::Signal { name, .. }) => (None, Some(name.clone())),
+        None => (None, None),
+    };
+    let (status, error) = match &result.status {
+        Status::Ok => (HostStatus::Ok, None),
+        Status::Failed { detail } => (HostStatus::Failed, detail.clone()),
+        Status::TimedOut => (HostStatus::TimedOut, Some("command timed out; killed on the host".into())),
+        Status::Unreachable { detail, .. } => (HostStatus::Unreachable, Some(detail.clone())),
+        Status::AuthFailed { detail } => (HostStatus::AuthFailed, Some(detail.clone())),
+        Status::HostKeyRejected { detail } => (HostStatus::HostKeyRejected, Some(detail.clone())),
+        Status::Cancelled => (HostStatus::Cancelled, None),
+    };
+    StepOutcome {
+        status,
+        exit_code,
+        signal,
+        error,
+    }
+}
+
+/// Approval gates: one per (batch, step), opened by the operator's confirm.
+#[derive(Default)]
+pub struct Approvals {
+    gates: Mutex<HashMap<(BatchIndex, StepIndex), Arc<Gate>>>,
+}
+
+#[derive(Default)]
+pub struct Gate {
+    open: std::sync::atomic::AtomicBool,
+    notify: Notify,
+}
+
+impl Gate {
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.open.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+impl Approvals {
+    /// The gate for a step in a batch, and whether this call created it.
+    fn gate(&self, batch: BatchIndex, step: StepIndex) -> (Arc<Gate>, bool) {
+        let mut gates = self.gates.lock().expect("approval gates lock");
+        let mut first = false;
+        let gate = gates
+            .entry((batch, step))
+            .or_insert_with(|| {
+                first = true;
+                Arc::new(Gate::default())
+            })
+            .clone();
+        (gate, first)
+    }
+
+    /// Opens every requested gate that is still closed; returns them.
+    pub fn approve_all(&self) -> Vec<(BatchIndex, StepIndex)> {
+        let gates = self.gates.lock().expect("approval gates lock");
+        let mut opened = Vec::new();
+        for (key, gate) in gates.iter() {
+            if !gate.open.load(std::sync::atomic::Ordering::SeqCst) {
+                gate.open();
+                opened.push(*key);
+            }
+        }
+        opened
+    }
+
+    pub fn pending(&self) -> bool {
+        let gates = self.gates.lock().expect("approval gates lock");
+        gates.values().any(|g| !g.open.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}

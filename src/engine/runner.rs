@@ -1,0 +1,458 @@
+//! The batch loop: waits between batches (interval, confirmation), starts
+//! hosts up to `forks` at a time, obeys operator commands, enforces
+//! `--max-fail`, and decides how the instance ends.
+//!
+//! Within a batch every host walks its steps on its own: a host moves to its
+//! next step as soon as its previous one succeeds, without waiting for the
+//! other hosts (Ansible's `strategy: free`). Steps that need every host at
+//! the same point use an approval step, which gates the whole batch.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::control::Control;
+use super::events::{
+    BatchIndex, EventKind, HostIndex, HostStatus, InstanceStatus, StepIndex, UnixMillis, WaitReason,
+    now_millis,
+};
+use super::host::{Approvals, HostEnd, HostRun, Shared, run_host};
+use super::plan::{HostStart, Plan};
+use super::sink::EventSink;
+use crate::rollout::BatchMode;
+use crate::transport::{CancellationToken, Transport};
+
+/// Runs an instance to its end and returns how it ended. Every step of the
+/// way is reported to `sink`; `controls` carries the operator's commands.
+pub async fn run(
+    plan: Plan,
+    transport: Transport,
+    sink: EventSink,
+    controls: mpsc::UnboundedReceiver<Control>,
+) -> InstanceStatus {
+    let plan = Arc::new(plan);
+    let shared = Arc::new(Shared {
+        plan: plan.clone(),
+        transport,
+        sink,
+        approvals: Approvals::default(),
+    });
+    let hosts = (0..plan.hosts.len())
+        .map(|h| match plan.start.host(h) {
+            HostStart::Done => HostState::done(),
+            HostStart::FromStep(step) => HostState::pending(step),
+        })
+        .collect();
+    let mut runner = Runner {
+        shared,
+        controls: Some(controls),
+        hosts,
+        paused: false,
+        abort: None,
+        attempts: HashMap::new(),
+    };
+    runner.run().await
+}
+
+struct HostState {
+    status: HostStatus,
+    /// The step the host starts from when it (re)runs.
+    next_step: StepIndex,
+    skip: bool,
+    cancel: CancellationToken,
+    /// Excluded from this run (finished before a resume).
+    done_before: bool,
+}
+
+impl HostState {
+    fn pending(step: StepIndex) -> Self {
+        HostState {
+            status: HostStatus::Pending,
+            next_step: step,
+            skip: false,
+            cancel: CancellationToken::new(),
+            done_before: false,
+        }
+    }
+
+    fn done() -> Self {
+        HostState {
+            done_before: true,
+            status: HostStatus::Ok,
+            ..HostState::pending(0)
+        }
+    }
+}
+
+struct Runner {
+    shared: Arc<Shared>,
+    /// `None` once every control handle is gone.
+    controls: Option<mpsc::UnboundedReceiver<Control>>,
+    hosts: Vec<HostState>,
+    paused: bool,
+    /// Set when the run must stop: operator abort or max-fail.
+    abort: Option<String>,
+    attempts: HashMap<HostIndex, Arc<Mutex<HashMap<StepIndex, u32>>>>,
+}
+
+/// What a wait ended with.
+enum WaitEnd {
+    Go,
+    Abort,
+}
+
+impl Runner {
+    fn plan(&self) -> &Plan {
+        &self.shared.plan
+    }
+
+    async fn emit(&self, kind: EventKind) {
+        self.shared.emit(kind).await;
+    }
+
+    async fn run(&mut self) -> InstanceStatus {
+        let plan = self.shared.plan.clone();
+        let mut steps: Vec<String> = plan.steps.iter().map(|s| s.name.clone()).collect();
+        steps.extend(plan.rollback.iter().map(|s| format!("rollback: {}", s.name)));
+        self.emit(EventKind::InstanceStarted {
+            flow: plan.flow.clone(),
+            hosts: plan.hosts.iter().map(|h| h.name.clone()).collect(),
+            steps,
+            batches: plan.batches.clone(),
+        })
+        .await;
+
+        let first = plan.start.first_batch;
+        for batch in first..plan.batches.len() {
+            let resumed_wait = batch == first && plan.start.wait_until.is_some();
+            if (batch > first || resumed_wait)
+                && let WaitEnd::Abort = self.wait_before(batch, resumed_wait).await
+            {
+                break;
+            }
+            if self.abort.is_some() {
+                break;
+            }
+            self.emit(EventKind::BatchStarted { batch }).await;
+            let members: Vec<HostIndex> = plan.batches[batch]
+                .iter()
+                .copied()
+                .filter(|&h| !self.hosts[h].done_before)
+                .collect();
+            self.run_hosts(batch, members).await;
+            let (ok, failed) = self.batch_counts(batch);
+            self.emit(EventKind::BatchFinished { batch, ok, failed }).await;
+            if self.abort.is_some() {
+                break;
+            }
+            let last = batch + 1 == plan.batches.len();
+            if failed > 0 && !last && plan.policy.mode == BatchMode::PauseOnFailure {
+                if !plan.policy.interactive {
+                    self.skip_remaining().await;
+                    return self
+                        .finish(
+                            InstanceStatus::Interrupted,
+                            Some(format!(
+                                "paused after batch {} of {}: {failed} host(s) failed; \
+                                 `jobdeck resume {}` continues with batch {}",
+                                batch + 1,
+                                plan.batches.len(),
+                                plan.instance,
+                                batch + 2
+                            )),
+                        )
+                        .await;
+                }
+                if let WaitEnd::Abort = self.pause_on_failure(batch).await {
+                    break;
+                }
+            }
+        }
+        self.skip_remaining().await;
+        let status = if self.abort.is_some() {
+            InstanceStatus::Aborted
+        } else if self.hosts.iter().any(|h| h.status.is_failure()) {
+            InstanceStatus::Failed
+        } else {
+            InstanceStatus::Ok
+        };
+        let reason = self.abort.clone().or_else(|| {
+            let failed = self.hosts.iter().filter(|h| h.status.is_failure()).count();
+            (failed > 0).then(|| format!("{failed} of {} host(s) failed", self.hosts.len()))
+        });
+        self.finish(status, reason).await
+    }
+
+    async fn finish(&self, status: InstanceStatus, reason: Option<String>) -> InstanceStatus {
+        self.emit(EventKind::InstanceFinished { status, reason }).await;
+        status
+    }
+
+    fn batch_counts(&self, batch: BatchIndex) -> (usize, usize) {
+        let members = &self.plan().batches[batch];
+        let ok = members.iter().filter(|&&h| self.hosts[h].status == HostStatus::Ok).count();
+        let failed = members.iter().filter(|&&h| self.hosts[h].status.is_failure()).count();
+        (ok, failed)
+    }
+
+    /// Hosts that never started end as skipped, so every host has a final state.
+    async fn skip_remaining(&mut self) {
+        for h in 0..self.hosts.len() {
+            if self.hosts[h].status == HostStatus::Pending && !self.hosts[h].done_before {
+                self.hosts[h].status = HostStatus::Skipped;
+                self.emit(EventKind::HostFinished {
+                    host: h,
+                    status: HostStatus::Skipped,
+                })
+                .await;
+            }
+        }
+    }
+
+    fn failures(&self) -> usize {
+        self.hosts.iter().filter(|h| h.status.is_failure()).count()
+    }
+
+    fn check_max_fail(&mut self) {
+        if self.abort.is_some() {
+            return;
+        }
+        let Some(limit) = &self.plan().policy.max_fail else {
+            return;
+        };
+        let failed = self.failures();
+        let total = self.hosts.len();
+        if limit.exceeded(failed, total) {
+            self.abort = Some(format!(
+                "aborted: {failed} of {total} host(s) failed, more than --max-fail {limit} allows"
+            ));
+        }
+    }
+
+    /// Runs hosts of one batch, at most `forks` at once, obeying controls.
+    async fn run_hosts(&mut self, batch: BatchIndex, members: Vec<HostIndex>) {
+        let forks = self.plan().policy.forks.max(1);
+        let mut queue: VecDeque<HostIndex> = members.into();
+        let mut running: JoinSet<(HostIndex, HostEnd)> = JoinSet::new();
+        loop {
+            while running.len() < forks && !self.paused && self.abort.is_none() {
+                let Some(h) = queue.pop_front() else { break };
+                if self.hosts[h].skip {
+                    self.set_final(h, HostStatus::Skipped).await;
+                    continue;
+                }
+                self.start_host(&mut running, batch, h);
+            }
+            if running.is_empty() && (queue.is_empty() || self.abort.is_some()) {
+                return;
+            }
+            tokio::select! {
+                Some(joined) = running.join_next(), if !running.is_empty() => {
+                    let (h, end) = joined.expect("host tasks do not panic");
+                    let status = if self.hosts[h].skip && end.status == HostStatus::Cancelled {
+                        HostStatus::Skipped
+                    } else {
+                        end.status
+                    };
+                    self.hosts[h].next_step = end.resume_step;
+                    self.set_final(h, status).await;
+                    self.check_max_fail();
+                }
+                Some(control) = recv(&mut self.controls) => {
+                    if let Some(again) = self.handle(control, Some(batch)).await {
+                        queue.extend(again);
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_host(&mut self, running: &mut JoinSet<(HostIndex, HostEnd)>, batch: BatchIndex, h: HostIndex) {
+        let state = &mut self.hosts[h];
+        state.status = HostStatus::Running;
+        state.cancel = CancellationToken::new();
+        let run = HostRun {
+            host: h,
+            batch,
+            start_step: state.next_step,
+            cancel: state.cancel.clone(),
+            attempts: self.attempts.entry(h).or_default().clone(),
+        };
+        let shared = self.shared.clone();
+        running.spawn(async move { (h, run_host(shared, run).await) });
+    }
+
+    async fn set_final(&mut self, h: HostIndex, status: HostStatus) {
+        self.hosts[h].status = status;
+        self.emit(EventKind::HostFinished { host: h, status }).await;
+    }
+
+    /// Applies one operator command. Returns hosts to (re)queue in the
+    /// current batch (retry failed).
+    async fn handle(&mut self, control: Control, batch: Option<BatchIndex>) -> Option<Vec<HostIndex>> {
+        match control {
+            Control::Pause if !self.paused => {
+                self.paused = true;
+                self.emit(EventKind::Paused).await;
+            }
+            Control::Resume if self.paused => {
+                self.paused = false;
+                self.emit(EventKind::Resumed).await;
+            }
+            Control::Pause | Control::Resume => {}
+            Control::Confirm => {
+                for (batch, step) in self.shared.approvals.approve_all() {
+                    self.emit(EventKind::Approved { batch, step }).await;
+                }
+            }
+            Control::Abort { reason } => {
+                self.abort.get_or_insert(format!("aborted by operator: {reason}"));
+                for host in &self.hosts {
+                    host.cancel.cancel();
+                }
+            }
+            Control::SkipHost(h) if h < self.hosts.len() => {
+                self.hosts[h].skip = true;
+                if self.hosts[h].status == HostStatus::Running {
+                    self.hosts[h].cancel.cancel();
+                }
+            }
+            Control::SkipHost(_) => {}
+            Control::RetryFailed => {
+                let limit = batch.unwrap_or(self.plan().batches.len());
+                let failed: Vec<HostIndex> = self.plan().batches[..=limit.min(self.plan().batches.len() - 1)]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&h| self.hosts[h].status.is_failure() || self.hosts[h].status == HostStatus::Cancelled)
+                    .collect();
+                for &h in &failed {
+                    self.hosts[h].status = HostStatus::Pending;
+                }
+                return Some(failed);
+            }
+        }
+        None
+    }
+
+    /// Between batches: the interval, then (mode confirm) the operator's go.
+    async fn wait_before(&mut self, batch: BatchIndex, resumed: bool) -> WaitEnd {
+        let policy = self.plan().policy.clone();
+        let until: Option<UnixMillis> = if resumed {
+            self.plan().start.wait_until
+        } else if !policy.interval.is_zero() {
+            Some(now_millis() + policy.interval.as_millis() as i64)
+        } else {
+            None
+        };
+        if let Some(until) = until.filter(|&u| u > now_millis()) {
+            self.emit(EventKind::Waiting {
+                next_batch: batch,
+                reason: WaitReason::Interval,
+                until: Some(until),
+            })
+            .await;
+            if let WaitEnd::Abort = self.wait_until(batch, until).await {
+                return WaitEnd::Abort;
+            }
+        }
+        if policy.mode == BatchMode::Confirm && !policy.auto_confirm {
+            if !policy.interactive {
+                self.abort = Some("mode confirm needs an operator (or --yes)".into());
+                return WaitEnd::Abort;
+            }
+            self.emit(EventKind::Waiting {
+                next_batch: batch,
+                reason: WaitReason::Confirm,
+                until: None,
+            })
+            .await;
+            return self.wait_for_go(batch).await;
+        }
+        WaitEnd::Go
+    }
+
+    /// Sleeps until `until` (Unix ms); Confirm cuts it short, Abort ends it.
+    /// A pause holds the run after the interval until Resume.
+    async fn wait_until(&mut self, batch: BatchIndex, until: UnixMillis) -> WaitEnd {
+        loop {
+            let left = (until - now_millis()).max(0) as u64;
+            if left == 0 && !self.paused {
+                return WaitEnd::Go;
+            }
+            let sleep = tokio::time::sleep(std::time::Duration::from_millis(left.max(1)));
+            tokio::select! {
+                _ = sleep, if left > 0 => {}
+                control = recv(&mut self.controls) => match control {
+                    Some(Control::Confirm) if !self.paused => return WaitEnd::Go,
+                    Some(control) => {
+                        self.handle(control, Some(batch.saturating_sub(1))).await;
+                        if self.abort.is_some() {
+                            return WaitEnd::Abort;
+                        }
+                    }
+                    None if left == 0 => return WaitEnd::Go,
+                    None => {}
+                },
+            }
+        }
+    }
+
+    /// Waits for Confirm (or Resume) from the operator.
+    async fn wait_for_go(&mut self, batch: BatchIndex) -> WaitEnd {
+        loop {
+            match recv(&mut self.controls).await {
+                Some(Control::Confirm) | Some(Control::Resume) => {
+                    if self.paused {
+                        self.paused = false;
+                        self.emit(EventKind::Resumed).await;
+                    }
+                    return WaitEnd::Go;
+                }
+                Some(control) => {
+                    if let Some(again) = self.handle(control, Some(batch.saturating_sub(1))).await {
+                        self.run_hosts(batch.saturating_sub(1), again).await;
+                    }
+                    if self.abort.is_some() {
+                        return WaitEnd::Abort;
+                    }
+                }
+                // Nobody can confirm any more.
+                None => {
+                    self.abort = Some("no operator left to confirm the next batch".into());
+                    return WaitEnd::Abort;
+                }
+            }
+        }
+    }
+
+    /// Mode pause-on-failure with an operator: hold until resumed, retried
+    /// (then decide again) or aborted.
+    async fn pause_on_failure(&mut self, batch: BatchIndex) -> WaitEnd {
+        self.paused = true;
+        self.emit(EventKind::Waiting {
+            next_batch: batch + 1,
+            reason: WaitReason::Failure,
+            until: None,
+        })
+        .await;
+        self.emit(EventKind::Paused).await;
+        self.wait_for_go(batch + 1).await
+    }
+}
+
+/// Receives the next control, or waits forever once every handle is gone.
+async fn recv(controls: &mut Option<mpsc::UnboundedReceiver<Control>>) -> Option<Control> {
+    match controls {
+        Some(rx) => {
+            let control = rx.recv().await;
+            if control.is_none() {
+                *controls = None;
+            }
+            control
+        }
+        None => std::future::pending().await,
+    }
+}
