@@ -26,11 +26,7 @@ pub use data::{GroupId, HostId, InventoryData, VarMap};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InventoryError {
     #[error("{}:{line}: {message}", path.display())]
-    At {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    At { path: PathBuf, line: usize, message: String },
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
     #[error("{0}")]

@@ -8,16 +8,10 @@ use super::{HostId, InventoryData, InventoryError};
 
 /// The hosts a pattern selects, in the order `ansible PATTERN --list-hosts`
 /// gives. `base` resolves relative `@file` paths.
-pub fn select(
-    data: &InventoryData,
-    pattern: &str,
-    base: &Path,
-) -> Result<Vec<HostId>, InventoryError> {
+pub fn select(data: &InventoryData, pattern: &str, base: &Path) -> Result<Vec<HostId>, InventoryError> {
     let _ = base;
     if pattern == "all" || pattern == "*" {
         return Ok(data.group_hosts(super::data::ALL));
     }
-    Err(InventoryError::msg(format!(
-        "pattern '{pattern}' is not supported yet"
-    )))
+    Err(InventoryError::msg(format!("pattern '{pattern}' is not supported yet")))
 }

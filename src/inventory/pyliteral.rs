@@ -108,6 +108,7 @@ fn literal_eval(raw: &str) -> Parsed<Py> {
         chars: source.chars().collect(),
         pos: 0,
         depth: 0,
+        in_sign: false,
     };
     let node = parser.parse_source()?;
     convert(&node)
@@ -120,6 +121,8 @@ struct Parser {
     pos: usize,
     /// Open brackets around the current position.
     depth: usize,
+    /// Parsing the operand of a `+`/`-` sign.
+    in_sign: bool,
 }
 
 fn is_identifier_char(c: char) -> bool {
@@ -167,6 +170,10 @@ impl Parser {
                         return not_literal();
                     }
                     self.eat_newline();
+                    // A continuation needs a line to continue onto.
+                    if self.peek().is_none() {
+                        return not_literal();
+                    }
                 }
                 Some('\n' | '\r') if self.depth > 0 => self.eat_newline(),
                 _ => return Ok(()),
@@ -174,23 +181,25 @@ impl Parser {
         }
     }
 
-    /// Skips whole lines holding only whitespace and comments. A line that
-    /// holds more must not be indented (Python: "unexpected indent").
-    fn skip_blank_lines(&mut self, first_line: bool) -> Parsed<()> {
-        let mut first_line = first_line;
+    /// Skips lines holding only whitespace and comments, up to the first
+    /// token. Like Python's tokenizer, a token may not be indented (a form
+    /// feed resets the column), and neither may a last line of bare spaces.
+    fn skip_blank_lines(&mut self) -> Parsed<()> {
         loop {
-            let mut indented = false;
+            let mut column = 0;
             while let Some(c @ (' ' | '\t' | '\u{c}')) = self.peek() {
-                indented = c != '\u{c}';
+                column = if c == '\u{c}' { 0 } else { column + 1 };
                 self.pos += 1;
             }
-            self.skip_trivia()?;
+            let comment = self.peek() == Some('#');
+            while self.peek().is_some() && !self.at_newline() && comment {
+                self.pos += 1;
+            }
             if self.at_newline() {
                 self.eat_newline();
-                first_line = false;
                 continue;
             }
-            if indented && !first_line && self.peek().is_some() {
+            if column > 0 && !comment {
                 return not_literal();
             }
             return Ok(());
@@ -202,7 +211,7 @@ impl Parser {
     }
 
     fn parse_source(&mut self) -> Parsed<Node> {
-        self.skip_blank_lines(true)?;
+        self.skip_blank_lines()?;
         if self.peek().is_none() {
             return not_literal();
         }
@@ -228,16 +237,7 @@ impl Parser {
         self.skip_trivia()?;
         if self.at_newline() {
             self.eat_newline();
-            loop {
-                while let Some(' ' | '\t' | '\u{c}') = self.peek() {
-                    self.pos += 1;
-                }
-                self.skip_trivia()?;
-                if !self.at_newline() {
-                    break;
-                }
-                self.eat_newline();
-            }
+            self.skip_blank_lines()?;
         }
         if self.peek().is_some() {
             return not_literal();
@@ -273,12 +273,19 @@ impl Parser {
         self.skip_trivia()?;
         match self.peek() {
             Some(sign @ ('+' | '-')) => {
+                // A sign may only apply to a number, so a second sign inside
+                // the operand (`--1`, `-(-1)`) is never a literal.
+                if self.in_sign {
+                    return not_literal();
+                }
                 self.pos += 1;
-                self.depth_guard(|p| p.parse_factor())
-                    .map(|operand| Node::Unary {
-                        negate: sign == '-',
-                        operand: Box::new(operand),
-                    })
+                self.in_sign = true;
+                let operand = self.parse_factor();
+                self.in_sign = false;
+                Ok(Node::Unary {
+                    negate: sign == '-',
+                    operand: Box::new(operand?),
+                })
             }
             _ => self.parse_primary(),
         }
@@ -581,7 +588,7 @@ impl Parser {
             self.skip_trivia()?;
             let next_is_string = match self.peek() {
                 Some('\'' | '"') => true,
-                Some(c) if c.is_ascii_alphabetic() => {
+                Some(c) if is_identifier_char(c) => {
                     let mut end = self.pos;
                     while self.chars.get(end).is_some_and(|c| is_identifier_char(*c)) {
                         end += 1;
@@ -602,7 +609,7 @@ impl Parser {
 
     fn parse_one_string(&mut self) -> Parsed<Literal> {
         let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+        while self.peek().is_some_and(is_identifier_char) {
             self.pos += 1;
         }
         let prefix: String = self.chars[start..self.pos]
@@ -617,7 +624,7 @@ impl Parser {
             // f-strings are JoinedStr nodes, which literal_eval refuses.
             _ => return not_literal(),
         };
-        let Some(quote) = self.peek() else {
+        let Some(quote @ ('\'' | '"')) = self.peek() else {
             return not_literal();
         };
         let triple = self.peek_at(1) == Some(quote) && self.peek_at(2) == Some(quote);
@@ -1268,6 +1275,22 @@ mod tests {
         assert_eq!(v(r"rb'\x'"), json!(r"\x"));
         assert_eq!(v(" \t'x'"), json!("x"));
         assert_eq!(v("'x' # note"), json!("x"));
+        stays_raw("_'x'");
+        // Python's tokenizer rules for the lines around the expression.
+        for (raw, typed) in [
+            ("1\n \n", true),
+            ("1\n ", false),
+            ("1\n #c", true),
+            ("\n1", true),
+            ("\n 1", false),
+            ("\u{c}1", true),
+            ("\u{c} 1", false),
+            ("1 \\\n", false),
+            ("1\r\n", true),
+        ] {
+            assert_eq!(v(raw) == json!(1), typed, "{raw:?}");
+        }
+        stays_raw("'x'a_'y'");
         for raw in [
             "'a' b'b'",
             r"'\x4'",

@@ -436,7 +436,7 @@ fn zero_fill(n: i128, width: usize) -> String {
 /// Python's `int(text)`: surrounding whitespace, a sign, and `_` between
 /// digits are accepted. (Non-ASCII digits, which Python also takes, are not.)
 fn python_int(text: &str) -> Result<i128, String> {
-    let trimmed = text.trim_matches(crate::inventory::pyliteral::is_python_space);
+    let trimmed = text.trim_matches(super::pyliteral::is_python_space);
     let (negative, digits) = match trimmed.as_bytes().first() {
         Some(b'-') => (true, &trimmed[1..]),
         Some(b'+') => (false, &trimmed[1..]),

@@ -23,9 +23,7 @@ impl Selection {
         let pattern = self.pattern.as_deref().unwrap_or("all");
         let hosts = super::pattern::select(&inv.data, pattern, base)?;
         if hosts.is_empty() {
-            return Err(InventoryError::msg(format!(
-                "pattern '{pattern}' matched no hosts"
-            )));
+            return Err(InventoryError::msg(format!("pattern '{pattern}' matched no hosts")));
         }
         Ok(hosts)
     }

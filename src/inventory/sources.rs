@@ -55,9 +55,7 @@ fn parse_host_list(list: &str, data: &mut InventoryData) -> Result<(), Inventory
 fn parse_path(path: &Path, data: &mut InventoryData) -> Result<(), InventoryError> {
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| {
-                InventoryError::file(path, format!("cannot list inventory directory: {e}"))
-            })?
+            .map_err(|e| InventoryError::file(path, format!("cannot list inventory directory: {e}")))?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|p| !is_ignored(p))
             .collect();
@@ -97,8 +95,5 @@ fn parse_file(path: &Path, text: &str, data: &mut InventoryData) -> Result<(), I
 }
 
 fn is_yaml_mapping(path: &Path, text: &str) -> bool {
-    matches!(
-        yaml11::load(path, text),
-        Ok(Some(serde_json::Value::Object(_)))
-    )
+    matches!(yaml11::load(path, text), Ok(Some(serde_json::Value::Object(_))))
 }

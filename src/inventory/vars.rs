@@ -13,10 +13,7 @@ use std::path::PathBuf;
 use super::{InventoryData, InventoryError, VarMap};
 
 /// Merged variables of every host, indexed by `HostId`.
-pub fn resolve_all(
-    data: &InventoryData,
-    sources: &[PathBuf],
-) -> Result<Vec<VarMap>, InventoryError> {
+pub fn resolve_all(data: &InventoryData, sources: &[PathBuf]) -> Result<Vec<VarMap>, InventoryError> {
     let _ = sources;
     Ok(data.hosts.values().map(|h| h.vars.clone()).collect())
 }

@@ -8,8 +8,5 @@ use super::{InventoryData, InventoryError};
 /// Parses one YAML source into `data`.
 pub fn parse(path: &Path, text: &str, data: &mut InventoryData) -> Result<(), InventoryError> {
     let _ = (text, data);
-    Err(InventoryError::file(
-        path,
-        "YAML inventories are not supported yet",
-    ))
+    Err(InventoryError::file(path, "YAML inventories are not supported yet"))
 }
