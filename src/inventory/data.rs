@@ -150,9 +150,7 @@ impl InventoryData {
         }
         // Ansible's add_child also accepts a host as the child.
         if self.host_id(child).is_none() {
-            return Err(InventoryError::msg(format!(
-                "'{child}' is neither a group nor a host"
-            )));
+            return Err(InventoryError::msg(format!("'{child}' is neither a group nor a host")));
         }
         self.add_host(child, Some(p), None);
         Ok(())
@@ -199,12 +197,7 @@ impl InventoryData {
     /// Sets a variable on a group or host, as Ansible does: a group of that
     /// name wins over a host of that name, and `ansible_group_priority` sets
     /// the group's priority instead of a variable.
-    pub fn set_variable(
-        &mut self,
-        entity: &str,
-        key: &str,
-        value: Value,
-    ) -> Result<(), InventoryError> {
+    pub fn set_variable(&mut self, entity: &str, key: &str, value: Value) -> Result<(), InventoryError> {
         if let Some(g) = self.group_id(entity) {
             if key == "ansible_group_priority" {
                 self.groups[g].priority = priority_of(&value).ok_or_else(|| {
@@ -220,9 +213,7 @@ impl InventoryData {
             set_var(&mut self.hosts[h].vars, key, value);
             Ok(())
         } else {
-            Err(InventoryError::msg(format!(
-                "no group or host named '{entity}'"
-            )))
+            Err(InventoryError::msg(format!("no group or host named '{entity}'")))
         }
     }
 
@@ -232,8 +223,7 @@ impl InventoryData {
     pub fn reconcile(&mut self) {
         for g in 0..self.groups.len() {
             if g != ALL && self.groups[g].parents.is_empty() {
-                self.add_child_ids(ALL, g)
-                    .expect("a parentless group cannot loop");
+                self.add_child_ids(ALL, g).expect("a parentless group cannot loop");
             }
         }
         for h in 0..self.hosts.len() {
@@ -276,9 +266,7 @@ impl InventoryData {
 
     fn topological_order(&self) -> Vec<GroupId> {
         let mut indegree: Vec<usize> = self.groups.values().map(|g| g.parents.len()).collect();
-        let mut ready: Vec<GroupId> = (0..self.groups.len())
-            .filter(|&g| indegree[g] == 0)
-            .collect();
+        let mut ready: Vec<GroupId> = (0..self.groups.len()).filter(|&g| indegree[g] == 0).collect();
         let mut order = Vec::with_capacity(self.groups.len());
         while let Some(g) = ready.pop() {
             order.push(g);
