@@ -388,7 +388,9 @@ fn match_group_name(line: &str) -> Option<&str> {
     if rest.is_empty() || rest.starts_with('#') {
         return Some(&line[..run]);
     }
-    line[1..run].rfind('#').map(|i| &line[..i + 1])
+    // The name needs at least one character before that `#`.
+    let first = line.chars().next().map_or(0, char::len_utf8);
+    line[first..run].rfind('#').map(|i| &line[..first + i])
 }
 
 #[cfg(test)]
@@ -537,6 +539,9 @@ mod tests {
         assert_eq!(match_group_name("a#b"), Some("a#b"));
         assert_eq!(match_group_name("a#b:c"), Some("a"));
         assert_eq!(match_group_name("a b"), None);
+        assert_eq!(match_group_name("é#b:c"), Some("é"));
+        assert_eq!(match_group_name("#b:c"), None);
+        assert_eq!(match_group_name("\u{9b9fc}]x:y"), None);
     }
 
     #[test]
