@@ -13,7 +13,9 @@ pub enum Control {
     /// or approve an approval step.
     Confirm,
     /// Stop: running commands are killed on their hosts, pending hosts are skipped.
-    Abort { reason: String },
+    Abort {
+        reason: String,
+    },
     /// Run the failed hosts again from the step that failed.
     RetryFailed,
     /// Skip a host: pending, it never starts; running, it is cancelled.

@@ -59,7 +59,10 @@ pub enum HostStatus {
 
 impl HostStatus {
     pub fn is_final(self) -> bool {
-        !matches!(self, HostStatus::Pending | HostStatus::Connecting | HostStatus::Running)
+        !matches!(
+            self,
+            HostStatus::Pending | HostStatus::Connecting | HostStatus::Running
+        )
     }
 
     /// Counts against `--max-fail`.
@@ -96,7 +99,10 @@ impl InstanceStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            InstanceStatus::Ok | InstanceStatus::Failed | InstanceStatus::Aborted | InstanceStatus::Interrupted
+            InstanceStatus::Ok
+                | InstanceStatus::Failed
+                | InstanceStatus::Aborted
+                | InstanceStatus::Interrupted
         )
     }
 }

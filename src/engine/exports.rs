@@ -54,7 +54,10 @@ mod tests {
     fn finds_set_lines_across_chunks() {
         let mut s = ExportScanner::default();
         assert!(s.push(b"hello\n::set VER").is_empty());
-        assert_eq!(s.push(b"SION=1.2.3\r\nnoise ::set x=1\n"), vec![("VERSION".into(), "1.2.3".into())]);
+        assert_eq!(
+            s.push(b"SION=1.2.3\r\nnoise ::set x=1\n"),
+            vec![("VERSION".into(), "1.2.3".into())]
+        );
         assert!(s.push(b"::set 9bad=1\n::set also bad\n").is_empty());
         assert!(s.push(b"::set LAST=a=b").is_empty());
         assert_eq!(s.finish(), Some(("LAST".into(), "a=b".into())));

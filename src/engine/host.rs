@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, mpsc};
 
+use super::Event;
 use super::events::{
     BatchIndex, EventKind, HostIndex, HostStatus, InstanceId, StepIndex, StepOutcome, Stream,
 };
@@ -14,7 +15,6 @@ use super::exports::ExportScanner;
 use super::plan::{Action, OnFailure, Plan, PlannedStep};
 use super::scrub::Scrubber;
 use super::sink::EventSink;
-use super::Event;
 use crate::transport::{
     CancellationToken, ExecRequest, ExecResult, Exit, HostSession, OUTPUT_CHANNEL_CAPACITY,
     OutputChunk, OutputStream, Status, Transport,
@@ -200,7 +200,9 @@ async fn run_attempt(
 
 async fn connect(shared: &Arc<Shared>, run: &HostRun) -> Result<HostSession, ExecResult> {
     let target = &shared.plan.hosts[run.host].target;
-    shared.emit(EventKind::HostConnecting { host: run.host }).await;
+    shared
+        .emit(EventKind::HostConnecting { host: run.host })
+        .await;
     tokio::select! {
         biased;
         _ = run.cancel.cancelled() => Err(ExecResult::not_started(Status::Cancelled, std::time::SystemTime::now())),
@@ -209,7 +211,12 @@ async fn connect(shared: &Arc<Shared>, run: &HostRun) -> Result<HostSession, Exe
 }
 
 /// Waits at an approval step until the batch's gate opens.
-async fn approve(shared: &Arc<Shared>, run: &HostRun, index: StepIndex, message: &str) -> StepOutcome {
+async fn approve(
+    shared: &Arc<Shared>,
+    run: &HostRun,
+    index: StepIndex,
+    message: &str,
+) -> StepOutcome {
     let policy = &shared.plan.policy;
     let ok = StepOutcome {
         status: HostStatus::Ok,
@@ -225,7 +232,9 @@ async fn approve(shared: &Arc<Shared>, run: &HostRun, index: StepIndex, message:
                 status: HostStatus::Failed,
                 exit_code: None,
                 signal: None,
-                error: Some(format!("approval needed ({message}); run with --yes to approve")),
+                error: Some(format!(
+                    "approval needed ({message}); run with --yes to approve"
+                )),
             }
         };
     }
@@ -261,7 +270,13 @@ async fn exec(
     let mut request = ExecRequest::command(String::new()).cancel_token(run.cancel.child_token());
     request.payload = payload.clone();
     request.timeout = step.timeout;
-    request.env = host.env.iter().chain(&step.env).chain(exports.iter()).cloned().collect();
+    request.env = host
+        .env
+        .iter()
+        .chain(&step.env)
+        .chain(exports.iter())
+        .cloned()
+        .collect();
 
     let (tx, mut rx) = mpsc::channel::<OutputChunk>(OUTPUT_CHANNEL_CAPACITY);
     let forward = async {
@@ -307,7 +322,13 @@ async fn exec(
     result
 }
 
-async fn emit_output(shared: &Shared, host: HostIndex, step: StepIndex, stream: Stream, data: bytes::Bytes) {
+async fn emit_output(
+    shared: &Shared,
+    host: HostIndex,
+    step: StepIndex,
+    stream: Stream,
+    data: bytes::Bytes,
+) {
     if data.is_empty() {
         return;
     }
@@ -331,7 +352,10 @@ pub fn outcome_of(result: &ExecResult) -> StepOutcome {
     let (status, error) = match &result.status {
         Status::Ok => (HostStatus::Ok, None),
         Status::Failed { detail } => (HostStatus::Failed, detail.clone()),
-        Status::TimedOut => (HostStatus::TimedOut, Some("command timed out; killed on the host".into())),
+        Status::TimedOut => (
+            HostStatus::TimedOut,
+            Some("command timed out; killed on the host".into()),
+        ),
         Status::Unreachable { detail, .. } => (HostStatus::Unreachable, Some(detail.clone())),
         Status::AuthFailed { detail } => (HostStatus::AuthFailed, Some(detail.clone())),
         Status::HostKeyRejected { detail } => (HostStatus::HostKeyRejected, Some(detail.clone())),
@@ -404,6 +428,8 @@ impl Approvals {
 
     pub fn pending(&self) -> bool {
         let gates = self.gates.lock().expect("approval gates lock");
-        gates.values().any(|g| !g.open.load(std::sync::atomic::Ordering::SeqCst))
+        gates
+            .values()
+            .any(|g| !g.open.load(std::sync::atomic::Ordering::SeqCst))
     }
 }

@@ -51,7 +51,9 @@ pub struct PlannedStep {
 
 impl PlannedStep {
     pub fn applies_to(&self, host: HostIndex) -> bool {
-        self.applies_to.as_ref().is_none_or(|hosts| hosts.get(host).copied().unwrap_or(false))
+        self.applies_to
+            .as_ref()
+            .is_none_or(|hosts| hosts.get(host).copied().unwrap_or(false))
     }
 }
 
@@ -124,6 +126,9 @@ pub enum HostStart {
 
 impl StartPoint {
     pub fn host(&self, host: HostIndex) -> HostStart {
-        self.hosts.get(host).copied().unwrap_or(HostStart::FromStep(0))
+        self.hosts
+            .get(host)
+            .copied()
+            .unwrap_or(HostStart::FromStep(0))
     }
 }

@@ -15,8 +15,8 @@ use tokio::task::JoinSet;
 
 use super::control::Control;
 use super::events::{
-    BatchIndex, EventKind, HostIndex, HostStatus, InstanceStatus, StepIndex, UnixMillis, WaitReason,
-    now_millis,
+    BatchIndex, EventKind, HostIndex, HostStatus, InstanceStatus, StepIndex, UnixMillis,
+    WaitReason, now_millis,
 };
 use super::host::{Approvals, HostEnd, HostRun, Shared, run_host};
 use super::plan::{HostStart, Plan};
@@ -115,7 +115,11 @@ impl Runner {
     async fn run(&mut self) -> InstanceStatus {
         let plan = self.shared.plan.clone();
         let mut steps: Vec<String> = plan.steps.iter().map(|s| s.name.clone()).collect();
-        steps.extend(plan.rollback.iter().map(|s| format!("rollback: {}", s.name)));
+        steps.extend(
+            plan.rollback
+                .iter()
+                .map(|s| format!("rollback: {}", s.name)),
+        );
         self.emit(EventKind::InstanceStarted {
             flow: plan.flow.clone(),
             hosts: plan.hosts.iter().map(|h| h.name.clone()).collect(),
@@ -143,7 +147,8 @@ impl Runner {
                 .collect();
             self.run_hosts(batch, members).await;
             let (ok, failed) = self.batch_counts(batch);
-            self.emit(EventKind::BatchFinished { batch, ok, failed }).await;
+            self.emit(EventKind::BatchFinished { batch, ok, failed })
+                .await;
             if self.abort.is_some() {
                 break;
             }
@@ -186,14 +191,21 @@ impl Runner {
     }
 
     async fn finish(&self, status: InstanceStatus, reason: Option<String>) -> InstanceStatus {
-        self.emit(EventKind::InstanceFinished { status, reason }).await;
+        self.emit(EventKind::InstanceFinished { status, reason })
+            .await;
         status
     }
 
     fn batch_counts(&self, batch: BatchIndex) -> (usize, usize) {
         let members = &self.plan().batches[batch];
-        let ok = members.iter().filter(|&&h| self.hosts[h].status == HostStatus::Ok).count();
-        let failed = members.iter().filter(|&&h| self.hosts[h].status.is_failure()).count();
+        let ok = members
+            .iter()
+            .filter(|&&h| self.hosts[h].status == HostStatus::Ok)
+            .count();
+        let failed = members
+            .iter()
+            .filter(|&&h| self.hosts[h].status.is_failure())
+            .count();
         (ok, failed)
     }
 
@@ -269,7 +281,12 @@ impl Runner {
         }
     }
 
-    fn start_host(&mut self, running: &mut JoinSet<(HostIndex, HostEnd)>, batch: BatchIndex, h: HostIndex) {
+    fn start_host(
+        &mut self,
+        running: &mut JoinSet<(HostIndex, HostEnd)>,
+        batch: BatchIndex,
+        h: HostIndex,
+    ) {
         let state = &mut self.hosts[h];
         state.status = HostStatus::Running;
         state.cancel = CancellationToken::new();
@@ -291,7 +308,11 @@ impl Runner {
 
     /// Applies one operator command. Returns hosts to (re)queue in the
     /// current batch (retry failed).
-    async fn handle(&mut self, control: Control, batch: Option<BatchIndex>) -> Option<Vec<HostIndex>> {
+    async fn handle(
+        &mut self,
+        control: Control,
+        batch: Option<BatchIndex>,
+    ) -> Option<Vec<HostIndex>> {
         match control {
             Control::Pause if !self.paused => {
                 self.paused = true;
@@ -308,7 +329,8 @@ impl Runner {
                 }
             }
             Control::Abort { reason } => {
-                self.abort.get_or_insert(format!("aborted by operator: {reason}"));
+                self.abort
+                    .get_or_insert(format!("aborted by operator: {reason}"));
                 for host in &self.hosts {
                     host.cancel.cancel();
                 }
@@ -322,11 +344,15 @@ impl Runner {
             Control::SkipHost(_) => {}
             Control::RetryFailed => {
                 let limit = batch.unwrap_or(self.plan().batches.len());
-                let failed: Vec<HostIndex> = self.plan().batches[..=limit.min(self.plan().batches.len() - 1)]
+                let failed: Vec<HostIndex> = self.plan().batches
+                    [..=limit.min(self.plan().batches.len() - 1)]
                     .iter()
                     .flatten()
                     .copied()
-                    .filter(|&h| self.hosts[h].status.is_failure() || self.hosts[h].status == HostStatus::Cancelled)
+                    .filter(|&h| {
+                        self.hosts[h].status.is_failure()
+                            || self.hosts[h].status == HostStatus::Cancelled
+                    })
                     .collect();
                 for &h in &failed {
                     self.hosts[h].status = HostStatus::Pending;

@@ -77,7 +77,9 @@ impl Scrubber {
             .rev()
             .find(|&n| {
                 let tail = &data[data.len() - n..];
-                self.secrets.iter().any(|s| s.len() > n && s.starts_with(tail))
+                self.secrets
+                    .iter()
+                    .any(|s| s.len() > n && s.starts_with(tail))
             })
             .unwrap_or(0)
     }
@@ -102,9 +104,15 @@ mod tests {
     fn masks_whole_and_split_secrets() {
         assert_eq!(scrub_all(&["hunter2"], &["pw=hunter2\n"]), "pw=***\n");
         assert_eq!(scrub_all(&["hunter2"], &["pw=hun", "ter2 ok"]), "pw=*** ok");
-        assert_eq!(scrub_all(&["hunter2"], &["pw=h", "u", "nter", "2"]), "pw=***");
+        assert_eq!(
+            scrub_all(&["hunter2"], &["pw=h", "u", "nter", "2"]),
+            "pw=***"
+        );
         assert_eq!(scrub_all(&["hunter2"], &["hunt", "ing"]), "hunting");
-        assert_eq!(scrub_all(&["abc", "abcdef"], &["xabcdefy abc"]), "x***y ***");
+        assert_eq!(
+            scrub_all(&["abc", "abcdef"], &["xabcdefy abc"]),
+            "x***y ***"
+        );
         assert_eq!(scrub_all(&[], &["plain"]), "plain");
         assert_eq!(scrub_all(&["x"], &["x marks"]), "x marks");
     }

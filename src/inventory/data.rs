@@ -110,8 +110,10 @@ impl InventoryData {
     }
 
     /// Adds a host if it is new, and puts it in `group` if one is given.
-    /// A port from `host:port` shorthand becomes `ansible_port`.
-    pub fn add_host(&mut self, name: &str, group: Option<GroupId>, port: Option<u16>) -> HostId {
+    /// A port from `host:port` shorthand becomes `ansible_port`, as in
+    /// Ansible: only when the host is new and the port is not 0, and kept
+    /// even if no SSH port could be that large.
+    pub fn add_host(&mut self, name: &str, group: Option<GroupId>, port: Option<u64>) -> HostId {
         let id = match self.host_id(name) {
             Some(id) => id,
             None => {
@@ -124,18 +126,14 @@ impl InventoryData {
                         source: self.current_source.clone(),
                     },
                 );
+                if let Some(port) = port.filter(|&p| p != 0) {
+                    set_var(&mut self.hosts[id].vars, "ansible_port", Value::from(port));
+                }
                 id
             }
         };
-        if let Some(port) = port {
-            set_var(&mut self.hosts[id].vars, "ansible_port", Value::from(port));
-        }
         if let Some(g) = group {
-            let group = &mut self.groups[g];
-            if !group.hosts.contains(&id) {
-                group.hosts.push(id);
-                self.hosts[id].direct_groups.push(g);
-            }
+            self.add_host_to(id, g);
         }
         id
     }
@@ -251,7 +249,8 @@ impl InventoryData {
     }
 
     fn add_host_to(&mut self, h: HostId, g: GroupId) {
-        if !self.groups[g].hosts.contains(&h) {
+        // A host is in few groups, a group may have thousands of hosts.
+        if !self.hosts[h].direct_groups.contains(&g) {
             self.groups[g].hosts.push(h);
             self.hosts[h].direct_groups.push(g);
         }

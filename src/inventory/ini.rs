@@ -21,7 +21,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::pyliteral::{is_python_space, try_parse_ini_value};
-use super::range::expand_host_entry;
+use super::range::expand_hostpattern;
 use super::{GroupId, InventoryData, InventoryError, shlex};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -225,7 +225,7 @@ impl IniParser<'_> {
         let Some((pattern, assignments)) = tokens.split_first() else {
             return Err(self.error(format!("Expected a host name, got: {line}")));
         };
-        let (names, port) = expand_host_entry(pattern).map_err(|e| self.error(e))?;
+        let (names, port) = expand_hostpattern(pattern).map_err(|e| self.error(e))?;
         if port.is_none() && pattern.trim_matches(is_python_space).ends_with(':') {
             return Err(self.error(format!(
                 "Invalid host pattern '{pattern}' supplied, ending in ':' is not allowed, this \
@@ -267,27 +267,8 @@ impl IniParser<'_> {
         Ok(())
     }
 
-    /// Ansible applies a `host:port` port only when the host is new, and
-    /// ignores port 0 (it tests the port for truth).
     fn add_host(&mut self, name: &str, port: Option<u64>) {
-        let is_new = self.data.host_id(name).is_none();
-        let port = port.filter(|&p| is_new && p != 0);
-        match port.map(u16::try_from) {
-            Some(Ok(p)) => {
-                self.data.add_host(name, Some(self.group_id), Some(p));
-            }
-            Some(Err(_)) => {
-                // Ansible keeps any integer, even one no SSH port can be.
-                let id = self.data.add_host(name, Some(self.group_id), None);
-                let wide = port.map(Value::from).unwrap_or(Value::Null);
-                self.data.hosts[id]
-                    .vars
-                    .insert("ansible_port".to_string(), wide);
-            }
-            None => {
-                self.data.add_host(name, Some(self.group_id), None);
-            }
-        }
+        self.data.add_host(name, Some(self.group_id), port);
     }
 
     fn check_pending(&self) -> Result<(), InventoryError> {

@@ -17,25 +17,10 @@ const MAX_EXPANSION_WORK: usize = 4 * MAX_EXPANDED_HOSTS;
 /// runs from `a` through `z` and on to `C`.
 const ASCII_LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-/// Splits `host:port` (and bracketed IPv6) the way Ansible's `parse_address` does.
-pub fn parse_address(address: &str, allow_ranges: bool) -> Result<(String, Option<u16>), String> {
-    let (host, port) = parse_address_any_port(address, allow_ranges)?;
-    let port = match port {
-        None => None,
-        Some(p) => Some(
-            u16::try_from(p)
-                .map_err(|_| format!("Port {p} in '{address}' is out of range (0-65535)"))?,
-        ),
-    };
-    Ok((host, port))
-}
-
-/// `parse_address` without the 16-bit limit on the port: Ansible keeps any
-/// integer (`host:99999` gives `ansible_port: 99999`).
-pub fn parse_address_any_port(
-    address: &str,
-    allow_ranges: bool,
-) -> Result<(String, Option<u64>), String> {
+/// Splits `host:port` (and bracketed IPv6) the way Ansible's
+/// `parse_address` does. Like Ansible it keeps any integer port
+/// (`host:99999` gives `ansible_port: 99999`); connecting checks the range.
+pub fn parse_address(address: &str, allow_ranges: bool) -> Result<(String, Option<u64>), String> {
     let (host, port_digits) = split_address(address, allow_ranges)?;
     let port = match port_digits {
         None => None,
@@ -460,23 +445,9 @@ fn python_int(text: &str) -> Result<i128, String> {
     Ok(if negative { -value } else { value })
 }
 
-/// A host entry of an inventory source: names (ranges expanded) and a port.
-#[allow(dead_code)] // part of the inventory interface (16-bit ports)
-pub fn expand_hostpattern(entry: &str) -> Result<(Vec<String>, Option<u16>), String> {
-    let (names, port) = expand_host_entry(entry)?;
-    let port = match port {
-        None => None,
-        Some(p) => Some(
-            u16::try_from(p)
-                .map_err(|_| format!("Port {p} in '{entry}' is out of range (0-65535)"))?,
-        ),
-    };
-    Ok((names, port))
-}
-
 /// Ansible's `_expand_hostpattern`: split off a port if the entry is a valid
 /// address (otherwise the whole entry is the name), then expand ranges.
-pub fn expand_host_entry(entry: &str) -> Result<(Vec<String>, Option<u64>), String> {
+pub fn expand_hostpattern(entry: &str) -> Result<(Vec<String>, Option<u64>), String> {
     let (pattern, port) = match split_address(entry, true) {
         Ok((host, None)) => (host, None),
         Ok((host, Some(digits))) => {
@@ -500,12 +471,12 @@ mod tests {
     use super::*;
 
     fn names(entry: &str) -> Vec<String> {
-        expand_host_entry(entry).unwrap().0
+        expand_hostpattern(entry).unwrap().0
     }
 
     #[test]
     fn addresses_and_ports_match_ansible() {
-        let p = |s: &str| parse_address_any_port(s, true);
+        let p = |s: &str| parse_address(s, true);
         assert_eq!(p("web1").unwrap(), ("web1".into(), None));
         assert_eq!(p("web1:2222").unwrap(), ("web1".into(), Some(2222)));
         assert_eq!(p("10.0.0.1:22").unwrap(), ("10.0.0.1".into(), Some(22)));
@@ -530,7 +501,7 @@ mod tests {
         assert!(p("bad-").is_err());
         assert!(p("a..b").is_err());
         assert!(parse_address("web[1:3]", false).is_err());
-        assert!(parse_address("h:99999", false).is_err());
+        assert_eq!(parse_address("h:99999", false).unwrap().1, Some(99999));
         assert_eq!(
             parse_address("h:22", false).unwrap(),
             ("h".into(), Some(22))
@@ -577,7 +548,7 @@ mod tests {
         assert_eq!(names("x[1:7:3]"), ["x1", "x4", "x7"]);
         assert_eq!(names("y[:2]"), ["y0", "y1", "y2"]);
         assert_eq!(names("10.0.0.[1:2]:5"), ["10.0.0.1", "10.0.0.2"]);
-        assert_eq!(expand_host_entry("10.0.0.[1:2]:5").unwrap().1, Some(5));
+        assert_eq!(expand_hostpattern("10.0.0.[1:2]:5").unwrap().1, Some(5));
         // Letters run through ascii_letters, so a:C crosses into capitals.
         assert_eq!(names("w[y:B]"), ["wy", "wz", "wA", "wB"]);
         // An empty range is no error: it yields no hosts.
@@ -591,7 +562,7 @@ mod tests {
 
     #[test]
     fn bad_ranges_name_the_pattern() {
-        let err = |s: &str| expand_host_entry(s).unwrap_err();
+        let err = |s: &str| expand_hostpattern(s).unwrap_err();
         assert!(err("web[01:3]").contains("equal-length"));
         assert!(err("web[1]").contains("begin:end or begin:end:step"));
         assert!(err("web[1]").contains("'web[1]'"));
