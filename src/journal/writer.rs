@@ -62,6 +62,8 @@ pub struct WriterStats {
     pub largest_transaction: usize,
     pub output_bytes_stored: u64,
     pub output_bytes_dropped: u64,
+    /// Time spent applying and committing, to compare with wall time.
+    pub busy: Duration,
     /// SQLite errors; the events involved are lost.
     pub errors: u64,
     /// The latest skipped event or error, for the status line and logs.
@@ -266,6 +268,7 @@ impl Writer {
 
     fn write_batch(&mut self, events: &mut Vec<Event>) {
         let count = events.len();
+        let started = std::time::Instant::now();
         let state = &mut self.state;
         let result = begin_immediate(&self.conn).and_then(|tx| {
             for event in events.drain(..) {
@@ -278,6 +281,7 @@ impl Writer {
             state.write_truncation_markers(&tx)?;
             tx.commit()
         });
+        state.stats.busy += started.elapsed();
         for id in state.finished.drain(..) {
             state.instances.remove(&id);
         }
