@@ -1147,6 +1147,78 @@ fn a_rollout_killed_while_waiting_is_found_for_automatic_resume() {
 }
 
 #[test]
+fn a_graceful_stop_while_waiting_keeps_the_wait_for_resume() {
+    let (_dir, path) = temp_journal();
+    let mut journal = Journal::open(&path).unwrap();
+    let id = journal
+        .create_instance(&new_instance("x", &["a", "b"]))
+        .unwrap();
+    let (sink, handle) = JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    send_all(
+        &sink,
+        vec![
+            ev(
+                id,
+                1,
+                EventKind::InstanceStarted {
+                    flow: "x".into(),
+                    hosts: vec!["a".into(), "b".into()],
+                    steps: vec!["s".into()],
+                    batches: vec![vec![0], vec![1]],
+                },
+            ),
+            ev(
+                id,
+                2,
+                EventKind::HostFinished {
+                    host: 0,
+                    status: HostStatus::Ok,
+                },
+            ),
+            ev(
+                id,
+                3,
+                EventKind::BatchFinished {
+                    batch: 0,
+                    ok: 1,
+                    failed: 0,
+                },
+            ),
+            ev(
+                id,
+                4,
+                EventKind::Waiting {
+                    next_batch: 1,
+                    reason: WaitReason::Interval,
+                    until: Some(777),
+                },
+            ),
+            ev(
+                id,
+                5,
+                EventKind::InstanceFinished {
+                    status: InstanceStatus::Interrupted,
+                    reason: Some("SIGTERM".into()),
+                },
+            ),
+        ],
+    );
+    drop(sink);
+    handle.join().unwrap();
+    let waiting = journal.interrupted_while_waiting().unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].id, waiting[0].next_batch, waiting[0].resume_at),
+        (id, 1, Some(777))
+    );
+    assert_eq!(waiting[0].remaining, vec![(1, vec![1])]);
+    assert_eq!(
+        journal.claim_for_resume(id).unwrap().remaining,
+        vec![(1, vec![1])]
+    );
+}
+
+#[test]
 fn finished_instances_cannot_be_claimed() {
     let (_dir, path) = temp_journal();
     let mut journal = Journal::open(&path).unwrap();

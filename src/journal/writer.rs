@@ -549,9 +549,13 @@ impl WriterState {
                 if !status.is_final() {
                     return self.skip(event, "InstanceFinished with a status that is not final");
                 }
+                // An interrupted instance keeps where it stood, so it can be resumed
+                // (after an interval wait, even automatically).
                 tx.prepare_cached(
-                    "UPDATE instances SET status = ?2, reason = ?3, finished_at = ?4, wait_reason = NULL,
-                         resume_at = NULL
+                    "UPDATE instances SET status = ?2, reason = ?3, finished_at = ?4,
+                         interrupted_from = CASE WHEN ?2 = 'interrupted' THEN status END,
+                         wait_reason = CASE WHEN ?2 = 'interrupted' THEN wait_reason END,
+                         resume_at = CASE WHEN ?2 = 'interrupted' THEN resume_at END
                      WHERE id = ?1",
                 )?
                 .execute(params![id, status.as_str(), reason, at])?;
