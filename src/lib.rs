@@ -8,6 +8,7 @@ pub mod duration;
 pub mod engine;
 pub mod hostlist;
 pub mod inventory;
+pub mod journal;
 pub mod rollout;
 pub mod schedule;
 pub mod transport;

@@ -242,3 +242,88 @@ mod bytes_lossy {
         Ok(Bytes::from(String::deserialize(d)?))
     }
 }
+
+/// Stable snake_case names (the same as serde's), for the journal's TEXT
+/// columns and for plain-text reports.
+macro_rules! names {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+
+            pub fn parse(name: &str) -> Option<$ty> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == name)
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+names!(Stream { Stdout => "stdout", Stderr => "stderr" });
+names!(HostStatus {
+    Pending => "pending",
+    Connecting => "connecting",
+    Running => "running",
+    Ok => "ok",
+    Failed => "failed",
+    TimedOut => "timed_out",
+    Unreachable => "unreachable",
+    AuthFailed => "auth_failed",
+    HostKeyRejected => "host_key_rejected",
+    Cancelled => "cancelled",
+    Skipped => "skipped",
+    RolledBack => "rolled_back",
+    Interrupted => "interrupted",
+});
+names!(InstanceStatus {
+    Running => "running",
+    Waiting => "waiting",
+    Paused => "paused",
+    Ok => "ok",
+    Failed => "failed",
+    Aborted => "aborted",
+    Interrupted => "interrupted",
+});
+names!(WaitReason { Interval => "interval", Confirm => "confirm", Failure => "failure" });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serde_name<T: Serialize>(value: T) -> String {
+        serde_json::to_value(value)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn names_match_serde_and_parse_back() {
+        for &s in HostStatus::ALL {
+            assert_eq!(s.as_str(), serde_name(s));
+            assert_eq!(HostStatus::parse(s.as_str()), Some(s));
+        }
+        for &s in InstanceStatus::ALL {
+            assert_eq!(s.as_str(), serde_name(s));
+            assert_eq!(InstanceStatus::parse(s.as_str()), Some(s));
+        }
+        for &s in Stream::ALL {
+            assert_eq!(s.as_str(), serde_name(s));
+        }
+        for &s in WaitReason::ALL {
+            assert_eq!(s.as_str(), serde_name(s));
+        }
+        assert_eq!(HostStatus::parse("nope"), None);
+    }
+}

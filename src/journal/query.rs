@@ -1,0 +1,634 @@
+//! Reading the journal: history lists, one instance in full, output in
+//! order, what a resume needs, and a JSON export.
+
+use rusqlite::types::{FromSql, FromSqlError, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::owner::ProcessIdentity;
+use super::{Journal, JournalError};
+use crate::engine::events::{
+    BatchIndex, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex, Stream, UnixMillis,
+    WaitReason,
+};
+
+/// Which instances `list_instances` returns; `None` fields match anything.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFilter {
+    pub flow: Option<String>,
+    pub status: Option<InstanceStatus>,
+    /// Only instances created at or after this time.
+    pub since: Option<UnixMillis>,
+    pub limit: Option<usize>,
+}
+
+/// One line of history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceSummary {
+    pub id: InstanceId,
+    pub flow: String,
+    pub status: InstanceStatus,
+    pub trigger: String,
+    pub parent: Option<InstanceId>,
+    pub user: String,
+    pub created_at: UnixMillis,
+    pub started_at: Option<UnixMillis>,
+    pub finished_at: Option<UnixMillis>,
+    pub reason: Option<String>,
+    pub hosts_total: usize,
+    pub hosts_ok: usize,
+    /// Hosts whose status counts against `--max-fail`.
+    pub hosts_failed: usize,
+}
+
+/// The instance row itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceRecord {
+    pub id: InstanceId,
+    pub flow: String,
+    pub flow_snapshot: String,
+    pub atom_hashes: Map<String, Value>,
+    pub params: Map<String, Value>,
+    pub secret_params: Vec<String>,
+    pub target: Value,
+    pub resolved_hosts: Vec<String>,
+    pub rollout: Value,
+    pub trigger: String,
+    pub parent: Option<InstanceId>,
+    pub user: String,
+    pub status: InstanceStatus,
+    pub created_at: UnixMillis,
+    pub started_at: Option<UnixMillis>,
+    pub finished_at: Option<UnixMillis>,
+    pub owner: Option<ProcessIdentity>,
+    /// The first batch that has not finished.
+    pub next_batch: BatchIndex,
+    pub wait_reason: Option<WaitReason>,
+    pub resume_at: Option<UnixMillis>,
+    /// Set by crash recovery: what the instance was doing when its process died.
+    pub interrupted_from: Option<InstanceStatus>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchRecord {
+    pub index: BatchIndex,
+    pub size: usize,
+    /// pending | running | done | interrupted | cancelled
+    pub status: String,
+    pub started_at: Option<UnixMillis>,
+    pub finished_at: Option<UnixMillis>,
+    pub ok: Option<usize>,
+    pub failed: Option<usize>,
+    pub hosts: Vec<HostIndex>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostRecord {
+    pub index: HostIndex,
+    pub name: String,
+    pub batch: Option<BatchIndex>,
+    pub status: HostStatus,
+    pub current_step: Option<StepIndex>,
+    pub exit_code: Option<i32>,
+    pub started_at: Option<UnixMillis>,
+    pub finished_at: Option<UnixMillis>,
+    pub error: Option<String>,
+}
+
+/// One attempt of one step on one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepResultRecord {
+    pub host: HostIndex,
+    pub step: StepIndex,
+    pub attempt: u32,
+    pub status: HostStatus,
+    pub exit_code: Option<i32>,
+    pub signal: Option<String>,
+    pub started_at: Option<UnixMillis>,
+    pub finished_at: Option<UnixMillis>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportRecord {
+    pub host: HostIndex,
+    pub step: StepIndex,
+    pub name: String,
+    pub value: String,
+    pub at: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TruncationRecord {
+    pub host: HostIndex,
+    pub step: StepIndex,
+    pub cap_bytes: u64,
+    pub dropped_bytes: u64,
+    pub dropped_chunks: u64,
+    pub first_dropped_at: UnixMillis,
+    pub last_dropped_at: UnixMillis,
+}
+
+/// An instance with everything but its output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceDetail {
+    pub instance: InstanceRecord,
+    pub steps: Vec<String>,
+    pub batches: Vec<BatchRecord>,
+    pub hosts: Vec<HostRecord>,
+    /// Ordered by host, step, attempt.
+    pub step_results: Vec<StepResultRecord>,
+    pub exports: Vec<ExportRecord>,
+    pub truncations: Vec<TruncationRecord>,
+}
+
+/// One piece of output, exactly as the host sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub host: HostIndex,
+    pub step: StepIndex,
+    pub attempt: u32,
+    pub at: UnixMillis,
+    pub stream: Stream,
+    pub data: Vec<u8>,
+}
+
+/// Where an interrupted or waiting rollout stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResumePoint {
+    pub id: InstanceId,
+    pub status: InstanceStatus,
+    pub interrupted_from: Option<InstanceStatus>,
+    /// The first batch that has not finished.
+    pub next_batch: BatchIndex,
+    pub wait_reason: Option<WaitReason>,
+    /// When the interval being waited out ends (may be in the past).
+    pub resume_at: Option<UnixMillis>,
+    /// Hosts not yet done (pending, connecting, running or interrupted),
+    /// grouped by batch in run order.
+    pub remaining: Vec<(BatchIndex, Vec<HostIndex>)>,
+}
+
+/// Reads a TEXT column holding one of our snake_case names.
+struct Named<T>(T);
+
+macro_rules! named_from_sql {
+    ($($ty:ty),+) => {$(
+        impl FromSql for Named<$ty> {
+            fn column_result(value: ValueRef<'_>) -> Result<Self, FromSqlError> {
+                let text = value.as_str()?;
+                <$ty>::parse(text)
+                    .map(Named)
+                    .ok_or_else(|| FromSqlError::Other(format!("unknown status {text:?}").into()))
+            }
+        }
+    )+};
+}
+named_from_sql!(HostStatus, InstanceStatus, Stream, WaitReason);
+
+fn named<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    Named<T>: FromSql,
+{
+    Ok(row.get::<_, Named<T>>(idx)?.0)
+}
+
+fn opt_named<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>>
+where
+    Named<T>: FromSql,
+{
+    Ok(row.get::<_, Option<Named<T>>>(idx)?.map(|n| n.0))
+}
+
+fn json_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Value> {
+    let text: String = row.get(idx)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn json_map(row: &Row<'_>, idx: usize) -> rusqlite::Result<Map<String, Value>> {
+    match json_col(row, idx)? {
+        Value::Object(map) => Ok(map),
+        _ => Ok(Map::new()),
+    }
+}
+
+fn json_strings(row: &Row<'_>, idx: usize) -> rusqlite::Result<Vec<String>> {
+    Ok(match json_col(row, idx)? {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// Host statuses counted as failures, as `HostStatus::is_failure` says.
+fn failure_names() -> String {
+    let names: Vec<&str> = HostStatus::ALL
+        .iter()
+        .filter(|s| s.is_failure())
+        .map(|s| s.as_str())
+        .collect();
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+}
+
+const INSTANCE_COLUMNS: &str = "id, flow, flow_snapshot, atom_hashes, params, secret_params, target, resolved_hosts,
+    rollout, trigger, parent_id, os_user, status, created_at, started_at, finished_at,
+    owner_pid, owner_host, owner_start, owner_boot, next_batch, wait_reason, resume_at, interrupted_from, reason";
+
+fn instance_from_row(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
+    Ok(InstanceRecord {
+        id: row.get(0)?,
+        flow: row.get(1)?,
+        flow_snapshot: row.get(2)?,
+        atom_hashes: json_map(row, 3)?,
+        params: json_map(row, 4)?,
+        secret_params: json_strings(row, 5)?,
+        target: json_col(row, 6)?,
+        resolved_hosts: json_strings(row, 7)?,
+        rollout: json_col(row, 8)?,
+        trigger: row.get(9)?,
+        parent: row.get(10)?,
+        user: row.get(11)?,
+        status: named(row, 12)?,
+        created_at: row.get(13)?,
+        started_at: row.get(14)?,
+        finished_at: row.get(15)?,
+        owner: super::instance::owner_from_row(row, 16)?,
+        next_batch: row.get(20)?,
+        wait_reason: opt_named(row, 21)?,
+        resume_at: row.get(22)?,
+        interrupted_from: opt_named(row, 23)?,
+        reason: row.get(24)?,
+    })
+}
+
+impl Journal {
+    /// History, newest first.
+    pub fn list_instances(
+        &self,
+        filter: &InstanceFilter,
+    ) -> Result<Vec<InstanceSummary>, JournalError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT i.id, i.flow, i.status, i.trigger, i.parent_id, i.os_user, i.created_at,
+                    i.started_at, i.finished_at, i.reason,
+                    (SELECT count(*) FROM hosts h WHERE h.instance_id = i.id),
+                    (SELECT count(*) FROM hosts h WHERE h.instance_id = i.id AND h.status = 'ok'),
+                    (SELECT count(*) FROM hosts h WHERE h.instance_id = i.id
+                         AND h.status IN (SELECT value FROM json_each(?5)))
+             FROM instances i
+             WHERE (?1 IS NULL OR i.flow = ?1)
+               AND (?2 IS NULL OR i.status = ?2)
+               AND (?3 IS NULL OR i.created_at >= ?3)
+             ORDER BY i.id DESC
+             LIMIT ?4",
+        )?;
+        let limit = filter
+            .limit
+            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = stmt.query_map(
+            params![
+                filter.flow,
+                filter.status.map(|s| s.as_str()),
+                filter.since,
+                limit,
+                failure_names()
+            ],
+            |row| {
+                Ok(InstanceSummary {
+                    id: row.get(0)?,
+                    flow: row.get(1)?,
+                    status: named(row, 2)?,
+                    trigger: row.get(3)?,
+                    parent: row.get(4)?,
+                    user: row.get(5)?,
+                    created_at: row.get(6)?,
+                    started_at: row.get(7)?,
+                    finished_at: row.get(8)?,
+                    reason: row.get(9)?,
+                    hosts_total: row.get(10)?,
+                    hosts_ok: row.get(11)?,
+                    hosts_failed: row.get(12)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One instance with its steps, batches, hosts, step results, exported
+    /// values and truncation markers; `None` if there is no such id.
+    pub fn instance(&self, id: InstanceId) -> Result<Option<InstanceDetail>, JournalError> {
+        let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1");
+        let Some(instance) = self
+            .conn
+            .query_row(&sql, [id], instance_from_row)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let conn = &self.conn;
+        let steps = collect(
+            conn,
+            "SELECT name FROM steps WHERE instance_id = ?1 ORDER BY step_idx",
+            id,
+            |r| r.get(0),
+        )?;
+        let hosts = collect(
+            conn,
+            "SELECT host_idx, name, batch_idx, status, current_step, exit_code, started_at, finished_at, error
+             FROM hosts WHERE instance_id = ?1 ORDER BY host_idx",
+            id,
+            |r| {
+                Ok(HostRecord {
+                    index: r.get(0)?,
+                    name: r.get(1)?,
+                    batch: r.get(2)?,
+                    status: named(r, 3)?,
+                    current_step: r.get(4)?,
+                    exit_code: r.get(5)?,
+                    started_at: r.get(6)?,
+                    finished_at: r.get(7)?,
+                    error: r.get(8)?,
+                })
+            },
+        )?;
+        let mut batches = collect(
+            conn,
+            "SELECT batch_idx, size, status, started_at, finished_at, ok, failed
+             FROM batches WHERE instance_id = ?1 ORDER BY batch_idx",
+            id,
+            |r| {
+                Ok(BatchRecord {
+                    index: r.get(0)?,
+                    size: r.get(1)?,
+                    status: r.get(2)?,
+                    started_at: r.get(3)?,
+                    finished_at: r.get(4)?,
+                    ok: r.get(5)?,
+                    failed: r.get(6)?,
+                    hosts: Vec::new(),
+                })
+            },
+        )?;
+        let members: Vec<(BatchIndex, HostIndex)> = collect(
+            conn,
+            "SELECT batch_idx, host_idx FROM hosts WHERE instance_id = ?1 AND batch_idx IS NOT NULL
+             ORDER BY batch_idx, batch_pos",
+            id,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        for (b, host) in members {
+            if let Some(batch) = batches.get_mut(b) {
+                batch.hosts.push(host);
+            }
+        }
+        let step_results = collect(
+            conn,
+            "SELECT host_idx, step_idx, attempt, status, exit_code, signal, started_at, finished_at, error
+             FROM step_results WHERE instance_id = ?1 ORDER BY host_idx, step_idx, attempt",
+            id,
+            |r| {
+                Ok(StepResultRecord {
+                    host: r.get(0)?,
+                    step: r.get(1)?,
+                    attempt: r.get(2)?,
+                    status: named(r, 3)?,
+                    exit_code: r.get(4)?,
+                    signal: r.get(5)?,
+                    started_at: r.get(6)?,
+                    finished_at: r.get(7)?,
+                    error: r.get(8)?,
+                })
+            },
+        )?;
+        let exports = collect(
+            conn,
+            "SELECT host_idx, step_idx, name, value, at FROM exports WHERE instance_id = ?1
+             ORDER BY host_idx, step_idx, name",
+            id,
+            |r| {
+                Ok(ExportRecord {
+                    host: r.get(0)?,
+                    step: r.get(1)?,
+                    name: r.get(2)?,
+                    value: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            },
+        )?;
+        let truncations = collect(
+            conn,
+            "SELECT host_idx, step_idx, cap_bytes, dropped_bytes, dropped_chunks, first_dropped_at, last_dropped_at
+             FROM truncations WHERE instance_id = ?1 ORDER BY host_idx, step_idx",
+            id,
+            |r| {
+                Ok(TruncationRecord {
+                    host: r.get(0)?,
+                    step: r.get(1)?,
+                    cap_bytes: r.get(2)?,
+                    dropped_bytes: r.get(3)?,
+                    dropped_chunks: r.get(4)?,
+                    first_dropped_at: r.get(5)?,
+                    last_dropped_at: r.get(6)?,
+                })
+            },
+        )?;
+        Ok(Some(InstanceDetail {
+            instance,
+            steps,
+            batches,
+            hosts,
+            step_results,
+            exports,
+            truncations,
+        }))
+    }
+
+    pub fn host_index(
+        &self,
+        id: InstanceId,
+        name: &str,
+    ) -> Result<Option<HostIndex>, JournalError> {
+        let sql = "SELECT host_idx FROM hosts WHERE instance_id = ?1 AND name = ?2";
+        Ok(self
+            .conn
+            .query_row(sql, params![id, name], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn step_index(
+        &self,
+        id: InstanceId,
+        name: &str,
+    ) -> Result<Option<StepIndex>, JournalError> {
+        let sql = "SELECT step_idx FROM steps WHERE instance_id = ?1 AND name = ?2";
+        Ok(self
+            .conn
+            .query_row(sql, params![id, name], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// An instance's output in arrival order, optionally for one host and/or step.
+    pub fn output(
+        &self,
+        id: InstanceId,
+        host: Option<HostIndex>,
+        step: Option<StepIndex>,
+    ) -> Result<Vec<Chunk>, JournalError> {
+        let mut chunks = Vec::new();
+        self.for_each_output(id, host, step, |chunk| chunks.push(chunk))?;
+        Ok(chunks)
+    }
+
+    /// Like `output`, one chunk at a time, for replaying large outputs.
+    pub fn for_each_output(
+        &self,
+        id: InstanceId,
+        host: Option<HostIndex>,
+        step: Option<StepIndex>,
+        mut each: impl FnMut(Chunk),
+    ) -> Result<(), JournalError> {
+        const COLUMNS: &str = "SELECT host_idx, step_idx, attempt, at, stream, data FROM output WHERE instance_id = ?1";
+        // One fixed statement per filter shape so each uses the index fully.
+        let sql = match (host.is_some(), step.is_some()) {
+            (true, true) => format!("{COLUMNS} AND host_idx = ?2 AND step_idx = ?3 ORDER BY id"),
+            (true, false) => format!("{COLUMNS} AND host_idx = ?2 AND ?3 IS NULL ORDER BY id"),
+            (false, true) => format!("{COLUMNS} AND ?2 IS NULL AND step_idx = ?3 ORDER BY id"),
+            (false, false) => format!("{COLUMNS} AND ?2 IS NULL AND ?3 IS NULL ORDER BY id"),
+        };
+        let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![id, host.map(to_i64), step.map(to_i64)])?;
+        while let Some(r) = rows.next()? {
+            each(Chunk {
+                host: r.get(0)?,
+                step: r.get(1)?,
+                attempt: r.get(2)?,
+                at: r.get(3)?,
+                stream: named(r, 4)?,
+                data: r.get(5)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The script body an atom hash refers to.
+    pub fn atom_body(&self, sha256: &str) -> Result<Option<Vec<u8>>, JournalError> {
+        let sql = "SELECT body FROM atoms WHERE sha256 = ?1";
+        Ok(self
+            .conn
+            .query_row(sql, [sha256], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// What a resume would run. Read-only: `claim_for_resume` takes the
+    /// instance over and returns the same.
+    pub fn resume_point(&self, id: InstanceId) -> Result<ResumePoint, JournalError> {
+        resume_point_in(&self.conn, id)
+    }
+
+    /// Instances that recovery interrupted while they were waiting out an
+    /// interval: a scheduler can resume these on its own (issue 5's durable
+    /// rollouts), while ones cut off mid-batch wait for an operator.
+    pub fn interrupted_while_waiting(&self) -> Result<Vec<ResumePoint>, JournalError> {
+        let ids: Vec<InstanceId> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM instances WHERE status = 'interrupted' AND interrupted_from = 'waiting'
+                     AND wait_reason = 'interval' ORDER BY id",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter().map(|id| self.resume_point(id)).collect()
+    }
+
+    /// The whole instance as JSON: the record, steps, batches, hosts, step
+    /// results, exports, truncations, atom bodies and every output chunk
+    /// (as `text` when it is UTF-8, else as `hex`).
+    pub fn export_instance(&self, id: InstanceId) -> Result<Value, JournalError> {
+        let detail = self.instance(id)?.ok_or(JournalError::NoSuchInstance(id))?;
+        let mut atoms = Map::new();
+        for (name, hash) in &detail.instance.atom_hashes {
+            let Some(hash) = hash.as_str() else { continue };
+            let body = self.atom_body(hash)?;
+            atoms.insert(
+                name.clone(),
+                json!({ "sha256": hash, "body": body.map(|b| String::from_utf8_lossy(&b).into_owned()) }),
+            );
+        }
+        let mut output = Vec::new();
+        self.for_each_output(id, None, None, |c| {
+            let mut chunk = json!({
+                "host": c.host, "step": c.step, "attempt": c.attempt, "at": c.at, "stream": c.stream,
+            });
+            match std::str::from_utf8(&c.data) {
+                Ok(text) => chunk["text"] = Value::String(text.to_owned()),
+                Err(_) => chunk["hex"] = Value::String(hex(&c.data)),
+            }
+            output.push(chunk);
+        })?;
+        let mut value = serde_json::to_value(&detail)?;
+        value["atoms"] = Value::Object(atoms);
+        value["output"] = Value::Array(output);
+        Ok(value)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn collect<T>(
+    conn: &Connection,
+    sql: &str,
+    id: InstanceId,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([id], map)?;
+    rows.collect()
+}
+
+pub(crate) fn resume_point_in(
+    conn: &Connection,
+    id: InstanceId,
+) -> Result<ResumePoint, JournalError> {
+    let row = conn
+        .query_row(
+            "SELECT status, interrupted_from, next_batch, wait_reason, resume_at FROM instances WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(ResumePoint {
+                    id,
+                    status: named(r, 0)?,
+                    interrupted_from: opt_named(r, 1)?,
+                    next_batch: r.get(2)?,
+                    wait_reason: opt_named(r, 3)?,
+                    resume_at: r.get(4)?,
+                    remaining: Vec::new(),
+                })
+            },
+        )
+        .optional()?;
+    let mut point = row.ok_or(JournalError::NoSuchInstance(id))?;
+    let not_done: Vec<(Option<BatchIndex>, HostIndex)> = collect(
+        conn,
+        "SELECT batch_idx, host_idx FROM hosts
+         WHERE instance_id = ?1 AND status IN ('pending', 'connecting', 'running', 'interrupted')
+         ORDER BY batch_idx, batch_pos, host_idx",
+        id,
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (batch, host) in not_done {
+        let batch = batch.unwrap_or(point.next_batch);
+        match point.remaining.last_mut() {
+            Some((b, hosts)) if *b == batch => hosts.push(host),
+            _ => point.remaining.push((batch, vec![host])),
+        }
+    }
+    Ok(point)
+}

@@ -1,0 +1,235 @@
+//! The journal's schema as an ordered list of migrations embedded in the
+//! binary. `PRAGMA user_version` records how many have been applied.
+//!
+//! To change the schema, append a `Migration` (never edit a released one):
+//! an older jobdeck then refuses the newer journal instead of misreading it.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::JournalError;
+
+pub struct Migration {
+    /// The `user_version` after this step; steps are numbered 1, 2, 3, ...
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every status column holds the snake_case names used by the event model
+/// (`HostStatus`, `InstanceStatus`), so JSON and SQL read the same.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "instances, hosts, steps, batches, output",
+    sql: r#"
+CREATE TABLE instances (
+    -- AUTOINCREMENT: an id is never reused, even after history is pruned.
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    flow            TEXT NOT NULL,
+    flow_snapshot   TEXT NOT NULL,
+    atom_hashes     TEXT NOT NULL DEFAULT '{}',   -- JSON {atom name: sha256}
+    params          TEXT NOT NULL DEFAULT '{}',   -- JSON, secret values masked
+    secret_params   TEXT NOT NULL DEFAULT '[]',   -- JSON [names that were masked]
+    target          TEXT NOT NULL DEFAULT '{}',   -- JSON selection (pattern, limit, ...)
+    resolved_hosts  TEXT NOT NULL DEFAULT '[]',   -- JSON [host names]
+    rollout         TEXT NOT NULL DEFAULT '{}',   -- JSON plan (expr, sizes, interval, mode, ...)
+    trigger         TEXT NOT NULL,                -- manual | cli | schedule:<id> | rerun:<id>
+    parent_id       INTEGER REFERENCES instances(id) ON DELETE SET NULL,
+    os_user         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN
+                        ('running','waiting','paused','ok','failed','aborted','interrupted')),
+    created_at      INTEGER NOT NULL,             -- Unix ms, like every *_at column
+    started_at      INTEGER,
+    finished_at     INTEGER,
+    -- The process that runs the instance, to tell a crash from a live run.
+    owner_pid       INTEGER,
+    owner_host      TEXT,
+    owner_start     INTEGER,                      -- /proc/<pid>/stat starttime (clock ticks)
+    owner_boot      TEXT,                         -- /proc/sys/kernel/random/boot_id
+    -- Where a rollout stands: the first batch not finished, and when a wait ends.
+    next_batch      INTEGER NOT NULL DEFAULT 0,
+    wait_reason     TEXT,                         -- interval | confirm | failure
+    resume_at       INTEGER,
+    interrupted_from TEXT,                        -- the status recovery found (running|waiting|paused)
+    reason          TEXT
+);
+CREATE INDEX instances_by_flow ON instances(flow, id);
+CREATE INDEX instances_by_status ON instances(status, id);
+CREATE INDEX instances_by_parent ON instances(parent_id);
+
+-- Script bodies by content hash, shared by every instance that ran them.
+CREATE TABLE atoms (
+    sha256  TEXT PRIMARY KEY,
+    body    BLOB NOT NULL
+);
+
+CREATE TABLE steps (
+    instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+    step_idx    INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    PRIMARY KEY (instance_id, step_idx)
+) WITHOUT ROWID;
+
+CREATE TABLE batches (
+    instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+    batch_idx   INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending','running','done','interrupted','cancelled')),
+    started_at  INTEGER,
+    finished_at INTEGER,
+    ok          INTEGER,
+    failed      INTEGER,
+    PRIMARY KEY (instance_id, batch_idx)
+) WITHOUT ROWID;
+
+CREATE TABLE hosts (
+    instance_id  INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+    host_idx     INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    batch_idx    INTEGER,
+    batch_pos    INTEGER,                         -- run order within the batch
+    status       TEXT NOT NULL DEFAULT 'pending',
+    current_step INTEGER,
+    exit_code    INTEGER,                         -- of the last step that finished
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    error        TEXT,
+    PRIMARY KEY (instance_id, host_idx)
+) WITHOUT ROWID;
+CREATE INDEX hosts_by_status ON hosts(instance_id, status);
+
+-- One row per attempt: retries are kept.
+CREATE TABLE step_results (
+    instance_id INTEGER NOT NULL,
+    host_idx    INTEGER NOT NULL,
+    step_idx    INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    exit_code   INTEGER,
+    signal      TEXT,
+    started_at  INTEGER,
+    finished_at INTEGER,
+    error       TEXT,
+    PRIMARY KEY (instance_id, host_idx, step_idx, attempt),
+    FOREIGN KEY (instance_id, host_idx) REFERENCES hosts(instance_id, host_idx) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+-- Raw output bytes in arrival order (the rowid), per host and step.
+CREATE TABLE output (
+    id          INTEGER PRIMARY KEY,
+    instance_id INTEGER NOT NULL,
+    host_idx    INTEGER NOT NULL,
+    step_idx    INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,
+    stream      TEXT NOT NULL CHECK (stream IN ('stdout','stderr')),
+    at          INTEGER NOT NULL,
+    data        BLOB NOT NULL,
+    FOREIGN KEY (instance_id, host_idx) REFERENCES hosts(instance_id, host_idx) ON DELETE CASCADE
+);
+-- The rowid is the implicit last column, so this also orders a host's output.
+CREATE INDEX output_by_host ON output(instance_id, host_idx, step_idx);
+
+-- Output past the per host+step cap is dropped; one row says how much.
+CREATE TABLE truncations (
+    instance_id      INTEGER NOT NULL,
+    host_idx         INTEGER NOT NULL,
+    step_idx         INTEGER NOT NULL,
+    cap_bytes        INTEGER NOT NULL,
+    dropped_bytes    INTEGER NOT NULL,
+    dropped_chunks   INTEGER NOT NULL,
+    first_dropped_at INTEGER NOT NULL,
+    last_dropped_at  INTEGER NOT NULL,
+    PRIMARY KEY (instance_id, host_idx, step_idx),
+    FOREIGN KEY (instance_id, host_idx) REFERENCES hosts(instance_id, host_idx) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+-- `::set name=value` lines; the latest value per host, step and name.
+CREATE TABLE exports (
+    instance_id INTEGER NOT NULL,
+    host_idx    INTEGER NOT NULL,
+    step_idx    INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    PRIMARY KEY (instance_id, host_idx, step_idx, name),
+    FOREIGN KEY (instance_id, host_idx) REFERENCES hosts(instance_id, host_idx) ON DELETE CASCADE
+) WITHOUT ROWID;
+"#,
+}];
+
+/// The schema version this binary writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+pub fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Brings the journal up to `latest_version()` in one immediate transaction,
+/// or refuses a journal written by a newer jobdeck.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalError> {
+    // Cheap read first, so a refused journal is never locked for writing.
+    check_not_newer(user_version(conn)?, path)?;
+    if user_version(conn)? == latest_version() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the lock.
+    let current = user_version(&tx)?;
+    check_not_newer(current, path)?;
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.execute_batch(migration.sql)
+            .map_err(|source| JournalError::Migration {
+                path: path.to_path_buf(),
+                version: migration.version,
+                name: migration.name,
+                source,
+            })?;
+        // PRAGMA takes no bound parameters; the value is our own constant.
+        tx.pragma_update(None, "user_version", migration.version)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn check_not_newer(found: i64, path: &Path) -> Result<(), JournalError> {
+    if found > latest_version() {
+        return Err(JournalError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            known: latest_version(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_one_up() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "migration {:?}", m.name);
+        }
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), latest_version());
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'output'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1);
+    }
+}

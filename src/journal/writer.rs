@@ -1,0 +1,748 @@
+//! The journal writer: a dedicated thread with its own connection that
+//! applies the engine's events in batched transactions.
+//!
+//! The engine sends through a bounded channel (`JournalSink::send().await`),
+//! so a writer that falls behind slows the engine down rather than letting a
+//! queue grow without bound. The writer drains whatever is queued (up to
+//! `max_batch_events`) into one `BEGIN IMMEDIATE` transaction, so a flood of
+//! output costs one commit per few thousand chunks.
+//!
+//! Odd event orders (output for a step whose start was never seen, indexes
+//! past the announced lists, events for an unknown instance) are skipped or
+//! absorbed and counted in `WriterStats`; the writer never panics on them.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::JournalError;
+use crate::engine::events::{
+    BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
+    UnixMillis,
+};
+
+/// 4 MiB of output per host and step, as the docs promise by default.
+pub const DEFAULT_OUTPUT_CAP: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// How many events may wait in the channel before `send` waits.
+    pub capacity: usize,
+    /// Output bytes kept per host and step; the rest is counted and dropped.
+    pub output_cap_bytes: u64,
+    /// The most events applied in one transaction.
+    pub max_batch_events: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> WriterOptions {
+        WriterOptions {
+            capacity: 16 * 1024,
+            output_cap_bytes: DEFAULT_OUTPUT_CAP,
+            max_batch_events: 4096,
+        }
+    }
+}
+
+/// Counters a caller can read while the writer runs (`JournalSink::stats`)
+/// and gets back in full when it stops (the thread's result).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    pub events_applied: u64,
+    /// Events ignored because they made no sense (see `last_problem`).
+    pub events_skipped: u64,
+    pub transactions: u64,
+    pub largest_transaction: usize,
+    pub output_bytes_stored: u64,
+    pub output_bytes_dropped: u64,
+    /// Time spent applying and committing, to compare with wall time.
+    pub busy: Duration,
+    /// SQLite errors; the events involved are lost.
+    pub errors: u64,
+    /// The latest skipped event or error, for the status line and logs.
+    pub last_problem: Option<String>,
+}
+
+enum Msg {
+    Event(Event),
+    /// Answered once everything sent before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the journal writer has stopped")]
+pub struct SinkClosed;
+
+/// The sending side of the writer. Cheap to clone; the writer thread
+/// finishes its last transaction and exits once every clone is dropped.
+#[derive(Clone)]
+pub struct JournalSink {
+    tx: mpsc::Sender<Msg>,
+    stats: Arc<Mutex<WriterStats>>,
+}
+
+impl JournalSink {
+    /// Queues an event, waiting while the channel is full.
+    pub async fn send(&self, event: Event) -> Result<(), SinkClosed> {
+        self.tx
+            .send(Msg::Event(event))
+            .await
+            .map_err(|_| SinkClosed)
+    }
+
+    /// Queues an event from synchronous code. Must not be called from inside
+    /// an async task (tokio panics there); use `send` instead.
+    pub fn blocking_send(&self, event: Event) -> Result<(), SinkClosed> {
+        self.tx
+            .blocking_send(Msg::Event(event))
+            .map_err(|_| SinkClosed)
+    }
+
+    /// Queues an event if there is room; gives it back otherwise.
+    pub fn try_send(&self, event: Event) -> Result<(), mpsc::error::TrySendError<Event>> {
+        use mpsc::error::TrySendError;
+        self.tx
+            .try_send(Msg::Event(event))
+            .map_err(|err| match err {
+                TrySendError::Full(Msg::Event(e)) => TrySendError::Full(e),
+                TrySendError::Closed(Msg::Event(e)) => TrySendError::Closed(e),
+                _ => unreachable!("only events are sent here"),
+            })
+    }
+
+    /// Waits until everything sent before is committed.
+    pub async fn flush(&self) -> Result<(), SinkClosed> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Msg::Flush(done))
+            .await
+            .map_err(|_| SinkClosed)?;
+        wait.await.map_err(|_| SinkClosed)
+    }
+
+    /// `flush` for synchronous code (not from inside an async task).
+    pub fn blocking_flush(&self) -> Result<(), SinkClosed> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .blocking_send(Msg::Flush(done))
+            .map_err(|_| SinkClosed)?;
+        wait.blocking_recv().map_err(|_| SinkClosed)
+    }
+
+    /// Messages waiting in the channel right now.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.tx.max_capacity()
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+pub struct JournalWriter;
+
+impl JournalWriter {
+    /// Opens the journal (creating and migrating it if needed) on the
+    /// caller's thread, so errors show up here, then starts the writer thread.
+    pub fn spawn(
+        path: impl AsRef<Path>,
+        options: WriterOptions,
+    ) -> Result<(JournalSink, JoinHandle<WriterStats>), JournalError> {
+        let path = path.as_ref();
+        let conn = super::open_connection(path)?;
+        let (tx, rx) = mpsc::channel(options.capacity.max(1));
+        let stats = Arc::new(Mutex::new(WriterStats::default()));
+        let shared = Arc::clone(&stats);
+        let handle = std::thread::Builder::new()
+            .name("jobdeck-journal".to_owned())
+            .spawn(move || Writer::new(conn, options, shared).run(rx))
+            .map_err(|source| JournalError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok((JournalSink { tx, stats }, handle))
+    }
+}
+
+/// What the writer remembers about one host's step.
+#[derive(Debug, Default)]
+struct StepState {
+    /// Added to the engine's attempt numbers: when an instance is resumed,
+    /// its earlier attempts are already in the journal and must stay.
+    attempt_offset: u32,
+    /// The attempt (as stored) that output is attributed to.
+    current_attempt: u32,
+    stored_bytes: u64,
+    dropped_bytes: u64,
+    dropped_chunks: u64,
+    first_dropped_at: Option<UnixMillis>,
+    last_dropped_at: UnixMillis,
+    /// The truncation marker needs writing at the end of the transaction.
+    marker_dirty: bool,
+}
+
+#[derive(Debug)]
+struct InstanceState {
+    hosts: usize,
+    steps: usize,
+    batches: usize,
+    /// Nothing about its hosts was in the journal before this writer saw
+    /// it, so per-step state need not be loaded from the database.
+    fresh: bool,
+    per_step: HashMap<(HostIndex, StepIndex), StepState>,
+}
+
+struct Writer {
+    conn: Connection,
+    state: WriterState,
+    shared: Arc<Mutex<WriterStats>>,
+}
+
+/// Everything but the connection, so a transaction on the connection and
+/// the state can be borrowed side by side.
+struct WriterState {
+    options: WriterOptions,
+    stats: WriterStats,
+    /// `None` remembers an id with no instance row, so a flood of events for
+    /// it costs one lookup.
+    instances: HashMap<InstanceId, Option<InstanceState>>,
+    /// Instances that finished in the current transaction; forgotten after it.
+    finished: Vec<InstanceId>,
+}
+
+impl Writer {
+    fn new(conn: Connection, options: WriterOptions, shared: Arc<Mutex<WriterStats>>) -> Writer {
+        Writer {
+            conn,
+            state: WriterState {
+                options,
+                stats: WriterStats::default(),
+                instances: HashMap::new(),
+                finished: Vec::new(),
+            },
+            shared,
+        }
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Msg>) -> WriterStats {
+        let max = self.state.options.max_batch_events.max(1);
+        let mut events = Vec::with_capacity(max);
+        let mut acks = Vec::new();
+        while let Some(first) = rx.blocking_recv() {
+            let mut next = Some(first);
+            while let Some(msg) = next {
+                match msg {
+                    Msg::Event(e) => events.push(e),
+                    Msg::Flush(ack) => acks.push(ack),
+                }
+                next = if events.len() < max {
+                    rx.try_recv().ok()
+                } else {
+                    None
+                };
+            }
+            if !events.is_empty() {
+                self.write_batch(&mut events);
+            }
+            // Before the acks, so a flusher sees the stats of what it waited for.
+            if let Ok(mut shared) = self.shared.lock() {
+                *shared = self.state.stats.clone();
+            }
+            for ack in acks.drain(..) {
+                let _ = ack.send(()); // the flusher may have given up waiting
+            }
+        }
+        self.state.stats
+    }
+
+    fn write_batch(&mut self, events: &mut Vec<Event>) {
+        let count = events.len();
+        let started = std::time::Instant::now();
+        let state = &mut self.state;
+        let result = begin_immediate(&self.conn).and_then(|tx| {
+            for event in events.drain(..) {
+                match state.apply(&tx, &event) {
+                    Ok(true) => state.stats.events_applied += 1,
+                    Ok(false) => state.stats.events_skipped += 1,
+                    Err(err) => state.problem(true, format!("instance {}: {err}", event.instance)),
+                }
+            }
+            state.write_truncation_markers(&tx)?;
+            tx.commit()
+        });
+        state.stats.busy += started.elapsed();
+        for id in state.finished.drain(..) {
+            state.instances.remove(&id);
+        }
+        match result {
+            Ok(()) => {
+                state.stats.transactions += 1;
+                state.stats.largest_transaction = state.stats.largest_transaction.max(count);
+            }
+            Err(err) => {
+                events.clear();
+                // What we believed about the database may not hold any more.
+                state.instances.clear();
+                state.problem(true, format!("lost a batch of {count} events: {err}"));
+            }
+        }
+    }
+}
+
+impl WriterState {
+    fn problem(&mut self, is_error: bool, what: String) {
+        if is_error {
+            self.stats.errors += 1;
+        }
+        self.stats.last_problem = Some(what);
+    }
+
+    fn skip(&mut self, event: &Event, why: &str) -> rusqlite::Result<bool> {
+        self.problem(
+            false,
+            format!(
+                "skipped {:?} for instance {}: {why}",
+                kind_name(&event.kind),
+                event.instance
+            ),
+        );
+        Ok(false)
+    }
+
+    /// Applies one event; `Ok(false)` when it was skipped.
+    fn apply(&mut self, tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<bool> {
+        let id = event.instance;
+        let at = event.at;
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.instances.entry(id) {
+            slot.insert(load_instance(tx, id)?);
+        }
+        let Some(Some(inst)) = self.instances.get_mut(&id) else {
+            return self.skip(event, "no such instance (create_instance first)");
+        };
+        let host_ok = |h: HostIndex, inst: &InstanceState| h < inst.hosts;
+        let step_ok = |s: StepIndex, inst: &InstanceState| s < inst.steps;
+        match &event.kind {
+            EventKind::InstanceStarted {
+                flow: _,
+                hosts,
+                steps,
+                batches,
+            } => {
+                tx.prepare_cached(
+                    "UPDATE instances SET started_at = COALESCE(started_at, ?2), status = 'running' WHERE id = ?1",
+                )?
+                .execute(params![id, at])?;
+                let mut insert_step = tx.prepare_cached(
+                    "INSERT INTO steps (instance_id, step_idx, name) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                )?;
+                for (i, name) in steps.iter().enumerate() {
+                    insert_step.execute(params![id, i, name])?;
+                }
+                let mut place: Vec<Option<(BatchIndex, usize)>> = vec![None; hosts.len()];
+                for (b, members) in batches.iter().enumerate() {
+                    for (pos, &h) in members.iter().enumerate() {
+                        if let Some(slot) = place.get_mut(h) {
+                            *slot = Some((b, pos));
+                        }
+                    }
+                }
+                let mut insert_host = tx.prepare_cached(
+                    "INSERT INTO hosts (instance_id, host_idx, name, batch_idx, batch_pos) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT DO NOTHING",
+                )?;
+                for (i, name) in hosts.iter().enumerate() {
+                    let (batch, pos) = place[i].unzip();
+                    insert_host.execute(params![id, i, name, batch, pos])?;
+                }
+                let mut insert_batch = tx.prepare_cached(
+                    "INSERT INTO batches (instance_id, batch_idx, size) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                )?;
+                for (b, members) in batches.iter().enumerate() {
+                    insert_batch.execute(params![id, b, members.len()])?;
+                }
+                inst.hosts = inst.hosts.max(hosts.len());
+                inst.steps = inst.steps.max(steps.len());
+                inst.batches = inst.batches.max(batches.len());
+            }
+            EventKind::BatchStarted { batch } => {
+                if *batch >= inst.batches {
+                    return self.skip(event, "batch index past the announced batches");
+                }
+                tx.prepare_cached(
+                    "UPDATE batches SET status = 'running', started_at = COALESCE(started_at, ?3)
+                     WHERE instance_id = ?1 AND batch_idx = ?2",
+                )?
+                .execute(params![id, batch, at])?;
+                tx.prepare_cached(
+                    "UPDATE instances SET status = 'running', next_batch = ?2, wait_reason = NULL, resume_at = NULL
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, batch])?;
+            }
+            EventKind::HostConnecting { host } => {
+                if !host_ok(*host, inst) {
+                    return self.skip(event, "host index past the announced list");
+                }
+                tx.prepare_cached(
+                    "UPDATE hosts SET status = 'connecting', started_at = COALESCE(started_at, ?3)
+                     WHERE instance_id = ?1 AND host_idx = ?2",
+                )?
+                .execute(params![id, host, at])?;
+            }
+            // Approval gates are live state for the operator; the step's own
+            // start and finish record what happened.
+            EventKind::ApprovalRequested { .. } | EventKind::Approved { .. } => {}
+            EventKind::StepStarted {
+                host,
+                step,
+                attempt,
+            } => {
+                if !host_ok(*host, inst) || !step_ok(*step, inst) {
+                    return self.skip(event, "host or step index past the announced lists");
+                }
+                let fresh = inst.fresh;
+                let st = step_state(tx, inst, id, *host, *step, fresh)?;
+                st.current_attempt = attempt + st.attempt_offset;
+                let stored_attempt = st.current_attempt;
+                tx.prepare_cached(
+                    "INSERT INTO step_results (instance_id, host_idx, step_idx, attempt, status, started_at)
+                     VALUES (?1, ?2, ?3, ?4, 'running', ?5)
+                     ON CONFLICT DO UPDATE SET status = 'running', started_at = excluded.started_at,
+                         finished_at = NULL, exit_code = NULL, signal = NULL, error = NULL",
+                )?
+                .execute(params![id, host, step, stored_attempt, at])?;
+                tx.prepare_cached(
+                    "UPDATE hosts SET status = 'running', current_step = ?3, started_at = COALESCE(started_at, ?4),
+                         finished_at = NULL
+                     WHERE instance_id = ?1 AND host_idx = ?2",
+                )?
+                .execute(params![id, host, step, at])?;
+            }
+            EventKind::Output {
+                host,
+                step,
+                stream,
+                data,
+            } => {
+                if !host_ok(*host, inst) || !step_ok(*step, inst) {
+                    return self.skip(event, "host or step index past the announced lists");
+                }
+                let cap = self.options.output_cap_bytes;
+                let fresh = inst.fresh;
+                let st = step_state(tx, inst, id, *host, *step, fresh)?;
+                let room = cap.saturating_sub(st.stored_bytes);
+                let keep = (data.len() as u64).min(room) as usize;
+                if keep > 0 {
+                    let attempt = st.current_attempt.max(st.attempt_offset + 1);
+                    tx.prepare_cached(
+                        "INSERT INTO output (instance_id, host_idx, step_idx, attempt, stream, at, data)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(params![id, host, step, attempt, stream.as_str(), at, &data[..keep]])?;
+                    st.stored_bytes += keep as u64;
+                }
+                let dropped = (data.len() - keep) as u64;
+                if dropped > 0 {
+                    st.dropped_bytes += dropped;
+                    st.dropped_chunks += 1;
+                    st.first_dropped_at.get_or_insert(at);
+                    st.last_dropped_at = at;
+                    st.marker_dirty = true;
+                }
+                self.stats.output_bytes_stored += keep as u64;
+                self.stats.output_bytes_dropped += dropped;
+            }
+            EventKind::StepFinished {
+                host,
+                step,
+                attempt,
+                outcome,
+            } => {
+                if !host_ok(*host, inst) || !step_ok(*step, inst) {
+                    return self.skip(event, "host or step index past the announced lists");
+                }
+                let fresh = inst.fresh;
+                let st = step_state(tx, inst, id, *host, *step, fresh)?;
+                let stored_attempt = attempt + st.attempt_offset;
+                tx.prepare_cached(
+                    "INSERT INTO step_results (instance_id, host_idx, step_idx, attempt, status, exit_code, signal,
+                         finished_at, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,
+                         signal = excluded.signal, finished_at = excluded.finished_at, error = excluded.error",
+                )?
+                .execute(params![
+                    id,
+                    host,
+                    step,
+                    stored_attempt,
+                    outcome.status.as_str(),
+                    outcome.exit_code,
+                    outcome.signal,
+                    at,
+                    outcome.error
+                ])?;
+                tx.prepare_cached(
+                    "UPDATE hosts SET exit_code = ?3, error = COALESCE(?4, error) WHERE instance_id = ?1 AND host_idx = ?2",
+                )?
+                .execute(params![id, host, outcome.exit_code, outcome.error])?;
+            }
+            EventKind::HostFinished { host, status } => {
+                if !host_ok(*host, inst) {
+                    return self.skip(event, "host index past the announced hosts");
+                }
+                tx.prepare_cached(
+                    "UPDATE hosts SET status = ?3, finished_at = ?4 WHERE instance_id = ?1 AND host_idx = ?2",
+                )?
+                .execute(params![id, host, status.as_str(), at])?;
+            }
+            EventKind::BatchFinished { batch, ok, failed } => {
+                if *batch >= inst.batches {
+                    return self.skip(event, "batch index past the announced batches");
+                }
+                tx.prepare_cached(
+                    "UPDATE batches SET status = 'done', finished_at = ?3, ok = ?4, failed = ?5
+                     WHERE instance_id = ?1 AND batch_idx = ?2",
+                )?
+                .execute(params![id, batch, at, ok, failed])?;
+                tx.prepare_cached(
+                    "UPDATE instances SET next_batch = max(next_batch, ?2) WHERE id = ?1",
+                )?
+                .execute(params![id, batch + 1])?;
+            }
+            EventKind::Waiting {
+                next_batch,
+                reason,
+                until,
+            } => {
+                tx.prepare_cached(
+                    "UPDATE instances SET status = 'waiting', next_batch = ?2, wait_reason = ?3, resume_at = ?4
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, next_batch, reason.as_str(), until])?;
+            }
+            EventKind::Paused => {
+                tx.prepare_cached("UPDATE instances SET status = 'paused' WHERE id = ?1")?
+                    .execute([id])?;
+            }
+            EventKind::Resumed => {
+                tx.prepare_cached(
+                    "UPDATE instances SET status = 'running', wait_reason = NULL, resume_at = NULL WHERE id = ?1",
+                )?
+                .execute([id])?;
+            }
+            EventKind::Exported {
+                host,
+                step,
+                name,
+                value,
+            } => {
+                if !host_ok(*host, inst) || !step_ok(*step, inst) {
+                    return self.skip(event, "host or step index past the announced lists");
+                }
+                tx.prepare_cached(
+                    "INSERT INTO exports (instance_id, host_idx, step_idx, name, value, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT DO UPDATE SET value = excluded.value, at = excluded.at",
+                )?
+                .execute(params![id, host, step, name, value, at])?;
+            }
+            EventKind::InstanceFinished { status, reason } => {
+                if !status.is_final() {
+                    return self.skip(event, "InstanceFinished with a status that is not final");
+                }
+                // An interrupted instance keeps where it stood, so it can be resumed
+                // (after an interval wait, even automatically).
+                tx.prepare_cached(
+                    "UPDATE instances SET status = ?2, reason = ?3, finished_at = ?4,
+                         interrupted_from = CASE WHEN ?2 = 'interrupted' THEN status END,
+                         wait_reason = CASE WHEN ?2 = 'interrupted' THEN wait_reason END,
+                         resume_at = CASE WHEN ?2 = 'interrupted' THEN resume_at END
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, status.as_str(), reason, at])?;
+                close_in_flight(tx, id, *status)?;
+                self.finished.push(id);
+            }
+        }
+        Ok(true)
+    }
+
+    fn write_truncation_markers(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        let cap = self.options.output_cap_bytes;
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO truncations (instance_id, host_idx, step_idx, cap_bytes, dropped_bytes, dropped_chunks,
+                 first_dropped_at, last_dropped_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT DO UPDATE SET dropped_bytes = excluded.dropped_bytes,
+                 dropped_chunks = excluded.dropped_chunks, last_dropped_at = excluded.last_dropped_at",
+        )?;
+        for (id, inst) in self.instances.iter_mut() {
+            let Some(inst) = inst else { continue };
+            for ((host, step), st) in inst.per_step.iter_mut().filter(|(_, st)| st.marker_dirty) {
+                upsert.execute(params![
+                    id,
+                    host,
+                    step,
+                    cap,
+                    st.dropped_bytes,
+                    st.dropped_chunks,
+                    st.first_dropped_at.unwrap_or(st.last_dropped_at),
+                    st.last_dropped_at
+                ])?;
+                st.marker_dirty = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Takes the write lock up front. The busy handler waits up to
+/// `BUSY_TIMEOUT` inside BEGIN IMMEDIATE; past that we try a few more times,
+/// because giving up loses events.
+fn begin_immediate(conn: &Connection) -> rusqlite::Result<Transaction<'_>> {
+    let mut tries = 0;
+    loop {
+        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+            Err(err) if is_busy(&err) && tries < 5 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+fn load_instance(tx: &Transaction<'_>, id: InstanceId) -> rusqlite::Result<Option<InstanceState>> {
+    tx.prepare_cached(
+        "SELECT (SELECT count(*) FROM hosts WHERE instance_id = ?1),
+                (SELECT count(*) FROM steps WHERE instance_id = ?1),
+                (SELECT count(*) FROM batches WHERE instance_id = ?1)
+         FROM instances WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        let hosts: usize = r.get(0)?;
+        Ok(InstanceState {
+            hosts,
+            steps: r.get(1)?,
+            batches: r.get(2)?,
+            fresh: hosts == 0,
+            per_step: HashMap::new(),
+        })
+    })
+    .optional()
+}
+
+/// The writer's memory of one host's step, loaded from the journal when the
+/// instance was already there before this writer (a resumed run).
+fn step_state<'a>(
+    tx: &Transaction<'_>,
+    inst: &'a mut InstanceState,
+    id: InstanceId,
+    host: HostIndex,
+    step: StepIndex,
+    fresh: bool,
+) -> rusqlite::Result<&'a mut StepState> {
+    use std::collections::hash_map::Entry;
+    match inst.per_step.entry((host, step)) {
+        Entry::Occupied(e) => Ok(e.into_mut()),
+        Entry::Vacant(e) => {
+            let mut st = StepState::default();
+            if !fresh {
+                let key = params![id, host, step];
+                st.stored_bytes = tx
+                    .prepare_cached(
+                        "SELECT COALESCE(sum(length(data)), 0) FROM output
+                         WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3",
+                    )?
+                    .query_row(key, |r| r.get(0))?;
+                st.attempt_offset = tx
+                    .prepare_cached(
+                        "SELECT COALESCE(max(attempt), 0) FROM step_results
+                         WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3",
+                    )?
+                    .query_row(key, |r| r.get(0))?;
+                st.current_attempt = st.attempt_offset;
+                if let Some((bytes, chunks, first, last)) = tx
+                    .prepare_cached(
+                        "SELECT dropped_bytes, dropped_chunks, first_dropped_at, last_dropped_at FROM truncations
+                         WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3",
+                    )?
+                    .query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .optional()?
+                {
+                    st.dropped_bytes = bytes;
+                    st.dropped_chunks = chunks;
+                    st.first_dropped_at = Some(first);
+                    st.last_dropped_at = last;
+                }
+            }
+            Ok(e.insert(st))
+        }
+    }
+}
+
+/// A finished instance has nothing in flight: whatever the engine did not
+/// close itself is marked interrupted (jobdeck stopped) or cancelled.
+fn close_in_flight(
+    tx: &Transaction<'_>,
+    id: InstanceId,
+    status: InstanceStatus,
+) -> rusqlite::Result<()> {
+    let (host_status, batch_status) = if status == InstanceStatus::Interrupted {
+        (HostStatus::Interrupted.as_str(), "interrupted")
+    } else {
+        (HostStatus::Cancelled.as_str(), "cancelled")
+    };
+    tx.prepare_cached(
+        "UPDATE hosts SET status = ?2 WHERE instance_id = ?1 AND status IN ('running', 'connecting')",
+    )?
+    .execute(params![id, host_status])?;
+    tx.prepare_cached(
+        "UPDATE step_results SET status = ?2 WHERE instance_id = ?1 AND status IN ('running', 'connecting')",
+    )?
+    .execute(params![id, host_status])?;
+    tx.prepare_cached(
+        "UPDATE batches SET status = ?2 WHERE instance_id = ?1 AND status = 'running'",
+    )?
+    .execute(params![id, batch_status])?;
+    Ok(())
+}
+
+fn kind_name(kind: &EventKind) -> &'static str {
+    match kind {
+        EventKind::InstanceStarted { .. } => "instance_started",
+        EventKind::BatchStarted { .. } => "batch_started",
+        EventKind::HostConnecting { .. } => "host_connecting",
+        EventKind::ApprovalRequested { .. } => "approval_requested",
+        EventKind::Approved { .. } => "approved",
+        EventKind::StepStarted { .. } => "step_started",
+        EventKind::Output { .. } => "output",
+        EventKind::StepFinished { .. } => "step_finished",
+        EventKind::HostFinished { .. } => "host_finished",
+        EventKind::BatchFinished { .. } => "batch_finished",
+        EventKind::Waiting { .. } => "waiting",
+        EventKind::Paused => "paused",
+        EventKind::Resumed => "resumed",
+        EventKind::Exported { .. } => "exported",
+        EventKind::InstanceFinished { .. } => "instance_finished",
+    }
+}
