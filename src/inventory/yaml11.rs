@@ -62,6 +62,8 @@ pub struct Warning {
 /// Loads one document keeping the line of every node and mapping key;
 /// `None` for an empty or null document.
 pub fn load_document(path: &Path, text: &str) -> Result<Option<Document>, InventoryError> {
+    // PyYAML drops a leading byte-order mark; yaml-rust2 would keep it in the first key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let doc = if let Ok(json) = serde_json::from_str::<Value>(text) {
         match load_json(path, text, json) {
             Some(doc) => doc,
@@ -206,7 +208,17 @@ impl Node {
     }
 
     pub fn to_value(&self) -> Value {
-        self.clone().into_value()
+        match &self.kind {
+            NodeKind::Scalar(value, _) => value.clone(),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            NodeKind::Map(map) => {
+                let mut out = Map::with_capacity(map.len());
+                for (key, entry) in map {
+                    out.insert(key.clone(), entry.value.to_value());
+                }
+                Value::Object(out)
+            }
+        }
     }
 
     /// Number of nodes and nesting height (a scalar has height 0).
@@ -345,6 +357,16 @@ impl From<BuildError> for InventoryError {
 }
 
 fn build(path: &Path, text: &str, mode: Mode) -> Result<Option<Document>, BuildError> {
+    if let Some((line, ch)) = first_non_printable(text) {
+        return Err(BuildError::Invalid(InventoryError::at(
+            path,
+            line,
+            format!(
+                "unacceptable character #x{:04x}: control characters are not allowed in YAML",
+                ch as u32
+            ),
+        )));
+    }
     // yaml-rust2 should never panic, but a parser bug must not take the
     // program down with it.
     let outcome = std::panic::catch_unwind(|| Builder::new(path, mode).run(text));
@@ -355,6 +377,20 @@ fn build(path: &Path, text: &str, mode: Mode) -> Result<Option<Document>, BuildE
             "the YAML parser failed on this file (internal error); please report it",
         ))),
     }
+}
+
+/// PyYAML's reader refuses characters outside YAML's printable set.
+fn first_non_printable(text: &str) -> Option<(usize, char)> {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+            || c >= '\u{10000}'
+    };
+    let (index, ch) = text.char_indices().find(|&(_, c)| !printable(c))?;
+    let line = 1 + text.as_bytes()[..index]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    Some((line, ch))
 }
 
 /// How a collection under construction will turn out.
@@ -748,7 +784,7 @@ impl<'a> Builder<'a> {
                     )));
                 };
                 *slot = Some(PendingKey {
-                    text: key_text(&value, ty),
+                    text: key_text(value, ty),
                     ty,
                     line: node.line,
                     merge: false,
@@ -947,9 +983,9 @@ fn json_plain(text: String) -> NodeKind {
 }
 
 /// The text `json.dumps` prints for a mapping key of this value.
-fn key_text(value: &Value, ty: ScalarType) -> String {
+fn key_text(value: Value, ty: ScalarType) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s,
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => match n.as_f64() {
@@ -1930,6 +1966,18 @@ mod tests {
         assert_eq!(line, 2);
         let (line, _) = load_err("a: *missing\n");
         assert_eq!(line, 1);
+    }
+
+    #[test]
+    fn byte_order_marks_and_control_characters() {
+        assert_eq!(load_ok("\u{feff}a: 1\n"), json!({"a": 1}));
+        let (line, message) = load_err("a: 1\nb: \u{1}\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("#x0001"), "{message}");
+        assert_eq!(
+            load_ok("a: \"tab\there\"\nb: caf\u{e9}\n"),
+            json!({"a": "tab\there", "b": "caf\u{e9}"})
+        );
     }
 
     #[test]
