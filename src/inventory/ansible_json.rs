@@ -137,11 +137,13 @@ pub fn write_python_json(value: &Value, level: usize, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => out.push_str(&i.to_string()),
-            (_, Some(u)) => out.push_str(&u.to_string()),
-            _ => out.push_str(&python_float_repr(n.as_f64().unwrap_or(f64::NAN))),
-        },
+        Value::Number(n) => {
+            if super::is_integer_text(n.as_str()) {
+                out.push_str(n.as_str());
+            } else {
+                out.push_str(&python_float_repr(n.as_f64().unwrap_or(f64::NAN)));
+            }
+        }
         Value::String(s) => {
             out.push_str(&serde_json::to_string(s).expect("strings always serialise"))
         }

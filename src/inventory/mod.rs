@@ -67,6 +67,35 @@ impl InventoryError {
     }
 }
 
+/// An integer of any size, kept exactly (Python's ints have no limit, and
+/// ansible-inventory prints them in full).
+pub fn exact_integer(decimal: &str) -> serde_json::Value {
+    match serde_json::from_str::<serde_json::Number>(decimal) {
+        Ok(n) => serde_json::Value::Number(n),
+        Err(_) => serde_json::Value::String(decimal.to_string()),
+    }
+}
+
+/// A float read from JSON text (`1e3`) in the form jobdeck's own floats
+/// take (`1000.0`), so equal values compare equal; other values unchanged.
+pub fn canonical_number(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Number(n) if !is_integer_text(n.as_str()) => {
+            match n.as_f64().and_then(serde_json::Number::from_f64) {
+                Some(canonical) => serde_json::Value::Number(canonical),
+                None => serde_json::Value::Number(n),
+            }
+        }
+        other => other,
+    }
+}
+
+/// `-123` or `123`: how an exact integer is written.
+pub fn is_integer_text(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A loaded inventory with every host's variables resolved.
 #[derive(Debug, Clone)]
 pub struct Inventory {

@@ -9,7 +9,8 @@
 //!   file's lines are spliced into the pattern list in its place, one pattern
 //!   per line (lines are not split further, as in Ansible), relative to
 //!   `base`. Blank lines and `#` comments are skipped; a line starting with
-//!   `@` is an error (files do not nest).
+//!   `@` is an error (files do not nest). A pattern that is only `@file`
+//!   gives its hosts in inventory order, as `ansible all --limit @file` does.
 //! - `~regex` uses Rust's `regex` syntax, which matches Python's for the usual
 //!   forms; lookaround and backreferences are reported as errors.
 //! - The deprecated `web[1-2]` subscript works like `web[1:2]` without the
@@ -31,8 +32,26 @@ pub fn select(
     pattern: &str,
     base: &Path,
 ) -> Result<Vec<HostId>, InventoryError> {
-    let pieces = expand_pattern_files(split_host_pattern(pattern), base)?;
-    Evaluator::new(data).evaluate(&pieces)
+    let pieces = split_host_pattern(pattern);
+    let only_a_file = pieces.len() == 1 && pieces[0].starts_with('@');
+    let pieces = expand_pattern_files(pieces, base)?;
+    let mut hosts = Evaluator::new(data)
+        .evaluate(&pieces)
+        .map_err(|err| match err {
+            InventoryError::Msg(m) if pieces.len() != 1 || pieces[0] != pattern => {
+                InventoryError::Msg(format!("in host pattern '{pattern}': {m}"))
+            }
+            other => other,
+        })?;
+    if only_a_file {
+        // As `ansible all --limit @file`: the file filters, inventory order stays.
+        let mut rank = vec![usize::MAX; data.hosts.len()];
+        for (position, h) in data.group_hosts(super::data::ALL).into_iter().enumerate() {
+            rank[h] = position;
+        }
+        hosts.sort_by_key(|&h| rank[h]);
+    }
+    Ok(hosts)
 }
 
 /// Splits a pattern into single patterns the way Ansible does: on commas if

@@ -9,7 +9,7 @@
 //! sets into lists, bytes into text, and `...` and complex numbers into text.
 //!
 //! Where JSON cannot hold what Python would (documented on [`to_json`]):
-//! integers beyond 64 bits become their decimal digits as a string,
+//! integers beyond 64 bits are kept exactly,
 //! infinite floats become `"inf"`/`"-inf"`, sets keep their first-seen order
 //! (Python orders them by hash), and `\N{...}` escapes are not decoded (the
 //! value stays raw text).
@@ -954,8 +954,9 @@ fn numeric(value: &Py) -> Option<(Real, f64)> {
 
 /// Ansible's coercion of a literal into inventory data, as JSON.
 ///
-/// Deviations forced by JSON: integers outside i64/u64 become their decimal
-/// digits as a string; infinite floats become `"inf"`/`"-inf"`; dict keys
+/// Deviations forced by JSON: infinite floats become the strings
+/// `"Infinity"`/`"-Infinity"` (ansible-inventory prints them bare, which is
+/// not JSON; the YAML loader does the same); dict keys
 /// become text the way Python's `json` writes them (`1`, `1.5`, `true`,
 /// `null`), and bytes or tuple keys (which crash ansible-inventory) become
 /// their text.
@@ -966,7 +967,7 @@ fn to_json(value: &Py) -> Value {
         Py::Int(i) => i.to_json(),
         Py::Float(f) => Number::from_f64(*f)
             .map(Value::Number)
-            .unwrap_or_else(|| Value::String(float_str(*f))),
+            .unwrap_or_else(|| Value::String(super::ansible_json::python_float_repr(*f))),
         Py::Complex(re, im) => Value::String(complex_str(*re, *im)),
         Py::Str(s) => Value::String(s.clone()),
         Py::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
@@ -1032,43 +1033,17 @@ fn float_str(f: f64) -> String {
     }
 }
 
-/// Python's float `repr`: shortest round-trip digits, exponent form below
-/// 1e-4 and from 1e16 on; `add_dot_zero` gives `2.0` rather than `2`.
+/// Python's float `repr`; without `add_dot_zero`, whole values drop the
+/// `.0` (`2` rather than `2.0`), as inside a complex number's `str`.
 fn python_float_repr(f: f64, add_dot_zero: bool) -> String {
     if !f.is_finite() {
         return float_str(f);
     }
-    let scientific = format!("{f:e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    // The value is 0.DIGITS × 10^point.
-    let point = exponent + 1;
-    let sign = if negative { "-" } else { "" };
-    let body = if !(-3..=16).contains(&point) {
-        let (first, rest) = digits.split_at(1);
-        let fraction = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let exp_sign = if exponent < 0 { '-' } else { '+' };
-        format!("{first}{fraction}e{exp_sign}{:02}", exponent.abs())
-    } else if point <= 0 {
-        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
-    } else if point as usize >= digits.len() {
-        let zeros = "0".repeat(point as usize - digits.len());
-        if add_dot_zero {
-            format!("{digits}{zeros}.0")
-        } else {
-            format!("{digits}{zeros}")
-        }
-    } else {
-        let (int_part, frac_part) = digits.split_at(point as usize);
-        format!("{int_part}.{frac_part}")
-    };
-    format!("{sign}{body}")
+    let repr = super::ansible_json::python_float_repr(f);
+    match repr.strip_suffix(".0") {
+        Some(whole) if !add_dot_zero => whole.to_string(),
+        _ => repr,
+    }
 }
 
 /// Python's `str(complex)`: `2j`, `(1+2j)`, `(-0-2j)`.
@@ -1171,7 +1146,7 @@ impl BigInt {
         match self.magnitude_u64() {
             Some(m) if !self.negative => Value::from(m),
             Some(m) if m <= i64::MAX as u64 + 1 => Value::from((m as i64).wrapping_neg()),
-            _ => Value::String(self.to_decimal()),
+            _ => super::exact_integer(&self.to_decimal()),
         }
     }
 }
@@ -1212,16 +1187,22 @@ mod tests {
         // Beyond 64 bits: the exact digits, as text.
         assert_eq!(
             v("99999999999999999999999"),
-            json!("99999999999999999999999")
+            super::super::exact_integer("99999999999999999999999")
         );
-        assert_eq!(v("-0x10000000000000000"), json!("-18446744073709551616"));
+        assert_eq!(
+            v("-0x10000000000000000"),
+            super::super::exact_integer("-18446744073709551616")
+        );
         for raw in [
             "0777", "1__0", "1_", "0b", "0b102", "--1", "-(-1)", "-True", "1 + 2", "1x", "1e",
         ] {
             stays_raw(raw);
         }
         stays_raw(&"1".repeat(4301));
-        assert_eq!(v(&"1".repeat(30)), json!("1".repeat(30)));
+        assert_eq!(
+            v(&"1".repeat(30)),
+            super::super::exact_integer(&"1".repeat(30))
+        );
     }
 
     #[test]
@@ -1232,8 +1213,8 @@ mod tests {
         assert_eq!(v("1_0.5_5e1_0"), json!(105500000000.0));
         assert_eq!(v("0777."), json!(777.0));
         assert_eq!(v("-0.0"), json!(-0.0));
-        assert_eq!(v("1e400"), json!("inf"));
-        assert_eq!(v("-1e400"), json!("-inf"));
+        assert_eq!(v("1e400"), json!("Infinity"));
+        assert_eq!(v("-1e400"), json!("-Infinity"));
         stays_raw("inf");
         stays_raw("nan");
         stays_raw("1.5e308*10");

@@ -606,7 +606,6 @@ empty:
     }
 
     #[test]
-    #[ignore = "needs range::expand_hostpattern (written in parallel)"]
     fn host_ranges_and_ports() {
         let (data, _) =
             parse_ok("web:\n  hosts:\n    web[01:03].example.com:\n      v: 1\n    db:2222:\n");

@@ -29,6 +29,7 @@ use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::InventoryError;
+use super::ansible_json::python_float_repr;
 
 /// Deepest nesting of mappings and sequences accepted.
 pub const MAX_DEPTH: usize = 256;
@@ -289,6 +290,7 @@ fn node_from_json(value: Value, line: usize) -> Option<Node> {
             NodeKind::Map(out)
         }
         scalar => {
+            let scalar = super::canonical_number(scalar);
             let ty = json_scalar_type(&scalar);
             NodeKind::Scalar(scalar, ty)
         }
@@ -975,6 +977,7 @@ fn json_string_value(node: &Node) -> Option<&Value> {
 fn json_plain(text: String) -> NodeKind {
     match serde_json::from_str::<Value>(&text) {
         Ok(value @ (Value::Null | Value::Bool(_) | Value::Number(_))) => {
+            let value = super::canonical_number(value);
             let ty = json_scalar_type(&value);
             NodeKind::Scalar(value, ty)
         }
@@ -1478,6 +1481,9 @@ impl BigInt {
             } else if let Ok(n) = u64::try_from(n) {
                 return Value::from(n);
             }
+            // Beyond 64 bits: exact, as Python's ints are.
+            let sign = if negative { "-" } else { "" };
+            return super::exact_integer(&format!("{sign}{n}"));
         }
         let f = self.to_f64();
         float_value(if negative { -f } else { f })
@@ -1579,51 +1585,6 @@ fn float_value(f: f64) -> Value {
         Number::from_f64(f)
             .map(Value::Number)
             .unwrap_or(Value::Null)
-    }
-}
-
-/// Python's `repr(float)`, as `json.dumps` uses for float mapping keys.
-pub fn python_float_repr(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let sci = format!("{f:e}");
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let sign = if negative { "-" } else { "" };
-    if (-4..16).contains(&exponent) {
-        let point = exponent + 1;
-        let (int_part, frac_part) = if point <= 0 {
-            (
-                "0".to_string(),
-                format!("{}{}", "0".repeat((-point) as usize), digits),
-            )
-        } else if (point as usize) >= digits.len() {
-            (
-                format!("{}{}", digits, "0".repeat(point as usize - digits.len())),
-                String::new(),
-            )
-        } else {
-            (
-                digits[..point as usize].to_string(),
-                digits[point as usize..].to_string(),
-            )
-        };
-        let frac_part = if frac_part.is_empty() {
-            "0".to_string()
-        } else {
-            frac_part
-        };
-        format!("{sign}{int_part}.{frac_part}")
-    } else {
-        let mantissa = mantissa.trim_start_matches('-');
-        let exp_sign = if exponent < 0 { '-' } else { '+' };
-        format!("{sign}{mantissa}e{exp_sign}{:02}", exponent.abs())
     }
 }
 
@@ -1776,6 +1737,7 @@ mod tests {
                 }
                 (expected, Ok(Some(v))) => {
                     let expected: Value = serde_json::from_str(expected).unwrap();
+                    let expected = crate::inventory::canonical_number(expected);
                     if v["v"] != expected {
                         failures.push(format!("{scalar:?}: expected {expected}, got {}", v["v"]));
                     }
@@ -2068,25 +2030,6 @@ mod tests {
         let all = &doc.root.as_map().unwrap()["all"];
         assert_eq!(all.key_line, 2);
         assert_eq!(all.value.as_map().unwrap()["hosts"].key_line, 3);
-    }
-
-    #[test]
-    fn python_float_repr_matches_python() {
-        for (f, text) in [
-            (1.5, "1.5"),
-            (1.0, "1.0"),
-            (-0.0, "-0.0"),
-            (1e16, "1e+16"),
-            (1e15, "1000000000000000.0"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (1.5e-7, "1.5e-07"),
-            (123456.789, "123456.789"),
-            (1e100, "1e+100"),
-            (f64::INFINITY, "Infinity"),
-        ] {
-            assert_eq!(python_float_repr(f), text);
-        }
     }
 
     #[test]
