@@ -65,6 +65,12 @@ impl ConnectionSettings {
 
     /// Understands the ssh(1) options that matter for connecting: `-o`,
     /// `-J`, `-p`, `-i`, `-l`. Others are ignored.
+    ///
+    /// Ansible puts `-o Port=`/`-o User=`/`-o IdentityFile=` from ansible_port,
+    /// ansible_user and the key file before these arguments, and ssh keeps the first
+    /// value it obtains: so those variables win over `-o Port=` and friends here, and
+    /// the first of two `-o` for one option wins. `-p` is the exception: ssh assigns it
+    /// directly, so it overrides. Extra IdentityFiles accumulate in `ssh_options`.
     fn apply_ssh_args(&mut self, args: &str) -> Result<(), String> {
         let words = super::shlex::split(args, false)?;
         let mut words = words.into_iter();
@@ -85,7 +91,7 @@ impl ConnectionSettings {
             };
             match flag.as_str() {
                 "o" => self.apply_option(&value)?,
-                "J" => self.proxy_jump = Some(value),
+                "J" => set_once(&mut self.proxy_jump, value),
                 "p" => {
                     self.port = Some(
                         value
@@ -93,8 +99,8 @@ impl ConnectionSettings {
                             .map_err(|_| format!("-p needs a port number, got '{value}'"))?,
                     )
                 }
-                "i" => self.private_key_file = Some(value),
-                "l" => self.user = Some(value),
+                "i" => self.add_identity_file(value),
+                "l" => set_once(&mut self.user, value),
                 _ => unreachable!("filtered above"),
             }
         }
@@ -108,21 +114,57 @@ impl ConnectionSettings {
             .ok_or_else(|| format!("-o '{option}' is not Key=Value"))?;
         let key = option[..split].trim();
         let value = option[split + 1..].trim_start_matches(|c: char| c == '=' || c.is_whitespace());
+        // A ProxyCommand is a shell command: ssh passes it on verbatim.
+        if key.eq_ignore_ascii_case("proxycommand") {
+            set_once(&mut self.proxy_command, value.trim().to_string());
+            return Ok(());
+        }
+        let value = unquote(value);
         match key.to_ascii_lowercase().as_str() {
-            "proxycommand" => self.proxy_command = Some(value.to_string()),
-            "proxyjump" => self.proxy_jump = Some(value.to_string()),
+            "proxyjump" => set_once(&mut self.proxy_jump, value),
             "port" => {
-                self.port = Some(
-                    value
-                        .parse()
-                        .map_err(|_| format!("-o Port needs a number, got '{value}'"))?,
-                )
+                let port = value
+                    .parse()
+                    .map_err(|_| format!("-o Port needs a number, got '{value}'"))?;
+                set_once(&mut self.port, port);
             }
-            "user" => self.user = Some(value.to_string()),
-            "identityfile" => self.private_key_file = Some(value.to_string()),
-            _ => self.ssh_options.push((key.to_string(), value.to_string())),
+            "user" => set_once(&mut self.user, value),
+            "identityfile" => self.add_identity_file(value),
+            _ => self.ssh_options.push((key.to_string(), value)),
         }
         Ok(())
+    }
+
+    fn add_identity_file(&mut self, path: String) {
+        if self.private_key_file.is_none() {
+            self.private_key_file = Some(path);
+        } else {
+            self.ssh_options.push(("IdentityFile".into(), path));
+        }
+    }
+
+    /// The first value of `-o KEY=...` among the other options (keys compare
+    /// case-insensitively, as ssh's keywords do).
+    pub fn ssh_option(&self, key: &str) -> Option<&str> {
+        self.ssh_options
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T) {
+    if slot.is_none() {
+        *slot = Some(value);
+    }
+}
+
+/// `-o 'User="a b"'` reaches ssh with the quotes, which ssh's own parser removes.
+fn unquote(value: &str) -> String {
+    let value = value.trim();
+    match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => inner.to_string(),
+        None => value.to_string(),
     }
 }
 
@@ -194,5 +236,50 @@ mod tests {
         ] {
             assert!(!is_secret_var(name), "{name}");
         }
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> VarMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn first_obtained_value_wins_like_ssh() {
+        let settings = ConnectionSettings::from_vars(
+            "web1",
+            &vars(&[
+                ("ansible_user", "deploy"),
+                ("ansible_port", "2200"),
+                ("ansible_ssh_private_key_file", "~/.ssh/deploy"),
+                (
+                    "ansible_ssh_common_args",
+                    "-o User=other -o Port=1 -o IdentityFile=/k2 -o 'StrictHostKeyChecking no' \
+                     -o StrictHostKeyChecking=yes -o 'ProxyCommand ssh -W %h:%p \"j b\"' -J later",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.user.as_deref(), Some("deploy"));
+        assert_eq!(settings.port, Some(2200));
+        assert_eq!(settings.private_key_file.as_deref(), Some("~/.ssh/deploy"));
+        assert_eq!(settings.ssh_option("identityfile"), Some("/k2"));
+        assert_eq!(settings.ssh_option("stricthostkeychecking"), Some("no"));
+        assert_eq!(
+            settings.proxy_command.as_deref(),
+            Some("ssh -W %h:%p \"j b\"")
+        );
+        assert_eq!(settings.proxy_jump.as_deref(), Some("later"));
+        // `-p` assigns directly in ssh, so it overrides ansible_port.
+        let overridden = ConnectionSettings::from_vars(
+            "web1",
+            &vars(&[
+                ("ansible_port", "2200"),
+                ("ansible_ssh_extra_args", "-p 2022"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(overridden.port, Some(2022));
     }
 }

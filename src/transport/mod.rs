@@ -28,8 +28,12 @@
 pub mod fanout;
 pub mod known_hosts;
 pub mod local;
+pub mod proxy;
 pub mod remote_command;
+pub mod resolve;
+pub mod sftp;
 pub mod ssh;
+pub mod ssh_config;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -41,7 +45,10 @@ use tokio::sync::mpsc;
 pub use tokio_util::sync::CancellationToken;
 
 pub use known_hosts::KnownHosts;
+pub use resolve::{ResolveOptions, ResolvedTarget, resolve_target};
+pub use sftp::{UploadError, UploadReport};
 pub use ssh::{NoPassphrase, PassphrasePrompt, TerminalPrompt};
+pub use ssh_config::SshConfig;
 
 /// Default per-host connect timeout (TCP connect + SSH handshake), as OpenSSH users expect.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -97,6 +104,20 @@ pub enum HostKeyPolicy {
     AcceptNew,
 }
 
+/// How the SSH connection to a target is carried.
+#[derive(Debug, Clone, Default)]
+pub enum Proxy {
+    /// A TCP connection to `address:port`.
+    #[default]
+    Direct,
+    /// ProxyJump: through each hop in turn (first = the one reached directly), each a
+    /// full target of its own (user, keys, known_hosts). Hop connections are shared by
+    /// every target of a run that goes through them.
+    Jump(Vec<Target>),
+    /// ProxyCommand, already `%`-expanded: run by `/bin/sh -c`, SSH over its stdio.
+    Command(String),
+}
+
 /// One host to run on, with everything needed to reach it.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -121,6 +142,7 @@ pub struct Target {
     pub host_key_policy: HostKeyPolicy,
     pub connect_timeout: Duration,
     pub connection: Connection,
+    pub proxy: Proxy,
 }
 
 impl Target {
@@ -143,6 +165,7 @@ impl Target {
             host_key_policy: HostKeyPolicy::Strict,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             connection: Connection::Ssh,
+            proxy: Proxy::Direct,
         }
     }
 
@@ -397,6 +420,7 @@ impl Default for TransportOptions {
 #[derive(Clone)]
 pub struct Transport {
     ssh: Arc<ssh::SshContext>,
+    jumps: Arc<proxy::JumpCache>,
 }
 
 /// An open connection to one host, able to run several requests.
@@ -409,7 +433,13 @@ impl Transport {
     pub fn new(options: TransportOptions) -> Self {
         Transport {
             ssh: Arc::new(ssh::SshContext::new(options)),
+            jumps: Arc::new(proxy::JumpCache::new()),
         }
+    }
+
+    /// How many jump-host connections this run opened (shared between targets).
+    pub fn jump_connections_opened(&self) -> usize {
+        self.jumps.connections_opened()
     }
 
     /// Opens a session; on failure the `Err` holds the finished result (Unreachable,
@@ -417,9 +447,16 @@ impl Transport {
     pub async fn connect(&self, target: &Target) -> Result<HostSession, ExecResult> {
         match target.connection {
             Connection::Local => Ok(HostSession::Local(local::LocalSession::new())),
-            Connection::Ssh => ssh::SshSession::connect(self.ssh.clone(), target)
-                .await
-                .map(HostSession::Ssh),
+            Connection::Ssh => match &target.proxy {
+                Proxy::Direct => ssh::SshSession::connect(self.ssh.clone(), target).await,
+                Proxy::Jump(hops) => {
+                    proxy::connect_through_jumps(&self.ssh, &self.jumps, hops, target).await
+                }
+                Proxy::Command(command) => {
+                    proxy::connect_through_command(&self.ssh, command, target).await
+                }
+            }
+            .map(HostSession::Ssh),
         }
     }
 
@@ -479,6 +516,21 @@ impl HostSession {
             session.close().await;
         }
     }
+
+    /// Uploads a file or a directory tree to `remote`, atomically per file; see
+    /// [`sftp`] for the exact semantics. `mode` applies to files; `None` keeps the
+    /// local permission bits.
+    pub async fn upload(
+        &self,
+        local: &std::path::Path,
+        remote: &str,
+        mode: Option<u32>,
+    ) -> Result<UploadReport, UploadError> {
+        match self {
+            HostSession::Ssh(session) => sftp::upload_ssh(session, local, remote, mode).await,
+            HostSession::Local(_) => sftp::upload_local(local, remote, mode).await,
+        }
+    }
 }
 
 pub(crate) fn home_dir() -> Option<PathBuf> {
@@ -487,7 +539,7 @@ pub(crate) fn home_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-fn current_user() -> String {
+pub(crate) fn current_user() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "root".to_string())

@@ -219,6 +219,10 @@ impl HostKeyVerifier {
                             file.display()
                         )
                     }),
+                // UserKnownHostsFile=/dev/null (or none) with accept-new: as with ssh, the
+                // new key is accepted and remembered nowhere. Keys that a global file
+                // knows are still checked above.
+                (HostKeyPolicy::AcceptNew, None) => Ok(()),
                 _ => {
                     let searched = self
                         .files
@@ -266,9 +270,15 @@ impl client::Handler for HostKeyVerifier {
     }
 }
 
+/// Whatever carries a session's bytes and must live exactly as long as it: the jump
+/// session a direct-tcpip channel runs in, or a ProxyCommand child (killed on drop).
+pub type Carrier = Box<dyn std::any::Any + Send + Sync>;
+
 /// An authenticated SSH connection to one host.
 pub struct SshSession {
     handle: Handle<HostKeyVerifier>,
+    /// Dropped after `handle` (fields drop in order), so the carrier outlives the session.
+    carrier: Option<Carrier>,
 }
 
 fn unreachable(reason: UnreachableReason, detail: String, started_at: SystemTime) -> ExecResult {
@@ -338,7 +348,10 @@ impl SshSession {
             Ok(Ok(handle)) => handle,
         };
         match authenticate(&ctx, &mut handle, target).await {
-            Ok(()) => Ok(SshSession { handle }),
+            Ok(()) => Ok(SshSession {
+                handle,
+                carrier: None,
+            }),
             Err(AuthError::Rejected(detail)) => Err(ExecResult::not_started(
                 Status::AuthFailed { detail },
                 started_at,
@@ -491,6 +504,17 @@ impl SshSession {
     pub fn handle(&self) -> &Handle<impl client::Handler> {
         &self.handle
     }
+
+    /// Ties `carrier` to this session's lifetime (see [`Carrier`]).
+    pub fn with_carrier(mut self, carrier: Carrier) -> Self {
+        self.carrier = Some(carrier);
+        self
+    }
+
+    /// True once the connection is gone (disconnect, keepalive failure, EOF).
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
 }
 
 /// What one exec has seen so far; survives a drive being interrupted.
@@ -582,7 +606,7 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-fn random_nonce() -> String {
+pub(crate) fn random_nonce() -> String {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 12];
     // Uniqueness matters, not secrecy: fall back to the clock if randomness fails.

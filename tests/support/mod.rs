@@ -38,6 +38,12 @@ pub struct SshdFixture {
 
 impl SshdFixture {
     pub fn start() -> SshdFixture {
+        Self::start_with("")
+    }
+
+    /// Like [`start`](Self::start), with extra sshd_config lines that override the
+    /// defaults (e.g. `AllowTcpForwarding no`).
+    pub fn start_with(extra_config: &str) -> SshdFixture {
         assert_eq!(
             effective_uid(),
             0,
@@ -63,7 +69,12 @@ impl SshdFixture {
         for _ in 0..20 {
             let port = free_port();
             let config = root.join("sshd_config");
-            std::fs::write(&config, sshd_config(root, port, &host_key, &authorized)).unwrap();
+            // sshd keeps the first value of a keyword: the extra lines go first to win.
+            let text = format!(
+                "{extra_config}\n{}",
+                sshd_config(root, port, &host_key, &authorized)
+            );
+            std::fs::write(&config, text).unwrap();
             let log_file = std::fs::File::create(&log).unwrap();
             let mut sshd = Command::new(SSHD)
                 .args(["-D", "-e", "-f"])
@@ -163,6 +174,18 @@ impl SshdFixture {
     }
 }
 
+impl SshdFixture {
+    /// How many TCP connections sshd has accepted so far (its VERBOSE log has one
+    /// "Connection from" line per connection).
+    pub fn connections_accepted(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains("Connection from "))
+            .count()
+    }
+}
+
 impl Drop for SshdFixture {
     fn drop(&mut self) {
         let _ = self.sshd.kill();
@@ -199,6 +222,7 @@ fn sshd_config(root: &Path, port: u16, host_key: &Path, authorized: &Path) -> St
          MaxStartups 200:30:400\n\
          MaxSessions 50\n\
          LogLevel VERBOSE\n\
+         AllowTcpForwarding yes\n\
          Subsystem sftp internal-sftp\n",
         host_key = host_key.display(),
         pid = root.join("sshd.pid").display(),
