@@ -289,15 +289,17 @@ async fn exec(
                 OutputStream::Stdout => (Stream::Stdout, &mut stdout),
                 OutputStream::Stderr => (Stream::Stderr, &mut stderr),
             };
-            if stream == Stream::Stdout {
-                found.extend(scanner.push(&chunk.data));
-            }
+            // Exports are read from scrubbed output, so `::set` cannot leak a secret.
             let data = scrubber.push(&chunk.data);
+            if stream == Stream::Stdout {
+                found.extend(scanner.push(&data));
+            }
             emit_output(shared, run.host, index, stream, data).await;
         }
-        for (stream, scrubber) in [(Stream::Stdout, &mut stdout), (Stream::Stderr, &mut stderr)] {
-            emit_output(shared, run.host, index, stream, scrubber.finish()).await;
-        }
+        let tail = stdout.finish();
+        found.extend(scanner.push(&tail));
+        emit_output(shared, run.host, index, Stream::Stdout, tail).await;
+        emit_output(shared, run.host, index, Stream::Stderr, stderr.finish()).await;
         found.extend(scanner.finish());
         found
     };

@@ -10,7 +10,7 @@
 //! - timestamps become the string Python's `isoformat()` gives (what
 //!   `ansible-inventory` prints);
 //! - `.inf`/`.nan` become the strings `Infinity`, `-Infinity`, `NaN`;
-//! - integers beyond the 64-bit range become floats;
+//! - integers beyond the 64-bit range stay exact up to 128 bits, then become floats;
 //! - `!unsafe` values are loaded as if untagged (ansible-core 2.19 re-resolves
 //!   them); jobdeck never templates, so the "unsafe" mark is dropped;
 //! - `!vault` values become `{"__ansible_vault": "<ciphertext>"}`, which is
