@@ -653,3 +653,99 @@ fn a_clean_run_exits_0_and_a_closed_output_does_not_stop_consuming() {
     assert!(summary.output_error.is_some());
     assert_eq!(summary.count(HostStatus::Ok), 1);
 }
+
+/// A live look at terminal mode (progress bars drawn on stdout), for a
+/// person: `cargo test --test report live_terminal_demo -- --ignored --nocapture`
+/// in a terminal. Takes about 8 seconds.
+#[test]
+#[ignore]
+fn live_terminal_demo() {
+    use jobdeck::engine::events::now_millis;
+    use jobdeck::report::Progressbars;
+    use std::time::Duration;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut options = ReportOptions::new(OutputMode::Lines);
+        options.progress = Progressbars::Terminal;
+        let reporter = Reporter::new(Box::new(std::io::stdout()), options);
+        let (tx, rx) = mpsc::channel(16);
+        let consumer = tokio::spawn(reporter.consume(rx));
+        let send = |kind| {
+            let tx = tx.clone();
+            async move {
+                tx.send(Event {
+                    instance: 1,
+                    at: now_millis(),
+                    kind,
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let names: Vec<String> = (1..=12).map(|i| format!("web{i:02}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        send(started(
+            &refs,
+            &["run"],
+            vec![(0..6).collect(), (6..12).collect()],
+        ))
+        .await;
+        for batch in 0..2 {
+            if batch == 1 {
+                let until = now_millis() + 3000;
+                send(EventKind::Waiting {
+                    next_batch: 1,
+                    reason: WaitReason::Interval,
+                    until: Some(until),
+                })
+                .await;
+                tokio::time::sleep(Duration::from_millis(3000)).await;
+            }
+            send(EventKind::BatchStarted { batch }).await;
+            for host in batch * 6..batch * 6 + 6 {
+                send(EventKind::StepStarted {
+                    host,
+                    step: 0,
+                    attempt: 1,
+                })
+                .await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let text = format!("hello from {}\n", names[host]);
+                send(EventKind::Output {
+                    host,
+                    step: 0,
+                    stream: Stream::Stdout,
+                    data: Bytes::from(text),
+                })
+                .await;
+                let outcome = if host == 4 { failed(2) } else { ok() };
+                let status = outcome.status;
+                send(EventKind::StepFinished {
+                    host,
+                    step: 0,
+                    attempt: 1,
+                    outcome,
+                })
+                .await;
+                send(EventKind::HostFinished { host, status }).await;
+            }
+            send(EventKind::BatchFinished {
+                batch,
+                ok: 6,
+                failed: 0,
+            })
+            .await;
+        }
+        send(EventKind::InstanceFinished {
+            status: InstanceStatus::Failed,
+            reason: Some("1 of 12 host(s) failed".into()),
+        })
+        .await;
+        drop(tx);
+        consumer.await.unwrap();
+    });
+}
