@@ -706,7 +706,7 @@ fn live_terminal_demo() {
                 tokio::time::sleep(Duration::from_millis(3000)).await;
             }
             send(EventKind::BatchStarted { batch }).await;
-            for host in batch * 6..batch * 6 + 6 {
+            for (host, name) in names.iter().enumerate().skip(batch * 6).take(6) {
                 send(EventKind::StepStarted {
                     host,
                     step: 0,
@@ -714,7 +714,7 @@ fn live_terminal_demo() {
                 })
                 .await;
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                let text = format!("hello from {}\n", names[host]);
+                let text = format!("hello from {name}\n");
                 send(EventKind::Output {
                     host,
                     step: 0,
