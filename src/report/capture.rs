@@ -146,6 +146,11 @@ impl HostCapture {
                 }),
             }
             self.head_bytes += now.len();
+            if self.head_bytes == self.head_cap
+                && let Some(last) = self.head.last_mut()
+            {
+                last.data.shrink_to_fit(); // the head is complete
+            }
             data = rest;
         }
         if data.is_empty() || self.tail_cap == 0 {
@@ -274,6 +279,34 @@ mod tests {
         capture.push(0, Stream::Stdout, b"abcdefghij");
         assert_eq!(kept(&capture), (b"ab".to_vec(), b"ij".to_vec()));
         assert_eq!(capture.cut_bytes(), 6);
+    }
+
+    #[test]
+    fn ten_megabytes_stay_within_the_cap() {
+        let cap = 1024 * 1024;
+        let mut capture = HostCapture::new(cap, true);
+        let chunk = vec![b'x'; 4096];
+        for i in 0..2560 {
+            let stream = if i % 7 == 0 {
+                Stream::Stderr
+            } else {
+                Stream::Stdout
+            };
+            capture.push(0, stream, &chunk);
+        }
+        let (head, tail) = kept(&capture);
+        assert_eq!(head.len() + tail.len(), cap);
+        assert_eq!(capture.cut_bytes(), 10 * 1024 * 1024 - cap as u64);
+        let held: usize = capture
+            .head
+            .iter()
+            .chain(&capture.tail)
+            .map(|p| p.data.capacity())
+            .sum();
+        assert!(
+            held < 2 * cap,
+            "{held} bytes allocated for a {cap}-byte cap"
+        );
     }
 
     #[test]
