@@ -9,6 +9,7 @@ pub mod engine;
 pub mod hostlist;
 pub mod inventory;
 pub mod journal;
+pub mod report;
 pub mod rollout;
 pub mod schedule;
 pub mod transport;
@@ -21,4 +22,9 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// Bad usage or bad input (inventory, pattern, flow); nothing was run.
     pub const USAGE: u8 = 2;
+    /// A run was aborted: `--max-fail` exceeded, or an operator aborted it.
+    pub const ABORTED: u8 = 3;
+    /// A run stopped before its end and can be resumed (`jobdeck resume ID`):
+    /// paused after a failure in a headless run, or interrupted.
+    pub const INTERRUPTED: u8 = 4;
 }

@@ -1,0 +1,267 @@
+//! Text for people: status labels, times, and one host's output laid out
+//! step by step, stdout first, then stderr with every line marked.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::capture::{HostCapture, Piece};
+use super::run::RunInfo;
+use super::sanitize::{clean_text, one_line};
+use crate::duration::format_duration;
+use crate::engine::events::{HostIndex, HostStatus, StepOutcome, Stream};
+
+/// Every stderr line starts with this, so `grep 'stderr: '` finds them.
+pub const STDERR_MARK: &str = "stderr: ";
+
+pub fn status_label(status: HostStatus) -> &'static str {
+    match status {
+        HostStatus::Pending => "PENDING",
+        HostStatus::Connecting => "CONNECTING",
+        HostStatus::Running => "RUNNING",
+        HostStatus::Ok => "OK",
+        HostStatus::Failed => "FAILED",
+        HostStatus::TimedOut => "TIMED OUT",
+        HostStatus::Unreachable => "UNREACHABLE",
+        HostStatus::AuthFailed => "AUTH FAILED",
+        HostStatus::HostKeyRejected => "HOST KEY REJECTED",
+        HostStatus::Cancelled => "CANCELLED",
+        HostStatus::Skipped => "SKIPPED",
+        HostStatus::RolledBack => "ROLLED BACK",
+        HostStatus::Interrupted => "INTERRUPTED",
+    }
+}
+
+/// A host's run time: `1.23s`, or `2m5s` past a minute.
+pub fn format_host_time(duration: Duration) -> String {
+    if duration < Duration::from_secs(60) {
+        format!("{:.2}s", duration.as_secs_f64())
+    } else {
+        format_duration(Duration::from_secs(duration.as_secs()))
+    }
+}
+
+/// A whole run's time: `12.3s`, or `1h2m3s` past a minute.
+pub fn format_run_time(duration: Duration) -> String {
+    if duration < Duration::from_secs(60) {
+        format!("{:.1}s", duration.as_secs_f64())
+    } else {
+        format_duration(Duration::from_secs(duration.as_secs()))
+    }
+}
+
+/// A wait, rounded to whole seconds: `2h`, `1m30s`.
+pub fn format_wait(millis: i64) -> String {
+    let secs = (millis.max(0) as u64).div_ceil(1000);
+    format_duration(Duration::from_secs(secs))
+}
+
+pub fn format_bytes(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KIB {
+        format!("{bytes} bytes")
+    } else if b < KIB * KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else if b < KIB * KIB * KIB {
+        format!("{:.1} MiB", b / (KIB * KIB))
+    } else {
+        format!("{:.1} GiB", b / (KIB * KIB * KIB))
+    }
+}
+
+/// `exit 3`, `signal KILL`, `connection refused`, or a mix, `, `-joined.
+pub fn outcome_detail(outcome: &StepOutcome, with_error: bool) -> String {
+    let mut parts = Vec::new();
+    if let Some(code) = outcome.exit_code.filter(|&c| c != 0) {
+        parts.push(format!("exit {code}"));
+    }
+    if let Some(signal) = &outcome.signal {
+        parts.push(format!("signal {}", one_line(signal)));
+    }
+    if with_error && let Some(error) = &outcome.error {
+        parts.push(one_line(error));
+    }
+    parts.join(", ")
+}
+
+/// The step outcome that explains a host's end: the last step that ended
+/// the way the host did, else the last failing flow step (a rolled-back
+/// host failed in its flow, then ran its rollback).
+pub fn deciding_section(capture: &HostCapture, status: HostStatus, run: &RunInfo) -> Option<usize> {
+    if status == HostStatus::Ok {
+        return None;
+    }
+    let sections = &capture.sections;
+    let ended = |i: &usize| sections[*i].outcome.as_ref();
+    (0..sections.len())
+        .rev()
+        .find(|i| ended(i).is_some_and(|o| o.status == status))
+        .or_else(|| {
+            (0..sections.len()).rev().find(|i| {
+                sections[*i].step < run.main_steps
+                    && ended(i).is_some_and(|o| o.status != HostStatus::Ok)
+            })
+        })
+}
+
+/// What follows a non-ok host's name: `exit 3 in step 2/3: install`.
+pub fn host_detail(
+    capture: Option<&HostCapture>,
+    status: HostStatus,
+    run: &RunInfo,
+    with_error: bool,
+) -> String {
+    let Some(capture) = capture else {
+        return String::new();
+    };
+    let Some(index) = deciding_section(capture, status, run) else {
+        return String::new();
+    };
+    let section = &capture.sections[index];
+    let mut detail = section
+        .outcome
+        .as_ref()
+        .map(|o| outcome_detail(o, with_error))
+        .unwrap_or_default();
+    if run.multi_step() {
+        if !detail.is_empty() {
+            detail.push(' ');
+        }
+        detail.push_str("in ");
+        detail.push_str(&run.step_label(section.step));
+    }
+    detail
+}
+
+/// `[2] 10:00:02 [FAILED] web02 (0.50s): exit 3`
+pub fn host_header(
+    order: usize,
+    time: &str,
+    status: HostStatus,
+    name: &str,
+    took: Option<Duration>,
+    detail: &str,
+) -> String {
+    let mut line = format!("[{order}] {time} [{}] {name}", status_label(status));
+    if let Some(took) = took {
+        let _ = write!(line, " ({})", format_host_time(took));
+    }
+    if !detail.is_empty() {
+        line.push_str(": ");
+        line.push_str(detail);
+    }
+    line.push('\n');
+    line
+}
+
+/// A host's kept output, section by section: step headers (when the flow
+/// has several steps or a step was retried), stdout, then stderr with
+/// each line marked, and a note where output was cut.
+pub fn render_output(out: &mut String, capture: &HostCapture, run: &RunInfo, host: HostIndex) {
+    let headers = run.multi_step() || capture.sections.len() > 1;
+    let cut = capture.cut_bytes();
+    let cut_section = capture
+        .tail
+        .front()
+        .map(|p| p.section)
+        .or_else(|| capture.head.last().map(|p| p.section));
+    // Pieces are in arrival order and sections run one after another, so
+    // each section's pieces are a contiguous run of `head` and of `tail`.
+    let mut head = capture.head.iter().peekable();
+    let mut tail = capture.tail.iter().peekable();
+    for (index, section) in capture.sections.iter().enumerate() {
+        if headers {
+            let _ = write!(out, "-- {}", run.step_label(section.step));
+            if section.attempt > 1 {
+                let _ = write!(out, " (attempt {})", section.attempt);
+            }
+            if let Some(outcome) = section
+                .outcome
+                .as_ref()
+                .filter(|o| o.status != HostStatus::Ok)
+            {
+                let _ = write!(out, " [{}", status_label(outcome.status));
+                let detail = outcome_detail(outcome, true);
+                if !detail.is_empty() {
+                    let _ = write!(out, ": {detail}");
+                }
+                out.push(']');
+            }
+            out.push('\n');
+        }
+        write_streams(out, take_section(&mut head, index));
+        if cut > 0 && cut_section == Some(index) {
+            let _ = writeln!(
+                out,
+                "[... {} of output cut here; the journal has it: jobdeck show {} --host {} ...]",
+                format_bytes(cut),
+                run.instance,
+                run.host_name(host)
+            );
+        }
+        write_streams(out, take_section(&mut tail, index));
+    }
+}
+
+fn take_section<'a>(
+    pieces: &mut std::iter::Peekable<impl Iterator<Item = &'a Piece>>,
+    section: usize,
+) -> Vec<&'a Piece> {
+    let mut taken = Vec::new();
+    while let Some(piece) = pieces.next_if(|p| p.section <= section) {
+        taken.push(piece);
+    }
+    taken
+}
+
+fn write_streams(out: &mut String, pieces: Vec<&Piece>) {
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        let bytes: Vec<u8> = pieces
+            .iter()
+            .filter(|p| p.stream == stream)
+            .flat_map(|p| p.bytes().iter().copied())
+            .collect();
+        if bytes.is_empty() {
+            continue;
+        }
+        let text = clean_text(&bytes);
+        for line in text.lines() {
+            if stream == Stream::Stderr {
+                out.push_str(STDERR_MARK);
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_sizes() {
+        assert_eq!(format_host_time(Duration::from_millis(1234)), "1.23s");
+        assert_eq!(format_host_time(Duration::from_millis(125_400)), "2m5s");
+        assert_eq!(format_run_time(Duration::from_millis(12_345)), "12.3s");
+        assert_eq!(format_wait(7_200_000), "2h");
+        assert_eq!(format_wait(89_001), "1m30s");
+        assert_eq!(format_bytes(10), "10 bytes");
+        assert_eq!(format_bytes(8 * 1024 * 1024 + 512 * 1024), "8.5 MiB");
+    }
+
+    #[test]
+    fn outcome_details() {
+        let outcome = StepOutcome {
+            status: HostStatus::TimedOut,
+            exit_code: None,
+            signal: Some("KILL".into()),
+            error: Some("command timed out;\nkilled".into()),
+        };
+        assert_eq!(
+            outcome_detail(&outcome, true),
+            "signal KILL, command timed out; killed"
+        );
+        assert_eq!(outcome_detail(&outcome, false), "signal KILL");
+    }
+}
