@@ -18,8 +18,75 @@ pub struct Cli {
     #[arg(short = 'i', long = "inventory", value_name = "SOURCE", global = true)]
     pub inventory: Vec<String>,
 
+    /// The journal (SQLite) where runs and schedules are kept.
+    /// Default: $XDG_DATA_HOME/jobdeck/journal.db (~/.local/share/jobdeck/journal.db).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub journal: Option<std::path::PathBuf>,
+
+    /// Run a flow headless (for scripts and CI), or with -c one command.
+    #[arg(long, value_name = "FLOW", num_args = 0..=1, default_missing_value = "")]
+    pub run: Option<String>,
+
+    #[command(flatten)]
+    pub run_args: RunArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How `--run` selects hosts, rolls out and reports.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// With --run: run this shell command on the selected hosts (ad-hoc mode).
+    #[arg(short = 'c', long = "command", value_name = "CMD", requires = "run")]
+    pub command_line: Option<String>,
+    /// Host pattern (Ansible syntax). Default: the flow's targets, else all.
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    pub limit: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Batch sizes: "10% 30% 100%", "1 *2", "5 +10". Default: the flow's, else all at once.
+    #[arg(long, value_name = "EXPR")]
+    pub batches: Option<String>,
+    /// Pause between batches: 90s, 2h, 1h30m.
+    #[arg(long, value_name = "DUR")]
+    pub interval: Option<String>,
+    /// Between batches: pause-on-failure (default), continue, or confirm.
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Abort once more hosts than this fail over the whole run: N or P%.
+    #[arg(long, value_name = "N|P%")]
+    pub max_fail: Option<String>,
+    /// Hosts running at once (default 64).
+    #[arg(long, value_name = "N")]
+    pub forks: Option<usize>,
+    /// Host order before batching: inventory (default), sorted, shuffle, shuffle:SEED.
+    #[arg(long, value_name = "ORDER")]
+    pub order: Option<String>,
+    /// A flow param: --param version=1.2.3 (repeatable).
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Command timeout per step (default: the step's, else none).
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// Per-host connect timeout (default 10s).
+    #[arg(long, value_name = "DUR")]
+    pub connect_timeout: Option<String>,
+    /// Record unknown host keys (changed keys still fail), like StrictHostKeyChecking=accept-new.
+    #[arg(long)]
+    pub accept_new: bool,
+    /// Read this ssh_config instead of ~/.ssh/config.
+    #[arg(short = 'F', value_name = "FILE")]
+    pub ssh_config: Option<std::path::PathBuf>,
+    /// Answer yes to confirmations and approvals (needed headless with --mode confirm).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Print one JSON object per event.
+    #[arg(long)]
+    pub json: bool,
+    /// Fold hosts with identical output into one block (clush -b style).
+    #[arg(long, conflicts_with = "json")]
+    pub gather: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,6 +100,79 @@ pub enum Command {
     /// Schedules: crontab expressions and one-shot times.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Check a flow, its atoms and params; errors point at file:line.
+    Check {
+        /// The flow file.
+        flow: std::path::PathBuf,
+    },
+    /// List past runs from the journal.
+    History {
+        #[arg(long)]
+        json: bool,
+        /// Show at most this many (newest first).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Only runs of this flow.
+        #[arg(long)]
+        flow: Option<String>,
+        /// Only runs with this status: ok, failed, aborted, interrupted, running, waiting, paused.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show a past run: results per host and their output.
+    Show {
+        id: i64,
+        /// Only this host.
+        #[arg(long)]
+        host: Option<String>,
+        /// Only this step (name or 1-based number).
+        #[arg(long)]
+        step: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Play the output back with its original timing.
+        #[arg(long, conflicts_with = "json")]
+        replay: bool,
+        /// Replay speed: 1, 10, 100...
+        #[arg(long, default_value_t = 1.0, requires = "replay")]
+        speed: f64,
+    },
+    /// Run a past run's failed hosts again, as a new run linked to it.
+    Rerun {
+        id: i64,
+        /// Only the hosts that failed (required: say what you mean).
+        #[arg(long, required = true)]
+        failed: bool,
+        /// Values for secret params (they are never stored).
+        #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(short = 'y', long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, conflicts_with = "json")]
+        gather: bool,
+    },
+    /// Continue an interrupted run: only the hosts not yet done.
+    Resume {
+        id: i64,
+        /// Values for secret params (they are never stored).
+        #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(short = 'y', long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, conflicts_with = "json")]
+        gather: bool,
+    },
+    /// Export a whole run as JSON.
+    Export {
+        id: i64,
+        /// JSON is the only format.
+        #[arg(long, required = true)]
+        json: bool,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -136,4 +276,14 @@ pub struct FilterArgs {
     /// that is not in the inventory is an error.
     #[arg(long, value_name = "H1,H2", value_delimiter = ',')]
     pub hosts: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -9,8 +9,13 @@ use jobdeck::{commands, exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Completions { shell }) => {
+    let journal = cli.journal.clone();
+    let result = match (&cli.run, cli.command) {
+        (Some(flow), None) => commands::run::headless(&cli.inventory, journal, flow, &cli.run_args),
+        (Some(_), Some(_)) => Err(anyhow::anyhow!(
+            "--run takes a flow (or -c CMD), not a subcommand"
+        )),
+        (None, Some(Command::Completions { shell })) => {
             clap_complete::generate(
                 shell,
                 &mut Cli::command(),
@@ -19,11 +24,54 @@ fn main() -> ExitCode {
             );
             Ok(exit::OK)
         }
-        Some(Command::Inventory(cmd)) => commands::inventory::run(&cli.inventory, cmd),
-        Some(Command::Rollout(cmd)) => commands::rollout::run(cmd),
-        Some(Command::Schedule(cmd)) => commands::schedule::run(cmd),
+        (None, Some(Command::Inventory(cmd))) => commands::inventory::run(&cli.inventory, cmd),
+        (None, Some(Command::Rollout(cmd))) => commands::rollout::run(cmd),
+        (None, Some(Command::Schedule(cmd))) => commands::schedule::run(cmd),
+        (None, Some(Command::Check { flow })) => commands::run::check(&flow),
+        (
+            None,
+            Some(Command::History {
+                json,
+                limit,
+                flow,
+                status,
+            }),
+        ) => commands::history::history(journal, json, limit, flow, status),
+        (
+            None,
+            Some(Command::Show {
+                id,
+                host,
+                step,
+                json,
+                replay,
+                speed,
+            }),
+        ) => commands::history::show(journal, id, host, step, json, replay.then_some(speed)),
+        (None, Some(Command::Export { id, .. })) => commands::history::export(journal, id),
+        (
+            None,
+            Some(Command::Rerun {
+                id,
+                params,
+                yes,
+                json,
+                gather,
+                ..
+            }),
+        ) => commands::run::rerun(&cli.inventory, journal, id, &params, yes, json, gather),
+        (
+            None,
+            Some(Command::Resume {
+                id,
+                params,
+                yes,
+                json,
+                gather,
+            }),
+        ) => commands::run::resume(&cli.inventory, journal, id, &params, yes, json, gather),
         // The console arrives with the TUI; until then the main job is the inventory tree.
-        None => commands::inventory::run(
+        (None, None) => commands::inventory::run(
             &cli.inventory,
             cli::InventoryCommand::List {
                 json: false,

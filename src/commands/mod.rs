@@ -1,5 +1,7 @@
 //! One module per subcommand family; each turns parsed arguments into output.
 
+pub mod history;
 pub mod inventory;
 pub mod rollout;
+pub mod run;
 pub mod schedule;

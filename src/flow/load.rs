@@ -13,8 +13,8 @@ use super::params::{self, ParamKind, ParamSpec, is_env_name};
 use super::{Atom, Flow, FlowError, FlowErrors, RolloutSpec, Step, StepKind};
 use crate::duration::parse_duration;
 use crate::engine::OnFailure;
-use crate::inventory::yaml11::{self, Entry, Node, NodeKind};
 use crate::inventory::InventoryError;
+use crate::inventory::yaml11::{self, Entry, Node, NodeKind};
 use crate::rollout::BatchExpr;
 
 /// Collects problems while walking a document.
@@ -44,7 +44,10 @@ impl Reader {
         match yaml11::load_document(&self.path, text) {
             Ok(Some(doc)) if doc.root.as_map().is_some() => Some(doc.root),
             Ok(Some(doc)) => {
-                self.error(doc.root.line, format!("{what} must be a YAML mapping of keys to values"));
+                self.error(
+                    doc.root.line,
+                    format!("{what} must be a YAML mapping of keys to values"),
+                );
                 None
             }
             Ok(None) => {
@@ -72,7 +75,10 @@ impl Reader {
                 }
             },
             _ => {
-                self.error(node.line, format!("{what} must be text, not a list or mapping"));
+                self.error(
+                    node.line,
+                    format!("{what} must be text, not a list or mapping"),
+                );
                 None
             }
         }
@@ -83,7 +89,10 @@ impl Reader {
             NodeKind::Map(map) => Some(map),
             NodeKind::Scalar(Value::Null, _) => None,
             _ => {
-                self.error(node.line, format!("{what} must be a mapping (key: value lines)"));
+                self.error(
+                    node.line,
+                    format!("{what} must be a mapping (key: value lines)"),
+                );
                 None
             }
         }
@@ -94,7 +103,10 @@ impl Reader {
             NodeKind::Seq(items) => Some(items),
             NodeKind::Scalar(Value::Null, _) => Some(&[]),
             _ => {
-                self.error(node.line, format!("{what} must be a list (lines starting with '- ')"));
+                self.error(
+                    node.line,
+                    format!("{what} must be a list (lines starting with '- ')"),
+                );
                 None
             }
         }
@@ -137,7 +149,10 @@ impl Reader {
             if !known.contains(&key.as_str()) {
                 self.error(
                     entry.key_line,
-                    format!("unknown key '{key}' in {what}; expected one of: {}", known.join(", ")),
+                    format!(
+                        "unknown key '{key}' in {what}; expected one of: {}",
+                        known.join(", ")
+                    ),
                 );
             }
         }
@@ -177,13 +192,25 @@ pub(crate) fn read_params(r: &mut Reader, node: &Node, what: &str) -> Vec<ParamS
         };
         r.only_keys(
             fields,
-            &["type", "default", "required", "secret", "choices", "description"],
+            &[
+                "type",
+                "default",
+                "required",
+                "secret",
+                "choices",
+                "description",
+            ],
             &format!("param '{name}'"),
         );
         let mut choices = None;
         if let Some(c) = fields.get("choices") {
             if let Some(items) = r.list(&c.value, "choices") {
-                choices = Some(items.iter().filter_map(|i| r.text(i, "a choice")).collect::<Vec<_>>());
+                choices = Some(
+                    items
+                        .iter()
+                        .filter_map(|i| r.text(i, "a choice"))
+                        .collect::<Vec<_>>(),
+                );
             }
         }
         if let Some(t) = fields.get("type") {
@@ -204,7 +231,10 @@ pub(crate) fn read_params(r: &mut Reader, node: &Node, what: &str) -> Vec<ParamS
                 spec.kind = ParamKind::Choice(choices);
             }
             (ParamKind::Choice(_), _) => {
-                r.error(line, format!("param '{name}' is a choice but lists no choices"));
+                r.error(
+                    line,
+                    format!("param '{name}' is a choice but lists no choices"),
+                );
             }
             (_, Some(_)) => r.error(line, format!("param '{name}': choices need type choice")),
             _ => {}
@@ -221,7 +251,10 @@ pub(crate) fn read_params(r: &mut Reader, node: &Node, what: &str) -> Vec<ParamS
         if let Some(v) = fields.get("default") {
             if let Some(default) = r.text(&v.value, "default") {
                 if spec.secret {
-                    r.error(v.value.line, format!("param '{name}' is secret: it cannot have a default in a file"));
+                    r.error(
+                        v.value.line,
+                        format!("param '{name}' is secret: it cannot have a default in a file"),
+                    );
                 } else {
                     match spec.check(&default) {
                         Ok(d) => spec.default = Some(d),
@@ -264,11 +297,17 @@ const STEP_KEYS: &[&str] = &[
 /// Loads a flow and the atoms it uses, checking everything; all problems
 /// come back together, in file order.
 pub fn load_flow(path: &Path) -> Result<Flow, FlowErrors> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| FlowErrors(vec![FlowError::new(path, 1, format!("cannot read flow file: {e}"))]))?;
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        FlowErrors(vec![FlowError::new(
+            path,
+            1,
+            format!("cannot read flow file: {e}"),
+        )])
+    })?;
     let mut r = Reader::new(path, 0);
     let flow = read_flow(&mut r, path, source);
-    r.errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    r.errors
+        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     match flow {
         Some(flow) if r.errors.is_empty() => Ok(flow),
         _ => Err(FlowErrors(r.errors)),
@@ -286,14 +325,25 @@ fn read_flow(r: &mut Reader, path: &Path, source: String) -> Option<Flow> {
             String::new()
         }
     };
-    let description = map.get("description").and_then(|e| r.text(&e.value, "description"));
+    let description = map
+        .get("description")
+        .and_then(|e| r.text(&e.value, "description"));
     let targets = map.get("targets").and_then(|e| r.text(&e.value, "targets"));
-    let params = map.get("params").map(|e| read_params(r, &e.value, "params")).unwrap_or_default();
-    let rollout = map.get("rollout").map(|e| read_rollout(r, &e.value)).unwrap_or_default();
+    let params = map
+        .get("params")
+        .map(|e| read_params(r, &e.value, "params"))
+        .unwrap_or_default();
+    let rollout = map
+        .get("rollout")
+        .map(|e| read_rollout(r, &e.value))
+        .unwrap_or_default();
 
     let dir = path.parent().unwrap_or(Path::new("."));
     let atom_dirs: Vec<PathBuf> = match map.get("atoms") {
-        Some(e) => r.text(&e.value, "atoms").map(|d| vec![dir.join(d)]).unwrap_or_default(),
+        Some(e) => r
+            .text(&e.value, "atoms")
+            .map(|d| vec![dir.join(d)])
+            .unwrap_or_default(),
         None => vec![dir.join("atoms"), dir.join("..").join("atoms")],
     };
     let mut library = AtomLibrary::new(atom_dirs);
@@ -306,12 +356,18 @@ fn read_flow(r: &mut Reader, path: &Path, source: String) -> Option<Flow> {
     let steps = match map.get("steps") {
         Some(e) => read_steps(r, &e.value, &mut ctx, "steps"),
         None => {
-            r.error(1, "a flow needs steps: (a list of atoms, scripts, commands, copies or approvals)");
+            r.error(
+                1,
+                "a flow needs steps: (a list of atoms, scripts, commands, copies or approvals)",
+            );
             Vec::new()
         }
     };
     if steps.is_empty() && map.contains_key("steps") {
-        r.error(map["steps"].key_line, "steps: is empty; a flow needs at least one step");
+        r.error(
+            map["steps"].key_line,
+            "steps: is empty; a flow needs at least one step",
+        );
     }
     let rollback = map
         .get("rollback")
@@ -320,7 +376,13 @@ fn read_flow(r: &mut Reader, path: &Path, source: String) -> Option<Flow> {
     if rollback.is_empty() {
         for step in &steps {
             if step.on_failure == OnFailure::Rollback {
-                r.error(step.line, format!("step '{}' has on_failure: rollback, but the flow has no rollback: steps", step.name));
+                r.error(
+                    step.line,
+                    format!(
+                        "step '{}' has on_failure: rollback, but the flow has no rollback: steps",
+                        step.name
+                    ),
+                );
             }
         }
     }
@@ -343,14 +405,20 @@ fn read_rollout(r: &mut Reader, node: &Node) -> RolloutSpec {
     let Some(map) = r.map(node, "rollout") else {
         return spec;
     };
-    r.only_keys(map, &["batches", "interval", "mode", "max_fail", "forks", "order"], "rollout");
+    r.only_keys(
+        map,
+        &["batches", "interval", "mode", "max_fail", "forks", "order"],
+        "rollout",
+    );
     if let Some(e) = map.get("batches") {
         match BatchExpr::from_value(&e.value.to_value()) {
             Ok(b) => spec.batches = Some(b),
             Err(err) => r.error(e.value.line, format!("batches: {err}")),
         }
     }
-    spec.interval = map.get("interval").and_then(|e| r.duration(&e.value, "interval"));
+    spec.interval = map
+        .get("interval")
+        .and_then(|e| r.duration(&e.value, "interval"));
     if let Some(e) = map.get("mode") {
         if let Some(text) = r.text(&e.value, "mode") {
             match text.parse() {
@@ -425,12 +493,22 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
     let args: Vec<String> = match map.get("args") {
         Some(e) => r
             .list(&e.value, "args")
-            .map(|items| items.iter().filter_map(|i| r.text(i, "an argument")).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| r.text(i, "an argument"))
+                    .collect()
+            })
             .unwrap_or_default(),
         None => Vec::new(),
     };
     for arg in &args {
-        check_references(r, map.get("args").map_or(line, |e| e.value.line), arg, ctx.param_names);
+        check_references(
+            r,
+            map.get("args").map_or(line, |e| e.value.line),
+            arg,
+            ctx.param_names,
+        );
     }
     let kind = match action {
         "atom" => {
@@ -453,7 +531,11 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
                                 format!(
                                     "atom '{}' has no param '{key}' (it takes: {})",
                                     atom.name,
-                                    atom.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                                    atom.params
+                                        .iter()
+                                        .map(|p| p.name.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
                                 ),
                             ),
                             // Values with ${...} are checked when the run fills them in.
@@ -469,8 +551,17 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
                 }
             }
             for spec in &atom.params {
-                if spec.required && spec.default.is_none() && !with.iter().any(|(k, _)| k == &spec.name) {
-                    r.error(line, format!("atom '{}' needs a value for param '{}' (with: {{{}: ...}})", atom.name, spec.name, spec.name));
+                if spec.required
+                    && spec.default.is_none()
+                    && !with.iter().any(|(k, _)| k == &spec.name)
+                {
+                    r.error(
+                        line,
+                        format!(
+                            "atom '{}' needs a value for param '{}' (with: {{{}: ...}})",
+                            atom.name, spec.name, spec.name
+                        ),
+                    );
                 }
             }
             StepKind::Atom { atom, with, args }
@@ -491,7 +582,10 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
         _ => unreachable!("action names are fixed above"),
     };
     if map.contains_key("with") && !matches!(kind, StepKind::Atom { .. }) {
-        r.error(map["with"].key_line, format!("step {label}: with: gives atom params; this step runs no atom"));
+        r.error(
+            map["with"].key_line,
+            format!("step {label}: with: gives atom params; this step runs no atom"),
+        );
     }
     let name = match map.get("name") {
         Some(e) => r.text(&e.value, "name").unwrap_or_default(),
@@ -512,7 +606,10 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
             Some("continue") => OnFailure::Continue,
             Some("rollback") => OnFailure::Rollback,
             Some(other) => {
-                r.error(e.value.line, format!("on_failure '{other}': expected stop, continue or rollback"));
+                r.error(
+                    e.value.line,
+                    format!("on_failure '{other}': expected stop, continue or rollback"),
+                );
                 OnFailure::Stop
             }
             None => OnFailure::Stop,
@@ -522,7 +619,10 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
     Some(Step {
         name,
         line,
-        timeout: map.get("timeout").and_then(|e| r.duration(&e.value, "timeout")).or(default_timeout),
+        timeout: map
+            .get("timeout")
+            .and_then(|e| r.duration(&e.value, "timeout"))
+            .or(default_timeout),
         retries: map
             .get("retries")
             .and_then(|e| r.count(&e.value, "retries"))
@@ -540,7 +640,13 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
 fn check_references(r: &mut Reader, line: usize, text: &str, names: &[String]) {
     for name in params::references(text) {
         if !names.contains(&name) {
-            r.error(line, format!("'${{{name}}}' names no flow param (params: {})", names.join(", ")));
+            r.error(
+                line,
+                format!(
+                    "'${{{name}}}' names no flow param (params: {})",
+                    names.join(", ")
+                ),
+            );
         }
     }
 }
@@ -549,13 +655,19 @@ fn read_copy(r: &mut Reader, node: &Node, dir: &Path) -> Option<StepKind> {
     let map = r.map(node, "copy")?;
     r.only_keys(map, &["src", "dest", "mode"], "copy");
     let (Some(src), Some(dest)) = (map.get("src"), map.get("dest")) else {
-        r.error(node.line, "copy needs src: (a local file or directory) and dest: (a path on the host)");
+        r.error(
+            node.line,
+            "copy needs src: (a local file or directory) and dest: (a path on the host)",
+        );
         return None;
     };
     let src_text = r.text(&src.value, "src")?;
     let src_path = dir.join(&src_text);
     if !src_path.exists() {
-        r.error(src.value.line, format!("copy src '{}' does not exist", src_path.display()));
+        r.error(
+            src.value.line,
+            format!("copy src '{}' does not exist", src_path.display()),
+        );
     }
     let dest = r.text(&dest.value, "dest")?;
     let mode = match map.get("mode") {
@@ -564,7 +676,10 @@ fn read_copy(r: &mut Reader, node: &Node, dir: &Path) -> Option<StepKind> {
             match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
                 Ok(m) if m <= 0o7777 => Some(m),
                 _ => {
-                    r.error(e.value.line, format!("mode '{text}' must be octal, like \"0644\" (quote it in YAML)"));
+                    r.error(
+                        e.value.line,
+                        format!("mode '{text}' must be octal, like \"0644\" (quote it in YAML)"),
+                    );
                     None
                 }
             }
@@ -619,7 +734,9 @@ impl AtomLibrary {
             if exact.is_file() {
                 return Some(exact);
             }
-            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
             let mut matches: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.is_file() && p.file_stem().is_some_and(|s| s == name))

@@ -39,14 +39,26 @@ impl ParamSpec {
     /// Checks one value against the param's type; returns it normalised
     /// (`yes` → `true`, ` 42 ` → `42`).
     pub fn check(&self, value: &str) -> Result<String, String> {
-        let shown = |v: &str| if self.secret { "***".to_string() } else { format!("'{v}'") };
+        let shown = |v: &str| {
+            if self.secret {
+                "***".to_string()
+            } else {
+                format!("'{v}'")
+            }
+        };
         match &self.kind {
             ParamKind::String => Ok(value.to_string()),
             ParamKind::Int => value
                 .trim()
                 .parse::<i64>()
                 .map(|n| n.to_string())
-                .map_err(|_| format!("param '{}' expects an integer, got {}", self.name, shown(value))),
+                .map_err(|_| {
+                    format!(
+                        "param '{}' expects an integer, got {}",
+                        self.name,
+                        shown(value)
+                    )
+                }),
             ParamKind::Bool => match value.trim().to_ascii_lowercase().as_str() {
                 "true" | "yes" | "on" | "1" => Ok("true".into()),
                 "false" | "no" | "off" | "0" => Ok("false".into()),
@@ -75,20 +87,31 @@ impl ParamSpec {
 /// Param values for a run: given values checked, defaults filled in,
 /// required ones insisted on. Unknown names are errors (a typo must not run
 /// a deploy with a default version).
-pub fn resolve(specs: &[ParamSpec], given: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
+pub fn resolve(
+    specs: &[ParamSpec],
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>, String> {
     let mut problems = Vec::new();
     for (name, _) in given {
         if !specs.iter().any(|s| &s.name == name) {
             let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
             problems.push(format!(
                 "unknown param '{name}' (this flow takes: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             ));
         }
     }
     let mut values = Vec::new();
     for spec in specs {
-        let value = given.iter().rev().find(|(n, _)| n == &spec.name).map(|(_, v)| v.clone());
+        let value = given
+            .iter()
+            .rev()
+            .find(|(n, _)| n == &spec.name)
+            .map(|(_, v)| v.clone());
         match value.or_else(|| spec.default.clone()) {
             Some(v) => match spec.check(&v) {
                 Ok(v) => values.push((spec.name.clone(), v)),
@@ -97,7 +120,10 @@ pub fn resolve(specs: &[ParamSpec], given: &[(String, String)]) -> Result<Vec<(S
             None if spec.required => problems.push(format!(
                 "param '{}' is required{}",
                 spec.name,
-                spec.description.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+                spec.description
+                    .as_ref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
             )),
             None => values.push((spec.name.clone(), String::new())),
         }
@@ -201,9 +227,19 @@ mod tests {
         version.required = true;
         let mut grace = spec("grace", ParamKind::Int);
         grace.default = Some("30".into());
-        let channel = spec("channel", ParamKind::Choice(vec!["stable".into(), "beta".into()]));
+        let channel = spec(
+            "channel",
+            ParamKind::Choice(vec!["stable".into(), "beta".into()]),
+        );
         let specs = vec![version, grace, channel];
-        let got = resolve(&specs, &[("version".into(), "1.2".into()), ("channel".into(), "beta".into())]).unwrap();
+        let got = resolve(
+            &specs,
+            &[
+                ("version".into(), "1.2".into()),
+                ("channel".into(), "beta".into()),
+            ],
+        )
+        .unwrap();
         assert_eq!(
             got,
             vec![
@@ -212,11 +248,22 @@ mod tests {
                 ("channel".into(), "beta".into())
             ]
         );
-        let err = resolve(&specs, &[("grace".into(), "x".into()), ("verison".into(), "1".into())]).unwrap_err();
+        let err = resolve(
+            &specs,
+            &[("grace".into(), "x".into()), ("verison".into(), "1".into())],
+        )
+        .unwrap_err();
         assert!(err.contains("unknown param 'verison'"), "{err}");
         assert!(err.contains("'grace' expects an integer"), "{err}");
         assert!(err.contains("'version' is required"), "{err}");
-        let err = resolve(&specs, &[("version".into(), "1".into()), ("channel".into(), "nightly".into())]).unwrap_err();
+        let err = resolve(
+            &specs,
+            &[
+                ("version".into(), "1".into()),
+                ("channel".into(), "nightly".into()),
+            ],
+        )
+        .unwrap_err();
         assert!(err.contains("one of stable, beta"), "{err}");
     }
 
@@ -231,7 +278,10 @@ mod tests {
     #[test]
     fn substitution() {
         let values = vec![("version".to_string(), "1.2".to_string())];
-        assert_eq!(substitute("app-${version}.tgz costs $$5 $HOME", &values).unwrap(), "app-1.2.tgz costs $5 $HOME");
+        assert_eq!(
+            substitute("app-${version}.tgz costs $$5 $HOME", &values).unwrap(),
+            "app-1.2.tgz costs $5 $HOME"
+        );
         assert!(substitute("${nope}", &values).unwrap_err().contains("nope"));
         assert_eq!(references("a ${x} $${y} ${z}"), vec!["x", "z"]);
     }
