@@ -174,7 +174,7 @@ async fn run_attempt(
             shared.emit(started).await;
             approve(shared, run, index, message).await
         }
-        Action::Run(_) => {
+        Action::Run(_) | Action::Upload { .. } => {
             let open = match session {
                 Some(open) => open,
                 None => match connect(shared, run).await {
@@ -186,6 +186,9 @@ async fn run_attempt(
                 },
             };
             shared.emit(started).await;
+            if let Action::Upload { src, dest, mode } = &step.action {
+                return upload(shared, run, index, open, src, dest, *mode).await;
+            }
             let result = exec(shared, run, index, step, open, exports).await;
             if matches!(result.status, Status::Unreachable { .. }) {
                 // The connection died; the next attempt reconnects.
@@ -254,6 +257,53 @@ async fn approve(
     }
 }
 
+/// Copies files to the host; the report becomes the step's output.
+async fn upload(
+    shared: &Arc<Shared>,
+    run: &HostRun,
+    index: StepIndex,
+    session: &HostSession,
+    src: &std::path::Path,
+    dest: &str,
+    mode: Option<u32>,
+) -> StepOutcome {
+    let copy = session.upload(src, dest, mode);
+    let result = tokio::select! {
+        result = copy => result,
+        _ = run.cancel.cancelled() => return failed(HostStatus::Cancelled, None),
+    };
+    match result {
+        Ok(report) => {
+            let line = format!(
+                "copied {} bytes ({} files, {} directories) to {dest} in {:.2}s\n",
+                report.bytes,
+                report.files,
+                report.directories,
+                report.elapsed.as_secs_f64()
+            );
+            emit_output(
+                shared,
+                run.host,
+                index,
+                Stream::Stdout,
+                bytes::Bytes::from(line),
+            )
+            .await;
+            failed(HostStatus::Ok, None)
+        }
+        Err(err) => failed(HostStatus::Failed, Some(err.to_string())),
+    }
+}
+
+fn failed(status: HostStatus, error: Option<String>) -> StepOutcome {
+    StepOutcome {
+        status,
+        exit_code: None,
+        signal: None,
+        error,
+    }
+}
+
 /// Runs the step's payload on an open session, streaming scrubbed output.
 async fn exec(
     shared: &Arc<Shared>,
@@ -270,6 +320,7 @@ async fn exec(
     let mut request = ExecRequest::command(String::new()).cancel_token(run.cancel.child_token());
     request.payload = payload.clone();
     request.timeout = step.timeout;
+    request.run_as = step.run_as.clone();
     request.env = host
         .env
         .iter()

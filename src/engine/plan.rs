@@ -45,6 +45,8 @@ pub struct PlannedStep {
     pub retries: u32,
     pub retry_interval: Duration,
     pub on_failure: OnFailure,
+    /// Run through `sudo -n -u USER` on the host (an atom's `run_as`).
+    pub run_as: Option<String>,
     /// When the step names its own targets: which hosts it applies to (by index).
     pub applies_to: Option<Vec<bool>>,
 }
@@ -64,6 +66,12 @@ pub enum Action {
     /// Wait for an operator's approval, once per batch, before the hosts of
     /// the batch go past this step.
     Approval { message: String },
+    /// Copy a local file or directory to the host, atomically per file.
+    Upload {
+        src: std::path::PathBuf,
+        dest: String,
+        mode: Option<u32>,
+    },
 }
 
 /// What a failed step does to its host.

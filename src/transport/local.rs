@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use super::remote_command::Interpreter;
+use super::remote_command::{self, Interpreter};
 use super::{
     ExecRequest, ExecResult, Exit, OutputChunk, OutputSender, OutputStream, Payload, Status,
 };
@@ -40,25 +40,44 @@ impl LocalSession {
                 started_at,
             )
         };
-        let (mut command, stdin_body) = match &request.payload {
-            Payload::Command(line) => {
-                let mut command = Command::new("/bin/sh");
-                command.arg("-c").arg(line);
-                (command, None)
-            }
-            Payload::Script { body, args } => {
-                let interpreter = match Interpreter::from_script(body) {
-                    Ok(interpreter) => interpreter,
-                    Err(err) => return failed(err.to_string()),
-                };
-                let mut command = Command::new(&interpreter.program);
-                command.args(interpreter.argument.iter());
-                command.arg("/dev/stdin").args(args);
-                (command, Some(body.clone().into_bytes()))
-            }
+        let stdin_body = match &request.payload {
+            Payload::Script { body, .. } => Some(body.clone().into_bytes()),
+            Payload::Command(_) => None,
         };
+        let mut command = match &request.run_as {
+            // sudo resets the environment: the exports go inside its shell.
+            Some(user) => {
+                let lines =
+                    match remote_command::payload_lines(&request.payload, &request.env, true) {
+                        Ok(lines) => lines,
+                        Err(err) => return failed(err.to_string()),
+                    };
+                let mut command = Command::new("sudo");
+                command.args(["-n", "-u", user, "--", "/bin/sh", "-c", &lines]);
+                command
+            }
+            None => match &request.payload {
+                Payload::Command(line) => {
+                    let mut command = Command::new("/bin/sh");
+                    command.arg("-c").arg(line);
+                    command
+                }
+                Payload::Script { body, args } => {
+                    let interpreter = match Interpreter::from_script(body) {
+                        Ok(interpreter) => interpreter,
+                        Err(err) => return failed(err.to_string()),
+                    };
+                    let mut command = Command::new(&interpreter.program);
+                    command.args(interpreter.argument.iter());
+                    command.arg("/dev/stdin").args(args);
+                    command
+                }
+            },
+        };
+        if request.run_as.is_none() {
+            command.envs(request.env.iter().map(|(k, v)| (k, v)));
+        }
         command
-            .envs(request.env.iter().map(|(k, v)| (k, v)))
             .stdin(if stdin_body.is_some() {
                 Stdio::piped()
             } else {
@@ -102,11 +121,12 @@ impl LocalSession {
             _ = request.cancel.cancelled() => Status::Cancelled,
         };
 
-        signal_group(pgid, libc::SIGTERM);
+        let run_as = request.run_as.as_deref();
+        signal_group(pgid, libc::SIGTERM, run_as);
         let exit = match tokio::time::timeout(request.kill_grace, &mut finished).await {
             Ok(status) => status.ok().map(exit_of),
             Err(_) => {
-                signal_group(pgid, libc::SIGKILL);
+                signal_group(pgid, libc::SIGKILL, run_as);
                 match tokio::time::timeout(DRAIN_AFTER_KILL, &mut finished).await {
                     Ok(status) => status.ok().map(exit_of),
                     Err(_) => None,
@@ -122,7 +142,7 @@ impl LocalSession {
     }
 }
 
-fn signal_group(pgid: Option<u32>, signal: i32) {
+fn signal_group(pgid: Option<u32>, signal: i32, run_as: Option<&str>) {
     let Some(pgid) = pgid
         .and_then(|pid| i32::try_from(pid).ok())
         .filter(|&p| p > 1)
@@ -132,6 +152,27 @@ fn signal_group(pgid: Option<u32>, signal: i32) {
     // SAFETY: kill(2) with a negative pid signals our own child's process group only.
     unsafe {
         libc::kill(-pgid, signal);
+    }
+    if let Some(user) = run_as {
+        // The command's processes belong to that user; signal them as it.
+        let name = if signal == libc::SIGKILL {
+            "KILL"
+        } else {
+            "TERM"
+        };
+        let _ = std::process::Command::new("sudo")
+            .args([
+                "-n",
+                "-u",
+                user,
+                "--",
+                "kill",
+                &format!("-{name}"),
+                &format!("-{pgid}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

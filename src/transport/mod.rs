@@ -200,6 +200,9 @@ pub struct ExecRequest {
     pub timeout: Option<Duration>,
     pub cancel: CancellationToken,
     pub kill_grace: Duration,
+    /// Run as this user through `sudo -n -u USER` (no password prompt: the
+    /// host's sudoers must allow it). The kill on timeout goes through sudo too.
+    pub run_as: Option<String>,
 }
 
 /// A request that cannot be run as given.
@@ -232,6 +235,7 @@ impl ExecRequest {
             timeout: None,
             cancel: CancellationToken::new(),
             kill_grace: DEFAULT_KILL_GRACE,
+            run_as: None,
         }
     }
 

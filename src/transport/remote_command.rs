@@ -69,6 +69,32 @@ impl Interpreter {
         })
     }
 
+    /// Like `command_words`, but the interpreter reads the script from its
+    /// stdin directly (`sh -s`, `python3 -`), for when `/dev/stdin` cannot be
+    /// reopened (the script runs as another user). Unknown interpreters
+    /// fall back to `/dev/stdin`.
+    pub fn stdin_words(&self, args: &[String]) -> String {
+        // `#!/usr/bin/env python3` runs its argument as the interpreter.
+        let real = if self.program.ends_with("/env") {
+            self.argument.as_deref().unwrap_or("")
+        } else {
+            self.program.as_str()
+        };
+        let base = real.rsplit('/').next().unwrap_or(real);
+        let marker = match base {
+            "sh" | "bash" | "dash" | "zsh" | "ksh" | "ash" => "-s --",
+            b if b.starts_with("python") || matches!(b, "perl" | "ruby" | "node") => "-",
+            _ => return self.command_words(args),
+        };
+        let mut words = vec![shell_quote(&self.program)];
+        if let Some(argument) = &self.argument {
+            words.push(shell_quote(argument));
+        }
+        words.push(marker.into());
+        words.extend(args.iter().map(|arg| shell_quote(arg)));
+        words.join(" ")
+    }
+
     /// The words that start the interpreter on a script read from stdin.
     pub fn command_words(&self, args: &[String]) -> String {
         let mut words = vec![shell_quote(&self.program)];
@@ -91,10 +117,32 @@ pub fn pgid_marker_prefix(nonce: &str) -> String {
 pub fn wrapper_script(
     payload: &Payload,
     env: &[(String, String)],
+    run_as: Option<&str>,
     nonce: &str,
 ) -> Result<String, RequestError> {
     let mut script = format!("printf '{}%s\\n' \"$$\"\n", pgid_marker_prefix(nonce));
-    script.push_str(&env_exports(env)?);
+    let body = payload_lines(payload, env, run_as.is_some())?;
+    match run_as {
+        // sudo resets the environment, so the exports run inside its shell.
+        Some(user) => {
+            script.push_str(&format!(
+                "exec sudo -n -u {} -- /bin/sh -c {}\n",
+                shell_quote(user),
+                shell_quote(&body)
+            ));
+        }
+        None => script.push_str(&body),
+    }
+    Ok(script)
+}
+
+/// The exports and the line that runs the payload.
+pub fn payload_lines(
+    payload: &Payload,
+    env: &[(String, String)],
+    via_sudo: bool,
+) -> Result<String, RequestError> {
+    let mut script = env_exports(env)?;
     match payload {
         Payload::Command(command) => {
             // `eval` keeps a syntax error in the command inside the command's own result.
@@ -105,7 +153,12 @@ pub fn wrapper_script(
         Payload::Script { body, args } => {
             let interpreter = Interpreter::from_script(body)?;
             script.push_str("exec ");
-            script.push_str(&interpreter.command_words(args));
+            // Another user cannot reopen our stdin pipe as /dev/stdin.
+            script.push_str(&if via_sudo {
+                interpreter.stdin_words(args)
+            } else {
+                interpreter.command_words(args)
+            });
             script.push('\n');
         }
     }
@@ -131,14 +184,23 @@ pub fn ssh_exec_line(wrapper: &str) -> String {
 }
 
 /// The command that signals a command's process group and session on the host.
-pub fn kill_command(pgid: u32, signal: &str) -> String {
+pub fn kill_command(pgid: u32, signal: &str, run_as: Option<&str>) -> String {
     // pkill -s catches processes that moved to another group of the same session
     // (e.g. a script that turned on job control); it is optional on the host.
     // No `--` before the negative id: dash's kill rejects it.
-    format!(
+    let plain = format!(
         "kill -{signal} -{pgid} 2>/dev/null; \
          command -v pkill >/dev/null 2>&1 && pkill -{signal} -s {pgid} 2>/dev/null; true"
-    )
+    );
+    match run_as {
+        // The command's own processes belong to that user: signal them as it.
+        Some(user) => format!(
+            "{plain}; sudo -n -u {} -- /bin/sh -c {} 2>/dev/null; true",
+            shell_quote(user),
+            shell_quote(&plain)
+        ),
+        None => plain,
+    }
 }
 
 /// Finds the pgid marker at the start of stdout. Text before the marker (a chatty
@@ -270,6 +332,7 @@ mod tests {
         let wrapper = wrapper_script(
             &Payload::Command("printf '%s' \"$GREETING\"".into()),
             &env,
+            None,
             "n1",
         )
         .unwrap();
@@ -279,6 +342,29 @@ mod tests {
         passed.extend(scanner.finish());
         assert!(scanner.pgid().is_some());
         assert_eq!(String::from_utf8(passed).unwrap(), "it's $5 `now`\nok");
+    }
+
+    #[test]
+    fn run_as_goes_through_sudo_with_env_and_stdin_script() {
+        let env = vec![("X".to_string(), "it's".to_string())];
+        let script = Payload::Script {
+            body: "#!/usr/bin/env python3\nprint(1)\n".into(),
+            args: vec!["a b".into()],
+        };
+        let wrapper = wrapper_script(&script, &env, Some("app"), "n1").unwrap();
+        assert!(
+            wrapper.contains("exec sudo -n -u 'app' -- /bin/sh -c "),
+            "{wrapper}"
+        );
+        assert!(wrapper.contains("python3"), "{wrapper}");
+        let interpreter = Interpreter::from_script("#!/bin/bash -e\n").unwrap();
+        assert_eq!(
+            interpreter.stdin_words(&["x".into()]),
+            "'/bin/bash' '-e' -s -- 'x'"
+        );
+        let odd = Interpreter::from_script("#!/opt/bin/tclsh\n").unwrap();
+        assert_eq!(odd.stdin_words(&[]), "'/opt/bin/tclsh' /dev/stdin");
+        assert!(kill_command(7, "KILL", Some("app")).contains("sudo -n -u 'app'"));
     }
 
     #[test]
@@ -321,7 +407,7 @@ mod tests {
             // An empty PATH hides pkill: the kill builtin alone must do it.
             let status = Command::new(shell)
                 .arg("-c")
-                .arg(kill_command(group.id(), "KILL"))
+                .arg(kill_command(group.id(), "KILL", None))
                 .env("PATH", "")
                 .status()
                 .unwrap();

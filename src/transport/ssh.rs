@@ -371,7 +371,12 @@ impl SshSession {
     pub async fn exec(&self, request: &ExecRequest, output: &OutputSender) -> ExecResult {
         let started_at = SystemTime::now();
         let nonce = random_nonce();
-        let wrapper = match remote_command::wrapper_script(&request.payload, &request.env, &nonce) {
+        let wrapper = match remote_command::wrapper_script(
+            &request.payload,
+            &request.env,
+            request.run_as.as_deref(),
+            &nonce,
+        ) {
             Ok(wrapper) => wrapper,
             Err(err) => {
                 return ExecResult::not_started(
@@ -434,8 +439,7 @@ impl SshSession {
                 }
             }
             Some(status) => {
-                self.stop(&mut reader, &mut state, output, request.kill_grace)
-                    .await;
+                self.stop(&mut reader, &mut state, output, request).await;
                 let _ = writer.close().await;
                 ExecResult {
                     status,
@@ -456,8 +460,10 @@ impl SshSession {
         reader: &mut ChannelReadHalf,
         state: &mut DriveState,
         output: &OutputSender,
-        grace: Duration,
+        request: &ExecRequest,
     ) {
+        let grace = request.kill_grace;
+        let run_as = request.run_as.as_deref();
         if state.scanner.pgid().is_none() {
             // The wrapper prints the group id first thing; give it a moment to arrive.
             let _ = tokio::time::timeout(grace, state.until_pgid(reader, output)).await;
@@ -465,7 +471,7 @@ impl SshSession {
         let Some(pgid) = state.scanner.pgid() else {
             return;
         };
-        self.run_quietly(&remote_command::kill_command(pgid, "TERM"))
+        self.run_quietly(&remote_command::kill_command(pgid, "TERM", run_as))
             .await;
         if tokio::time::timeout(grace, drive(reader, state, output))
             .await
@@ -473,7 +479,7 @@ impl SshSession {
         {
             return;
         }
-        self.run_quietly(&remote_command::kill_command(pgid, "KILL"))
+        self.run_quietly(&remote_command::kill_command(pgid, "KILL", run_as))
             .await;
         let _ = tokio::time::timeout(KILL_CHANNEL_TIMEOUT, drive(reader, state, output)).await;
     }
