@@ -1,11 +1,69 @@
 //! `jobdeck --run`, `check`, `rerun` and `resume`: building a plan from an
-//! inventory, a flow and the command line, and running it headless.
+//! inventory, a flow and the command line, recording it in the journal and
+//! running it headless with the reporter watching.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Map, Value, json};
 
+use super::inventory::default_sources;
 use crate::cli::RunArgs;
+use crate::duration::{format_duration, parse_duration};
+use crate::engine::events::{HostStatus, InstanceId, InstanceStatus, StepIndex, WaitReason};
+use crate::engine::{
+    self, Action, Control, ControlHandle, EventSink, HostStart, OnFailure, Plan, PlannedHost,
+    PlannedStep, Policy, StartPoint,
+};
+use crate::exit;
+use crate::flow::params::{self, is_env_name};
+use crate::flow::{Flow, Step, StepKind, load_flow};
+use crate::inventory::connection::is_secret_var;
+use crate::inventory::select::Selection;
+use crate::inventory::{HostId, Inventory, pattern};
+use crate::journal::{
+    self, Journal, JournalWriter, NewInstance, Trigger, WriterOptions, instance::AtomSnapshot,
+};
+use crate::report::{ReportOptions, Reporter};
+use crate::rollout::{BatchExpr, BatchMode, HostOrder, MaxFail, order_hosts};
+use crate::transport::resolve::{ResolveOptions, resolve_target};
+use crate::transport::{NoPassphrase, Payload, TerminalPrompt, Transport, TransportOptions};
+
+/// How the run is rolled out, after the command line overrode the flow.
+#[derive(Debug, Clone)]
+struct Rollout {
+    batches: BatchExpr,
+    interval: Duration,
+    mode: BatchMode,
+    max_fail: Option<MaxFail>,
+    forks: usize,
+    order: HostOrder,
+    /// Default command timeout for steps that set none.
+    timeout: Option<Duration>,
+}
+
+/// Everything a run needs before it gets an instance id.
+struct RunSpec {
+    flow: Flow,
+    /// The flow's param values (secret ones included; never stored).
+    params: Vec<(String, String)>,
+    /// Selected hosts in run order.
+    hosts: Vec<HostId>,
+    rollout: Rollout,
+    /// How the operator selected hosts, as recorded in the journal.
+    target: Value,
+    yes: bool,
+    resolve: ResolveOptions,
+}
+
+/// What the reporter prints.
+#[derive(Debug, Clone, Copy)]
+struct Output {
+    json: bool,
+    gather: bool,
+}
 
 pub fn headless(
     inventory: &[String],
@@ -13,13 +71,713 @@ pub fn headless(
     flow: &str,
     args: &RunArgs,
 ) -> Result<u8> {
-    let _ = (inventory, journal, flow, args);
-    bail!("--run is being written")
+    let flow = match (flow, &args.command_line) {
+        ("", None) => bail!("--run needs a flow file, or -c 'COMMAND' for one command"),
+        (path, Some(_)) if !path.is_empty() => {
+            bail!("give either a flow file or -c 'COMMAND' to --run, not both")
+        }
+        (_, Some(command)) => adhoc_flow(command),
+        (path, None) => load_flow(Path::new(path)).map_err(|errors| anyhow!("{errors}"))?,
+    };
+    let inv = load_inventory(inventory)?;
+    let given = parse_param_args(&args.params)?;
+    let params = params::resolve(&flow.params, &given)
+        .map_err(|e| anyhow!("{}: {e}", flow.path.display()))?;
+    let selection = Selection {
+        pattern: args.limit.clone().or_else(|| flow.targets.clone()),
+        project: args.filter.project.clone(),
+        cluster: args.filter.cluster.clone(),
+        app: args.filter.app.clone(),
+        hosts: args.filter.hosts.clone(),
+    };
+    let base = std::env::current_dir()?;
+    let selected = selection.resolve(&inv, &base)?;
+    let rollout = rollout_from(args, &flow)?;
+    let named: Vec<(HostId, &str)> = selected.iter().map(|&h| (h, inv.host_name(h))).collect();
+    let hosts = order_hosts(named, rollout.order, |(_, name)| name)
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
+    let target = json!({
+        "flow_path": (!flow.path.as_os_str().is_empty()).then(|| absolute(&flow.path)),
+        "command": args.command_line,
+        "pattern": selection.pattern,
+        "project": selection.project,
+        "cluster": selection.cluster,
+        "app": selection.app,
+        "hosts": selection.hosts,
+        "inventory": inv.sources,
+    });
+    let spec = RunSpec {
+        flow,
+        params,
+        hosts,
+        rollout,
+        target,
+        yes: args.yes,
+        resolve: resolve_options(args)?,
+    };
+    let output = Output {
+        json: args.json,
+        gather: args.gather,
+    };
+    start_and_run(&inv, journal, spec, Trigger::Cli, None, output)
+}
+
+/// `-c CMD` is a flow of one command step.
+fn adhoc_flow(command: &str) -> Flow {
+    Flow {
+        name: format!("adhoc: {command}"),
+        description: None,
+        path: PathBuf::new(),
+        source: command.to_string(),
+        targets: None,
+        params: Vec::new(),
+        rollout: Default::default(),
+        steps: vec![Step {
+            name: "command".into(),
+            line: 1,
+            kind: StepKind::Command {
+                command: command.to_string(),
+            },
+            timeout: None,
+            retries: 0,
+            retry_interval: Duration::from_secs(5),
+            on_failure: OnFailure::Stop,
+            targets: None,
+        }],
+        rollback: Vec::new(),
+    }
+}
+
+fn load_inventory(sources: &[String]) -> Result<Inventory> {
+    Ok(Inventory::load(&default_sources(sources))?)
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// `--param name=value`, repeatable.
+fn parse_param_args(args: &[String]) -> Result<Vec<(String, String)>> {
+    args.iter()
+        .map(|arg| {
+            arg.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| anyhow!("--param '{arg}': expected NAME=VALUE"))
+        })
+        .collect()
+}
+
+fn rollout_from(args: &RunArgs, flow: &Flow) -> Result<Rollout> {
+    let spec = &flow.rollout;
+    let batches = match &args.batches {
+        Some(text) => BatchExpr::parse(text).map_err(|e| anyhow!("--batches: {e}"))?,
+        None => match &spec.batches {
+            Some(b) => b.clone(),
+            None => BatchExpr::parse("100%").expect("100% is a valid expression"),
+        },
+    };
+    let duration = |flag: &str, text: &Option<String>| -> Result<Option<Duration>> {
+        text.as_deref()
+            .map(|t| parse_duration(t).map_err(|e| anyhow!("{flag}: {e}")))
+            .transpose()
+    };
+    let forks = args
+        .forks
+        .or(spec.forks)
+        .unwrap_or(crate::transport::fanout::DEFAULT_FORKS);
+    if forks == 0 {
+        bail!("--forks must be at least 1");
+    }
+    Ok(Rollout {
+        batches,
+        interval: duration("--interval", &args.interval)?
+            .or(spec.interval)
+            .unwrap_or(Duration::ZERO),
+        mode: match &args.mode {
+            Some(m) => m.parse().map_err(|e| anyhow!("--mode: {e}"))?,
+            None => spec.mode.unwrap_or_default(),
+        },
+        max_fail: match &args.max_fail {
+            Some(m) => Some(m.parse().map_err(|e| anyhow!("--max-fail: {e}"))?),
+            None => spec.max_fail,
+        },
+        forks,
+        order: match &args.order {
+            Some(o) => o.parse().map_err(|e| anyhow!("--order: {e}"))?,
+            None => spec.order.unwrap_or_default(),
+        },
+        timeout: duration("--timeout", &args.timeout)?,
+    })
+}
+
+fn resolve_options(args: &RunArgs) -> Result<ResolveOptions> {
+    Ok(ResolveOptions {
+        accept_new: args.accept_new,
+        connect_timeout: args
+            .connect_timeout
+            .as_deref()
+            .map(|t| parse_duration(t).map_err(|e| anyhow!("--connect-timeout: {e}")))
+            .transpose()?,
+        ssh_config_path: args.ssh_config.clone(),
+        ..Default::default()
+    })
+}
+
+fn rollout_json(rollout: &Rollout, sizes: &[usize]) -> Value {
+    json!({
+        "batches": rollout.batches.to_string(),
+        "sizes": sizes,
+        "interval_ms": rollout.interval.as_millis() as u64,
+        "mode": rollout.mode.to_string(),
+        "max_fail": rollout.max_fail.map(|m| m.to_string()),
+        "forks": rollout.forks,
+        "order": rollout.order.to_string(),
+        "timeout_ms": rollout.timeout.map(|t| t.as_millis() as u64),
+    })
+}
+
+fn rollout_from_json(value: &Value) -> Result<Rollout> {
+    let text = |k: &str| value.get(k).and_then(Value::as_str);
+    let millis = |k: &str| {
+        value
+            .get(k)
+            .and_then(Value::as_u64)
+            .map(Duration::from_millis)
+    };
+    Ok(Rollout {
+        batches: BatchExpr::parse(text("batches").unwrap_or("100%"))?,
+        interval: millis("interval_ms").unwrap_or(Duration::ZERO),
+        mode: text("mode")
+            .unwrap_or("pause-on-failure")
+            .parse()
+            .map_err(|e| anyhow!("{e}"))?,
+        max_fail: text("max_fail")
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| anyhow!("{e}"))?,
+        forks: value.get("forks").and_then(Value::as_u64).unwrap_or(64) as usize,
+        order: text("order")
+            .unwrap_or("inventory")
+            .parse()
+            .map_err(|e| anyhow!("{e}"))?,
+        timeout: millis("timeout_ms"),
+    })
+}
+
+/// A variable the scripts get from the inventory: scalars as text, lists
+/// and maps as JSON. `ansible_*` (connection settings) and `JOBDECK_*`
+/// (built-ins) are left out, as are names that cannot be env vars.
+fn inventory_env(vars: &crate::inventory::VarMap) -> Vec<(String, String)> {
+    vars.iter()
+        .filter(|(k, _)| is_env_name(k) && !k.starts_with("ansible_") && !k.starts_with("JOBDECK_"))
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                Value::Number(_) | Value::Bool(_) => v.to_string(),
+                other => serde_json::to_string(other).unwrap_or_default(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
+/// Values scrubbed from output: secret params and the hosts' secret variables.
+fn secrets_of(inv: &Inventory, spec: &RunSpec) -> Vec<String> {
+    let mut secrets: Vec<String> = spec
+        .flow
+        .params
+        .iter()
+        .filter(|p| p.secret)
+        .filter_map(|p| {
+            spec.params
+                .iter()
+                .find(|(n, _)| n == &p.name)
+                .map(|(_, v)| v.clone())
+        })
+        .collect();
+    for &h in &spec.hosts {
+        for (k, v) in &inv.hostvars[h] {
+            if is_secret_var(k)
+                && let Value::String(s) = v
+            {
+                secrets.push(s.clone());
+            }
+        }
+    }
+    secrets.retain(|s| s.len() >= 2);
+    secrets.sort();
+    secrets.dedup();
+    secrets
+}
+
+/// The engine's plan for `spec`: targets resolved, env built, steps turned
+/// into actions, batches split.
+fn build_plan(inv: &Inventory, spec: &RunSpec, instance: InstanceId, base: &Path) -> Result<Plan> {
+    let sizes = spec.rollout.batches.plan(spec.hosts.len())?;
+    let batches = crate::rollout::assign((0..spec.hosts.len()).collect(), &sizes);
+    let mut batch_of = vec![0usize; spec.hosts.len()];
+    for (b, members) in batches.iter().enumerate() {
+        for &i in members {
+            batch_of[i] = b;
+        }
+    }
+    let ssh_config = spec
+        .resolve
+        .load_ssh_config()
+        .map_err(|e| anyhow!("ssh_config: {e}"))?;
+    let mut warnings = Vec::new();
+    let mut hosts = Vec::with_capacity(spec.hosts.len());
+    for (i, &h) in spec.hosts.iter().enumerate() {
+        let name = inv.host_name(h);
+        let resolved = resolve_target(name, &inv.hostvars[h], &ssh_config, &spec.resolve)
+            .map_err(|e| anyhow!("host '{name}': {e}"))?;
+        warnings.extend(
+            resolved
+                .warnings
+                .into_iter()
+                .map(|w| format!("{name}: {w}")),
+        );
+        let place = &inv.placement[h];
+        let mut env = inventory_env(&inv.hostvars[h]);
+        env.extend([
+            ("JOBDECK_JOB_ID".to_string(), instance.to_string()),
+            ("JOBDECK_FLOW".into(), spec.flow.name.clone()),
+            ("JOBDECK_HOST".into(), name.to_string()),
+            ("JOBDECK_BATCH".into(), (batch_of[i] + 1).to_string()),
+            ("JOBDECK_BATCHES".into(), batches.len().to_string()),
+            (
+                "JOBDECK_PROJECT".into(),
+                place.project.clone().unwrap_or_default(),
+            ),
+            (
+                "JOBDECK_CLUSTER".into(),
+                place.cluster.clone().unwrap_or_default(),
+            ),
+            ("JOBDECK_APP".into(), place.app.clone().unwrap_or_default()),
+        ]);
+        hosts.push(PlannedHost {
+            name: name.to_string(),
+            target: resolved.target,
+            env,
+        });
+    }
+    warnings.sort();
+    warnings.dedup();
+    for w in &warnings {
+        eprintln!("jobdeck: warning: {w}");
+    }
+    let plan_step = |index: usize, step: &Step| planned_step(inv, spec, base, index, step);
+    let steps = spec
+        .flow
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| plan_step(i, s))
+        .collect::<Result<Vec<_>>>()?;
+    let rollback = spec
+        .flow
+        .rollback
+        .iter()
+        .enumerate()
+        .map(|(i, s)| plan_step(spec.flow.steps.len() + i, s))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Plan {
+        instance,
+        flow: spec.flow.name.clone(),
+        hosts,
+        batches,
+        steps,
+        rollback,
+        policy: Policy {
+            interval: spec.rollout.interval,
+            mode: spec.rollout.mode,
+            max_fail: spec.rollout.max_fail,
+            forks: spec.rollout.forks,
+            interactive: false,
+            auto_confirm: spec.yes,
+        },
+        start: StartPoint::default(),
+        secrets: secrets_of(inv, spec),
+    })
+}
+
+fn planned_step(
+    inv: &Inventory,
+    spec: &RunSpec,
+    base: &Path,
+    index: usize,
+    step: &Step,
+) -> Result<PlannedStep> {
+    let at = |e: String| {
+        anyhow!(
+            "{}:{}: step '{}': {e}",
+            spec.flow.path.display(),
+            step.line,
+            step.name
+        )
+    };
+    let mut env = spec.params.clone();
+    env.push(("JOBDECK_STEP".into(), step.name.clone()));
+    env.push(("JOBDECK_STEP_INDEX".into(), (index + 1).to_string()));
+    let substitute = |text: &str| params::substitute(text, &spec.params).map_err(at);
+    let mut run_as = None;
+    let action = match &step.kind {
+        StepKind::Atom { atom, with, args } => {
+            for p in &atom.params {
+                let given = with.iter().find(|(k, _)| k == &p.name).map(|(_, v)| v);
+                let value = match given {
+                    Some(v) => Some(p.check(&substitute(v)?).map_err(at)?),
+                    None => p.default.clone(),
+                };
+                match value {
+                    Some(v) => env.push((p.name.clone(), v)),
+                    None if p.required => {
+                        return Err(at(format!("atom param '{}' needs a value", p.name)));
+                    }
+                    None => env.push((p.name.clone(), String::new())),
+                }
+            }
+            run_as = atom.run_as.clone();
+            Action::Run(Payload::Script {
+                body: atom.body.clone(),
+                args: args.iter().map(|a| substitute(a)).collect::<Result<_>>()?,
+            })
+        }
+        StepKind::Script { body, args } => Action::Run(Payload::Script {
+            body: body.clone(),
+            args: args.iter().map(|a| substitute(a)).collect::<Result<_>>()?,
+        }),
+        StepKind::Command { command } => Action::Run(Payload::Command(substitute(command)?)),
+        StepKind::Copy { src, dest, mode } => Action::Upload {
+            src: src.clone(),
+            dest: substitute(dest)?,
+            mode: *mode,
+        },
+        StepKind::Approval { message } => Action::Approval {
+            message: message.clone(),
+        },
+    };
+    let applies_to = match &step.targets {
+        None => None,
+        Some(pattern) => {
+            let matched =
+                pattern::select(&inv.data, pattern, base).map_err(|e| at(e.to_string()))?;
+            let mut member = vec![false; inv.data.hosts.len()];
+            for h in matched {
+                member[h] = true;
+            }
+            Some(spec.hosts.iter().map(|&h| member[h]).collect())
+        }
+    };
+    Ok(PlannedStep {
+        name: step.name.clone(),
+        action,
+        env,
+        timeout: step.timeout.or(spec.rollout.timeout),
+        retries: step.retries,
+        retry_interval: step.retry_interval,
+        on_failure: step.on_failure,
+        run_as,
+        applies_to,
+    })
+}
+
+fn journal_path(given: Option<PathBuf>) -> Result<PathBuf> {
+    match given {
+        Some(p) => Ok(p),
+        None => Ok(journal::default_path()?),
+    }
+}
+
+fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default()
+}
+
+/// Records a new instance and runs it.
+fn start_and_run(
+    inv: &Inventory,
+    journal: Option<PathBuf>,
+    spec: RunSpec,
+    trigger: Trigger,
+    parent: Option<InstanceId>,
+    output: Output,
+) -> Result<u8> {
+    if spec.rollout.mode == BatchMode::Confirm && !spec.yes {
+        bail!(
+            "--mode confirm needs an operator: run it in the console, or pass --yes to confirm every batch"
+        );
+    }
+    let needs_approval = spec
+        .flow
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Approval { .. }));
+    if needs_approval && !spec.yes {
+        bail!(
+            "flow '{}' has approval steps: run it in the console, or pass --yes to approve them",
+            spec.flow.name
+        );
+    }
+    let path = journal_path(journal)?;
+    let mut journal = Journal::open(&path)?;
+    journal.recover_interrupted()?;
+    let base = std::env::current_dir()?;
+    // Build with a placeholder id first, so a bad host or step fails before anything is stored.
+    let mut plan = build_plan(inv, &spec, 0, &base)?;
+    let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
+    let secret_params: Vec<String> = spec
+        .flow
+        .params
+        .iter()
+        .filter(|p| p.secret)
+        .map(|p| p.name.clone())
+        .collect();
+    let mut params_json = Map::new();
+    for (k, v) in &spec.params {
+        params_json.insert(k.clone(), Value::String(v.clone()));
+    }
+    let id = journal.create_instance(&NewInstance {
+        flow: spec.flow.name.clone(),
+        flow_snapshot: spec.flow.source.clone(),
+        atoms: spec
+            .flow
+            .atoms()
+            .iter()
+            .map(|a| AtomSnapshot {
+                name: a.name.clone(),
+                sha256: a.sha256.clone(),
+                body: a.body.clone().into_bytes(),
+            })
+            .collect(),
+        params: params_json,
+        secret_params,
+        target: spec.target.clone(),
+        hosts: plan.hosts.iter().map(|h| h.name.clone()).collect(),
+        rollout: rollout_json(&spec.rollout, &sizes),
+        trigger,
+        parent,
+        user: current_user(),
+    })?;
+    drop(journal);
+    set_instance(&mut plan, id);
+    execute(&path, plan, output)
+}
+
+/// The id appears in the plan and in every host's `JOBDECK_JOB_ID`.
+fn set_instance(plan: &mut Plan, id: InstanceId) {
+    plan.instance = id;
+    for host in &mut plan.hosts {
+        for (k, v) in &mut host.env {
+            if k == "JOBDECK_JOB_ID" {
+                *v = id.to_string();
+            }
+        }
+    }
+}
+
+/// Runs a plan with the journal writer and the reporter as consumers.
+fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut options = ReportOptions::for_stdout(output.json, output.gather);
+    options.secrets = plan.secrets.clone();
+    let interactive_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let summary = runtime.block_on(async move {
+        let (journal_sink, writer) = JournalWriter::spawn(journal_path, WriterOptions::default())?;
+        let mut sink = EventSink::new();
+        let mut to_journal = sink.subscribe(4096);
+        let forward = tokio::spawn(async move {
+            while let Some(event) = to_journal.recv().await {
+                if journal_sink.send(event).await.is_err() {
+                    break;
+                }
+            }
+            let _ = journal_sink.flush().await;
+        });
+        let reporter = Reporter::new(Box::new(std::io::stdout()), options);
+        let report = tokio::spawn(reporter.consume(sink.subscribe(1024)));
+
+        let (controls, control_rx) = ControlHandle::channel();
+        tokio::spawn(abort_on_signals(controls));
+        let transport = Transport::new(TransportOptions {
+            passphrase_prompt: if interactive_terminal {
+                Arc::new(TerminalPrompt::default())
+            } else {
+                Arc::new(NoPassphrase)
+            },
+            ..TransportOptions::default()
+        });
+        engine::run(plan, transport, sink, control_rx).await;
+        let summary = report.await.context("the reporter stopped")?;
+        let _ = forward.await;
+        tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| anyhow!("the journal writer stopped unexpectedly"))
+            .map(|stats| {
+                if let Some(problem) = stats.last_problem {
+                    eprintln!("jobdeck: warning: journal: {problem}");
+                }
+            })?;
+        anyhow::Ok(summary)
+    })?;
+    Ok(summary.exit_code())
+}
+
+/// Ctrl-C or SIGTERM aborts the run: commands are killed on their hosts and
+/// the instance ends as aborted. A second one exits at once.
+async fn abort_on_signals(controls: ControlHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    for round in 0.. {
+        let name = tokio::select! {
+            _ = int.recv() => "interrupt",
+            _ = term.recv() => "terminate",
+        };
+        if round > 0 {
+            eprintln!("jobdeck: second {name}: exiting now; the journal marks the run interrupted");
+            std::process::exit(exit::INTERRUPTED as i32);
+        }
+        eprintln!(
+            "jobdeck: {name}: aborting, stopping commands on the hosts (again to quit at once)"
+        );
+        controls.send(Control::Abort {
+            reason: format!("{name} signal"),
+        });
+    }
 }
 
 pub fn check(flow: &Path) -> Result<u8> {
-    let _ = flow;
-    bail!("check is being written")
+    match load_flow(flow) {
+        Ok(flow) => {
+            let atoms = flow.atoms();
+            println!(
+                "ok: flow '{}' ({}): {} step(s), {} rollback step(s), {} atom(s), {} param(s)",
+                flow.name,
+                flow.path.display(),
+                flow.steps.len(),
+                flow.rollback.len(),
+                atoms.len(),
+                flow.params.len()
+            );
+            for atom in atoms {
+                println!(
+                    "  atom {:<20} sha256 {}  {}",
+                    atom.name,
+                    atom.sha256,
+                    atom.path.display()
+                );
+            }
+            Ok(exit::OK)
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "jobdeck: {} problem(s) in {}",
+                errors.0.len(),
+                flow.display()
+            );
+            Ok(exit::USAGE)
+        }
+    }
+}
+
+/// What the journal knows about a past run, turned back into a run spec.
+struct Past {
+    spec: RunSpec,
+    record: journal::InstanceRecord,
+    detail: journal::InstanceDetail,
+}
+
+/// Rebuilds a past instance's flow from its journal snapshot (the flow file
+/// and atoms exactly as they ran), its params (secret ones from `--param`)
+/// and its rollout.
+fn past_run(
+    inv: &Inventory,
+    journal: &Journal,
+    id: InstanceId,
+    given: &[String],
+    yes: bool,
+) -> Result<Past> {
+    let detail = journal
+        .instance(id)?
+        .ok_or_else(|| anyhow!("no run {id} in the journal {}", journal.path().display()))?;
+    let record = detail.instance.clone();
+    let target = &record.target;
+    let command = target.get("command").and_then(Value::as_str);
+    let flow = match command {
+        Some(command) => adhoc_flow(command),
+        None => {
+            let path = target
+                .get("flow_path")
+                .and_then(Value::as_str)
+                .map(PathBuf::from)
+                .ok_or_else(|| anyhow!("run {id} did not record its flow file"))?;
+            let mut atoms = Vec::new();
+            for (name, sha) in &record.atom_hashes {
+                let sha = sha.as_str().unwrap_or_default();
+                let body = journal.atom_body(sha)?.ok_or_else(|| {
+                    anyhow!("run {id}: atom '{name}' ({sha}) is missing from the journal")
+                })?;
+                atoms.push((name.clone(), String::from_utf8_lossy(&body).into_owned()));
+            }
+            crate::flow::load::load_flow_snapshot(&path, record.flow_snapshot.clone(), &atoms)
+                .map_err(|e| anyhow!("run {id}'s flow no longer loads: {e}"))?
+        }
+    };
+    let mut values: Vec<(String, String)> = record
+        .params
+        .iter()
+        .filter(|(k, _)| !record.secret_params.contains(k))
+        .map(|(k, v)| (k.clone(), params::scalar_text(v).unwrap_or_default()))
+        .collect();
+    values.extend(parse_param_args(given)?);
+    for name in &record.secret_params {
+        if !values.iter().any(|(k, _)| k == name) {
+            bail!(
+                "run {id} has a secret param '{name}', which is never stored: pass --param {name}=..."
+            );
+        }
+    }
+    let params = params::resolve(&flow.params, &values).map_err(|e| anyhow!("run {id}: {e}"))?;
+    let mut hosts = Vec::new();
+    for name in &record.resolved_hosts {
+        hosts.push(inv.host_id(name).ok_or_else(|| {
+            anyhow!("run {id} ran on '{name}', which is no longer in the inventory")
+        })?);
+    }
+    let spec = RunSpec {
+        flow,
+        params,
+        hosts,
+        rollout: rollout_from_json(&record.rollout)?,
+        target: record.target.clone(),
+        yes,
+        resolve: ResolveOptions::default(),
+    };
+    Ok(Past {
+        spec,
+        record,
+        detail,
+    })
 }
 
 pub fn rerun(
@@ -31,8 +789,42 @@ pub fn rerun(
     json: bool,
     gather: bool,
 ) -> Result<u8> {
-    let _ = (inventory, journal, id, params, yes, json, gather);
-    bail!("rerun is being written")
+    let inv = load_inventory(inventory)?;
+    let path = journal_path(journal)?;
+    let Past {
+        mut spec, detail, ..
+    } = {
+        let journal = Journal::open(&path)?;
+        past_run(&inv, &journal, id, params, yes)?
+    };
+    let failed: Vec<String> = detail
+        .hosts
+        .iter()
+        .filter(|h| {
+            h.status.is_failure()
+                || h.status == HostStatus::Cancelled
+                || h.status == HostStatus::Interrupted
+        })
+        .map(|h| h.name.clone())
+        .collect();
+    if failed.is_empty() {
+        println!("run {id} has no failed hosts; nothing to rerun");
+        return Ok(exit::OK);
+    }
+    spec.hosts
+        .retain(|&h| failed.iter().any(|n| n == inv.host_name(h)));
+    if let Some(target) = spec.target.as_object_mut() {
+        target.insert("rerun_of".into(), json!(id));
+        target.insert("hosts".into(), json!(failed));
+    }
+    start_and_run(
+        &inv,
+        Some(path),
+        spec,
+        Trigger::Rerun(id),
+        Some(id),
+        Output { json, gather },
+    )
 }
 
 pub fn resume(
@@ -44,6 +836,66 @@ pub fn resume(
     json: bool,
     gather: bool,
 ) -> Result<u8> {
-    let _ = (inventory, journal, id, params, yes, json, gather);
-    bail!("resume is being written")
+    let inv = load_inventory(inventory)?;
+    let path = journal_path(journal)?;
+    let mut journal = Journal::open(&path)?;
+    journal.recover_interrupted()?;
+    let Past {
+        spec,
+        record,
+        detail,
+    } = past_run(&inv, &journal, id, params, yes)?;
+    if record.status != InstanceStatus::Interrupted {
+        bail!(
+            "run {id} is {}; only interrupted runs can be resumed (rerun --failed starts a new run)",
+            record.status
+        );
+    }
+    let point = journal.claim_for_resume(id)?;
+    drop(journal);
+    let base = std::env::current_dir()?;
+    let mut plan = build_plan(&inv, &spec, id, &base)?;
+    let stored_batches: Vec<Vec<usize>> = detail.batches.iter().map(|b| b.hosts.clone()).collect();
+    if !stored_batches.is_empty() {
+        plan.batches = stored_batches;
+    }
+    let remaining: Vec<usize> = point
+        .remaining
+        .iter()
+        .flat_map(|(_, hosts)| hosts.iter().copied())
+        .collect();
+    let steps = plan.steps.len();
+    let start_of = |h: usize| -> HostStart {
+        if !remaining.contains(&h) {
+            return HostStart::Done;
+        }
+        // Start at the first step without an ok result: finished steps are not repeated.
+        let first_open = (0..steps).find(|&s: &StepIndex| {
+            !detail
+                .step_results
+                .iter()
+                .any(|r| r.host == h && r.step == s && r.status == HostStatus::Ok)
+        });
+        HostStart::FromStep(first_open.unwrap_or(0))
+    };
+    plan.start = StartPoint {
+        first_batch: point.next_batch,
+        wait_until: point
+            .resume_at
+            .filter(|_| point.wait_reason == Some(WaitReason::Interval)),
+        hosts: (0..plan.hosts.len()).map(start_of).collect(),
+    };
+    if plan
+        .start
+        .wait_until
+        .is_some_and(|until| until > crate::engine::events::now_millis())
+    {
+        let left = plan.start.wait_until.unwrap_or(0) - crate::engine::events::now_millis();
+        eprintln!(
+            "jobdeck: run {id} resumes its interval: batch {} starts in {}",
+            point.next_batch + 1,
+            format_duration(Duration::from_millis(left.max(0) as u64))
+        );
+    }
+    execute(&path, plan, Output { json, gather })
 }

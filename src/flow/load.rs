@@ -304,8 +304,27 @@ pub fn load_flow(path: &Path) -> Result<Flow, FlowErrors> {
             format!("cannot read flow file: {e}"),
         )])
     })?;
+    finish(path, source, None)
+}
+
+/// A flow as it was recorded: its text and its atoms' bodies by name, so a
+/// resumed or rerun instance runs exactly what ran before, whatever the
+/// files say now.
+pub fn load_flow_snapshot(
+    path: &Path,
+    source: String,
+    atoms: &[(String, String)],
+) -> Result<Flow, FlowErrors> {
+    finish(path, source, Some(atoms))
+}
+
+fn finish(
+    path: &Path,
+    source: String,
+    snapshot: Option<&[(String, String)]>,
+) -> Result<Flow, FlowErrors> {
     let mut r = Reader::new(path, 0);
-    let flow = read_flow(&mut r, path, source);
+    let flow = read_flow(&mut r, path, source, snapshot);
     r.errors
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     match flow {
@@ -314,7 +333,12 @@ pub fn load_flow(path: &Path) -> Result<Flow, FlowErrors> {
     }
 }
 
-fn read_flow(r: &mut Reader, path: &Path, source: String) -> Option<Flow> {
+fn read_flow(
+    r: &mut Reader,
+    path: &Path,
+    source: String,
+    snapshot: Option<&[(String, String)]>,
+) -> Option<Flow> {
     let root = r.document(&source, "a flow file")?;
     let map = root.as_map().expect("document() returns mappings");
     r.only_keys(map, FLOW_KEYS, "a flow");
@@ -347,6 +371,9 @@ fn read_flow(r: &mut Reader, path: &Path, source: String) -> Option<Flow> {
         None => vec![dir.join("atoms"), dir.join("..").join("atoms")],
     };
     let mut library = AtomLibrary::new(atom_dirs);
+    if let Some(atoms) = snapshot {
+        library.snapshot = Some(atoms.to_vec());
+    }
     let param_names: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
     let mut ctx = StepContext {
         dir,
@@ -696,6 +723,8 @@ fn read_copy(r: &mut Reader, node: &Node, dir: &Path) -> Option<StepKind> {
 /// Atoms found by name in the atom directories, each file read once.
 struct AtomLibrary {
     dirs: Vec<PathBuf>,
+    /// Recorded atom bodies by name; when set, the directories are not read.
+    snapshot: Option<Vec<(String, String)>>,
     loaded: Vec<(String, Option<Arc<Atom>>)>,
     errors: Vec<FlowError>,
 }
@@ -704,6 +733,7 @@ impl AtomLibrary {
     fn new(dirs: Vec<PathBuf>) -> Self {
         AtomLibrary {
             dirs,
+            snapshot: None,
             loaded: Vec::new(),
             errors: Vec::new(),
         }
@@ -713,13 +743,20 @@ impl AtomLibrary {
         if let Some((_, atom)) = self.loaded.iter().find(|(n, _)| n == name) {
             return atom.clone();
         }
-        let atom = self.find(name).and_then(|path| match Atom::load(&path) {
-            Ok(atom) => Some(Arc::new(atom)),
-            Err(errors) => {
+        let parsed = match &self.snapshot {
+            Some(atoms) => atoms.iter().find(|(n, _)| n == name).map(|(n, body)| {
+                Atom::parse(&PathBuf::from(format!("(journal)/{n}")), body.clone())
+            }),
+            None => self.find(name).map(|path| Atom::load(&path)),
+        };
+        let atom = match parsed {
+            Some(Ok(atom)) => Some(Arc::new(atom)),
+            Some(Err(errors)) => {
                 self.errors.extend(errors.0);
                 None
             }
-        });
+            None => None,
+        };
         self.loaded.push((name.to_string(), atom.clone()));
         atom
     }

@@ -1,6 +1,6 @@
 //! Turns `-i` values into parsed inventory data, the way Ansible's inventory
 //! manager does: a directory is walked in sorted order (skipping hidden
-//! files, group_vars/, host_vars/ and ignored extensions), a file is tried as
+//! files, group_vars/, host_vars/, the flow library and ignored extensions), a file is tried as
 //! YAML and then as INI, and `host1,host2,` is a literal host list.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,16 @@ use super::{InventoryData, InventoryError, range, yaml11};
 const IGNORED_EXTENSIONS: &[&str] = &[
     ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
 ];
-const IGNORED_NAMES: &[&str] = &["host_vars", "group_vars", "vars_plugins"];
+/// Ansible's own, plus jobdeck's flow library (`atoms/`, `flows/`,
+/// `files/`), which may live beside the inventory files.
+const IGNORED_NAMES: &[&str] = &[
+    "host_vars",
+    "group_vars",
+    "vars_plugins",
+    "atoms",
+    "flows",
+    "files",
+];
 const YAML_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
 /// Parses every source into one inventory and reconciles it. Returns the
