@@ -12,6 +12,7 @@ pub mod journal;
 pub mod rollout;
 pub mod schedule;
 pub mod transport;
+pub mod tui;
 
 /// Exit codes, documented in the README.
 pub mod exit {
