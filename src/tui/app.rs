@@ -331,7 +331,15 @@ impl App {
             return;
         };
         let base = self.inventory.pattern_base();
-        let run = move || pattern::select(&inv.data, &text, &base).map_err(|e| e.to_string());
+        // Errors may span lines (regex carets); the box shows them as one.
+        let run = move || {
+            pattern::select(&inv.data, &text, &base).map_err(|e| {
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        };
         match (&self.tasks, tokio::runtime::Handle::try_current()) {
             (Some(tasks), Ok(runtime)) => {
                 let tasks = tasks.clone();
@@ -447,26 +455,32 @@ impl App {
         );
     }
 
-    /// The keys that apply now: the view's, then help and quit. Hints that
-    /// do not fit are left out whole rather than cut.
+    /// The keys that apply now: the view's, then help and quit. Room for
+    /// help and quit is kept; view hints that do not fit are left out
+    /// whole rather than cut.
     fn draw_footer(&self, frame: &mut Frame, area: Rect) {
         let theme = &self.theme;
-        let mut hints = if self.help.is_some() {
-            vec![
-                Hint::pair(Action::Down, Action::Up, "scroll"),
-                Hint::new(Action::Cancel, "close help"),
-            ]
+        let (hints, always) = if self.help.is_some() {
+            (
+                vec![
+                    Hint::pair(Action::Down, Action::Up, "scroll"),
+                    Hint::new(Action::Cancel, "close help"),
+                ],
+                Vec::new(),
+            )
+        } else if self.active_view().captures_text() {
+            (self.active_view().hints(), Vec::new())
         } else {
-            self.active_view().hints()
+            (
+                self.active_view().hints(),
+                vec![
+                    Hint::new(Action::Help, "help"),
+                    Hint::new(Action::Quit, "quit"),
+                ],
+            )
         };
-        if self.help.is_none() && !self.active_view().captures_text() {
-            hints.push(Hint::new(Action::Help, "help"));
-            hints.push(Hint::new(Action::Quit, "quit"));
-        }
         let contexts = self.contexts();
-        let mut spans = vec![Span::raw(" ")];
-        let mut used = 1;
-        for hint in hints {
+        let label = |hint: &Hint| -> Option<(String, &'static str, usize)> {
             let keys: Vec<String> = hint
                 .actions
                 .iter()
@@ -478,19 +492,31 @@ impl App {
                 })
                 .collect();
             if keys.is_empty() {
-                continue;
+                return None;
             }
             let keys = keys.join("/");
             let width = keys.chars().count() + 1 + hint.label.chars().count() + 2;
+            Some((keys, hint.label, width))
+        };
+        let always: Vec<_> = always.iter().filter_map(label).collect();
+        let reserved: usize = always.iter().map(|(_, _, w)| w).sum();
+        let mut used = 1 + reserved;
+        let mut shown = Vec::new();
+        for (keys, text, width) in hints.iter().filter_map(label) {
             if used + width > area.width as usize {
                 break;
             }
             used += width;
+            shown.push((keys, text, width));
+        }
+        shown.extend(always);
+        let mut spans = vec![Span::raw(" ")];
+        for (keys, text, _) in shown {
             spans.push(Span::styled(
                 keys,
                 theme.accent().add_modifier(Modifier::BOLD),
             ));
-            spans.push(Span::styled(format!(" {}  ", hint.label), theme.muted()));
+            spans.push(Span::styled(format!(" {text}  "), theme.muted()));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
     }
@@ -546,13 +572,18 @@ impl App {
         let area = layout::centered(body, 64, lines.len() as u16 + 2);
         let height = layout::inner(area).height as usize;
         let scroll = scroll.min(lines.len().saturating_sub(height));
-        let block = Block::default()
+        let mut block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(true))
             .title(Span::styled(
                 format!(" Help · {} ", self.view.title()),
                 theme.title(),
             ));
+        if scroll + height < lines.len() {
+            let more = format!(" {} more ↓ ", lines.len() - scroll - height);
+            block =
+                block.title_bottom(Line::from(Span::styled(more, theme.accent())).right_aligned());
+        }
         frame.render_widget(Clear, area);
         frame.render_widget(
             Paragraph::new(lines)

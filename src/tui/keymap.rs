@@ -213,12 +213,16 @@ impl Keymap {
                 )
             })?;
             let bindings = self.bindings.entry(context).or_default();
+            // A file's bindings go before the ones it lays over, so the
+            // footer shows a user's own key first.
+            let mut added: IndexMap<Key, Action> = IndexMap::new();
             for (key_text, action_name) in table.into_inner() {
                 let offset = action_name.span().start;
                 let key = Key::parse(&key_text).map_err(|m| located(offset, m))?;
                 let name = action_name.into_inner();
+                bindings.shift_remove(&key);
                 if name == "none" {
-                    bindings.shift_remove(&key);
+                    added.shift_remove(&key);
                     continue;
                 }
                 let action = Action::from_name(&name).ok_or_else(|| {
@@ -230,8 +234,10 @@ impl Keymap {
                         ),
                     )
                 })?;
-                bindings.insert(key, action);
+                added.insert(key, action);
             }
+            added.extend(bindings.drain(..));
+            *bindings = added;
         }
         Ok(())
     }
@@ -336,6 +342,10 @@ mod tests {
         assert_eq!(map.lookup(&inv, &key("n")), Some(Action::Down));
         assert_eq!(map.lookup(&inv, &key("j")), None);
         assert_eq!(map.lookup(&inv, &key("k")), Some(Action::Up));
+        assert_eq!(
+            map.keys_for(&inv, &Action::Down),
+            vec![key("n"), key("down")]
+        );
     }
 
     #[test]

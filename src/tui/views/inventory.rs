@@ -320,7 +320,11 @@ impl InventoryView {
     /// Lines under the tree for the filter or the pattern box.
     fn input_height(&self) -> u16 {
         match self.input {
-            Some(InputMode::Pattern) => 2,
+            // An error gets room to wrap.
+            Some(InputMode::Pattern) => match &self.load {
+                Load::Ready(m) if matches!(m.pattern_state, PatternState::Failed(_)) => 4,
+                _ => 2,
+            },
             Some(InputMode::Filter) => 1,
             None if !self.filter.is_empty() => 1,
             None => 0,
@@ -795,7 +799,10 @@ impl InventoryView {
                         theme.fg(theme.colors.error),
                     )),
                 };
-                frame.render_widget(Paragraph::new(vec![input, result]), area);
+                frame.render_widget(
+                    Paragraph::new(vec![input, result]).wrap(ratatui::widgets::Wrap { trim: true }),
+                    area,
+                );
             }
         }
     }
