@@ -320,3 +320,55 @@ async fn patterns_run_off_the_ui_task_and_stale_answers_are_dropped() {
     }
     assert_eq!(app.inventory_view().pattern_count(), Some(Ok(10)));
 }
+
+/// A 10,000-host inventory stays quick to load into the view, filter and
+/// draw (generous bounds: this is a debug build on a shared machine).
+#[test]
+fn ten_thousand_hosts_stay_responsive() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for project in 0..5 {
+        for cluster in 0..4 {
+            for app in 0..5 {
+                text.push_str(&format!(
+                    "[p{project}c{cluster}a{app}]\nh-p{project}-c{cluster}-a{app}-[0000:0099]\n"
+                ));
+            }
+            text.push_str(&format!("[p{project}c{cluster}:children]\n"));
+            for app in 0..5 {
+                text.push_str(&format!("p{project}c{cluster}a{app}\n"));
+            }
+        }
+        text.push_str(&format!("[p{project}:children]\n"));
+        for cluster in 0..4 {
+            text.push_str(&format!("p{project}c{cluster}\n"));
+        }
+    }
+    let hosts = dir.path().join("hosts.ini");
+    std::fs::write(&hosts, text).unwrap();
+    let inv = load(&[&hosts]);
+    assert_eq!(inv.data.hosts.len(), 10_000);
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.dispatch(Action::Resize(160, 48));
+    let start = std::time::Instant::now();
+    app.set_inventory(inv, dir.path().to_path_buf());
+    app.dispatch(Action::ExpandAll);
+    app.dispatch(Action::SelectAll);
+    let setup = start.elapsed();
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..10 {
+        app.dispatch(Action::PageDown);
+        terminal.draw(|frame| app.draw(frame)).unwrap();
+    }
+    let per_frame = start.elapsed() / 10;
+    let start = std::time::Instant::now();
+    app.dispatch(Action::Filter);
+    type_keys(&mut app, "c3-a4-009");
+    let filter = start.elapsed();
+    assert_eq!(app.selection().len(), 10_000);
+    assert!(app.inventory_view().visible_labels().len() > 10);
+    eprintln!("10k hosts: setup {setup:?}, frame {per_frame:?}, 9 filter keystrokes {filter:?}");
+    assert!(per_frame.as_millis() < 250, "frame took {per_frame:?}");
+    assert!(filter.as_secs() < 5, "filtering took {filter:?}");
+}

@@ -61,6 +61,9 @@ struct Node {
     end: usize,
     /// Every host at or under this node, in tree order.
     hosts: Vec<HostId>,
+    /// The hosts as folded ranges (`web-[01-04]`), for a closed app row;
+    /// folded once here because folding thousands of names per frame is not free.
+    folded: String,
 }
 
 impl Node {
@@ -710,8 +713,7 @@ impl InventoryView {
                 ));
             }
             if !open && node.level == Level::App {
-                let names = hostlist::fold(node.hosts.iter().map(|&h| m.inv.host_name(h)));
-                spans.push(Span::styled(format!("  {names}"), theme.muted()));
+                spans.push(Span::styled(format!("  {}", node.folded), theme.muted()));
             }
         } else if let Level::Host(h) = node.level {
             spans.push(Span::raw("  "));
@@ -1110,17 +1112,17 @@ fn build_tree(inv: &Inventory) -> Vec<Node> {
                 let (a_parent, a_depth) =
                     open_group(&mut nodes, app, Level::App, c_parent, c_depth);
                 push_hosts(&mut nodes, inv, hosts, a_parent, a_depth);
-                close_group(&mut nodes, a_parent, app.is_some());
+                close_group(&mut nodes, inv, a_parent, app.is_some());
             }
-            close_group(&mut nodes, c_parent, cluster.is_some());
+            close_group(&mut nodes, inv, c_parent, cluster.is_some());
         }
-        close_group(&mut nodes, p_parent, project.is_some());
+        close_group(&mut nodes, inv, p_parent, project.is_some());
     }
     if !unplaced.is_empty() {
         let label = Some("(no placement)".to_string());
         let (parent, depth) = open_group(&mut nodes, &label, Level::Ungrouped, None, 0);
         push_hosts(&mut nodes, inv, &unplaced, parent, depth);
-        close_group(&mut nodes, parent, true);
+        close_group(&mut nodes, inv, parent, true);
     }
     nodes
 }
@@ -1144,12 +1146,13 @@ fn open_group(
         parent,
         end: 0,
         hosts: Vec::new(),
+        folded: String::new(),
     });
     (Some(nodes.len() - 1), depth + 1)
 }
 
 /// Ends a group opened by `open_group`: its subtree and host list are known now.
-fn close_group(nodes: &mut [Node], group: Option<usize>, opened: bool) {
+fn close_group(nodes: &mut [Node], inv: &Inventory, group: Option<usize>, opened: bool) {
     if let (true, Some(g)) = (opened, group) {
         let end = nodes.len();
         let hosts: Vec<HostId> = nodes[g + 1..end]
@@ -1159,6 +1162,9 @@ fn close_group(nodes: &mut [Node], group: Option<usize>, opened: bool) {
                 _ => None,
             })
             .collect();
+        if nodes[g].level == Level::App {
+            nodes[g].folded = hostlist::fold(hosts.iter().map(|&h| inv.host_name(h)));
+        }
         nodes[g].end = end;
         nodes[g].hosts = hosts;
     }
@@ -1180,6 +1186,7 @@ fn push_hosts(
             parent,
             end: index + 1,
             hosts: vec![h],
+            folded: String::new(),
         });
     }
 }
