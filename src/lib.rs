@@ -14,6 +14,7 @@ pub mod report;
 pub mod rollout;
 pub mod schedule;
 pub mod transport;
+pub mod tui;
 
 /// Exit codes, documented in the README.
 pub mod exit {

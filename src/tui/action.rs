@@ -1,0 +1,230 @@
+//! Everything the user can ask the console to do, as one enum. Keys, mouse
+//! events and views all produce `Action`s; views answer with follow-up
+//! actions, so a keypress and a test that calls `App::dispatch` take the
+//! same path.
+
+/// The console's views, in tab order. Only `Inventory` is real in this
+/// milestone; the others draw a placeholder that says what will be there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViewId {
+    Inventory,
+    Flows,
+    Planner,
+    Run,
+    History,
+    Schedules,
+}
+
+impl ViewId {
+    pub const ALL: [ViewId; 6] = [
+        ViewId::Inventory,
+        ViewId::Flows,
+        ViewId::Planner,
+        ViewId::Run,
+        ViewId::History,
+        ViewId::Schedules,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewId::Inventory => "Inventory",
+            ViewId::Flows => "Flows",
+            ViewId::Planner => "Planner",
+            ViewId::Run => "Run",
+            ViewId::History => "History",
+            ViewId::Schedules => "Schedules",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        ViewId::ALL.iter().position(|&v| v == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> ViewId {
+        ViewId::ALL[(self.index() + 1) % ViewId::ALL.len()]
+    }
+
+    pub fn prev(self) -> ViewId {
+        ViewId::ALL[(self.index() + ViewId::ALL.len() - 1) % ViewId::ALL.len()]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    // Application
+    Quit,
+    Suspend,
+    Help,
+    ShowView(ViewId),
+    NextView,
+    PrevView,
+    FocusNext,
+    // Movement, shared by every list-like pane
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    // Inventory tree
+    Expand,
+    Collapse,
+    ToggleExpand,
+    ExpandAll,
+    CollapseAll,
+    ToggleSelect,
+    SelectAll,
+    ClearSelection,
+    Filter,
+    Pattern,
+    ToggleDetail,
+    // Text input (filter and pattern boxes)
+    Submit,
+    Cancel,
+    Backspace,
+    ClearInput,
+    // Not bindable: produced by the event loop
+    InsertChar(char),
+    Resize(u16, u16),
+    ScrollUp {
+        column: u16,
+        row: u16,
+    },
+    ScrollDown {
+        column: u16,
+        row: u16,
+    },
+    Click {
+        column: u16,
+        row: u16,
+    },
+    Status(String),
+    /// The pattern box asks for its text to be evaluated off the UI task.
+    EvaluatePattern {
+        generation: u64,
+        pattern: String,
+    },
+}
+
+/// Bindable actions by the name a keymap file uses, with the help text.
+pub const BINDABLE: &[(&str, Action, &str)] = &[
+    ("quit", Action::Quit, "quit jobdeck"),
+    (
+        "suspend",
+        Action::Suspend,
+        "suspend to the shell (fg resumes)",
+    ),
+    ("help", Action::Help, "show or hide this help"),
+    (
+        "view_inventory",
+        Action::ShowView(ViewId::Inventory),
+        "Inventory view",
+    ),
+    ("view_flows", Action::ShowView(ViewId::Flows), "Flows view"),
+    (
+        "view_planner",
+        Action::ShowView(ViewId::Planner),
+        "Planner view",
+    ),
+    ("view_run", Action::ShowView(ViewId::Run), "Run view"),
+    (
+        "view_history",
+        Action::ShowView(ViewId::History),
+        "History view",
+    ),
+    (
+        "view_schedules",
+        Action::ShowView(ViewId::Schedules),
+        "Schedules view",
+    ),
+    ("next_view", Action::NextView, "next view"),
+    ("prev_view", Action::PrevView, "previous view"),
+    (
+        "focus_next",
+        Action::FocusNext,
+        "move focus to the next pane",
+    ),
+    ("up", Action::Up, "move up"),
+    ("down", Action::Down, "move down"),
+    ("page_up", Action::PageUp, "page up"),
+    ("page_down", Action::PageDown, "page down"),
+    ("top", Action::Top, "go to the top"),
+    ("bottom", Action::Bottom, "go to the bottom"),
+    ("expand", Action::Expand, "expand a group"),
+    (
+        "collapse",
+        Action::Collapse,
+        "collapse a group, or go to its parent",
+    ),
+    ("toggle_expand", Action::ToggleExpand, "expand or collapse"),
+    ("expand_all", Action::ExpandAll, "expand every group"),
+    ("collapse_all", Action::CollapseAll, "collapse every group"),
+    (
+        "toggle_select",
+        Action::ToggleSelect,
+        "select or unselect a host or a whole group",
+    ),
+    ("select_all", Action::SelectAll, "select every shown host"),
+    (
+        "clear_selection",
+        Action::ClearSelection,
+        "clear the selection",
+    ),
+    ("filter", Action::Filter, "fuzzy filter hosts and groups"),
+    ("pattern", Action::Pattern, "select by Ansible pattern"),
+    (
+        "toggle_detail",
+        Action::ToggleDetail,
+        "show or hide the detail pane",
+    ),
+    ("submit", Action::Submit, "accept"),
+    ("cancel", Action::Cancel, "cancel or clear"),
+    ("backspace", Action::Backspace, "delete a character"),
+    ("clear_input", Action::ClearInput, "clear the input"),
+];
+
+impl Action {
+    /// Parses a keymap file's action name; `None` for unknown names.
+    pub fn from_name(name: &str) -> Option<Action> {
+        BINDABLE
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, a, _)| a.clone())
+    }
+
+    pub fn name(&self) -> Option<&'static str> {
+        BINDABLE
+            .iter()
+            .find(|(_, a, _)| a == self)
+            .map(|(n, _, _)| *n)
+    }
+
+    pub fn description(&self) -> &'static str {
+        BINDABLE
+            .iter()
+            .find(|(_, a, _)| a == self)
+            .map(|(_, _, d)| *d)
+            .unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for (name, action, _) in BINDABLE {
+            assert_eq!(Action::from_name(name).as_ref(), Some(action));
+            assert_eq!(action.name(), Some(*name));
+        }
+        assert_eq!(Action::from_name("explode"), None);
+    }
+
+    #[test]
+    fn views_cycle() {
+        assert_eq!(ViewId::Schedules.next(), ViewId::Inventory);
+        assert_eq!(ViewId::Inventory.prev(), ViewId::Schedules);
+        assert_eq!(ViewId::Run.index(), 3);
+    }
+}

@@ -1,0 +1,178 @@
+//! The terminal console (`jobdeck` with no arguments).
+//!
+//! One tokio task owns the terminal and the `App`. It waits on a
+//! cancellation token, SIGTERM/SIGHUP, the terminal's event stream, the
+//! channel background tasks report on, and a render tick; it redraws at
+//! most 30 times a second and only when something changed. Slow work (the
+//! inventory load, pattern files; later SSH, the journal) runs elsewhere
+//! and arrives as `AppMessage`s.
+//!
+//! - `action`: the `Action` enum every input becomes.
+//! - `keymap`: keys to actions per context, from TOML.
+//! - `theme`: colours and glyphs by meaning, from `themes/*.toml`.
+//! - `config`: the config directory (config.toml, keymap.toml, themes/).
+//! - `app`: the state and the drawing of the whole screen.
+//! - `views`: one module per view.
+//! - `terminal`: full-screen mode in and out, panic hook, Ctrl-Z.
+
+pub mod action;
+pub mod app;
+pub mod config;
+pub mod input;
+pub mod keymap;
+pub mod layout;
+pub mod terminal;
+pub mod theme;
+pub mod views;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::inventory::Inventory;
+use app::{App, AppMessage};
+use config::Settings;
+use terminal::TerminalSession;
+
+/// How the console is started. `Default` gives the default inventory,
+/// the configured theme and keymap, and the mouse on.
+#[derive(Debug, Clone, Default)]
+pub struct TuiOptions {
+    /// `-i` sources as given; empty means `commands::inventory::default_sources`.
+    pub inventory: Vec<String>,
+    /// `--theme NAME|PATH`; `None` uses the config file, then `dark`.
+    pub theme: Option<String>,
+    /// A keymap file instead of `<config dir>/keymap.toml`.
+    pub keymap: Option<PathBuf>,
+    /// The config directory; `None` means `$XDG_CONFIG_HOME/jobdeck`.
+    pub config_dir: Option<PathBuf>,
+    /// Mouse capture (wheel, click to focus); `None` uses the config file, then on.
+    pub mouse: Option<bool>,
+    /// Stops the console from outside (e.g. a daemon shutting down).
+    pub cancel: Option<CancellationToken>,
+}
+
+/// At most 30 frames a second; frames are drawn only when something changed.
+const FRAME: Duration = Duration::from_millis(33);
+
+/// Messages waiting before background tasks wait for the UI to catch up.
+const MESSAGE_QUEUE: usize = 1024;
+
+/// Runs the console until the user quits. Returns the process exit code.
+pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the console needs a terminal; in scripts use a subcommand (see `jobdeck --help`)"
+        );
+    }
+    let settings = {
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || {
+            let config_dir = options
+                .config_dir
+                .clone()
+                .or_else(config::default_config_dir);
+            Settings::load(
+                config_dir.as_deref(),
+                options.theme.as_deref(),
+                options.keymap.as_deref(),
+                options.mouse,
+            )
+        })
+        .await
+        .context("reading the console settings")?
+    };
+    let (tasks, mut messages) = mpsc::channel(MESSAGE_QUEUE);
+    let mut app = App::new(settings.theme, settings.keymap);
+    app.set_task_sender(tasks.clone());
+    if !settings.warnings.is_empty() {
+        app.set_status(app::StatusLevel::Warning, settings.warnings.join("; "));
+    }
+    let sources = crate::commands::inventory::default_sources(&options.inventory);
+    app.set_loading(&sources.join(", "));
+    spawn_inventory_load(sources, tasks.clone());
+
+    let mut session =
+        TerminalSession::enter(settings.mouse).context("entering full-screen mode")?;
+    let size = session.terminal.size()?;
+    app.dispatch(action::Action::Resize(size.width, size.height));
+    let cancel = options.cancel.unwrap_or_default();
+    let outcome = event_loop(&mut session, &mut app, &mut messages, &cancel).await;
+    session.restore().context("restoring the terminal")?;
+    outcome?;
+    Ok(crate::exit::OK)
+}
+
+/// `run_tui` on a runtime of its own, for a synchronous `main`.
+pub fn run_tui_blocking(options: TuiOptions) -> anyhow::Result<u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run_tui(options))
+}
+
+fn spawn_inventory_load(sources: Vec<String>, tasks: mpsc::Sender<AppMessage>) {
+    tokio::task::spawn_blocking(move || {
+        let result = Inventory::load(&sources)
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
+        let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let _ = tasks.blocking_send(AppMessage::InventoryLoaded { result, base });
+    });
+}
+
+async fn event_loop(
+    session: &mut TerminalSession,
+    app: &mut App,
+    messages: &mut mpsc::Receiver<AppMessage>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    let mut events = crossterm::event::EventStream::new();
+    let mut frames = tokio::time::interval(FRAME);
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => break,
+            event = events.next() => match event {
+                Some(Ok(event)) => app.on_event(event),
+                Some(Err(e)) => return Err(e).context("reading the terminal"),
+                None => break,
+            },
+            Some(message) = messages.recv() => {
+                app.on_message(message);
+                // Take in everything queued, then draw once.
+                while let Ok(message) = messages.try_recv() {
+                    app.on_message(message);
+                }
+            }
+            _ = frames.tick() => {
+                if app.is_dirty() {
+                    session.terminal.draw(|frame| app.draw(frame))?;
+                    app.mark_drawn();
+                }
+            }
+        }
+        if app.should_quit() {
+            break;
+        }
+        if app.take_suspend() {
+            session.suspend().context("suspending")?;
+            let size = session.terminal.size()?;
+            app.dispatch(action::Action::Resize(size.width, size.height));
+            app.mark_dirty();
+        }
+    }
+    Ok(())
+}

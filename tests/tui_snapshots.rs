@@ -1,0 +1,173 @@
+//! The whole console drawn into ratatui's TestBackend at 80×24 and 160×48,
+//! on the repository's sample inventory, compared with insta snapshots in
+//! tests/snapshots/. Review changes with `cargo insta review` (or delete the
+//! `.snap` file and rerun to accept the new picture).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jobdeck::inventory::Inventory;
+use jobdeck::tui::action::{Action, ViewId};
+use jobdeck::tui::app::App;
+use jobdeck::tui::keymap::Keymap;
+use jobdeck::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn sample_app(width: u16, height: u16) -> App {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory");
+    let inv = Inventory::load(&[root.to_string_lossy().into_owned()]).unwrap();
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.dispatch(Action::Resize(width, height));
+    app.set_inventory(Arc::new(inv), PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    app
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// Snapshots the app at its size, with times and this checkout's path
+/// replaced so the pictures are stable.
+fn check(name: &str, app: &App, width: u16, height: u16) {
+    let text = screen(app, width, height);
+    let root = env!("CARGO_MANIFEST_DIR").to_string();
+    insta::with_settings!({
+        snapshot_suffix => format!("{width}x{height}"),
+        filters => vec![
+            (r"\b\d{2}:\d{2}:\d{2}\b", "HH:MM:SS"),
+            (regex_escape(&root).as_str(), "[ROOT]"),
+        ],
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.dispatch(Action::InsertChar(c));
+    }
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+#[test]
+fn inventory_tree() {
+    for (w, h) in SIZES {
+        let mut app = sample_app(w, h);
+        // Open the shop_api app and put the cursor on a host.
+        for _ in 0..7 {
+            app.dispatch(Action::Down);
+        }
+        app.dispatch(Action::Expand);
+        app.dispatch(Action::Down);
+        app.dispatch(Action::ToggleSelect);
+        check("inventory_tree", &app, w, h);
+    }
+}
+
+#[test]
+fn inventory_filter_active() {
+    for (w, h) in SIZES {
+        let mut app = sample_app(w, h);
+        app.dispatch(Action::Filter);
+        type_text(&mut app, "web0");
+        check("inventory_filter", &app, w, h);
+    }
+}
+
+#[test]
+fn inventory_pattern_box_with_count() {
+    for (w, h) in SIZES {
+        let mut app = sample_app(w, h);
+        app.dispatch(Action::Pattern);
+        type_text(&mut app, "shop:&shop_c1:!shop_web");
+        check("inventory_pattern", &app, w, h);
+    }
+}
+
+#[test]
+fn inventory_pattern_error_is_inline() {
+    let mut app = sample_app(80, 24);
+    app.dispatch(Action::Pattern);
+    // Lookaround is not in Rust's regex syntax: an error, shown inline.
+    type_text(&mut app, "~(?=web)");
+    check("inventory_pattern_error", &app, 80, 24);
+}
+
+#[test]
+fn inventory_host_detail() {
+    for (w, h) in SIZES {
+        let mut app = sample_app(w, h);
+        // blog-php-01: reached through a ProxyCommand, with masked secrets if any.
+        app.dispatch(Action::Down);
+        app.dispatch(Action::Down);
+        app.dispatch(Action::Expand);
+        app.dispatch(Action::Down);
+        app.dispatch(Action::ToggleDetail);
+        check("inventory_host_detail", &app, w, h);
+    }
+}
+
+#[test]
+fn help_overlay() {
+    for (w, h) in SIZES {
+        let mut app = sample_app(w, h);
+        app.dispatch(Action::Help);
+        check("help_overlay", &app, w, h);
+    }
+}
+
+#[test]
+fn placeholder_view() {
+    for (w, h) in SIZES {
+        let mut app = sample_app(w, h);
+        app.dispatch(Action::SelectAll);
+        app.dispatch(Action::ShowView(ViewId::Planner));
+        check("placeholder_planner", &app, w, h);
+    }
+}
+
+#[test]
+fn tiny_terminal_draws_a_note_and_never_panics() {
+    let mut app = sample_app(20, 5);
+    check("too_small", &app, 20, 5);
+    // Every size from nothing up must draw without a panic.
+    for w in 0..90 {
+        for h in (0..30).step_by(3) {
+            app.dispatch(Action::Resize(w, h));
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            terminal.draw(|frame| app.draw(frame)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn loading_and_failed_inventory() {
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.dispatch(Action::Resize(80, 24));
+    app.set_loading("sample-inventory");
+    assert!(screen(&app, 80, 24).contains("Loading the inventory from sample-inventory"));
+    let err = Inventory::load(&["/nonexistent/inventory".to_string()]).unwrap_err();
+    app.on_message(jobdeck::tui::app::AppMessage::InventoryLoaded {
+        result: Err(err.to_string()),
+        base: PathBuf::from("."),
+    });
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("The inventory could not be loaded"), "{text}");
+    assert!(text.contains("/nonexistent/inventory"), "{text}");
+}
