@@ -56,7 +56,7 @@ fn host_count(n: usize) -> String {
 /// The batch's share of all hosts: whole percent when exact, else one decimal.
 fn share(size: usize, hosts: usize) -> String {
     let tenths = (size as u128 * 1000 + hosts as u128 / 2) / hosts.max(1) as u128;
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         format!("{}%", tenths / 10)
     } else {
         format!("{}.{}%", tenths / 10, tenths % 10)

@@ -76,10 +76,10 @@ impl Atom {
                     &["name", "description", "timeout", "run_as", "params"],
                     "an atom header",
                 );
-                if let Some(e) = map.get("name") {
-                    if let Some(name) = r.text(&e.value, "name") {
-                        atom.name = name;
-                    }
+                if let Some(e) = map.get("name")
+                    && let Some(name) = r.text(&e.value, "name")
+                {
+                    atom.name = name;
                 }
                 atom.description = map
                     .get("description")

@@ -203,15 +203,15 @@ pub(crate) fn read_params(r: &mut Reader, node: &Node, what: &str) -> Vec<ParamS
             &format!("param '{name}'"),
         );
         let mut choices = None;
-        if let Some(c) = fields.get("choices") {
-            if let Some(items) = r.list(&c.value, "choices") {
-                choices = Some(
-                    items
-                        .iter()
-                        .filter_map(|i| r.text(i, "a choice"))
-                        .collect::<Vec<_>>(),
-                );
-            }
+        if let Some(c) = fields.get("choices")
+            && let Some(items) = r.list(&c.value, "choices")
+        {
+            choices = Some(
+                items
+                    .iter()
+                    .filter_map(|i| r.text(i, "a choice"))
+                    .collect::<Vec<_>>(),
+            );
         }
         if let Some(t) = fields.get("type") {
             match r.text(&t.value, "type").as_deref() {
@@ -248,18 +248,18 @@ pub(crate) fn read_params(r: &mut Reader, node: &Node, what: &str) -> Vec<ParamS
         if let Some(v) = fields.get("description") {
             spec.description = r.text(&v.value, "description");
         }
-        if let Some(v) = fields.get("default") {
-            if let Some(default) = r.text(&v.value, "default") {
-                if spec.secret {
-                    r.error(
-                        v.value.line,
-                        format!("param '{name}' is secret: it cannot have a default in a file"),
-                    );
-                } else {
-                    match spec.check(&default) {
-                        Ok(d) => spec.default = Some(d),
-                        Err(e) => r.error(v.value.line, e),
-                    }
+        if let Some(v) = fields.get("default")
+            && let Some(default) = r.text(&v.value, "default")
+        {
+            if spec.secret {
+                r.error(
+                    v.value.line,
+                    format!("param '{name}' is secret: it cannot have a default in a file"),
+                );
+            } else {
+                match spec.check(&default) {
+                    Ok(d) => spec.default = Some(d),
+                    Err(e) => r.error(v.value.line, e),
                 }
             }
         }
@@ -446,20 +446,20 @@ fn read_rollout(r: &mut Reader, node: &Node) -> RolloutSpec {
     spec.interval = map
         .get("interval")
         .and_then(|e| r.duration(&e.value, "interval"));
-    if let Some(e) = map.get("mode") {
-        if let Some(text) = r.text(&e.value, "mode") {
-            match text.parse() {
-                Ok(m) => spec.mode = Some(m),
-                Err(err) => r.error(e.value.line, format!("mode: {err}")),
-            }
+    if let Some(e) = map.get("mode")
+        && let Some(text) = r.text(&e.value, "mode")
+    {
+        match text.parse() {
+            Ok(m) => spec.mode = Some(m),
+            Err(err) => r.error(e.value.line, format!("mode: {err}")),
         }
     }
-    if let Some(e) = map.get("max_fail") {
-        if let Some(text) = r.text(&e.value, "max_fail") {
-            match text.parse() {
-                Ok(m) => spec.max_fail = Some(m),
-                Err(err) => r.error(e.value.line, format!("max_fail: {err}")),
-            }
+    if let Some(e) = map.get("max_fail")
+        && let Some(text) = r.text(&e.value, "max_fail")
+    {
+        match text.parse() {
+            Ok(m) => spec.max_fail = Some(m),
+            Err(err) => r.error(e.value.line, format!("max_fail: {err}")),
         }
     }
     if let Some(e) = map.get("forks") {
@@ -469,12 +469,12 @@ fn read_rollout(r: &mut Reader, node: &Node) -> RolloutSpec {
             None => {}
         }
     }
-    if let Some(e) = map.get("order") {
-        if let Some(text) = r.text(&e.value, "order") {
-            match text.parse() {
-                Ok(o) => spec.order = Some(o),
-                Err(err) => r.error(e.value.line, format!("order: {err}")),
-            }
+    if let Some(e) = map.get("order")
+        && let Some(text) = r.text(&e.value, "order")
+    {
+        match text.parse() {
+            Ok(o) => spec.order = Some(o),
+            Err(err) => r.error(e.value.line, format!("order: {err}")),
         }
     }
     spec
@@ -545,36 +545,36 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
                 None
             })?;
             let mut with = Vec::new();
-            if let Some(e) = map.get("with") {
-                if let Some(pairs) = r.map(&e.value, "with") {
-                    for (key, entry) in pairs {
-                        let Some(text) = r.text(&entry.value, &format!("with.{key}")) else {
-                            continue;
-                        };
-                        check_references(r, entry.value.line, &text, ctx.param_names);
-                        match atom.params.iter().find(|p| &p.name == key) {
-                            None => r.error(
-                                entry.key_line,
-                                format!(
-                                    "atom '{}' has no param '{key}' (it takes: {})",
-                                    atom.name,
-                                    atom.params
-                                        .iter()
-                                        .map(|p| p.name.as_str())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
+            if let Some(e) = map.get("with")
+                && let Some(pairs) = r.map(&e.value, "with")
+            {
+                for (key, entry) in pairs {
+                    let Some(text) = r.text(&entry.value, &format!("with.{key}")) else {
+                        continue;
+                    };
+                    check_references(r, entry.value.line, &text, ctx.param_names);
+                    match atom.params.iter().find(|p| &p.name == key) {
+                        None => r.error(
+                            entry.key_line,
+                            format!(
+                                "atom '{}' has no param '{key}' (it takes: {})",
+                                atom.name,
+                                atom.params
+                                    .iter()
+                                    .map(|p| p.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
-                            // Values with ${...} are checked when the run fills them in.
-                            Some(spec) if params::references(&text).is_empty() => {
-                                if let Err(e) = spec.check(&text) {
-                                    r.error(entry.value.line, e);
-                                }
+                        ),
+                        // Values with ${...} are checked when the run fills them in.
+                        Some(spec) if params::references(&text).is_empty() => {
+                            if let Err(e) = spec.check(&text) {
+                                r.error(entry.value.line, e);
                             }
-                            Some(_) => {}
                         }
-                        with.push((key.clone(), text));
+                        Some(_) => {}
                     }
+                    with.push((key.clone(), text));
                 }
             }
             for spec in &atom.params {

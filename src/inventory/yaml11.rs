@@ -250,10 +250,10 @@ fn children_measure<'a>(children: impl Iterator<Item = &'a Node>) -> (usize, usi
 /// if that parser disagrees, every node gets line 1.
 fn load_json(path: &Path, text: &str, json: Value) -> Option<Option<Document>> {
     let plain = node_from_json(json, 1)?;
-    if let Ok(Some(doc)) = build(path, text, Mode::Json) {
-        if doc.root.to_value() == plain.to_value() {
-            return Some(Some(doc));
-        }
+    if let Ok(Some(doc)) = build(path, text, Mode::Json)
+        && doc.root.to_value() == plain.to_value()
+    {
+        return Some(Some(doc));
     }
     Some(Some(Document {
         root: plain,

@@ -632,10 +632,10 @@ pub fn parse_zone(name: &str) -> Result<Tz, CronError> {
 /// The local zone: `$TZ` if it holds an IANA name, else the system's zone,
 /// else UTC.
 pub fn local_zone() -> Tz {
-    if let Ok(value) = std::env::var("TZ") {
-        if let Ok(zone) = value.trim_start_matches(':').parse::<Tz>() {
-            return zone;
-        }
+    if let Ok(value) = std::env::var("TZ")
+        && let Ok(zone) = value.trim_start_matches(':').parse::<Tz>()
+    {
+        return zone;
     }
     iana_time_zone::get_timezone()
         .ok()

@@ -404,10 +404,10 @@ impl InventoryView {
     }
 
     fn set_expanded(&mut self, node: usize, open: bool) {
-        if let Load::Ready(m) = &mut self.load {
-            if m.nodes[node].is_group() {
-                m.expanded[node] = open;
-            }
+        if let Load::Ready(m) = &mut self.load
+            && m.nodes[node].is_group()
+        {
+            m.expanded[node] = open;
         }
         self.refresh_rows();
     }
@@ -888,10 +888,10 @@ impl View for InventoryView {
                     Action::Collapse if is_group && open => self.set_expanded(node, false),
                     // On a host or a closed group, h goes to the parent.
                     Action::Collapse => {
-                        if let (Some(parent), Load::Ready(m)) = (parent, &self.load) {
-                            if let Some(i) = m.rows.iter().position(|r| r.node == parent) {
-                                self.move_cursor(|_, _, _| i);
-                            }
+                        if let (Some(parent), Load::Ready(m)) = (parent, &self.load)
+                            && let Some(i) = m.rows.iter().position(|r| r.node == parent)
+                        {
+                            self.move_cursor(|_, _, _| i);
                         }
                     }
                     _ => {}
@@ -1227,10 +1227,10 @@ fn filtered_rows(nodes: &[Node], filter: &str, matcher: &mut Matcher) -> Vec<Row
     // A node is shown if it matches, sits under a match, or leads to one.
     let mut leads_to_match = vec![false; nodes.len()];
     for i in (0..nodes.len()).rev() {
-        if indices[i].is_some() || leads_to_match[i] {
-            if let Some(parent) = nodes[i].parent {
-                leads_to_match[parent] = true;
-            }
+        if (indices[i].is_some() || leads_to_match[i])
+            && let Some(parent) = nodes[i].parent
+        {
+            leads_to_match[parent] = true;
         }
     }
     let mut rows = Vec::new();
