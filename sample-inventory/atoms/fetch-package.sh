@@ -5,7 +5,7 @@
 # timeout: 5m
 # params:
 #   service: {type: string, required: true}
-#   version: {type: string, required: true, description: release to fetch, e.g. 1.4.2}
+#   version: {type: string, required: true, description: "release to fetch, e.g. 1.4.2"}
 # ---
 # A real atom would curl from a package server; the lab builds the package
 # locally so the sample needs no network.
