@@ -882,3 +882,56 @@ fn the_secret_is_nowhere_in_the_journal() {
     // And every command checked its own output for it (see `jobdeck_env`).
     jobdeck(&fx.path, &["show", "2", "--replay", "--speed", "1000"]);
 }
+
+#[test]
+fn a_run_whose_jobdeck_died_shows_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let mut journal = Journal::open(&path).unwrap();
+    let id = journal
+        .create_instance(&new_instance("deploy", &["web01", "web02"], Trigger::Cli))
+        .unwrap();
+    let (sink, handle) = JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    Script::new(id, T0)
+        .at(
+            0,
+            EventKind::InstanceStarted {
+                flow: "deploy".into(),
+                hosts: vec!["web01".into(), "web02".into()],
+                steps: vec!["stop".into()],
+                batches: vec![vec![0], vec![1]],
+            },
+        )
+        .at(0, EventKind::BatchStarted { batch: 0 })
+        .start(10, 0, 0, 1)
+        .out(20, 0, 0, Stream::Stdout, b"half way\n")
+        .send(&sink);
+    sink.blocking_flush().unwrap();
+    drop(sink);
+    handle.join().unwrap();
+    // The run's owner is a process that has exited.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    journal
+        .connection()
+        .execute(
+            "UPDATE instances SET owner_pid = ?1 WHERE id = ?2",
+            (dead_pid, id),
+        )
+        .unwrap();
+
+    let rows = json_of(&path, &["history", "--json"]);
+    assert_eq!(rows[0]["status"], "interrupted", "{rows}");
+    let text = ok_run(&path, &["show", &id.to_string()]);
+    assert_in_order(
+        &text,
+        &[
+            &format!("instance {id}: deploy [INTERRUPTED]\n"),
+            &format!("  resume:    jobdeck resume {id} (it was running); next: batch 1/2\n"),
+            "== web01 [INTERRUPTED] batch 1/2\n",
+            "-- step 1/1: stop [INTERRUPTED]\nhalf way\n",
+            "== web02 [PENDING] batch 2/2\n",
+        ],
+    );
+}

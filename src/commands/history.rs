@@ -684,13 +684,16 @@ fn render_host(
     if let Some(error) = &record.error {
         parts.push(one_line(error));
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "== {} [{}] {}",
+        "== {} [{}]",
         run.host_name(host),
-        status_label(record.status),
-        parts.join(", ")
+        status_label(record.status)
     );
+    if !parts.is_empty() {
+        let _ = write!(out, " {}", parts.join(", "));
+    }
+    out.push('\n');
     let attempts = |step: StepIndex| {
         sections
             .keys()
