@@ -42,6 +42,9 @@ use chrono::{FixedOffset, Local, TimeZone};
 use tokio::sync::mpsc;
 
 pub use render::STDERR_MARK;
+// For `jobdeck show`, which lays out a past run the way a live one looks.
+pub use render::{format_bytes, format_host_time, format_run_time, format_wait, status_label};
+pub use run::RunInfo;
 pub use summary::RunSummary;
 
 use crate::engine::events::{
@@ -51,8 +54,7 @@ use crate::engine::scrub::Scrubber;
 use capture::HostCapture;
 use gather::Gather;
 use progress::Progress;
-use render::{format_run_time, format_wait, host_detail, host_header, render_output};
-use run::RunInfo;
+use render::{host_detail, host_header, render_output};
 
 /// The default bound on one host's buffered output.
 pub const DEFAULT_OUTPUT_CAP: usize = 1024 * 1024;
