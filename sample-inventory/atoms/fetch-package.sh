@@ -20,6 +20,7 @@ else
   trap 'rm -rf "$work"' EXIT
   echo "$version" > "$work/VERSION"
   printf '#!/bin/sh\necho "%s %s serving"\n' "$service" "$version" > "$work/run.sh"
+  chmod 755 "$work/run.sh"
   tar -C "$work" -cf "$pkg" VERSION run.sh
   echo "fetched $service-$version"
 fi

@@ -751,7 +751,8 @@ fn past_run(
         .collect();
     values.extend(parse_param_args(given)?);
     for name in &record.secret_params {
-        if !values.iter().any(|(k, _)| k == name) {
+        let required = flow.params.iter().any(|p| &p.name == name && p.required);
+        if required && !values.iter().any(|(k, _)| k == name) {
             bail!(
                 "run {id} has a secret param '{name}', which is never stored: pass --param {name}=..."
             );
@@ -867,7 +868,12 @@ pub fn resume(
     let steps = plan.steps.len();
     let start_of = |h: usize| -> HostStart {
         if !remaining.contains(&h) {
-            return HostStart::Done;
+            let status = detail
+                .hosts
+                .iter()
+                .find(|r| r.index == h)
+                .map_or(HostStatus::Ok, |r| r.status);
+            return HostStart::Done(status);
         }
         // Start at the first step without an ok result: finished steps are not repeated.
         let first_open = (0..steps).find(|&s: &StepIndex| {

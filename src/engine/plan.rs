@@ -128,8 +128,9 @@ pub struct StartPoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostStart {
     FromStep(StepIndex),
-    /// Finished in an earlier run; not run again.
-    Done,
+    /// Finished in an earlier run (with this status); not run again, but
+    /// its status still counts towards how the instance ends.
+    Done(super::events::HostStatus),
 }
 
 impl StartPoint {

@@ -41,7 +41,7 @@ pub async fn run(
     });
     let hosts = (0..plan.hosts.len())
         .map(|h| match plan.start.host(h) {
-            HostStart::Done => HostState::done(),
+            HostStart::Done(status) => HostState::done(status),
             HostStart::FromStep(step) => HostState::pending(step),
         })
         .collect();
@@ -77,10 +77,10 @@ impl HostState {
         }
     }
 
-    fn done() -> Self {
+    fn done(status: HostStatus) -> Self {
         HostState {
             done_before: true,
-            status: HostStatus::Ok,
+            status,
             ..HostState::pending(0)
         }
     }
@@ -155,7 +155,7 @@ impl Runner {
             let last = batch + 1 == plan.batches.len();
             if failed > 0 && !last && plan.policy.mode == BatchMode::PauseOnFailure {
                 if !plan.policy.interactive {
-                    self.skip_remaining().await;
+                    // The hosts of later batches stay pending: `resume` runs them.
                     return self
                         .finish(
                             InstanceStatus::Interrupted,

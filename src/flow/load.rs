@@ -620,7 +620,14 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
             StepKind::Atom { atom, .. } => atom.name.clone(),
             StepKind::Approval { .. } => "approval".into(),
             StepKind::Copy { dest, .. } => format!("copy to {dest}"),
-            _ => label.to_string(),
+            StepKind::Command { command } => shorten(command, 48),
+            StepKind::Script { body, .. } => match body
+                .lines()
+                .find(|l| !l.starts_with("#!") && !l.trim().is_empty())
+            {
+                Some(first) => format!("script: {}", shorten(first.trim(), 40)),
+                None => label.to_string(),
+            },
         },
     };
     let default_timeout = match &kind {
@@ -662,6 +669,16 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
         targets: map.get("targets").and_then(|e| r.text(&e.value, "targets")),
         kind,
     })
+}
+
+/// The first `max` characters of a line, with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() <= max && !text.contains('\n') {
+        line.to_string()
+    } else {
+        format!("{}…", line.chars().take(max).collect::<String>())
+    }
 }
 
 fn check_references(r: &mut Reader, line: usize, text: &str, names: &[String]) {
