@@ -33,36 +33,36 @@ use crate::transport::{NoPassphrase, Payload, TerminalPrompt, Transport, Transpo
 
 /// How the run is rolled out, after the command line overrode the flow.
 #[derive(Debug, Clone)]
-struct Rollout {
-    batches: BatchExpr,
-    interval: Duration,
-    mode: BatchMode,
-    max_fail: Option<MaxFail>,
-    forks: usize,
-    order: HostOrder,
+pub struct Rollout {
+    pub batches: BatchExpr,
+    pub interval: Duration,
+    pub mode: BatchMode,
+    pub max_fail: Option<MaxFail>,
+    pub forks: usize,
+    pub order: HostOrder,
     /// Default command timeout for steps that set none.
-    timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
 }
 
 /// Everything a run needs before it gets an instance id.
-struct RunSpec {
-    flow: Flow,
+pub struct RunSpec {
+    pub flow: Flow,
     /// The flow's param values (secret ones included; never stored).
-    params: Vec<(String, String)>,
+    pub params: Vec<(String, String)>,
     /// Selected hosts in run order.
-    hosts: Vec<HostId>,
-    rollout: Rollout,
+    pub hosts: Vec<HostId>,
+    pub rollout: Rollout,
     /// How the operator selected hosts, as recorded in the journal.
-    target: Value,
-    yes: bool,
-    resolve: ResolveOptions,
+    pub target: Value,
+    pub yes: bool,
+    pub resolve: ResolveOptions,
 }
 
 /// What the reporter prints.
 #[derive(Debug, Clone, Copy)]
-struct Output {
-    json: bool,
-    gather: bool,
+pub struct Output {
+    pub json: bool,
+    pub gather: bool,
 }
 
 pub fn headless(
@@ -125,7 +125,7 @@ pub fn headless(
 }
 
 /// `-c CMD` is a flow of one command step.
-fn adhoc_flow(command: &str) -> Flow {
+pub fn adhoc_flow(command: &str) -> Flow {
     Flow {
         name: format!("adhoc: {command}"),
         description: None,
@@ -162,7 +162,7 @@ fn absolute(path: &Path) -> String {
 }
 
 /// `--param name=value`, repeatable.
-fn parse_param_args(args: &[String]) -> Result<Vec<(String, String)>> {
+pub fn parse_param_args(args: &[String]) -> Result<Vec<(String, String)>> {
     args.iter()
         .map(|arg| {
             arg.split_once('=')
@@ -172,7 +172,7 @@ fn parse_param_args(args: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn rollout_from(args: &RunArgs, flow: &Flow) -> Result<Rollout> {
+pub fn rollout_from(args: &RunArgs, flow: &Flow) -> Result<Rollout> {
     let spec = &flow.rollout;
     let batches = match &args.batches {
         Some(text) => BatchExpr::parse(text).map_err(|e| anyhow!("--batches: {e}"))?,
@@ -215,7 +215,7 @@ fn rollout_from(args: &RunArgs, flow: &Flow) -> Result<Rollout> {
     })
 }
 
-fn resolve_options(args: &RunArgs) -> Result<ResolveOptions> {
+pub fn resolve_options(args: &RunArgs) -> Result<ResolveOptions> {
     Ok(ResolveOptions {
         accept_new: args.accept_new,
         connect_timeout: args
@@ -318,7 +318,12 @@ fn secrets_of(inv: &Inventory, spec: &RunSpec) -> Vec<String> {
 
 /// The engine's plan for `spec`: targets resolved, env built, steps turned
 /// into actions, batches split.
-fn build_plan(inv: &Inventory, spec: &RunSpec, instance: InstanceId, base: &Path) -> Result<Plan> {
+pub fn build_plan(
+    inv: &Inventory,
+    spec: &RunSpec,
+    instance: InstanceId,
+    base: &Path,
+) -> Result<Plan> {
     let sizes = spec.rollout.batches.plan(spec.hosts.len())?;
     let batches = crate::rollout::assign((0..spec.hosts.len()).collect(), &sizes);
     let mut batch_of = vec![0usize; spec.hosts.len()];
@@ -488,7 +493,7 @@ fn planned_step(
     })
 }
 
-fn journal_path(given: Option<PathBuf>) -> Result<PathBuf> {
+pub fn journal_path(given: Option<PathBuf>) -> Result<PathBuf> {
     match given {
         Some(p) => Ok(p),
         None => Ok(journal::default_path()?),
@@ -501,8 +506,8 @@ fn current_user() -> String {
         .unwrap_or_default()
 }
 
-/// Records a new instance and runs it.
-fn start_and_run(
+/// Records a new instance and runs it headless.
+pub fn start_and_run(
     inv: &Inventory,
     journal: Option<PathBuf>,
     spec: RunSpec,
@@ -527,11 +532,24 @@ fn start_and_run(
         );
     }
     let path = journal_path(journal)?;
-    let mut journal = Journal::open(&path)?;
+    let plan = prepare_instance(inv, &path, &spec, trigger, parent)?;
+    execute(&path, plan, output)
+}
+
+/// Builds the plan and records the instance in the journal; the plan comes
+/// back with its instance id. A bad host or step fails before anything is
+/// stored. The console uses this too, then runs the plan its own way.
+pub fn prepare_instance(
+    inv: &Inventory,
+    journal_path: &Path,
+    spec: &RunSpec,
+    trigger: Trigger,
+    parent: Option<InstanceId>,
+) -> Result<Plan> {
+    let mut journal = Journal::open(journal_path)?;
     journal.recover_interrupted()?;
     let base = std::env::current_dir()?;
-    // Build with a placeholder id first, so a bad host or step fails before anything is stored.
-    let mut plan = build_plan(inv, &spec, 0, &base)?;
+    let mut plan = build_plan(inv, spec, 0, &base)?;
     let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
     let secret_params: Vec<String> = spec
         .flow
@@ -566,13 +584,12 @@ fn start_and_run(
         parent,
         user: current_user(),
     })?;
-    drop(journal);
     set_instance(&mut plan, id);
-    execute(&path, plan, output)
+    Ok(plan)
 }
 
 /// The id appears in the plan and in every host's `JOBDECK_JOB_ID`.
-fn set_instance(plan: &mut Plan, id: InstanceId) {
+pub fn set_instance(plan: &mut Plan, id: InstanceId) {
     plan.instance = id;
     for host in &mut plan.hosts {
         for (k, v) in &mut host.env {
@@ -584,7 +601,7 @@ fn set_instance(plan: &mut Plan, id: InstanceId) {
 }
 
 /// Runs a plan with the journal writer and the reporter as consumers.
-fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
+pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
