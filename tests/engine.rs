@@ -1796,6 +1796,42 @@ async fn retry_failed_while_paused_on_failure() {
     assert_eq!(done.started(1), vec![(0, 1), (1, 1)]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retried_host_keeps_its_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = vec![
+        step("set", "echo '::set VERSION=1.2.3'"),
+        step(
+            "use",
+            r#"echo "v=$VERSION"; n=$(( $(cat "$COUNTER" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$COUNTER"; [ "$n" -ge "$NEED" ]"#,
+        ),
+    ];
+    let mut p = plan(
+        vec![
+            counting_host("h0", dir.path(), 2),
+            counting_host("h1", dir.path(), 1),
+        ],
+        vec![vec![0], vec![1]],
+        steps,
+    );
+    p.policy.interactive = true;
+    let mut live = Live::start(p);
+    live.wait_for("paused", |k| *k == EventKind::Paused).await;
+    live.send(Control::RetryFailed);
+    live.wait_for("h0 ok", |k| {
+        *k == EventKind::HostFinished {
+            host: 0,
+            status: HostStatus::Ok,
+        }
+    })
+    .await;
+    live.send(Control::Resume);
+    let done = live.finish().await;
+    assert_eq!(done.started(0), vec![(0, 1), (1, 1), (1, 2)]);
+    assert_eq!(done.stdout(0, 1), "v=1.2.3\nv=1.2.3\n");
+    assert_eq!(done.status, InstanceStatus::Ok, "{}", done.dump());
+}
+
 /// A wait's own commands sent while a retry runs inside the wait are not lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn go_ahead_sent_during_a_retry_still_ends_the_wait() {
@@ -1853,6 +1889,41 @@ async fn go_ahead_sent_during_a_retry_still_ends_the_wait() {
             }
         });
         assert!(retried_ok < done.position("batch 1", is_batch_started(1)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn run_as_goes_through_sudo_with_env_and_kill() {
+    if !Path::new("/usr/bin/sudo").exists() {
+        eprintln!("sudo is not installed: skipped");
+        return;
+    }
+    let sshd = SshdFixture::start();
+    let marker = format!("sleep 302.{}", std::process::id());
+    let mut who = step("who", r#"printf '%s|%s' "$(id -un)" "$HOST_VAR""#);
+    who.run_as = Some("nobody".into());
+    let mut slow = step("slow", &marker);
+    slow.run_as = Some("nobody".into());
+    slow.timeout = Some(Duration::from_millis(500));
+    let hosts = vec![
+        with_env(local_host("h0"), "HOST_VAR", NASTY),
+        with_env(ssh_host("ssh1", &sshd), "HOST_VAR", NASTY),
+    ];
+    let mut p = plan(hosts, one_batch(2), vec![who, slow]);
+    p.policy.mode = BatchMode::Continue;
+    let done = run_to_end(p).await;
+    for h in 0..2 {
+        assert_eq!(done.stdout(h, 0), format!("nobody|{NASTY}"), "host {h}");
+        assert_eq!(done.host_status(h), Some(HostStatus::TimedOut), "host {h}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_matching(&marker).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {:?}",
+            processes_matching(&marker)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

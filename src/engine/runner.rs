@@ -18,7 +18,7 @@ use super::events::{
     BatchIndex, EventKind, HostIndex, HostStatus, InstanceStatus, StepIndex, UnixMillis,
     WaitReason, now_millis,
 };
-use super::host::{Approvals, HostEnd, HostRun, Shared, run_host};
+use super::host::{Approvals, HostEnd, HostExports, HostRun, Shared, run_host};
 use super::plan::{HostStart, Plan};
 use super::sink::EventSink;
 use crate::rollout::BatchMode;
@@ -52,6 +52,7 @@ pub async fn run(
         paused: false,
         abort: None,
         attempts: HashMap::new(),
+        exports: HashMap::new(),
         retrying_in_wait: false,
         deferred: VecDeque::new(),
     };
@@ -97,6 +98,7 @@ struct Runner {
     /// Set when the run must stop: operator abort or max-fail.
     abort: Option<String>,
     attempts: HashMap<HostIndex, Arc<Mutex<HashMap<StepIndex, u32>>>>,
+    exports: HashMap<HostIndex, HostExports>,
     /// Running hosts retried while waiting between batches: they start even
     /// when the run is paused, and the wait's own commands are kept for it.
     retrying_in_wait: bool,
@@ -354,6 +356,7 @@ impl Runner {
             start_step: state.next_step,
             cancel: state.cancel.clone(),
             attempts: self.attempts.entry(h).or_default().clone(),
+            exports: self.exports.entry(h).or_default().clone(),
         };
         let shared = self.shared.clone();
         running.spawn(async move { (h, run_host(shared, run).await) });
