@@ -46,6 +46,9 @@ pub struct HostEnd {
     pub resume_step: StepIndex,
 }
 
+/// A host's `::set` values, kept across runs of the host (retry failed).
+pub type HostExports = Arc<Mutex<Vec<(String, String)>>>;
+
 /// Where the host starts and how many attempts each step has had already.
 pub struct HostRun {
     pub host: HostIndex,
@@ -54,13 +57,16 @@ pub struct HostRun {
     pub cancel: CancellationToken,
     /// Attempts so far per step, so retried hosts keep counting up.
     pub attempts: Arc<Mutex<HashMap<StepIndex, u32>>>,
+    /// `::set` values so far, so a retried host still has those of the
+    /// steps it does not run again.
+    pub exports: HostExports,
 }
 
 pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
     let plan = shared.plan.clone();
     let steps = &plan.steps;
     let mut session: Option<HostSession> = None;
-    let mut exports: Vec<(String, String)> = Vec::new();
+    let mut exports = run.exports.lock().expect("exports lock").clone();
     let mut end = HostEnd {
         status: HostStatus::Ok,
         resume_step: run.start_step,
@@ -94,6 +100,7 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
     if let Some(session) = session {
         session.close().await;
     }
+    *run.exports.lock().expect("exports lock") = exports;
     end
 }
 

@@ -18,7 +18,7 @@ use super::events::{
     BatchIndex, EventKind, HostIndex, HostStatus, InstanceStatus, StepIndex, UnixMillis,
     WaitReason, now_millis,
 };
-use super::host::{Approvals, HostEnd, HostRun, Shared, run_host};
+use super::host::{Approvals, HostEnd, HostExports, HostRun, Shared, run_host};
 use super::plan::{HostStart, Plan};
 use super::sink::EventSink;
 use crate::rollout::BatchMode;
@@ -52,6 +52,9 @@ pub async fn run(
         paused: false,
         abort: None,
         attempts: HashMap::new(),
+        exports: HashMap::new(),
+        retrying_in_wait: false,
+        deferred: VecDeque::new(),
     };
     runner.run().await
 }
@@ -95,7 +98,18 @@ struct Runner {
     /// Set when the run must stop: operator abort or max-fail.
     abort: Option<String>,
     attempts: HashMap<HostIndex, Arc<Mutex<HashMap<StepIndex, u32>>>>,
+    exports: HashMap<HostIndex, HostExports>,
+    /// Running hosts retried while waiting between batches: they start even
+    /// when the run is paused, and the wait's own commands are kept for it.
+    retrying_in_wait: bool,
+    /// Commands that arrived during such a retry and belong to the wait.
+    deferred: VecDeque<Control>,
 }
+
+const CONFIRM_NEEDS_OPERATOR: &str =
+    "mode confirm needs an operator to confirm each batch: run with --yes to go ahead";
+
+const NO_OPERATOR_TO_RESUME: &str = "paused, and no operator left to resume the run";
 
 /// What a wait ended with.
 enum WaitEnd {
@@ -129,6 +143,18 @@ impl Runner {
         .await;
 
         let first = plan.start.first_batch;
+        // Headless, a confirm-mode rollout that would need a confirmation
+        // fails before touching any host rather than after its first batch.
+        let policy = &plan.policy;
+        let will_wait =
+            plan.batches.len().saturating_sub(first) > 1 || plan.start.wait_until.is_some();
+        if policy.mode == BatchMode::Confirm
+            && !policy.auto_confirm
+            && !policy.interactive
+            && will_wait
+        {
+            self.abort = Some(CONFIRM_NEEDS_OPERATOR.into());
+        }
         for batch in first..plan.batches.len() {
             let resumed_wait = batch == first && plan.start.wait_until.is_some();
             if (batch > first || resumed_wait)
@@ -249,7 +275,11 @@ impl Runner {
         let mut queue: VecDeque<HostIndex> = members.into();
         let mut running: JoinSet<(HostIndex, HostEnd)> = JoinSet::new();
         loop {
-            while running.len() < forks && !self.paused && self.abort.is_none() {
+            if !self.retrying_in_wait {
+                self.check_stranded();
+            }
+            let held = self.paused && !self.retrying_in_wait;
+            while running.len() < forks && !held && self.abort.is_none() {
                 let Some(h) = queue.pop_front() else { break };
                 if self.hosts[h].skip {
                     self.set_final(h, HostStatus::Skipped).await;
@@ -273,11 +303,41 @@ impl Runner {
                     self.check_max_fail();
                 }
                 Some(control) = recv(&mut self.controls) => {
-                    if let Some(again) = self.handle(control, Some(batch)).await {
+                    if self.retrying_in_wait && self.belongs_to_wait(&control) {
+                        self.deferred.push_back(control);
+                    } else if let Some(again) = self.handle(control, Some(batch)).await {
                         queue.extend(again);
                     }
                 }
+                // The operator left while nothing runs: the checks above decide.
+                else => {}
             }
+        }
+    }
+
+    /// Paused with nobody left to resume: the run ends rather than hangs.
+    fn check_stranded(&mut self) {
+        if self.paused && self.controls.is_none() && self.deferred.is_empty() {
+            self.abort
+                .get_or_insert_with(|| NO_OPERATOR_TO_RESUME.into());
+        }
+    }
+
+    /// Commands a wait between batches answers (go on, pause, resume), as
+    /// opposed to those for the hosts being retried meanwhile.
+    fn belongs_to_wait(&self, control: &Control) -> bool {
+        match control {
+            Control::Pause | Control::Resume => true,
+            Control::Confirm => !self.shared.approvals.pending(),
+            _ => false,
+        }
+    }
+
+    /// The next command for a wait: one kept during a retry, else a new one.
+    async fn next_control(&mut self) -> Option<Control> {
+        match self.deferred.pop_front() {
+            Some(control) => Some(control),
+            None => recv(&mut self.controls).await,
         }
     }
 
@@ -296,6 +356,7 @@ impl Runner {
             start_step: state.next_step,
             cancel: state.cancel.clone(),
             attempts: self.attempts.entry(h).or_default().clone(),
+            exports: self.exports.entry(h).or_default().clone(),
         };
         let shared = self.shared.clone();
         running.spawn(async move { (h, run_host(shared, run).await) });
@@ -386,7 +447,7 @@ impl Runner {
         }
         if policy.mode == BatchMode::Confirm && !policy.auto_confirm {
             if !policy.interactive {
-                self.abort = Some("mode confirm needs an operator (or --yes)".into());
+                self.abort = Some(CONFIRM_NEEDS_OPERATOR.into());
                 return WaitEnd::Abort;
             }
             self.emit(EventKind::Waiting {
@@ -404,24 +465,34 @@ impl Runner {
     /// A pause holds the run after the interval until Resume.
     async fn wait_until(&mut self, batch: BatchIndex, until: UnixMillis) -> WaitEnd {
         loop {
+            self.check_stranded();
+            if self.abort.is_some() {
+                return WaitEnd::Abort;
+            }
             let left = (until - now_millis()).max(0) as u64;
             if left == 0 && !self.paused {
                 return WaitEnd::Go;
             }
-            let sleep = tokio::time::sleep(std::time::Duration::from_millis(left.max(1)));
-            tokio::select! {
-                _ = sleep, if left > 0 => {}
-                control = recv(&mut self.controls) => match control {
-                    Some(Control::Confirm) if !self.paused => return WaitEnd::Go,
-                    Some(control) => {
-                        self.handle(control, Some(batch.saturating_sub(1))).await;
-                        if self.abort.is_some() {
-                            return WaitEnd::Abort;
-                        }
+            let control = match self.deferred.pop_front() {
+                Some(control) => control,
+                None => {
+                    let sleep = tokio::time::sleep(std::time::Duration::from_millis(left));
+                    tokio::select! {
+                        _ = sleep, if left > 0 => continue,
+                        Some(control) = recv(&mut self.controls) => control,
+                        // The operator left: the checks above decide.
+                        else => continue,
                     }
-                    None if left == 0 => return WaitEnd::Go,
-                    None => {}
-                },
+                }
+            };
+            match control {
+                Control::Confirm if !self.paused => return WaitEnd::Go,
+                control => {
+                    let previous = batch.saturating_sub(1);
+                    if let Some(again) = self.handle(control, Some(previous)).await {
+                        self.retry_hosts(previous, again).await;
+                    }
+                }
             }
         }
     }
@@ -429,7 +500,12 @@ impl Runner {
     /// Waits for Confirm (or Resume) from the operator.
     async fn wait_for_go(&mut self, batch: BatchIndex) -> WaitEnd {
         loop {
-            match recv(&mut self.controls).await {
+            let control = if self.deferred.is_empty() && self.controls.is_none() {
+                None
+            } else {
+                self.next_control().await
+            };
+            match control {
                 Some(Control::Confirm) | Some(Control::Resume) => {
                     if self.paused {
                         self.paused = false;
@@ -438,8 +514,9 @@ impl Runner {
                     return WaitEnd::Go;
                 }
                 Some(control) => {
-                    if let Some(again) = self.handle(control, Some(batch.saturating_sub(1))).await {
-                        self.run_hosts(batch.saturating_sub(1), again).await;
+                    let previous = batch.saturating_sub(1);
+                    if let Some(again) = self.handle(control, Some(previous)).await {
+                        self.retry_hosts(previous, again).await;
                     }
                     if self.abort.is_some() {
                         return WaitEnd::Abort;
@@ -452,6 +529,15 @@ impl Runner {
                 }
             }
         }
+    }
+
+    /// Runs hosts the operator asked to retry while the run waits between
+    /// batches. The retry is an explicit order, so it goes ahead even while
+    /// the run is paused (as it is after a failure); the wait goes on after it.
+    async fn retry_hosts(&mut self, batch: BatchIndex, hosts: Vec<HostIndex>) {
+        self.retrying_in_wait = true;
+        self.run_hosts(batch, hosts).await;
+        self.retrying_in_wait = false;
     }
 
     /// Mode pause-on-failure with an operator: hold until resumed, retried
