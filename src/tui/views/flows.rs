@@ -3101,7 +3101,10 @@ mod tests {
             ]
         );
         // A keyword only as a word of its own.
-        assert_eq!(kinds("done_file=1"), vec![(Token::Plain, "done_file=1".into())]);
+        assert_eq!(
+            kinds("done_file=1"),
+            vec![(Token::Plain, "done_file=1".into())]
+        );
         assert_eq!(
             kinds("#!/bin/sh"),
             vec![(Token::Comment, "#!/bin/sh".into())]
