@@ -136,6 +136,10 @@ impl App {
         &self.flows
     }
 
+    pub fn schedules_view_mut(&mut self) -> &mut SchedulesView {
+        &mut self.schedules
+    }
+
     /// Shows this time in the status line instead of the clock.
     pub fn set_fixed_clock(&mut self, at: &str) {
         self.fixed_clock = Some(at.to_string());

@@ -2546,7 +2546,7 @@ fn composer_line(
     failing: &[(Section, usize)],
     theme: &Theme,
 ) -> Line<'static> {
-    let label = |text: String| Span::styled(format!("{text:<18}"), theme.muted());
+    let label = |text: String| Span::styled(format!("{:<26} ", clip(&text, 26)), theme.muted());
     match row {
         Row::Field(key) => Line::from(vec![
             label(format!(" {key}")),
