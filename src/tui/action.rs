@@ -83,7 +83,29 @@ pub enum Action {
     Cancel,
     Backspace,
     ClearInput,
+    // History, Flows and Schedules views (tuihist)
+    PlayPause,
+    CycleSpeed,
+    SeekBack,
+    SeekForward,
+    RerunFailed,
+    ResumeRun,
+    CycleStatus,
+    CycleDate,
+    Refresh,
+    NewItem,
+    Edit,
+    EditText,
+    AddStep,
+    DeleteItem,
+    MoveUp,
+    MoveDown,
+    Save,
+    Validate,
+    Confirm,
     // Not bindable: produced by the event loop
+    /// A key for a view that edits text itself (the embedded editor).
+    Key(super::keymap::Key),
     InsertChar(char),
     Resize(u16, u16),
     ScrollUp {
@@ -181,6 +203,46 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
     ("cancel", Action::Cancel, "cancel or clear"),
     ("backspace", Action::Backspace, "delete a character"),
     ("clear_input", Action::ClearInput, "clear the input"),
+    // History, Flows and Schedules views
+    (
+        "play_pause",
+        Action::PlayPause,
+        "play or pause the timeline",
+    ),
+    (
+        "cycle_speed",
+        Action::CycleSpeed,
+        "playback speed 1x, 10x, 100x",
+    ),
+    ("seek_back", Action::SeekBack, "seek the timeline back"),
+    (
+        "seek_forward",
+        Action::SeekForward,
+        "seek the timeline forward",
+    ),
+    (
+        "rerun_failed",
+        Action::RerunFailed,
+        "rerun the failed hosts",
+    ),
+    ("resume_run", Action::ResumeRun, "resume an interrupted run"),
+    ("cycle_status", Action::CycleStatus, "filter by status"),
+    ("cycle_date", Action::CycleDate, "filter by date"),
+    ("refresh", Action::Refresh, "reload from disk"),
+    ("new", Action::NewItem, "create a new flow"),
+    ("edit", Action::Edit, "edit: compose a flow, open an atom"),
+    ("edit_text", Action::EditText, "edit the text in the editor"),
+    ("add_step", Action::AddStep, "add a step (atom picker)"),
+    ("delete", Action::DeleteItem, "remove the step"),
+    ("move_up", Action::MoveUp, "move the step up"),
+    ("move_down", Action::MoveDown, "move the step down"),
+    ("save", Action::Save, "save to the file"),
+    (
+        "validate",
+        Action::Validate,
+        "validate as jobdeck check does",
+    ),
+    ("confirm", Action::Confirm, "yes, do it"),
 ];
 
 impl Action {

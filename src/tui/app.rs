@@ -20,6 +20,11 @@ use super::layout::{self, Screen};
 use super::theme::Theme;
 use super::views::inventory::InventoryView;
 use super::views::placeholder::PlaceholderView;
+// tuihist views
+use super::views::background::Background;
+use super::views::flows::{FlowsMessage, FlowsView};
+use super::views::history::{HistoryMessage, HistoryView};
+use super::views::schedules::SchedulesView;
 use super::views::{Hint, View};
 use crate::inventory::{HostId, Inventory, pattern};
 
@@ -35,6 +40,9 @@ pub enum AppMessage {
         result: Result<Vec<HostId>, String>,
     },
     Status(StatusLevel, String),
+    // tuihist views
+    History(HistoryMessage),
+    Flows(FlowsMessage),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +66,10 @@ pub struct App {
     view: ViewId,
     inventory: InventoryView,
     placeholders: Vec<PlaceholderView>,
+    // tuihist views
+    history: HistoryView,
+    flows: FlowsView,
+    schedules: SchedulesView,
     /// The help overlay's scroll position, while it is open.
     help: Option<usize>,
     status: Option<Status>,
@@ -82,6 +94,9 @@ impl App {
                 .iter()
                 .map(|&id| PlaceholderView::new(id))
                 .collect(),
+            history: HistoryView::new(),
+            flows: FlowsView::new(),
+            schedules: SchedulesView::new(),
             help: None,
             status: None,
             size: Rect::default(),
@@ -95,7 +110,34 @@ impl App {
 
     /// Background work (pattern evaluation) reports through `tasks`.
     pub fn set_task_sender(&mut self, tasks: mpsc::Sender<AppMessage>) {
+        self.history.set_background(Background::new(tasks.clone()));
+        self.flows.set_background(Background::new(tasks.clone()));
         self.tasks = Some(tasks);
+    }
+
+    /// The journal History reads (`--journal`, else the default path).
+    pub fn set_journal_path(&mut self, path: PathBuf) {
+        self.history.set_journal_path(path);
+    }
+
+    /// Advances time-driven state (History's playback and refresh).
+    pub fn tick(&mut self) {
+        let history_shown = self.view == ViewId::History;
+        if self.history.tick(std::time::Instant::now(), history_shown) {
+            self.dirty = true;
+        }
+    }
+
+    pub fn history_view(&self) -> &HistoryView {
+        &self.history
+    }
+
+    pub fn flows_view(&self) -> &FlowsView {
+        &self.flows
+    }
+
+    pub fn schedules_view_mut(&mut self) -> &mut SchedulesView {
+        &mut self.schedules
     }
 
     /// Shows this time in the status line instead of the clock.
@@ -111,6 +153,8 @@ impl App {
     pub fn set_inventory(&mut self, inv: Arc<Inventory>, base: PathBuf) {
         let hosts = inv.data.hosts.len();
         let groups = inv.data.groups.len();
+        self.history.set_inventory_sources(&inv.sources);
+        self.flows.set_inventory_sources(&inv.sources, &base);
         self.inventory.set_inventory(inv, base);
         self.set_status(
             StatusLevel::Info,
@@ -188,6 +232,16 @@ impl App {
                 self.inventory.pattern_evaluated(generation, result);
             }
             AppMessage::Status(level, text) => self.set_status(level, text),
+            AppMessage::History(message) => {
+                if let Some((level, text)) = self.history.on_message(message) {
+                    self.set_status(level, text);
+                }
+            }
+            AppMessage::Flows(message) => {
+                if let Some((level, text)) = self.flows.on_message(message) {
+                    self.set_status(level, text);
+                }
+            }
         }
         self.dirty = true;
     }
@@ -240,6 +294,9 @@ impl App {
         if let Some(action) = self.keymap.lookup(&self.contexts(), key) {
             return Some(action);
         }
+        if self.help.is_none() && self.active_view().raw_keys() {
+            return Some(Action::Key(*key));
+        }
         let plain = key.modifiers.difference(KeyModifiers::SHIFT).is_empty();
         match key.code {
             crossterm::event::KeyCode::Char(c)
@@ -287,9 +344,31 @@ impl App {
                     self.show(view);
                 }
             }
-            other => return self.active_view_mut().handle(&other),
+            other => return self.route(other),
         }
         None
+    }
+
+    /// Hands an action to the active view; a view's `Status` answer goes
+    /// to the status line with the level the view chose.
+    fn route(&mut self, action: Action) -> Option<Action> {
+        let answer = self.active_view_mut().handle(&action);
+        if self.view == ViewId::History
+            && let Some((level, text)) = self.history.take_status()
+        {
+            self.set_status(level, text);
+        }
+        if self.view == ViewId::Flows
+            && let Some((level, text)) = self.flows.take_status()
+        {
+            self.set_status(level, text);
+        }
+        if self.view == ViewId::Schedules
+            && let Some((level, text)) = self.schedules.take_status()
+        {
+            self.set_status(level, text);
+        }
+        answer
     }
 
     fn help_action(&mut self, action: &Action) {
@@ -313,6 +392,7 @@ impl App {
         for placeholder in &mut self.placeholders {
             placeholder.selected_hosts = selected;
         }
+        self.active_view_mut().on_show();
     }
 
     fn resize(&mut self, size: Rect) {
@@ -322,6 +402,9 @@ impl App {
         for placeholder in &mut self.placeholders {
             placeholder.set_area(body);
         }
+        self.history.set_area(body);
+        self.flows.set_area(body);
+        self.schedules.set_area(body);
     }
 
     /// Runs a pattern on a blocking thread when there is a runtime (an
@@ -356,6 +439,9 @@ impl App {
     fn active_view(&self) -> &dyn View {
         match self.view {
             ViewId::Inventory => &self.inventory,
+            ViewId::History => &self.history,
+            ViewId::Flows => &self.flows,
+            ViewId::Schedules => &self.schedules,
             other => &self.placeholders[other.index() - 1],
         }
     }
@@ -363,6 +449,9 @@ impl App {
     fn active_view_mut(&mut self) -> &mut dyn View {
         match self.view {
             ViewId::Inventory => &mut self.inventory,
+            ViewId::History => &mut self.history,
+            ViewId::Flows => &mut self.flows,
+            ViewId::Schedules => &mut self.schedules,
             other => &mut self.placeholders[other.index() - 1],
         }
     }
@@ -530,6 +619,11 @@ impl App {
             sections.push(("Inventory".into(), KeyContext::Inventory));
             sections.push(("Filter and pattern boxes".into(), KeyContext::Input));
         }
+        let view_sections = self.active_view().help_sections();
+        let has_view_help = !view_sections.is_empty();
+        for (title, context) in view_sections {
+            sections.push((title.to_string(), context));
+        }
         sections.push(("Everywhere".into(), KeyContext::Global));
         let mut lines = Vec::new();
         for (title, context) in sections {
@@ -554,7 +648,7 @@ impl App {
                 ]));
             }
         }
-        if self.view != ViewId::Inventory {
+        if self.view != ViewId::Inventory && !has_view_help {
             lines.insert(
                 0,
                 Line::from(Span::styled(

@@ -22,14 +22,29 @@ pub enum KeyContext {
     Inventory,
     Input,
     Help,
+    // tuihist views
+    History,
+    Replay,
+    Flows,
+    Composer,
+    Editor,
+    Schedules,
+    Dialog,
 }
 
 impl KeyContext {
-    const ALL: [(&'static str, KeyContext); 4] = [
+    const ALL: [(&'static str, KeyContext); 11] = [
         ("global", KeyContext::Global),
         ("inventory", KeyContext::Inventory),
         ("input", KeyContext::Input),
         ("help", KeyContext::Help),
+        ("history", KeyContext::History),
+        ("replay", KeyContext::Replay),
+        ("flows", KeyContext::Flows),
+        ("composer", KeyContext::Composer),
+        ("editor", KeyContext::Editor),
+        ("schedules", KeyContext::Schedules),
+        ("dialog", KeyContext::Dialog),
     ];
 
     fn from_name(name: &str) -> Option<KeyContext> {

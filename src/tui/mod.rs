@@ -57,6 +57,8 @@ pub struct TuiOptions {
     pub mouse: Option<bool>,
     /// Stops the console from outside (e.g. a daemon shutting down).
     pub cancel: Option<CancellationToken>,
+    /// `--journal PATH`; `None` means `journal::default_path()`.
+    pub journal: Option<PathBuf>,
 }
 
 /// At most 30 frames a second; frames are drawn only when something changed.
@@ -92,6 +94,13 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     let (tasks, mut messages) = mpsc::channel(MESSAGE_QUEUE);
     let mut app = App::new(settings.theme, settings.keymap);
     app.set_task_sender(tasks.clone());
+    if let Some(journal) = options
+        .journal
+        .clone()
+        .or_else(|| crate::journal::default_path().ok())
+    {
+        app.set_journal_path(journal);
+    }
     if !settings.warnings.is_empty() {
         app.set_status(app::StatusLevel::Warning, settings.warnings.join("; "));
     }
@@ -158,6 +167,7 @@ async fn event_loop(
                 }
             }
             _ = frames.tick() => {
+                app.tick();
                 if app.is_dirty() {
                     session.terminal.draw(|frame| app.draw(frame))?;
                     app.mark_drawn();

@@ -4,6 +4,11 @@
 
 pub mod inventory;
 pub mod placeholder;
+// tuihist: History, Flows, Schedules and their background work.
+pub mod background;
+pub mod flows;
+pub mod history;
+pub mod schedules;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -56,4 +61,18 @@ pub trait View {
 
     /// The keys that apply now, for the footer.
     fn hints(&self) -> Vec<Hint>;
+
+    /// True while the view edits text itself (the embedded editor): keys
+    /// its contexts do not bind arrive as `Action::Key`.
+    fn raw_keys(&self) -> bool {
+        false
+    }
+
+    /// Sections for the help overlay: a title and the context it lists.
+    fn help_sections(&self) -> Vec<(&'static str, KeyContext)> {
+        Vec::new()
+    }
+
+    /// The view was just brought to the front.
+    fn on_show(&mut self) {}
 }

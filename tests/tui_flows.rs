@@ -1,0 +1,230 @@
+//! The Flows view (library, detail, composer, editor) and the Schedules
+//! preview, on a copy of the sample inventory in a temp dir, drawn into
+//! ratatui's TestBackend at 80×24 and 160×48 and compared with insta
+//! snapshots. Without a runtime, loading and checking run inline.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::TimeZone;
+use crossterm::event::{KeyCode, KeyModifiers};
+use jobdeck::flow::{StepKind, load_flow};
+use jobdeck::inventory::Inventory;
+use jobdeck::tui::action::{Action, ViewId};
+use jobdeck::tui::app::App;
+use jobdeck::tui::keymap::{Key, Keymap};
+use jobdeck::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The sample inventory copied to a temp dir, and an app on it.
+fn app(width: u16, height: u16) -> (tempfile::TempDir, PathBuf, App) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("inv");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory"),
+        &root,
+    );
+    let inv = Inventory::load(&[root.to_string_lossy().into_owned()]).unwrap();
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.set_fixed_clock("12:00:00");
+    app.dispatch(Action::Resize(width, height));
+    app.set_inventory(Arc::new(inv), dir.path().to_path_buf());
+    app.dispatch(Action::ShowView(ViewId::Flows));
+    (dir, root, app)
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn check(name: &str, app: &App, width: u16, height: u16, dir: &Path) {
+    let text = screen(app, width, height);
+    let dir = dir.display().to_string();
+    insta::with_settings!({
+        snapshot_suffix => format!("{width}x{height}"),
+        filters => vec![
+            (r"\b\d{2}:\d{2}:\d{2}\b", "HH:MM:SS"),
+            (regex::escape(&dir).as_str(), "[TMP]"),
+        ],
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.dispatch(Action::Key(Key {
+        code,
+        modifiers: KeyModifiers::NONE,
+    }));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.dispatch(Action::InsertChar(c));
+    }
+}
+
+#[test]
+fn library_lists_flows_and_atoms_with_a_flow_detail() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let (dir, _root, mut app) = app(w, h);
+        let lib = app.flows_view().library().expect("the library loaded");
+        assert_eq!(lib.flows.len(), 3);
+        assert_eq!(lib.atoms.len(), 10);
+        app.dispatch(Action::Down); // deploy
+        let text = screen(&app, w, h);
+        assert!(text.contains("registry_token"), "{text}");
+        assert!(text.contains("•••"), "secrets are masked: {text}");
+        check("flows_library", &app, w, h, dir.path());
+    }
+}
+
+#[test]
+fn atom_detail_shows_header_sha_and_highlighted_body() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let (dir, _root, mut app) = app(w, h);
+        for _ in 0..3 {
+            app.dispatch(Action::Down);
+        } // the first atom: check-config
+        let text = screen(&app, w, h);
+        assert!(text.contains("sha256"), "{text}");
+        check("flows_atom", &app, w, h, dir.path());
+    }
+}
+
+#[test]
+fn editor_shows_a_validation_error_at_its_line() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let (dir, root, mut app) = app(w, h);
+        app.dispatch(Action::Down); // deploy
+        app.dispatch(Action::EditText);
+        assert!(app.flows_view().editor().is_some());
+        // Under "- name: fetch" (line 28), a bad timeout on a new line 29.
+        for _ in 0..28 {
+            key(&mut app, KeyCode::Down);
+        }
+        key(&mut app, KeyCode::Home);
+        type_text(&mut app, "    timeout: soon");
+        key(&mut app, KeyCode::Enter);
+        app.dispatch(Action::Validate);
+        let errors = &app.flows_view().editor().unwrap().errors;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, 29, "{errors:?}");
+        // Saving an invalid flow writes nothing.
+        app.dispatch(Action::Save);
+        let on_disk = std::fs::read_to_string(root.join("flows/deploy.yml")).unwrap();
+        assert!(!on_disk.contains("soon"));
+        assert!(app.status_text().unwrap().contains("not saved"));
+        check("flows_editor_error", &app, w, h, dir.path());
+    }
+}
+
+#[test]
+fn composer_adds_and_reorders_a_step_and_saves_valid_yaml() {
+    let (dir, root, mut app) = app(160, 48);
+    for _ in 0..2 {
+        app.dispatch(Action::Down);
+    } // health-check
+    app.dispatch(Action::Edit);
+    let composer = app.flows_view().composer().expect("the composer opened");
+    assert_eq!(composer.doc.steps.len(), 3);
+    // Go to the last step's rows (above the empty rollback section), add
+    // a command step after it.
+    app.dispatch(Action::Bottom);
+    app.dispatch(Action::Up);
+    app.dispatch(Action::AddStep);
+    for _ in 0..11 {
+        app.dispatch(Action::Down); // past the 10 atoms, to "(command)"
+    }
+    app.dispatch(Action::Submit);
+    let composer = app.flows_view().composer().unwrap();
+    assert_eq!(composer.doc.steps.len(), 4);
+    // Give the command, then move the new step up one place.
+    for _ in 0..2 {
+        app.dispatch(Action::Down); // name, then command
+    }
+    app.dispatch(Action::Submit);
+    app.dispatch(Action::ClearInput);
+    type_text(&mut app, "df -h /tmp");
+    app.dispatch(Action::Submit);
+    app.dispatch(Action::MoveUp);
+    check("flows_composer", &app, 160, 48, dir.path());
+    app.dispatch(Action::Save);
+    assert!(
+        app.status_text().unwrap().starts_with("saved"),
+        "{:?}",
+        app.status_text()
+    );
+    let path = root.join("flows/health-check.yml");
+    let flow = load_flow(&path).expect("the saved flow passes jobdeck check");
+    let names: Vec<&str> = flow.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["disk", "load", "command", "uptime"]);
+    match &flow.steps[2].kind {
+        StepKind::Command { command } => assert_eq!(command, "df -h /tmp"),
+        other => panic!("{other:?}"),
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# A read-only health check"), "{text}");
+    assert!(
+        text.contains("with: {path: /, max_used_percent: \"${max_used_percent}\"}"),
+        "{text}"
+    );
+    // Removing it again and saving gives back the original steps.
+    app.dispatch(Action::DeleteItem);
+    app.dispatch(Action::Save);
+    let flow = load_flow(&path).unwrap();
+    assert_eq!(flow.steps.len(), 3);
+}
+
+#[test]
+fn a_new_flow_is_created_in_the_flows_directory() {
+    let (_dir, root, mut app) = app(80, 24);
+    app.dispatch(Action::NewItem);
+    type_text(&mut app, "hello");
+    app.dispatch(Action::Submit);
+    app.dispatch(Action::Save);
+    let flow = load_flow(&root.join("flows/hello.yml")).expect("a valid new flow");
+    assert_eq!(flow.name, "hello");
+    assert_eq!(app.flows_view().library().unwrap().flows.len(), 4);
+}
+
+#[test]
+fn schedules_preview_follows_the_expression() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let (dir, _root, mut app) = app(w, h);
+        app.dispatch(Action::ShowView(ViewId::Schedules));
+        app.schedules_view_mut()
+            .set_now(chrono::Utc.with_ymd_and_hms(2026, 3, 27, 8, 0, 0).unwrap());
+        app.dispatch(Action::EditText);
+        type_text(&mut app, "Europe/Berlin");
+        app.dispatch(Action::Submit);
+        app.dispatch(Action::Edit);
+        app.dispatch(Action::ClearInput);
+        type_text(&mut app, "30 2 * * sun");
+        let text = screen(&app, w, h);
+        // Summer time starts that Sunday at 02:00: 02:30 does not exist.
+        assert!(text.contains("2026-03-29"), "{text}");
+        check("schedules_preview", &app, w, h, dir.path());
+        app.dispatch(Action::Backspace);
+        app.dispatch(Action::Backspace);
+        app.dispatch(Action::Backspace);
+        type_text(&mut app, "funday");
+        assert!(screen(&app, w, h).contains("day-of-week"));
+    }
+}

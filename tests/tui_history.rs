@@ -1,0 +1,424 @@
+//! The History view against a real journal in a temp dir, filled through
+//! the journal writer (the engine's path), drawn into ratatui's TestBackend
+//! at 80×24 and 160×48 and compared with insta snapshots. Without a tokio
+//! runtime the view's journal reads run inline, so every frame is settled.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use jobdeck::engine::events::{
+    Event, EventKind, HostStatus, InstanceId, InstanceStatus, StepOutcome, Stream, WaitReason,
+};
+use jobdeck::inventory::Inventory;
+use jobdeck::journal::{Journal, JournalWriter, NewInstance, Trigger, WriterOptions};
+use jobdeck::tui::action::{Action, ViewId};
+use jobdeck::tui::app::App;
+use jobdeck::tui::keymap::Keymap;
+use jobdeck::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+const T0: i64 = 1_700_000_000_000;
+const HOUR: i64 = 3_600_000;
+
+fn outcome(status: HostStatus, code: i32) -> StepOutcome {
+    StepOutcome {
+        status,
+        exit_code: Some(code),
+        signal: None,
+        error: None,
+    }
+}
+
+struct Script {
+    id: InstanceId,
+    events: Vec<Event>,
+}
+
+impl Script {
+    fn at(&mut self, at: i64, kind: EventKind) -> &mut Script {
+        self.events.push(Event {
+            instance: self.id,
+            at: T0 + at,
+            kind,
+        });
+        self
+    }
+    fn out(
+        &mut self,
+        at: i64,
+        host: usize,
+        step: usize,
+        stream: Stream,
+        text: &str,
+    ) -> &mut Script {
+        self.at(
+            at,
+            EventKind::Output {
+                host,
+                step,
+                stream,
+                data: Bytes::copy_from_slice(text.as_bytes()),
+            },
+        )
+    }
+    fn step(
+        &mut self,
+        at: i64,
+        host: usize,
+        step: usize,
+        end: i64,
+        result: StepOutcome,
+    ) -> &mut Script {
+        self.at(
+            at,
+            EventKind::StepStarted {
+                host,
+                step,
+                attempt: 1,
+            },
+        );
+        self.at(
+            end,
+            EventKind::StepFinished {
+                host,
+                step,
+                attempt: 1,
+                outcome: result,
+            },
+        )
+    }
+}
+
+fn new_instance(flow: &str, hosts: &[&str]) -> NewInstance {
+    NewInstance {
+        flow: flow.into(),
+        flow_snapshot: format!("name: {flow}\n"),
+        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        trigger: Trigger::Cli,
+        user: "tester".into(),
+        target: json!({ "pattern": "web" }),
+        rollout: json!({ "expr": "1 100%" }),
+        ..NewInstance::default()
+    }
+}
+
+/// Two runs: #1 `health` ok; #2 `deploy` failed on web02 (stderr), with a
+/// two-hour interval between its batches.
+fn journal() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let mut journal = Journal::open(&path).unwrap();
+    let (sink, handle) = JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    let ok = || outcome(HostStatus::Ok, 0);
+
+    let health = journal
+        .create_instance(&new_instance("health", &["web01"]))
+        .unwrap();
+    let mut s = Script {
+        id: health,
+        events: Vec::new(),
+    };
+    s.at(
+        0,
+        EventKind::InstanceStarted {
+            flow: "health".into(),
+            hosts: vec!["web01".into()],
+            steps: vec!["check".into()],
+            batches: vec![vec![0]],
+        },
+    )
+    .at(1, EventKind::BatchStarted { batch: 0 })
+    .step(10, 0, 0, 300, ok())
+    .out(20, 0, 0, Stream::Stdout, "healthy\n")
+    .at(
+        310,
+        EventKind::HostFinished {
+            host: 0,
+            status: HostStatus::Ok,
+        },
+    )
+    .at(
+        320,
+        EventKind::BatchFinished {
+            batch: 0,
+            ok: 1,
+            failed: 0,
+        },
+    )
+    .at(
+        400,
+        EventKind::InstanceFinished {
+            status: InstanceStatus::Ok,
+            reason: None,
+        },
+    );
+    for e in &s.events {
+        sink.blocking_send(e.clone()).unwrap();
+    }
+
+    let deploy = journal
+        .create_instance(&new_instance("deploy", &["web01", "web02", "db1"]))
+        .unwrap();
+    let b2 = 2 * HOUR;
+    let mut s = Script {
+        id: deploy,
+        events: Vec::new(),
+    };
+    s.at(
+        0,
+        EventKind::InstanceStarted {
+            flow: "deploy".into(),
+            hosts: vec!["web01".into(), "web02".into(), "db1".into()],
+            steps: vec!["stop".into(), "start".into()],
+            batches: vec![vec![0], vec![1, 2]],
+        },
+    )
+    .at(0, EventKind::BatchStarted { batch: 0 })
+    .step(100, 0, 0, 1_300, ok())
+    .out(200, 0, 0, Stream::Stdout, "stopping app\n")
+    .out(1_200, 0, 0, Stream::Stderr, "warn: slow stop\n")
+    .step(1_400, 0, 1, 1_600, ok())
+    .out(1_500, 0, 1, Stream::Stdout, "starting app\nready\n")
+    .at(
+        1_700,
+        EventKind::HostFinished {
+            host: 0,
+            status: HostStatus::Ok,
+        },
+    )
+    .at(
+        1_800,
+        EventKind::BatchFinished {
+            batch: 0,
+            ok: 1,
+            failed: 0,
+        },
+    )
+    .at(
+        1_800,
+        EventKind::Waiting {
+            next_batch: 1,
+            reason: WaitReason::Interval,
+            until: Some(T0 + b2),
+        },
+    )
+    .at(b2, EventKind::BatchStarted { batch: 1 })
+    .step(b2 + 200, 1, 0, b2 + 400, ok())
+    .step(b2 + 250, 2, 0, b2 + 450, ok())
+    .out(b2 + 300, 1, 0, Stream::Stdout, "stopping app\n")
+    .out(b2 + 350, 2, 0, Stream::Stdout, "stopping db\n")
+    .step(b2 + 500, 1, 1, b2 + 1_600, outcome(HostStatus::Failed, 3))
+    .out(b2 + 1_500, 1, 1, Stream::Stderr, "boom: port 8080 in use\n")
+    .at(
+        b2 + 1_700,
+        EventKind::HostFinished {
+            host: 1,
+            status: HostStatus::Failed,
+        },
+    )
+    .step(b2 + 550, 2, 1, b2 + 1_750, ok())
+    .out(b2 + 1_700, 2, 1, Stream::Stdout, "started db\n")
+    .at(
+        b2 + 1_760,
+        EventKind::HostFinished {
+            host: 2,
+            status: HostStatus::Ok,
+        },
+    )
+    .at(
+        b2 + 1_800,
+        EventKind::BatchFinished {
+            batch: 1,
+            ok: 1,
+            failed: 1,
+        },
+    )
+    .at(
+        b2 + 2_000,
+        EventKind::InstanceFinished {
+            status: InstanceStatus::Failed,
+            reason: Some("1 of 3 hosts failed".into()),
+        },
+    );
+    // Events go in time order, as the engine sends them.
+    s.events.sort_by_key(|e| e.at);
+    for e in &s.events {
+        sink.blocking_send(e.clone()).unwrap();
+    }
+    sink.blocking_flush().unwrap();
+    drop(sink);
+    let stats = handle.join().unwrap();
+    assert_eq!(stats.errors, 0, "{:?}", stats.last_problem);
+    (dir, path)
+}
+
+fn app(width: u16, height: u16, journal: &Path) -> App {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory");
+    let inv = Inventory::load(&[root.to_string_lossy().into_owned()]).unwrap();
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.set_fixed_clock("12:00:00");
+    app.dispatch(Action::Resize(width, height));
+    app.set_inventory(Arc::new(inv), PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    app.set_journal_path(journal.to_path_buf());
+    app.dispatch(Action::ShowView(ViewId::History));
+    app
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn check(name: &str, app: &App, width: u16, height: u16, dir: &Path) {
+    let text = screen(app, width, height);
+    let dir = dir.display().to_string();
+    insta::with_settings!({
+        snapshot_suffix => format!("{width}x{height}"),
+        filters => vec![
+            (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "YYYY-MM-DD HH:MM"),
+            (r"\b\d{2}:\d{2}:\d{2}\b", "HH:MM:SS"),
+            (regex::escape(&dir).as_str(), "[TMP]"),
+        ],
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+#[test]
+fn history_list_newest_first() {
+    let (dir, path) = journal();
+    for (w, h) in SIZES {
+        let app = app(w, h, &path);
+        let ids: Vec<i64> = app.history_view().visible().iter().map(|s| s.id).collect();
+        assert_eq!(ids, vec![2, 1]);
+        check("history_list", &app, w, h, dir.path());
+    }
+}
+
+#[test]
+fn filters_by_status_and_flow() {
+    let (_dir, path) = journal();
+    let mut app = app(80, 24, &path);
+    // any → running → waiting → paused → ok
+    for _ in 0..4 {
+        app.dispatch(Action::CycleStatus);
+    }
+    let flows: Vec<String> = app
+        .history_view()
+        .visible()
+        .iter()
+        .map(|s| s.flow.clone())
+        .collect();
+    assert_eq!(flows, vec!["health"]);
+    assert!(screen(&app, 80, 24).contains("status ok"));
+    app.dispatch(Action::Cancel);
+    app.dispatch(Action::Filter);
+    for c in "DEP".chars() {
+        app.dispatch(Action::InsertChar(c));
+    }
+    app.dispatch(Action::Submit);
+    let flows: Vec<String> = app
+        .history_view()
+        .visible()
+        .iter()
+        .map(|s| s.flow.clone())
+        .collect();
+    assert_eq!(flows, vec!["deploy"]);
+    // The date filter asks the journal for runs created since a time:
+    // these were created just now, whatever their events say.
+    app.dispatch(Action::CycleDate);
+    assert_eq!(app.history_view().visible().len(), 1);
+    assert!(screen(&app, 80, 24).contains("date today"));
+    app.dispatch(Action::Cancel);
+    app.dispatch(Action::Filter);
+    app.dispatch(Action::InsertChar('x'));
+    assert!(app.history_view().visible().is_empty());
+    assert!(screen(&app, 80, 24).contains("No runs match"));
+}
+
+#[test]
+fn replay_pane_shows_final_states_and_stderr() {
+    let (dir, path) = journal();
+    for (w, h) in SIZES {
+        let mut app = app(w, h, &path);
+        app.dispatch(Action::Submit);
+        let replay = app.history_view().replay().expect("the run opened");
+        assert_eq!(replay.id, 2);
+        // From web01's finish to web02's start, two hours are five seconds.
+        assert_eq!(replay.timeline.duration(), 1_700 + 5_000 + 1_800);
+        app.dispatch(Action::Down); // web02, the failed host
+        let text = screen(&app, w, h);
+        assert!(text.contains("▌ boom: port 8080 in use"), "{text}");
+        check("history_replay", &app, w, h, dir.path());
+    }
+}
+
+#[test]
+fn the_scrubber_replays_output_up_to_its_position() {
+    let (dir, path) = journal();
+    let mut app = app(80, 24, &path);
+    app.dispatch(Action::Submit);
+    // Back to the start: nothing has been said yet, every host is pending.
+    app.dispatch(Action::Top);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("no output yet"), "{text}");
+    assert!(app.history_view().playback().position() == 0);
+    // Seek forward past web01's first line (at 0.2s), not yet its stderr (1.2s).
+    for _ in 0..2 {
+        app.dispatch(Action::SeekForward);
+    }
+    let position = app.history_view().playback().position();
+    assert!((200..1_200).contains(&position), "{position}");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("stopping app"), "{text}");
+    assert!(!text.contains("slow stop"), "{text}");
+    assert!(
+        text.contains(&format!("{} web01", Theme::default_theme().glyphs.running)),
+        "{text}"
+    );
+    check("history_scrubbed", &app, 80, 24, dir.path());
+    // Esc goes back to the list.
+    app.dispatch(Action::Cancel);
+    assert!(app.history_view().replay().is_none());
+}
+
+#[test]
+fn rerun_asks_first_and_refuses_what_cannot_run() {
+    let (_dir, path) = journal();
+    let mut app = app(80, 24, &path);
+    app.dispatch(Action::Down); // #1 health: ok, nothing failed
+    app.dispatch(Action::RerunFailed);
+    assert!(app.status_text().unwrap().contains("no failed hosts"));
+    app.dispatch(Action::ResumeRun);
+    assert!(
+        app.status_text()
+            .unwrap()
+            .contains("only interrupted runs resume")
+    );
+    app.dispatch(Action::Up); // #2 deploy: failed
+    app.dispatch(Action::RerunFailed);
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("Rerun the failed hosts of #2 (deploy)"),
+        "{text}"
+    );
+    app.dispatch(Action::Cancel);
+    assert!(!screen(&app, 80, 24).contains("Rerun the failed hosts"));
+}
+
+#[test]
+fn a_missing_journal_is_a_note_and_is_never_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("journal.db");
+    let app = app(80, 24, &path);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("No journal at"), "{text}");
+    assert!(!path.exists());
+    assert!(!path.parent().unwrap().exists());
+}
