@@ -1,0 +1,258 @@
+//! `jobdeck --run` over real SSH: the binary against the sshd fixture
+//! (tests/support), with an inventory whose hosts all point at it.
+
+mod support;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use support::SshdFixture;
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    #[track_caller]
+    fn expect(self, code: i32) -> Outcome {
+        assert_eq!(
+            self.code, code,
+            "exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+struct Lab {
+    dir: tempfile::TempDir,
+    sshd: SshdFixture,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        Lab {
+            dir: tempfile::tempdir().unwrap(),
+            sshd: SshdFixture::start(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// An INI inventory: every host is the fixture's sshd, logged into as
+    /// root with the fixture's key and known_hosts.
+    fn inventory(&self, hosts: &[&str], vars: &[(&str, &str)]) -> PathBuf {
+        let mut text = String::from("[fleet]\n");
+        for host in hosts {
+            writeln!(
+                text,
+                "{host} ansible_host=127.0.0.1 ansible_port={port} ansible_user={user} \
+                 ansible_ssh_private_key_file={key} \
+                 ansible_ssh_common_args='-o UserKnownHostsFile={known}'",
+                port = self.sshd.port,
+                user = self.sshd.user,
+                key = self.sshd.client_key.display(),
+                known = self.sshd.known_hosts.display(),
+            )
+            .unwrap();
+        }
+        text.push_str("[fleet:vars]\n");
+        for (k, v) in vars {
+            writeln!(text, "{k}={v}").unwrap();
+        }
+        self.write("hosts.ini", &text)
+    }
+
+    fn cmd(&self, inventory: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("jobdeck").unwrap();
+        cmd.current_dir(self.dir.path())
+            .arg("--journal")
+            .arg(self.path("journal.db"))
+            .arg("-i")
+            .arg(inventory)
+            // Only the inventory's key: no agent, no ~/.ssh defaults.
+            .env_remove("SSH_AUTH_SOCK")
+            .env("HOME", self.dir.path())
+            .timeout(Duration::from_secs(60));
+        cmd
+    }
+
+    fn run(&self, cmd: &mut Command) -> Outcome {
+        let out = cmd.output().unwrap();
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn last_export(&self, inventory: &Path) -> Value {
+        let history = self
+            .run(self.cmd(inventory).args(["history", "--json"]))
+            .expect(0);
+        let history: Value = serde_json::from_str(&history.stdout).unwrap();
+        let id = history[0]["id"].as_i64().unwrap();
+        let out = self
+            .run(
+                self.cmd(inventory)
+                    .args(["export", &id.to_string(), "--json"]),
+            )
+            .expect(0);
+        serde_json::from_str(&out.stdout).unwrap()
+    }
+}
+
+const COMMAND: &str = "echo hi; echo err >&2; exit 3";
+
+// ------------------------------------------------------ 11. ad-hoc over SSH
+
+#[test]
+fn adhoc_over_ssh_reports_blocks_gathers_and_json() {
+    let lab = Lab::new();
+    let inventory = lab.inventory(&["web1", "web2", "web3"], &[]);
+
+    let lines = lab
+        .run(lab.cmd(&inventory).args(["--run", "-c", COMMAND]))
+        .expect(1);
+    for host in ["web1", "web2", "web3"] {
+        assert!(lines.stdout.contains(host), "{}", lines.stdout);
+    }
+    assert_eq!(
+        lines.stdout.matches("\nhi\n").count(),
+        3,
+        "{}",
+        lines.stdout
+    );
+    assert_eq!(
+        lines.stdout.matches("stderr: err\n").count(),
+        3,
+        "{}",
+        lines.stdout
+    );
+    let export = lab.last_export(&inventory);
+    for host in export["hosts"].as_array().unwrap() {
+        assert_eq!(host["status"], "failed", "{host}");
+        assert_eq!(host["exit_code"], 3, "{host}");
+    }
+    let streams: Vec<(&str, &str)> = export["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["host"] == 0)
+        .map(|c| (c["stream"].as_str().unwrap(), c["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        streams
+            .iter()
+            .filter(|(s, _)| *s == "stdout")
+            .map(|(_, t)| *t)
+            .collect::<String>(),
+        "hi\n"
+    );
+    assert_eq!(
+        streams
+            .iter()
+            .filter(|(s, _)| *s == "stderr")
+            .map(|(_, t)| *t)
+            .collect::<String>(),
+        "err\n"
+    );
+
+    // --gather: one block for the three identical hosts, their names folded.
+    let gather = lab
+        .run(
+            lab.cmd(&inventory)
+                .args(["--run", "-c", COMMAND, "--gather"]),
+        )
+        .expect(1);
+    assert!(gather.stdout.contains("web[1-3]"), "{}", gather.stdout);
+    assert_eq!(
+        gather.stdout.matches("stderr: err").count(),
+        1,
+        "{}",
+        gather.stdout
+    );
+    assert_eq!(
+        gather.stdout.matches("\nhi\n").count(),
+        1,
+        "{}",
+        gather.stdout
+    );
+
+    // --json: one object per line.
+    let json = lab
+        .run(lab.cmd(&inventory).args(["--run", "-c", COMMAND, "--json"]))
+        .expect(1);
+    let events: Vec<Value> = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(events.len() >= 3 * 3, "{}", json.stdout);
+    let text = json.stdout.as_str();
+    assert!(text.contains("\"hi\\n\""), "{text}");
+    assert!(text.contains("\"err\\n\""), "{text}");
+}
+
+// --------------------------------------------- 6. params quoting over SSH
+
+const TRICKY: &str = " a \"double\" 'single' $HOME ${x} `id` \\n back\\slash a=b\n line two \t\n";
+const HANDOFF: &str = "it's \"quoted\" $HOME  and  spaces = too";
+
+#[test]
+fn params_reach_ssh_scripts_byte_exact() {
+    let lab = Lab::new();
+    let marks = lab.path("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    let inventory = lab.inventory(
+        &["web1", "web2"],
+        &[("marks", &marks.display().to_string())],
+    );
+    let flow = lab.write(
+        "flows/quoting.yml",
+        r#"name: quoting
+params:
+  value: {type: string, required: true}
+steps:
+  - name: write
+    script: |
+      #!/bin/sh
+      printf '%s' "$value" > "$marks/$JOBDECK_HOST.env"
+      printf '%s' "$1" > "$marks/$JOBDECK_HOST.arg"
+      printf '%s|' "$#" > "$marks/$JOBDECK_HOST.argc"
+      echo "::set handoff=it's \"quoted\" \$HOME  and  spaces = too"
+    args: ["${value}"]
+  - name: read
+    command: printf '%s' "$handoff" > "$marks/$JOBDECK_HOST.handoff"
+"#,
+    );
+    lab.run(
+        lab.cmd(&inventory)
+            .arg("--run")
+            .arg(&flow)
+            .arg("--param")
+            .arg(format!("value={TRICKY}")),
+    )
+    .expect(0);
+    for host in ["web1", "web2"] {
+        let read = |ext: &str| std::fs::read(marks.join(format!("{host}.{ext}"))).unwrap();
+        assert_eq!(read("env"), TRICKY.as_bytes(), "{host} env");
+        assert_eq!(read("arg"), TRICKY.as_bytes(), "{host} argument");
+        assert_eq!(read("argc"), b"1|", "{host} got one argument");
+        assert_eq!(read("handoff"), HANDOFF.as_bytes(), "{host} ::set value");
+    }
+}
