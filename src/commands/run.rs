@@ -571,6 +571,25 @@ fn start_and_run(
     execute(&path, plan, output)
 }
 
+/// A host resumed part-way through its steps skips the steps that already
+/// succeeded, so the `::set` values they exported come from the journal: they
+/// join the host's env, in the order the steps ran, as the engine would have
+/// passed them on.
+fn carry_exports(plan: &mut Plan, recorded: &[journal::ExportRecord]) {
+    for (h, host) in plan.hosts.iter_mut().enumerate() {
+        let HostStart::FromStep(first) = plan.start.host(h) else {
+            continue;
+        };
+        let mut earlier: Vec<&journal::ExportRecord> = recorded
+            .iter()
+            .filter(|e| e.host == h && e.step < first)
+            .collect();
+        earlier.sort_by_key(|e| (e.step, e.at));
+        host.env
+            .extend(earlier.iter().map(|e| (e.name.clone(), e.value.clone())));
+    }
+}
+
 /// The id appears in the plan and in every host's `JOBDECK_JOB_ID`.
 fn set_instance(plan: &mut Plan, id: InstanceId) {
     plan.instance = id;
@@ -891,6 +910,7 @@ pub fn resume(
             .filter(|_| point.wait_reason == Some(WaitReason::Interval)),
         hosts: (0..plan.hosts.len()).map(start_of).collect(),
     };
+    carry_exports(&mut plan, &detail.exports);
     if plan
         .start
         .wait_until
