@@ -256,3 +256,59 @@ steps:
         assert_eq!(read("handoff"), HANDOFF.as_bytes(), "{host} ::set value");
     }
 }
+
+// ------------------------------- resume keeps the run's ssh_config (-F)
+
+#[test]
+fn resume_connects_the_way_the_run_did() {
+    let lab = Lab::new();
+    let marks = lab.path("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    // The inventory names hosts only; -F says how to reach them.
+    let inventory = lab.write(
+        "hosts.ini",
+        &format!(
+            "[fleet]\nweb1\nweb2\nweb3\n[fleet:vars]\nmarks={}\n",
+            marks.display()
+        ),
+    );
+    let config = lab.write(
+        "ssh_config",
+        &format!(
+            "Host web*\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n  \
+             IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
+            lab.sshd.port,
+            lab.sshd.user,
+            lab.sshd.client_key.display(),
+            lab.sshd.known_hosts.display()
+        ),
+    );
+    let command = r#"echo ran >> "$marks/$JOBDECK_HOST"; [ "$JOBDECK_HOST" != web1 ]"#;
+    let out = lab
+        .run(
+            lab.cmd(&inventory)
+                .args(["--run", "-c", command, "--batches", "1 100%", "-F"])
+                .arg(&config),
+        )
+        .expect(4);
+    assert!(out.stdout.contains("resume 1"), "{}", out.stdout);
+    let resumed = lab.run(lab.cmd(&inventory).args(["resume", "1"])).expect(1);
+    let export = lab.last_export(&inventory);
+    let statuses: Vec<(&str, &str)> = export["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["name"].as_str().unwrap(), h["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![("web1", "failed"), ("web2", "ok"), ("web3", "ok")],
+        "{}\n{}",
+        resumed.stdout,
+        resumed.stderr
+    );
+    for host in ["web1", "web2", "web3"] {
+        let runs = std::fs::read_to_string(marks.join(host)).unwrap_or_default();
+        assert_eq!(runs, "ran\n", "{host}");
+    }
+}

@@ -98,6 +98,7 @@ pub fn headless(
         .into_iter()
         .map(|(h, _)| h)
         .collect();
+    let resolve = resolve_options(args)?;
     let target = json!({
         "flow_path": (!flow.path.as_os_str().is_empty()).then(|| absolute(&flow.path)),
         "command": args.command_line,
@@ -107,6 +108,7 @@ pub fn headless(
         "app": selection.app,
         "hosts": selection.hosts,
         "inventory": inv.sources,
+        "connect": connect_json(&resolve),
     });
     let spec = RunSpec {
         flow,
@@ -115,7 +117,7 @@ pub fn headless(
         rollout,
         target,
         yes: args.yes,
-        resolve: resolve_options(args)?,
+        resolve,
     };
     let output = Output {
         json: args.json,
@@ -226,6 +228,42 @@ fn resolve_options(args: &RunArgs) -> Result<ResolveOptions> {
         ssh_config_path: args.ssh_config.clone(),
         ..Default::default()
     })
+}
+
+/// How the run connects (`-F`, `--accept-new`, `--connect-timeout`), kept
+/// with the instance so `resume` and `rerun` reach the hosts the same way.
+/// Only the options given are kept (null when none was).
+fn connect_json(resolve: &ResolveOptions) -> Value {
+    let mut connect = Map::new();
+    if let Some(path) = &resolve.ssh_config_path {
+        connect.insert("ssh_config".into(), json!(absolute(path)));
+    }
+    if resolve.accept_new {
+        connect.insert("accept_new".into(), json!(true));
+    }
+    if let Some(timeout) = resolve.connect_timeout {
+        connect.insert(
+            "connect_timeout_ms".into(),
+            json!(timeout.as_millis() as u64),
+        );
+    }
+    if connect.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(connect)
+    }
+}
+
+fn connect_from_json(target: &Value) -> ResolveOptions {
+    let connect = &target["connect"];
+    ResolveOptions {
+        accept_new: connect["accept_new"].as_bool().unwrap_or(false),
+        connect_timeout: connect["connect_timeout_ms"]
+            .as_u64()
+            .map(Duration::from_millis),
+        ssh_config_path: connect["ssh_config"].as_str().map(PathBuf::from),
+        ..Default::default()
+    }
 }
 
 fn rollout_json(rollout: &Rollout, sizes: &[usize]) -> Value {
@@ -791,7 +829,7 @@ fn past_run(
         rollout: rollout_from_json(&record.rollout)?,
         target: record.target.clone(),
         yes,
-        resolve: ResolveOptions::default(),
+        resolve: connect_from_json(&record.target),
     };
     Ok(Past {
         spec,
@@ -924,4 +962,33 @@ pub fn resume(
         );
     }
     execute(&path, plan, Output { json, gather })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_options_survive_the_journal() {
+        assert_eq!(connect_json(&ResolveOptions::default()), Value::Null);
+        let defaults = connect_from_json(&json!({ "connect": null }));
+        assert!(!defaults.accept_new);
+        assert_eq!(defaults.ssh_config_path, None);
+        assert_eq!(defaults.connect_timeout, None);
+
+        let given = ResolveOptions {
+            accept_new: true,
+            connect_timeout: Some(Duration::from_millis(2500)),
+            ssh_config_path: Some(PathBuf::from("/etc/jobdeck/ssh_config")),
+            ..Default::default()
+        };
+        let target = json!({ "connect": connect_json(&given) });
+        let back = connect_from_json(&target);
+        assert!(back.accept_new);
+        assert_eq!(back.connect_timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(
+            back.ssh_config_path.as_deref(),
+            Some(Path::new("/etc/jobdeck/ssh_config"))
+        );
+    }
 }
