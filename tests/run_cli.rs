@@ -776,10 +776,18 @@ steps:
       echo "token is $token; plain is $plain"
       echo "to stderr: $token" >&2
       echo "::set derived=$token"
+      # The secret in two writes, so in two output chunks.
+      printf 'split %s' "$(printf '%s' "$token" | cut -c1-6)"
+      sleep 0.2
+      printf '%s end\n' "$(printf '%s' "$token" | cut -c7-)"
   - name: fail with it
     command: echo "last words $token"; exit 3
+    on_failure: continue
+  - name: push to a path named after it
+    copy: {src: payload.txt, dest: "/proc/no-such-dir-${token}/payload.txt"}
 "#,
     );
+    lab.write("flows/payload.txt", "payload\n");
     let param = format!("token={SECRET}");
     let lines = lab.run_flow(&flow, &inventory, &["-p", &param]).expect(1);
     let first = lab.last_id();
@@ -821,6 +829,7 @@ steps:
         "{}",
         lines.stdout
     );
+    assert!(lines.stdout.contains("split *** end"), "{}", lines.stdout);
     for line in json.stdout.lines() {
         serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
@@ -848,6 +857,20 @@ steps:
         serde_json::json!(["token"])
     );
     assert_eq!(export["exports"][0]["value"], "***");
+    // The failed copy's error names the destination, with the secret masked.
+    let copy_error = export["step_results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == 2)
+        .unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        copy_error.contains("/proc/no-such-dir-***/"),
+        "{copy_error}"
+    );
 
     // The raw journal files, byte for byte: with the WAL still there, then
     // after it was folded into the database.
