@@ -1251,6 +1251,16 @@ fn validation_errors_exit_2_and_write_no_instance() {
         .arg(&inventory))
     .expect(2);
     assert!(out.stderr.contains("--max-fail"), "{}", out.stderr);
+    let out = run(lab
+        .cmd()
+        .args(["--run", "-c", "true", "-p", "a=b"])
+        .arg("-i")
+        .arg(&inventory))
+    .expect(2);
+    assert_eq!(
+        out.stderr,
+        "jobdeck: error: -c: unknown param 'a' (this flow takes: none)\n"
+    );
 
     // None of them ran anything or left an instance behind.
     assert_eq!(lab.history(), Vec::<Value>::new());

@@ -81,8 +81,14 @@ pub fn headless(
     };
     let inv = load_inventory(inventory)?;
     let given = parse_param_args(&args.params)?;
-    let params = params::resolve(&flow.params, &given)
-        .map_err(|e| anyhow!("{}: {e}", flow.path.display()))?;
+    let params = params::resolve(&flow.params, &given).map_err(|e| {
+        // An ad-hoc command has no file to point at.
+        if flow.path.as_os_str().is_empty() {
+            anyhow!("-c: {e}")
+        } else {
+            anyhow!("{}: {e}", flow.path.display())
+        }
+    })?;
     let selection = Selection {
         pattern: args.limit.clone().or_else(|| flow.targets.clone()),
         project: args.filter.project.clone(),
