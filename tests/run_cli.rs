@@ -521,6 +521,38 @@ fn max_fail_aborts_and_skips_the_rest() {
         "{entry}"
     );
     assert!(out.stdout.contains("max-fail"), "{}", out.stdout);
+
+    // `rerun --failed`: a new run, linked to this one, on h2 and h4 only,
+    // with the same rollout (they fail again: aborted again).
+    run(lab
+        .cmd()
+        .args(["rerun", &id.to_string(), "--failed"])
+        .arg("-i")
+        .arg(&inventory))
+    .expect(3);
+    let rerun = lab.last_id();
+    assert_ne!(rerun, id);
+    let entry = lab
+        .history()
+        .into_iter()
+        .find(|i| i["id"] == rerun)
+        .unwrap();
+    assert_eq!(entry["parent"], id);
+    assert_eq!(entry["trigger"], format!("rerun:{id}"));
+    assert_eq!(
+        host_statuses(&lab.export(rerun)),
+        statuses(&[("h2", "failed"), ("h4", "failed")])
+    );
+    for (host, runs) in [
+        ("h1", 1),
+        ("h2", 2),
+        ("h3", 1),
+        ("h4", 2),
+        ("h5", 0),
+        ("h6", 0),
+    ] {
+        assert_eq!(lab.count_lines(&format!("marks/{host}")), runs, "{host}");
+    }
 }
 
 // --------------------------------------------------- 4. pause-on-failure

@@ -128,21 +128,19 @@ fn adhoc_over_ssh_reports_blocks_gathers_and_json() {
     let lines = lab
         .run(lab.cmd(&inventory).args(["--run", "-c", COMMAND]))
         .expect(1);
+    // One block per host: its header with the exit code, stdout, then
+    // stderr with every line marked.
+    let out_lines: Vec<&str> = lines.stdout.lines().collect();
     for host in ["web1", "web2", "web3"] {
-        assert!(lines.stdout.contains(host), "{}", lines.stdout);
+        let at = out_lines
+            .iter()
+            .position(|l| l.contains(&format!("[FAILED] {host} (")))
+            .unwrap_or_else(|| panic!("no block for {host}:\n{}", lines.stdout));
+        assert!(out_lines[at].ends_with("): exit 3"), "{}", out_lines[at]);
+        assert_eq!(out_lines[at + 1..at + 3], ["hi", "stderr: err"], "{host}");
     }
-    assert_eq!(
-        lines.stdout.matches("\nhi\n").count(),
-        3,
-        "{}",
-        lines.stdout
-    );
-    assert_eq!(
-        lines.stdout.matches("stderr: err\n").count(),
-        3,
-        "{}",
-        lines.stdout
-    );
+    let summary = lines.stdout.lines().last().unwrap();
+    assert!(summary.starts_with("3 hosts: 3 failed in "), "{summary}");
     let export = lab.last_export(&inventory);
     for host in export["hosts"].as_array().unwrap() {
         assert_eq!(host["status"], "failed", "{host}");
@@ -179,15 +177,16 @@ fn adhoc_over_ssh_reports_blocks_gathers_and_json() {
                 .args(["--run", "-c", COMMAND, "--gather"]),
         )
         .expect(1);
-    assert!(gather.stdout.contains("web[1-3]"), "{}", gather.stdout);
+    let folded = "web[1-3] (3): FAILED, exit 3\n";
+    let at = gather
+        .stdout
+        .find(folded)
+        .unwrap_or_else(|| panic!("{}", gather.stdout));
+    let block: Vec<&str> = gather.stdout[at..].lines().take(4).collect();
+    assert!(block[1].starts_with("---"), "{block:?}");
+    assert_eq!(block[2..], ["hi", "stderr: err"], "{}", gather.stdout);
     assert_eq!(
-        gather.stdout.matches("stderr: err").count(),
-        1,
-        "{}",
-        gather.stdout
-    );
-    assert_eq!(
-        gather.stdout.matches("\nhi\n").count(),
+        gather.stdout.matches("hi\n").count(),
         1,
         "{}",
         gather.stdout
@@ -202,10 +201,34 @@ fn adhoc_over_ssh_reports_blocks_gathers_and_json() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    assert!(events.len() >= 3 * 3, "{}", json.stdout);
-    let text = json.stdout.as_str();
-    assert!(text.contains("\"hi\\n\""), "{text}");
-    assert!(text.contains("\"err\\n\""), "{text}");
+    let kinds =
+        |kind: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == kind).collect() };
+    assert_eq!(kinds("instance_started").len(), 1);
+    assert_eq!(
+        kinds("instance_started")[0]["hosts"],
+        serde_json::json!(["web1", "web2", "web3"])
+    );
+    let finished = kinds("step_finished");
+    assert_eq!(finished.len(), 3);
+    for event in finished {
+        assert_eq!(event["outcome"]["status"], "failed", "{event}");
+        assert_eq!(event["outcome"]["exit_code"], 3, "{event}");
+    }
+    let output = kinds("output");
+    for host in 0..3 {
+        let of = |stream: &str| -> String {
+            output
+                .iter()
+                .filter(|e| e["host"] == host && e["stream"] == stream)
+                .map(|e| e["data"].as_str().unwrap())
+                .collect()
+        };
+        assert_eq!(of("stdout"), "hi\n", "host {host}");
+        assert_eq!(of("stderr"), "err\n", "host {host}");
+    }
+    let end = kinds("instance_finished");
+    assert_eq!(end.len(), 1);
+    assert_eq!(end[0]["status"], "failed");
 }
 
 // --------------------------------------------- 6. params quoting over SSH
