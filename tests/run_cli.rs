@@ -469,6 +469,32 @@ fn batches_double_end_to_end() {
     }
 }
 
+#[test]
+fn adhoc_commands_reach_the_shell_verbatim() {
+    let lab = Lab::new();
+    let inventory = lab.local_inventory(1, &[]);
+    let out = run(lab
+        .cmd()
+        .args([
+            "--run",
+            "-c",
+            r#"printf '%s|%s|%s\n' "${JOBDECK_HOST}" "$$" "$((1+2))""#,
+        ])
+        .arg("-i")
+        .arg(&inventory))
+    .expect(0);
+    let export = lab.export(lab.last_id());
+    let printed = host_stdout(&export, "h1");
+    let fields: Vec<&str> = printed.trim_end().split('|').collect();
+    assert_eq!(fields[0], "h1", "{printed}");
+    assert!(
+        fields[1].parse::<u32>().is_ok(),
+        "$$ is the shell's pid: {printed}"
+    );
+    assert_eq!(fields[2], "3", "{printed}");
+    assert!(out.stdout.contains(&printed), "{}", out.stdout);
+}
+
 // ------------------------------------------------------ 3. max-fail abort
 
 #[test]

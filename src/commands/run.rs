@@ -132,7 +132,10 @@ pub fn headless(
     start_and_run(&inv, journal, spec, Trigger::Cli, None, output)
 }
 
-/// `-c CMD` is a flow of one command step.
+/// `-c CMD` is a flow of one command step. The command reaches the shell
+/// exactly as typed: its `$` are escaped from flow substitution (`${x}` in
+/// it is the shell's, and it has no params anyway), which turns `$$` back
+/// into `$`.
 fn adhoc_flow(command: &str) -> Flow {
     Flow {
         name: format!("adhoc: {command}"),
@@ -146,7 +149,7 @@ fn adhoc_flow(command: &str) -> Flow {
             name: "command".into(),
             line: 1,
             kind: StepKind::Command {
-                command: command.to_string(),
+                command: command.replace('$', "$$"),
             },
             timeout: None,
             retries: 0,
@@ -973,6 +976,17 @@ pub fn resume(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adhoc_commands_are_not_substituted() {
+        let typed = r#"echo ${HOME} $$ "$1" $((1+2)) $"#;
+        let flow = adhoc_flow(typed);
+        let StepKind::Command { command } = &flow.steps[0].kind else {
+            panic!("a command step");
+        };
+        assert_eq!(params::substitute(command, &[]).unwrap(), typed);
+        assert_eq!(flow.source, typed);
+    }
 
     #[test]
     fn connection_options_survive_the_journal() {
