@@ -771,8 +771,20 @@ steps:
     args: ["${value}"]
   - name: read
     command: printf '%s' "$handoff" > "$marks/$JOBDECK_HOST.handoff"
+  - name: through an atom param
+    atom: write-text
+    with: {text: "${value}"}
 "#,
     )
+}
+
+/// An atom whose param is filled from a flow param.
+fn write_text_atom(lab: &Lab) {
+    lab.write(
+        "flows/atoms/write-text.sh",
+        "#!/bin/sh\n# ---\n# params:\n#   text: {type: string, required: true}\n# ---\n\
+         printf '%s' \"$text\" > \"$marks/$JOBDECK_HOST.atom\"\n",
+    );
 }
 
 const HANDOFF: &str = "it's \"quoted\" $HOME  and  spaces = too";
@@ -783,6 +795,7 @@ fn params_reach_scripts_byte_exact_and_set_values_pass_on() {
     let marks = lab.path("marks");
     std::fs::create_dir_all(&marks).unwrap();
     let inventory = lab.local_inventory(2, &[("marks", &marks.display().to_string())]);
+    write_text_atom(&lab);
     let flow = quoting_flow(&lab);
     lab.run_flow(&flow, &inventory, &["--param", &format!("value={TRICKY}")])
         .expect(0);
@@ -792,6 +805,7 @@ fn params_reach_scripts_byte_exact_and_set_values_pass_on() {
         assert_eq!(read("arg"), TRICKY.as_bytes(), "{host} argument");
         assert_eq!(read("argc"), b"1|", "{host} got one argument");
         assert_eq!(read("handoff"), HANDOFF.as_bytes(), "{host} ::set value");
+        assert_eq!(read("atom"), TRICKY.as_bytes(), "{host} atom param");
     }
     let export = lab.export(lab.last_id());
     assert_eq!(export["instance"]["params"]["value"], TRICKY);
