@@ -766,6 +766,30 @@ pub fn check(flow: &Path) -> Result<u8> {
     }
 }
 
+/// The inventory a rerun or resume runs against: `-i` when given, else the
+/// sources the run itself used (not the default inventory, whose hosts of
+/// the same names may be other machines).
+fn past_inventory(given: &[String], journal: &Journal, id: InstanceId) -> Result<Inventory> {
+    if !given.is_empty() {
+        return load_inventory(given);
+    }
+    let recorded: Vec<String> = journal
+        .instance(id)?
+        .and_then(|detail| {
+            detail.instance.target["inventory"]
+                .as_array()
+                .map(|sources| {
+                    sources
+                        .iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+        })
+        .unwrap_or_default();
+    load_inventory(&recorded)
+        .with_context(|| format!("run {id}'s inventory (pass -i to use another)"))
+}
+
 /// What the journal knows about a past run, turned back into a run spec.
 struct Past {
     spec: RunSpec,
@@ -856,14 +880,16 @@ pub fn rerun(
     json: bool,
     gather: bool,
 ) -> Result<u8> {
-    let inv = load_inventory(inventory)?;
     let path = journal_path(journal)?;
+    let (inv, past) = {
+        let journal = Journal::open(&path)?;
+        let inv = past_inventory(inventory, &journal, id)?;
+        let past = past_run(&inv, &journal, id, params, yes)?;
+        (inv, past)
+    };
     let Past {
         mut spec, detail, ..
-    } = {
-        let journal = Journal::open(&path)?;
-        past_run(&inv, &journal, id, params, yes)?
-    };
+    } = past;
     let failed: Vec<String> = detail
         .hosts
         .iter()
@@ -903,10 +929,10 @@ pub fn resume(
     json: bool,
     gather: bool,
 ) -> Result<u8> {
-    let inv = load_inventory(inventory)?;
     let path = journal_path(journal)?;
     let mut journal = Journal::open(&path)?;
     journal.recover_interrupted()?;
+    let inv = past_inventory(inventory, &journal, id)?;
     let Past {
         spec,
         record,
