@@ -1033,8 +1033,24 @@ steps:
         .spawn()
         .unwrap();
     wait_for(&marks.join("h2.slept"), Duration::from_secs(30));
-    // Give the journal writer time to record h2's start, then kill -9.
-    std::thread::sleep(Duration::from_millis(300));
+    // h2 is in its second step; once the journal has its first step's
+    // result (the writer commits as events come), kill -9.
+    let conn = rusqlite::Connection::open(lab.journal()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let recorded: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM step_results WHERE host_idx = 1 AND step_idx = 0 AND status = 'ok'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        if recorded == 1 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(conn);
     child.kill().unwrap();
     child.wait().unwrap();
 
