@@ -81,8 +81,14 @@ pub fn headless(
     };
     let inv = load_inventory(inventory)?;
     let given = parse_param_args(&args.params)?;
-    let params = params::resolve(&flow.params, &given)
-        .map_err(|e| anyhow!("{}: {e}", flow.path.display()))?;
+    let params = params::resolve(&flow.params, &given).map_err(|e| {
+        // An ad-hoc command has no file to point at.
+        if flow.path.as_os_str().is_empty() {
+            anyhow!("-c: {e}")
+        } else {
+            anyhow!("{}: {e}", flow.path.display())
+        }
+    })?;
     let selection = Selection {
         pattern: args.limit.clone().or_else(|| flow.targets.clone()),
         project: args.filter.project.clone(),
@@ -98,6 +104,7 @@ pub fn headless(
         .into_iter()
         .map(|(h, _)| h)
         .collect();
+    let resolve = resolve_options(args)?;
     let target = json!({
         "flow_path": (!flow.path.as_os_str().is_empty()).then(|| absolute(&flow.path)),
         "command": args.command_line,
@@ -107,6 +114,7 @@ pub fn headless(
         "app": selection.app,
         "hosts": selection.hosts,
         "inventory": inv.sources,
+        "connect": connect_json(&resolve),
     });
     let spec = RunSpec {
         flow,
@@ -115,7 +123,7 @@ pub fn headless(
         rollout,
         target,
         yes: args.yes,
-        resolve: resolve_options(args)?,
+        resolve,
     };
     let output = Output {
         json: args.json,
@@ -124,7 +132,10 @@ pub fn headless(
     start_and_run(&inv, journal, spec, Trigger::Cli, None, output)
 }
 
-/// `-c CMD` is a flow of one command step.
+/// `-c CMD` is a flow of one command step. The command reaches the shell
+/// exactly as typed: its `$` are escaped from flow substitution (`${x}` in
+/// it is the shell's, and it has no params anyway), which turns `$$` back
+/// into `$`.
 pub fn adhoc_flow(command: &str) -> Flow {
     Flow {
         name: format!("adhoc: {command}"),
@@ -138,7 +149,7 @@ pub fn adhoc_flow(command: &str) -> Flow {
             name: "command".into(),
             line: 1,
             kind: StepKind::Command {
-                command: command.to_string(),
+                command: command.replace('$', "$$"),
             },
             timeout: None,
             retries: 0,
@@ -226,6 +237,42 @@ pub fn resolve_options(args: &RunArgs) -> Result<ResolveOptions> {
         ssh_config_path: args.ssh_config.clone(),
         ..Default::default()
     })
+}
+
+/// How the run connects (`-F`, `--accept-new`, `--connect-timeout`), kept
+/// with the instance so `resume` and `rerun` reach the hosts the same way.
+/// Only the options given are kept (null when none was).
+fn connect_json(resolve: &ResolveOptions) -> Value {
+    let mut connect = Map::new();
+    if let Some(path) = &resolve.ssh_config_path {
+        connect.insert("ssh_config".into(), json!(absolute(path)));
+    }
+    if resolve.accept_new {
+        connect.insert("accept_new".into(), json!(true));
+    }
+    if let Some(timeout) = resolve.connect_timeout {
+        connect.insert(
+            "connect_timeout_ms".into(),
+            json!(timeout.as_millis() as u64),
+        );
+    }
+    if connect.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(connect)
+    }
+}
+
+fn connect_from_json(target: &Value) -> ResolveOptions {
+    let connect = &target["connect"];
+    ResolveOptions {
+        accept_new: connect["accept_new"].as_bool().unwrap_or(false),
+        connect_timeout: connect["connect_timeout_ms"]
+            .as_u64()
+            .map(Duration::from_millis),
+        ssh_config_path: connect["ssh_config"].as_str().map(PathBuf::from),
+        ..Default::default()
+    }
 }
 
 fn rollout_json(rollout: &Rollout, sizes: &[usize]) -> Value {
@@ -588,6 +635,25 @@ pub fn prepare_instance(
     Ok(plan)
 }
 
+/// A host resumed part-way through its steps skips the steps that already
+/// succeeded, so the `::set` values they exported come from the journal: they
+/// join the host's env, in the order the steps ran, as the engine would have
+/// passed them on.
+fn carry_exports(plan: &mut Plan, recorded: &[journal::ExportRecord]) {
+    for (h, host) in plan.hosts.iter_mut().enumerate() {
+        let HostStart::FromStep(first) = plan.start.host(h) else {
+            continue;
+        };
+        let mut earlier: Vec<&journal::ExportRecord> = recorded
+            .iter()
+            .filter(|e| e.host == h && e.step < first)
+            .collect();
+        earlier.sort_by_key(|e| (e.step, e.at));
+        host.env
+            .extend(earlier.iter().map(|e| (e.name.clone(), e.value.clone())));
+    }
+}
+
 /// The id appears in the plan and in every host's `JOBDECK_JOB_ID`.
 pub fn set_instance(plan: &mut Plan, id: InstanceId) {
     plan.instance = id;
@@ -717,6 +783,30 @@ pub fn check(flow: &Path) -> Result<u8> {
     }
 }
 
+/// The inventory a rerun or resume runs against: `-i` when given, else the
+/// sources the run itself used (not the default inventory, whose hosts of
+/// the same names may be other machines).
+fn past_inventory(given: &[String], journal: &Journal, id: InstanceId) -> Result<Inventory> {
+    if !given.is_empty() {
+        return load_inventory(given);
+    }
+    let recorded: Vec<String> = journal
+        .instance(id)?
+        .and_then(|detail| {
+            detail.instance.target["inventory"]
+                .as_array()
+                .map(|sources| {
+                    sources
+                        .iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+        })
+        .unwrap_or_default();
+    load_inventory(&recorded)
+        .with_context(|| format!("run {id}'s inventory (pass -i to use another)"))
+}
+
 /// What the journal knows about a past run, turned back into a run spec.
 struct Past {
     spec: RunSpec,
@@ -789,7 +879,7 @@ fn past_run(
         rollout: rollout_from_json(&record.rollout)?,
         target: record.target.clone(),
         yes,
-        resolve: ResolveOptions::default(),
+        resolve: connect_from_json(&record.target),
     };
     Ok(Past {
         spec,
@@ -807,14 +897,16 @@ pub fn rerun(
     json: bool,
     gather: bool,
 ) -> Result<u8> {
-    let inv = load_inventory(inventory)?;
     let path = journal_path(journal)?;
+    let (inv, past) = {
+        let journal = Journal::open(&path)?;
+        let inv = past_inventory(inventory, &journal, id)?;
+        let past = past_run(&inv, &journal, id, params, yes)?;
+        (inv, past)
+    };
     let Past {
         mut spec, detail, ..
-    } = {
-        let journal = Journal::open(&path)?;
-        past_run(&inv, &journal, id, params, yes)?
-    };
+    } = past;
     let failed: Vec<String> = detail
         .hosts
         .iter()
@@ -854,10 +946,10 @@ pub fn resume(
     json: bool,
     gather: bool,
 ) -> Result<u8> {
-    let inv = load_inventory(inventory)?;
     let path = journal_path(journal)?;
     let mut journal = Journal::open(&path)?;
     journal.recover_interrupted()?;
+    let inv = past_inventory(inventory, &journal, id)?;
     let Past {
         spec,
         record,
@@ -908,6 +1000,7 @@ pub fn resume(
             .filter(|_| point.wait_reason == Some(WaitReason::Interval)),
         hosts: (0..plan.hosts.len()).map(start_of).collect(),
     };
+    carry_exports(&mut plan, &detail.exports);
     if plan
         .start
         .wait_until
@@ -921,4 +1014,44 @@ pub fn resume(
         );
     }
     execute(&path, plan, Output { json, gather })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adhoc_commands_are_not_substituted() {
+        let typed = r#"echo ${HOME} $$ "$1" $((1+2)) $"#;
+        let flow = adhoc_flow(typed);
+        let StepKind::Command { command } = &flow.steps[0].kind else {
+            panic!("a command step");
+        };
+        assert_eq!(params::substitute(command, &[]).unwrap(), typed);
+        assert_eq!(flow.source, typed);
+    }
+
+    #[test]
+    fn connection_options_survive_the_journal() {
+        assert_eq!(connect_json(&ResolveOptions::default()), Value::Null);
+        let defaults = connect_from_json(&json!({ "connect": null }));
+        assert!(!defaults.accept_new);
+        assert_eq!(defaults.ssh_config_path, None);
+        assert_eq!(defaults.connect_timeout, None);
+
+        let given = ResolveOptions {
+            accept_new: true,
+            connect_timeout: Some(Duration::from_millis(2500)),
+            ssh_config_path: Some(PathBuf::from("/etc/jobdeck/ssh_config")),
+            ..Default::default()
+        };
+        let target = json!({ "connect": connect_json(&given) });
+        let back = connect_from_json(&target);
+        assert!(back.accept_new);
+        assert_eq!(back.connect_timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(
+            back.ssh_config_path.as_deref(),
+            Some(Path::new("/etc/jobdeck/ssh_config"))
+        );
+    }
 }

@@ -33,7 +33,19 @@ impl Shared {
         self.plan.instance
     }
 
-    pub async fn emit(&self, kind: EventKind) {
+    pub async fn emit(&self, mut kind: EventKind) {
+        // Error texts can quote a secret (a copy destination built from a
+        // secret param, say); output is scrubbed as it streams.
+        let text = match &mut kind {
+            EventKind::StepFinished { outcome, .. } => outcome.error.as_mut(),
+            EventKind::InstanceFinished { reason, .. } => reason.as_mut(),
+            _ => None,
+        };
+        if let Some(text) = text
+            && !self.plan.secrets.is_empty()
+        {
+            *text = Scrubber::new(&self.plan.secrets).mask_text(text);
+        }
         self.sink.emit(Event::now(self.plan.instance, kind)).await;
     }
 }

@@ -47,6 +47,16 @@ impl Scrubber {
         Bytes::copy_from_slice(&masked[..masked.len() - keep])
     }
 
+    /// `text` with every secret masked: for whole texts (error messages),
+    /// not streams.
+    pub fn mask_text(&self, text: &str) -> String {
+        if self.secrets.is_empty() {
+            return text.to_string();
+        }
+        // Masking swaps whole secrets (valid UTF-8) for ASCII: still UTF-8.
+        String::from_utf8_lossy(&self.mask(text.as_bytes())).into_owned()
+    }
+
     /// Whatever is still held back, at the end of the stream.
     pub fn finish(&mut self) -> Bytes {
         Bytes::from(std::mem::take(&mut self.held))
@@ -115,6 +125,16 @@ mod tests {
         );
         assert_eq!(scrub_all(&[], &["plain"]), "plain");
         assert_eq!(scrub_all(&["x"], &["x marks"]), "x marks");
+    }
+
+    #[test]
+    fn masks_whole_texts() {
+        let s = Scrubber::new(&["hunter2".to_string()]);
+        assert_eq!(
+            s.mask_text("cannot create /x/hunter2/y: denied"),
+            "cannot create /x/***/y: denied"
+        );
+        assert_eq!(Scrubber::new(&[]).mask_text("plain"), "plain");
     }
 
     #[test]
