@@ -165,7 +165,7 @@ pub fn add(
             let at = parse_local_time(text, zone)?.with_timezone(&Utc);
             if at <= now {
                 bail!(
-                    "--at '{text}' is in the past ({} ; now is {}): expected a future time",
+                    "--at '{text}' is in the past ({}; now is {}): expected a future time",
                     fmt_in(at, zone),
                     fmt_in(now, zone)
                 );

@@ -94,7 +94,7 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
 pub const DURABLE_CHECK: Duration = Duration::from_secs(30);
 
 /// At most this many missed fire times are counted one by one.
-const COUNT_LIMIT: usize = 100_000;
+const COUNT_LIMIT: usize = 20_000;
 
 /// What to do with the fire times of one schedule that are due at `now`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -465,7 +465,8 @@ impl Scheduler {
         options: SchedulerOptions,
         mut on_event: impl FnMut(SchedulerEvent) + Send + 'static,
     ) -> anyhow::Result<SchedulerHandle> {
-        let tick = options.tick;
+        // Wake often enough to renew the lease on time.
+        let tick = options.tick.min(options.lease.renew);
         let mut scheduler = Scheduler::new(journal_path, clock, options)?;
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -777,13 +778,6 @@ impl Scheduler {
                 }
             }
         }
-        if plan.next.is_none() && schedule.next_fire_at.is_some() {
-            self.event(
-                Level::Info,
-                format!("{label}: no fire time left; the schedule is done"),
-            );
-        }
-
         // Record first, then start: a fire whose record did not commit
         // (lease lost, schedule paused or removed meanwhile) never starts.
         let me = self.me.clone();
@@ -827,6 +821,12 @@ impl Scheduler {
 
         for (due, row) in starts.into_iter().zip(start_rows) {
             self.start_fire(schedule, due, now, row);
+        }
+        if plan.next.is_none() && schedule.next_fire_at.is_some() {
+            self.event(
+                Level::Info,
+                format!("{label}: no fire time left; the schedule is done"),
+            );
         }
         Ok(())
     }
