@@ -100,7 +100,7 @@ pub enum Command {
     /// Plan staged rollouts: preview how a batch expression splits the hosts.
     #[command(subcommand)]
     Rollout(RolloutCommand),
-    /// Schedules: crontab expressions and one-shot times.
+    /// Schedules: flows run on crontab times or once, kept in the journal (add, list, show, pause, resume, rm, next).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
     /// Run due schedules without a terminal, until SIGTERM or SIGINT.

@@ -778,6 +778,9 @@ impl Scheduler {
                 }
             }
         }
+        if rows.is_empty() && plan.next == schedule.next_fire_at && queued == schedule.queued {
+            return Ok(()); // queued fires still waiting: nothing to write
+        }
         // Record first, then start: a fire whose record did not commit
         // (lease lost, schedule paused or removed meanwhile) never starts.
         let me = self.me.clone();
