@@ -87,6 +87,9 @@ pub struct RunArgs {
     /// Fold hosts with identical output into one block (clush -b style).
     #[arg(long, conflicts_with = "json")]
     pub gather: bool,
+    /// What started the run (`schedule:ID`); only the scheduler passes it.
+    #[arg(long, value_name = "TRIGGER", hide = true, requires = "run")]
+    pub trigger: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,9 +100,16 @@ pub enum Command {
     /// Plan staged rollouts: preview how a batch expression splits the hosts.
     #[command(subcommand)]
     Rollout(RolloutCommand),
-    /// Schedules: crontab expressions and one-shot times.
+    /// Schedules: flows run on crontab times or once, kept in the journal (add, list, show, pause, resume, rm, next).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Run due schedules without a terminal, until SIGTERM or SIGINT.
+    /// Logs one line per event (`level: message`) to stderr or to --log.
+    Daemon {
+        /// Append the log to this file (with timestamps) instead of stderr.
+        #[arg(long, value_name = "FILE")]
+        log: Option<std::path::PathBuf>,
+    },
     /// Check a flow, its atoms and params; errors point at file:line.
     Check {
         /// The flow file.
@@ -183,6 +193,64 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ScheduleCommand {
+    /// Store a schedule: a flow with its params, targets and rollout, run
+    /// on a crontab expression (--cron) or once (--at). Nothing is stored
+    /// unless everything checks out.
+    Add {
+        /// A name for the schedule (unique, not a number).
+        name: String,
+        /// The flow file (stored as an absolute path; read again at each fire).
+        flow: std::path::PathBuf,
+        /// Standard 5-field crontab expression or nickname: "30 2 * * 1-5", @daily.
+        #[arg(
+            long,
+            value_name = "EXPR",
+            required_unless_present = "at",
+            conflicts_with = "at"
+        )]
+        cron: Option<String>,
+        /// Run once at this time: "2026-12-01 02:00" in the zone, or RFC 3339.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// IANA time zone of the expression and times. Default: the local zone.
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+        /// No fire after this time ("2027-01-01 00:00" in the zone, or RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// When a run of this schedule is still going at a fire time: skip
+        /// the fire, queue it until the run ends, or allow a second run.
+        #[arg(long, value_name = "skip|queue|allow", default_value = "skip")]
+        overlap: String,
+        /// Fire times missed while no scheduler ran: run once for all of
+        /// them, run all (the latest 10), or none.
+        #[arg(
+            long = "catch-up",
+            value_name = "once|all|none",
+            default_value = "once"
+        )]
+        catch_up: String,
+        #[command(flatten)]
+        run: Box<ScheduledRunArgs>,
+    },
+    /// List schedules: next fire, last run and its status.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one schedule (by id or name): its settings, recent fires and next fire times.
+    Show {
+        schedule: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop firing a schedule until `schedule resume`.
+    Pause { schedule: String },
+    /// Fire a paused schedule again, from its next fire time after now
+    /// (what fell due while paused is not caught up).
+    Resume { schedule: String },
+    /// Delete a schedule. Its past runs stay in history.
+    Rm { schedule: String },
     /// Print the next fire times of a crontab expression, to check it
     /// before trusting it. Standard 5-field crontab (`man 5 crontab`) or a
     /// nickname such as @daily; daylight-saving changes follow cronie.
@@ -256,6 +324,54 @@ pub enum RolloutCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The run options a schedule stores: those of `--run`, minus output
+/// options. Secret params cannot be stored.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScheduledRunArgs {
+    /// Host pattern (Ansible syntax). Default: the flow's targets, else all.
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    pub limit: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Batch sizes: "10% 30% 100%", "1 *2", "5 +10". Default: the flow's, else all at once.
+    #[arg(long, value_name = "EXPR")]
+    pub batches: Option<String>,
+    /// Pause between batches: 90s, 2h, 1h30m.
+    #[arg(long, value_name = "DUR")]
+    pub interval: Option<String>,
+    /// Between batches: pause-on-failure (default), continue, or confirm (needs --yes).
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Abort once more hosts than this fail over the whole run: N or P%.
+    #[arg(long, value_name = "N|P%")]
+    pub max_fail: Option<String>,
+    /// Hosts running at once (default 64).
+    #[arg(long, value_name = "N")]
+    pub forks: Option<usize>,
+    /// Host order before batching: inventory (default), sorted, shuffle, shuffle:SEED.
+    #[arg(long, value_name = "ORDER")]
+    pub order: Option<String>,
+    /// A flow param: --param version=1.2.3 (repeatable; not secret ones).
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Command timeout per step (default: the step's, else none).
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// Per-host connect timeout (default 10s).
+    #[arg(long, value_name = "DUR")]
+    pub connect_timeout: Option<String>,
+    /// Record unknown host keys (changed keys still fail).
+    #[arg(long)]
+    pub accept_new: bool,
+    /// Read this ssh_config instead of ~/.ssh/config.
+    #[arg(short = 'F', value_name = "FILE")]
+    pub ssh_config: Option<std::path::PathBuf>,
+    /// Confirm batches and approvals in every run (needed for --mode confirm
+    /// and flows with approval steps).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 /// Narrows a selection by the project → cluster → app tree, or replaces it

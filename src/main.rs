@@ -26,7 +26,11 @@ fn main() -> ExitCode {
         }
         (None, Some(Command::Inventory(cmd))) => commands::inventory::run(&cli.inventory, cmd),
         (None, Some(Command::Rollout(cmd))) => commands::rollout::run(cmd),
-        (None, Some(Command::Schedule(cmd))) => commands::schedule::run(cmd),
+        (None, Some(Command::Schedule(cmd))) => {
+            commands::schedule::run(cmd, &cli.inventory, journal)
+        }
+        (None, Some(Command::Daemon { log })) => commands::run::journal_path(journal)
+            .and_then(|path| jobdeck::schedule::daemon::run(path, log)),
         (None, Some(Command::Check { flow })) => commands::run::check(&flow),
         (
             None,

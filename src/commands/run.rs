@@ -129,7 +129,15 @@ pub fn headless(
         json: args.json,
         gather: args.gather,
     };
-    start_and_run(&inv, journal, spec, Trigger::Cli, None, output)
+    // Only the scheduler passes --trigger (hidden): its runs say which schedule fired them.
+    let trigger = match &args.trigger {
+        None => Trigger::Cli,
+        Some(text) => match text.parse::<Trigger>() {
+            Ok(trigger @ Trigger::Schedule(_)) => trigger,
+            _ => bail!("--trigger '{text}': expected schedule:<id>"),
+        },
+    };
+    start_and_run(&inv, journal, spec, trigger, None, output)
 }
 
 /// `-c CMD` is a flow of one command step. The command reaches the shell

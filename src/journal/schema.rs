@@ -19,10 +19,11 @@ pub struct Migration {
 
 /// Every status column holds the snake_case names used by the event model
 /// (`HostStatus`, `InstanceStatus`), so JSON and SQL read the same.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "instances, hosts, steps, batches, output",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "instances, hosts, steps, batches, output",
+        sql: r#"
 CREATE TABLE instances (
     -- AUTOINCREMENT: an id is never reused, even after history is pruned.
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -157,7 +158,64 @@ CREATE TABLE exports (
     FOREIGN KEY (instance_id, host_idx) REFERENCES hosts(instance_id, host_idx) ON DELETE CASCADE
 ) WITHOUT ROWID;
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "schedules, their fires, the scheduler lease",
+        sql: r#"
+-- A flow to run on a crontab expression or once at a time; see src/schedule/.
+CREATE TABLE schedules (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,   -- never reused: instances keep schedule:<id>
+    name          TEXT NOT NULL UNIQUE,
+    flow_path     TEXT NOT NULL,                -- absolute
+    flow_name     TEXT NOT NULL,
+    run_options   TEXT NOT NULL DEFAULT '{}',   -- JSON: params (never secret), selection, rollout, inventory
+    kind          TEXT NOT NULL CHECK (kind IN ('cron', 'at')),
+    expr          TEXT NOT NULL,                -- crontab expression, or the one-shot time (RFC 3339)
+    zone          TEXT NOT NULL,                -- IANA zone name
+    until_at      INTEGER,                      -- no fire after this (Unix ms)
+    overlap       TEXT NOT NULL DEFAULT 'skip' CHECK (overlap IN ('skip', 'queue', 'allow')),
+    catch_up      TEXT NOT NULL DEFAULT 'once' CHECK (catch_up IN ('once', 'all', 'none')),
+    paused        INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    next_fire_at  INTEGER,                      -- NULL: nothing left to fire
+    last_fire_at  INTEGER,
+    queued        INTEGER NOT NULL DEFAULT 0,   -- fires waiting for a running instance (overlap queue)
+    last_error    TEXT,
+    last_log      TEXT
+);
+CREATE INDEX schedules_by_next_fire ON schedules(next_fire_at);
+
+-- What the scheduler did with each fire time: started, skipped, queued.
+-- Bounded per schedule by the scheduler.
+CREATE TABLE schedule_fires (
+    id          INTEGER PRIMARY KEY,
+    schedule_id INTEGER NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+    due_at      INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    outcome     TEXT NOT NULL,                  -- started | skipped | queued | failed
+    detail      TEXT,
+    pid         INTEGER
+);
+CREATE INDEX schedule_fires_by_schedule ON schedule_fires(schedule_id, id);
+
+-- Instances of a schedule are found by their trigger text.
+CREATE INDEX instances_by_trigger ON instances(trigger, id);
+
+-- At most one row: the process allowed to fire schedules.
+CREATE TABLE scheduler_lease (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    owner_pid    INTEGER NOT NULL,
+    owner_host   TEXT NOT NULL,
+    owner_start  INTEGER,
+    owner_boot   TEXT,
+    owner_kind   TEXT NOT NULL,                 -- daemon | console | test
+    acquired_at  INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
+"#,
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest_version() -> i64 {

@@ -1,6 +1,19 @@
-//! Schedules: when flows run. For now the crontab and one-shot time
-//! semantics; the scheduler loop, its journal and its lease come later.
+//! Schedules: when flows run, kept in the journal and fired by whichever
+//! jobdeck process holds the scheduler lease.
+//!
+//! - `crontab`: crontab and one-shot time semantics (cronie's rules).
+//! - `store`: schedules in the journal, their fire log and fire times.
+//! - `lease`: the one-row lease that lets only one process fire.
+//! - `scheduler`: the loop (lease, catch-up, overlap, child runs, durable
+//!   rollouts), driven by an injectable clock.
+//! - `daemon`: `jobdeck daemon`, the scheduler without a terminal.
 
 pub mod crontab;
+pub mod daemon;
+pub mod lease;
+pub mod scheduler;
+pub mod store;
 
 pub use crontab::{CronError, CronExpr, OneShot, local_zone, parse_local_time, parse_zone};
+pub use scheduler::{Clock, ManualClock, Scheduler, SchedulerHandle, SystemClock};
+pub use store::{CatchUp, Overlap, Schedule, ScheduleStore};
