@@ -22,14 +22,20 @@ pub enum KeyContext {
     Inventory,
     Input,
     Help,
+    Planner,
+    Run,
+    Dialog,
 }
 
 impl KeyContext {
-    const ALL: [(&'static str, KeyContext); 4] = [
+    const ALL: [(&'static str, KeyContext); 7] = [
         ("global", KeyContext::Global),
         ("inventory", KeyContext::Inventory),
         ("input", KeyContext::Input),
         ("help", KeyContext::Help),
+        ("planner", KeyContext::Planner),
+        ("run", KeyContext::Run),
+        ("dialog", KeyContext::Dialog),
     ];
 
     fn from_name(name: &str) -> Option<KeyContext> {

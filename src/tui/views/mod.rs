@@ -4,6 +4,8 @@
 
 pub mod inventory;
 pub mod placeholder;
+pub mod planner;
+pub mod run;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
