@@ -654,3 +654,73 @@ async fn abort_asks_first_then_stops_the_run() {
         .unwrap();
     assert_eq!(record.instance.status, InstanceStatus::Aborted);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirm_waits_and_approvals_are_dialogs() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let path = dir.path().join("gated.yml");
+    std::fs::write(
+        &path,
+        "name: gated\nrollout:\n  batches: 1 100%\n  mode: confirm\nsteps:\n  - name: hello\n    command: echo hello\n  - name: gate\n    approval: Go on with the change?\n  - name: after\n    command: echo after\n",
+    )
+    .unwrap();
+    let (mut app, mut rx) = live_app(&journal);
+    app.planner_view_mut().set_flows(vec![FlowChoice {
+        flow: jobdeck::flow::load_flow(&path).map_err(|e| e.to_string()),
+        path,
+    }]);
+    start_planned(&mut app);
+    let kind = |a: &App| a.dialog().map(|d| d.kind.clone());
+    // Batch 1 (one host) stops at the approval step.
+    pump_until(&mut app, &mut rx, "the approval", |a| {
+        matches!(kind(a), Some(DialogKind::Approval { batch: 0, .. }))
+    })
+    .await;
+    assert!(screen(&app, 160, 48).contains("Go on with the change?"));
+    // "Not yet" closes the dialog; the run keeps waiting; `c` approves.
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.dialog().is_none());
+    assert!(screen(&app, 160, 48).contains("waits for approval"));
+    press(&mut app, KeyCode::Char('c'));
+    // Then the confirm wait before batch 2.
+    pump_until(&mut app, &mut rx, "the batch confirmation", |a| {
+        matches!(kind(a), Some(DialogKind::ConfirmBatch { next_batch: 1 }))
+    })
+    .await;
+    press(&mut app, KeyCode::Char('y'));
+    pump_until(&mut app, &mut rx, "batch 2's approval", |a| {
+        matches!(kind(a), Some(DialogKind::Approval { batch: 1, .. }))
+    })
+    .await;
+    press(&mut app, KeyCode::Enter);
+    pump_until(&mut app, &mut rx, "the run to end", |a| {
+        a.active_run().is_none()
+    })
+    .await;
+    let store = app.run_view().store().unwrap().clone();
+    let store = RunStore::lock(&store);
+    assert_eq!(store.status, InstanceStatus::Ok, "{:?}", store.reason);
+    let out: Vec<&str> = store.hosts[3].lines().iter().map(|l| &*l.text).collect();
+    assert!(out.contains(&"after"), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quit_with_abort_waits_for_the_run_to_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let (mut app, mut rx) = live_app(&journal);
+    app.planner_view_mut()
+        .set_flows(vec![slow_flow(dir.path())]);
+    start_planned(&mut app);
+    pump_until(&mut app, &mut rx, "the run to start", |a| {
+        a.active_run().is_some()
+    })
+    .await;
+    app.dispatch(Action::Quit);
+    press(&mut app, KeyCode::Char('a'));
+    assert!(!app.should_quit(), "quits only once the run has stopped");
+    pump_until(&mut app, &mut rx, "quit", |a| a.should_quit()).await;
+    let store = app.run_view().store().unwrap().clone();
+    assert_eq!(RunStore::lock(&store).status, InstanceStatus::Aborted);
+}
