@@ -23,6 +23,11 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", global = true)]
     pub journal: Option<std::path::PathBuf>,
 
+    /// The console's colour theme: dark, light, high-contrast, or a theme
+    /// file (NAME.toml in the config dir's themes/, or a path).
+    #[arg(long, value_name = "NAME|PATH", global = true)]
+    pub theme: Option<String>,
+
     /// Run a flow headless (for scripts and CI), or with -c one command.
     #[arg(long, value_name = "FLOW", num_args = 0..=1, default_missing_value = "")]
     pub run: Option<String>,

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use jobdeck::cli::{self, Cli, Command};
+use jobdeck::cli::{Cli, Command};
 use jobdeck::{commands, exit};
 
 fn main() -> ExitCode {
@@ -74,14 +74,12 @@ fn main() -> ExitCode {
                 gather,
             }),
         ) => commands::run::resume(&cli.inventory, journal, id, &params, yes, json, gather),
-        // The console arrives with the TUI; until then the main job is the inventory tree.
-        (None, None) => commands::inventory::run(
-            &cli.inventory,
-            cli::InventoryCommand::List {
-                json: false,
-                export: false,
-            },
-        ),
+        (None, None) => jobdeck::tui::run_tui_blocking(jobdeck::tui::TuiOptions {
+            inventory: cli.inventory.clone(),
+            journal: cli.journal.clone(),
+            theme: cli.theme.clone(),
+            ..Default::default()
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -137,8 +137,8 @@ fn placeholder_view() {
     for (w, h) in SIZES {
         let mut app = sample_app(w, h);
         app.dispatch(Action::SelectAll);
-        app.dispatch(Action::ShowView(ViewId::Planner));
-        check("placeholder_planner", &app, w, h);
+        app.dispatch(Action::ShowView(ViewId::Schedules));
+        check("placeholder_schedules", &app, w, h);
     }
 }
 

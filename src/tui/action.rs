@@ -102,7 +102,26 @@ pub enum Action {
     MoveDown,
     Save,
     Validate,
+    // Planner form
+    PrevChoice,
+    NextChoice,
+    StartRun,
+    // Run view and its dialogs
     Confirm,
+    AbortRun,
+    Detach,
+    TogglePause,
+    RetryFailed,
+    SkipHost,
+    ToggleFollow,
+    ToggleGather,
+    CycleSplit,
+    TogglePin,
+    Search,
+    SearchNext,
+    SearchPrev,
+    SaveOutput,
+    SaveHosts,
     // Not bindable: produced by the event loop
     /// A key for a view that edits text itself (the embedded editor).
     Key(super::keymap::Key),
@@ -121,6 +140,11 @@ pub enum Action {
         row: u16,
     },
     Status(String),
+    /// Save text to a file (off the UI task), then say where in the status line.
+    WriteFile {
+        path: std::path::PathBuf,
+        contents: String,
+    },
     /// The pattern box asks for its text to be evaluated off the UI task.
     EvaluatePattern {
         generation: u64,
@@ -242,7 +266,64 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         Action::Validate,
         "validate as jobdeck check does",
     ),
-    ("confirm", Action::Confirm, "yes, do it"),
+    ("prev_choice", Action::PrevChoice, "previous choice"),
+    ("next_choice", Action::NextChoice, "next choice"),
+    (
+        "start_run",
+        Action::StartRun,
+        "start the run (a summary asks first)",
+    ),
+    (
+        "confirm",
+        Action::Confirm,
+        "yes; confirm the next batch; approve a step",
+    ),
+    ("abort", Action::AbortRun, "abort the run (asks first)"),
+    (
+        "detach",
+        Action::Detach,
+        "detach: leave the run interrupted and resumable",
+    ),
+    ("pause", Action::TogglePause, "pause or resume the run"),
+    (
+        "retry_failed",
+        Action::RetryFailed,
+        "run failed hosts again",
+    ),
+    (
+        "skip_host",
+        Action::SkipHost,
+        "skip the host under the cursor",
+    ),
+    (
+        "follow",
+        Action::ToggleFollow,
+        "follow the output tail or not",
+    ),
+    (
+        "gather",
+        Action::ToggleGather,
+        "gathered view: hosts with equal output as one block",
+    ),
+    (
+        "split",
+        Action::CycleSplit,
+        "1, 2, 3 or 4 hosts side by side",
+    ),
+    ("pin", Action::TogglePin, "pin a host into the split view"),
+    ("search", Action::Search, "search the output"),
+    ("search_next", Action::SearchNext, "next match"),
+    ("search_prev", Action::SearchPrev, "previous match"),
+    (
+        "save_output",
+        Action::SaveOutput,
+        "save the shown output to a file here",
+    ),
+    (
+        "save_hosts",
+        Action::SaveHosts,
+        "save the host list with states to a file here",
+    ),
 ];
 
 impl Action {

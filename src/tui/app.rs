@@ -15,17 +15,24 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use tokio::sync::mpsc;
 
 use super::action::{Action, ViewId};
+use super::dialog::{Dialog, DialogKind};
 use super::keymap::{Key, KeyContext, Keymap};
 use super::layout::{self, Screen};
+use super::run_session::{self, RunHandle, RunReport};
+use super::run_store::{RunStore, SharedRunStore};
 use super::theme::Theme;
 use super::views::inventory::InventoryView;
-use super::views::placeholder::PlaceholderView;
 // tuihist views
 use super::views::background::Background;
 use super::views::flows::{FlowsMessage, FlowsView};
 use super::views::history::{HistoryMessage, HistoryView};
+use super::views::planner::{FlowChoice, PlannerView, discover_flows};
+use super::views::run::RunView;
 use super::views::schedules::SchedulesView;
 use super::views::{Hint, View};
+use crate::commands::run::RunSpec;
+use crate::engine::Control;
+use crate::engine::events::{HostStatus, WaitReason};
 use crate::inventory::{HostId, Inventory, pattern};
 
 /// What background tasks tell the UI task.
@@ -43,6 +50,10 @@ pub enum AppMessage {
     // tuihist views
     History(HistoryMessage),
     Flows(FlowsMessage),
+    /// The flow files the planner offers.
+    FlowsFound(Vec<FlowChoice>),
+    /// News about a run the console started.
+    Run(RunReport),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +76,28 @@ pub struct App {
     keymap: Keymap,
     view: ViewId,
     inventory: InventoryView,
-    placeholders: Vec<PlaceholderView>,
+    planner: PlannerView,
+    run: RunView,
     // tuihist views
     history: HistoryView,
     flows: FlowsView,
     schedules: SchedulesView,
+    /// A question that has the keyboard until answered.
+    dialog: Option<Dialog>,
+    /// The run the planner asked to start, while the start dialog is open.
+    pending_spec: Option<RunSpec>,
+    /// The run this console started and that has not ended yet.
+    active_run: Option<RunHandle>,
+    /// Quit once the active run has ended (after abort or detach).
+    quit_after_run: bool,
+    /// The last operator question a run raised, so it is asked once.
+    asked: Option<DialogKind>,
+    /// The run store revision last drawn.
+    drawn_revision: Option<u64>,
+    /// The journal runs are recorded in; `None`: the default path.
+    journal: Option<PathBuf>,
+    /// Where saved output and host lists go; `None`: the current directory.
+    output_dir: Option<PathBuf>,
     /// The help overlay's scroll position, while it is open.
     help: Option<usize>,
     status: Option<Status>,
@@ -90,10 +118,16 @@ impl App {
             keymap,
             view: ViewId::Inventory,
             inventory: InventoryView::new(),
-            placeholders: ViewId::ALL[1..]
-                .iter()
-                .map(|&id| PlaceholderView::new(id))
-                .collect(),
+            planner: PlannerView::new(),
+            run: RunView::new(),
+            dialog: None,
+            pending_spec: None,
+            active_run: None,
+            quit_after_run: false,
+            asked: None,
+            drawn_revision: None,
+            journal: None,
+            output_dir: None,
             history: HistoryView::new(),
             flows: FlowsView::new(),
             schedules: SchedulesView::new(),
@@ -126,6 +160,7 @@ impl App {
         if self.history.tick(std::time::Instant::now(), history_shown) {
             self.dirty = true;
         }
+        self.tick_run();
     }
 
     pub fn history_view(&self) -> &HistoryView {
@@ -155,6 +190,7 @@ impl App {
         let groups = inv.data.groups.len();
         self.history.set_inventory_sources(&inv.sources);
         self.flows.set_inventory_sources(&inv.sources, &base);
+        self.find_flows(inv.sources.clone(), base.clone());
         self.inventory.set_inventory(inv, base);
         self.set_status(
             StatusLevel::Info,
@@ -169,6 +205,97 @@ impl App {
 
     pub fn inventory_view(&self) -> &InventoryView {
         &self.inventory
+    }
+
+    pub fn planner_view(&self) -> &PlannerView {
+        &self.planner
+    }
+
+    pub fn planner_view_mut(&mut self) -> &mut PlannerView {
+        &mut self.planner
+    }
+
+    pub fn run_view(&self) -> &RunView {
+        &self.run
+    }
+
+    pub fn run_view_mut(&mut self) -> &mut RunView {
+        &mut self.run
+    }
+
+    pub fn dialog(&self) -> Option<&Dialog> {
+        self.dialog.as_ref()
+    }
+
+    /// The run started here that has not ended yet.
+    pub fn active_run(&self) -> Option<&RunHandle> {
+        self.active_run.as_ref()
+    }
+
+    /// Takes the active run out (the console is closing: detach it).
+    pub fn take_active_run(&mut self) -> Option<RunHandle> {
+        self.active_run.take()
+    }
+
+    /// Where runs are recorded; `None` means the default journal.
+    pub fn set_journal(&mut self, journal: Option<PathBuf>) {
+        self.journal = journal;
+    }
+
+    /// Where saved files go instead of the current directory (tests).
+    pub fn set_output_dir(&mut self, dir: PathBuf) {
+        self.output_dir = Some(dir);
+    }
+
+    /// Shows a run's store in the Run view (a replay, or a test's events).
+    pub fn show_run_store(&mut self, store: SharedRunStore) {
+        self.run.set_store(store);
+        self.asked = None;
+        self.show(ViewId::Run);
+        self.dirty = true;
+    }
+
+    /// Called every frame tick: redraws when the run store changed (and
+    /// every few ticks while a run is live, for clocks), and raises the
+    /// run's questions (confirm a batch, approve a step) as dialogs.
+    fn tick_run(&mut self) {
+        let Some(store) = self.run.store().cloned() else {
+            return;
+        };
+        let (revision, question) = {
+            let s = RunStore::lock(&store);
+            let question = if let Some(a) = &s.approval {
+                let step = s.steps.get(a.step).cloned().unwrap_or_default();
+                Some(Dialog::approval(a.batch, a.step, &step, &a.message))
+            } else {
+                match s.waiting {
+                    Some(w) if w.reason == WaitReason::Confirm && !s.is_finished() => {
+                        let hosts = s.batches.get(w.next_batch).map_or(0, |b| b.hosts.len());
+                        Some(Dialog::confirm_batch(w.next_batch, s.batches.len(), hosts))
+                    }
+                    _ => None,
+                }
+            };
+            (s.revision, question)
+        };
+        if self.drawn_revision != Some(revision) {
+            self.drawn_revision = Some(revision);
+            self.dirty = true;
+        }
+        if let Some(question) = question
+            && self.active_run.is_some()
+            && self.asked.as_ref() != Some(&question.kind)
+            && self.dialog.is_none()
+        {
+            self.asked = Some(question.kind.clone());
+            self.dialog = Some(question);
+            self.dirty = true;
+        }
+    }
+
+    /// True while the shown run still changes by itself (clocks, countdowns).
+    pub fn run_is_live(&self) -> bool {
+        self.active_run.is_some()
     }
 
     pub fn current_view(&self) -> ViewId {
@@ -242,8 +369,301 @@ impl App {
                     self.set_status(level, text);
                 }
             }
+            AppMessage::FlowsFound(flows) => {
+                let count = flows.len();
+                self.planner.set_flows(flows);
+                if count == 0 {
+                    self.set_status(
+                        StatusLevel::Warning,
+                        "no flows found under <inventory>/flows/ or ./flows/",
+                    );
+                }
+            }
+            AppMessage::Run(report) => self.on_run_report(report),
         }
         self.dirty = true;
+    }
+
+    fn on_run_report(&mut self, report: RunReport) {
+        match report {
+            RunReport::Started(handle) => {
+                let id = handle.instance;
+                self.active_run = Some(handle);
+                self.set_status(StatusLevel::Info, format!("run {id} started"));
+            }
+            RunReport::Failed(e) => {
+                self.set_status(StatusLevel::Error, format!("the run did not start: {e}"));
+                let mut failed = RunStore::default();
+                failed.reason = Some(e);
+                failed.end_stream("the run did not start");
+                self.run.set_store(failed.shared());
+                if self.quit_after_run {
+                    self.quit = true;
+                }
+            }
+            RunReport::Ended {
+                instance,
+                status,
+                problem,
+            } => {
+                self.active_run = None;
+                if self.dialog.as_ref().is_some_and(|d| {
+                    matches!(
+                        d.kind,
+                        DialogKind::AbortRun
+                            | DialogKind::QuitWithRun
+                            | DialogKind::ConfirmBatch { .. }
+                            | DialogKind::Approval { .. }
+                    )
+                }) {
+                    self.dialog = None;
+                }
+                let mut text = format!("run {instance} finished: {status}");
+                if status == crate::engine::InstanceStatus::Interrupted {
+                    text.push_str(&format!(" (jobdeck resume {instance} continues it)"));
+                }
+                match problem {
+                    Some(p) => {
+                        self.set_status(StatusLevel::Warning, format!("{text}; journal: {p}"))
+                    }
+                    None => self.set_status(StatusLevel::Info, text),
+                }
+                if self.quit_after_run {
+                    self.quit = true;
+                }
+            }
+        }
+    }
+
+    /// Looks for flow files next to the inventory and in ./flows, off the
+    /// UI task when there is a runtime.
+    fn find_flows(&mut self, sources: Vec<PathBuf>, cwd: PathBuf) {
+        match (&self.tasks, tokio::runtime::Handle::try_current()) {
+            (Some(tasks), Ok(runtime)) => {
+                let tasks = tasks.clone();
+                runtime.spawn_blocking(move || {
+                    let flows = discover_flows(&sources, &cwd);
+                    let _ = tasks.blocking_send(AppMessage::FlowsFound(flows));
+                });
+            }
+            _ => self.planner.set_flows(discover_flows(&sources, &cwd)),
+        }
+    }
+
+    /// The planner asked to start: check the form, then ask with a summary.
+    fn request_start(&mut self) {
+        if let Some(handle) = &self.active_run {
+            let id = handle.instance;
+            self.set_status(
+                StatusLevel::Warning,
+                format!("run {id} is still active: one run at a time (see the Run view, 4)"),
+            );
+            return;
+        }
+        if let Some(inv) = self.inventory.inventory() {
+            self.planner.set_selection(inv, &self.inventory.selection());
+        }
+        match self.planner.run_spec() {
+            Ok(spec) => {
+                let summary = self.planner.summary(&spec);
+                self.pending_spec = Some(spec);
+                self.dialog = Some(Dialog::start_run(summary));
+            }
+            Err(problems) => {
+                let text = problems.join("; ");
+                self.set_status(StatusLevel::Error, format!("cannot start: {text}"));
+            }
+        }
+    }
+
+    /// Starts the confirmed run on the runtime and shows the Run view.
+    fn start_run(&mut self, spec: RunSpec) {
+        let Some(inv) = self.inventory.inventory() else {
+            self.set_status(StatusLevel::Error, "the inventory is not loaded yet");
+            return;
+        };
+        let (Some(tasks), Ok(runtime)) =
+            (self.tasks.clone(), tokio::runtime::Handle::try_current())
+        else {
+            self.set_status(StatusLevel::Error, "runs need the console's runtime");
+            return;
+        };
+        let mut store = RunStore::default();
+        store.flow = spec.flow.name.clone();
+        let store = store.shared();
+        self.run.set_store(store.clone());
+        self.asked = None;
+        self.show(ViewId::Run);
+        self.set_status(StatusLevel::Info, format!("starting {}…", spec.flow.name));
+        runtime.spawn(run_session::launch(
+            inv,
+            self.journal.clone(),
+            spec,
+            store,
+            tasks,
+        ));
+    }
+
+    /// An answer to the open dialog.
+    fn dialog_action(&mut self, action: Action) {
+        let Some(dialog) = self.dialog.clone() else {
+            return;
+        };
+        if !dialog.accepts(&action) {
+            return;
+        }
+        self.dialog = None;
+        match (dialog.kind, action) {
+            (DialogKind::StartRun, Action::Confirm) => {
+                if let Some(spec) = self.pending_spec.take() {
+                    self.start_run(spec);
+                }
+            }
+            (DialogKind::StartRun, _) => self.pending_spec = None,
+            (DialogKind::AbortRun, Action::Confirm) => self.control(
+                Control::Abort {
+                    reason: "from the console".into(),
+                },
+                "aborting: stopping commands on the hosts",
+            ),
+            (DialogKind::QuitWithRun, Action::AbortRun) => {
+                self.quit_after_run = true;
+                self.control(
+                    Control::Abort {
+                        reason: "the operator quit the console".into(),
+                    },
+                    "aborting the run; jobdeck quits when it has stopped",
+                );
+            }
+            (DialogKind::QuitWithRun, Action::Detach) => self.detach_and_quit(),
+            (DialogKind::ConfirmBatch { .. } | DialogKind::Approval { .. }, Action::Confirm) => {
+                self.control(Control::Confirm, "confirmed")
+            }
+            (DialogKind::ConfirmBatch { .. } | DialogKind::Approval { .. }, Action::AbortRun) => {
+                let (id, active) = self.run_counts();
+                self.dialog = Some(Dialog::abort_run(id, active));
+            }
+            _ => {}
+        }
+    }
+
+    fn detach_and_quit(&mut self) {
+        match &self.active_run {
+            Some(handle) => {
+                let id = handle.instance;
+                handle.detach();
+                self.quit_after_run = true;
+                self.set_status(
+                    StatusLevel::Info,
+                    format!("detaching run {id}: recorded as interrupted (jobdeck resume {id})"),
+                );
+            }
+            None => self.quit = true,
+        }
+    }
+
+    fn run_counts(&self) -> (i64, usize) {
+        self.run
+            .store()
+            .map(|s| {
+                let s = RunStore::lock(s);
+                (s.instance, s.counts().active)
+            })
+            .unwrap_or((0, 0))
+    }
+
+    fn control(&mut self, control: Control, said: &str) {
+        match &self.active_run {
+            Some(handle) if handle.send(control) => {
+                self.set_status(StatusLevel::Info, said.to_string())
+            }
+            _ => self.set_status(StatusLevel::Warning, "no active run to control"),
+        }
+    }
+
+    /// Run controls from the Run view's keys.
+    fn run_action(&mut self, action: &Action) {
+        if self.active_run.is_none() {
+            self.set_status(
+                StatusLevel::Warning,
+                "this run is not active: start one from the Planner (3)",
+            );
+            return;
+        }
+        let store = self.run.store().cloned();
+        let (paused, waiting) = store
+            .map(|s| {
+                let s = RunStore::lock(&s);
+                (s.paused, s.waiting.is_some() || s.approval.is_some())
+            })
+            .unwrap_or((false, false));
+        match action {
+            Action::TogglePause if paused => self.control(Control::Resume, "resumed"),
+            Action::TogglePause => self.control(
+                Control::Pause,
+                "pausing: no new host starts; running ones finish",
+            ),
+            Action::Confirm if waiting => self.control(Control::Confirm, "confirmed"),
+            Action::Confirm => {
+                self.set_status(StatusLevel::Info, "nothing waits for a confirmation")
+            }
+            Action::AbortRun => {
+                let (id, active) = self.run_counts();
+                self.dialog = Some(Dialog::abort_run(id, active));
+            }
+            Action::RetryFailed => self.control(Control::RetryFailed, "retrying the failed hosts"),
+            Action::SkipHost => {
+                let host = self.run.cursor_host();
+                let name = host.and_then(|h| {
+                    self.run.store().map(|s| {
+                        let s = RunStore::lock(s);
+                        (s.hosts[h].name.clone(), s.hosts[h].status)
+                    })
+                });
+                match (host, name) {
+                    (Some(h), Some((name, status)))
+                        if !status.is_final() || status == HostStatus::Pending =>
+                    {
+                        self.control(Control::SkipHost(h), &format!("skipping {name}"))
+                    }
+                    (_, Some((name, status))) => {
+                        self.set_status(StatusLevel::Info, format!("{name} is already {status}"))
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes a file the Run view asked for, off the UI task when possible.
+    fn write_file(&mut self, path: PathBuf, contents: String) {
+        let path = match &self.output_dir {
+            Some(dir) => dir.join(path),
+            None => path,
+        };
+        let write = move || -> Result<String, String> {
+            let absolute = std::path::absolute(&path).unwrap_or(path.clone());
+            std::fs::write(&absolute, contents)
+                .map(|_| format!("saved {}", absolute.display()))
+                .map_err(|e| format!("cannot write {}: {e}", absolute.display()))
+        };
+        match (&self.tasks, tokio::runtime::Handle::try_current()) {
+            (Some(tasks), Ok(runtime)) => {
+                let tasks = tasks.clone();
+                runtime.spawn_blocking(move || {
+                    let message = match write() {
+                        Ok(text) => AppMessage::Status(StatusLevel::Info, text),
+                        Err(text) => AppMessage::Status(StatusLevel::Error, text),
+                    };
+                    let _ = tasks.blocking_send(message);
+                });
+            }
+            _ => match write() {
+                Ok(text) => self.set_status(StatusLevel::Info, text),
+                Err(text) => self.set_status(StatusLevel::Error, text),
+            },
+        }
     }
 
     /// A terminal event: keys go through the keymap, the mouse is routed by
@@ -279,6 +699,9 @@ impl App {
     }
 
     fn contexts(&self) -> Vec<KeyContext> {
+        if self.dialog.is_some() {
+            return vec![KeyContext::Dialog];
+        }
         if self.help.is_some() {
             return vec![KeyContext::Help];
         }
@@ -300,7 +723,10 @@ impl App {
         let plain = key.modifiers.difference(KeyModifiers::SHIFT).is_empty();
         match key.code {
             crossterm::event::KeyCode::Char(c)
-                if plain && self.help.is_none() && self.active_view().captures_text() =>
+                if plain
+                    && self.help.is_none()
+                    && self.dialog.is_none()
+                    && self.active_view().captures_text() =>
             {
                 Some(Action::InsertChar(c))
             }
@@ -321,15 +747,17 @@ impl App {
 
     fn apply(&mut self, action: Action) -> Option<Action> {
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => self.ask_quit(),
             Action::Suspend => self.suspend = true,
+            Action::Resize(width, height) => self.resize(Rect::new(0, 0, width, height)),
+            Action::WriteFile { path, contents } => self.write_file(path, contents),
+            _ if self.dialog.is_some() => self.dialog_action(action),
             Action::Help => {
                 self.help = match self.help {
                     Some(_) => None,
                     None => Some(0),
                 }
             }
-            Action::Resize(width, height) => self.resize(Rect::new(0, 0, width, height)),
             Action::Status(text) => self.set_status(StatusLevel::Info, text),
             Action::EvaluatePattern {
                 generation,
@@ -343,6 +771,16 @@ impl App {
                 if let Some(view) = tab_at(column) {
                     self.show(view);
                 }
+            }
+            Action::StartRun if self.view == ViewId::Planner => self.request_start(),
+            Action::TogglePause
+            | Action::Confirm
+            | Action::AbortRun
+            | Action::RetryFailed
+            | Action::SkipHost
+                if self.view == ViewId::Run =>
+            {
+                self.run_action(&action)
             }
             other => return self.route(other),
         }
@@ -371,6 +809,26 @@ impl App {
         answer
     }
 
+    /// Quit, unless a run is active: then ask whether to abort or detach.
+    /// Asked again while the question is open, it detaches.
+    fn ask_quit(&mut self) {
+        let Some(handle) = &self.active_run else {
+            self.quit = true;
+            return;
+        };
+        let id = handle.instance;
+        match self.dialog.as_ref().map(|d| &d.kind) {
+            Some(DialogKind::QuitWithRun) => {
+                self.dialog = None;
+                self.detach_and_quit();
+            }
+            _ => {
+                self.help = None;
+                self.dialog = Some(Dialog::quit_with_run(id));
+            }
+        }
+    }
+
     fn help_action(&mut self, action: &Action) {
         let lines = self.help_lines().len();
         let Some(scroll) = self.help.as_mut() else {
@@ -388,9 +846,10 @@ impl App {
 
     fn show(&mut self, view: ViewId) {
         self.view = view;
-        let selected = self.inventory.selected_count();
-        for placeholder in &mut self.placeholders {
-            placeholder.selected_hosts = selected;
+        if view == ViewId::Planner
+            && let Some(inv) = self.inventory.inventory()
+        {
+            self.planner.set_selection(inv, &self.inventory.selection());
         }
         self.active_view_mut().on_show();
     }
@@ -399,9 +858,8 @@ impl App {
         self.size = size;
         let body = Screen::of(size).map(|s| s.body).unwrap_or_default();
         self.inventory.set_area(body);
-        for placeholder in &mut self.placeholders {
-            placeholder.set_area(body);
-        }
+        self.planner.set_area(body);
+        self.run.set_area(body);
         self.history.set_area(body);
         self.flows.set_area(body);
         self.schedules.set_area(body);
@@ -442,7 +900,8 @@ impl App {
             ViewId::History => &self.history,
             ViewId::Flows => &self.flows,
             ViewId::Schedules => &self.schedules,
-            other => &self.placeholders[other.index() - 1],
+            ViewId::Planner => &self.planner,
+            ViewId::Run => &self.run,
         }
     }
 
@@ -452,7 +911,8 @@ impl App {
             ViewId::History => &mut self.history,
             ViewId::Flows => &mut self.flows,
             ViewId::Schedules => &mut self.schedules,
-            other => &mut self.placeholders[other.index() - 1],
+            ViewId::Planner => &mut self.planner,
+            ViewId::Run => &mut self.run,
         }
     }
 
@@ -482,6 +942,17 @@ impl App {
         if let Some(scroll) = self.help {
             self.draw_help(frame, screen.body, scroll);
         }
+        if let Some(dialog) = &self.dialog {
+            let contexts = [KeyContext::Dialog];
+            let key_of = |action: &Action| {
+                self.keymap
+                    .keys_for(&contexts, action)
+                    .first()
+                    .map(|k| k.to_string())
+                    .unwrap_or_default()
+            };
+            dialog.draw(frame, screen.body, theme, &key_of);
+        }
     }
 
     fn draw_title(&self, frame: &mut Frame, area: Rect) {
@@ -494,7 +965,7 @@ impl App {
                     .fg(theme.colors.tab_active_fg)
                     .bg(theme.colors.tab_active_bg)
                     .add_modifier(Modifier::BOLD)
-            } else if view == ViewId::Inventory {
+            } else if matches!(view, ViewId::Inventory | ViewId::Planner | ViewId::Run) {
                 theme.text()
             } else {
                 theme.muted()
@@ -503,7 +974,13 @@ impl App {
         }
         let used: usize = spans.iter().map(|s| s.width()).sum();
         let selected = self.inventory.selected_count();
-        let info = if selected > 0 {
+        let run_badge = self.active_run.as_ref().map(|h| {
+            let status = RunStore::lock(&h.store).status;
+            format!("{} run {} {status} ", theme.glyphs.running, h.instance)
+        });
+        let info = if let Some(badge) = run_badge.filter(|_| self.view != ViewId::Run) {
+            badge
+        } else if selected > 0 {
             format!("{} {selected} selected ", theme.glyphs.selected)
         } else {
             format!("{} hosts ", self.inventory.host_count())
@@ -549,7 +1026,16 @@ impl App {
     /// whole rather than cut.
     fn draw_footer(&self, frame: &mut Frame, area: Rect) {
         let theme = &self.theme;
-        let (hints, always) = if self.help.is_some() {
+        let (hints, always) = if let Some(dialog) = &self.dialog {
+            (
+                dialog
+                    .choices
+                    .iter()
+                    .map(|c| Hint::new(c.action.clone(), c.label))
+                    .collect(),
+                Vec::new(),
+            )
+        } else if self.help.is_some() {
             (
                 vec![
                     Hint::pair(Action::Down, Action::Up, "scroll"),
@@ -615,9 +1101,22 @@ impl App {
     fn help_lines(&self) -> Vec<Line<'static>> {
         let theme = &self.theme;
         let mut sections: Vec<(String, KeyContext)> = Vec::new();
-        if self.view == ViewId::Inventory {
-            sections.push(("Inventory".into(), KeyContext::Inventory));
-            sections.push(("Filter and pattern boxes".into(), KeyContext::Input));
+        match self.view {
+            ViewId::Inventory => {
+                sections.push(("Inventory".into(), KeyContext::Inventory));
+                sections.push(("Filter and pattern boxes".into(), KeyContext::Input));
+            }
+            ViewId::Planner => {
+                sections.push(("Planner".into(), KeyContext::Planner));
+                sections.push(("Editing a field".into(), KeyContext::Input));
+                sections.push(("Questions".into(), KeyContext::Dialog));
+            }
+            ViewId::Run => {
+                sections.push(("Run".into(), KeyContext::Run));
+                sections.push(("Search box".into(), KeyContext::Input));
+                sections.push(("Questions".into(), KeyContext::Dialog));
+            }
+            _ => {}
         }
         let view_sections = self.active_view().help_sections();
         let has_view_help = !view_sections.is_empty();
@@ -648,7 +1147,8 @@ impl App {
                 ]));
             }
         }
-        if self.view != ViewId::Inventory && !has_view_help {
+        if !matches!(self.view, ViewId::Inventory | ViewId::Planner | ViewId::Run) && !has_view_help
+        {
             lines.insert(
                 0,
                 Line::from(Span::styled(

@@ -29,11 +29,13 @@ pub enum KeyContext {
     Composer,
     Editor,
     Schedules,
+    Planner,
+    Run,
     Dialog,
 }
 
 impl KeyContext {
-    const ALL: [(&'static str, KeyContext); 11] = [
+    const ALL: [(&'static str, KeyContext); 13] = [
         ("global", KeyContext::Global),
         ("inventory", KeyContext::Inventory),
         ("input", KeyContext::Input),
@@ -44,6 +46,8 @@ impl KeyContext {
         ("composer", KeyContext::Composer),
         ("editor", KeyContext::Editor),
         ("schedules", KeyContext::Schedules),
+        ("planner", KeyContext::Planner),
+        ("run", KeyContext::Run),
         ("dialog", KeyContext::Dialog),
     ];
 

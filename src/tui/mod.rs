@@ -13,14 +13,20 @@
 //! - `config`: the config directory (config.toml, keymap.toml, themes/).
 //! - `app`: the state and the drawing of the whole screen.
 //! - `views`: one module per view.
+//! - `run_store`: a run as the console sees it, built from engine events.
+//! - `run_session`: starting a run (engine, journal, store) off the UI task.
+//! - `dialog`: modal questions (start, abort, quit with a run, approve).
 //! - `terminal`: full-screen mode in and out, panic hook, Ctrl-Z.
 
 pub mod action;
 pub mod app;
 pub mod config;
+pub mod dialog;
 pub mod input;
 pub mod keymap;
 pub mod layout;
+pub mod run_session;
+pub mod run_store;
 pub mod terminal;
 pub mod theme;
 pub mod views;
@@ -64,6 +70,10 @@ pub struct TuiOptions {
 /// At most 30 frames a second; frames are drawn only when something changed.
 const FRAME: Duration = Duration::from_millis(33);
 
+/// How often a live run is redrawn when nothing else changed (elapsed
+/// times, the interval countdown).
+const LIVE_CLOCK: Duration = Duration::from_millis(250);
+
 /// Messages waiting before background tasks wait for the UI to catch up.
 const MESSAGE_QUEUE: usize = 1024;
 
@@ -101,6 +111,7 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     {
         app.set_journal_path(journal);
     }
+    app.set_journal(options.journal.clone());
     if !settings.warnings.is_empty() {
         app.set_status(app::StatusLevel::Warning, settings.warnings.join("; "));
     }
@@ -115,6 +126,23 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     let cancel = options.cancel.unwrap_or_default();
     let outcome = event_loop(&mut session, &mut app, &mut messages, &cancel).await;
     session.restore().context("restoring the terminal")?;
+    // Closed with a run still going (a signal, or the run would not stop):
+    // detach it, so the journal records it interrupted and resumable.
+    if let Some(run) = app.take_active_run() {
+        let id = run.instance;
+        run.detach();
+        // Messages must keep flowing while the run winds down.
+        let drain = async { while messages.recv().await.is_some() {} };
+        tokio::select! {
+            _ = run.wait_ended() => eprintln!(
+                "jobdeck: run {id} was detached and is interrupted; `jobdeck resume {id}` continues it"
+            ),
+            _ = drain => {}
+            _ = tokio::time::sleep(run_session::SHUTDOWN_WAIT) => eprintln!(
+                "jobdeck: run {id}: the journal did not confirm in time; it will read as interrupted"
+            ),
+        }
+    }
     outcome?;
     Ok(crate::exit::OK)
 }
@@ -145,6 +173,7 @@ async fn event_loop(
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let mut events = crossterm::event::EventStream::new();
+    let mut last_draw = std::time::Instant::now();
     let mut frames = tokio::time::interval(FRAME);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut terminate = signal(SignalKind::terminate())?;
@@ -155,7 +184,15 @@ async fn event_loop(
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
             event = events.next() => match event {
-                Some(Ok(event)) => app.on_event(event),
+                Some(Ok(event)) => {
+                    app.on_event(event);
+                    // A key answers at once when the last frame is old enough.
+                    if app.is_dirty() && last_draw.elapsed() >= FRAME {
+                        session.terminal.draw(|frame| app.draw(frame))?;
+                        app.mark_drawn();
+                        last_draw = std::time::Instant::now();
+                    }
+                }
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
                 None => break,
             },
@@ -168,9 +205,12 @@ async fn event_loop(
             }
             _ = frames.tick() => {
                 app.tick();
-                if app.is_dirty() {
+                // Clocks and countdowns of a live run move on their own.
+                let clock_due = app.run_is_live() && last_draw.elapsed() >= LIVE_CLOCK;
+                if app.is_dirty() || clock_due {
                     session.terminal.draw(|frame| app.draw(frame))?;
                     app.mark_drawn();
+                    last_draw = std::time::Instant::now();
                 }
             }
         }

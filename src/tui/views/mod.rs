@@ -8,6 +8,8 @@ pub mod placeholder;
 pub mod background;
 pub mod flows;
 pub mod history;
+pub mod planner;
+pub mod run;
 pub mod schedules;
 
 use ratatui::Frame;

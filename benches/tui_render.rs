@@ -1,0 +1,275 @@
+//! The Run view under a flood: 1,000 hosts × 10,000 output lines streamed
+//! through the console's real absorbing task as fast as the producer can
+//! send them, while the UI loop draws at 30 fps into a 160×48 TestBackend
+//! and keys are injected at random moments.
+//!
+//! Prints frame draw time (median, p99, max), key-to-screen latency (from
+//! dispatching a key's action to the end of the first frame drawn after it),
+//! absorb throughput, and peak RSS (VmHWM).
+//!
+//! `cargo bench --bench tui_render` (env: HOSTS, LINES, CHUNK_LINES, LINE_BYTES).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use jobdeck::engine::events::{Event, EventKind, HostStatus, InstanceStatus, Stream};
+use jobdeck::tui::action::Action;
+use jobdeck::tui::app::App;
+use jobdeck::tui::keymap::Keymap;
+use jobdeck::tui::run_session::absorb_into_store;
+use jobdeck::tui::run_store::RunStore;
+use jobdeck::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A small deterministic generator, so runs compare.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn main() {
+    let hosts = env_or("HOSTS", 1000);
+    let lines = env_or("LINES", 10_000);
+    let chunk_lines = env_or("CHUNK_LINES", 8).max(1);
+    let line_bytes = env_or("LINE_BYTES", 60).max(8);
+    let frame = Duration::from_millis(33);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let store = RunStore::default().shared();
+    let (tx, rx) = mpsc::channel::<Event>(4096);
+    let absorb = runtime.spawn(absorb_into_store(rx, store.clone(), "cut off".into()));
+
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.dispatch(Action::Resize(160, 48));
+    app.show_run_store(store.clone());
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("a test terminal");
+
+    let done = Arc::new(AtomicBool::new(false));
+    let producer_done = done.clone();
+    let started = Instant::now();
+    let producer = runtime.spawn(async move {
+        let event = |kind| Event::now(1, kind);
+        let _ = tx
+            .send(event(EventKind::InstanceStarted {
+                flow: "flood".into(),
+                hosts: (0..hosts).map(|h| format!("node{h:04}")).collect(),
+                steps: vec!["stream".into()],
+                batches: vec![(0..hosts).collect()],
+            }))
+            .await;
+        let _ = tx.send(event(EventKind::BatchStarted { batch: 0 })).await;
+        for host in 0..hosts {
+            let _ = tx
+                .send(event(EventKind::StepStarted {
+                    host,
+                    step: 0,
+                    attempt: 1,
+                }))
+                .await;
+        }
+        let pad = "x".repeat(line_bytes.saturating_sub(24));
+        let mut sent = 0;
+        while sent < lines {
+            let n = chunk_lines.min(lines - sent);
+            for host in 0..hosts {
+                let mut chunk = String::with_capacity(n * line_bytes);
+                for i in sent..sent + n {
+                    // Most hosts print the same; every 100th differs, so gathering has work.
+                    let variant = if host % 100 == 0 { host } else { 0 };
+                    chunk.push_str(&format!("line {i:05} v{variant} {pad}\n"));
+                }
+                let stream = if sent % 1000 == 0 {
+                    Stream::Stderr
+                } else {
+                    Stream::Stdout
+                };
+                if tx
+                    .send(event(EventKind::Output {
+                        host,
+                        step: 0,
+                        stream,
+                        data: Bytes::from(chunk),
+                    }))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            sent += n;
+        }
+        for host in 0..hosts {
+            let _ = tx
+                .send(event(EventKind::HostFinished {
+                    host,
+                    status: HostStatus::Ok,
+                }))
+                .await;
+        }
+        let _ = tx
+            .send(event(EventKind::InstanceFinished {
+                status: InstanceStatus::Ok,
+                reason: None,
+            }))
+            .await;
+        producer_done.store(true, Ordering::SeqCst);
+    });
+
+    // The UI loop: a frame every 33 ms; keys at random moments between
+    // frames, answered at once when the last frame is old enough, as the
+    // console's event loop does.
+    let keys = [
+        Action::Down,
+        Action::Down,
+        Action::Up,
+        Action::ToggleGather,
+        Action::ToggleGather,
+        Action::CycleSplit,
+        Action::FocusNext,
+        Action::PageUp,
+        Action::FocusNext,
+        Action::CycleSplit,
+        Action::CycleSplit,
+        Action::CycleSplit,
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut draws: Vec<Duration> = Vec::new();
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut pending_key: Option<Instant>;
+    let mut last_draw = Instant::now() - frame;
+    let mut next_tick = Instant::now();
+    let mut key_index = 0;
+    let mut gathered_draws: Vec<Duration> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(55);
+    loop {
+        let streaming = !done.load(Ordering::SeqCst);
+        if !streaming || Instant::now() > deadline {
+            break;
+        }
+        // A key lands somewhere inside this frame.
+        let key_at = next_tick + Duration::from_millis(rng.below(33));
+        std::thread::sleep(key_at.saturating_duration_since(Instant::now()));
+        let action = keys[key_index % keys.len()].clone();
+        key_index += 1;
+        let gathered = action == Action::ToggleGather && key_index % 2 == 0;
+        let pressed = Instant::now();
+        app.dispatch(action);
+        pending_key = Some(pressed);
+        if last_draw.elapsed() >= frame {
+            let t = Instant::now();
+            app.tick();
+            terminal.draw(|f| app.draw(f)).expect("draw");
+            app.mark_drawn();
+            let took = t.elapsed();
+            draws.push(took);
+            if gathered {
+                gathered_draws.push(took);
+            }
+            last_draw = Instant::now();
+            latencies.push(last_draw - pressed);
+            pending_key = None;
+        }
+        next_tick += frame;
+        std::thread::sleep(next_tick.saturating_duration_since(Instant::now()));
+        let t = Instant::now();
+        app.tick();
+        terminal.draw(|f| app.draw(f)).expect("draw");
+        app.mark_drawn();
+        draws.push(t.elapsed());
+        last_draw = Instant::now();
+        if let Some(pressed) = pending_key.take() {
+            latencies.push(last_draw - pressed);
+        }
+    }
+    let stream_time = started.elapsed();
+    runtime.block_on(async {
+        let _ = producer.await;
+        let _ = absorb.await;
+    });
+    let total_time = started.elapsed();
+    // One last frame of the finished run, gathered.
+    app.dispatch(Action::ToggleGather);
+    let t = Instant::now();
+    terminal.draw(|f| app.draw(f)).expect("draw");
+    let final_gathered = t.elapsed();
+    let blocks = RunStore::lock(&store).gathered().len();
+
+    draws.sort();
+    latencies.sort();
+    let total_lines = hosts * lines;
+    println!(
+        "tui_render: {hosts} hosts × {lines} lines ({chunk_lines} lines/chunk, ~{line_bytes} B/line) at 160×48"
+    );
+    println!(
+        "  stream: {:.2} s for {total_lines} lines ({:.1} M lines/s), all absorbed after {:.2} s",
+        stream_time.as_secs_f64(),
+        total_lines as f64 / total_time.as_secs_f64() / 1e6,
+        total_time.as_secs_f64()
+    );
+    println!(
+        "  frame draw while streaming: {} frames, median {}, p99 {}, max {}  (target ≤ 8 ms)",
+        draws.len(),
+        ms(percentile(&draws, 0.5)),
+        ms(percentile(&draws, 0.99)),
+        ms(draws.last().copied().unwrap_or_default())
+    );
+    println!(
+        "  key-to-screen latency: {} keys, median {}, p99 {}, max {}  (target ≤ 50 ms)",
+        latencies.len(),
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default())
+    );
+    println!(
+        "  gathered view: {blocks} blocks for {hosts} hosts; final gathered frame {}",
+        ms(final_gathered)
+    );
+    println!(
+        "  peak RSS (VmHWM): {:.1} MB  (target ≤ 200 MB)",
+        vm_hwm_kib() as f64 / 1024.0
+    );
+}

@@ -1,0 +1,205 @@
+//! Modal questions: start this run?, abort?, quit with a run active?,
+//! confirm the next batch, approve a step. While one is open it has the
+//! keyboard (the `dialog` keymap context) and is drawn over the view.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::action::Action;
+use super::layout;
+use super::theme::Theme;
+use crate::engine::events::{BatchIndex, StepIndex};
+
+/// What the dialog is asking, so the app knows what an answer means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogKind {
+    /// The planner's final check before a run starts.
+    StartRun,
+    AbortRun,
+    /// Quit was asked while a run is active: abort it, or detach.
+    QuitWithRun,
+    ConfirmBatch {
+        next_batch: BatchIndex,
+    },
+    Approval {
+        batch: BatchIndex,
+        step: StepIndex,
+    },
+}
+
+/// One way to answer, shown as its key and label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub action: Action,
+    pub label: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    pub kind: DialogKind,
+    pub title: String,
+    pub lines: Vec<String>,
+    pub choices: Vec<Choice>,
+    /// Draw in the warning colour (destructive questions).
+    pub warning: bool,
+}
+
+fn choice(action: Action, label: &'static str) -> Choice {
+    Choice { action, label }
+}
+
+impl Dialog {
+    pub fn start_run(lines: Vec<String>) -> Dialog {
+        Dialog {
+            kind: DialogKind::StartRun,
+            title: "Start this run?".into(),
+            lines,
+            choices: vec![
+                choice(Action::Confirm, "start"),
+                choice(Action::Cancel, "back to the plan"),
+            ],
+            warning: false,
+        }
+    }
+
+    pub fn abort_run(instance: i64, active: usize) -> Dialog {
+        Dialog {
+            kind: DialogKind::AbortRun,
+            title: format!("Abort run {instance}?"),
+            lines: vec![
+                format!("{active} host(s) are running: their commands are killed."),
+                "Hosts that have not started are skipped. The run ends as aborted.".into(),
+            ],
+            choices: vec![
+                choice(Action::Confirm, "abort the run"),
+                choice(Action::Cancel, "keep running"),
+            ],
+            warning: true,
+        }
+    }
+
+    pub fn quit_with_run(instance: i64) -> Dialog {
+        Dialog {
+            kind: DialogKind::QuitWithRun,
+            title: format!("Run {instance} is still active"),
+            lines: vec![
+                "Abort: stop its commands, record it as aborted, then quit.".into(),
+                format!(
+                    "Detach: stop here and record it as interrupted; `jobdeck resume {instance}` continues it later."
+                ),
+            ],
+            choices: vec![
+                choice(Action::AbortRun, "abort and quit"),
+                choice(Action::Detach, "detach and quit"),
+                choice(Action::Cancel, "stay"),
+            ],
+            warning: true,
+        }
+    }
+
+    pub fn confirm_batch(next_batch: BatchIndex, batches: usize, hosts: usize) -> Dialog {
+        Dialog {
+            kind: DialogKind::ConfirmBatch { next_batch },
+            title: format!("Batch {} of {batches} is ready", next_batch + 1),
+            lines: vec![format!(
+                "{hosts} host(s) start when you confirm. Earlier batches are done."
+            )],
+            choices: vec![
+                choice(Action::Confirm, "start the batch"),
+                choice(Action::Cancel, "not yet (c confirms later)"),
+                choice(Action::AbortRun, "abort the run"),
+            ],
+            warning: false,
+        }
+    }
+
+    pub fn approval(batch: BatchIndex, step: StepIndex, step_name: &str, message: &str) -> Dialog {
+        let mut lines: Vec<String> = message.lines().map(str::to_string).collect();
+        lines.push(String::new());
+        lines.push(format!(
+            "Batch {} waits at step '{step_name}' until you approve.",
+            batch + 1
+        ));
+        Dialog {
+            kind: DialogKind::Approval { batch, step },
+            title: "Approval needed".into(),
+            lines,
+            choices: vec![
+                choice(Action::Confirm, "approve"),
+                choice(Action::Cancel, "not yet (c approves later)"),
+                choice(Action::AbortRun, "abort the run"),
+            ],
+            warning: false,
+        }
+    }
+
+    /// True if `action` is one of this dialog's answers.
+    pub fn accepts(&self, action: &Action) -> bool {
+        self.choices.iter().any(|c| &c.action == action)
+    }
+
+    /// Draws the dialog centred in `area`; `key_of` names an action's key.
+    pub fn draw(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        key_of: &dyn Fn(&Action) -> String,
+    ) {
+        let width = self
+            .lines
+            .iter()
+            .map(|l| l.chars().count())
+            .chain([self.title.chars().count() + 4, 40])
+            .max()
+            .unwrap_or(40)
+            .saturating_add(4)
+            .min(100) as u16;
+        let inner_width = width.saturating_sub(2).max(1) as usize;
+        let wrapped: usize = self
+            .lines
+            .iter()
+            .map(|l| l.chars().count().max(1).div_ceil(inner_width))
+            .sum();
+        let height = (wrapped + 4) as u16;
+        let rect = layout::centered(area, width, height);
+        let color = if self.warning {
+            theme.colors.warning
+        } else {
+            theme.colors.border_focused
+        };
+        let mut lines: Vec<Line> = self
+            .lines
+            .iter()
+            .map(|l| Line::from(Span::styled(l.clone(), theme.text())))
+            .collect();
+        lines.push(Line::default());
+        let mut spans = Vec::new();
+        for c in &self.choices {
+            spans.push(Span::styled(
+                key_of(&c.action),
+                theme.accent().add_modifier(Modifier::BOLD),
+            ));
+            spans.push(Span::styled(format!(" {}   ", c.label), theme.muted()));
+        }
+        lines.push(Line::from(spans));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.fg(color))
+            .title(Span::styled(
+                format!(" {} ", self.title),
+                theme.title().fg(color),
+            ));
+        frame.render_widget(Clear, rect);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .style(theme.base())
+                .wrap(Wrap { trim: false }),
+            rect,
+        );
+    }
+}

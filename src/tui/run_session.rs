@@ -1,0 +1,216 @@
+//! Running a plan from the console: the same engine and journal as the
+//! headless run, with the console's store as one more consumer.
+//!
+//! Nothing here runs on the UI task. `launch` prepares the instance (SQLite,
+//! ssh_config) on a blocking thread, starts the journal writer, the engine
+//! and the two event consumers on the runtime, hands the UI a `RunHandle`,
+//! and reports when everything — the journal included — is done.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::app::AppMessage;
+use super::run_store::{RunStore, SharedRunStore};
+use crate::commands::run::{RunSpec, prepare_instance};
+use crate::engine::events::{Event, EventKind, InstanceId, InstanceStatus};
+use crate::engine::{self, Control, ControlHandle, EventSink};
+use crate::inventory::Inventory;
+use crate::journal::{JournalWriter, Trigger, WriterOptions};
+use crate::transport::{NoPassphrase, Transport, TransportOptions};
+
+/// Events absorbed under one lock: bounds how long the UI may wait to draw.
+const ABSORB_BATCH: usize = 512;
+
+/// Why a run that stopped without finishing is interrupted.
+pub fn detach_reason(id: InstanceId) -> String {
+    format!("detached from the console; `jobdeck resume {id}` continues it")
+}
+
+/// The UI's end of a live run. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RunHandle {
+    pub instance: InstanceId,
+    pub store: SharedRunStore,
+    controls: ControlHandle,
+    engine: AbortHandle,
+    /// Cancelled once the engine has stopped and the journal has everything.
+    ended: CancellationToken,
+}
+
+impl RunHandle {
+    pub fn send(&self, control: Control) -> bool {
+        self.controls.send(control)
+    }
+
+    /// Stops the engine where it stands. The journal records the instance
+    /// as interrupted (resumable); running commands are stopped as their
+    /// connections close.
+    pub fn detach(&self) {
+        self.engine.abort();
+    }
+
+    pub fn has_ended(&self) -> bool {
+        self.ended.is_cancelled()
+    }
+
+    /// Waits until the engine has stopped and the journal is written.
+    pub async fn wait_ended(&self) {
+        self.ended.cancelled().await;
+    }
+}
+
+/// What the UI hears about a run it asked for.
+#[derive(Debug)]
+pub enum RunReport {
+    Started(RunHandle),
+    /// Preparing failed: nothing ran (a bad host, step or journal).
+    Failed(String),
+    Ended {
+        instance: InstanceId,
+        status: InstanceStatus,
+        /// A journal problem worth showing.
+        problem: Option<String>,
+    },
+}
+
+/// Prepares and starts a run; reports through `tasks`. `store` is the one
+/// the Run view already shows.
+pub async fn launch(
+    inv: Arc<Inventory>,
+    journal: Option<PathBuf>,
+    spec: RunSpec,
+    store: SharedRunStore,
+    tasks: mpsc::Sender<AppMessage>,
+) {
+    let report = |r: RunReport| {
+        let tasks = tasks.clone();
+        async move {
+            let _ = tasks.send(AppMessage::Run(r)).await;
+        }
+    };
+    let prepared = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let path = match journal {
+            Some(p) => p,
+            None => crate::journal::default_path()?,
+        };
+        let mut plan = prepare_instance(&inv, &path, &spec, Trigger::Manual, None)?;
+        plan.policy.interactive = true;
+        let (journal_sink, writer) = JournalWriter::spawn(&path, WriterOptions::default())?;
+        Ok((plan, journal_sink, writer))
+    })
+    .await;
+    let (plan, journal_sink, writer) = match prepared {
+        Ok(Ok(parts)) => parts,
+        Ok(Err(e)) => return report(RunReport::Failed(format!("{e:#}"))).await,
+        Err(e) => return report(RunReport::Failed(format!("preparing the run: {e}"))).await,
+    };
+    let instance = plan.instance;
+    RunStore::lock(&store).instance = instance;
+
+    let mut sink = EventSink::new();
+    let to_journal = sink.subscribe(4096);
+    let to_store = sink.subscribe(4096);
+    let reason = detach_reason(instance);
+    let forward = tokio::spawn(forward_to_journal(
+        to_journal,
+        journal_sink,
+        instance,
+        reason.clone(),
+    ));
+    let absorb = tokio::spawn(absorb_into_store(to_store, store.clone(), reason));
+    let (controls, control_rx) = ControlHandle::channel();
+    // Passphrase prompts on the terminal would fight the console for it;
+    // encrypted keys need an agent here (a dialog is future work).
+    let transport = Transport::new(TransportOptions {
+        passphrase_prompt: Arc::new(NoPassphrase),
+        ..TransportOptions::default()
+    });
+    let engine = tokio::spawn(engine::run(plan, transport, sink, control_rx));
+    let ended = CancellationToken::new();
+    let handle = RunHandle {
+        instance,
+        store: store.clone(),
+        controls,
+        engine: engine.abort_handle(),
+        ended: ended.clone(),
+    };
+    report(RunReport::Started(handle)).await;
+
+    let status = engine.await.unwrap_or(InstanceStatus::Interrupted);
+    let _ = absorb.await;
+    let _ = forward.await;
+    let problem = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|stats| stats.last_problem)
+        .unwrap_or_else(|| Some("the journal writer stopped unexpectedly".into()));
+    // The store saw the end (or the cut-off) as the journal did.
+    let seen = RunStore::lock(&store).status;
+    let status = if seen.is_final() { seen } else { status };
+    ended.cancel();
+    report(RunReport::Ended {
+        instance,
+        status,
+        problem,
+    })
+    .await;
+}
+
+/// Copies events to the journal writer. When the stream ends without an
+/// `InstanceFinished` (the engine was stopped: detach), the instance is
+/// recorded as interrupted so `jobdeck resume` can pick it up.
+async fn forward_to_journal(
+    mut events: mpsc::Receiver<Event>,
+    journal: crate::journal::JournalSink,
+    instance: InstanceId,
+    reason: String,
+) {
+    let mut finished = false;
+    while let Some(event) = events.recv().await {
+        finished |= matches!(event.kind, EventKind::InstanceFinished { .. });
+        if journal.send(event).await.is_err() {
+            return;
+        }
+    }
+    if !finished {
+        let _ = journal
+            .send(Event::now(
+                instance,
+                EventKind::InstanceFinished {
+                    status: InstanceStatus::Interrupted,
+                    reason: Some(reason),
+                },
+            ))
+            .await;
+    }
+    let _ = journal.flush().await;
+}
+
+/// Takes events into the store in bounded batches: one lock per batch, so
+/// a flood of output costs few locks and the UI never waits long to draw.
+pub async fn absorb_into_store(
+    mut events: mpsc::Receiver<Event>,
+    store: SharedRunStore,
+    cut_off_reason: String,
+) {
+    let mut batch = Vec::with_capacity(ABSORB_BATCH);
+    loop {
+        if events.recv_many(&mut batch, ABSORB_BATCH).await == 0 {
+            break;
+        }
+        let mut guard = RunStore::lock(&store);
+        for event in batch.drain(..) {
+            guard.absorb(&event);
+        }
+    }
+    RunStore::lock(&store).end_stream(&cut_off_reason);
+}
+
+/// How long quitting waits for a detached or aborted run's journal.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);

@@ -1,0 +1,170 @@
+//! The real binary in a real terminal: tmux runs `jobdeck` at 160×48, the
+//! test types keys (send-keys) and reads the screen (capture-pane). It
+//! selects the sample inventory's local group, plans the health-check flow
+//! with batches `1 100%`, starts it, waits for it to finish, sees the
+//! hosts' output, quits, and finds the run in `jobdeck history`.
+//!
+//! Skipped, with a message, only when tmux is not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let out = self.run(&["send-keys", "-t", "e2e", key]);
+            assert!(out.status.success(), "send-keys {key}: {out:?}");
+            // Let the console take each key in before the next.
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn text(&self, text: &str) {
+        let out = self.run(&["send-keys", "-t", "e2e", "-l", text]);
+        assert!(out.status.success(), "send-keys -l {text}: {out:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", "e2e"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `needle`; fails with the screen.
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Our own server only (a socket of our own).
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn shell_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+}
+
+#[test]
+fn console_runs_a_flow_end_to_end_in_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED tui_e2e: tmux is not installed (apt-get install tmux); .ci installs it");
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let config = dir.path().join("config");
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_jobdeck"));
+    let tmux = Tmux {
+        socket: format!("jobdeck-e2e-{}", std::process::id()),
+    };
+    // The shell line keeps the pane open after jobdeck exits, with its status.
+    let command = format!(
+        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i sample-inventory; echo JOBDECK-EXITED-$?; sleep 60",
+        shell_quote(&config),
+        shell_quote(&binary),
+        shell_quote(&journal),
+    );
+    let root_text = root.display().to_string();
+    let out = tmux.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-s",
+        "e2e",
+        "-c",
+        &root_text,
+        &command,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+
+    // 1. Open on the sample inventory.
+    tmux.wait_for("loaded 18 hosts", Duration::from_secs(20));
+    // 2. Select the local group: the pattern box, enter selects its matches.
+    tmux.keys(&["p"]);
+    tmux.text("local");
+    tmux.wait_for("4 hosts match", Duration::from_secs(5));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("4 selected", Duration::from_secs(5));
+    // 3. The planner: pick health-check, batches `1 100%`.
+    tmux.keys(&["3"]);
+    tmux.wait_for("Preview: hosts per batch", Duration::from_secs(5));
+    let screen = tmux.wait_for("4: local-[1-4]", Duration::from_secs(5));
+    if !screen.contains("Plan · health-check") {
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("Choose a flow", Duration::from_secs(5));
+        let picker = tmux.screen();
+        let flows: Vec<&str> = ["config-push", "deploy", "health-check"]
+            .into_iter()
+            .filter(|f| picker.contains(f))
+            .collect();
+        let downs = flows.iter().position(|f| *f == "health-check").unwrap();
+        tmux.keys(&["g"]);
+        for _ in 0..downs {
+            tmux.keys(&["j"]);
+        }
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("Plan · health-check", Duration::from_secs(5));
+    }
+    // Flow, its one param, then the batches row.
+    tmux.keys(&["j", "j", "Enter", "C-u"]);
+    tmux.text("1 100%");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("→ 1 + 3  (2 batches)", Duration::from_secs(5));
+    tmux.keys(&["s"]);
+    tmux.wait_for("Start this run?", Duration::from_secs(5));
+    tmux.keys(&["y"]);
+    // 4. The run finishes; the hosts' output shows.
+    let screen = tmux.wait_for("finished ok", Duration::from_secs(60));
+    assert!(screen.contains("Batch 2/2"), "{screen}");
+    assert!(screen.contains("local-1"), "{screen}");
+    assert!(screen.contains("% full"), "host output missing:\n{screen}");
+    tmux.keys(&["j"]);
+    let screen = tmux.wait_for("load average", Duration::from_secs(5));
+    assert!(screen.contains("local-2"), "{screen}");
+    // 5. Quit (the run is over: no question).
+    tmux.keys(&["q"]);
+    tmux.wait_for("JOBDECK-EXITED-0", Duration::from_secs(10));
+    // 6. The run is in the journal's history.
+    let history = Command::new(&binary)
+        .arg("--journal")
+        .arg(&journal)
+        .arg("history")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&history.stdout);
+    assert!(history.status.success(), "{history:?}");
+    assert!(text.contains("health-check"), "{text}");
+    assert!(text.contains("ok"), "{text}");
+}

@@ -1,0 +1,726 @@
+//! The planner and the Run view: snapshots at 80×24 and 160×48 driven by
+//! synthetic engine events (no SSH), the view's keys, and real runs started
+//! through the app's actions on the sample inventory's local hosts, seen
+//! both in the console's store and in the journal. Detach leaves a run the
+//! `resume` command continues.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use jobdeck::engine::events::{
+    Event, EventKind, HostStatus, InstanceStatus, StepOutcome, Stream, WaitReason,
+};
+use jobdeck::inventory::Inventory;
+use jobdeck::journal::Journal;
+use jobdeck::tui::action::{Action, ViewId};
+use jobdeck::tui::app::{App, AppMessage};
+use jobdeck::tui::dialog::DialogKind;
+use jobdeck::tui::keymap::Keymap;
+use jobdeck::tui::run_store::{RunStore, SharedRunStore};
+use jobdeck::tui::theme::Theme;
+use jobdeck::tui::views::planner::FlowChoice;
+use jobdeck::tui::views::run::{OutputLayout, Pane};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sample_app(width: u16, height: u16) -> App {
+    let inv = Inventory::load(&[root()
+        .join("sample-inventory")
+        .to_string_lossy()
+        .into_owned()])
+    .unwrap();
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.set_fixed_clock("12:00:00");
+    app.dispatch(Action::Resize(width, height));
+    app.set_inventory(Arc::new(inv), root());
+    app
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn check(name: &str, app: &App, width: u16, height: u16) {
+    let text = screen(app, width, height);
+    insta::with_settings!({
+        snapshot_suffix => format!("{width}x{height}"),
+        filters => vec![
+            (r"\b\d{2}:\d{2}:\d{2}\b", "HH:MM:SS"),
+            (r"\b\d+(\.\d)?s\b", "Ns"),
+            (r"\b\d+m\d{2}s\b", "Ns"),
+        ],
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn press(app: &mut App, code: KeyCode) {
+    app.on_event(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn type_keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+/// Selects the inventory's `local` app (local-1..4) through the tree.
+fn select_local(app: &mut App) {
+    app.dispatch(Action::Top);
+    let labels = app.inventory_view().visible_labels();
+    let row = labels
+        .iter()
+        .position(|l| l == "local")
+        .expect("local shown");
+    for _ in 0..row {
+        app.dispatch(Action::Down);
+    }
+    app.dispatch(Action::ToggleSelect);
+    assert_eq!(
+        app.selection(),
+        ["local-1", "local-2", "local-3", "local-4"]
+    );
+}
+
+/// Replaces a text field's value through the keys an operator uses.
+fn set_field(app: &mut App, label: &str, value: &str) {
+    assert!(app.planner_view_mut().focus_row(label), "no row {label}");
+    press(app, KeyCode::Enter);
+    assert!(app.planner_view().is_editing());
+    app.dispatch(Action::ClearInput);
+    type_keys(app, value);
+    press(app, KeyCode::Enter);
+    assert!(!app.planner_view().is_editing());
+}
+
+fn planned_app(width: u16, height: u16) -> App {
+    let mut app = sample_app(width, height);
+    select_local(&mut app);
+    press(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.current_view(), ViewId::Planner);
+    assert!(
+        app.planner_view()
+            .flow_labels()
+            .contains(&"health-check".to_string())
+    );
+    assert!(app.planner_view_mut().choose_flow("health-check"));
+    set_field(&mut app, "Batches", "1 100%");
+    app
+}
+
+#[test]
+fn planner_form_and_preview() {
+    for (w, h) in SIZES {
+        let app = planned_app(w, h);
+        assert_eq!(app.planner_view().batch_sizes(), Ok(vec![1, 3]));
+        assert_eq!(app.planner_view().preview(), ["local-1", "local-[2-4]"]);
+        check("planner", &app, w, h);
+    }
+}
+
+#[test]
+fn planner_batches_are_live_and_errors_inline() {
+    let mut app = planned_app(160, 48);
+    assert!(app.planner_view_mut().focus_row("Batches"));
+    press(&mut app, KeyCode::Enter);
+    app.dispatch(Action::ClearInput);
+    type_keys(&mut app, "25%");
+    assert_eq!(app.planner_view().batch_sizes(), Ok(vec![1, 1, 1, 1]));
+    type_keys(&mut app, " +x");
+    let err = app.planner_view().batch_sizes().unwrap_err();
+    assert!(err.contains("+x"), "{err}");
+    assert!(screen(&app, 160, 48).contains("+x"));
+    // Typing "q" edits the field, it does not quit.
+    type_keys(&mut app, "q");
+    assert!(!app.should_quit());
+    app.dispatch(Action::ClearInput);
+    type_keys(&mut app, "2");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.planner_view().batch_sizes(), Ok(vec![2, 2]));
+    // A bad interval blocks the start, with the reason in the status line.
+    set_field(&mut app, "Interval", "soon");
+    app.dispatch(Action::StartRun);
+    assert!(app.dialog().is_none());
+    assert!(
+        app.status_text().unwrap().contains("Interval"),
+        "{:?}",
+        app.status_text()
+    );
+    set_field(&mut app, "Interval", "2m");
+    // Mode cycles with ←/→.
+    assert!(app.planner_view_mut().focus_row("Mode"));
+    press(&mut app, KeyCode::Right);
+    app.dispatch(Action::StartRun);
+    let dialog = app.dialog().expect("start dialog");
+    assert_eq!(dialog.kind, DialogKind::StartRun);
+    let summary = dialog.lines.join("\n");
+    assert!(summary.contains("Hosts    4: local-[1-4]"), "{summary}");
+    assert!(summary.contains("Batches  2 + 2 (2 batches)"), "{summary}");
+    assert!(summary.contains("interval 2m"), "{summary}");
+    assert!(
+        summary.contains("Steps    3: disk, load, uptime"),
+        "{summary}"
+    );
+    // Esc goes back to the plan.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dialog().is_none());
+}
+
+#[test]
+fn planner_needs_hosts_and_masks_secrets() {
+    let mut app = sample_app(160, 48);
+    press(&mut app, KeyCode::Char('3'));
+    assert!(app.planner_view_mut().choose_flow("deploy"));
+    app.dispatch(Action::StartRun);
+    let status = app.status_text().unwrap().to_string();
+    assert!(status.contains("no hosts selected"), "{status}");
+    assert!(status.contains("version: required"), "{status}");
+    press(&mut app, KeyCode::Char('1'));
+    select_local(&mut app);
+    press(&mut app, KeyCode::Char('3'));
+    set_field(&mut app, "version", "1.4.2");
+    set_field(&mut app, "registry_token", "hunter2");
+    let shown = screen(&app, 160, 48);
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("•••"));
+    app.dispatch(Action::StartRun);
+    let summary = app.dialog().expect("start dialog").lines.join("\n");
+    assert!(summary.contains("registry_token=•••"), "{summary}");
+    assert!(!summary.contains("hunter2"));
+    assert!(
+        summary.contains("Batches  1 + 2 + 1 (3 batches)"),
+        "{summary}"
+    );
+    check("planner_start_dialog", &app, 160, 48);
+}
+
+// ---- Run view from synthetic events -------------------------------------
+
+const T0: i64 = 1_700_000_000_000;
+
+fn at(ms: i64, kind: EventKind) -> Event {
+    Event {
+        instance: 42,
+        at: T0 + ms,
+        kind,
+    }
+}
+
+fn output(host: usize, stream: Stream, text: &str) -> EventKind {
+    EventKind::Output {
+        host,
+        step: 0,
+        stream,
+        data: Bytes::copy_from_slice(text.as_bytes()),
+    }
+}
+
+fn finished(host: usize, code: i32) -> Vec<EventKind> {
+    let status = if code == 0 {
+        HostStatus::Ok
+    } else {
+        HostStatus::Failed
+    };
+    vec![
+        EventKind::StepFinished {
+            host,
+            step: 0,
+            attempt: 1,
+            outcome: StepOutcome {
+                status,
+                exit_code: Some(code),
+                signal: None,
+                error: None,
+            },
+        },
+        EventKind::HostFinished { host, status },
+    ]
+}
+
+/// Six web hosts in batches of 2 and 4: batch 1 done (one failed), the
+/// engine waits out an interval before batch 2.
+fn synthetic_store() -> SharedRunStore {
+    let mut store = RunStore::default();
+    let mut events = vec![
+        EventKind::InstanceStarted {
+            flow: "deploy".into(),
+            hosts: (1..=6).map(|i| format!("web-{i:02}")).collect(),
+            steps: vec!["install".into(), "verify".into()],
+            batches: vec![vec![0, 1], vec![2, 3, 4, 5]],
+        },
+        EventKind::BatchStarted { batch: 0 },
+    ];
+    for h in 0..2 {
+        events.push(EventKind::StepStarted {
+            host: h,
+            step: 0,
+            attempt: 1,
+        });
+        events.push(output(h, Stream::Stdout, "unpacking release 1.4.2\n"));
+        events.push(output(h, Stream::Stdout, "linking current -> 1.4.2\n"));
+    }
+    events.push(output(1, Stream::Stderr, "error: disk full\n"));
+    events.extend(finished(0, 0));
+    events.extend(finished(1, 1));
+    events.push(EventKind::BatchFinished {
+        batch: 0,
+        ok: 1,
+        failed: 1,
+    });
+    events.push(EventKind::Waiting {
+        next_batch: 1,
+        reason: WaitReason::Interval,
+        until: Some(T0 + 125_000),
+    });
+    for (i, kind) in events.into_iter().enumerate() {
+        store.absorb(&at(i as i64 * 100, kind));
+    }
+    store.shared()
+}
+
+fn run_app(width: u16, height: u16, store: SharedRunStore) -> App {
+    let mut app = sample_app(width, height);
+    app.show_run_store(store);
+    app.run_view_mut().set_fixed_now(T0 + 5_000);
+    app
+}
+
+#[test]
+fn run_view_snapshots() {
+    for (w, h) in SIZES {
+        let mut app = run_app(w, h, synthetic_store());
+        press(&mut app, KeyCode::Char('j'));
+        let text = screen(&app, w, h);
+        assert!(text.contains("batch 2 starts in 2:00"), "{text}");
+        assert!(text.contains("error: disk full"));
+        check("run_single", &app, w, h);
+        press(&mut app, KeyCode::Char('v'));
+        assert_eq!(app.run_view().layout(), OutputLayout::Split(2));
+        check("run_split", &app, w, h);
+        press(&mut app, KeyCode::Char('b'));
+        assert_eq!(app.run_view().layout(), OutputLayout::Gathered);
+        check("run_gathered", &app, w, h);
+    }
+}
+
+#[test]
+fn gathered_view_folds_a_thousand_hosts_into_few_blocks() {
+    let mut store = RunStore::default();
+    store.absorb(&at(
+        0,
+        EventKind::InstanceStarted {
+            flow: "check".into(),
+            hosts: (0..1000).map(|i| format!("node{i:04}")).collect(),
+            steps: vec!["check".into()],
+            batches: vec![(0..1000).collect()],
+        },
+    ));
+    for h in 0..1000 {
+        store.absorb(&at(
+            1,
+            EventKind::StepStarted {
+                host: h,
+                step: 0,
+                attempt: 1,
+            },
+        ));
+        let (text, code) = match h % 250 {
+            0 => ("disk 97% full\n", 1),
+            1 => ("load 12.0\n", 0),
+            _ => ("all good\n", 0),
+        };
+        store.absorb(&at(2, output(h, Stream::Stdout, text)));
+        for kind in finished(h, code) {
+            store.absorb(&at(3, kind));
+        }
+    }
+    assert_eq!(store.gathered().len(), 3);
+    let mut app = run_app(160, 48, store.shared());
+    press(&mut app, KeyCode::Char('b'));
+    let text = screen(&app, 160, 48);
+    assert!(
+        text.contains("Gathered: 1000 host(s) in 3 block(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("node[0002-0249,0252-0499,0502-0749,0752-0999] (992)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("node[0000,0250,0500,0750] (4) failed exit 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn output_scrolls_searches_and_saves() {
+    let mut store = RunStore::new(0, 64 * 1024);
+    store.absorb(&at(
+        0,
+        EventKind::InstanceStarted {
+            flow: "logs".into(),
+            hosts: vec!["web-01".into(), "web-02".into()],
+            steps: vec!["tail".into()],
+            batches: vec![vec![0, 1]],
+        },
+    ));
+    store.absorb(&at(
+        1,
+        EventKind::StepStarted {
+            host: 0,
+            step: 0,
+            attempt: 1,
+        },
+    ));
+    for i in 0..500 {
+        store.absorb(&at(2, output(0, Stream::Stdout, &format!("line {i}\n"))));
+    }
+    store.absorb(&at(3, output(0, Stream::Stdout, "needle in the middle\n")));
+    for i in 500..1000 {
+        store.absorb(&at(4, output(0, Stream::Stdout, &format!("line {i}\n"))));
+    }
+    let store = store.shared();
+    let mut app = run_app(160, 48, store.clone());
+    assert!(screen(&app, 160, 48).contains("line 999"));
+    // Tab to the output; scrolling up leaves follow mode.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.run_view().focus(), Pane::Output);
+    press(&mut app, KeyCode::PageUp);
+    assert!(!app.run_view().following());
+    assert!(!screen(&app, 160, 48).contains("line 999"));
+    // New output does not move what the operator reads.
+    let before = screen(&app, 160, 48);
+    let top = before.lines().nth(5).unwrap().to_string();
+    assert!(top.contains("line 921"), "{before}");
+    RunStore::lock(&store).absorb(&at(5, output(0, Stream::Stdout, "line 1000\n")));
+    let after = screen(&app, 160, 48);
+    assert_eq!(after.lines().nth(5).unwrap(), top);
+    assert!(!after.contains("line 1000"));
+    // Search from the end: `/`, type, enter jumps to the match above.
+    press(&mut app, KeyCode::End);
+    assert!(app.run_view().following());
+    press(&mut app, KeyCode::Char('/'));
+    type_keys(&mut app, "needle");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.run_view().search_term(), "needle");
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("needle in the middle"), "{text}");
+    assert!(!app.run_view().following());
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.status_text().unwrap().contains("not found below"));
+    // `f` follows the tail again.
+    press(&mut app, KeyCode::Char('f'));
+    assert!(app.run_view().following());
+    // `w` saves the host's buffered output; `W` the host list.
+    let dir = tempfile::tempdir().unwrap();
+    app.set_output_dir(dir.path().to_path_buf());
+    press(&mut app, KeyCode::Char('w'));
+    let saved = dir.path().join("jobdeck-run-42-web-01.log");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("needle in the middle\nline 500\n"));
+    assert!(
+        app.status_text()
+            .unwrap()
+            .contains(&saved.display().to_string())
+    );
+    press(&mut app, KeyCode::Char('W'));
+    let hosts = std::fs::read_to_string(dir.path().join("jobdeck-run-42-hosts.txt")).unwrap();
+    assert!(hosts.starts_with("web-01\trunning\t1\t"), "{hosts}");
+    assert!(hosts.contains("web-02\tpending\t1\t"), "{hosts}");
+}
+
+#[test]
+fn controls_need_an_active_run_and_quit_is_plain_without_one() {
+    let mut app = run_app(80, 24, synthetic_store());
+    press(&mut app, KeyCode::Char('p'));
+    assert!(app.status_text().unwrap().contains("not active"));
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit());
+}
+
+// ---- Real runs on local hosts ----------------------------------------------
+
+/// An app wired to a task channel on the test's runtime, with its journal
+/// in `journal`.
+fn live_app(journal: &Path) -> (App, mpsc::Receiver<AppMessage>) {
+    let (tx, rx) = mpsc::channel(1024);
+    let mut app = sample_app(160, 48);
+    app.set_task_sender(tx);
+    app.set_journal(Some(journal.to_path_buf()));
+    (app, rx)
+}
+
+async fn pump_until(
+    app: &mut App,
+    rx: &mut mpsc::Receiver<AppMessage>,
+    what: &str,
+    done: impl Fn(&App) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(app) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; status: {:?}",
+            app.status_text()
+        );
+        tokio::select! {
+            Some(message) = rx.recv() => app.on_message(message),
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        app.tick();
+    }
+}
+
+fn start_planned(app: &mut App) {
+    select_local(app);
+    press(app, KeyCode::Char('3'));
+    press(app, KeyCode::Char('s'));
+    assert_eq!(
+        app.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::StartRun)
+    );
+    press(app, KeyCode::Char('y'));
+    assert_eq!(app.current_view(), ViewId::Run);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_run_finishes_in_the_store_and_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let (mut app, mut rx) = live_app(&journal);
+    select_local(&mut app);
+    press(&mut app, KeyCode::Char('3'));
+    assert!(app.planner_view_mut().choose_flow("health-check"));
+    set_field(&mut app, "Batches", "1 100%");
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Enter);
+    pump_until(&mut app, &mut rx, "the run to start", |a| {
+        a.active_run().is_some()
+    })
+    .await;
+    let id = app.active_run().unwrap().instance;
+    pump_until(&mut app, &mut rx, "the run to end", |a| {
+        a.active_run().is_none()
+    })
+    .await;
+    let store = app.run_view().store().unwrap().clone();
+    {
+        let store = RunStore::lock(&store);
+        assert_eq!(store.instance, id);
+        assert_eq!(store.status, InstanceStatus::Ok, "{:?}", store.reason);
+        assert_eq!(store.batches.len(), 2);
+        assert!(store.hosts.iter().all(|h| h.status == HostStatus::Ok));
+        let out: Vec<&str> = store.hosts[0].lines().iter().map(|l| &*l.text).collect();
+        assert!(out.iter().any(|l| l.contains("% full")), "{out:?}");
+        assert!(out.iter().any(|l| l.contains("load average")), "{out:?}");
+    }
+    assert!(
+        app.status_text()
+            .unwrap()
+            .contains(&format!("run {id} finished: ok"))
+    );
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("finished ok"), "{text}");
+    let journal = Journal::open(&journal).unwrap();
+    let detail = journal.instance(id).unwrap().unwrap();
+    assert_eq!(detail.instance.status, InstanceStatus::Ok);
+    assert_eq!(detail.hosts.len(), 4);
+    assert_eq!(detail.instance.trigger.to_string(), "manual");
+}
+
+/// A flow whose one step takes a few seconds, on the local hosts.
+fn slow_flow(dir: &Path) -> FlowChoice {
+    let path = dir.join("slow.yml");
+    std::fs::write(
+        &path,
+        "name: slow\nsteps:\n  - name: wait\n    command: sleep 2; echo done\n",
+    )
+    .unwrap();
+    FlowChoice {
+        flow: jobdeck::flow::load_flow(&path).map_err(|e| e.to_string()),
+        path,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_asks_then_detach_leaves_a_resumable_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let (mut app, mut rx) = live_app(&journal);
+    app.planner_view_mut()
+        .set_flows(vec![slow_flow(dir.path())]);
+    start_planned(&mut app);
+    pump_until(&mut app, &mut rx, "a host to run", |a| {
+        a.run_view().store().is_some_and(|s| {
+            RunStore::lock(s)
+                .hosts
+                .iter()
+                .any(|h| h.status == HostStatus::Running)
+        })
+    })
+    .await;
+    let id = app.active_run().unwrap().instance;
+    press(&mut app, KeyCode::Char('q'));
+    assert!(!app.should_quit());
+    assert_eq!(
+        app.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::QuitWithRun)
+    );
+    press(&mut app, KeyCode::Char('d'));
+    pump_until(&mut app, &mut rx, "the detached run to end", |a| {
+        a.should_quit()
+    })
+    .await;
+    {
+        let store = app.run_view().store().unwrap().clone();
+        assert_eq!(RunStore::lock(&store).status, InstanceStatus::Interrupted);
+    }
+    let record = Journal::open(&journal)
+        .unwrap()
+        .instance(id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.instance.status, InstanceStatus::Interrupted);
+    // `jobdeck resume` continues it to the end.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_jobdeck"))
+        .arg("--journal")
+        .arg(&journal)
+        .arg("-i")
+        .arg(root().join("sample-inventory"))
+        .args(["resume", &id.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "resume failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let record = Journal::open(&journal)
+        .unwrap()
+        .instance(id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.instance.status, InstanceStatus::Ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_asks_first_then_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let (mut app, mut rx) = live_app(&journal);
+    app.planner_view_mut()
+        .set_flows(vec![slow_flow(dir.path())]);
+    start_planned(&mut app);
+    pump_until(&mut app, &mut rx, "the run to start", |a| {
+        a.active_run().is_some()
+    })
+    .await;
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        app.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::AbortRun)
+    );
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.dialog().is_none());
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Char('y'));
+    pump_until(&mut app, &mut rx, "the aborted run to end", |a| {
+        a.active_run().is_none()
+    })
+    .await;
+    let store = app.run_view().store().unwrap().clone();
+    let id = {
+        let store = RunStore::lock(&store);
+        assert_eq!(store.status, InstanceStatus::Aborted);
+        store.instance
+    };
+    let record = Journal::open(&journal)
+        .unwrap()
+        .instance(id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.instance.status, InstanceStatus::Aborted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirm_waits_and_approvals_are_dialogs() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let path = dir.path().join("gated.yml");
+    std::fs::write(
+        &path,
+        "name: gated\nrollout:\n  batches: 1 100%\n  mode: confirm\nsteps:\n  - name: hello\n    command: echo hello\n  - name: gate\n    approval: Go on with the change?\n  - name: after\n    command: echo after\n",
+    )
+    .unwrap();
+    let (mut app, mut rx) = live_app(&journal);
+    app.planner_view_mut().set_flows(vec![FlowChoice {
+        flow: jobdeck::flow::load_flow(&path).map_err(|e| e.to_string()),
+        path,
+    }]);
+    start_planned(&mut app);
+    let kind = |a: &App| a.dialog().map(|d| d.kind.clone());
+    // Batch 1 (one host) stops at the approval step.
+    pump_until(&mut app, &mut rx, "the approval", |a| {
+        matches!(kind(a), Some(DialogKind::Approval { batch: 0, .. }))
+    })
+    .await;
+    assert!(screen(&app, 160, 48).contains("Go on with the change?"));
+    // "Not yet" closes the dialog; the run keeps waiting; `c` approves.
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.dialog().is_none());
+    assert!(screen(&app, 160, 48).contains("waits for approval"));
+    press(&mut app, KeyCode::Char('c'));
+    // Then the confirm wait before batch 2.
+    pump_until(&mut app, &mut rx, "the batch confirmation", |a| {
+        matches!(kind(a), Some(DialogKind::ConfirmBatch { next_batch: 1 }))
+    })
+    .await;
+    press(&mut app, KeyCode::Char('y'));
+    pump_until(&mut app, &mut rx, "batch 2's approval", |a| {
+        matches!(kind(a), Some(DialogKind::Approval { batch: 1, .. }))
+    })
+    .await;
+    press(&mut app, KeyCode::Enter);
+    pump_until(&mut app, &mut rx, "the run to end", |a| {
+        a.active_run().is_none()
+    })
+    .await;
+    let store = app.run_view().store().unwrap().clone();
+    let store = RunStore::lock(&store);
+    assert_eq!(store.status, InstanceStatus::Ok, "{:?}", store.reason);
+    let out: Vec<&str> = store.hosts[3].lines().iter().map(|l| &*l.text).collect();
+    assert!(out.contains(&"after"), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quit_with_abort_waits_for_the_run_to_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let (mut app, mut rx) = live_app(&journal);
+    app.planner_view_mut()
+        .set_flows(vec![slow_flow(dir.path())]);
+    start_planned(&mut app);
+    pump_until(&mut app, &mut rx, "the run to start", |a| {
+        a.active_run().is_some()
+    })
+    .await;
+    app.dispatch(Action::Quit);
+    press(&mut app, KeyCode::Char('a'));
+    assert!(!app.should_quit(), "quits only once the run has stopped");
+    pump_until(&mut app, &mut rx, "quit", |a| a.should_quit()).await;
+    let store = app.run_view().store().unwrap().clone();
+    assert_eq!(RunStore::lock(&store).status, InstanceStatus::Aborted);
+}
