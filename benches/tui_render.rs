@@ -44,6 +44,18 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time this thread has used: a frame's cost without the time the
+/// scheduler gave to other processes (the machine may be shared).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -178,6 +190,7 @@ fn main() {
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut draws: Vec<Duration> = Vec::new();
+    let mut cpu: Vec<Duration> = Vec::new();
     let mut latencies: Vec<Duration> = Vec::new();
     let mut pending_key: Option<Instant>;
     let mut last_draw = Instant::now() - frame;
@@ -201,10 +214,12 @@ fn main() {
         pending_key = Some(pressed);
         if last_draw.elapsed() >= frame {
             let t = Instant::now();
+            let c = thread_cpu();
             app.tick();
             terminal.draw(|f| app.draw(f)).expect("draw");
             app.mark_drawn();
             let took = t.elapsed();
+            cpu.push(thread_cpu() - c);
             draws.push(took);
             if gathered {
                 gathered_draws.push(took);
@@ -216,10 +231,12 @@ fn main() {
         next_tick += frame;
         std::thread::sleep(next_tick.saturating_duration_since(Instant::now()));
         let t = Instant::now();
+        let c = thread_cpu();
         app.tick();
         terminal.draw(|f| app.draw(f)).expect("draw");
         app.mark_drawn();
         draws.push(t.elapsed());
+        cpu.push(thread_cpu() - c);
         last_draw = Instant::now();
         if let Some(pressed) = pending_key.take() {
             latencies.push(last_draw - pressed);
@@ -239,7 +256,9 @@ fn main() {
     let blocks = RunStore::lock(&store).gathered().len();
 
     draws.sort();
+    cpu.sort();
     latencies.sort();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let total_lines = hosts * lines;
     println!(
         "tui_render: {hosts} hosts × {lines} lines ({chunk_lines} lines/chunk, ~{line_bytes} B/line) at 160×48"
@@ -258,6 +277,12 @@ fn main() {
         ms(draws.last().copied().unwrap_or_default())
     );
     println!(
+        "  frame draw CPU time (this thread only): median {}, p99 {}, max {}",
+        ms(percentile(&cpu, 0.5)),
+        ms(percentile(&cpu, 0.99)),
+        ms(cpu.last().copied().unwrap_or_default())
+    );
+    println!(
         "  key-to-screen latency: {} keys, median {}, p99 {}, max {}  (target ≤ 50 ms)",
         latencies.len(),
         ms(percentile(&latencies, 0.5)),
@@ -267,6 +292,13 @@ fn main() {
     println!(
         "  gathered view: {blocks} blocks for {hosts} hosts; final gathered frame {}",
         ms(final_gathered)
+    );
+    println!(
+        "  machine load average while measuring: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "  peak RSS (VmHWM): {:.1} MB  (target ≤ 200 MB)",

@@ -24,7 +24,7 @@ use crate::journal::{JournalWriter, Trigger, WriterOptions};
 use crate::transport::{NoPassphrase, Transport, TransportOptions};
 
 /// Events absorbed under one lock: bounds how long the UI may wait to draw.
-const ABSORB_BATCH: usize = 512;
+const ABSORB_BATCH: usize = 256;
 
 /// Why a run that stopped without finishing is interrupted.
 pub fn detach_reason(id: InstanceId) -> String {

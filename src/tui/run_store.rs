@@ -265,6 +265,8 @@ pub struct RunStore {
     pub steps: Vec<String>,
     pub hosts: Vec<HostRecord>,
     pub batches: Vec<BatchRecord>,
+    /// `host_order`, computed when the hosts are announced.
+    order: Vec<HostIndex>,
     pub status: InstanceStatus,
     pub current_batch: Option<BatchIndex>,
     pub waiting: Option<Waiting>,
@@ -295,6 +297,7 @@ impl RunStore {
             steps: Vec::new(),
             hosts: Vec::new(),
             batches: Vec::new(),
+            order: Vec::new(),
             status: InstanceStatus::Running,
             current_batch: None,
             waiting: None,
@@ -346,17 +349,23 @@ impl RunStore {
     }
 
     /// Hosts in list order: batch by batch, then any in no batch.
-    pub fn host_order(&self) -> Vec<HostIndex> {
-        let mut order: Vec<HostIndex> = self.batches.iter().flat_map(|b| b.hosts.clone()).collect();
+    pub fn host_order(&self) -> &[HostIndex] {
+        &self.order
+    }
+
+    fn compute_order(&mut self) {
         let mut seen = vec![false; self.hosts.len()];
-        for &h in &order {
-            if let Some(s) = seen.get_mut(h) {
+        let mut order = Vec::with_capacity(self.hosts.len());
+        for &h in self.batches.iter().flat_map(|b| b.hosts.iter()) {
+            if let Some(s) = seen.get_mut(h)
+                && !*s
+            {
                 *s = true;
+                order.push(h);
             }
         }
-        order.retain(|&h| h < self.hosts.len());
         order.extend((0..self.hosts.len()).filter(|&h| !seen[h]));
-        order
+        self.order = order;
     }
 
     /// Hosts with the same output and outcome, folded into blocks, in the
@@ -364,7 +373,7 @@ impl RunStore {
     pub fn gathered(&self) -> Vec<GatherBlock> {
         let mut blocks: Vec<GatherBlock> = Vec::new();
         let mut by_key: HashMap<(u64, HostStatus, Option<i32>), usize> = HashMap::new();
-        for h in self.host_order() {
+        for &h in self.host_order() {
             let host = &self.hosts[h];
             let key = host.gather_key();
             match by_key.get(&key) {
@@ -447,6 +456,7 @@ impl RunStore {
                         }
                     }
                 }
+                self.compute_order();
                 self.started_at.get_or_insert(at);
                 self.status = InstanceStatus::Running;
             }

@@ -327,7 +327,7 @@ impl RunView {
         let store = RunStore::lock(self.store.as_ref()?);
         let now = self.now();
         let mut text = String::new();
-        for h in store.host_order() {
+        for &h in store.host_order() {
             let host = &store.hosts[h];
             text.push_str(&format!(
                 "{}\t{}\t{}\t{}\n",
