@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use ring::signature::Ed25519KeyPair;
 use russh::client::{self, Handle};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
@@ -101,7 +102,75 @@ const PASSPHRASE_ATTEMPTS: u32 = 3;
 /// How long the kill channel and the final drain may take before we give up waiting.
 const KILL_CHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
 
-type KeySlot = Arc<OnceCell<Option<Arc<PrivateKey>>>>;
+type KeySlot = Arc<OnceCell<Option<LoadedKey>>>;
+
+/// A decrypted private key, with what signing with it needs prepared once per run.
+#[derive(Clone)]
+struct LoadedKey {
+    key: Arc<PrivateKey>,
+    /// For Ed25519 keys: ring's key pair. ssh-key's signer re-derives the public
+    /// point from the seed for every signature (a scalar multiplication per host);
+    /// ring's pair keeps it, and its arithmetic is faster.
+    ed25519: Option<Arc<Ed25519KeyPair>>,
+}
+
+impl LoadedKey {
+    fn new(key: PrivateKey) -> Self {
+        let ed25519 = key.key_data().ed25519().and_then(|pair| {
+            Ed25519KeyPair::from_seed_and_public_key(&pair.private.to_bytes(), &pair.public.0)
+                .ok()
+                .map(Arc::new)
+        });
+        LoadedKey {
+            key: Arc::new(key),
+            ed25519,
+        }
+    }
+}
+
+/// Signs the user authentication request with a prepared Ed25519 key pair.
+struct Ed25519Signer(Arc<Ed25519KeyPair>);
+
+/// russh asks the signer's error type to absorb its channel errors.
+#[derive(Debug)]
+struct SignError;
+
+impl From<russh::SendError> for SignError {
+    fn from(_: russh::SendError) -> Self {
+        SignError
+    }
+}
+
+impl russh::Signer for Ed25519Signer {
+    type Error = SignError;
+
+    fn auth_sign(
+        &mut self,
+        _key: &AgentIdentity,
+        _hash_alg: Option<HashAlg>,
+        to_sign: Vec<u8>,
+    ) -> impl Future<Output = Result<Vec<u8>, Self::Error>> + Send {
+        let signed = ed25519_append_signature(&self.0, to_sign);
+        std::future::ready(Ok(signed))
+    }
+}
+
+const ED25519_NAME: &[u8] = b"ssh-ed25519";
+
+/// Signs all of `data` and appends the SSH signature blob (RFC 8709):
+/// string(string("ssh-ed25519") || string(64-byte signature)).
+fn ed25519_append_signature(pair: &Ed25519KeyPair, mut data: Vec<u8>) -> Vec<u8> {
+    let signature = pair.sign(&data);
+    let signature = signature.as_ref();
+    let blob_len = 4 + ED25519_NAME.len() + 4 + signature.len();
+    data.reserve(4 + blob_len);
+    data.extend_from_slice(&(blob_len as u32).to_be_bytes());
+    data.extend_from_slice(&(ED25519_NAME.len() as u32).to_be_bytes());
+    data.extend_from_slice(ED25519_NAME);
+    data.extend_from_slice(&(signature.len() as u32).to_be_bytes());
+    data.extend_from_slice(signature);
+    data
+}
 
 /// What all SSH connections of a run share.
 pub struct SshContext {
@@ -134,7 +203,7 @@ impl SshContext {
 
     /// The decrypted key in `path`, or `None` if it is missing, unreadable, or its
     /// passphrase was not given.
-    async fn load_key(&self, path: &Path) -> Option<Arc<PrivateKey>> {
+    async fn load_key(&self, path: &Path) -> Option<LoadedKey> {
         let slot = {
             let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
             keys.entry(path.to_path_buf()).or_default().clone()
@@ -144,10 +213,10 @@ impl SshContext {
             .clone()
     }
 
-    async fn read_key(&self, path: PathBuf) -> Option<Arc<PrivateKey>> {
+    async fn read_key(&self, path: PathBuf) -> Option<LoadedKey> {
         let text = tokio::fs::read_to_string(&path).await.ok()?;
         match russh::keys::decode_secret_key(&text, None) {
-            Ok(key) => return Some(Arc::new(key)),
+            Ok(key) => return Some(LoadedKey::new(key)),
             Err(russh::keys::Error::KeyIsEncrypted) => {}
             Err(_) => return None,
         }
@@ -166,7 +235,7 @@ impl SshContext {
             .await
             .ok()?;
             if let Ok(key) = decoded {
-                return Some(Arc::new(key));
+                return Some(LoadedKey::new(key));
             }
         }
         None
@@ -709,16 +778,9 @@ async fn authenticate(
     let user = target.user.as_str();
     let limit = target.connect_timeout;
     let mut tried: Vec<String> = Vec::new();
-    let rsa_hash = answer(limit, handle.best_supported_rsa_hash())
-        .await?
-        .ok()
-        .flatten()
-        .flatten();
-    let hash_for = |key: &PublicKey| {
-        matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. })
-            .then_some(rsa_hash)
-            .flatten()
-    };
+    // Asked only when an RSA key is offered: the answer may mean waiting (up to 1 s)
+    // for the server's extension info, which no other key type needs.
+    let mut rsa_hash: Option<Option<HashAlg>> = None;
 
     if let Some(socket) = &ctx.options.agent_socket {
         match AgentClient::connect_uds(socket).await {
@@ -736,7 +798,7 @@ async fn authenticate(
                         continue;
                     }
                     offered += 1;
-                    let hash = hash_for(&key);
+                    let hash = rsa_hash_for(handle, &key, &mut rsa_hash, limit).await?;
                     let result = answer(
                         limit,
                         handle.authenticate_publickey_with(user, key, hash, &mut agent),
@@ -757,13 +819,31 @@ async fn authenticate(
         key_files.extend(ctx.options.default_identity_files.iter());
     }
     for path in key_files {
-        let Some(key) = ctx.load_key(path).await else {
+        let Some(loaded) = ctx.load_key(path).await else {
             continue;
         };
-        let hash = hash_for(key.public_key());
-        let attempt = PrivateKeyWithHashAlg::new(key, hash);
         tried.push(format!("key {}", path.display()));
-        match answer(limit, handle.authenticate_publickey(user, attempt)).await? {
+        let outcome = match &loaded.ed25519 {
+            Some(pair) => {
+                let public = loaded.key.public_key().clone();
+                let mut signer = Ed25519Signer(pair.clone());
+                answer(
+                    limit,
+                    handle.authenticate_publickey_with(user, public, None, &mut signer),
+                )
+                .await?
+                .map_err(|SignError| "the connection closed while signing".to_string())
+            }
+            None => {
+                let hash =
+                    rsa_hash_for(handle, loaded.key.public_key(), &mut rsa_hash, limit).await?;
+                let attempt = PrivateKeyWithHashAlg::new(loaded.key.clone(), hash);
+                answer(limit, handle.authenticate_publickey(user, attempt))
+                    .await?
+                    .map_err(|err| err.to_string())
+            }
+        };
+        match outcome {
             Ok(result) if result.success() => return Ok(()),
             Ok(_) => {}
             Err(err) => {
@@ -797,6 +877,28 @@ async fn authenticate(
     )))
 }
 
+/// The signature hash for `key`: for RSA keys, the best one the server announced
+/// (asked once per connection); `None` for every other key type.
+async fn rsa_hash_for(
+    handle: &Handle<HostKeyVerifier>,
+    key: &PublicKey,
+    known: &mut Option<Option<HashAlg>>,
+    limit: Duration,
+) -> Result<Option<HashAlg>, AuthError> {
+    if !matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. }) {
+        return Ok(None);
+    }
+    if known.is_none() {
+        let best = answer(limit, handle.best_supported_rsa_hash())
+            .await?
+            .ok()
+            .flatten()
+            .flatten();
+        *known = Some(best);
+    }
+    Ok(known.flatten())
+}
+
 /// With IdentitiesOnly, the agent may only offer the keys named by identity files,
 /// recognised by their `.pub` files.
 fn identities_only_keys(target: &Target) -> Option<Vec<PublicKey>> {
@@ -811,4 +913,46 @@ fn identities_only_keys(target: &Target) -> Option<Vec<PublicKey>> {
             })
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use russh::keys::signature::Verifier;
+    use russh::keys::ssh_encoding::Decode;
+    use russh::keys::ssh_key::Signature;
+
+    /// A fixed Ed25519 key, so the test needs no randomness.
+    fn fixed_ed25519_key() -> PrivateKey {
+        let pair = russh::keys::ssh_key::private::Ed25519Keypair::from_seed(&[7u8; 32]);
+        PrivateKey::new(pair.into(), "test").expect("a valid key")
+    }
+
+    #[test]
+    fn ring_signature_blob_verifies_with_the_ssh_public_key() {
+        let key = fixed_ed25519_key();
+        let loaded = LoadedKey::new(key.clone());
+        let pair = loaded.ed25519.expect("an Ed25519 key gets a ring key pair");
+        let to_sign = b"session id and userauth request".to_vec();
+        let signed = ed25519_append_signature(&pair, to_sign.clone());
+        assert_eq!(&signed[..to_sign.len()], &to_sign[..], "the data is kept");
+
+        // What follows is one SSH string holding the signature blob.
+        let mut rest = &signed[to_sign.len()..];
+        let blob = Vec::<u8>::decode(&mut rest).expect("a length-prefixed blob");
+        assert!(rest.is_empty(), "nothing after the blob");
+        let signature = Signature::decode(&mut blob.as_slice()).expect("an SSH signature");
+        assert_eq!(signature.algorithm(), russh::keys::Algorithm::Ed25519);
+        key.public_key()
+            .key_data()
+            .verify(&to_sign, &signature)
+            .expect("the signature verifies with the key's public half");
+        // And it is bound to the data: other data fails.
+        assert!(
+            key.public_key()
+                .key_data()
+                .verify(b"other data", &signature)
+                .is_err()
+        );
+    }
 }
