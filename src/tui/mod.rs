@@ -118,6 +118,24 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     let sources = crate::commands::inventory::default_sources(&options.inventory);
     app.set_loading(&sources.join(", "));
     spawn_inventory_load(sources, tasks.clone());
+    // Due schedules fire while the console is open; the journal's lease
+    // makes sure a daemon on the same journal does not fire them too.
+    let scheduler = match options.journal.clone().or_else(|| crate::journal::default_path().ok()) {
+        Some(path) => tokio::task::spawn_blocking(move || {
+            crate::schedule::scheduler::Scheduler::spawn(
+                &path,
+                Arc::new(crate::schedule::scheduler::SystemClock),
+            )
+        })
+        .await
+        .ok()
+        .and_then(|started| {
+            started
+                .map_err(|e| app.set_status(app::StatusLevel::Warning, format!("schedules will not fire: {e:#}")))
+                .ok()
+        }),
+        None => None,
+    };
 
     let mut session =
         TerminalSession::enter(settings.mouse).context("entering full-screen mode")?;
@@ -142,6 +160,9 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
                 "jobdeck: run {id}: the journal did not confirm in time; it will read as interrupted"
             ),
         }
+    }
+    if let Some(scheduler) = scheduler {
+        let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
     }
     outcome?;
     Ok(crate::exit::OK)
