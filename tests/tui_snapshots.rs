@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jobdeck::inventory::Inventory;
-use jobdeck::tui::action::{Action, ViewId};
+use jobdeck::tui::action::Action;
 use jobdeck::tui::app::App;
 use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::theme::Theme;
@@ -129,16 +129,6 @@ fn help_overlay() {
         let mut app = sample_app(w, h);
         app.dispatch(Action::Help);
         check("help_overlay", &app, w, h);
-    }
-}
-
-#[test]
-fn placeholder_view() {
-    for (w, h) in SIZES {
-        let mut app = sample_app(w, h);
-        app.dispatch(Action::SelectAll);
-        app.dispatch(Action::ShowView(ViewId::Schedules));
-        check("placeholder_schedules", &app, w, h);
     }
 }
 

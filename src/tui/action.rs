@@ -3,8 +3,7 @@
 //! actions, so a keypress and a test that calls `App::dispatch` take the
 //! same path.
 
-/// The console's views, in tab order. Only `Inventory` is real in this
-/// milestone; the others draw a placeholder that says what will be there.
+/// The console's views, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ViewId {
     Inventory,

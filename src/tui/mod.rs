@@ -120,7 +120,11 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     spawn_inventory_load(sources, tasks.clone());
     // Due schedules fire while the console is open; the journal's lease
     // makes sure a daemon on the same journal does not fire them too.
-    let scheduler = match options.journal.clone().or_else(|| crate::journal::default_path().ok()) {
+    let scheduler = match options
+        .journal
+        .clone()
+        .or_else(|| crate::journal::default_path().ok())
+    {
         Some(path) => tokio::task::spawn_blocking(move || {
             crate::schedule::scheduler::Scheduler::spawn(
                 &path,
@@ -131,7 +135,12 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
         .ok()
         .and_then(|started| {
             started
-                .map_err(|e| app.set_status(app::StatusLevel::Warning, format!("schedules will not fire: {e:#}")))
+                .map_err(|e| {
+                    app.set_status(
+                        app::StatusLevel::Warning,
+                        format!("schedules will not fire: {e:#}"),
+                    )
+                })
                 .ok()
         }),
         None => None,

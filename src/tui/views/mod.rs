@@ -3,7 +3,6 @@
 //! drawing never changes state, so a frame can be drawn any number of times.
 
 pub mod inventory;
-pub mod placeholder;
 // tuihist: History, Flows, Schedules and their background work.
 pub mod background;
 pub mod flows;
