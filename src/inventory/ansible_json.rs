@@ -47,33 +47,98 @@ const INTERNAL_VARS: &[&str] = &[
 
 /// `ansible-inventory --list` (or `--list --export` when `export` is set).
 pub fn list_json(inv: &Inventory, export: bool) -> String {
-    let mut doc = Map::new();
+    let mut groups = Map::new();
     let mut seen = vec![false; inv.data.groups.len()];
-    format_group(inv, ALL, export, &mut seen, &mut doc);
+    format_group(inv, ALL, export, &mut seen, &mut groups);
 
-    let mut hostvars = Map::new();
-    for h in inv.all_hosts() {
-        let vars = if export {
-            vars::host_own_vars(inv, h)
+    // Host variables are written straight from the resolved maps: building
+    // a `Value` per host would copy every variable of 10,000 hosts again.
+    let mut hosts: Vec<(&str, usize)> = inv
+        .all_hosts()
+        .into_iter()
+        .map(|h| (inv.host_name(h), h))
+        .collect();
+    hosts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+
+    // The top level is sorted too, and `_meta` sorts among the group names.
+    let mut top: Vec<&str> = groups.keys().map(String::as_str).collect();
+    top.push(META);
+    top.sort_unstable();
+
+    let mut out = String::with_capacity(1 << 20);
+    out.push('{');
+    for (i, key) in top.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        newline_indent(1, &mut out);
+        push_json_string(key, &mut out);
+        out.push_str(": ");
+        if key == META {
+            write_meta(inv, &hosts, export, &mut out);
         } else {
-            inv.hostvars[h].clone()
-        };
-        let vars = without_internal(vars);
-        if !vars.is_empty() {
-            hostvars.insert(
-                inv.host_name(h).to_string(),
-                Value::Object(vars.into_iter().collect()),
-            );
+            write_python_json(&groups[key], 1, &mut out);
         }
     }
-    let mut meta = Map::new();
-    meta.insert("hostvars".into(), Value::Object(hostvars));
-    meta.insert("profile".into(), Value::String("inventory_legacy".into()));
-    doc.insert("_meta".into(), Value::Object(meta));
-
-    let mut out = String::with_capacity(1 << 16);
-    write_python_json(&Value::Object(doc), 0, &mut out);
+    newline_indent(0, &mut out);
+    out.push('}');
     out
+}
+
+const META: &str = "_meta";
+
+/// `_meta`: `hostvars` (hosts sorted by name, hosts without variables left
+/// out) and `profile`, at indentation level 1.
+fn write_meta(inv: &Inventory, hosts: &[(&str, usize)], export: bool, out: &mut String) {
+    out.push('{');
+    newline_indent(2, out);
+    out.push_str("\"hostvars\": ");
+    let mut any_host = false;
+    for &(name, h) in hosts {
+        let own_vars;
+        let vars = if export {
+            own_vars = vars::host_own_vars(inv, h);
+            &own_vars
+        } else {
+            &inv.hostvars[h]
+        };
+        let mut keys: Vec<(&str, &Value)> = vars
+            .iter()
+            .filter(|(k, _)| !INTERNAL_VARS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        out.push_str(if any_host { "," } else { "{" });
+        any_host = true;
+        newline_indent(3, out);
+        push_json_string(name, out);
+        out.push_str(": {");
+        for (i, (key, value)) in keys.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            newline_indent(4, out);
+            push_json_string(key, out);
+            out.push_str(": ");
+            write_python_json(value, 4, out);
+        }
+        newline_indent(3, out);
+        out.push('}');
+    }
+    if any_host {
+        newline_indent(2, out);
+        out.push('}');
+    } else {
+        out.push_str("{}");
+    }
+    out.push(',');
+    newline_indent(2, out);
+    out.push_str("\"profile\": \"inventory_legacy\"");
+    newline_indent(1, out);
+    out.push('}');
 }
 
 /// One group's entry, then its children's (each group once), dropping empty
@@ -144,9 +209,7 @@ pub fn write_python_json(value: &Value, level: usize, out: &mut String) {
                 out.push_str(&python_float_repr(n.as_f64().unwrap_or(f64::NAN)));
             }
         }
-        Value::String(s) => {
-            out.push_str(&serde_json::to_string(s).expect("strings always serialise"))
-        }
+        Value::String(s) => push_json_string(s, out),
         Value::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -176,7 +239,7 @@ pub fn write_python_json(value: &Value, level: usize, out: &mut String) {
                     out.push(',');
                 }
                 newline_indent(level + 1, out);
-                out.push_str(&serde_json::to_string(key).expect("strings always serialise"));
+                push_json_string(key, out);
                 out.push_str(": ");
                 write_python_json(&map[key], level + 1, out);
             }
@@ -184,6 +247,39 @@ pub fn write_python_json(value: &Value, level: usize, out: &mut String) {
             out.push('}');
         }
     }
+}
+
+/// A JSON string literal as serde_json (and Python with ensure_ascii off)
+/// writes it: quotes, backslashes and control characters escaped, all other
+/// text as is.
+fn push_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut plain_from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain_from..i]);
+        plain_from = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xf) as usize] as char);
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&s[plain_from..]);
+    out.push('"');
 }
 
 fn newline_indent(level: usize, out: &mut String) {
@@ -253,6 +349,23 @@ mod tests {
             (0.0, "0.0"),
         ] {
             assert_eq!(python_float_repr(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_like_serde_json() {
+        for s in [
+            "",
+            "plain",
+            "q\"b\\",
+            "\n\r\t\u{8}\u{c}",
+            "\u{0}\u{1f}\u{7f}",
+            "é ✓ 𝄞",
+            "a\u{1}b",
+        ] {
+            let mut out = String::new();
+            push_json_string(s, &mut out);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
         }
     }
 

@@ -101,28 +101,24 @@ pub fn sorted_groups(data: &InventoryData, h: HostId) -> Vec<GroupId> {
     groups
 }
 
-/// Merged variables of every host, indexed by `HostId`. Hosts with the same
-/// set of groups share the group part of the work.
+/// Merged variables of every host, indexed by `HostId`. Hosts in the same
+/// direct groups share the group part of the work (it depends on nothing else).
 pub fn resolve_all(
     data: &InventoryData,
     source_vars: &[Arc<SourceVars>],
 ) -> Result<Vec<VarMap>, InventoryError> {
-    let mut by_groups: HashMap<Vec<GroupId>, VarMap> = HashMap::new();
+    let mut by_direct_groups: HashMap<&[GroupId], VarMap> = HashMap::new();
     let mut out = Vec::with_capacity(data.hosts.len());
     for (h, host) in data.hosts.values().enumerate() {
-        let groups = sorted_groups(data, h);
-        let mut vars = match by_groups.get(&groups) {
-            Some(v) => v.clone(),
-            None => {
-                let v = group_part(data, source_vars, &groups);
-                by_groups.insert(groups, v.clone());
-                v
-            }
-        };
+        let group_vars = by_direct_groups
+            .entry(host.direct_groups.as_slice())
+            .or_insert_with(|| group_part(data, source_vars, &sorted_groups(data, h)));
+        let mut vars = group_vars.clone();
+        vars.reserve(host.vars.len());
         extend(&mut vars, &host.vars);
         for source in source_vars {
             if let Some(file_vars) = source.host(&host.name)? {
-                extend(&mut vars, &file_vars);
+                vars.extend(file_vars);
             }
         }
         out.push(vars);

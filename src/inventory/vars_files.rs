@@ -115,8 +115,12 @@ impl VarsDir {
         // Names that are not a single path component (`a/b`, `..`) are
         // joined onto the directory as Ansible does, with a real lookup.
         let simple = !name.contains('/') && name != "." && name != "..";
+        // One buffer for all candidates: this runs for every host.
+        let mut candidate = String::with_capacity(name.len() + 5);
         for suffix in CANDIDATE_SUFFIXES {
-            let candidate = format!("{name}{suffix}");
+            candidate.clear();
+            candidate.push_str(name);
+            candidate.push_str(suffix);
             let is_dir = if simple {
                 match self.entries.get(&candidate) {
                     Some(&is_dir) => is_dir,
