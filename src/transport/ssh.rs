@@ -495,7 +495,16 @@ impl SshSession {
             _ = sleep_until(deadline) => Some(Status::TimedOut),
             _ = request.cancel.cancelled() => Some(Status::Cancelled),
         };
+        // A command that ended in the same instant its deadline passed (both branches
+        // ready) still counts as timed out: the operator asked for that limit.
+        let past_deadline = deadline.is_some_and(|deadline| Instant::now() >= deadline);
         let result = match stopped {
+            None if past_deadline => ExecResult {
+                status: Status::TimedOut,
+                exit: state.exit.clone(),
+                started_at,
+                duration: started_at.elapsed().unwrap_or_default(),
+            },
             None => {
                 if state.exit.is_none() && self.handle.is_closed() {
                     unreachable(
