@@ -7,7 +7,8 @@
 //! dispatching a key's action to the end of the first frame drawn after it),
 //! absorb throughput, and peak RSS (VmHWM).
 //!
-//! `cargo bench --bench tui_render` (env: HOSTS, LINES, CHUNK_LINES, LINE_BYTES).
+//! `cargo bench --bench tui_render` (env: HOSTS, LINES, CHUNK_LINES, LINE_BYTES;
+//! SAME_PRIORITY=1 runs the background threads at the drawing thread's priority).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,11 +87,17 @@ fn main() {
     let line_bytes = env_or("LINE_BYTES", 60).max(8);
     let frame = Duration::from_millis(33);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    // The console's own runtime: its threads run below the drawing thread.
+    // SAME_PRIORITY=1 gives them the drawing thread's priority, to compare.
+    let same_priority = std::env::var("SAME_PRIORITY").is_ok_and(|v| v == "1");
+    let runtime = if same_priority {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        jobdeck::tui::background_runtime()
+    }
+    .expect("a runtime");
     let store = RunStore::default().shared();
     let (tx, rx) = mpsc::channel::<Event>(4096);
     let absorb = runtime.spawn(absorb_into_store(rx, store.clone(), "cut off".into()));
@@ -261,7 +268,12 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let total_lines = hosts * lines;
     println!(
-        "tui_render: {hosts} hosts × {lines} lines ({chunk_lines} lines/chunk, ~{line_bytes} B/line) at 160×48"
+        "tui_render: {hosts} hosts × {lines} lines ({chunk_lines} lines/chunk, ~{line_bytes} B/line) at 160×48, background threads {}",
+        if same_priority {
+            "at the same priority"
+        } else {
+            "niced"
+        }
     );
     println!(
         "  stream: {:.2} s for {total_lines} lines ({:.1} M lines/s), all absorbed after {:.2} s",

@@ -177,13 +177,38 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     Ok(crate::exit::OK)
 }
 
-/// `run_tui` on a runtime of its own, for a synchronous `main`.
+/// `run_tui` on a runtime of its own, for a synchronous `main`. The console
+/// task runs on this (the calling) thread; everything it spawns runs on the
+/// runtime's worker threads.
 pub fn run_tui_blocking(options: TuiOptions) -> anyhow::Result<u8> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    background_runtime()
         .context("starting the async runtime")?
         .block_on(run_tui(options))
+}
+
+/// How much lower than the console's own thread the background threads
+/// (engine, event absorbing, journal, file loads) run, as a nice increment.
+const BACKGROUND_NICE: libc::c_int = 5;
+
+/// The runtime for the console's background work. Its threads run at a lower
+/// priority than the thread that draws: on a busy machine (two cores, a flood
+/// of output) a frame is then not cut in half by the threads feeding it, and
+/// the engine, bound by the network, loses nothing it needs.
+pub fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(lower_this_thread_priority)
+        .build()
+}
+
+fn lower_this_thread_priority() {
+    // On Linux the nice value belongs to the calling thread (who = 0), and
+    // raising it needs no privilege. Threads these threads start inherit it.
+    // SAFETY: getpriority/setpriority only read their arguments.
+    unsafe {
+        let current = libc::getpriority(libc::PRIO_PROCESS, 0);
+        libc::setpriority(libc::PRIO_PROCESS, 0, (current + BACKGROUND_NICE).min(19));
+    }
 }
 
 fn spawn_inventory_load(sources: Vec<String>, tasks: mpsc::Sender<AppMessage>) {
