@@ -1268,6 +1268,13 @@ async fn on_failure_stop_continue_and_rollback() {
     assert_eq!(done.host_status(0), Some(HostStatus::Ok));
     assert_eq!(done.status, InstanceStatus::Ok);
 
+    // keep-going: the host runs its later steps, then counts as failed
+    let done = run_to_end(on_failure_plan(OnFailure::KeepGoing)).await;
+    assert_eq!(done.started(0), vec![(0, 1), (1, 1), (2, 1)]);
+    assert_eq!(done.stdout(0, 2), "later\n");
+    assert_eq!(done.host_status(0), Some(HostStatus::Failed));
+    assert_eq!(done.status, InstanceStatus::Failed);
+
     // rollback: both rollback steps run (even after the first fails), as 3 and 4
     let done = run_to_end(on_failure_plan(OnFailure::Rollback)).await;
     match &done.events[0].kind {

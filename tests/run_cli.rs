@@ -311,10 +311,10 @@ fn sample_flows_run_on_the_local_group() {
         );
     }
 
-    // health-check: disk, load and uptime. Its checks are `on_failure:
-    // continue`, which records a failed check without failing the host (see
-    // engine::OnFailure), so the run is ok even when this shared machine is
-    // too loaded for the load check; the step result still says so.
+    // health-check: disk, load and uptime. The disk check is `keep-going`
+    // (the host fails, the other checks still run); the load check is
+    // advisory (`continue`), so the run is ok even when this shared machine
+    // is too loaded for it; the step result still says so.
     lab.run_flow(
         &flows.join("health-check.yml"),
         &inventory,

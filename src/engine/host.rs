@@ -91,15 +91,27 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
         if outcome.status == HostStatus::Ok {
             continue;
         }
-        end.resume_step = index;
+        // A resume starts at the host's first failure (an earlier keep-going one).
+        if end.status == HostStatus::Ok {
+            end.resume_step = index;
+        }
         match (outcome.status, step.on_failure) {
             (HostStatus::Cancelled, _) => {
                 end.status = HostStatus::Cancelled;
                 break;
             }
             (_, OnFailure::Continue) => continue,
+            (status, OnFailure::KeepGoing) => {
+                // The first failure is the one the host reports.
+                if end.status == HostStatus::Ok {
+                    end.status = status;
+                }
+                continue;
+            }
             (status, OnFailure::Stop) => {
-                end.status = status;
+                if end.status == HostStatus::Ok {
+                    end.status = status;
+                }
                 break;
             }
             (_, OnFailure::Rollback) => {

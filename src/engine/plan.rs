@@ -84,6 +84,9 @@ pub enum OnFailure {
     /// The failure is recorded and the host goes on to its next step; it
     /// does not make the host fail.
     Continue,
+    /// The host goes on to its next step, and counts as failed at the end
+    /// (checks that should all run, and all be reported).
+    KeepGoing,
     /// The flow's rollback steps run on the host, which counts as failed.
     Rollback,
 }

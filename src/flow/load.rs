@@ -638,11 +638,14 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
         Some(e) => match r.text(&e.value, "on_failure").as_deref() {
             Some("stop") => OnFailure::Stop,
             Some("continue") => OnFailure::Continue,
+            Some("keep-going") => OnFailure::KeepGoing,
             Some("rollback") => OnFailure::Rollback,
             Some(other) => {
                 r.error(
                     e.value.line,
-                    format!("on_failure '{other}': expected stop, continue or rollback"),
+                    format!(
+                        "on_failure '{other}': expected stop, continue, keep-going or rollback"
+                    ),
                 );
                 OnFailure::Stop
             }

@@ -1824,7 +1824,8 @@ impl FlowsView {
                         let next = match step.get("on_failure").and_then(Value::as_str) {
                             None => Some("stop"),
                             Some("stop") => Some("continue"),
-                            Some("continue") => Some("rollback"),
+                            Some("continue") => Some("keep-going"),
+                            Some("keep-going") => Some("rollback"),
                             _ => None,
                         };
                         if let Some(step) = composer.step_mut(section, i) {
