@@ -644,8 +644,16 @@ fn pause_on_failure_then_resume_runs_the_next_batches_only() {
             "{host} after resume"
         );
     }
-    // The run still had a failed host (h2): it ends failed.
-    resumed.expect(1);
+    // The run still had a failed host (h2): it ends failed, and the summary
+    // counts the hosts of batch 1 by how they ended, not as "not run".
+    let resumed = resumed.expect(1);
+    let summary = resumed.stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("6 hosts: 5 ok, 1 failed in ")
+            && summary.contains("(2 finished before the resume)"),
+        "{}",
+        resumed.stdout
+    );
     let export = lab.export(id);
     assert_eq!(
         host_statuses(&export),

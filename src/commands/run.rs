@@ -688,6 +688,12 @@ pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
         .context("cannot start the async runtime")?;
     let mut options = ReportOptions::for_stdout(output.json, output.gather);
     options.secrets = plan.secrets.clone();
+    options.done_before = (0..plan.hosts.len())
+        .filter_map(|h| match plan.start.host(h) {
+            HostStart::Done(status) => Some((h, status)),
+            HostStart::FromStep(_) => None,
+        })
+        .collect();
     let interactive_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let summary = runtime.block_on(async move {
         let (journal_sink, writer) = JournalWriter::spawn(journal_path, WriterOptions::default())?;

@@ -144,6 +144,9 @@ pub struct ReportOptions {
     /// Values to mask in the texts the reporter prints besides output
     /// (the engine has already scrubbed output).
     pub secrets: Vec<String>,
+    /// Hosts that finished before a resume (the engine does not run them
+    /// again), with how they ended: the summary counts them.
+    pub done_before: Vec<(HostIndex, HostStatus)>,
 }
 
 impl ReportOptions {
@@ -154,6 +157,7 @@ impl ReportOptions {
             output_cap: DEFAULT_OUTPUT_CAP,
             clock: Clock::system(),
             secrets: Vec::new(),
+            done_before: Vec::new(),
         }
     }
 
@@ -256,6 +260,9 @@ impl Reporter {
             } => {
                 self.run
                     .start(event.instance, event.at, flow, hosts, steps, batches);
+                for &(host, status) in &self.options.done_before {
+                    self.run.finished_before(host, status);
+                }
                 if let Some(progress) = &mut self.progress {
                     progress.start(self.run.hosts_in_batches());
                 }

@@ -27,6 +27,8 @@ pub struct RunInfo {
     pub last_at: UnixMillis,
     pub finished: Option<(InstanceStatus, Option<String>)>,
     pub final_status: Vec<Option<HostStatus>>,
+    /// How many of `final_status` came from before a resume.
+    pub done_before: usize,
     /// When the host's current run began (connect or first step).
     pub host_started: Vec<Option<UnixMillis>>,
     pub batch_started: Vec<Option<UnixMillis>>,
@@ -61,6 +63,7 @@ impl RunInfo {
         }
         self.started_at = Some(at);
         self.final_status = vec![None; hosts.len()];
+        self.done_before = 0;
         self.host_started = vec![None; hosts.len()];
         self.batch_started = vec![None; batches.len()];
     }
@@ -122,6 +125,14 @@ impl RunInfo {
         Some(Duration::from_millis((at - started).max(0) as u64))
     }
 
+    /// A host done in an earlier run of this instance (before a resume).
+    pub fn finished_before(&mut self, host: HostIndex, status: HostStatus) {
+        if let Some(slot) = self.final_status.get_mut(host) {
+            *slot = Some(status);
+            self.done_before += 1;
+        }
+    }
+
     pub fn finished_hosts(&self) -> usize {
         self.final_status.iter().flatten().count()
     }
@@ -159,6 +170,7 @@ impl RunInfo {
             hosts: self.hosts.len(),
             counts,
             not_finished: self.hosts.len() - self.finished_hosts(),
+            done_before: self.done_before,
             status,
             reason,
             elapsed: self.elapsed(),

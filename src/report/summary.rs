@@ -18,6 +18,8 @@ pub struct RunSummary {
     /// Hosts without a final status in this run (done before a resume, or
     /// the run stopped early).
     pub not_finished: usize,
+    /// Hosts counted above that finished before a resume.
+    pub done_before: usize,
     pub status: InstanceStatus,
     pub reason: Option<String>,
     pub elapsed: Duration,
@@ -76,6 +78,12 @@ impl RunSummary {
             format_run_time(self.elapsed),
             self.instance
         ));
+        if self.done_before > 0 {
+            line.push_str(&format!(
+                " ({} finished before the resume)",
+                self.done_before
+            ));
+        }
         if self.status != InstanceStatus::Ok {
             line.push_str(&format!(" {}", self.status.as_str().replace('_', " ")));
             if let Some(reason) = &self.reason {
@@ -102,6 +110,7 @@ mod tests {
             hosts: counts.iter().map(|(_, n)| n).sum(),
             counts,
             not_finished: 0,
+            done_before: 0,
             status,
             reason: None,
             elapsed: Duration::from_millis(12_345),
