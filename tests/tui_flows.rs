@@ -1,12 +1,10 @@
-//! The Flows view (library, detail, composer, editor) and the Schedules
-//! preview, on a copy of the sample inventory in a temp dir, drawn into
-//! ratatui's TestBackend at 80×24 and 160×48 and compared with insta
+//! The Flows view (library, detail, composer, editor), on a copy of the
+//! sample inventory in a temp dir, drawn into ratatui's TestBackend at 80×24 and 160×48 and compared with insta
 //! snapshots. Without a runtime, loading and checking run inline.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::TimeZone;
 use crossterm::event::{KeyCode, KeyModifiers};
 use jobdeck::flow::{StepKind, load_flow};
 use jobdeck::inventory::Inventory;
@@ -202,29 +200,4 @@ fn a_new_flow_is_created_in_the_flows_directory() {
     let flow = load_flow(&root.join("flows/hello.yml")).expect("a valid new flow");
     assert_eq!(flow.name, "hello");
     assert_eq!(app.flows_view().library().unwrap().flows.len(), 4);
-}
-
-#[test]
-fn schedules_preview_follows_the_expression() {
-    for (w, h) in [(80, 24), (160, 48)] {
-        let (dir, _root, mut app) = app(w, h);
-        app.dispatch(Action::ShowView(ViewId::Schedules));
-        app.schedules_view_mut()
-            .set_now(chrono::Utc.with_ymd_and_hms(2026, 3, 27, 8, 0, 0).unwrap());
-        app.dispatch(Action::EditText);
-        type_text(&mut app, "Europe/Berlin");
-        app.dispatch(Action::Submit);
-        app.dispatch(Action::Edit);
-        app.dispatch(Action::ClearInput);
-        type_text(&mut app, "30 2 * * sun");
-        let text = screen(&app, w, h);
-        // Summer time starts that Sunday at 02:00: 02:30 does not exist.
-        assert!(text.contains("2026-03-29"), "{text}");
-        check("schedules_preview", &app, w, h, dir.path());
-        app.dispatch(Action::Backspace);
-        app.dispatch(Action::Backspace);
-        app.dispatch(Action::Backspace);
-        type_text(&mut app, "funday");
-        assert!(screen(&app, w, h).contains("day-of-week"));
-    }
 }

@@ -439,6 +439,60 @@ impl ScheduleStore {
         self.get(id)
     }
 
+    /// Replaces what a schedule does and when (the console's edit form).
+    /// The fire log, the last run and the paused flag stay; the next fire
+    /// is found again from `now`, since the old one belonged to the old
+    /// timing. Queued fires are dropped with the old timing too.
+    pub fn update(
+        &mut self,
+        id: i64,
+        new: &NewSchedule,
+        now: DateTime<Utc>,
+    ) -> Result<Schedule, StoreError> {
+        let first = next_fire(&new.when, new.zone, new.until, now);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(other) = tx
+            .query_row(
+                "SELECT id FROM schedules WHERE name = ?1 AND id != ?2",
+                params![new.name, id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+        {
+            return Err(StoreError::NameTaken {
+                name: new.name.clone(),
+                id: other,
+            });
+        }
+        let changed = tx.execute(
+            "UPDATE schedules SET name = ?2, flow_path = ?3, flow_name = ?4, run_options = ?5,
+                 kind = ?6, expr = ?7, zone = ?8, until_at = ?9, overlap = ?10, catch_up = ?11,
+                 next_fire_at = ?12, queued = 0
+             WHERE id = ?1",
+            params![
+                id,
+                new.name,
+                new.flow_path.to_string_lossy(),
+                new.flow_name,
+                serde_json::to_string(&new.run).map_err(JournalError::from)?,
+                new.when.kind(),
+                new.when.stored_expr(),
+                new.zone.name(),
+                new.until.map(to_millis),
+                new.overlap.as_str(),
+                new.catch_up.as_str(),
+                first.map(to_millis),
+            ],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchSchedule(id.to_string()));
+        }
+        tx.commit()?;
+        self.get(id)
+    }
+
     pub fn get(&self, id: i64) -> Result<Schedule, StoreError> {
         let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = ?1");
         self.conn
@@ -736,6 +790,55 @@ mod tests {
                 "--yes"
             ]
         );
+    }
+
+    fn new_schedule(name: &str, expr: &str) -> NewSchedule {
+        NewSchedule {
+            name: name.into(),
+            flow_path: PathBuf::from("/srv/flows/health.yml"),
+            flow_name: "health".into(),
+            run: RunOptions::default(),
+            when: When::Cron(CronExpr::parse(expr).unwrap()),
+            zone: Tz::UTC,
+            until: None,
+            overlap: Overlap::Skip,
+            catch_up: CatchUp::Once,
+        }
+    }
+
+    #[test]
+    fn update_replaces_the_timing_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ScheduleStore::open(dir.path().join("journal.db")).unwrap();
+        let now = utc("2026-03-02T08:00:00Z");
+        let nightly = store
+            .add(&new_schedule("nightly", "0 2 * * *"), now)
+            .unwrap();
+        let other = store.add(&new_schedule("other", "0 3 * * *"), now).unwrap();
+        store.set_paused(nightly.id, true, now).unwrap();
+
+        let mut changed = new_schedule("nightly-web", "30 4 * * *");
+        changed.overlap = Overlap::Queue;
+        changed.run.limit = Some("web".into());
+        let updated = store.update(nightly.id, &changed, now).unwrap();
+        assert_eq!(updated.id, nightly.id);
+        assert_eq!(updated.name, "nightly-web");
+        assert_eq!(updated.describe_when(), "30 4 * * * (UTC)");
+        assert_eq!(updated.overlap, Overlap::Queue);
+        assert_eq!(updated.run.limit.as_deref(), Some("web"));
+        assert!(updated.paused, "editing does not resume a paused schedule");
+        assert_eq!(updated.next_fire_at, Some(utc("2026-03-03T04:30:00Z")));
+        assert_eq!(updated.created_at, nightly.created_at);
+
+        match store.update(nightly.id, &new_schedule("other", "0 1 * * *"), now) {
+            Err(StoreError::NameTaken { id, .. }) => assert_eq!(id, other.id),
+            got => panic!("{got:?}"),
+        }
+        assert!(matches!(
+            store.update(999, &new_schedule("ghost", "0 1 * * *"), now),
+            Err(StoreError::NoSuchSchedule(_))
+        ));
+        assert_eq!(store.get(nightly.id).unwrap().name, "nightly-web");
     }
 
     #[test]

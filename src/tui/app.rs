@@ -28,7 +28,7 @@ use super::views::flows::{FlowsMessage, FlowsView};
 use super::views::history::{HistoryMessage, HistoryView};
 use super::views::planner::{FlowChoice, PlannerView, discover_flows};
 use super::views::run::RunView;
-use super::views::schedules::SchedulesView;
+use super::views::schedules::{SchedulesMessage, SchedulesView};
 use super::views::{Hint, View};
 use crate::commands::run::RunSpec;
 use crate::engine::Control;
@@ -50,6 +50,7 @@ pub enum AppMessage {
     // tuihist views
     History(HistoryMessage),
     Flows(FlowsMessage),
+    Schedules(SchedulesMessage),
     /// The flow files the planner offers.
     FlowsFound(Vec<FlowChoice>),
     /// News about a run the console started.
@@ -146,11 +147,14 @@ impl App {
     pub fn set_task_sender(&mut self, tasks: mpsc::Sender<AppMessage>) {
         self.history.set_background(Background::new(tasks.clone()));
         self.flows.set_background(Background::new(tasks.clone()));
+        self.schedules
+            .set_background(Background::new(tasks.clone()));
         self.tasks = Some(tasks);
     }
 
     /// The journal History reads (`--journal`, else the default path).
     pub fn set_journal_path(&mut self, path: PathBuf) {
+        self.schedules.set_journal_path(path.clone());
         self.history.set_journal_path(path);
     }
 
@@ -191,6 +195,7 @@ impl App {
         self.history.set_inventory_sources(&inv.sources);
         self.flows.set_inventory_sources(&inv.sources, &base);
         self.find_flows(inv.sources.clone(), base.clone());
+        self.schedules.set_inventory(inv.clone(), base.clone());
         self.inventory.set_inventory(inv, base);
         self.set_status(
             StatusLevel::Info,
@@ -369,8 +374,14 @@ impl App {
                     self.set_status(level, text);
                 }
             }
+            AppMessage::Schedules(message) => {
+                if let Some((level, text)) = self.schedules.on_message(message) {
+                    self.set_status(level, text);
+                }
+            }
             AppMessage::FlowsFound(flows) => {
                 let count = flows.len();
+                self.schedules.set_flows(flows.clone());
                 self.planner.set_flows(flows);
                 if count == 0 {
                     self.set_status(
@@ -446,7 +457,11 @@ impl App {
                     let _ = tasks.blocking_send(AppMessage::FlowsFound(flows));
                 });
             }
-            _ => self.planner.set_flows(discover_flows(&sources, &cwd)),
+            _ => {
+                let flows = discover_flows(&sources, &cwd);
+                self.schedules.set_flows(flows.clone());
+                self.planner.set_flows(flows);
+            }
         }
     }
 
@@ -536,6 +551,12 @@ impl App {
                 );
             }
             (DialogKind::QuitWithRun, Action::Detach) => self.detach_and_quit(),
+            (DialogKind::DeleteSchedule { id }, Action::Confirm) => {
+                self.schedules.delete(id);
+                if let Some((level, text)) = self.schedules.take_status() {
+                    self.set_status(level, text);
+                }
+            }
             (DialogKind::ConfirmBatch { .. } | DialogKind::Approval { .. }, Action::Confirm) => {
                 self.control(Control::Confirm, "confirmed")
             }
@@ -805,6 +826,9 @@ impl App {
             && let Some((level, text)) = self.schedules.take_status()
         {
             self.set_status(level, text);
+        }
+        if let Some(dialog) = self.schedules.take_dialog() {
+            self.dialog = Some(dialog);
         }
         answer
     }

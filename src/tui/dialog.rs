@@ -1,5 +1,5 @@
 //! Modal questions: start this run?, abort?, quit with a run active?,
-//! confirm the next batch, approve a step. While one is open it has the
+//! confirm the next batch, approve a step, delete a schedule? While one is open it has the
 //! keyboard (the `dialog` keymap context) and is drawn over the view.
 
 use ratatui::Frame;
@@ -27,6 +27,10 @@ pub enum DialogKind {
     Approval {
         batch: BatchIndex,
         step: StepIndex,
+    },
+    /// Delete this stored schedule?
+    DeleteSchedule {
+        id: i64,
     },
 }
 
@@ -133,6 +137,22 @@ impl Dialog {
                 choice(Action::AbortRun, "abort the run"),
             ],
             warning: false,
+        }
+    }
+
+    pub fn delete_schedule(id: i64, name: &str) -> Dialog {
+        Dialog {
+            kind: DialogKind::DeleteSchedule { id },
+            title: format!("Delete schedule {id} '{name}'?"),
+            lines: vec![
+                "It stops firing and its fire log is removed.".into(),
+                "The runs it started stay in History.".into(),
+            ],
+            choices: vec![
+                choice(Action::Confirm, "delete"),
+                choice(Action::Cancel, "keep it"),
+            ],
+            warning: true,
         }
     }
 

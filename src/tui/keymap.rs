@@ -29,13 +29,14 @@ pub enum KeyContext {
     Composer,
     Editor,
     Schedules,
+    ScheduleForm,
     Planner,
     Run,
     Dialog,
 }
 
 impl KeyContext {
-    const ALL: [(&'static str, KeyContext); 13] = [
+    const ALL: [(&'static str, KeyContext); 14] = [
         ("global", KeyContext::Global),
         ("inventory", KeyContext::Inventory),
         ("input", KeyContext::Input),
@@ -46,6 +47,7 @@ impl KeyContext {
         ("composer", KeyContext::Composer),
         ("editor", KeyContext::Editor),
         ("schedules", KeyContext::Schedules),
+        ("schedule_form", KeyContext::ScheduleForm),
         ("planner", KeyContext::Planner),
         ("run", KeyContext::Run),
         ("dialog", KeyContext::Dialog),

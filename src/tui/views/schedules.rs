@@ -1,21 +1,40 @@
-//! The Schedules view. For now: a crontab expression and a time zone, with
-//! the next five fire times previewed live as you type (the same
-//! `CronExpr` the scheduler uses). The stored schedules (list, add, pause,
-//! resume, delete, last run) arrive with the scheduler's store: the view
-//! keeps a `ScheduleList` slot for them and draws a note until then.
+//! The Schedules view: the schedules stored in the journal (the same rows
+//! `jobdeck schedule list` shows and the scheduler fires), with each one's
+//! next fire and last run; a form to add or edit one, previewing the next
+//! five fire times as you type; pause, resume and delete.
+//!
+//! Every journal read and write runs through `Background` (a blocking
+//! thread) and comes back as a `SchedulesMessage`. Listing never creates a
+//! journal that is not there; adding does, as `jobdeck schedule add` does.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use super::background::Background;
+use super::history::instance_style;
+use super::planner::FlowChoice;
 use super::{Hint, View};
-use crate::schedule::{CronExpr, local_zone, parse_zone};
+use crate::cli::RunArgs;
+use crate::engine::events::{InstanceId, InstanceStatus};
+use crate::flow::{Flow, StepKind, load_flow, params};
+use crate::inventory::Inventory;
+use crate::inventory::select::Selection;
+use crate::rollout::BatchMode;
+use crate::schedule::store::{
+    CatchUp, NewSchedule, Overlap, RunOptions, Schedule, ScheduleStore, StoreError, When, next_fire,
+};
+use crate::schedule::{CronExpr, local_zone, parse_local_time, parse_zone};
 use crate::tui::action::Action;
-use crate::tui::app::StatusLevel;
+use crate::tui::app::{AppMessage, StatusLevel};
+use crate::tui::dialog::Dialog;
 use crate::tui::input::TextInput;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout;
@@ -24,23 +43,10 @@ use crate::tui::theme::Theme;
 /// Fire times shown under the expression.
 pub const PREVIEW: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
-    Expr,
-    Zone,
-}
+/// Wall-clock times in the list and the form, in the schedule's zone.
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M";
 
-/// One stored schedule as the list will show it; filled by the store.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScheduleRow {
-    pub name: String,
-    pub expr: String,
-    pub paused: bool,
-    pub last_run: Option<String>,
-}
-
-/// Where the stored schedules plug in: `None` until the store exists.
-pub type ScheduleList = Option<Vec<ScheduleRow>>;
+// ------------------------------------------------------------ the preview
 
 /// The preview's outcome for the current text.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,83 +55,11 @@ pub enum Preview {
     Error(String),
 }
 
-pub struct SchedulesView {
-    expr: TextInput,
-    zone: TextInput,
-    editing: Option<Field>,
-    /// Fixed "now" for tests; the wall clock otherwise.
-    now: Option<DateTime<Utc>>,
-    preview: Preview,
-    pub schedules: ScheduleList,
-    status: Option<(StatusLevel, String)>,
-}
-
-impl Default for SchedulesView {
-    fn default() -> Self {
-        SchedulesView::new()
-    }
-}
-
-impl SchedulesView {
-    pub fn new() -> SchedulesView {
-        let mut expr = TextInput::default();
-        for c in "*/15 9-17 * * mon-fri".chars() {
-            expr.push(c);
-        }
-        let mut view = SchedulesView {
-            expr,
-            zone: TextInput::default(),
-            editing: None,
-            now: None,
-            preview: Preview::Times(Vec::new()),
-            schedules: None,
-            status: None,
-        };
-        view.update_preview();
-        view
-    }
-
-    /// Previews from this instant instead of the wall clock (tests).
-    pub fn set_now(&mut self, now: DateTime<Utc>) {
-        self.now = Some(now);
-        self.update_preview();
-    }
-
-    pub fn preview(&self) -> &Preview {
-        &self.preview
-    }
-
-    pub fn take_status(&mut self) -> Option<(StatusLevel, String)> {
-        self.status.take()
-    }
-
-    /// Recomputed on every keystroke; a parse is microseconds and the
-    /// search is bounded by the crontab module's years limit.
-    fn update_preview(&mut self) {
-        self.preview = compute_preview(
-            self.expr.text(),
-            self.zone.text(),
-            self.now.unwrap_or_else(Utc::now),
-        );
-    }
-
-    fn input_mut(&mut self, field: Field) -> &mut TextInput {
-        match field {
-            Field::Expr => &mut self.expr,
-            Field::Zone => &mut self.zone,
-        }
-    }
-}
-
 /// The next `PREVIEW` fire times of `expr` in `zone` (empty: local) after `now`.
 pub fn compute_preview(expr: &str, zone: &str, now: DateTime<Utc>) -> Preview {
-    let zone = if zone.trim().is_empty() {
-        local_zone()
-    } else {
-        match parse_zone(zone.trim()) {
-            Ok(z) => z,
-            Err(e) => return Preview::Error(e.to_string()),
-        }
+    let zone = match zone_of(zone) {
+        Ok(z) => z,
+        Err(e) => return Preview::Error(e),
     };
     match CronExpr::parse(expr) {
         Ok(cron) => {
@@ -145,134 +79,1465 @@ pub fn compute_preview(expr: &str, zone: &str, now: DateTime<Utc>) -> Preview {
     }
 }
 
-impl View for SchedulesView {
-    fn handle(&mut self, action: &Action) -> Option<Action> {
-        match (self.editing, action) {
-            (None, Action::Edit | Action::Submit) => self.editing = Some(Field::Expr),
-            (None, Action::EditText) => self.editing = Some(Field::Zone),
-            (Some(field), Action::InsertChar(c)) => {
-                self.input_mut(field).push(*c);
-                self.update_preview();
-            }
-            (Some(field), Action::Backspace) => {
-                self.input_mut(field).backspace();
-                self.update_preview();
-            }
-            (Some(field), Action::ClearInput) => {
-                self.input_mut(field).clear();
-                self.update_preview();
-            }
-            (Some(_), Action::Submit | Action::Cancel) => self.editing = None,
-            _ => {}
+/// An empty zone is the local one, as `schedule add` without `--tz`.
+fn zone_of(text: &str) -> Result<Tz, String> {
+    if text.trim().is_empty() {
+        Ok(local_zone())
+    } else {
+        parse_zone(text.trim()).map_err(|e| e.to_string())
+    }
+}
+
+// ------------------------------------------------------------ the list model
+
+/// One stored schedule as the list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRow {
+    pub id: i64,
+    pub name: String,
+    /// `30 2 * * * (Europe/Berlin)` or `at 2026-12-01 02:00:00 CET`.
+    pub when: String,
+    pub flow: String,
+    /// The host pattern (`--limit`), or the flow's own targets.
+    pub target: String,
+    /// `None`: nothing left to fire. In the schedule's zone.
+    pub next: Option<DateTime<Tz>>,
+    pub paused: bool,
+    /// When the last fire was, the instance it started and how that went.
+    pub last_fire: Option<DateTime<Tz>>,
+    pub last_instance: Option<(InstanceId, InstanceStatus)>,
+    pub last_error: Option<String>,
+    pub running: usize,
+    pub overlap: Overlap,
+    /// The stored schedule, for the edit form; `None` when unreadable.
+    pub schedule: Option<Schedule>,
+    /// Why the row could not be read (the rest of the list still shows).
+    pub problem: Option<String>,
+}
+
+impl ScheduleRow {
+    pub fn from_listing(listing: &crate::schedule::store::ScheduleListing) -> ScheduleRow {
+        let s = &listing.schedule;
+        let in_zone = |t: DateTime<Utc>| t.with_timezone(&s.zone);
+        ScheduleRow {
+            id: s.id,
+            name: s.name.clone(),
+            when: s.describe_when(),
+            flow: s.flow_name.clone(),
+            target: s
+                .run
+                .limit
+                .clone()
+                .unwrap_or_else(|| "(flow targets)".into()),
+            next: s.next_fire_at.map(in_zone),
+            paused: s.paused,
+            last_fire: s.last_fire_at.map(in_zone),
+            last_instance: listing.last_instance,
+            last_error: s.last_error.clone(),
+            running: listing.running,
+            overlap: s.overlap,
+            schedule: Some(s.clone()),
+            problem: None,
         }
-        None
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+    fn unreadable(error: &StoreError) -> ScheduleRow {
+        let id = match error {
+            StoreError::Corrupt { id, .. } => *id,
+            _ => 0,
+        };
+        ScheduleRow {
+            id,
+            name: format!("#{id}"),
+            when: String::new(),
+            flow: String::new(),
+            target: String::new(),
+            next: None,
+            paused: false,
+            last_fire: None,
+            last_instance: None,
+            last_error: None,
+            running: 0,
+            overlap: Overlap::Skip,
+            schedule: None,
+            problem: Some(error.to_string()),
+        }
+    }
+
+    /// `paused`, `running`, `active`, or `done` when nothing is left to fire.
+    pub fn state(&self) -> &'static str {
+        if self.problem.is_some() {
+            "unreadable"
+        } else if self.paused {
+            "paused"
+        } else if self.running > 0 {
+            "running"
+        } else if self.next.is_none() {
+            "done"
+        } else {
+            "active"
+        }
+    }
+
+    /// `2026-03-02 02:00 UTC #7 ok` (times in `format`), the launch
+    /// error, or `never`.
+    pub fn last_run(&self, format: &str) -> String {
+        let mut parts = Vec::new();
+        if let Some(at) = &self.last_fire {
+            parts.push(at.format(format).to_string());
+        }
+        if let Some((id, status)) = self.last_instance {
+            parts.push(format!("#{id} {status}"));
+        }
+        if let Some(e) = &self.last_error {
+            parts.push(format!("error: {e}"));
+        }
+        if parts.is_empty() {
+            "never".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+/// Reads every schedule; `Ok(None)` when there is no journal yet.
+pub fn list(journal: &Path) -> Result<Option<Vec<ScheduleRow>>, String> {
+    if !journal.exists() {
+        return Ok(None);
+    }
+    let store = ScheduleStore::open(journal).map_err(|e| e.to_string())?;
+    let listing = store.listing().map_err(|e| e.to_string())?;
+    Ok(Some(
+        listing
+            .iter()
+            .map(|entry| match entry {
+                Ok(l) => ScheduleRow::from_listing(l),
+                Err(e) => ScheduleRow::unreadable(e),
+            })
+            .collect(),
+    ))
+}
+
+// ------------------------------------------------------------ the form
+
+/// The form's fields, top to bottom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Name,
+    Kind,
+    When,
+    Zone,
+    Flow,
+    Limit,
+    Batches,
+    Interval,
+    Overlap,
+    CatchUp,
+    Until,
+    Yes,
+}
+
+impl Field {
+    pub const ALL: [Field; 12] = [
+        Field::Name,
+        Field::Kind,
+        Field::When,
+        Field::Zone,
+        Field::Flow,
+        Field::Limit,
+        Field::Batches,
+        Field::Interval,
+        Field::Overlap,
+        Field::CatchUp,
+        Field::Until,
+        Field::Yes,
+    ];
+
+    fn label(self, kind: Kind) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Kind => "kind",
+            Field::When if kind == Kind::Cron => "cron",
+            Field::When => "at",
+            Field::Zone => "zone",
+            Field::Flow => "flow",
+            Field::Limit => "targets",
+            Field::Batches => "batches",
+            Field::Interval => "interval",
+            Field::Overlap => "overlap",
+            Field::CatchUp => "catch-up",
+            Field::Until => "until",
+            Field::Yes => "approve",
+        }
+    }
+
+    /// Chosen with ←/→ instead of typed.
+    fn is_choice(self) -> bool {
+        matches!(
+            self,
+            Field::Kind | Field::Flow | Field::Overlap | Field::CatchUp | Field::Yes
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Cron,
+    /// One-shot: once, at a time.
+    At,
+}
+
+/// Which flow the form runs: one the console found, or (when editing) the
+/// stored one if it is not among them.
+#[derive(Debug, Clone, PartialEq)]
+enum FlowPick {
+    None,
+    Found(usize),
+    Stored { path: PathBuf, name: String },
+}
+
+/// The add/edit form. Text fields are kept as typed; `validate` turns
+/// them into a schedule or a list of problems per field.
+#[derive(Debug, Clone)]
+pub struct ScheduleForm {
+    /// The schedule being edited; `None` adds a new one.
+    pub editing: Option<i64>,
+    pub name: TextInput,
+    pub kind: Kind,
+    pub when: TextInput,
+    pub zone: TextInput,
+    flow: FlowPick,
+    pub limit: TextInput,
+    pub batches: TextInput,
+    pub interval: TextInput,
+    pub overlap: Overlap,
+    pub catch_up: CatchUp,
+    pub until: TextInput,
+    pub yes: bool,
+    /// Options the form does not show (params, forks, inventory...): kept
+    /// from the edited schedule, else the console's inventory and directory.
+    base_run: RunOptions,
+    pub focus: Field,
+    /// Fields typed in; their problems show. All show after a save attempt.
+    touched: Vec<Field>,
+    show_all: bool,
+    /// Problems the save found (name taken, pattern matches nothing).
+    save_errors: Vec<(Field, String)>,
+    saving: bool,
+}
+
+fn input(text: &str) -> TextInput {
+    let mut input = TextInput::default();
+    for c in text.chars() {
+        input.push(c);
+    }
+    input
+}
+
+/// A form's checked content, ready for the store.
+#[derive(Debug, Clone)]
+pub struct ValidForm {
+    pub editing: Option<i64>,
+    pub schedule: NewSchedule,
+}
+
+impl ScheduleForm {
+    pub fn new(flows: &[FlowChoice], base_run: RunOptions) -> ScheduleForm {
+        ScheduleForm {
+            editing: None,
+            name: TextInput::default(),
+            kind: Kind::Cron,
+            when: input("0 3 * * *"),
+            zone: TextInput::default(),
+            flow: if flows.is_empty() {
+                FlowPick::None
+            } else {
+                FlowPick::Found(0)
+            },
+            limit: TextInput::default(),
+            batches: TextInput::default(),
+            interval: TextInput::default(),
+            overlap: Overlap::default(),
+            catch_up: CatchUp::default(),
+            until: TextInput::default(),
+            yes: false,
+            base_run,
+            focus: Field::Name,
+            touched: Vec::new(),
+            show_all: false,
+            save_errors: Vec::new(),
+            saving: false,
+        }
+    }
+
+    /// A form holding a stored schedule, to edit it.
+    pub fn edit(schedule: &Schedule, flows: &[FlowChoice]) -> ScheduleForm {
+        let zone = schedule.zone;
+        let local = |t: DateTime<Utc>| {
+            t.with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        let (kind, when) = match &schedule.when {
+            When::Cron(expr) => (Kind::Cron, expr.as_str().to_owned()),
+            When::At(at) => (Kind::At, local(*at)),
+        };
+        let flow = flows
+            .iter()
+            .position(|f| same_file(&f.path, &schedule.flow_path))
+            .map(FlowPick::Found)
+            .unwrap_or_else(|| FlowPick::Stored {
+                path: schedule.flow_path.clone(),
+                name: schedule.flow_name.clone(),
+            });
+        let run = &schedule.run;
+        ScheduleForm {
+            editing: Some(schedule.id),
+            name: input(&schedule.name),
+            kind,
+            when: input(&when),
+            zone: input(zone.name()),
+            flow,
+            limit: input(run.limit.as_deref().unwrap_or_default()),
+            batches: input(run.batches.as_deref().unwrap_or_default()),
+            interval: input(run.interval.as_deref().unwrap_or_default()),
+            overlap: schedule.overlap,
+            catch_up: schedule.catch_up,
+            until: input(&schedule.until.map(local).unwrap_or_default()),
+            yes: run.yes,
+            base_run: run.clone(),
+            focus: Field::Name,
+            touched: Vec::new(),
+            show_all: false,
+            save_errors: Vec::new(),
+            saving: false,
+        }
+    }
+
+    fn text_mut(&mut self, field: Field) -> Option<&mut TextInput> {
+        match field {
+            Field::Name => Some(&mut self.name),
+            Field::When => Some(&mut self.when),
+            Field::Zone => Some(&mut self.zone),
+            Field::Limit => Some(&mut self.limit),
+            Field::Batches => Some(&mut self.batches),
+            Field::Interval => Some(&mut self.interval),
+            Field::Until => Some(&mut self.until),
+            _ => None,
+        }
+    }
+
+    fn text(&self, field: Field) -> Option<&TextInput> {
+        match field {
+            Field::Name => Some(&self.name),
+            Field::When => Some(&self.when),
+            Field::Zone => Some(&self.zone),
+            Field::Limit => Some(&self.limit),
+            Field::Batches => Some(&self.batches),
+            Field::Interval => Some(&self.interval),
+            Field::Until => Some(&self.until),
+            _ => None,
+        }
+    }
+
+    /// Types into the focused text field.
+    pub fn edit_text(&mut self, edit: impl FnOnce(&mut TextInput)) {
+        let field = self.focus;
+        if let Some(text) = self.text_mut(field) {
+            edit(text);
+            if !self.touched.contains(&field) {
+                self.touched.push(field);
+            }
+            self.save_errors.retain(|(f, _)| *f != field);
+        }
+    }
+
+    pub fn move_focus(&mut self, down: bool) {
+        let i = Field::ALL
+            .iter()
+            .position(|f| *f == self.focus)
+            .unwrap_or(0);
+        let n = Field::ALL.len();
+        self.focus = Field::ALL[if down { (i + 1) % n } else { (i + n - 1) % n }];
+    }
+
+    /// ←/→ on a choice field.
+    pub fn cycle(&mut self, flows: &[FlowChoice], forward: bool) {
+        let step = |i: usize, n: usize| {
+            if forward {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            }
+        };
+        match self.focus {
+            Field::Kind => {
+                self.kind = match self.kind {
+                    Kind::Cron => Kind::At,
+                    Kind::At => Kind::Cron,
+                };
+                self.touched.retain(|f| *f != Field::When);
+            }
+            Field::Flow if !flows.is_empty() => {
+                self.flow = FlowPick::Found(match self.flow {
+                    FlowPick::Found(i) => step(i, flows.len()),
+                    _ => 0,
+                });
+            }
+            Field::Overlap => {
+                let all = [Overlap::Skip, Overlap::Queue, Overlap::Allow];
+                let i = all.iter().position(|o| *o == self.overlap).unwrap_or(0);
+                self.overlap = all[step(i, all.len())];
+            }
+            Field::CatchUp => {
+                let all = [CatchUp::Once, CatchUp::All, CatchUp::None];
+                let i = all.iter().position(|c| *c == self.catch_up).unwrap_or(0);
+                self.catch_up = all[step(i, all.len())];
+            }
+            Field::Yes => self.yes = !self.yes,
+            _ => return,
+        }
+        self.save_errors.retain(|(f, _)| *f != self.focus);
+    }
+
+    fn flow_label(&self, flows: &[FlowChoice]) -> String {
+        match &self.flow {
+            FlowPick::None => "(no flows found)".into(),
+            FlowPick::Found(i) => flows.get(*i).map(|f| f.label()).unwrap_or_default(),
+            FlowPick::Stored { name, .. } => format!("{name} (as stored)"),
+        }
+    }
+
+    /// The chosen flow's path and, when the console has it, the flow.
+    fn chosen_flow<'a>(
+        &self,
+        flows: &'a [FlowChoice],
+    ) -> Result<(PathBuf, Option<&'a Flow>), String> {
+        match &self.flow {
+            FlowPick::None => {
+                Err("no flow to run: put flow files in <inventory>/flows/ or ./flows/".into())
+            }
+            FlowPick::Found(i) => match flows.get(*i) {
+                Some(choice) => match &choice.flow {
+                    Ok(flow) => Ok((choice.path.clone(), Some(flow))),
+                    Err(e) => Err(format!("{} does not load: {e}", choice.path.display())),
+                },
+                None => Err("choose a flow".into()),
+            },
+            FlowPick::Stored { path, .. } => Ok((path.clone(), None)),
+        }
+    }
+
+    /// The run options the form stands for.
+    fn run_options(&self) -> RunOptions {
+        let optional = |t: &TextInput| {
+            let text = t.text().trim();
+            (!text.is_empty()).then(|| text.to_owned())
+        };
+        RunOptions {
+            limit: optional(&self.limit),
+            batches: optional(&self.batches),
+            interval: optional(&self.interval),
+            yes: self.yes,
+            ..self.base_run.clone()
+        }
+    }
+
+    /// The fire times the form's timing gives (the live preview).
+    pub fn preview(&self, now: DateTime<Utc>) -> Preview {
+        let zone = match zone_of(self.zone.text()) {
+            Ok(z) => z,
+            Err(e) => return Preview::Error(e),
+        };
+        let when = match self.parse_when(zone, now) {
+            Ok(w) => w,
+            Err(e) => return Preview::Error(e),
+        };
+        let until = match self.parse_until(zone, now) {
+            Ok(u) => u,
+            Err(e) => return Preview::Error(e),
+        };
+        let mut times = Vec::new();
+        let mut after = now;
+        while times.len() < PREVIEW {
+            let Some(next) = next_fire(&when, zone, until, after) else {
+                break;
+            };
+            times.push(next.with_timezone(&zone));
+            after = next;
+        }
+        if times.is_empty() {
+            Preview::Error(never_fires(&when, until, zone))
+        } else {
+            Preview::Times(times)
+        }
+    }
+
+    fn parse_when(&self, zone: Tz, now: DateTime<Utc>) -> Result<When, String> {
+        let text = self.when.text().trim();
+        match self.kind {
+            Kind::Cron => CronExpr::parse(text)
+                .map(When::Cron)
+                .map_err(|e| e.to_string()),
+            Kind::At => {
+                if text.is_empty() {
+                    return Err("a time is required: YYYY-MM-DD HH:MM".into());
+                }
+                let at = parse_local_time(text, zone)
+                    .map_err(|e| e.to_string())?
+                    .with_timezone(&Utc);
+                if at <= now && self.editing.is_none() {
+                    return Err(format!(
+                        "'{text}' is in the past (now is {}): expected a future time",
+                        now.with_timezone(&zone).format(TIME_FORMAT)
+                    ));
+                }
+                Ok(When::At(at))
+            }
+        }
+    }
+
+    fn parse_until(&self, zone: Tz, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, String> {
+        let text = self.until.text().trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let end = parse_local_time(text, zone)
+            .map_err(|e| e.to_string())?
+            .with_timezone(&Utc);
+        if end <= now {
+            return Err(format!(
+                "'{text}' is in the past: expected a future end date"
+            ));
+        }
+        Ok(Some(end))
+    }
+
+    /// Checks every field, as `jobdeck schedule add` checks its options.
+    /// Nothing is saved unless this answers `Ok`.
+    pub fn validate(
+        &self,
+        flows: &[FlowChoice],
+        now: DateTime<Utc>,
+    ) -> Result<ValidForm, Vec<(Field, String)>> {
+        let mut problems: Vec<(Field, String)> = self.save_errors.clone();
+        let name = self.name.text().trim().to_owned();
+        if name.is_empty() {
+            problems.push((Field::Name, "a name is required".into()));
+        } else if name.parse::<i64>().is_ok() {
+            problems.push((
+                Field::Name,
+                "a name that is not a number (numbers are ids)".into(),
+            ));
+        }
+        let zone = zone_of(self.zone.text())
+            .map_err(|e| problems.push((Field::Zone, e)))
+            .ok();
+        let when = zone.and_then(|zone| {
+            self.parse_when(zone, now)
+                .map_err(|e| problems.push((Field::When, e)))
+                .ok()
+        });
+        let until = zone.and_then(|zone| {
+            self.parse_until(zone, now)
+                .map_err(|e| problems.push((Field::Until, e)))
+                .ok()
+        });
+        if let (Some(when), Some(zone), Some(until)) = (&when, zone, until)
+            && next_fire(when, zone, until, now).is_none()
+        {
+            let field = if until.is_some() {
+                Field::Until
+            } else {
+                Field::When
+            };
+            problems.push((field, never_fires(when, until, zone)));
+        }
+        let run = self.run_options();
+        let flow = match self.chosen_flow(flows) {
+            Ok(found) => Some(found),
+            Err(e) => {
+                problems.push((Field::Flow, e));
+                None
+            }
+        };
+        let flow_name = match &flow {
+            Some((_, Some(f))) => {
+                problems.extend(check_flow(f, &run));
+                f.name.clone()
+            }
+            Some((_, None)) => match &self.flow {
+                FlowPick::Stored { name, .. } => name.clone(),
+                _ => String::new(),
+            },
+            None => String::new(),
+        };
+        match (problems.is_empty(), flow, when, zone, until) {
+            (true, Some((flow_path, _)), Some(when), Some(zone), Some(until)) => Ok(ValidForm {
+                editing: self.editing,
+                schedule: NewSchedule {
+                    name,
+                    flow_path,
+                    flow_name,
+                    run,
+                    when,
+                    zone,
+                    until,
+                    overlap: self.overlap,
+                    catch_up: self.catch_up,
+                },
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// The problems to show now: those of touched fields, or all of them
+    /// after a save attempt.
+    pub fn shown_problems(&self, flows: &[FlowChoice], now: DateTime<Utc>) -> Vec<(Field, String)> {
+        match self.validate(flows, now) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .into_iter()
+                .filter(|(f, _)| self.show_all || self.touched.contains(f) || f.is_choice())
+                .collect(),
+        }
+    }
+}
+
+fn never_fires(when: &When, until: Option<DateTime<Utc>>, zone: Tz) -> String {
+    match (when, until) {
+        (_, Some(end)) => format!(
+            "never fires before the end date {}",
+            end.with_timezone(&zone).format(TIME_FORMAT)
+        ),
+        (When::Cron(expr), None) => format!(
+            "'{}' has no fire time in the next years: check the day and month fields",
+            expr.as_str()
+        ),
+        (When::At(_), None) => "the time has passed".into(),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// What a scheduled run of `flow` needs that a run by hand does not (no
+/// operator, no secrets stored), and whether its rollout options parse.
+pub fn check_flow(flow: &Flow, run: &RunOptions) -> Vec<(Field, String)> {
+    let mut problems = Vec::new();
+    let args = RunArgs {
+        batches: run.batches.clone(),
+        interval: run.interval.clone(),
+        mode: run.mode.clone(),
+        max_fail: run.max_fail.clone(),
+        forks: run.forks,
+        order: run.order.clone(),
+        timeout: run.timeout.clone(),
+        ..RunArgs::default()
+    };
+    match crate::commands::run::rollout_from(&args, flow) {
+        Ok(rollout) => {
+            if rollout.mode == BatchMode::Confirm && !run.yes {
+                problems.push((
+                    Field::Yes,
+                    "the rollout confirms each batch and a scheduled run has no operator: approve them".into(),
+                ));
+            }
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let field = if text.starts_with("--interval") {
+                Field::Interval
+            } else {
+                Field::Batches
+            };
+            let text = text
+                .trim_start_matches("--batches: ")
+                .trim_start_matches("--interval: ")
+                .to_owned();
+            problems.push((field, text));
+        }
+    }
+    if !run.yes
+        && flow
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Approval { .. }))
+    {
+        problems.push((
+            Field::Yes,
+            format!(
+                "flow '{}' has approval steps and a scheduled run has no operator: approve them",
+                flow.name
+            ),
+        ));
+    }
+    if let Some(p) = flow
+        .params
+        .iter()
+        .find(|p| p.secret && p.required && p.default.is_none())
+    {
+        problems.push((
+            Field::Flow,
+            format!(
+                "needs the secret param '{}', which a schedule cannot store",
+                p.name
+            ),
+        ));
+    } else if let Err(e) = params::resolve(&flow.params, &run.params) {
+        problems.push((Field::Flow, e));
+    }
+    problems
+}
+
+/// Stores a checked form: reloads the flow from disk (as `schedule add`
+/// does), checks the host pattern against the inventory, then adds or
+/// updates. Runs on a blocking thread.
+pub fn save(
+    journal: &Path,
+    form: ValidForm,
+    inventory: Option<(Arc<Inventory>, PathBuf)>,
+    now: DateTime<Utc>,
+) -> Result<Schedule, Vec<(Field, String)>> {
+    let one = |field: Field, text: String| vec![(field, text)];
+    let mut new = form.schedule;
+    let flow = load_flow(&new.flow_path).map_err(|e| one(Field::Flow, e.to_string()))?;
+    let problems = check_flow(&flow, &new.run);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    new.flow_name = flow.name.clone();
+    if let Some((inv, base)) = inventory {
+        let workdir = new.run.workdir.as_ref().map(PathBuf::from).unwrap_or(base);
+        let selection = Selection {
+            pattern: new.run.limit.clone().or_else(|| flow.targets.clone()),
+            project: new.run.project.clone(),
+            cluster: new.run.cluster.clone(),
+            app: new.run.app.clone(),
+            hosts: new.run.hosts.clone(),
+        };
+        selection
+            .resolve(&inv, &workdir)
+            .map_err(|e| one(Field::Limit, e.to_string()))?;
+    }
+    let mut store = ScheduleStore::open(journal).map_err(|e| one(Field::Name, e.to_string()))?;
+    let saved = match form.editing {
+        Some(id) => store.update(id, &new, now),
+        None => store.add(&new, now),
+    };
+    saved.map_err(|e| match e {
+        StoreError::NameTaken { .. } => one(Field::Name, e.to_string()),
+        other => one(Field::Name, format!("not saved: {other}")),
+    })
+}
+
+// ------------------------------------------------------------ messages
+
+/// What the view's background work reports.
+#[derive(Debug)]
+pub enum SchedulesMessage {
+    Listed {
+        generation: u64,
+        result: Result<Option<Vec<ScheduleRow>>, String>,
+    },
+    Saved(Result<Box<Schedule>, Vec<(Field, String)>>),
+    /// A pause, resume or delete: what to say, or what went wrong.
+    Changed(Result<String, String>),
+}
+
+// ------------------------------------------------------------ the view
+
+pub struct SchedulesView {
+    background: Background,
+    journal: Option<PathBuf>,
+    /// `None` until the first read, `Some(None)` when there is no journal.
+    rows: Option<Option<Vec<ScheduleRow>>>,
+    error: Option<String>,
+    generation: u64,
+    cursor: usize,
+    form: Option<ScheduleForm>,
+    flows: Vec<FlowChoice>,
+    inventory: Option<(Arc<Inventory>, PathBuf)>,
+    /// Fixed "now" for tests; the wall clock otherwise.
+    now: Option<DateTime<Utc>>,
+    status: Option<(StatusLevel, String)>,
+    dialog: Option<Dialog>,
+    area: Rect,
+}
+
+impl Default for SchedulesView {
+    fn default() -> Self {
+        SchedulesView::new()
+    }
+}
+
+impl SchedulesView {
+    pub fn new() -> SchedulesView {
+        SchedulesView {
+            background: Background::default(),
+            journal: None,
+            rows: None,
+            error: None,
+            generation: 0,
+            cursor: 0,
+            form: None,
+            flows: Vec::new(),
+            inventory: None,
+            now: None,
+            status: None,
+            dialog: None,
+            area: Rect::default(),
+        }
+    }
+
+    pub fn set_background(&mut self, background: Background) {
+        self.background = background;
+    }
+
+    pub fn set_journal_path(&mut self, path: PathBuf) {
+        self.journal = Some(path);
+        self.rows = None;
+    }
+
+    /// The flows the form offers (the planner's list).
+    pub fn set_flows(&mut self, flows: Vec<FlowChoice>) {
+        self.flows = flows;
+    }
+
+    /// The inventory new schedules run on, and the directory relative
+    /// patterns resolve in.
+    pub fn set_inventory(&mut self, inv: Arc<Inventory>, base: PathBuf) {
+        self.inventory = Some((inv, base));
+    }
+
+    /// Times from this instant instead of the wall clock (tests).
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.now = Some(now);
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now.unwrap_or_else(Utc::now)
+    }
+
+    pub fn take_status(&mut self) -> Option<(StatusLevel, String)> {
+        self.status.take()
+    }
+
+    /// A question for the app to ask (delete?).
+    pub fn take_dialog(&mut self) -> Option<Dialog> {
+        self.dialog.take()
+    }
+
+    /// The stored schedules as last read (`None`: not read, or no journal).
+    pub fn rows(&self) -> &[ScheduleRow] {
+        match &self.rows {
+            Some(Some(rows)) => rows,
+            _ => &[],
+        }
+    }
+
+    pub fn form(&self) -> Option<&ScheduleForm> {
+        self.form.as_ref()
+    }
+
+    pub fn form_mut(&mut self) -> Option<&mut ScheduleForm> {
+        self.form.as_mut()
+    }
+
+    /// The form's live preview, if the form is open.
+    pub fn preview(&self) -> Option<Preview> {
+        self.form.as_ref().map(|f| f.preview(self.now()))
+    }
+
+    fn selected(&self) -> Option<&ScheduleRow> {
+        self.rows().get(self.cursor)
+    }
+
+    /// Re-reads the list (off the UI task when there is a runtime).
+    pub fn refresh(&mut self) {
+        let Some(path) = self.journal.clone() else {
+            self.error = Some("no journal path: schedules cannot be read".into());
+            return;
+        };
+        self.generation += 1;
+        let generation = self.generation;
+        let done = self.background.run(
+            move || SchedulesMessage::Listed {
+                generation,
+                result: list(&path),
+            },
+            AppMessage::Schedules,
+        );
+        if let Some(message) = done {
+            self.apply(message);
+        }
+    }
+
+    /// A background result; may answer with a status line.
+    pub fn on_message(&mut self, message: SchedulesMessage) -> Option<(StatusLevel, String)> {
+        self.apply(message);
+        self.status.take()
+    }
+
+    fn apply(&mut self, message: SchedulesMessage) {
+        match message {
+            SchedulesMessage::Listed { generation, result } => {
+                if generation != self.generation {
+                    return;
+                }
+                match result {
+                    Ok(rows) => {
+                        self.rows = Some(rows);
+                        self.error = None;
+                        self.cursor = self.cursor.min(self.rows().len().saturating_sub(1));
+                    }
+                    Err(e) => {
+                        self.error = Some(e.clone());
+                        self.status = Some((StatusLevel::Error, e));
+                    }
+                }
+            }
+            SchedulesMessage::Saved(Ok(schedule)) => {
+                let verb = if self.form.as_ref().and_then(|f| f.editing).is_some() {
+                    "saved"
+                } else {
+                    "added"
+                };
+                let next = schedule.next_fire_at.map_or("none".to_string(), |t| {
+                    t.with_timezone(&schedule.zone)
+                        .format(&format!("{TIME_FORMAT} %Z"))
+                        .to_string()
+                });
+                self.status = Some((
+                    StatusLevel::Info,
+                    format!(
+                        "schedule {} '{}' {verb}: {}; next fire {next}",
+                        schedule.id,
+                        schedule.name,
+                        schedule.describe_when()
+                    ),
+                ));
+                self.form = None;
+                self.refresh();
+                if let Some(i) = self.rows().iter().position(|r| r.id == schedule.id) {
+                    self.cursor = i;
+                }
+            }
+            SchedulesMessage::Saved(Err(problems)) => {
+                let summary = problems
+                    .iter()
+                    .map(|(_, p)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                if let Some(form) = &mut self.form {
+                    form.saving = false;
+                    form.show_all = true;
+                    form.save_errors = problems;
+                }
+                self.status = Some((StatusLevel::Error, format!("not saved: {summary}")));
+            }
+            SchedulesMessage::Changed(result) => {
+                self.status = Some(match result {
+                    Ok(text) => (StatusLevel::Info, text),
+                    Err(e) => (StatusLevel::Error, e),
+                });
+                self.refresh();
+            }
+        }
+    }
+
+    fn open_add(&mut self) {
+        let base_run = match &self.inventory {
+            Some((inv, base)) => RunOptions {
+                inventory: inv
+                    .sources
+                    .iter()
+                    .map(|s| {
+                        std::path::absolute(s)
+                            .unwrap_or_else(|_| s.clone())
+                            .display()
+                            .to_string()
+                    })
+                    .collect(),
+                workdir: Some(base.display().to_string()),
+                ..RunOptions::default()
+            },
+            None => RunOptions::default(),
+        };
+        self.form = Some(ScheduleForm::new(&self.flows, base_run));
+    }
+
+    fn open_edit(&mut self) {
+        match self.selected() {
+            Some(ScheduleRow {
+                schedule: Some(s), ..
+            }) => {
+                let form = ScheduleForm::edit(s, &self.flows);
+                self.form = Some(form);
+            }
+            Some(row) => {
+                self.status = Some((StatusLevel::Error, row.problem.clone().unwrap_or_default()))
+            }
+            None => {
+                self.status = Some((StatusLevel::Info, "no schedule to edit: a adds one".into()))
+            }
+        }
+    }
+
+    /// Checks the form and, when it is valid, stores it off the UI task.
+    pub fn submit(&mut self) {
+        let now = self.now();
+        let Some(form) = self.form.as_mut() else {
+            return;
+        };
+        if form.saving {
+            return;
+        }
+        form.save_errors.clear();
+        let valid = match form.validate(&self.flows, now) {
+            Ok(valid) => valid,
+            Err(problems) => {
+                form.show_all = true;
+                if let Some((field, _)) = problems.first() {
+                    form.focus = *field;
+                }
+                self.status = Some((
+                    StatusLevel::Error,
+                    format!(
+                        "not saved: {} problem(s), shown at the fields",
+                        problems.len()
+                    ),
+                ));
+                return;
+            }
+        };
+        let Some(journal) = self.journal.clone() else {
+            self.status = Some((StatusLevel::Error, "no journal path: cannot save".into()));
+            return;
+        };
+        form.saving = true;
+        let inventory = self.inventory.clone();
+        let done = self.background.run(
+            move || SchedulesMessage::Saved(save(&journal, valid, inventory, now).map(Box::new)),
+            AppMessage::Schedules,
+        );
+        if let Some(message) = done {
+            self.apply(message);
+        }
+    }
+
+    fn toggle_pause(&mut self) {
+        let Some((id, name, paused)) = self
+            .selected()
+            .filter(|r| r.schedule.is_some())
+            .map(|r| (r.id, r.name.clone(), r.paused))
+        else {
+            return;
+        };
+        let Some(journal) = self.journal.clone() else {
+            return;
+        };
+        let now = self.now();
+        let done = self.background.run(
+            move || {
+                let result = ScheduleStore::open(&journal)
+                    .and_then(|mut store| store.set_paused(id, !paused, now))
+                    .map(|_| {
+                        let word = if paused { "resumed" } else { "paused" };
+                        format!("schedule {id} '{name}' {word}")
+                    })
+                    .map_err(|e| e.to_string());
+                SchedulesMessage::Changed(result)
+            },
+            AppMessage::Schedules,
+        );
+        if let Some(message) = done {
+            self.apply(message);
+        }
+    }
+
+    fn ask_delete(&mut self) {
+        if let Some(row) = self.selected() {
+            self.dialog = Some(Dialog::delete_schedule(row.id, &row.name));
+        }
+    }
+
+    /// Deletes a schedule (the dialog said yes). Its runs stay in history.
+    pub fn delete(&mut self, id: i64) {
+        let Some(journal) = self.journal.clone() else {
+            return;
+        };
+        let done = self.background.run(
+            move || {
+                let result = ScheduleStore::open(&journal)
+                    .and_then(|mut store| store.remove(id))
+                    .map(|_| format!("schedule {id} removed; its past runs stay in history"))
+                    .map_err(|e| e.to_string());
+                SchedulesMessage::Changed(result)
+            },
+            AppMessage::Schedules,
+        );
+        if let Some(message) = done {
+            self.apply(message);
+        }
+    }
+
+    fn handle_form(&mut self, action: &Action) {
+        let flows = self.flows.clone();
+        let Some(form) = self.form.as_mut() else {
+            return;
+        };
+        match action {
+            Action::Cancel => {
+                self.form = None;
+                self.status = Some((StatusLevel::Info, "nothing saved".into()));
+            }
+            Action::Submit | Action::Save => self.submit(),
+            Action::Down | Action::FocusNext => form.move_focus(true),
+            Action::Up => form.move_focus(false),
+            Action::NextChoice => form.cycle(&flows, true),
+            Action::PrevChoice => form.cycle(&flows, false),
+            Action::InsertChar(' ') if form.focus.is_choice() => form.cycle(&flows, true),
+            Action::InsertChar(c) => form.edit_text(|t| t.push(*c)),
+            Action::Backspace => form.edit_text(TextInput::backspace),
+            Action::ClearInput => form.edit_text(TextInput::clear),
+            _ => {}
+        }
+    }
+
+    fn draw_list(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(true))
             .title(Span::styled(" Schedules ", theme.title()));
         let inner = layout::inner(area);
         frame.render_widget(block, area);
-        let field = |label: &'static str, input: &TextInput, which: Field, empty: &str| {
-            let editing = self.editing == Some(which);
-            let text = if editing {
-                format!("{}▏", input.visible_tail(40))
-            } else if input.is_empty() {
-                empty.to_string()
+        if inner.height < 2 || inner.width < 10 {
+            return;
+        }
+        let note = match (&self.rows, &self.error) {
+            (_, Some(e)) => Some((
+                format!("The schedules could not be read: {e}"),
+                theme.colors.error,
+            )),
+            (None, _) => Some(("Reading the schedules…".to_string(), theme.colors.muted)),
+            (Some(None), _) => Some((
+                format!(
+                    "No journal at {} yet: no schedules. a adds one.",
+                    self.journal.as_deref().unwrap_or(Path::new("?")).display()
+                ),
+                theme.colors.muted,
+            )),
+            (Some(Some(rows)), _) if rows.is_empty() => Some((
+                "No schedules yet. a adds one; `jobdeck schedule add` does too.".to_string(),
+                theme.colors.muted,
+            )),
+            _ => None,
+        };
+        if let Some((text, color)) = note {
+            frame.render_widget(
+                Paragraph::new(Span::styled(text, theme.fg(color))).wrap(Wrap { trim: true }),
+                Rect::new(
+                    inner.x + 1,
+                    inner.y,
+                    inner.width.saturating_sub(2),
+                    inner.height,
+                ),
+            );
+            return;
+        }
+        let wide = inner.width >= 120;
+        // Narrow: month-day times without the zone (the WHEN column names it).
+        let time_format = if wide {
+            "%Y-%m-%d %H:%M %Z"
+        } else {
+            "%m-%d %H:%M"
+        };
+        // Column widths: name, when, flow+target, next, state, last, overlap.
+        let cols: &[(&str, usize)] = if wide {
+            &[
+                ("NAME", 16),
+                ("WHEN", 30),
+                ("FLOW → TARGETS", 24),
+                ("NEXT FIRE", 21),
+                ("STATE", 8),
+                ("LAST RUN", 0),
+                ("OVERLAP", 8),
+            ]
+        } else {
+            &[
+                ("NAME", 12),
+                ("WHEN", 20),
+                ("NEXT FIRE", 11),
+                ("STATE", 7),
+                ("LAST RUN", 0),
+            ]
+        };
+        let fixed: usize = cols.iter().map(|(_, w)| w + 1).sum::<usize>() + 1;
+        let flexible = (inner.width as usize).saturating_sub(fixed).max(8);
+        let fit = |text: &str, width: usize| -> String {
+            let width = if width == 0 { flexible } else { width };
+            let count = text.chars().count();
+            if count > width {
+                let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+                format!("{cut}… ")
             } else {
-                input.text().to_string()
+                format!("{text:<width$} ")
+            }
+        };
+        let mut header = vec![Span::raw(" ")];
+        for (title, width) in cols {
+            header.push(Span::styled(
+                fit(title, *width),
+                theme.muted().add_modifier(Modifier::BOLD),
+            ));
+        }
+        let mut lines = vec![Line::from(header)];
+        let height = inner.height as usize - 1;
+        let rows = self.rows();
+        let scroll = self.cursor.saturating_sub(height.saturating_sub(1));
+        for (i, row) in rows.iter().enumerate().skip(scroll).take(height) {
+            let selected = i == self.cursor;
+            let base = if selected {
+                theme.selection()
+            } else {
+                Style::default()
             };
-            let style = if editing {
+            let state_style = if row.problem.is_some() {
+                theme.fg(theme.colors.error)
+            } else if row.paused {
+                theme.fg(theme.colors.warning)
+            } else if row.next.is_none() {
+                theme.muted()
+            } else {
+                theme.fg(theme.colors.ok)
+            };
+            let last_style = match row.last_instance {
+                Some((_, status)) => theme.fg(instance_style(theme, status).1),
+                None if row.last_error.is_some() => theme.fg(theme.colors.error),
+                None => theme.muted(),
+            };
+            let mut spans = vec![Span::styled(if selected { "›" } else { " " }, base)];
+            for (title, width) in cols {
+                let (text, style) = match *title {
+                    "NAME" => (row.name.clone(), theme.text()),
+                    "WHEN" => (
+                        row.problem.clone().unwrap_or_else(|| row.when.clone()),
+                        if row.problem.is_some() {
+                            theme.fg(theme.colors.error)
+                        } else {
+                            theme.accent()
+                        },
+                    ),
+                    "FLOW → TARGETS" => (format!("{} → {}", row.flow, row.target), theme.text()),
+                    "NEXT FIRE" => (
+                        match (&row.next, row.paused) {
+                            (_, true) => "—".to_string(),
+                            (Some(t), false) => t.format(time_format).to_string(),
+                            (None, false) => "none".into(),
+                        },
+                        theme.text(),
+                    ),
+                    "STATE" => (row.state().to_string(), state_style),
+                    "LAST RUN" => (row.last_run(time_format), last_style),
+                    _ => (row.overlap.to_string(), theme.muted()),
+                };
+                spans.push(Span::styled(fit(&text, *width), style.patch(base)));
+            }
+            lines.push(Line::from(spans));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    fn draw_form(&self, form: &ScheduleForm, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let title = match form.editing {
+            Some(id) => format!(" Edit schedule {id} "),
+            None => " New schedule ".to_string(),
+        };
+        let preview_width = 34.min(area.width / 2);
+        let form_area = Rect::new(area.x, area.y, area.width - preview_width, area.height);
+        let preview_area = Rect::new(area.x + form_area.width, area.y, preview_width, area.height);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(true))
+            .title(Span::styled(title, theme.title()));
+        let inner = layout::inner(form_area);
+        frame.render_widget(block, form_area);
+        let now = self.now();
+        let problems = form.shown_problems(&self.flows, now);
+        let value_width = (inner.width as usize).saturating_sub(12).max(4);
+        let mut lines = Vec::new();
+        for field in Field::ALL {
+            let focused = form.focus == field;
+            let problem = problems.iter().find(|(f, _)| *f == field);
+            let (text, empty) = match form.text(field) {
+                Some(input) if focused => (format!("{}▏", input.visible_tail(value_width)), false),
+                Some(input) if input.is_empty() => {
+                    (placeholder(field, form.kind).to_string(), true)
+                }
+                Some(input) => (input.text().to_string(), false),
+                None => {
+                    let value = match field {
+                        Field::Kind => match form.kind {
+                            Kind::Cron => "cron (repeats)".to_string(),
+                            Kind::At => "one-shot at a time".to_string(),
+                        },
+                        Field::Flow => form.flow_label(&self.flows),
+                        Field::Overlap => form.overlap.to_string(),
+                        Field::CatchUp => form.catch_up.to_string(),
+                        _ => if form.yes {
+                            "yes: batches and approval steps"
+                        } else {
+                            "no"
+                        }
+                        .to_string(),
+                    };
+                    if focused {
+                        (format!("‹ {value} ›"), false)
+                    } else {
+                        (value, false)
+                    }
+                }
+            };
+            let label_style = if problem.is_some() {
+                theme.fg(theme.colors.error)
+            } else if focused {
+                theme.accent()
+            } else {
+                theme.muted()
+            };
+            let value_style = if focused {
                 theme.accent().add_modifier(Modifier::BOLD)
-            } else if input.is_empty() {
+            } else if empty {
                 theme.muted()
             } else {
                 theme.text()
             };
-            Line::from(vec![
-                Span::styled(format!(" {label:<6}"), theme.muted()),
-                Span::styled(text, style),
-            ])
-        };
-        let local = format!("local ({})", local_zone().name());
-        let mut lines = vec![
-            Line::from(Span::styled(" Try a schedule", theme.title())),
-            field("cron", &self.expr, Field::Expr, "(empty)"),
-            field("zone", &self.zone, Field::Zone, &local),
-            Line::default(),
-        ];
-        match &self.preview {
-            Preview::Times(times) => {
+            let mark = if problem.is_some() {
+                theme.glyphs.error.as_str()
+            } else {
+                " "
+            };
+            lines.push(Line::from(vec![
+                Span::styled(mark.to_string(), theme.fg(theme.colors.error)),
+                Span::styled(format!("{:<10} ", field.label(form.kind)), label_style),
+                Span::styled(text, value_style),
+            ]));
+            if let Some((_, message)) = problem
+                && (focused || form.show_all)
+            {
                 lines.push(Line::from(Span::styled(
-                    format!(" Next {} fire times", times.len()),
-                    theme.muted(),
+                    format!("           {message}"),
+                    theme.fg(theme.colors.error),
                 )));
+            }
+        }
+        if form.saving {
+            lines.push(Line::from(Span::styled(" saving…", theme.muted())));
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(false))
+            .title(Span::styled(" Next fires ", theme.title()));
+        let inner = layout::inner(preview_area);
+        frame.render_widget(block, preview_area);
+        let mut lines = Vec::new();
+        match form.preview(now) {
+            Preview::Times(times) => {
                 for t in times {
                     lines.push(Line::from(vec![
-                        Span::styled(format!(" {} ", theme.glyphs.pending), theme.accent()),
+                        Span::styled(format!("{} ", theme.glyphs.pending), theme.accent()),
                         Span::styled(t.format("%Y-%m-%d %H:%M %Z (%a)").to_string(), theme.text()),
                     ]));
                 }
             }
             Preview::Error(e) => lines.push(Line::from(vec![
                 Span::styled(
-                    format!(" {} ", theme.glyphs.error),
+                    format!("{} ", theme.glyphs.error),
                     theme.fg(theme.colors.error),
                 ),
-                Span::styled(e.clone(), theme.fg(theme.colors.error)),
+                Span::styled(e, theme.fg(theme.colors.error)),
             ])),
-        }
-        lines.push(Line::default());
-        lines.push(Line::from(Span::styled(" Stored schedules", theme.title())));
-        match &self.schedules {
-            None => lines.push(Line::from(Span::styled(
-                " The schedule store is not here yet: listing, adding, pausing, resuming \
-                 and deleting schedules, with each one's last run, arrive with it. \
-                 `jobdeck schedule next EXPR` previews from the shell.",
-                theme.muted(),
-            ))),
-            Some(rows) if rows.is_empty() => lines.push(Line::from(Span::styled(
-                " No schedules yet.",
-                theme.muted(),
-            ))),
-            Some(rows) => {
-                for s in rows {
-                    lines.push(Line::from(vec![
-                        Span::styled(format!(" {:<20} ", s.name), theme.text()),
-                        Span::styled(format!("{:<22} ", s.expr), theme.accent()),
-                        Span::styled(if s.paused { "paused " } else { "active " }, theme.muted()),
-                        Span::styled(s.last_run.clone().unwrap_or_default(), theme.muted()),
-                    ]));
-                }
-            }
         }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     }
+}
 
-    fn set_area(&mut self, _area: Rect) {}
+fn placeholder(field: Field, kind: Kind) -> &'static str {
+    match field {
+        Field::Name => "(required)",
+        Field::When if kind == Kind::At => "YYYY-MM-DD HH:MM",
+        Field::When => "(crontab: m h dom mon dow)",
+        Field::Zone => "(local)",
+        Field::Limit => "(the flow's targets)",
+        Field::Batches => "(the flow's, else 100%)",
+        Field::Interval => "(the flow's, else none)",
+        Field::Until => "(no end)",
+        _ => "",
+    }
+}
+
+impl View for SchedulesView {
+    fn handle(&mut self, action: &Action) -> Option<Action> {
+        if self.form.is_some() {
+            self.handle_form(action);
+            return None;
+        }
+        let count = self.rows().len();
+        match action {
+            Action::Down => self.cursor = (self.cursor + 1).min(count.saturating_sub(1)),
+            Action::Up => self.cursor = self.cursor.saturating_sub(1),
+            Action::Top => self.cursor = 0,
+            Action::Bottom => self.cursor = count.saturating_sub(1),
+            Action::NewItem => self.open_add(),
+            Action::Edit | Action::Submit => self.open_edit(),
+            Action::TogglePause => self.toggle_pause(),
+            Action::DeleteItem => self.ask_delete(),
+            Action::Refresh => self.refresh(),
+            _ => {}
+        }
+        None
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        match &self.form {
+            Some(form) => self.draw_form(form, frame, area, theme),
+            None => self.draw_list(frame, area, theme),
+        }
+    }
+
+    fn set_area(&mut self, area: Rect) {
+        self.area = area;
+    }
 
     fn key_contexts(&self) -> Vec<KeyContext> {
-        match self.editing {
-            Some(_) => vec![KeyContext::Input],
+        match self.form {
+            Some(_) => vec![KeyContext::ScheduleForm],
             None => vec![KeyContext::Schedules],
         }
     }
 
     fn captures_text(&self) -> bool {
-        self.editing.is_some()
+        self.form.is_some()
     }
 
     fn hints(&self) -> Vec<Hint> {
-        match self.editing {
+        match self.form {
             Some(_) => vec![
-                Hint::new(Action::Submit, "done"),
-                Hint::new(Action::ClearInput, "clear"),
+                Hint::new(Action::Save, "save"),
+                Hint::new(Action::Cancel, "cancel"),
+                Hint::pair(Action::Down, Action::Up, "field"),
+                Hint::pair(Action::PrevChoice, Action::NextChoice, "choose"),
             ],
             None => vec![
-                Hint::new(Action::Edit, "edit cron"),
-                Hint::new(Action::EditText, "edit zone"),
+                Hint::new(Action::NewItem, "add"),
+                Hint::new(Action::Edit, "edit"),
+                Hint::new(Action::TogglePause, "pause/resume"),
+                Hint::new(Action::DeleteItem, "delete"),
+                Hint::new(Action::Refresh, "reload"),
             ],
         }
     }
@@ -280,8 +1545,14 @@ impl View for SchedulesView {
     fn help_sections(&self) -> Vec<(&'static str, KeyContext)> {
         vec![
             ("Schedules", KeyContext::Schedules),
-            ("While typing", KeyContext::Input),
+            ("Schedule form", KeyContext::ScheduleForm),
         ]
+    }
+
+    fn on_show(&mut self) {
+        if self.form.is_none() {
+            self.refresh();
+        }
     }
 }
 
@@ -290,10 +1561,13 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap() // a Monday
+    }
+
     #[test]
     fn preview_follows_the_text() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap(); // a Monday
-        match compute_preview("30 9 * * mon", "Europe/Berlin", now) {
+        match compute_preview("30 9 * * mon", "Europe/Berlin", now()) {
             Preview::Times(times) => {
                 assert_eq!(times.len(), PREVIEW);
                 assert_eq!(
@@ -305,11 +1579,178 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(
-            matches!(compute_preview("61 * * * *", "UTC", now), Preview::Error(e) if e.contains("minute"))
+            matches!(compute_preview("61 * * * *", "UTC", now()), Preview::Error(e) if e.contains("minute"))
         );
         assert!(matches!(
-            compute_preview("* * * * *", "Mars/Olympus", now),
+            compute_preview("* * * * *", "Mars/Olympus", now()),
             Preview::Error(_)
         ));
+    }
+
+    /// A form for a flow that is not among the found ones (no flow checks).
+    fn form() -> ScheduleForm {
+        let mut form = ScheduleForm::new(&[], RunOptions::default());
+        form.flow = FlowPick::Stored {
+            path: PathBuf::from("/srv/flows/health.yml"),
+            name: "health".into(),
+        };
+        form.name = input("nightly");
+        form.zone = input("UTC");
+        form
+    }
+
+    fn fields(problems: &[(Field, String)]) -> Vec<Field> {
+        problems.iter().map(|(f, _)| *f).collect()
+    }
+
+    #[test]
+    fn a_valid_form_becomes_a_schedule() {
+        let mut f = form();
+        f.limit = input(" web ");
+        f.overlap = Overlap::Queue;
+        let valid = f.validate(&[], now()).unwrap();
+        assert_eq!(valid.schedule.name, "nightly");
+        assert_eq!(valid.schedule.zone, Tz::UTC);
+        assert_eq!(valid.schedule.run.limit.as_deref(), Some("web"));
+        assert_eq!(valid.schedule.run.batches, None);
+        assert_eq!(valid.schedule.overlap, Overlap::Queue);
+        assert!(matches!(valid.schedule.when, When::Cron(_)));
+    }
+
+    #[test]
+    fn problems_are_reported_at_their_fields() {
+        let mut f = form();
+        f.name = input("42");
+        f.when = input("61 * * * *");
+        f.until = input("yesterday");
+        let problems = f.validate(&[], now()).unwrap_err();
+        assert_eq!(fields(&problems), [Field::Name, Field::When, Field::Until]);
+        assert!(problems[1].1.contains("minute"), "{problems:?}");
+
+        let mut f = form();
+        f.zone = input("Mars/Olympus");
+        assert_eq!(fields(&f.validate(&[], now()).unwrap_err()), [Field::Zone]);
+
+        let mut f = form();
+        f.kind = Kind::At;
+        f.when = input("2026-03-01 10:00");
+        let problems = f.validate(&[], now()).unwrap_err();
+        assert_eq!(fields(&problems), [Field::When]);
+        assert!(problems[0].1.contains("in the past"));
+        f.when = input("2026-03-05 10:00");
+        assert!(matches!(
+            f.validate(&[], now()).unwrap().schedule.when,
+            When::At(_)
+        ));
+
+        // The end date comes before the first fire.
+        let mut f = form();
+        f.when = input("0 12 * * *");
+        f.until = input("2026-03-02 11:00");
+        let problems = f.validate(&[], now()).unwrap_err();
+        assert_eq!(fields(&problems), [Field::Until]);
+
+        let mut f = ScheduleForm::new(&[], RunOptions::default());
+        f.name = input("x");
+        assert_eq!(fields(&f.validate(&[], now()).unwrap_err()), [Field::Flow]);
+    }
+
+    #[test]
+    fn only_touched_fields_show_problems_until_a_save() {
+        let mut f = form();
+        f.name = TextInput::default();
+        f.focus = Field::When;
+        f.edit_text(|t| t.push('x'));
+        let shown = fields(&f.shown_problems(&[], now()));
+        assert_eq!(shown, [Field::When], "the empty name is not shown yet");
+        f.show_all = true;
+        assert_eq!(
+            fields(&f.shown_problems(&[], now())),
+            [Field::Name, Field::When]
+        );
+    }
+
+    #[test]
+    fn the_preview_follows_kind_zone_and_end_date() {
+        let mut f = form();
+        f.when = input("0 12 * * *");
+        f.until = input("2026-03-04 12:00");
+        match f.preview(now()) {
+            Preview::Times(times) => assert_eq!(times.len(), 3, "{times:?}"),
+            other => panic!("{other:?}"),
+        }
+        f.kind = Kind::At;
+        f.when = input("2026-03-03 09:15");
+        f.until = TextInput::default();
+        match f.preview(now()) {
+            Preview::Times(times) => {
+                assert_eq!(times.len(), 1);
+                assert_eq!(times[0].format("%H:%M").to_string(), "09:15");
+            }
+            other => panic!("{other:?}"),
+        }
+        f.when = input("soon");
+        assert!(matches!(f.preview(now()), Preview::Error(_)));
+    }
+
+    #[test]
+    fn choices_cycle() {
+        let mut f = form();
+        f.focus = Field::Overlap;
+        f.cycle(&[], true);
+        assert_eq!(f.overlap, Overlap::Queue);
+        f.cycle(&[], false);
+        f.cycle(&[], false);
+        assert_eq!(f.overlap, Overlap::Allow);
+        f.focus = Field::Kind;
+        f.cycle(&[], true);
+        assert_eq!(f.kind, Kind::At);
+        f.focus = Field::Yes;
+        f.cycle(&[], true);
+        assert!(f.yes);
+        f.move_focus(true);
+        assert_eq!(f.focus, Field::Name, "focus wraps around");
+    }
+
+    fn row(paused: bool, next: Option<&str>) -> ScheduleRow {
+        let next = next.map(|_| now().with_timezone(&Tz::UTC));
+        ScheduleRow {
+            id: 1,
+            name: "n".into(),
+            when: "0 2 * * * (UTC)".into(),
+            flow: "health".into(),
+            target: "web".into(),
+            next,
+            paused,
+            last_fire: None,
+            last_instance: None,
+            last_error: None,
+            running: 0,
+            overlap: Overlap::Skip,
+            schedule: None,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn rows_say_their_state_and_last_run() {
+        assert_eq!(row(false, Some("t")).state(), "active");
+        assert_eq!(row(true, Some("t")).state(), "paused");
+        assert_eq!(row(false, None).state(), "done");
+        let mut r = row(false, Some("t"));
+        assert_eq!(r.last_run(TIME_FORMAT), "never");
+        r.last_fire = Some(now().with_timezone(&Tz::UTC));
+        r.last_instance = Some((7, InstanceStatus::Failed));
+        assert_eq!(r.last_run("%m-%d %H:%M"), "03-02 08:00 #7 failed");
+        r.running = 1;
+        assert_eq!(r.state(), "running");
+    }
+
+    #[test]
+    fn a_missing_journal_lists_nothing_and_is_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        assert_eq!(list(&path), Ok(None));
+        assert!(!path.exists());
     }
 }
