@@ -155,9 +155,14 @@ pub enum Command {
     /// Run a past run's failed hosts again, as a new run linked to it.
     Rerun {
         id: i64,
-        /// Only the hosts that failed (required: say what you mean).
-        #[arg(long, required = true)]
+        /// The hosts that failed (timed out, unreachable, cancelled...). Say
+        /// which hosts you mean: --failed, --skipped or both.
+        #[arg(long, required_unless_present = "skipped")]
         failed: bool,
+        /// The hosts that never ran to the end: skipped by an operator, or
+        /// not reached because the run stopped (max-fail, abort).
+        #[arg(long)]
+        skipped: bool,
         /// Values for secret params (they are never stored).
         #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,

@@ -57,13 +57,22 @@ fn main() -> ExitCode {
             None,
             Some(Command::Rerun {
                 id,
+                failed,
+                skipped,
                 params,
                 yes,
                 json,
                 gather,
-                ..
             }),
-        ) => commands::run::rerun(&cli.inventory, journal, id, &params, yes, json, gather),
+        ) => commands::run::rerun(
+            &cli.inventory,
+            journal,
+            id,
+            &params,
+            yes,
+            commands::run::RerunHosts { failed, skipped },
+            commands::run::Output { json, gather },
+        ),
         (
             None,
             Some(Command::Resume {

@@ -579,6 +579,22 @@ fn max_fail_aborts_and_skips_the_rest() {
     ] {
         assert_eq!(lab.count_lines(&format!("marks/{host}")), runs, "{host}");
     }
+
+    // `rerun --skipped`: the hosts max-fail never reached (h5, h6), and
+    // nothing else; h6 fails like the others of its kind.
+    run(lab
+        .cmd()
+        .args(["rerun", &id.to_string(), "--skipped"])
+        .arg("-i")
+        .arg(&inventory))
+    .expect(1);
+    assert_eq!(
+        host_statuses(&lab.export(lab.last_id())),
+        statuses(&[("h5", "ok"), ("h6", "failed")])
+    );
+    // Saying neither is a usage error, not a guess.
+    let out = run(lab.cmd().args(["rerun", &id.to_string()])).expect(2);
+    assert!(out.stderr.contains("--failed"), "{}", out.stderr);
 }
 
 // --------------------------------------------------- 4. pause-on-failure

@@ -908,14 +908,32 @@ fn past_run(
     })
 }
 
+/// Which hosts of a past run `rerun` runs again.
+#[derive(Debug, Clone, Copy)]
+pub struct RerunHosts {
+    /// Hosts that ended failed, timed out, unreachable, cancelled or interrupted.
+    pub failed: bool,
+    /// Hosts that were skipped or never reached.
+    pub skipped: bool,
+}
+
+impl RerunHosts {
+    fn includes(self, status: HostStatus) -> bool {
+        let failed = status.is_failure()
+            || status == HostStatus::Cancelled
+            || status == HostStatus::Interrupted;
+        (self.failed && failed) || (self.skipped && status == HostStatus::Skipped)
+    }
+}
+
 pub fn rerun(
     inventory: &[String],
     journal: Option<PathBuf>,
     id: i64,
     params: &[String],
     yes: bool,
-    json: bool,
-    gather: bool,
+    which: RerunHosts,
+    output: Output,
 ) -> Result<u8> {
     let path = journal_path(journal)?;
     let (inv, past) = {
@@ -930,15 +948,16 @@ pub fn rerun(
     let failed: Vec<String> = detail
         .hosts
         .iter()
-        .filter(|h| {
-            h.status.is_failure()
-                || h.status == HostStatus::Cancelled
-                || h.status == HostStatus::Interrupted
-        })
+        .filter(|h| which.includes(h.status))
         .map(|h| h.name.clone())
         .collect();
     if failed.is_empty() {
-        println!("run {id} has no failed hosts; nothing to rerun");
+        let what = match (which.failed, which.skipped) {
+            (true, true) => "failed or skipped",
+            (false, true) => "skipped",
+            _ => "failed",
+        };
+        println!("run {id} has no {what} hosts; nothing to rerun");
         return Ok(exit::OK);
     }
     spec.hosts
@@ -947,14 +966,7 @@ pub fn rerun(
         target.insert("rerun_of".into(), json!(id));
         target.insert("hosts".into(), json!(failed));
     }
-    start_and_run(
-        &inv,
-        Some(path),
-        spec,
-        Trigger::Rerun(id),
-        Some(id),
-        Output { json, gather },
-    )
+    start_and_run(&inv, Some(path), spec, Trigger::Rerun(id), Some(id), output)
 }
 
 pub fn resume(
