@@ -397,3 +397,32 @@ fn headless_prints_plan_warnings_on_stderr() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains(STRICT_NO));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_with_a_question_open_aborts_without_waiting_for_an_answer() {
+    let lab = Lab::new();
+    let key = lab.sshd.add_client_key("encrypted_key", PASSPHRASE);
+    let (mut app, mut rx) = lab.planned_app(&lab.inventory(&key, "")).await;
+    start(&mut app);
+    wait_for_question(&mut app, &mut rx, 1).await;
+    app.on_event(TermEvent::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(
+        app.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::QuitWithRun)
+    );
+    press(&mut app, KeyCode::Char('a'));
+    // The question is not asked again: the aborted run skips the key.
+    assert!(passphrase_kind(&app).is_none());
+    pump_until(&mut app, &mut rx, "the console to quit", |a| {
+        a.should_quit()
+    })
+    .await;
+    assert!(passphrase_kind(&app).is_none());
+    let store = app.run_view().store().unwrap().clone();
+    let store = RunStore::lock(&store);
+    assert_eq!(store.status, InstanceStatus::Aborted);
+    assert_ne!(store.hosts[0].status, HostStatus::Ok);
+}

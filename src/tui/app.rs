@@ -596,6 +596,7 @@ impl App {
                 let id = handle.instance;
                 handle.detach();
                 self.quit_after_run = true;
+                self.passphrases.skip_all();
                 self.set_status(
                     StatusLevel::Info,
                     format!("detaching run {id}: recorded as interrupted (jobdeck resume {id})"),
@@ -616,6 +617,10 @@ impl App {
     }
 
     fn control(&mut self, control: Control, said: &str) {
+        // An aborted run's hosts no longer need their keys.
+        if matches!(control, Control::Abort { .. }) {
+            self.passphrases.skip_all();
+        }
         match &self.active_run {
             Some(handle) if handle.send(control) => {
                 self.set_status(StatusLevel::Info, said.to_string())
