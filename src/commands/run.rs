@@ -371,6 +371,21 @@ fn secrets_of(inv: &Inventory, spec: &RunSpec) -> Vec<String> {
     secrets
 }
 
+/// A plan and the warnings building it raised (ssh_config, host key
+/// policy), one line each. The caller shows them: the headless run on
+/// stderr, the console in its status line (printing would smear its screen).
+pub struct PreparedPlan {
+    pub plan: Plan,
+    pub warnings: Vec<String>,
+}
+
+/// Prints plan warnings as the headless commands show them.
+pub fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("jobdeck: warning: {w}");
+    }
+}
+
 /// The engine's plan for `spec`: targets resolved, env built, steps turned
 /// into actions, batches split.
 pub fn build_plan(
@@ -378,7 +393,7 @@ pub fn build_plan(
     spec: &RunSpec,
     instance: InstanceId,
     base: &Path,
-) -> Result<Plan> {
+) -> Result<PreparedPlan> {
     let sizes = spec.rollout.batches.plan(spec.hosts.len())?;
     let batches = crate::rollout::assign((0..spec.hosts.len()).collect(), &sizes);
     let mut batch_of = vec![0usize; spec.hosts.len()];
@@ -429,9 +444,6 @@ pub fn build_plan(
     }
     warnings.sort();
     warnings.dedup();
-    for w in &warnings {
-        eprintln!("jobdeck: warning: {w}");
-    }
     let plan_step = |index: usize, step: &Step| planned_step(inv, spec, base, index, step);
     let steps = spec
         .flow
@@ -447,7 +459,7 @@ pub fn build_plan(
         .enumerate()
         .map(|(i, s)| plan_step(spec.flow.steps.len() + i, s))
         .collect::<Result<Vec<_>>>()?;
-    Ok(Plan {
+    let plan = Plan {
         instance,
         flow: spec.flow.name.clone(),
         hosts,
@@ -464,7 +476,8 @@ pub fn build_plan(
         },
         start: StartPoint::default(),
         secrets: secrets_of(inv, spec),
-    })
+    };
+    Ok(PreparedPlan { plan, warnings })
 }
 
 fn planned_step(
@@ -587,8 +600,9 @@ pub fn start_and_run(
         );
     }
     let path = journal_path(journal)?;
-    let plan = prepare_instance(inv, &path, &spec, trigger, parent)?;
-    execute(&path, plan, output)
+    let prepared = prepare_instance(inv, &path, &spec, trigger, parent)?;
+    print_warnings(&prepared.warnings);
+    execute(&path, prepared.plan, output)
 }
 
 /// Builds the plan and records the instance in the journal; the plan comes
@@ -600,11 +614,11 @@ pub fn prepare_instance(
     spec: &RunSpec,
     trigger: Trigger,
     parent: Option<InstanceId>,
-) -> Result<Plan> {
+) -> Result<PreparedPlan> {
     let mut journal = Journal::open(journal_path)?;
     journal.recover_interrupted()?;
     let base = std::env::current_dir()?;
-    let mut plan = build_plan(inv, spec, 0, &base)?;
+    let PreparedPlan { mut plan, warnings } = build_plan(inv, spec, 0, &base)?;
     let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
     let secret_params: Vec<String> = spec
         .flow
@@ -640,7 +654,7 @@ pub fn prepare_instance(
         user: current_user(),
     })?;
     set_instance(&mut plan, id);
-    Ok(plan)
+    Ok(PreparedPlan { plan, warnings })
 }
 
 /// A host resumed part-way through its steps skips the steps that already
@@ -996,7 +1010,8 @@ pub fn resume(
     let point = journal.claim_for_resume(id)?;
     drop(journal);
     let base = std::env::current_dir()?;
-    let mut plan = build_plan(&inv, &spec, id, &base)?;
+    let PreparedPlan { mut plan, warnings } = build_plan(&inv, &spec, id, &base)?;
+    print_warnings(&warnings);
     let stored_batches: Vec<Vec<usize>> = detail.batches.iter().map(|b| b.hosts.clone()).collect();
     if !stored_batches.is_empty() {
         plan.batches = stored_batches;

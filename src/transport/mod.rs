@@ -59,8 +59,15 @@ pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
 pub const OUTPUT_CHANNEL_CAPACITY: usize = 64;
 
 /// A secret string (password, passphrase). It never prints: Debug and Display show `***`.
+/// Its memory is zeroed when it is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {

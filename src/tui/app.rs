@@ -18,6 +18,7 @@ use super::action::{Action, ViewId};
 use super::dialog::{Dialog, DialogKind};
 use super::keymap::{Key, KeyContext, Keymap};
 use super::layout::{self, Screen};
+use super::passphrase::{PassphraseQueue, PassphraseRequest};
 use super::run_session::{self, RunHandle, RunReport};
 use super::run_store::{RunStore, SharedRunStore};
 use super::theme::Theme;
@@ -55,6 +56,8 @@ pub enum AppMessage {
     FlowsFound(Vec<FlowChoice>),
     /// News about a run the console started.
     Run(RunReport),
+    /// The run's transport asks for an encrypted key's passphrase.
+    Passphrase(PassphraseRequest),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +88,8 @@ pub struct App {
     schedules: SchedulesView,
     /// A question that has the keyboard until answered.
     dialog: Option<Dialog>,
+    /// Passphrase questions, asked one at a time in a dialog.
+    passphrases: PassphraseQueue,
     /// The run the planner asked to start, while the start dialog is open.
     pending_spec: Option<RunSpec>,
     /// The run this console started and that has not ended yet.
@@ -122,6 +127,7 @@ impl App {
             planner: PlannerView::new(),
             run: RunView::new(),
             dialog: None,
+            passphrases: PassphraseQueue::default(),
             pending_spec: None,
             active_run: None,
             quit_after_run: false,
@@ -238,8 +244,28 @@ impl App {
     }
 
     /// Takes the active run out (the console is closing: detach it).
+    /// Its passphrase questions are skipped: nobody will answer them.
     pub fn take_active_run(&mut self) -> Option<RunHandle> {
+        self.passphrases.skip_all();
+        self.raise_passphrase();
         self.active_run.take()
+    }
+
+    /// True while the passphrase dialog has the keyboard.
+    fn asking_passphrase(&self) -> bool {
+        matches!(
+            self.dialog.as_ref().map(|d| &d.kind),
+            Some(DialogKind::Passphrase { .. })
+        )
+    }
+
+    /// Shows the first waiting passphrase question unless another dialog
+    /// is open (it comes back when that one is answered); closes the
+    /// passphrase dialog when no question is left.
+    fn raise_passphrase(&mut self) {
+        if self.dialog.is_none() || self.asking_passphrase() {
+            self.dialog = self.passphrases.dialog();
+        }
     }
 
     /// Where runs are recorded; `None` means the default journal.
@@ -391,6 +417,10 @@ impl App {
                 }
             }
             AppMessage::Run(report) => self.on_run_report(report),
+            AppMessage::Passphrase(request) => {
+                self.passphrases.push(request);
+                self.raise_passphrase();
+            }
         }
         self.dirty = true;
     }
@@ -399,8 +429,14 @@ impl App {
         match report {
             RunReport::Started(handle) => {
                 let id = handle.instance;
+                match handle.warnings.as_slice() {
+                    [] => self.set_status(StatusLevel::Info, format!("run {id} started")),
+                    warnings => self.set_status(
+                        StatusLevel::Warning,
+                        format!("run {id} started; warning: {}", warnings.join("; ")),
+                    ),
+                }
                 self.active_run = Some(handle);
-                self.set_status(StatusLevel::Info, format!("run {id} started"));
             }
             RunReport::Failed(e) => {
                 self.set_status(StatusLevel::Error, format!("the run did not start: {e}"));
@@ -425,10 +461,12 @@ impl App {
                             | DialogKind::QuitWithRun
                             | DialogKind::ConfirmBatch { .. }
                             | DialogKind::Approval { .. }
+                            | DialogKind::Passphrase { .. }
                     )
                 }) {
                     self.dialog = None;
                 }
+                self.passphrases.skip_all();
                 let mut text = format!("run {instance} finished: {status}");
                 if status == crate::engine::InstanceStatus::Interrupted {
                     text.push_str(&format!(" (jobdeck resume {instance} continues it)"));
@@ -521,6 +559,11 @@ impl App {
 
     /// An answer to the open dialog.
     fn dialog_action(&mut self, action: Action) {
+        if self.asking_passphrase() {
+            self.passphrases.apply(&action);
+            self.raise_passphrase();
+            return;
+        }
         let Some(dialog) = self.dialog.clone() else {
             return;
         };
@@ -574,6 +617,7 @@ impl App {
                 let id = handle.instance;
                 handle.detach();
                 self.quit_after_run = true;
+                self.passphrases.skip_all();
                 self.set_status(
                     StatusLevel::Info,
                     format!("detaching run {id}: recorded as interrupted (jobdeck resume {id})"),
@@ -594,6 +638,13 @@ impl App {
     }
 
     fn control(&mut self, control: Control, said: &str) {
+        // An aborted run's hosts no longer need their keys: stop asking. The
+        // questions are answered when the run has ended; answering now could
+        // fail a host before the engine has seen the abort.
+        if matches!(control, Control::Abort { .. }) {
+            self.passphrases.withdraw_all();
+            self.raise_passphrase();
+        }
         match &self.active_run {
             Some(handle) if handle.send(control) => {
                 self.set_status(StatusLevel::Info, said.to_string())
@@ -709,7 +760,9 @@ impl App {
                 }
             }
             Event::Resize(width, height) => self.dispatch(Action::Resize(width, height)),
-            Event::Paste(text) if self.active_view().captures_text() => {
+            Event::Paste(text)
+                if self.active_view().captures_text() || self.asking_passphrase() =>
+            {
                 for c in text.chars().filter(|c| !c.is_control()) {
                     self.dispatch(Action::InsertChar(c));
                 }
@@ -720,6 +773,10 @@ impl App {
     }
 
     fn contexts(&self) -> Vec<KeyContext> {
+        // The passphrase takes text: keys edit it as in an input box.
+        if self.asking_passphrase() {
+            return vec![KeyContext::Input];
+        }
         if self.dialog.is_some() {
             return vec![KeyContext::Dialog];
         }
@@ -738,10 +795,16 @@ impl App {
         if let Some(action) = self.keymap.lookup(&self.contexts(), key) {
             return Some(action);
         }
+        let plain = key.modifiers.difference(KeyModifiers::SHIFT).is_empty();
+        if self.asking_passphrase() {
+            return match key.code {
+                crossterm::event::KeyCode::Char(c) if plain => Some(Action::InsertChar(c)),
+                _ => None,
+            };
+        }
         if self.help.is_none() && self.active_view().raw_keys() {
             return Some(Action::Key(*key));
         }
-        let plain = key.modifiers.difference(KeyModifiers::SHIFT).is_empty();
         match key.code {
             crossterm::event::KeyCode::Char(c)
                 if plain
@@ -763,6 +826,7 @@ impl App {
             let Some(action) = next.take() else { break };
             next = self.apply(action);
         }
+        self.raise_passphrase();
         self.dirty = true;
     }
 
@@ -967,7 +1031,7 @@ impl App {
             self.draw_help(frame, screen.body, scroll);
         }
         if let Some(dialog) = &self.dialog {
-            let contexts = [KeyContext::Dialog];
+            let contexts = self.contexts();
             let key_of = |action: &Action| {
                 self.keymap
                     .keys_for(&contexts, action)

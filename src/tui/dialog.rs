@@ -1,6 +1,8 @@
 //! Modal questions: start this run?, abort?, quit with a run active?,
-//! confirm the next batch, approve a step, delete a schedule? While one is open it has the
-//! keyboard (the `dialog` keymap context) and is drawn over the view.
+//! confirm the next batch, approve a step, delete a schedule?, a key's
+//! passphrase. While one is open it has the keyboard (the `dialog` keymap
+//! context; the passphrase question takes text like an input box) and is
+//! drawn over the view.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -32,6 +34,11 @@ pub enum DialogKind {
     DeleteSchedule {
         id: i64,
     },
+    /// An encrypted key's passphrase, for the transport (`key` as shown).
+    Passphrase {
+        key: String,
+        attempt: u32,
+    },
 }
 
 /// One way to answer, shown as its key and label.
@@ -49,6 +56,9 @@ pub struct Dialog {
     pub choices: Vec<Choice>,
     /// Draw in the warning colour (destructive questions).
     pub warning: bool,
+    /// A text answer shown masked: how many characters are typed. The
+    /// characters themselves never reach the dialog.
+    pub masked: Option<usize>,
 }
 
 fn choice(action: Action, label: &'static str) -> Choice {
@@ -66,6 +76,7 @@ impl Dialog {
                 choice(Action::Cancel, "back to the plan"),
             ],
             warning: false,
+            masked: None,
         }
     }
 
@@ -82,6 +93,7 @@ impl Dialog {
                 choice(Action::Cancel, "keep running"),
             ],
             warning: true,
+            masked: None,
         }
     }
 
@@ -101,6 +113,7 @@ impl Dialog {
                 choice(Action::Cancel, "stay"),
             ],
             warning: true,
+            masked: None,
         }
     }
 
@@ -117,6 +130,7 @@ impl Dialog {
                 choice(Action::AbortRun, "abort the run"),
             ],
             warning: false,
+            masked: None,
         }
     }
 
@@ -137,6 +151,33 @@ impl Dialog {
                 choice(Action::AbortRun, "abort the run"),
             ],
             warning: false,
+            masked: None,
+        }
+    }
+
+    /// Asks for `key`'s passphrase; `typed` characters show as bullets.
+    /// `more_waiting` other keys are asked after this one.
+    pub fn passphrase(key: String, attempt: u32, typed: usize, more_waiting: usize) -> Dialog {
+        let mut lines = vec![if attempt > 1 {
+            format!("Wrong passphrase, try again (attempt {attempt}).")
+        } else {
+            "The key is encrypted: its passphrase unlocks it for this run.".to_string()
+        }];
+        if more_waiting > 0 {
+            lines.push(format!(
+                "{more_waiting} more key(s) wait for a passphrase after this one."
+            ));
+        }
+        Dialog {
+            title: format!("Passphrase for key '{key}'"),
+            kind: DialogKind::Passphrase { key, attempt },
+            lines,
+            choices: vec![
+                choice(Action::Submit, "unlock"),
+                choice(Action::Cancel, "skip this key"),
+            ],
+            warning: attempt > 1,
+            masked: Some(typed),
         }
     }
 
@@ -153,6 +194,7 @@ impl Dialog {
                 choice(Action::Cancel, "keep it"),
             ],
             warning: true,
+            masked: None,
         }
     }
 
@@ -184,7 +226,8 @@ impl Dialog {
             .iter()
             .map(|l| l.chars().count().max(1).div_ceil(inner_width))
             .sum();
-        let height = (wrapped + 4) as u16;
+        let input_rows = if self.masked.is_some() { 2 } else { 0 };
+        let height = (wrapped + 4 + input_rows) as u16;
         let rect = layout::centered(area, width, height);
         let color = if self.warning {
             theme.colors.warning
@@ -196,6 +239,16 @@ impl Dialog {
             .iter()
             .map(|l| Line::from(Span::styled(l.clone(), theme.text())))
             .collect();
+        if let Some(typed) = self.masked {
+            lines.push(Line::default());
+            // One bullet per character, as many as fit, and the cursor.
+            let bullets = typed.min(inner_width.saturating_sub(4));
+            lines.push(Line::from(vec![
+                Span::styled("> ", theme.accent()),
+                Span::styled("•".repeat(bullets), theme.text()),
+                Span::styled("▏", theme.accent()),
+            ]));
+        }
         lines.push(Line::default());
         let mut spans = Vec::new();
         for c in &self.choices {

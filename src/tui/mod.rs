@@ -16,6 +16,7 @@
 //! - `run_store`: a run as the console sees it, built from engine events.
 //! - `run_session`: starting a run (engine, journal, store) off the UI task.
 //! - `dialog`: modal questions (start, abort, quit with a run, approve).
+//! - `passphrase`: encrypted keys' passphrases, asked in a dialog.
 //! - `terminal`: full-screen mode in and out, panic hook, Ctrl-Z.
 
 pub mod action;
@@ -25,6 +26,7 @@ pub mod dialog;
 pub mod input;
 pub mod keymap;
 pub mod layout;
+pub mod passphrase;
 pub mod run_session;
 pub mod run_store;
 pub mod terminal;

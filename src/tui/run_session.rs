@@ -15,13 +15,14 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::app::AppMessage;
+use super::passphrase::ConsolePrompt;
 use super::run_store::{RunStore, SharedRunStore};
 use crate::commands::run::{RunSpec, prepare_instance};
 use crate::engine::events::{Event, EventKind, InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink};
 use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
-use crate::transport::{NoPassphrase, Transport, TransportOptions};
+use crate::transport::{Transport, TransportOptions};
 
 /// Events absorbed under one lock: bounds how long the UI may wait to draw.
 const ABSORB_BATCH: usize = 256;
@@ -36,6 +37,9 @@ pub fn detach_reason(id: InstanceId) -> String {
 pub struct RunHandle {
     pub instance: InstanceId,
     pub store: SharedRunStore,
+    /// What building the plan warned about (ssh_config, host keys), for
+    /// the status line: the console must not print them over its screen.
+    pub warnings: Vec<String>,
     controls: ControlHandle,
     engine: AbortHandle,
     /// Cancelled once the engine has stopped and the journal has everything.
@@ -98,17 +102,18 @@ pub async fn launch(
             Some(p) => p,
             None => crate::journal::default_path()?,
         };
-        let mut plan = prepare_instance(&inv, &path, &spec, Trigger::Manual, None)?;
-        plan.policy.interactive = true;
+        let mut prepared = prepare_instance(&inv, &path, &spec, Trigger::Manual, None)?;
+        prepared.plan.policy.interactive = true;
         let (journal_sink, writer) = JournalWriter::spawn(&path, WriterOptions::default())?;
-        Ok((plan, journal_sink, writer))
+        Ok((prepared, journal_sink, writer))
     })
     .await;
-    let (plan, journal_sink, writer) = match prepared {
+    let (prepared, journal_sink, writer) = match prepared {
         Ok(Ok(parts)) => parts,
         Ok(Err(e)) => return report(RunReport::Failed(format!("{e:#}"))).await,
         Err(e) => return report(RunReport::Failed(format!("preparing the run: {e}"))).await,
     };
+    let (plan, warnings) = (prepared.plan, prepared.warnings);
     let instance = plan.instance;
     RunStore::lock(&store).instance = instance;
 
@@ -124,10 +129,9 @@ pub async fn launch(
     ));
     let absorb = tokio::spawn(absorb_into_store(to_store, store.clone(), reason));
     let (controls, control_rx) = ControlHandle::channel();
-    // Passphrase prompts on the terminal would fight the console for it;
-    // encrypted keys need an agent here (a dialog is future work).
+    // Passphrases are asked in a console dialog, never on the terminal.
     let transport = Transport::new(TransportOptions {
-        passphrase_prompt: Arc::new(NoPassphrase),
+        passphrase_prompt: Arc::new(ConsolePrompt::new(tasks.clone())),
         ..TransportOptions::default()
     });
     let engine = tokio::spawn(engine::run(plan, transport, sink, control_rx));
@@ -135,6 +139,7 @@ pub async fn launch(
     let handle = RunHandle {
         instance,
         store: store.clone(),
+        warnings,
         controls,
         engine: engine.abort_handle(),
         ended: ended.clone(),
