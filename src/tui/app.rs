@@ -54,6 +54,8 @@ pub enum AppMessage {
     FlowsFound(Vec<FlowChoice>),
     /// News about a run the console started.
     Run(RunReport),
+    /// Run view: lines read back from the journal.
+    RunOlder(super::run_store::OlderLines),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,11 +148,13 @@ impl App {
     pub fn set_task_sender(&mut self, tasks: mpsc::Sender<AppMessage>) {
         self.history.set_background(Background::new(tasks.clone()));
         self.flows.set_background(Background::new(tasks.clone()));
+        self.run.set_background(Background::new(tasks.clone()));
         self.tasks = Some(tasks);
     }
 
     /// The journal History reads (`--journal`, else the default path).
     pub fn set_journal_path(&mut self, path: PathBuf) {
+        self.run.set_journal(path.clone());
         self.history.set_journal_path(path);
     }
 
@@ -239,6 +243,9 @@ impl App {
 
     /// Where runs are recorded; `None` means the default journal.
     pub fn set_journal(&mut self, journal: Option<PathBuf>) {
+        if let Some(path) = &journal {
+            self.run.set_journal(path.clone());
+        }
         self.journal = journal;
     }
 
@@ -262,6 +269,9 @@ impl App {
         let Some(store) = self.run.store().cloned() else {
             return;
         };
+        if self.view == ViewId::Run && self.run.request_older() {
+            self.dirty = true;
+        }
         let (revision, question) = {
             let s = RunStore::lock(&store);
             let question = if let Some(a) = &s.approval {
@@ -380,6 +390,7 @@ impl App {
                 }
             }
             AppMessage::Run(report) => self.on_run_report(report),
+            AppMessage::RunOlder(read) => self.run.older_read(read),
         }
         self.dirty = true;
     }
