@@ -125,7 +125,7 @@ async fn a_real_runs_output_scrolls_back_to_its_first_line() {
     let flow = dir.path().join("count.yml");
     std::fs::write(
         &flow,
-        "name: count\nsteps:\n  - name: count\n    command: seq 1 20000\n",
+        "name: count\nsteps:\n  - name: count\n    command: seq 1 20000; sleep 3\n",
     )
     .unwrap();
     app.planner_view_mut().set_flows(vec![FlowChoice {
@@ -148,6 +148,24 @@ async fn a_real_runs_output_scrolls_back_to_its_first_line() {
         a.active_run().is_some()
     })
     .await;
+    // While the run is live (its hosts sleep after printing), the top
+    // comes back from the journal the writer is still filling.
+    pump_until(&mut app, &mut rx, "the output to be printed", |a| {
+        let store = RunStore::lock(a.run_view().store().unwrap());
+        !store.hosts.is_empty() && store.hosts.iter().all(|h| h.total_lines() == 20_001)
+    })
+    .await;
+    app.dispatch(Action::FocusNext);
+    app.dispatch(Action::Top);
+    wait_loaded(&mut app, &mut rx).await;
+    let live = app.active_run().is_some();
+    let (_, rows) = shown(&app);
+    let texts: Vec<String> = rows.into_iter().map(|r| r.unwrap().1).collect();
+    assert_eq!(texts[..3], ["── 1/1 count", "1", "2"]);
+    app.dispatch(Action::Bottom);
+    assert!(app.run_view().following());
+    app.dispatch(Action::FocusNext);
+    assert!(live, "the run ended before its older lines were read");
     pump_until(&mut app, &mut rx, "the run to end", |a| {
         a.active_run().is_none()
     })
