@@ -31,8 +31,8 @@ pub use instance::{NewInstance, SECRET_MASK, Trigger, mask_secrets};
 pub use owner::ProcessIdentity;
 #[allow(unused_imports)] // for the engine and commands, which come next
 pub use query::{
-    BatchRecord, Chunk, ExportRecord, HostRecord, InstanceDetail, InstanceFilter, InstanceRecord,
-    InstanceSummary, ResumePoint, StepResultRecord, TruncationRecord,
+    BatchRecord, Chunk, ExportRecord, HostItem, HostRecord, InstanceDetail, InstanceFilter,
+    InstanceRecord, InstanceSummary, ResumePoint, StepResultRecord, TruncationRecord,
 };
 #[allow(unused_imports)] // for the engine and commands, which come next
 pub use writer::{JournalSink, JournalWriter, SinkClosed, WriterOptions, WriterStats};

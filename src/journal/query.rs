@@ -155,6 +155,20 @@ pub struct Chunk {
     pub data: Vec<u8>,
 }
 
+/// One host's history as `for_each_host_item` walks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostItem {
+    /// First: the instance's step names and the host's status (`None`: no such host).
+    Start {
+        steps: Vec<String>,
+        status: Option<HostStatus>,
+    },
+    /// A step attempt started; its outcome is filled in once it finished
+    /// (`finished_at` set), else it still runs (or its end was never recorded).
+    Attempt(StepResultRecord),
+    Chunk(Chunk),
+}
+
 /// Where an interrupted or waiting rollout stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResumePoint {
@@ -516,6 +530,92 @@ impl Journal {
         Ok(())
     }
 
+    /// One host's step attempts and output in the order they happened,
+    /// from one snapshot of the journal (a live writer may be adding to it):
+    /// `Start`, then each attempt before its first chunk. Attempts run in
+    /// the order they started (ties: step, then attempt). `each` returns
+    /// false to stop early.
+    pub fn for_each_host_item(
+        &self,
+        id: InstanceId,
+        host: HostIndex,
+        mut each: impl FnMut(HostItem) -> bool,
+    ) -> Result<(), JournalError> {
+        // A read transaction: attempts and chunks agree with each other.
+        let tx = self.conn.unchecked_transaction()?;
+        let steps: Vec<String> = collect(
+            &tx,
+            "SELECT name FROM steps WHERE instance_id = ?1 ORDER BY step_idx",
+            id,
+            |r| r.get(0),
+        )?;
+        let status = tx
+            .prepare_cached("SELECT status FROM hosts WHERE instance_id = ?1 AND host_idx = ?2")?
+            .query_row(params![id, host], |r| named(r, 0))
+            .optional()?;
+        if !each(HostItem::Start { steps, status }) {
+            return Ok(());
+        }
+        let attempts: Vec<StepResultRecord> = tx
+            .prepare_cached(
+                "SELECT host_idx, step_idx, attempt, status, exit_code, signal, started_at, finished_at, error
+                 FROM step_results WHERE instance_id = ?1 AND host_idx = ?2
+                 ORDER BY started_at IS NULL, started_at, step_idx, attempt",
+            )?
+            .query_map(params![id, host], |r| {
+                Ok(StepResultRecord {
+                    host: r.get(0)?,
+                    step: r.get(1)?,
+                    attempt: r.get(2)?,
+                    status: named(r, 3)?,
+                    exit_code: r.get(4)?,
+                    signal: r.get(5)?,
+                    started_at: r.get(6)?,
+                    finished_at: r.get(7)?,
+                    error: r.get(8)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut next = 0;
+        let mut stmt = tx.prepare_cached(
+            "SELECT host_idx, step_idx, attempt, at, stream, data FROM output
+             WHERE instance_id = ?1 AND host_idx = ?2 ORDER BY id",
+        )?;
+        let mut rows = stmt.query(params![id, host])?;
+        while let Some(r) = rows.next()? {
+            let chunk = Chunk {
+                host: r.get(0)?,
+                step: r.get(1)?,
+                attempt: r.get(2)?,
+                at: r.get(3)?,
+                stream: named(r, 4)?,
+                data: r.get(5)?,
+            };
+            // The attempts up to the one this chunk belongs to come first;
+            // a chunk of no known attempt is passed on where it is.
+            let owner = attempts[next..]
+                .iter()
+                .position(|a| (a.step, a.attempt) == (chunk.step, chunk.attempt));
+            if let Some(offset) = owner {
+                for attempt in &attempts[next..=next + offset] {
+                    if !each(HostItem::Attempt(attempt.clone())) {
+                        return Ok(());
+                    }
+                }
+                next += offset + 1;
+            }
+            if !each(HostItem::Chunk(chunk)) {
+                return Ok(());
+            }
+        }
+        for attempt in &attempts[next..] {
+            if !each(HostItem::Attempt(attempt.clone())) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The script body an atom hash refers to.
     pub fn atom_body(&self, sha256: &str) -> Result<Option<Vec<u8>>, JournalError> {
         let sql = "SELECT body FROM atoms WHERE sha256 = ?1";
@@ -631,4 +731,135 @@ pub(crate) fn resume_point_in(
         }
     }
     Ok(point)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::events::{Event, EventKind, StepOutcome};
+    use crate::journal::{JournalWriter, NewInstance, Trigger, WriterOptions};
+
+    fn outcome(status: HostStatus, code: i32) -> StepOutcome {
+        StepOutcome {
+            status,
+            exit_code: Some(code),
+            signal: None,
+            error: None,
+        }
+    }
+
+    fn items_of(journal: &Journal, id: InstanceId, host: HostIndex) -> Vec<String> {
+        let mut seen = Vec::new();
+        journal
+            .for_each_host_item(id, host, |item| {
+                seen.push(match item {
+                    HostItem::Start { steps, status } => format!("start {steps:?} {status:?}"),
+                    HostItem::Attempt(a) => format!(
+                        "attempt {}.{} {} {}",
+                        a.step,
+                        a.attempt,
+                        a.status,
+                        a.finished_at.is_some()
+                    ),
+                    HostItem::Chunk(c) => format!(
+                        "chunk {}.{} {}",
+                        c.step,
+                        c.attempt,
+                        String::from_utf8_lossy(&c.data)
+                    ),
+                });
+                true
+            })
+            .unwrap();
+        seen
+    }
+
+    #[test]
+    fn a_hosts_items_come_in_the_order_they_happened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let mut journal = Journal::open(&path).unwrap();
+        let id = journal
+            .create_instance(&NewInstance {
+                flow: "f".into(),
+                flow_snapshot: "name: f\n".into(),
+                hosts: vec!["a".into(), "b".into()],
+                trigger: Trigger::Cli,
+                ..NewInstance::default()
+            })
+            .unwrap();
+        let (sink, writer) = JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+        let mut at = 1_000;
+        let mut send = |kind: EventKind| {
+            at += 1;
+            sink.blocking_send(Event {
+                instance: id,
+                at,
+                kind,
+            })
+            .unwrap();
+        };
+        let out = |host: usize, step: usize, text: &str| EventKind::Output {
+            host,
+            step,
+            stream: Stream::Stdout,
+            data: bytes::Bytes::copy_from_slice(text.as_bytes()),
+        };
+        send(EventKind::InstanceStarted {
+            flow: "f".into(),
+            hosts: vec!["a".into(), "b".into()],
+            steps: vec!["one".into(), "two".into()],
+            batches: vec![vec![0, 1]],
+        });
+        for (step, attempt) in [(0, 1), (0, 2), (1, 1)] {
+            send(EventKind::StepStarted {
+                host: 0,
+                step,
+                attempt,
+            });
+            // Another host's output in between is not this host's.
+            send(out(1, 0, "other"));
+            if attempt == 1 {
+                send(out(0, step, &format!("s{step}a{attempt}")));
+            }
+            let status = if (step, attempt) == (0, 1) {
+                HostStatus::Failed
+            } else {
+                HostStatus::Ok
+            };
+            if step == 0 {
+                send(EventKind::StepFinished {
+                    host: 0,
+                    step,
+                    attempt,
+                    outcome: outcome(status, 0),
+                });
+            }
+        }
+        sink.blocking_flush().unwrap();
+        assert_eq!(
+            items_of(&journal, id, 0),
+            [
+                "start [\"one\", \"two\"] Some(Running)",
+                "attempt 0.1 failed true",
+                "chunk 0.1 s0a1",
+                "attempt 0.2 ok true",
+                "attempt 1.1 running false",
+                "chunk 1.1 s1a1",
+            ]
+        );
+        // Stopping early stops.
+        let mut count = 0;
+        journal
+            .for_each_host_item(id, 0, |_| {
+                count += 1;
+                count < 2
+            })
+            .unwrap();
+        assert_eq!(count, 2);
+        // No such host: a start without a status, nothing else.
+        assert_eq!(items_of(&journal, id, 9), ["start [\"one\", \"two\"] None"]);
+        drop(sink);
+        writer.join().unwrap();
+    }
 }

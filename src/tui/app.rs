@@ -58,6 +58,8 @@ pub enum AppMessage {
     Run(RunReport),
     /// The run's transport asks for an encrypted key's passphrase.
     Passphrase(PassphraseRequest),
+    /// Run view: lines read back from the journal.
+    RunOlder(super::run_store::OlderLines),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,12 +157,14 @@ impl App {
         self.flows.set_background(Background::new(tasks.clone()));
         self.schedules
             .set_background(Background::new(tasks.clone()));
+        self.run.set_background(Background::new(tasks.clone()));
         self.tasks = Some(tasks);
     }
 
     /// The journal History reads (`--journal`, else the default path).
     pub fn set_journal_path(&mut self, path: PathBuf) {
         self.schedules.set_journal_path(path.clone());
+        self.run.set_journal(path.clone());
         self.history.set_journal_path(path);
     }
 
@@ -270,6 +274,9 @@ impl App {
 
     /// Where runs are recorded; `None` means the default journal.
     pub fn set_journal(&mut self, journal: Option<PathBuf>) {
+        if let Some(path) = &journal {
+            self.run.set_journal(path.clone());
+        }
         self.journal = journal;
     }
 
@@ -293,6 +300,9 @@ impl App {
         let Some(store) = self.run.store().cloned() else {
             return;
         };
+        if self.view == ViewId::Run && self.run.request_older() {
+            self.dirty = true;
+        }
         let (revision, question) = {
             let s = RunStore::lock(&store);
             let question = if let Some(a) = &s.approval {
@@ -421,6 +431,7 @@ impl App {
                 self.passphrases.push(request);
                 self.raise_passphrase();
             }
+            AppMessage::RunOlder(read) => self.run.older_read(read),
         }
         self.dirty = true;
     }

@@ -66,8 +66,8 @@ pub struct HostRecord {
     buffered_bytes: usize,
     /// Lines dropped from the front of the buffer (they are in the journal).
     dropped_lines: u64,
-    /// Unfinished lines per stream (stdout, stderr).
-    partial: [Vec<u8>; 2],
+    /// Cuts output into lines (and holds unfinished ones).
+    maker: LineMaker,
     digest: u64,
 }
 
@@ -86,7 +86,7 @@ impl HostRecord {
             lines: VecDeque::new(),
             buffered_bytes: 0,
             dropped_lines: 0,
-            partial: [Vec::new(), Vec::new()],
+            maker: LineMaker::default(),
             digest: FNV_OFFSET,
         }
     }
@@ -108,7 +108,7 @@ impl HostRecord {
 
     /// Unfinished output (no newline yet), shown after the buffered lines.
     pub fn partial(&self, stream: Stream) -> &[u8] {
-        &self.partial[stream_slot(stream)]
+        self.maker.partial(stream)
     }
 
     /// How long the host has run (until `now` while it still runs).
@@ -120,7 +120,7 @@ impl HostRecord {
     /// What gathering compares: the digest of the output and the outcome.
     pub fn gather_key(&self) -> (u64, HostStatus, Option<i32>) {
         let mut digest = self.digest;
-        for (slot, partial) in self.partial.iter().enumerate() {
+        for (slot, partial) in self.maker.partial.iter().enumerate() {
             if !partial.is_empty() {
                 digest = fnv(digest, &[slot as u8 + 0x10]);
                 digest = fnv(digest, partial);
@@ -146,7 +146,56 @@ impl HostRecord {
         }
     }
 
-    fn push_output(&mut self, stream: Stream, data: &[u8], limit: usize) {
+    /// Runs the line maker, buffering what it makes.
+    fn make_lines(
+        &mut self,
+        limit: usize,
+        make: impl FnOnce(&mut LineMaker, &mut dyn FnMut(LineKind, String)),
+    ) {
+        let mut maker = std::mem::take(&mut self.maker);
+        make(&mut maker, &mut |kind, text| {
+            self.push_line(kind, text, limit)
+        });
+        self.maker = maker;
+    }
+}
+
+/// Turns one host's step starts, output and step ends into lines. The live
+/// buffer and the lines read back from the journal both go through it, so
+/// they split, clean and mark lines the same way and meet without a seam.
+#[derive(Debug, Clone, Default)]
+pub struct LineMaker {
+    /// Unfinished lines per stream (stdout, stderr).
+    partial: [Vec<u8>; 2],
+}
+
+impl LineMaker {
+    pub fn partial(&self, stream: Stream) -> &[u8] {
+        &self.partial[stream_slot(stream)]
+    }
+
+    /// A step attempt starts: unfinished output becomes lines, then a header.
+    pub fn step_started(
+        &mut self,
+        step: StepIndex,
+        steps: &[String],
+        attempt: u32,
+        emit: &mut dyn FnMut(LineKind, String),
+    ) {
+        self.flush(emit);
+        let name = steps.get(step).map_or("", String::as_str);
+        let retry = if attempt > 1 {
+            format!(" (attempt {attempt})")
+        } else {
+            String::new()
+        };
+        emit(
+            LineKind::Step,
+            format!("── {}/{} {name}{retry}", step + 1, steps.len()),
+        );
+    }
+
+    pub fn output(&mut self, stream: Stream, data: &[u8], emit: &mut dyn FnMut(LineKind, String)) {
         let slot = stream_slot(stream);
         let kind = match stream {
             Stream::Stdout => LineKind::Stdout,
@@ -157,22 +206,31 @@ impl HostRecord {
             let mut line = std::mem::take(&mut self.partial[slot]);
             line.extend_from_slice(&rest[..end]);
             rest = &rest[end + 1..];
-            self.push_line(kind, clean_text(&line), limit);
+            emit(kind, clean_text(&line));
         }
         self.partial[slot].extend_from_slice(rest);
         while self.partial[slot].len() > MAX_LINE_BYTES {
             let tail = self.partial[slot].split_off(MAX_LINE_BYTES);
             let piece = std::mem::replace(&mut self.partial[slot], tail);
-            self.push_line(kind, clean_text(&piece), limit);
+            emit(kind, clean_text(&piece));
         }
     }
 
-    /// A step ended: what it printed without a final newline becomes a line.
-    fn flush_partial(&mut self, limit: usize) {
+    /// A step attempt ended: unfinished output becomes lines, then a note
+    /// when it did not end ok.
+    pub fn step_finished(&mut self, outcome: &StepOutcome, emit: &mut dyn FnMut(LineKind, String)) {
+        self.flush(emit);
+        if let Some(note) = outcome_note(outcome) {
+            emit(LineKind::Note, note);
+        }
+    }
+
+    /// What was printed without a final newline becomes a line.
+    pub fn flush(&mut self, emit: &mut dyn FnMut(LineKind, String)) {
         for (slot, kind) in [(0, LineKind::Stdout), (1, LineKind::Stderr)] {
             if !self.partial[slot].is_empty() {
                 let line = std::mem::take(&mut self.partial[slot]);
-                self.push_line(kind, clean_text(&line), limit);
+                emit(kind, clean_text(&line));
             }
         }
     }
@@ -483,8 +541,6 @@ impl RunStore {
                 step,
                 attempt,
             } => {
-                let name = self.steps.get(*step).cloned().unwrap_or_default();
-                let steps = self.steps.len();
                 if let Some(h) = self.hosts.get_mut(*host) {
                     h.status = HostStatus::Running;
                     h.started_at.get_or_insert(at);
@@ -493,39 +549,29 @@ impl RunStore {
                     h.attempt = *attempt;
                     h.exit_code = None;
                     h.error = None;
-                    h.flush_partial(limit);
-                    let retry = if *attempt > 1 {
-                        format!(" (attempt {attempt})")
-                    } else {
-                        String::new()
-                    };
-                    h.push_line(
-                        LineKind::Step,
-                        format!("── {}/{steps} {name}{retry}", step + 1),
-                        limit,
-                    );
+                    let steps = &self.steps;
+                    h.make_lines(limit, |maker, emit| {
+                        maker.step_started(*step, steps, *attempt, emit)
+                    });
                 }
             }
             EventKind::Output {
                 host, stream, data, ..
             } => {
                 if let Some(h) = self.hosts.get_mut(*host) {
-                    h.push_output(*stream, data, limit);
+                    h.make_lines(limit, |maker, emit| maker.output(*stream, data, emit));
                 }
             }
             EventKind::StepFinished { host, outcome, .. } => {
                 if let Some(h) = self.hosts.get_mut(*host) {
-                    h.flush_partial(limit);
                     h.exit_code = outcome.exit_code;
                     h.error = outcome.error.clone();
-                    if let Some(note) = outcome_note(outcome) {
-                        h.push_line(LineKind::Note, note, limit);
-                    }
+                    h.make_lines(limit, |maker, emit| maker.step_finished(outcome, emit));
                 }
             }
             EventKind::HostFinished { host, status } => {
                 if let Some(h) = self.hosts.get_mut(*host) {
-                    h.flush_partial(limit);
+                    h.make_lines(limit, |maker, emit| maker.flush(emit));
                     h.status = *status;
                     h.finished_at = Some(at);
                 }
@@ -582,10 +628,247 @@ impl RunStore {
                 self.approval = None;
                 self.paused = false;
                 for h in &mut self.hosts {
-                    h.flush_partial(limit);
+                    h.make_lines(limit, |maker, emit| maker.flush(emit));
                 }
             }
         }
+    }
+}
+
+// ------------------------------------------------- older lines, from the journal
+
+/// Most lines read back from the journal and kept at once (for the host in
+/// focus): older output costs memory only while the operator reads it.
+pub const OLDER_WINDOW_LINES: u64 = 2000;
+
+/// How long a read waits for the journal writer to catch up with the store
+/// (it lags by the events queued for it, normally a batch or two).
+const WRITER_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Asks for absolute lines `lines` of one host, which the store dropped.
+/// `check` holds the store's lines from `check_from` on (the first buffered
+/// ones): the lines read must lead up to exactly these, or the journal and
+/// the store disagree about the numbering and nothing is shown.
+#[derive(Debug, Clone)]
+pub struct OlderRequest {
+    pub journal: std::path::PathBuf,
+    pub instance: InstanceId,
+    pub host: HostIndex,
+    pub lines: std::ops::Range<u64>,
+    pub check_from: u64,
+    pub check: Vec<OutputLine>,
+    /// Tells a late answer from the current one.
+    pub generation: u64,
+}
+
+impl OlderRequest {
+    /// A request for the dropped lines in `lines` (clamped to what was
+    /// dropped), checked against the store's first buffered lines.
+    pub fn new(
+        journal: std::path::PathBuf,
+        store: &RunStore,
+        host: HostIndex,
+        lines: std::ops::Range<u64>,
+        generation: u64,
+    ) -> Option<OlderRequest> {
+        let record = store.hosts.get(host)?;
+        let first = record.first_line();
+        let lines = lines.start.min(first)..lines.end.min(first);
+        if lines.is_empty() || store.instance <= 0 {
+            return None;
+        }
+        Some(OlderRequest {
+            journal,
+            instance: store.instance,
+            host,
+            lines,
+            check_from: first,
+            check: record.lines().iter().take(3).cloned().collect(),
+            generation,
+        })
+    }
+}
+
+/// The answer to an `OlderRequest`.
+#[derive(Debug, Clone)]
+pub struct OlderLines {
+    pub instance: InstanceId,
+    pub host: HostIndex,
+    pub generation: u64,
+    /// The first line's absolute number and the lines.
+    pub result: Result<(u64, Vec<OutputLine>), String>,
+}
+
+/// Numbers lines as the store did, keeping those in two ranges.
+#[derive(Debug, Default)]
+struct NumberedLines {
+    keep: std::ops::Range<u64>,
+    check: std::ops::Range<u64>,
+    made: u64,
+    kept: Vec<OutputLine>,
+    checked: Vec<OutputLine>,
+}
+
+impl NumberedLines {
+    fn push(&mut self, kind: LineKind, text: String) {
+        let n = self.made;
+        self.made += 1;
+        let to = if self.keep.contains(&n) {
+            &mut self.kept
+        } else if self.check.contains(&n) {
+            &mut self.checked
+        } else {
+            return;
+        };
+        to.push(OutputLine {
+            kind,
+            text: text.into_boxed_str(),
+        });
+    }
+}
+
+/// Replays one host's journal items through a `LineMaker`, numbering the
+/// lines as the store did: keeps the lines in `keep` and those in `check`
+/// (to compare with the store's own).
+#[derive(Debug)]
+pub struct LineReplay {
+    lines: NumberedLines,
+    maker: LineMaker,
+    steps: Vec<String>,
+    host_done: bool,
+    /// The attempt whose output comes now, with its outcome once finished.
+    current: Option<Option<StepOutcome>>,
+}
+
+impl LineReplay {
+    pub fn new(keep: std::ops::Range<u64>, check: std::ops::Range<u64>) -> LineReplay {
+        LineReplay {
+            lines: NumberedLines {
+                keep,
+                check,
+                ..NumberedLines::default()
+            },
+            maker: LineMaker::default(),
+            steps: Vec::new(),
+            host_done: false,
+            current: None,
+        }
+    }
+
+    /// Takes one item; false once every line wanted is made.
+    pub fn item(&mut self, item: crate::journal::HostItem) -> bool {
+        use crate::journal::HostItem;
+        let lines = &mut self.lines;
+        let emit = &mut |kind, text| lines.push(kind, text);
+        match item {
+            HostItem::Start { steps, status } => {
+                self.steps = steps;
+                self.host_done = status.is_some_and(|s| s.is_final());
+            }
+            HostItem::Attempt(attempt) => {
+                if let Some(Some(outcome)) = self.current.take() {
+                    self.maker.step_finished(&outcome, emit);
+                }
+                self.maker
+                    .step_started(attempt.step, &self.steps, attempt.attempt, emit);
+                self.current = Some(attempt.finished_at.map(|_| StepOutcome {
+                    status: attempt.status,
+                    exit_code: attempt.exit_code,
+                    signal: attempt.signal,
+                    error: attempt.error,
+                }));
+            }
+            HostItem::Chunk(chunk) => self.maker.output(chunk.stream, &chunk.data, emit),
+        }
+        self.made() < self.wanted_end()
+    }
+
+    /// No more items: the last attempt's end, and the host's (it flushes
+    /// what is left when it finished).
+    pub fn end(&mut self) {
+        let lines = &mut self.lines;
+        let emit = &mut |kind, text| lines.push(kind, text);
+        if let Some(Some(outcome)) = self.current.take() {
+            self.maker.step_finished(&outcome, emit);
+        }
+        if self.host_done {
+            self.maker.flush(emit);
+        }
+    }
+
+    fn wanted_end(&self) -> u64 {
+        self.lines.keep.end.max(self.lines.check.end)
+    }
+
+    /// Lines made so far.
+    pub fn made(&self) -> u64 {
+        self.lines.made
+    }
+
+    /// Every wanted line is made.
+    pub fn complete(&self) -> bool {
+        self.made() >= self.wanted_end()
+    }
+
+    /// The lines kept and the lines to check.
+    pub fn into_lines(self) -> (Vec<OutputLine>, Vec<OutputLine>) {
+        (self.lines.kept, self.lines.checked)
+    }
+}
+
+/// Reads the lines an `OlderRequest` asks for. Blocking (SQLite): call it
+/// off the UI task. A live run's journal may not have them yet: it is read
+/// again for a few seconds until it reaches the store's first lines.
+pub fn read_older(request: OlderRequest) -> OlderLines {
+    let result = read_older_lines(&request);
+    OlderLines {
+        instance: request.instance,
+        host: request.host,
+        generation: request.generation,
+        result,
+    }
+}
+
+fn read_older_lines(request: &OlderRequest) -> Result<(u64, Vec<OutputLine>), String> {
+    let path = &request.journal;
+    // Reading never creates a journal.
+    if !path.exists() {
+        return Err(format!("no journal at {}", path.display()));
+    }
+    let journal = crate::journal::Journal::open(path).map_err(|e| e.to_string())?;
+    let check = request.check_from..request.check_from + request.check.len() as u64;
+    let deadline = std::time::Instant::now() + WRITER_CATCH_UP;
+    loop {
+        let mut replay = LineReplay::new(request.lines.clone(), check.clone());
+        let mut stopped_early = false;
+        journal
+            .for_each_host_item(request.instance, request.host, |item| {
+                let more = replay.item(item);
+                stopped_early = !more;
+                more
+            })
+            .map_err(|e| e.to_string())?;
+        if !stopped_early {
+            replay.end();
+        }
+        if replay.complete() {
+            let (lines, checked) = replay.into_lines();
+            if checked != request.check {
+                return Err(
+                    "the journal's lines do not line up with the console's (output past the journal's size cap?)"
+                        .into(),
+                );
+            }
+            return Ok((request.lines.start, lines));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(format!(
+                "the journal has {} of this host's lines, the console {}",
+                replay.made(),
+                check.end
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
@@ -739,5 +1022,211 @@ mod tests {
         }));
         done.end_stream("gone");
         assert_eq!(done.status, InstanceStatus::Ok);
+    }
+
+    /// A host's events as the store sees them and as the journal gives
+    /// them back (attempts before their output, chunks in order).
+    fn host_history() -> (Vec<EventKind>, Vec<crate::journal::HostItem>) {
+        use crate::journal::{Chunk, HostItem, StepResultRecord};
+        let steps: Vec<String> = vec!["fetch".into(), "count".into()];
+        let mut events = Vec::new();
+        let mut items = vec![HostItem::Start {
+            steps: steps.clone(),
+            status: Some(HostStatus::Failed),
+        }];
+        let attempt = |events: &mut Vec<EventKind>,
+                       items: &mut Vec<HostItem>,
+                       step: usize,
+                       n: u32,
+                       chunks: Vec<(Stream, String)>,
+                       outcome: StepOutcome| {
+            events.push(EventKind::StepStarted {
+                host: 0,
+                step,
+                attempt: n,
+            });
+            items.push(HostItem::Attempt(StepResultRecord {
+                host: 0,
+                step,
+                attempt: n,
+                status: outcome.status,
+                exit_code: outcome.exit_code,
+                signal: outcome.signal.clone(),
+                started_at: Some(1),
+                finished_at: Some(2),
+                error: outcome.error.clone(),
+            }));
+            for (stream, text) in chunks {
+                events.push(EventKind::Output {
+                    host: 0,
+                    step,
+                    stream,
+                    data: Bytes::from(text.clone().into_bytes()),
+                });
+                items.push(HostItem::Chunk(Chunk {
+                    host: 0,
+                    step,
+                    attempt: n,
+                    at: 1,
+                    stream,
+                    data: text.into_bytes(),
+                }));
+            }
+            events.push(EventKind::StepFinished {
+                host: 0,
+                step,
+                attempt: n,
+                outcome,
+            });
+        };
+        let ok = StepOutcome {
+            status: HostStatus::Ok,
+            exit_code: Some(0),
+            signal: None,
+            error: None,
+        };
+        let failed = StepOutcome {
+            status: HostStatus::Failed,
+            exit_code: Some(3),
+            signal: None,
+            error: Some("exit\nstatus 3".into()),
+        };
+        // Lines split across chunks, stderr between, an unfinished last line.
+        let mut chunks = Vec::new();
+        for i in 0..300 {
+            chunks.push((Stream::Stdout, format!("line {i}\nli")));
+            chunks.push((Stream::Stdout, "ne-tail ".to_string()));
+            if i % 7 == 0 {
+                chunks.push((Stream::Stderr, format!("warn \x1b[31m{i}\n")));
+            }
+        }
+        chunks.push((Stream::Stdout, "no newline".into()));
+        attempt(
+            &mut events,
+            &mut items,
+            0,
+            1,
+            chunks.clone(),
+            failed.clone(),
+        );
+        attempt(&mut events, &mut items, 0, 2, vec![], failed.clone());
+        chunks.push((Stream::Stdout, "x".repeat(9000)));
+        attempt(&mut events, &mut items, 0, 3, chunks, ok);
+        attempt(
+            &mut events,
+            &mut items,
+            1,
+            1,
+            vec![(Stream::Stdout, "12\n".into())],
+            failed,
+        );
+        events.push(EventKind::HostFinished {
+            host: 0,
+            status: HostStatus::Failed,
+        });
+        (events, items)
+    }
+
+    fn store_of(events: &[EventKind], limit: usize) -> RunStore {
+        let mut store = RunStore::new(7, limit);
+        store.absorb(&ev(EventKind::InstanceStarted {
+            flow: "f".into(),
+            hosts: vec!["web00".into()],
+            steps: vec!["fetch".into(), "count".into()],
+            batches: vec![vec![0]],
+        }));
+        for e in events {
+            store.absorb(&ev(e.clone()));
+        }
+        store
+    }
+
+    fn replay(
+        items: &[crate::journal::HostItem],
+        keep: std::ops::Range<u64>,
+        check: std::ops::Range<u64>,
+    ) -> (Vec<OutputLine>, Vec<OutputLine>, u64) {
+        let mut replay = LineReplay::new(keep, check);
+        let mut stopped = false;
+        for item in items {
+            if !replay.item(item.clone()) {
+                stopped = true;
+                break;
+            }
+        }
+        if !stopped {
+            replay.end();
+        }
+        let made = replay.made();
+        let (kept, checked) = replay.into_lines();
+        (kept, checked, made)
+    }
+
+    #[test]
+    fn journal_lines_meet_the_buffer_without_a_seam() {
+        let (events, items) = host_history();
+        let whole = store_of(&events, usize::MAX);
+        let all: Vec<OutputLine> = whole.hosts[0].lines().iter().cloned().collect();
+        assert_eq!(whole.hosts[0].first_line(), 0);
+        let small = store_of(&events, 1024);
+        let host = &small.hosts[0];
+        let first = host.first_line();
+        assert!(first > 500, "the small buffer drops lines: {first}");
+        // The replay makes exactly the lines the unbounded store kept.
+        let (every, _, made) = replay(&items, 0..u64::MAX, 0..0);
+        assert_eq!(made, all.len() as u64);
+        assert_eq!(every, all);
+        // A window just below the buffer, then the buffer: every line once.
+        let check = first..first + 3;
+        let (window, checked, _) = replay(&items, first - 50..first, check);
+        assert_eq!(
+            checked,
+            host.lines().iter().take(3).cloned().collect::<Vec<_>>()
+        );
+        let mut joined = window;
+        joined.extend(host.lines().iter().cloned());
+        assert_eq!(joined, all[(first - 50) as usize..]);
+        // The kinds and the cleaning are the store's.
+        assert!(
+            all.iter()
+                .any(|l| l.kind == LineKind::Stderr && &*l.text == "warn 0")
+        );
+        assert!(all.iter().any(|l| &*l.text == "── 1/2 fetch (attempt 2)"));
+        assert!(
+            all.iter()
+                .any(|l| &*l.text == "✘ failed, exit 3: exit status 3")
+        );
+        assert!(all.iter().any(|l| &*l.text == "line 0"));
+        assert!(all.iter().any(|l| &*l.text == "line-tail line 1"));
+    }
+
+    #[test]
+    fn a_replay_stops_once_it_has_the_lines_asked_for() {
+        let (_, items) = host_history();
+        let (kept, checked, made) = replay(&items, 10..20, 30..31);
+        assert_eq!(kept.len(), 10);
+        assert_eq!(checked.len(), 1);
+        assert_eq!(made, 31);
+        // The first line of all is the first step's header.
+        let (kept, _, _) = replay(&items, 0..1, 0..0);
+        assert_eq!(&*kept[0].text, "── 1/2 fetch");
+    }
+
+    #[test]
+    fn a_request_asks_only_for_dropped_lines() {
+        let (events, _) = host_history();
+        let store = store_of(&events, 1024);
+        let first = store.hosts[0].first_line();
+        let path = std::path::PathBuf::from("/nonexistent/journal.db");
+        let request =
+            OlderRequest::new(path.clone(), &store, 0, first - 10..first + 50, 1).unwrap();
+        assert_eq!(request.lines, first - 10..first);
+        assert_eq!(request.check_from, first);
+        assert_eq!(request.check.len(), 3);
+        assert!(OlderRequest::new(path.clone(), &store, 0, first..first + 5, 1).is_none());
+        // A missing journal is reported, never created.
+        let read = read_older(request);
+        assert!(read.result.unwrap_err().contains("no journal"));
+        assert!(!path.exists());
     }
 }

@@ -17,6 +17,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use super::background::Background;
 use super::{Hint, View};
 use crate::engine::events::{
     HostIndex, HostStatus, InstanceStatus, Stream, UnixMillis, WaitReason, now_millis,
@@ -26,7 +27,10 @@ use crate::tui::action::Action;
 use crate::tui::input::TextInput;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout;
-use crate::tui::run_store::{Counts, HostRecord, LineKind, RunStore, SharedRunStore};
+use crate::tui::run_store::{
+    Counts, HostRecord, LineKind, OLDER_WINDOW_LINES, OlderLines, OlderRequest, OutputLine,
+    RunStore, SharedRunStore, read_older,
+};
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,53 @@ pub struct RunView {
     area: Rect,
     /// Replaces the clock (tests).
     fixed_now: Option<UnixMillis>,
+    /// The journal the shown run is recorded in: lines the store dropped
+    /// are read back from it when the operator scrolls up to them.
+    journal: Option<PathBuf>,
+    background: Background,
+    older: Older,
+}
+
+/// Lines read back from the journal for the host in focus: one window at a
+/// time, dropped when the cursor or the position moves away.
+#[derive(Debug, Default)]
+struct Older {
+    /// The window: the host, its first absolute line, the lines.
+    window: Option<(HostIndex, u64, Vec<OutputLine>)>,
+    /// The read in flight: its generation, host and lines.
+    pending: Option<(u64, HostIndex, std::ops::Range<u64>)>,
+    /// Why the last read for a host failed; not asked again until the
+    /// cursor moves.
+    problem: Option<(HostIndex, String)>,
+    generation: u64,
+}
+
+impl Older {
+    fn clear(&mut self) {
+        self.window = None;
+        self.pending = None;
+        self.problem = None;
+        self.generation += 1;
+    }
+
+    /// A line of the window, if it holds it.
+    fn line(&self, host: HostIndex, line: u64) -> Option<&OutputLine> {
+        let (h, first, lines) = self.window.as_ref()?;
+        if *h != host || line < *first {
+            return None;
+        }
+        lines.get((line - first) as usize)
+    }
+}
+
+/// What the output pane shows in one row.
+enum Row<'a> {
+    Line(LineKind, std::borrow::Cow<'a, str>),
+    /// Above the first line, once the output is read back from the journal.
+    StartOfOutput,
+    Loading,
+    Unavailable(&'a str),
+    Blank,
 }
 
 impl Default for RunView {
@@ -93,6 +144,184 @@ impl RunView {
             term: String::new(),
             area: Rect::default(),
             fixed_now: None,
+            journal: None,
+            background: Background::default(),
+            older: Older::default(),
+        }
+    }
+
+    /// The journal runs shown here are recorded in.
+    pub fn set_journal(&mut self, journal: PathBuf) {
+        self.journal = Some(journal);
+    }
+
+    /// Where journal reads report (without one they run inline: tests).
+    pub fn set_background(&mut self, background: Background) {
+        self.background = background;
+    }
+
+    /// The absolute line at the top of the primary output pane.
+    pub fn top_line(&self) -> u64 {
+        self.top_line
+    }
+
+    /// A read of older lines is in flight.
+    pub fn loading_older(&self) -> bool {
+        self.older.pending.is_some()
+    }
+
+    /// Why older lines could not be read, if they could not.
+    pub fn older_problem(&self) -> Option<&str> {
+        self.older.problem.as_ref().map(|(_, p)| p.as_str())
+    }
+
+    /// Lines `from..to` of the host under the cursor as the output pane
+    /// shows them: read back from the journal below the buffer, then the
+    /// buffer. `None` where a line is not at hand (not read yet).
+    pub fn output_lines(&self, from: u64, to: u64) -> Vec<Option<(LineKind, String)>> {
+        let Some(h) = self.cursor_host() else {
+            return Vec::new();
+        };
+        let Some(store) = &self.store else {
+            return Vec::new();
+        };
+        let store = RunStore::lock(store);
+        let host = &store.hosts[h];
+        let (_, end) = line_span(host);
+        (from..to.min(end))
+            .map(|i| match self.row(host, h, i) {
+                Row::Line(kind, text) => Some((kind, text.into_owned())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Older lines can be read back for this host: the store dropped some
+    /// and the run's journal is known.
+    fn reads_older(&self, store: &RunStore, host: &HostRecord) -> bool {
+        self.journal.is_some() && store.instance > 0 && host.first_line() > 0
+    }
+
+    /// The lowest line the pane may scroll to.
+    fn lowest_line(&self, store: &RunStore, host: &HostRecord) -> u64 {
+        if self.reads_older(store, host) {
+            0
+        } else {
+            host.first_line()
+        }
+    }
+
+    /// One absolute line of a host: from the buffer, the window read back
+    /// from the journal, or a note saying why it is not there.
+    fn row<'a>(&'a self, host: &'a HostRecord, h: HostIndex, i: u64) -> Row<'a> {
+        let first = host.first_line();
+        if i < first {
+            return match self.older.line(h, i) {
+                Some(line) => Row::Line(line.kind, std::borrow::Cow::Borrowed(&line.text)),
+                None => match &self.older.problem {
+                    Some((ph, problem)) if *ph == h => Row::Unavailable(problem),
+                    _ => Row::Loading,
+                },
+            };
+        }
+        let index = i - first;
+        let buffered = host.lines().len() as u64;
+        if index < buffered {
+            let line = &host.lines()[index as usize];
+            return Row::Line(line.kind, std::borrow::Cow::Borrowed(&line.text));
+        }
+        // The unfinished lines (no newline yet) come last.
+        let stream = if index == buffered && !host.partial(Stream::Stdout).is_empty() {
+            Stream::Stdout
+        } else {
+            Stream::Stderr
+        };
+        let kind = if stream == Stream::Stdout {
+            LineKind::Stdout
+        } else {
+            LineKind::Stderr
+        };
+        Row::Line(
+            kind,
+            std::borrow::Cow::Owned(crate::report::sanitize::clean_text(host.partial(stream))),
+        )
+    }
+
+    /// Asks the journal for the lines the pane shows that the store
+    /// dropped, unless the window has them or a read for them is under way.
+    /// The app calls it every tick too: a live run keeps dropping lines
+    /// under a pane that stays put.
+    pub fn request_older(&mut self) -> bool {
+        if self.follow || self.layout == OutputLayout::Gathered {
+            return false;
+        }
+        let (Some(h), Some(journal)) = (self.cursor_host(), self.journal.clone()) else {
+            return false;
+        };
+        let Some(store) = self.store.clone() else {
+            return false;
+        };
+        let request = {
+            let store = RunStore::lock(&store);
+            let host = &store.hosts[h];
+            if !self.reads_older(&store, host)
+                || self.older.problem.as_ref().is_some_and(|(ph, _)| *ph == h)
+            {
+                return false;
+            }
+            let first = host.first_line();
+            let height = self.output_height();
+            let top = self.top_line;
+            let shown = top..(top + height).min(first);
+            if shown.is_empty() || shown.clone().all(|i| self.older.line(h, i).is_some()) {
+                return false;
+            }
+            if let Some((_, ph, lines)) = &self.older.pending
+                && *ph == h
+                && lines.start <= shown.start
+                && shown.end <= lines.end
+            {
+                return false;
+            }
+            // A window around the pane, as far as the dropped lines go.
+            let end = (top + height / 2 + OLDER_WINDOW_LINES / 2)
+                .max(top + height)
+                .min(first);
+            let start = end.saturating_sub(OLDER_WINDOW_LINES).min(top);
+            self.older.generation += 1;
+            OlderRequest::new(journal, &store, h, start..end, self.older.generation)
+        };
+        let Some(request) = request else {
+            return false;
+        };
+        self.older.pending = Some((request.generation, h, request.lines.clone()));
+        if let Some(read) = self.background.run(
+            move || read_older(request),
+            crate::tui::app::AppMessage::RunOlder,
+        ) {
+            self.older_read(read);
+        }
+        true
+    }
+
+    /// A journal read came back.
+    pub fn older_read(&mut self, read: OlderLines) {
+        let current = self
+            .older
+            .pending
+            .as_ref()
+            .is_some_and(|(generation, _, _)| *generation == read.generation);
+        let same_run = self
+            .store
+            .as_ref()
+            .is_some_and(|s| RunStore::lock(s).instance == read.instance);
+        if !current || !same_run {
+            return;
+        }
+        self.older.pending = None;
+        match read.result {
+            Ok((first, lines)) => self.older.window = Some((read.host, first, lines)),
+            Err(problem) => self.older.problem = Some((read.host, problem)),
         }
     }
 
@@ -104,6 +333,7 @@ impl RunView {
         self.pinned.clear();
         self.follow = true;
         self.gather_scroll = 0;
+        self.older.clear();
     }
 
     pub fn store(&self) -> Option<&SharedRunStore> {
@@ -159,6 +389,9 @@ impl RunView {
         };
         match position {
             Some(p) => {
+                if p != self.cursor {
+                    self.older.clear();
+                }
                 self.cursor = p;
                 self.follow = true;
                 true
@@ -191,7 +424,8 @@ impl RunView {
         (header, hosts, output)
     }
 
-    fn output_height(&self) -> u64 {
+    /// Rows of output the primary pane shows.
+    pub fn output_height(&self) -> u64 {
         let (_, _, output) = self.body_parts();
         u64::from(output.height.saturating_sub(2)).max(1)
     }
@@ -208,6 +442,7 @@ impl RunView {
         if to != self.cursor {
             self.cursor = to;
             self.follow = true;
+            self.older.clear();
         }
     }
 
@@ -218,20 +453,33 @@ impl RunView {
             return;
         }
         let Some(h) = self.cursor_host() else { return };
-        let Some(store) = &self.store else { return };
-        let store = RunStore::lock(store);
-        let host = &store.hosts[h];
-        let height = self.output_height();
-        let (first, end) = line_span(host);
-        let bottom_top = end.saturating_sub(height).max(first);
-        let top = if self.follow {
-            bottom_top
-        } else {
-            self.top_line
+        let Some(store) = self.store.clone() else {
+            return;
         };
-        let top = (top as i64 + delta).clamp(first as i64, bottom_top as i64) as u64;
-        self.follow = top >= bottom_top;
-        self.top_line = top;
+        {
+            let store = RunStore::lock(&store);
+            let host = &store.hosts[h];
+            let height = self.output_height();
+            let (first, end) = line_span(host);
+            let lowest = self.lowest_line(&store, host);
+            let bottom_top = end.saturating_sub(height).max(first);
+            let top = if self.follow {
+                bottom_top
+            } else {
+                self.top_line
+            };
+            let top = (top as i64)
+                .saturating_add(delta)
+                .clamp(lowest as i64, bottom_top as i64) as u64;
+            self.follow = top >= bottom_top;
+            self.top_line = top;
+        }
+        if self.follow {
+            // Back at the tail: the lines read back are not needed now.
+            self.older.clear();
+        } else {
+            self.request_older();
+        }
     }
 
     fn jump_to_match(&mut self, forward: bool) -> Option<Action> {
@@ -253,7 +501,10 @@ impl RunView {
         let from = top + height / 2;
         let needle = self.term.to_lowercase();
         let matches = |i: u64| {
-            let index = (i - first) as usize;
+            let Some(index) = i.checked_sub(first) else {
+                return false;
+            };
+            let index = index as usize;
             host.lines()
                 .get(index)
                 .is_some_and(|l| l.text.to_lowercase().contains(&needle))
@@ -608,33 +859,31 @@ impl RunView {
         let top = if self.follow || !primary {
             bottom_top
         } else {
-            self.top_line.clamp(first, bottom_top)
+            self.top_line
+                .clamp(self.lowest_line(store, host), bottom_top)
         };
-        let buffered = host.lines().len() as u64;
         let mut lines: Vec<Line> = Vec::with_capacity(height as usize);
-        for i in top..(top + height).min(end) {
-            let index = i - first;
-            let (kind, text): (LineKind, String) = if index < buffered {
-                let line = &host.lines()[index as usize];
-                (line.kind, line.text.to_string())
-            } else {
-                // The unfinished lines (no newline yet) come last.
-                let stream = if index == buffered && !host.partial(Stream::Stdout).is_empty() {
-                    Stream::Stdout
-                } else {
-                    Stream::Stderr
-                };
-                let kind = if stream == Stream::Stdout {
-                    LineKind::Stdout
-                } else {
-                    LineKind::Stderr
-                };
-                (
-                    kind,
-                    crate::report::sanitize::clean_text(host.partial(stream)),
-                )
-            };
-            lines.push(output_line(kind, &text, &self.term, width, theme));
+        let mut rows = top..(top + height).min(end);
+        if top == 0 && first > 0 && primary && self.reads_older(store, host) {
+            // The real start, so it is plain that nothing is above.
+            rows.end = rows.end.min(top + height.saturating_sub(1));
+            lines.push(marker_line(&Row::StartOfOutput, theme));
+        }
+        let mut in_gap = false;
+        for i in rows {
+            let row = self.row(host, h, i);
+            match row {
+                Row::Line(kind, text) => {
+                    in_gap = false;
+                    lines.push(output_line(kind, &text, &self.term, width, theme));
+                }
+                // One note per run of missing lines; the rest stay blank.
+                _ if in_gap => lines.push(marker_line(&Row::Blank, theme)),
+                other => {
+                    in_gap = true;
+                    lines.push(marker_line(&other, theme));
+                }
+            }
         }
         let (glyph, color) = status_look(host.status, theme);
         let mut title = vec![
@@ -665,7 +914,8 @@ impl RunView {
             format!("line {}/{}", top + 1, end)
         };
         let mut bottom = vec![Span::styled(format!(" {position} "), theme.accent())];
-        if host.first_line() > 0 {
+        // Where the rest is, unless scrolling up reads it back here.
+        if host.first_line() > 0 && !(primary && self.reads_older(store, host)) {
             bottom.push(Span::styled(
                 format!(
                     "{} earlier lines: jobdeck show {} --host {} ",
@@ -764,6 +1014,17 @@ impl RunView {
             area,
         );
     }
+}
+
+/// A row that is not output: where the output starts, or lines on their way.
+fn marker_line(row: &Row<'_>, theme: &Theme) -> Line<'static> {
+    let text = match row {
+        Row::StartOfOutput => "── start of output ──".to_string(),
+        Row::Loading => "⋯ loading older output…".to_string(),
+        Row::Unavailable(why) => format!("⋯ older output unavailable: {why}"),
+        Row::Blank | Row::Line(..) => String::new(),
+    };
+    Line::from(Span::styled(text, theme.muted()))
 }
 
 /// First and one-past-last absolute line of a host, unfinished lines included.
@@ -1068,10 +1329,13 @@ impl View for RunView {
             }
             (Action::Bottom, Pane::Output) => {
                 self.follow = true;
+                self.older.clear();
             }
             (Action::ToggleFollow, _) => {
                 self.follow = !self.follow;
-                if !self.follow {
+                if self.follow {
+                    self.older.clear();
+                } else {
                     // Stay where the tail is now.
                     self.scroll_output(0);
                     self.follow = false;
