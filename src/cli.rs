@@ -45,47 +45,8 @@ pub struct RunArgs {
     /// With --run: run this shell command on the selected hosts (ad-hoc mode).
     #[arg(short = 'c', long = "command", value_name = "CMD", requires = "run")]
     pub command_line: Option<String>,
-    /// Host pattern (Ansible syntax). Default: the flow's targets, else all.
-    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
-    pub limit: Option<String>,
     #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Batch sizes: "10% 30% 100%", "1 *2", "5 +10". Default: the flow's, else all at once.
-    #[arg(long, value_name = "EXPR")]
-    pub batches: Option<String>,
-    /// Pause between batches: 90s, 2h, 1h30m.
-    #[arg(long, value_name = "DUR")]
-    pub interval: Option<String>,
-    /// Between batches: pause-on-failure (default), continue, or confirm.
-    #[arg(long, value_name = "MODE")]
-    pub mode: Option<String>,
-    /// Abort once more hosts than this fail over the whole run: N or P%.
-    #[arg(long, value_name = "N|P%")]
-    pub max_fail: Option<String>,
-    /// Hosts running at once (default 64).
-    #[arg(long, value_name = "N")]
-    pub forks: Option<usize>,
-    /// Host order before batching: inventory (default), sorted, shuffle, shuffle:SEED.
-    #[arg(long, value_name = "ORDER")]
-    pub order: Option<String>,
-    /// A flow param: --param version=1.2.3 (repeatable).
-    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
-    pub params: Vec<String>,
-    /// Command timeout per step (default: the step's, else none).
-    #[arg(long, value_name = "DUR")]
-    pub timeout: Option<String>,
-    /// Per-host connect timeout (default 10s).
-    #[arg(long, value_name = "DUR")]
-    pub connect_timeout: Option<String>,
-    /// Record unknown host keys (changed keys still fail), like StrictHostKeyChecking=accept-new.
-    #[arg(long)]
-    pub accept_new: bool,
-    /// Read this ssh_config instead of ~/.ssh/config.
-    #[arg(short = 'F', value_name = "FILE")]
-    pub ssh_config: Option<std::path::PathBuf>,
-    /// Answer yes to confirmations and approvals (needed headless with --mode confirm).
-    #[arg(short = 'y', long)]
-    pub yes: bool,
+    pub plan: RunPlanArgs,
     /// Print one JSON object per event.
     #[arg(long)]
     pub json: bool,
@@ -241,7 +202,7 @@ pub enum ScheduleCommand {
         )]
         catch_up: String,
         #[command(flatten)]
-        run: Box<ScheduledRunArgs>,
+        run: Box<RunPlanArgs>,
     },
     /// List schedules: next fire, last run and its status.
     List {
@@ -336,10 +297,10 @@ pub enum RolloutCommand {
     },
 }
 
-/// The run options a schedule stores: those of `--run`, minus output
-/// options. Secret params cannot be stored.
+/// Which hosts, how they roll out and how they are reached: what `--run`
+/// and a stored schedule share (a schedule stores these, minus secret params).
 #[derive(Debug, Clone, Default, Args)]
-pub struct ScheduledRunArgs {
+pub struct RunPlanArgs {
     /// Host pattern (Ansible syntax). Default: the flow's targets, else all.
     #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
     pub limit: Option<String>,
@@ -351,7 +312,7 @@ pub struct ScheduledRunArgs {
     /// Pause between batches: 90s, 2h, 1h30m.
     #[arg(long, value_name = "DUR")]
     pub interval: Option<String>,
-    /// Between batches: pause-on-failure (default), continue, or confirm (needs --yes).
+    /// Between batches: pause-on-failure (default), continue, or confirm.
     #[arg(long, value_name = "MODE")]
     pub mode: Option<String>,
     /// Abort once more hosts than this fail over the whole run: N or P%.
@@ -363,7 +324,7 @@ pub struct ScheduledRunArgs {
     /// Host order before batching: inventory (default), sorted, shuffle, shuffle:SEED.
     #[arg(long, value_name = "ORDER")]
     pub order: Option<String>,
-    /// A flow param: --param version=1.2.3 (repeatable; not secret ones).
+    /// A flow param: --param version=1.2.3 (repeatable; a schedule cannot store secret ones).
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
     /// Command timeout per step (default: the step's, else none).
@@ -372,14 +333,14 @@ pub struct ScheduledRunArgs {
     /// Per-host connect timeout (default 10s).
     #[arg(long, value_name = "DUR")]
     pub connect_timeout: Option<String>,
-    /// Record unknown host keys (changed keys still fail).
+    /// Record unknown host keys (changed keys still fail), like StrictHostKeyChecking=accept-new.
     #[arg(long)]
     pub accept_new: bool,
     /// Read this ssh_config instead of ~/.ssh/config.
     #[arg(short = 'F', value_name = "FILE")]
     pub ssh_config: Option<std::path::PathBuf>,
-    /// Confirm batches and approvals in every run (needed for --mode confirm
-    /// and flows with approval steps).
+    /// Answer yes to batch confirmations and approvals (needed without a
+    /// terminal: --mode confirm headless or in a schedule, approval steps).
     #[arg(short = 'y', long)]
     pub yes: bool,
 }

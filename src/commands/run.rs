@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value, json};
 
 use super::inventory::default_sources;
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, RunPlanArgs};
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::events::{HostStatus, InstanceId, InstanceStatus, StepIndex, WaitReason};
 use crate::engine::{
@@ -80,7 +80,7 @@ pub fn headless(
         (path, None) => load_flow(Path::new(path)).map_err(|errors| anyhow!("{errors}"))?,
     };
     let inv = load_inventory(inventory)?;
-    let given = parse_param_args(&args.params)?;
+    let given = parse_param_args(&args.plan.params)?;
     let params = params::resolve(&flow.params, &given).map_err(|e| {
         // An ad-hoc command has no file to point at.
         if flow.path.as_os_str().is_empty() {
@@ -90,21 +90,21 @@ pub fn headless(
         }
     })?;
     let selection = Selection {
-        pattern: args.limit.clone().or_else(|| flow.targets.clone()),
-        project: args.filter.project.clone(),
-        cluster: args.filter.cluster.clone(),
-        app: args.filter.app.clone(),
-        hosts: args.filter.hosts.clone(),
+        pattern: args.plan.limit.clone().or_else(|| flow.targets.clone()),
+        project: args.plan.filter.project.clone(),
+        cluster: args.plan.filter.cluster.clone(),
+        app: args.plan.filter.app.clone(),
+        hosts: args.plan.filter.hosts.clone(),
     };
     let base = std::env::current_dir()?;
     let selected = selection.resolve(&inv, &base)?;
-    let rollout = rollout_from(args, &flow)?;
+    let rollout = rollout_from(&args.plan, &flow)?;
     let named: Vec<(HostId, &str)> = selected.iter().map(|&h| (h, inv.host_name(h))).collect();
     let hosts = order_hosts(named, rollout.order, |(_, name)| name)
         .into_iter()
         .map(|(h, _)| h)
         .collect();
-    let resolve = resolve_options(args)?;
+    let resolve = resolve_options(&args.plan)?;
     let target = json!({
         "flow_path": (!flow.path.as_os_str().is_empty()).then(|| absolute(&flow.path)),
         "command": args.command_line,
@@ -122,7 +122,7 @@ pub fn headless(
         hosts,
         rollout,
         target,
-        yes: args.yes,
+        yes: args.plan.yes,
         resolve,
     };
     let output = Output {
@@ -191,7 +191,7 @@ pub fn parse_param_args(args: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-pub fn rollout_from(args: &RunArgs, flow: &Flow) -> Result<Rollout> {
+pub fn rollout_from(args: &RunPlanArgs, flow: &Flow) -> Result<Rollout> {
     let spec = &flow.rollout;
     let batches = match &args.batches {
         Some(text) => BatchExpr::parse(text).map_err(|e| anyhow!("--batches: {e}"))?,
@@ -234,7 +234,7 @@ pub fn rollout_from(args: &RunArgs, flow: &Flow) -> Result<Rollout> {
     })
 }
 
-pub fn resolve_options(args: &RunArgs) -> Result<ResolveOptions> {
+pub fn resolve_options(args: &RunPlanArgs) -> Result<ResolveOptions> {
     Ok(ResolveOptions {
         accept_new: args.accept_new,
         connect_timeout: args

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::inventory::default_sources;
 use super::run::{journal_path, parse_param_args, resolve_options, rollout_from};
-use crate::cli::{RunArgs, ScheduleCommand, ScheduledRunArgs};
+use crate::cli::{RunPlanArgs, ScheduleCommand};
 use crate::exit;
 use crate::flow::{StepKind, load_flow, params};
 use crate::inventory::Inventory;
@@ -97,28 +97,7 @@ pub struct AddRequest {
     pub until: Option<String>,
     pub overlap: String,
     pub catch_up: String,
-    pub run: ScheduledRunArgs,
-}
-
-/// The same options as a `--run` would take them, for the shared checks.
-fn as_run_args(run: &ScheduledRunArgs) -> RunArgs {
-    RunArgs {
-        limit: run.limit.clone(),
-        filter: run.filter.clone(),
-        batches: run.batches.clone(),
-        interval: run.interval.clone(),
-        mode: run.mode.clone(),
-        max_fail: run.max_fail.clone(),
-        forks: run.forks,
-        order: run.order.clone(),
-        params: run.params.clone(),
-        timeout: run.timeout.clone(),
-        connect_timeout: run.connect_timeout.clone(),
-        accept_new: run.accept_new,
-        ssh_config: run.ssh_config.clone(),
-        yes: run.yes,
-        ..RunArgs::default()
-    }
+    pub run: RunPlanArgs,
 }
 
 /// A path made absolute; a host list such as `a,b,` stays as written.
@@ -192,7 +171,6 @@ pub fn add(
 
     let flow = load_flow(&req.flow).map_err(|errors| anyhow!("{errors}"))?;
     let flow_path = std::path::absolute(&req.flow)?;
-    let run_args = as_run_args(&req.run);
     let given = parse_param_args(&req.run.params)?;
     for (param_name, _) in &given {
         if flow
@@ -218,8 +196,8 @@ pub fn add(
         );
     }
     params::resolve(&flow.params, &given).map_err(|e| anyhow!("{}: {e}", flow.path.display()))?;
-    let rollout = rollout_from(&run_args, &flow)?;
-    resolve_options(&run_args)?;
+    let rollout = rollout_from(&req.run, &flow)?;
+    resolve_options(&req.run)?;
     if rollout.mode == BatchMode::Confirm && !req.run.yes {
         bail!(
             "--mode confirm needs an operator, and a scheduled run has none: pass --yes to confirm every batch"

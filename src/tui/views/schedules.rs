@@ -22,7 +22,7 @@ use super::background::Background;
 use super::history::instance_style;
 use super::planner::FlowChoice;
 use super::{Hint, View};
-use crate::cli::RunArgs;
+use crate::cli::RunPlanArgs;
 use crate::engine::events::{InstanceId, InstanceStatus};
 use crate::flow::{Flow, StepKind, load_flow, params};
 use crate::inventory::Inventory;
@@ -726,7 +726,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// operator, no secrets stored), and whether its rollout options parse.
 pub fn check_flow(flow: &Flow, run: &RunOptions) -> Vec<(Field, String)> {
     let mut problems = Vec::new();
-    let args = RunArgs {
+    let args = RunPlanArgs {
         batches: run.batches.clone(),
         interval: run.interval.clone(),
         mode: run.mode.clone(),
@@ -734,7 +734,7 @@ pub fn check_flow(flow: &Flow, run: &RunOptions) -> Vec<(Field, String)> {
         forks: run.forks,
         order: run.order.clone(),
         timeout: run.timeout.clone(),
-        ..RunArgs::default()
+        ..RunPlanArgs::default()
     };
     match crate::commands::run::rollout_from(&args, flow) {
         Ok(rollout) => {
