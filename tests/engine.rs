@@ -418,6 +418,7 @@ fn check_invariants(events: &[Event], done_hosts: &[HostIndex]) {
     let mut touched: HashSet<HostIndex> = HashSet::new();
     let mut attempts: HashMap<(HostIndex, StepIndex), u32> = HashMap::new();
     let mut batch_open: Option<usize> = None;
+    let mut batches_done: HashSet<usize> = HashSet::new();
     for (i, event) in events.iter().enumerate() {
         if event.instance != first.instance {
             fail(format!("event {i} belongs to instance {}", event.instance));
@@ -449,6 +450,10 @@ fn check_invariants(events: &[Event], done_hosts: &[HostIndex]) {
                 }
                 batch_open = Some(*batch);
             }
+            // A finished batch may finish again (new counts after a retry
+            // between batches), but only a batch that started and ended.
+            EventKind::BatchFinished { batch, .. }
+                if batch_open.is_none() && batches_done.contains(batch) => {}
             EventKind::BatchFinished { batch, .. } => {
                 if batch_open != Some(*batch) {
                     fail(format!(
@@ -456,6 +461,7 @@ fn check_invariants(events: &[Event], done_hosts: &[HostIndex]) {
                     ));
                 }
                 batch_open = None;
+                batches_done.insert(*batch);
             }
             EventKind::HostConnecting { host } => {
                 host_ok(*host);
@@ -1777,6 +1783,28 @@ async fn retry_failed_during_an_interval() {
     assert_eq!(done.started(1), vec![(0, 1), (1, 1), (1, 2)]);
     assert_eq!(done.host_status(1), Some(HostStatus::Ok));
     assert_eq!(done.started(2), vec![(0, 1), (1, 1)]);
+    // Batch 1 ends twice: with h1 failed, then, after the retry, all ok.
+    let batch_one: Vec<&EventKind> = done
+        .kinds()
+        .filter(|k| matches!(k, EventKind::BatchFinished { batch: 0, .. }))
+        .collect();
+    assert_eq!(
+        batch_one,
+        [
+            &EventKind::BatchFinished {
+                batch: 0,
+                ok: 1,
+                failed: 1
+            },
+            &EventKind::BatchFinished {
+                batch: 0,
+                ok: 2,
+                failed: 0
+            }
+        ],
+        "{}",
+        done.dump()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -172,6 +172,8 @@ pub enum EventKind {
         host: HostIndex,
         status: HostStatus,
     },
+    /// Sent again, with new counts, when hosts of a finished batch were
+    /// retried while the run waited between batches.
     BatchFinished {
         batch: BatchIndex,
         ok: usize,

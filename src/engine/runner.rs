@@ -535,9 +535,18 @@ impl Runner {
     /// batches. The retry is an explicit order, so it goes ahead even while
     /// the run is paused (as it is after a failure); the wait goes on after it.
     async fn retry_hosts(&mut self, batch: BatchIndex, hosts: Vec<HostIndex>) {
+        let batches: Vec<BatchIndex> = (0..=batch)
+            .filter(|&b| self.plan().batches[b].iter().any(|h| hosts.contains(h)))
+            .collect();
         self.retrying_in_wait = true;
         self.run_hosts(batch, hosts).await;
         self.retrying_in_wait = false;
+        // The batches the retried hosts belong to end anew: their counts changed.
+        for batch in batches {
+            let (ok, failed) = self.batch_counts(batch);
+            self.emit(EventKind::BatchFinished { batch, ok, failed })
+                .await;
+        }
     }
 
     /// Mode pause-on-failure with an operator: hold until resumed, retried
