@@ -7,10 +7,12 @@
 //! - `scheduler`: the loop (lease, catch-up, overlap, child runs, durable
 //!   rollouts), driven by an injectable clock.
 //! - `daemon`: `jobdeck daemon`, the scheduler without a terminal.
+//! - `logs`: pruning the run logs of fires and resumes.
 
 pub mod crontab;
 pub mod daemon;
 pub mod lease;
+pub mod logs;
 pub mod scheduler;
 pub mod store;
 

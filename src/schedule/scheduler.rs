@@ -92,6 +92,8 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
 
 /// How often a lease holder looks for interrupted rollouts to resume.
 pub const DURABLE_CHECK: Duration = Duration::from_secs(30);
+/// How often the lease holder prunes old run logs (see `logs`).
+pub const LOG_PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// At most this many missed fire times are counted one by one.
 const COUNT_LIMIT: usize = 20_000;
@@ -372,6 +374,8 @@ pub struct Scheduler {
     holding: bool,
     last_lease_check: Option<DateTime<Utc>>,
     last_durable_check: Option<DateTime<Utc>>,
+    /// When old run logs were last pruned (wall clock: file times are real).
+    last_log_prune: Option<std::time::Instant>,
     /// The holder last reported while standing by, so it is logged once.
     reported_holder: Option<u32>,
     children: Vec<ChildRun>,
@@ -439,6 +443,7 @@ impl Scheduler {
             holding: false,
             last_lease_check: None,
             last_durable_check: None,
+            last_log_prune: None,
             reported_holder: None,
             children: Vec::new(),
             resumes_tried: HashSet::new(),
@@ -533,8 +538,35 @@ impl Scheduler {
             if let Err(e) = self.fire_due(now) {
                 self.event(Level::Error, format!("firing schedules: {e}"));
             }
+            self.prune_logs();
         }
         std::mem::take(&mut self.events)
+    }
+
+    /// At most once an hour, by the lease holder only.
+    fn prune_logs(&mut self) {
+        if self
+            .last_log_prune
+            .is_some_and(|at| at.elapsed() < LOG_PRUNE_EVERY)
+        {
+            return;
+        }
+        self.last_log_prune = Some(std::time::Instant::now());
+        match super::logs::prune(&self.log_dir, std::time::SystemTime::now()) {
+            Ok(0) => {}
+            Ok(n) => self.event(
+                Level::Info,
+                format!(
+                    "removed {n} run log(s) older than {} days",
+                    super::logs::KEEP_DAYS
+                ),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => self.event(
+                Level::Warn,
+                format!("pruning run logs in {}: {e}", self.log_dir.display()),
+            ),
+        }
     }
 
     /// Releases the lease. Runs already started keep going.
