@@ -14,7 +14,8 @@ use clap_complete::Shell;
 pub struct Cli {
     /// Inventory source: a file, a directory of inventory files, or a
     /// comma-separated host list. Repeat to combine sources, as with Ansible.
-    /// Default: ./inventory if it exists, otherwise the bundled sample-inventory/.
+    /// Default: ./inventory if it exists, otherwise the bundled sample-inventory/;
+    /// resume and rerun default to the inventory the run recorded.
     #[arg(short = 'i', long = "inventory", value_name = "SOURCE", global = true)]
     pub inventory: Vec<String>,
 
