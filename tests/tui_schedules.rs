@@ -129,17 +129,36 @@ fn seed(s: &Setup) {
         })
         .unwrap();
     let conn = store.connection();
+    let last_fire = Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap();
+    let ms = last_fire.timestamp_millis();
     conn.execute(
-        "UPDATE instances SET status = 'ok' WHERE id = ?1",
-        [instance],
+        "UPDATE instances SET status = 'ok', created_at = ?2 WHERE id = ?1",
+        [instance, ms + 2_000],
     )
     .unwrap();
-    let last_fire = Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap();
     conn.execute(
         "UPDATE schedules SET last_fire_at = ?2 WHERE id = ?1",
-        [nightly.id, last_fire.timestamp_millis()],
+        [nightly.id, ms],
     )
     .unwrap();
+    // The fire log, oldest first: a launch that failed, a skipped fire, the
+    // fire that started instance 1.
+    let day = 86_400_000;
+    for (due, outcome, detail) in [
+        (
+            ms - 2 * day,
+            "failed",
+            Some("cannot start jobdeck: No such file or directory"),
+        ),
+        (ms - day, "skipped", Some("instance still running")),
+        (ms, "started", None),
+    ] {
+        conn.execute(
+            "INSERT INTO schedule_fires (schedule_id, due_at, at, outcome, detail) VALUES (?1, ?2, ?2, ?3, ?4)",
+            rusqlite::params![nightly.id, due, outcome, detail],
+        )
+        .unwrap();
+    }
 }
 
 fn screen(app: &App, width: u16, height: u16) -> String {
@@ -201,6 +220,12 @@ fn the_list_shows_each_schedule_with_its_next_fire_and_last_run() {
         assert!(text.contains("paused"), "{text}");
         assert!(text.contains("#1 ok"), "{text}");
         assert!(text.contains("03-03 02:00"), "{text}");
+        // The detail pane: the next fires and the fire log of `nightly`.
+        assert!(text.contains("NEXT FIRES"), "{text}");
+        assert!(text.contains("03-07 02:00"), "the fifth next fire: {text}");
+        assert!(text.contains("03-02 02:00 UTC  #1 ok"), "{text}");
+        assert!(text.contains("skipped: instance still running"), "{text}");
+        assert!(text.contains("failed: cannot start"), "{text}");
         check("schedules_list", &app, w, h, s.dir.path());
     }
 }
@@ -228,7 +253,9 @@ fn the_add_form_previews_fire_times_as_you_type() {
         check("schedules_add_form", &app, w, h, s.dir.path());
 
         // A bad expression: the preview says why, and the field too.
-        down(&mut app, 10); // from the flow, around to the cron field
+        assert!(text.contains("secret: cannot be stored"), "{text}");
+        assert!(text.contains("lab-app"), "a default is shown: {text}");
+        down(&mut app, 15); // from the flow, around to the cron field
         press(&mut app, KeyCode::Backspace);
         press(&mut app, KeyCode::Backspace);
         press(&mut app, KeyCode::Backspace);
@@ -274,11 +301,11 @@ fn a_schedule_added_in_the_console_is_stored_paused_and_deleted() {
     down(&mut app, 1);
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Right); // health-check
-    down(&mut app, 1);
+    down(&mut app, 2); // past its max_used_percent param
     type_text(&mut app, "local");
     down(&mut app, 1);
     type_text(&mut app, "1 100%");
-    down(&mut app, 2);
+    down(&mut app, 4);
     press(&mut app, KeyCode::Right); // overlap: queue
     press(&mut app, KeyCode::Enter);
     assert!(
@@ -369,4 +396,85 @@ fn editing_keeps_the_id_and_changes_the_timing() {
         nightly.next_fire_at,
         Some(Utc.with_ymd_and_hms(2026, 3, 3, 5, 0, 0).unwrap())
     );
+}
+
+#[test]
+fn a_flow_with_a_required_param_is_scheduled_with_its_value() {
+    let s = setup();
+    let mut app = app(&s, 80, 24);
+    press(&mut app, KeyCode::Char('a'));
+    type_text(&mut app, "deploy-nightly");
+    down(&mut app, 2);
+    app.dispatch(Action::ClearInput);
+    type_text(&mut app, "0 4 * * *");
+    down(&mut app, 1);
+    type_text(&mut app, "UTC");
+    down(&mut app, 1);
+    press(&mut app, KeyCode::Right); // deploy
+    // Without its version the save is refused at the field.
+    press(&mut app, KeyCode::Enter);
+    assert!(!s.journal.exists());
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("required"), "{text}");
+    assert!(
+        app.schedules_view_mut().form().unwrap().focus
+            == jobdeck::tui::views::schedules::Field::Param(0)
+    );
+    type_text(&mut app, "1.4.2");
+    // A mode of its own, validated like --mode: confirm needs an approval.
+    down(&mut app, 6);
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Right); // continue
+    down(&mut app, 1);
+    type_text(&mut app, "25%");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.schedules_view_mut().form().is_none(),
+        "{:?}",
+        app.status_text()
+    );
+
+    let all = stored(&s.journal);
+    assert_eq!(all.len(), 1);
+    let run = &all[0].run;
+    assert_eq!(run.params, [("version".to_string(), "1.4.2".to_string())]);
+    assert_eq!(run.mode.as_deref(), Some("continue"));
+    assert_eq!(run.max_fail.as_deref(), Some("25%"));
+
+    let out = Command::cargo_bin("jobdeck")
+        .unwrap()
+        .arg("--journal")
+        .arg(&s.journal)
+        .args(["schedule", "show", "deploy-nightly"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("--param version=1.4.2"), "{shown}");
+
+    // Editing it shows the stored value back.
+    press(&mut app, KeyCode::Char('e'));
+    let form = app.schedules_view_mut().form().unwrap();
+    assert_eq!(form.param_value("version"), Some("1.4.2"));
+    assert_eq!(form.param_value("service"), Some("lab-app"));
+}
+
+#[test]
+fn the_form_with_params_fits_both_sizes() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let s = setup();
+        seed(&s);
+        let mut app = app(&s, w, h);
+        press(&mut app, KeyCode::Char('a'));
+        type_text(&mut app, "deploy-weekly");
+        down(&mut app, 4);
+        press(&mut app, KeyCode::Right); // deploy
+        down(&mut app, 2); // service
+        app.dispatch(Action::ClearInput);
+        press(&mut app, KeyCode::Enter); // refused: version is required
+        let text = screen(&app, w, h);
+        assert!(text.contains("version*"), "{text}");
+        assert!(text.contains("(default: lab-app)"), "{text}");
+        check("schedules_form_params", &app, w, h, s.dir.path());
+    }
 }

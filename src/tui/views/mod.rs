@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod background;
 pub mod flows;
 pub mod history;
+pub mod param_fields;
 pub mod planner;
 pub mod run;
 pub mod schedules;

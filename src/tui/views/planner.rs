@@ -18,10 +18,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use serde_json::json;
 
+use super::param_fields::{self, ParamField, text_input};
 use super::{Hint, View};
 use crate::commands::run::{Rollout, RunSpec};
 use crate::duration::{format_duration, parse_duration};
-use crate::flow::params::{self, ParamKind, ParamSpec};
+use crate::flow::params::{self, ParamKind};
 use crate::flow::{Flow, StepKind, load_flow};
 use crate::hostlist;
 use crate::inventory::{HostId, Inventory};
@@ -116,11 +117,6 @@ enum Row {
     MaxFail,
     Forks,
     Start,
-}
-
-struct ParamField {
-    spec: ParamSpec,
-    value: TextInput,
 }
 
 const MODES: [BatchMode; 3] = [
@@ -261,15 +257,7 @@ impl PlannerView {
         let rollout = flow.as_ref().map(|f| f.rollout.clone()).unwrap_or_default();
         self.params = flow
             .as_ref()
-            .map(|f| {
-                f.params
-                    .iter()
-                    .map(|spec| ParamField {
-                        value: text_input(spec.default.as_deref().unwrap_or("")),
-                        spec: spec.clone(),
-                    })
-                    .collect()
-            })
+            .map(|f| param_fields::fields_for(&f.params, &[]))
             .unwrap_or_default();
         self.batches = text_input(
             &rollout
@@ -305,10 +293,7 @@ impl PlannerView {
 
     fn input_mut(&mut self, row: Row) -> Option<&mut TextInput> {
         match row {
-            Row::Param(i) => match self.params.get(i).map(|p| &p.spec.kind) {
-                Some(ParamKind::String) | Some(ParamKind::Int) => Some(&mut self.params[i].value),
-                _ => None,
-            },
+            Row::Param(i) => self.params.get_mut(i).and_then(ParamField::input_mut),
             Row::Batches => Some(&mut self.batches),
             Row::Interval => Some(&mut self.interval),
             Row::MaxFail => Some(&mut self.max_fail),
@@ -360,20 +345,9 @@ impl PlannerView {
                 self.mode = MODES[step(i, MODES.len())];
             }
             Row::Param(i) => {
-                let Some(field) = self.params.get_mut(i) else {
-                    return;
-                };
-                let options: Vec<String> = match &field.spec.kind {
-                    ParamKind::Bool => vec!["true".into(), "false".into()],
-                    ParamKind::Choice(choices) => choices.clone(),
-                    _ => return,
-                };
-                let at = options
-                    .iter()
-                    .position(|o| o == field.value.text())
-                    .map(|i| step(i, options.len()))
-                    .unwrap_or(0);
-                field.value = text_input(&options[at]);
+                if let Some(field) = self.params.get_mut(i) {
+                    field.cycle(forward);
+                }
             }
             _ => {}
         }
@@ -386,16 +360,7 @@ impl PlannerView {
                 Some(FlowChoice { flow: Err(e), .. }) => Some(e.clone()),
                 _ => None,
             },
-            Row::Param(i) => {
-                let field = self.params.get(i)?;
-                let text = field.value.text();
-                if text.is_empty() {
-                    (field.spec.required && field.spec.default.is_none())
-                        .then(|| "required".to_string())
-                } else {
-                    field.spec.check(text).err()
-                }
-            }
+            Row::Param(i) => self.params.get(i)?.problem(),
             Row::Batches => self.plan.as_ref().err().cloned(),
             Row::Interval => {
                 let text = self.interval.text().trim();
@@ -437,12 +402,7 @@ impl PlannerView {
                 "no hosts selected: select hosts or groups in the Inventory view".into(),
             );
         }
-        let given: Vec<(String, String)> = self
-            .params
-            .iter()
-            .filter(|p| !p.value.is_empty())
-            .map(|p| (p.spec.name.clone(), p.value.text().to_string()))
-            .collect();
+        let given = param_fields::given(&self.params);
         let params = match params::resolve(&flow.params, &given) {
             Ok(values) => values,
             Err(e) => {
@@ -713,15 +673,7 @@ impl PlannerView {
                 }
                 Row::Param(p) => {
                     let field = &self.params[p];
-                    let text = if field.spec.secret {
-                        if field.value.is_empty() {
-                            String::new()
-                        } else {
-                            "•••".to_string()
-                        }
-                    } else {
-                        field.value.text().to_string()
-                    };
+                    let text = field.shown();
                     let shown = match &field.spec.kind {
                         ParamKind::Bool | ParamKind::Choice(_) => format!("◂ {text} ▸"),
                         _ => text,
@@ -898,14 +850,6 @@ impl PlannerView {
             rect,
         );
     }
-}
-
-fn text_input(text: &str) -> TextInput {
-    let mut input = TextInput::default();
-    for c in text.chars() {
-        input.push(c);
-    }
-    input
 }
 
 fn section(title: &str, theme: &Theme) -> Line<'static> {

@@ -20,11 +20,13 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::background::Background;
 use super::history::instance_style;
+use super::param_fields::{self, ParamField};
 use super::planner::FlowChoice;
 use super::{Hint, View};
 use crate::cli::RunPlanArgs;
 use crate::engine::events::{InstanceId, InstanceStatus};
-use crate::flow::{Flow, StepKind, load_flow, params};
+use crate::flow::params::ParamSpec;
+use crate::flow::{Flow, StepKind, load_flow};
 use crate::inventory::Inventory;
 use crate::inventory::select::Selection;
 use crate::rollout::BatchMode;
@@ -113,6 +115,37 @@ pub struct ScheduleRow {
     pub schedule: Option<Schedule>,
     /// Why the row could not be read (the rest of the list still shows).
     pub problem: Option<String>,
+    /// The next `PREVIEW` fire times (none while paused).
+    pub upcoming: Vec<DateTime<Tz>>,
+    /// The latest fires, newest first.
+    pub fires: Vec<FireRow>,
+}
+
+/// How many recent fires the detail pane can show.
+pub const RECENT_FIRES: usize = 10;
+
+/// One fire of a schedule as the detail pane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FireRow {
+    /// The fire time it stood for, in the schedule's zone.
+    pub due: DateTime<Tz>,
+    /// `started`, `skipped`, `queued`, `failed`...
+    pub outcome: String,
+    /// Why it was skipped or failed to launch.
+    pub detail: Option<String>,
+    /// The instance it started, when one was recorded.
+    pub instance: Option<(InstanceId, InstanceStatus)>,
+}
+
+impl FireRow {
+    /// `#7 ok`, `failed: cannot start jobdeck: …`, `skipped: …`.
+    pub fn result(&self) -> String {
+        match (&self.instance, &self.detail) {
+            (Some((id, status)), _) => format!("#{id} {status}"),
+            (None, Some(detail)) => format!("{}: {detail}", self.outcome),
+            (None, None) => self.outcome.clone(),
+        }
+    }
 }
 
 impl ScheduleRow {
@@ -138,6 +171,15 @@ impl ScheduleRow {
             overlap: s.overlap,
             schedule: Some(s.clone()),
             problem: None,
+            upcoming: if s.paused {
+                Vec::new()
+            } else {
+                upcoming(s.next_fire_at, |t| s.next_fire_after(t))
+                    .into_iter()
+                    .map(in_zone)
+                    .collect()
+            },
+            fires: Vec::new(),
         }
     }
 
@@ -161,6 +203,8 @@ impl ScheduleRow {
             overlap: Overlap::Skip,
             schedule: None,
             problem: Some(error.to_string()),
+            upcoming: Vec::new(),
+            fires: Vec::new(),
         }
     }
 
@@ -200,27 +244,111 @@ impl ScheduleRow {
     }
 }
 
-/// Reads every schedule; `Ok(None)` when there is no journal yet.
+/// Up to `PREVIEW` fire times: `first`, then each `next` after the last.
+fn upcoming(
+    first: Option<DateTime<Utc>>,
+    next: impl Fn(DateTime<Utc>) -> Option<DateTime<Utc>>,
+) -> Vec<DateTime<Utc>> {
+    let mut times = Vec::new();
+    let mut cursor = first;
+    while let Some(t) = cursor.filter(|_| times.len() < PREVIEW) {
+        times.push(t);
+        cursor = next(t);
+    }
+    times
+}
+
+/// Reads every schedule with its recent fires; `Ok(None)` when there is
+/// no journal yet.
 pub fn list(journal: &Path) -> Result<Option<Vec<ScheduleRow>>, String> {
     if !journal.exists() {
         return Ok(None);
     }
     let store = ScheduleStore::open(journal).map_err(|e| e.to_string())?;
     let listing = store.listing().map_err(|e| e.to_string())?;
-    Ok(Some(
-        listing
-            .iter()
-            .map(|entry| match entry {
-                Ok(l) => ScheduleRow::from_listing(l),
-                Err(e) => ScheduleRow::unreadable(e),
-            })
-            .collect(),
-    ))
+    let mut rows = Vec::new();
+    for entry in &listing {
+        rows.push(match entry {
+            Ok(l) => {
+                let mut row = ScheduleRow::from_listing(l);
+                row.fires = recent_fires(&store, &l.schedule).map_err(|e| e.to_string())?;
+                row
+            }
+            Err(e) => ScheduleRow::unreadable(e),
+        });
+    }
+    Ok(Some(rows))
+}
+
+/// The latest fires of a schedule, newest first, each `started` one with
+/// the instance it started. The fire log does not name the instance: an
+/// instance of this schedule created after a start (and before the next
+/// start) is taken to be its run, in order.
+fn recent_fires(store: &ScheduleStore, schedule: &Schedule) -> Result<Vec<FireRow>, StoreError> {
+    let mut fires = store.fires(schedule.id, RECENT_FIRES)?;
+    fires.reverse(); // oldest first, to pair with instances in order
+    let mut instances: Vec<(InstanceId, InstanceStatus, i64)> = Vec::new();
+    if let Some(oldest) = fires.iter().map(|f| f.at).min() {
+        let mut stmt = store.connection().prepare_cached(
+            "SELECT id, status, created_at FROM instances
+             WHERE trigger = ?1 AND created_at >= ?2 ORDER BY id",
+        )?;
+        let found = stmt.query_map(
+            rusqlite::params![crate::schedule::store::trigger_of(schedule.id), oldest],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )?;
+        for row in found {
+            let (id, status, created) = row?;
+            let status = InstanceStatus::parse(&status).unwrap_or(InstanceStatus::Interrupted);
+            instances.push((id, status, created));
+        }
+    }
+    let starts: Vec<i64> = fires
+        .iter()
+        .filter(|f| f.outcome == "started")
+        .map(|f| f.at)
+        .collect();
+    let mut next_instance = 0;
+    let mut out = Vec::new();
+    for fire in &fires {
+        let mut instance = None;
+        if fire.outcome == "started" {
+            // Instances before this start belong to nothing shown here.
+            while instances
+                .get(next_instance)
+                .is_some_and(|(_, _, created)| *created < fire.at)
+            {
+                next_instance += 1;
+            }
+            let window_end = starts.iter().copied().find(|at| *at > fire.at);
+            if let Some((id, status, created)) = instances.get(next_instance)
+                && window_end.is_none_or(|end| *created < end)
+            {
+                instance = Some((*id, *status));
+                next_instance += 1;
+            }
+        }
+        out.push(FireRow {
+            due: crate::schedule::store::from_millis(fire.due_at).with_timezone(&schedule.zone),
+            outcome: fire.outcome.clone(),
+            detail: fire.detail.clone().filter(|d| !d.is_empty()),
+            instance,
+        });
+    }
+    out.reverse();
+    Ok(out)
 }
 
 // ------------------------------------------------------------ the form
 
-/// The form's fields, top to bottom.
+/// The form's fields, top to bottom (the chosen flow's params follow
+/// the flow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Name,
@@ -228,31 +356,31 @@ pub enum Field {
     When,
     Zone,
     Flow,
+    /// The flow's n-th declared param.
+    Param(usize),
     Limit,
     Batches,
     Interval,
+    Mode,
+    MaxFail,
     Overlap,
     CatchUp,
     Until,
     Yes,
 }
 
-impl Field {
-    pub const ALL: [Field; 12] = [
-        Field::Name,
-        Field::Kind,
-        Field::When,
-        Field::Zone,
-        Field::Flow,
-        Field::Limit,
-        Field::Batches,
-        Field::Interval,
-        Field::Overlap,
-        Field::CatchUp,
-        Field::Until,
-        Field::Yes,
-    ];
+/// What a secret param field says: a schedule never stores a secret.
+pub const SECRET_NOTE: &str = "secret: cannot be stored; the flow must not require it";
 
+/// `--mode` choices; `None` keeps the flow's own.
+const MODES: [Option<BatchMode>; 4] = [
+    None,
+    Some(BatchMode::PauseOnFailure),
+    Some(BatchMode::Continue),
+    Some(BatchMode::Confirm),
+];
+
+impl Field {
     fn label(self, kind: Kind) -> &'static str {
         match self {
             Field::Name => "name",
@@ -264,6 +392,9 @@ impl Field {
             Field::Limit => "targets",
             Field::Batches => "batches",
             Field::Interval => "interval",
+            Field::Param(_) => "param",
+            Field::Mode => "mode",
+            Field::MaxFail => "max-fail",
             Field::Overlap => "overlap",
             Field::CatchUp => "catch-up",
             Field::Until => "until",
@@ -271,11 +402,11 @@ impl Field {
         }
     }
 
-    /// Chosen with ←/→ instead of typed.
+    /// Chosen with ←/→ instead of typed (params: see `ScheduleForm::is_choice`).
     fn is_choice(self) -> bool {
         matches!(
             self,
-            Field::Kind | Field::Flow | Field::Overlap | Field::CatchUp | Field::Yes
+            Field::Kind | Field::Flow | Field::Mode | Field::Overlap | Field::CatchUp | Field::Yes
         )
     }
 }
@@ -307,14 +438,19 @@ pub struct ScheduleForm {
     pub when: TextInput,
     pub zone: TextInput,
     flow: FlowPick,
+    /// The chosen flow's params (none when the flow is not at hand).
+    pub params: Vec<ParamField>,
     pub limit: TextInput,
     pub batches: TextInput,
     pub interval: TextInput,
+    /// `None`: the flow's own mode.
+    pub mode: Option<BatchMode>,
+    pub max_fail: TextInput,
     pub overlap: Overlap,
     pub catch_up: CatchUp,
     pub until: TextInput,
     pub yes: bool,
-    /// Options the form does not show (params, forks, inventory...): kept
+    /// Options the form does not show (forks, inventory...): kept
     /// from the edited schedule, else the console's inventory and directory.
     base_run: RunOptions,
     pub focus: Field,
@@ -354,9 +490,15 @@ impl ScheduleForm {
             } else {
                 FlowPick::Found(0)
             },
+            params: match flows.first().map(|f| &f.flow) {
+                Some(Ok(flow)) => param_fields::fields_for(&flow.params, &[]),
+                _ => Vec::new(),
+            },
             limit: TextInput::default(),
             batches: TextInput::default(),
             interval: TextInput::default(),
+            mode: None,
+            max_fail: TextInput::default(),
             overlap: Overlap::default(),
             catch_up: CatchUp::default(),
             until: TextInput::default(),
@@ -391,6 +533,15 @@ impl ScheduleForm {
                 name: schedule.flow_name.clone(),
             });
         let run = &schedule.run;
+        // The stored values go back into the flow's fields; values of
+        // params the flow no longer declares are dropped on save.
+        let params = match &flow {
+            FlowPick::Found(i) => match &flows[*i].flow {
+                Ok(f) => param_fields::fields_for(&f.params, &run.params),
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
         ScheduleForm {
             editing: Some(schedule.id),
             name: input(&schedule.name),
@@ -398,9 +549,12 @@ impl ScheduleForm {
             when: input(&when),
             zone: input(zone.name()),
             flow,
+            params,
             limit: input(run.limit.as_deref().unwrap_or_default()),
             batches: input(run.batches.as_deref().unwrap_or_default()),
             interval: input(run.interval.as_deref().unwrap_or_default()),
+            mode: run.mode.as_deref().and_then(|m| m.parse().ok()),
+            max_fail: input(run.max_fail.as_deref().unwrap_or_default()),
             overlap: schedule.overlap,
             catch_up: schedule.catch_up,
             until: input(&schedule.until.map(local).unwrap_or_default()),
@@ -414,8 +568,65 @@ impl ScheduleForm {
         }
     }
 
+    /// Every field, top to bottom.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut fields = vec![
+            Field::Name,
+            Field::Kind,
+            Field::When,
+            Field::Zone,
+            Field::Flow,
+        ];
+        fields.extend((0..self.params.len()).map(Field::Param));
+        fields.extend([
+            Field::Limit,
+            Field::Batches,
+            Field::Interval,
+            Field::Mode,
+            Field::MaxFail,
+            Field::Overlap,
+            Field::CatchUp,
+            Field::Until,
+            Field::Yes,
+        ]);
+        fields
+    }
+
+    /// Chosen with ←/→: the fixed choices, and bool and choice params.
+    pub fn is_choice(&self, field: Field) -> bool {
+        match field {
+            Field::Param(i) => self.params.get(i).is_some_and(ParamField::is_choice),
+            other => other.is_choice(),
+        }
+    }
+
+    /// Focuses a param field by the param's name (tests).
+    pub fn focus_param(&mut self, name: &str) -> bool {
+        match self.params.iter().position(|p| p.spec.name == name) {
+            Some(i) => {
+                self.focus = Field::Param(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The value of a param field by the param's name.
+    pub fn param_value(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|p| p.spec.name == name)
+            .map(|p| p.value.text())
+    }
+
     fn text_mut(&mut self, field: Field) -> Option<&mut TextInput> {
         match field {
+            Field::Param(i) => self
+                .params
+                .get_mut(i)
+                .filter(|p| !p.spec.secret)
+                .and_then(ParamField::input_mut),
+            Field::MaxFail => Some(&mut self.max_fail),
             Field::Name => Some(&mut self.name),
             Field::When => Some(&mut self.when),
             Field::Zone => Some(&mut self.zone),
@@ -429,6 +640,12 @@ impl ScheduleForm {
 
     fn text(&self, field: Field) -> Option<&TextInput> {
         match field {
+            Field::Param(i) => self
+                .params
+                .get(i)
+                .filter(|p| !p.spec.secret && !p.is_choice())
+                .map(|p| &p.value),
+            Field::MaxFail => Some(&self.max_fail),
             Field::Name => Some(&self.name),
             Field::When => Some(&self.when),
             Field::Zone => Some(&self.zone),
@@ -453,12 +670,10 @@ impl ScheduleForm {
     }
 
     pub fn move_focus(&mut self, down: bool) {
-        let i = Field::ALL
-            .iter()
-            .position(|f| *f == self.focus)
-            .unwrap_or(0);
-        let n = Field::ALL.len();
-        self.focus = Field::ALL[if down { (i + 1) % n } else { (i + n - 1) % n }];
+        let fields = self.fields();
+        let i = fields.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let n = fields.len();
+        self.focus = fields[if down { (i + 1) % n } else { (i + n - 1) % n }];
     }
 
     /// ←/→ on a choice field.
@@ -479,10 +694,29 @@ impl ScheduleForm {
                 self.touched.retain(|f| *f != Field::When);
             }
             Field::Flow if !flows.is_empty() => {
-                self.flow = FlowPick::Found(match self.flow {
+                let i = match self.flow {
                     FlowPick::Found(i) => step(i, flows.len()),
                     _ => 0,
-                });
+                };
+                self.flow = FlowPick::Found(i);
+                // The new flow's params; values typed for a param of the
+                // same name stay.
+                let typed = param_fields::given(&self.params);
+                self.params = match &flows[i].flow {
+                    Ok(flow) => param_fields::fields_for(&flow.params, &typed),
+                    Err(_) => Vec::new(),
+                };
+                self.touched.retain(|f| !matches!(f, Field::Param(_)));
+                self.save_errors
+                    .retain(|(f, _)| !matches!(f, Field::Param(_)));
+            }
+            Field::Param(i) => match self.params.get_mut(i) {
+                Some(param) if param.is_choice() => param.cycle(forward),
+                _ => return,
+            },
+            Field::Mode => {
+                let i = MODES.iter().position(|m| *m == self.mode).unwrap_or(0);
+                self.mode = MODES[step(i, MODES.len())];
             }
             Field::Overlap => {
                 let all = [Overlap::Skip, Overlap::Queue, Overlap::Allow];
@@ -534,10 +768,18 @@ impl ScheduleForm {
             let text = t.text().trim();
             (!text.is_empty()).then(|| text.to_owned())
         };
+        let params = match &self.flow {
+            // The flow is not at hand: its stored values stay as they are.
+            FlowPick::Stored { .. } => self.base_run.params.clone(),
+            _ => stored_params(&self.params),
+        };
         RunOptions {
+            params,
             limit: optional(&self.limit),
             batches: optional(&self.batches),
             interval: optional(&self.interval),
+            mode: self.mode.map(|m| m.to_string()),
+            max_fail: optional(&self.max_fail),
             yes: self.yes,
             ..self.base_run.clone()
         }
@@ -557,15 +799,11 @@ impl ScheduleForm {
             Ok(u) => u,
             Err(e) => return Preview::Error(e),
         };
-        let mut times = Vec::new();
-        let mut after = now;
-        while times.len() < PREVIEW {
-            let Some(next) = next_fire(&when, zone, until, after) else {
-                break;
-            };
-            times.push(next.with_timezone(&zone));
-            after = next;
-        }
+        let next = |after| next_fire(&when, zone, until, after);
+        let times: Vec<_> = upcoming(next(now), next)
+            .into_iter()
+            .map(|t| t.with_timezone(&zone))
+            .collect();
         if times.is_empty() {
             Preview::Error(never_fires(&when, until, zone))
         } else {
@@ -698,10 +936,33 @@ impl ScheduleForm {
             Ok(_) => Vec::new(),
             Err(problems) => problems
                 .into_iter()
-                .filter(|(f, _)| self.show_all || self.touched.contains(f) || f.is_choice())
+                .filter(|(f, _)| {
+                    self.show_all
+                        || self.touched.contains(f)
+                        || self.is_choice(*f)
+                        || self.is_secret(*f)
+                })
                 .collect(),
         }
     }
+}
+
+impl ScheduleForm {
+    fn is_secret(&self, field: Field) -> bool {
+        matches!(field, Field::Param(i) if self.params.get(i).is_some_and(|p| p.spec.secret))
+    }
+}
+
+/// The param values a schedule stores, as `schedule add -p NAME=VALUE`
+/// would: only values given, so a value left at the flow's default keeps
+/// following the flow; never a secret.
+pub fn stored_params(fields: &[ParamField]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .filter(|f| !f.spec.secret && !f.value.is_empty())
+        .filter(|f| f.spec.default.as_deref() != Some(f.value.text()))
+        .map(|f| (f.spec.name.clone(), f.value.text().to_string()))
+        .collect()
 }
 
 fn never_fires(when: &When, until: Option<DateTime<Utc>>, zone: Tz) -> String {
@@ -747,15 +1008,15 @@ pub fn check_flow(flow: &Flow, run: &RunOptions) -> Vec<(Field, String)> {
         }
         Err(e) => {
             let text = e.to_string();
-            let field = if text.starts_with("--interval") {
-                Field::Interval
-            } else {
-                Field::Batches
-            };
-            let text = text
-                .trim_start_matches("--batches: ")
-                .trim_start_matches("--interval: ")
-                .to_owned();
+            let (field, text) = [
+                ("--interval: ", Field::Interval),
+                ("--mode: ", Field::Mode),
+                ("--max-fail: ", Field::MaxFail),
+                ("--batches: ", Field::Batches),
+            ]
+            .into_iter()
+            .find_map(|(flag, field)| text.strip_prefix(flag).map(|t| (field, t.to_owned())))
+            .unwrap_or((Field::Batches, text.clone()));
             problems.push((field, text));
         }
     }
@@ -773,20 +1034,46 @@ pub fn check_flow(flow: &Flow, run: &RunOptions) -> Vec<(Field, String)> {
             ),
         ));
     }
-    if let Some(p) = flow
-        .params
-        .iter()
-        .find(|p| p.secret && p.required && p.default.is_none())
-    {
-        problems.push((
-            Field::Flow,
-            format!(
-                "needs the secret param '{}', which a schedule cannot store",
-                p.name
-            ),
-        ));
-    } else if let Err(e) = params::resolve(&flow.params, &run.params) {
-        problems.push((Field::Flow, e));
+    problems.extend(param_problems(&flow.params, &run.params));
+    problems
+}
+
+/// The stored param values checked against the flow's params, each
+/// problem at its param's field: as `schedule add` checks `-p`, a secret
+/// is never stored and a required secret cannot be scheduled.
+pub fn param_problems(specs: &[ParamSpec], given: &[(String, String)]) -> Vec<(Field, String)> {
+    let mut problems = Vec::new();
+    for (name, _) in given {
+        if !specs.iter().any(|s| &s.name == name) {
+            let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+            problems.push((
+                Field::Flow,
+                format!(
+                    "stored param '{name}' is not a param of this flow (it takes: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    for (i, spec) in specs.iter().enumerate() {
+        let value = given
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == spec.name)
+            .map(|(_, v)| v.as_str());
+        let problem = if spec.secret {
+            let required = spec.required && spec.default.is_none();
+            (value.is_some() || required).then(|| SECRET_NOTE.to_string())
+        } else {
+            param_fields::value_problem(spec, value.or(spec.default.as_deref()).unwrap_or(""))
+        };
+        if let Some(problem) = problem {
+            problems.push((Field::Param(i), problem));
+        }
     }
     problems
 }
@@ -863,6 +1150,8 @@ pub struct SchedulesView {
     now: Option<DateTime<Utc>>,
     status: Option<(StatusLevel, String)>,
     dialog: Option<Dialog>,
+    /// The schedule the cursor goes to once the list reloads (just saved).
+    select_after_load: Option<i64>,
     area: Rect,
 }
 
@@ -887,6 +1176,7 @@ impl SchedulesView {
             now: None,
             status: None,
             dialog: None,
+            select_after_load: None,
             area: Rect::default(),
         }
     }
@@ -990,6 +1280,11 @@ impl SchedulesView {
                     Ok(rows) => {
                         self.rows = Some(rows);
                         self.error = None;
+                        if let Some(id) = self.select_after_load.take()
+                            && let Some(i) = self.rows().iter().position(|r| r.id == id)
+                        {
+                            self.cursor = i;
+                        }
                         self.cursor = self.cursor.min(self.rows().len().saturating_sub(1));
                     }
                     Err(e) => {
@@ -1019,10 +1314,9 @@ impl SchedulesView {
                     ),
                 ));
                 self.form = None;
+                // The list reloads off the UI task: the cursor moves when it is back.
+                self.select_after_load = Some(schedule.id);
                 self.refresh();
-                if let Some(i) = self.rows().iter().position(|r| r.id == schedule.id) {
-                    self.cursor = i;
-                }
             }
             SchedulesMessage::Saved(Err(problems)) => {
                 let summary = problems
@@ -1198,7 +1492,7 @@ impl SchedulesView {
             Action::Up => form.move_focus(false),
             Action::NextChoice => form.cycle(&flows, true),
             Action::PrevChoice => form.cycle(&flows, false),
-            Action::InsertChar(' ') if form.focus.is_choice() => form.cycle(&flows, true),
+            Action::InsertChar(' ') if form.is_choice(form.focus) => form.cycle(&flows, true),
             Action::InsertChar(c) => form.edit_text(|t| t.push(*c)),
             Action::Backspace => form.edit_text(TextInput::backspace),
             Action::ClearInput => form.edit_text(TextInput::clear),
@@ -1206,7 +1500,127 @@ impl SchedulesView {
         }
     }
 
+    /// The list, and under it the selected schedule's detail when there
+    /// is room (the list keeps at least a few rows).
     fn draw_list(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let wide = area.width >= 120 && area.height >= 30;
+        let detail_height: u16 = if wide {
+            2 + 2 + RECENT_FIRES.max(PREVIEW) as u16
+        } else {
+            2 + 1 + PREVIEW as u16
+        };
+        let selected = self.selected().filter(|r| r.schedule.is_some());
+        match selected {
+            Some(row) if area.height >= detail_height + 6 => {
+                let list_height = area.height - detail_height;
+                self.draw_table(
+                    frame,
+                    Rect::new(area.x, area.y, area.width, list_height),
+                    theme,
+                );
+                let detail = Rect::new(area.x, area.y + list_height, area.width, detail_height);
+                self.draw_detail(row, wide, frame, detail, theme);
+            }
+            _ => self.draw_table(frame, area, theme),
+        }
+    }
+
+    /// The next fire times and the recent fires of the selected schedule.
+    fn draw_detail(
+        &self,
+        row: &ScheduleRow,
+        wide: bool,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+    ) {
+        let title = format!(" {} · {} → {} ", row.name, row.flow, row.target);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(false))
+            .title(Span::styled(title, theme.title()));
+        let inner = layout::inner(area);
+        frame.render_widget(block, area);
+        let width = inner.width as usize;
+        let (time_format, next_width) = if wide {
+            ("%Y-%m-%d %H:%M %Z (%a)", 34)
+        } else {
+            ("%m-%d %H:%M %Z", 24)
+        };
+        let next_width = next_width.min(width / 2);
+        let heading = theme.muted().add_modifier(Modifier::BOLD);
+        let mut lines = Vec::new();
+        if wide {
+            // What a fire runs: the stored options, without the inventory.
+            let run = row
+                .schedule
+                .as_ref()
+                .map(|s| {
+                    let mut copy = s.run.clone();
+                    copy.inventory.clear();
+                    copy.to_args().join(" ")
+                })
+                .unwrap_or_default();
+            let run = if run.is_empty() {
+                "the flow's defaults".to_string()
+            } else {
+                run
+            };
+            lines.push(Line::from(vec![
+                Span::styled(" runs with ", theme.muted()),
+                Span::styled(clip(&run, width.saturating_sub(11)), theme.text()),
+            ]));
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:<w$}", "NEXT FIRES", w = next_width), heading),
+            Span::styled("RECENT FIRES (newest first)", heading),
+        ]));
+        let rows = if wide { RECENT_FIRES } else { PREVIEW };
+        let fire_width = width.saturating_sub(next_width + 1);
+        for i in 0..rows.max(1) {
+            let next = match row.upcoming.get(i) {
+                Some(t) => Span::styled(
+                    format!(" {:<w$}", t.format(time_format).to_string(), w = next_width),
+                    theme.text(),
+                ),
+                None if i == 0 => Span::styled(
+                    format!(
+                        " {:<w$}",
+                        if row.paused {
+                            "— (paused)"
+                        } else {
+                            "— (none left)"
+                        },
+                        w = next_width
+                    ),
+                    theme.muted(),
+                ),
+                None => Span::raw(" ".repeat(next_width + 1)),
+            };
+            let fire = match row.fires.get(i) {
+                Some(f) => {
+                    let style = match f.instance {
+                        Some((_, status)) => theme.fg(instance_style(theme, status).1),
+                        None if f.outcome == "failed" => theme.fg(theme.colors.error),
+                        None => theme.muted(),
+                    };
+                    let when = if wide {
+                        "%Y-%m-%d %H:%M %Z"
+                    } else {
+                        time_format
+                    };
+                    let text = format!("{}  {}", f.due.format(when), f.result());
+                    Span::styled(clip(&text, fire_width), style)
+                }
+                None if i == 0 => Span::styled("none yet", theme.muted()),
+                None => Span::raw(""),
+            };
+            lines.push(Line::from(vec![next, fire]));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    fn draw_table(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(true))
@@ -1366,26 +1780,56 @@ impl SchedulesView {
         frame.render_widget(block, form_area);
         let now = self.now();
         let problems = form.shown_problems(&self.flows, now);
-        let value_width = (inner.width as usize).saturating_sub(12).max(4);
+        // Labels are as wide as the longest param name, within reason.
+        let label_width = form
+            .params
+            .iter()
+            .map(|p| p.spec.name.chars().count() + 1)
+            .chain([10])
+            .max()
+            .unwrap_or(10)
+            .min(18);
+        let indent = label_width + 2;
+        let value_width = (inner.width as usize).saturating_sub(indent).max(4);
         let mut lines = Vec::new();
-        for field in Field::ALL {
+        let mut focus_lines = 0..0;
+        for field in form.fields() {
             let focused = form.focus == field;
             let problem = problems.iter().find(|(f, _)| *f == field);
-            let (text, empty) = match form.text(field) {
-                Some(input) if focused => (format!("{}▏", input.visible_tail(value_width)), false),
-                Some(input) if input.is_empty() => {
+            let param = match field {
+                Field::Param(i) => form.params.get(i),
+                _ => None,
+            };
+            let (text, empty) = match (form.text(field), param) {
+                (Some(input), _) if focused => {
+                    (format!("{}▏", input.visible_tail(value_width)), false)
+                }
+                (Some(input), Some(p)) if input.is_empty() => (param_placeholder(p), true),
+                (Some(input), None) if input.is_empty() => {
                     (placeholder(field, form.kind).to_string(), true)
                 }
-                Some(input) => (input.text().to_string(), false),
-                None => {
-                    let value = match field {
-                        Field::Kind => match form.kind {
+                (Some(input), _) => (input.text().to_string(), false),
+                (None, Some(p)) if p.spec.secret => (SECRET_NOTE.to_string(), true),
+                (None, _) => {
+                    let value = match (field, param) {
+                        (Field::Kind, _) => match form.kind {
                             Kind::Cron => "cron (repeats)".to_string(),
                             Kind::At => "one-shot at a time".to_string(),
                         },
-                        Field::Flow => form.flow_label(&self.flows),
-                        Field::Overlap => form.overlap.to_string(),
-                        Field::CatchUp => form.catch_up.to_string(),
+                        (Field::Flow, _) => form.flow_label(&self.flows),
+                        (Field::Mode, _) => match form.mode {
+                            Some(mode) => mode.to_string(),
+                            None => match form.chosen_flow(&self.flows) {
+                                Ok((_, Some(flow))) => {
+                                    format!("(flow's: {})", flow.rollout.mode.unwrap_or_default())
+                                }
+                                _ => "(the flow's)".to_string(),
+                            },
+                        },
+                        (Field::Overlap, _) => form.overlap.to_string(),
+                        (Field::CatchUp, _) => form.catch_up.to_string(),
+                        (_, Some(p)) if p.value.is_empty() => "(not set)".to_string(),
+                        (_, Some(p)) => p.value.text().to_string(),
                         _ => if form.yes {
                             "yes: batches and approval steps"
                         } else {
@@ -1419,24 +1863,61 @@ impl SchedulesView {
             } else {
                 " "
             };
+            let label = match param {
+                Some(p) => {
+                    let required = if p.spec.required && p.spec.default.is_none() {
+                        "*"
+                    } else {
+                        ""
+                    };
+                    clip(&format!("{}{required}", p.spec.name), label_width)
+                }
+                None => field.label(form.kind).to_string(),
+            };
+            let first = lines.len();
+            // A long value goes on under itself rather than being cut.
+            let mut parts = if text.chars().count() > value_width {
+                wrap_words(&text, value_width)
+            } else {
+                vec![text]
+            }
+            .into_iter();
             lines.push(Line::from(vec![
                 Span::styled(mark.to_string(), theme.fg(theme.colors.error)),
-                Span::styled(format!("{:<10} ", field.label(form.kind)), label_style),
-                Span::styled(text, value_style),
+                Span::styled(format!("{label:<label_width$} "), label_style),
+                Span::styled(parts.next().unwrap_or_default(), value_style),
             ]));
+            for part in parts {
+                lines.push(Line::from(Span::styled(
+                    format!("{}{part}", " ".repeat(indent)),
+                    value_style,
+                )));
+            }
             if let Some((_, message)) = problem
                 && (focused || form.show_all)
             {
-                lines.push(Line::from(Span::styled(
-                    format!("           {message}"),
-                    theme.fg(theme.colors.error),
-                )));
+                // Wrapped by hand so every line stays under the field's value.
+                for part in wrap_words(message, value_width) {
+                    lines.push(Line::from(Span::styled(
+                        format!("{}{part}", " ".repeat(indent)),
+                        theme.fg(theme.colors.error),
+                    )));
+                }
+            }
+            if focused {
+                focus_lines = first..lines.len();
             }
         }
         if form.saving {
             lines.push(Line::from(Span::styled(" saving…", theme.muted())));
         }
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        // Scrolled so the focused field and its problem stay in view.
+        let height = inner.height as usize;
+        let scroll = focus_lines
+            .end
+            .saturating_sub(height)
+            .min(focus_lines.start);
+        frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), inner);
 
         let block = Block::default()
             .borders(Borders::ALL)
@@ -1464,6 +1945,59 @@ impl SchedulesView {
         }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     }
+}
+
+/// An empty param field: what the param is for, or its type.
+fn param_placeholder(param: &ParamField) -> String {
+    match (&param.spec.default, &param.spec.description) {
+        (Some(default), _) => format!("(default: {default})"),
+        (None, Some(description)) => format!("({description})"),
+        (None, None) => format!("({})", param.spec.kind.name()),
+    }
+}
+
+/// `text` cut to `width` characters, with an ellipsis when cut.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `text` in lines of at most `width` characters, broken between words
+/// (a word longer than a line is broken inside).
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= width {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than the whole line.
+            let rest = word.split_off(width);
+            lines.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn placeholder(field: Field, kind: Kind) -> &'static str {
@@ -1729,7 +2263,265 @@ mod tests {
             overlap: Overlap::Skip,
             schedule: None,
             problem: None,
+            upcoming: Vec::new(),
+            fires: Vec::new(),
         }
+    }
+
+    fn sample_flows() -> Vec<FlowChoice> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory");
+        super::super::planner::discover_flows(&[dir], Path::new("/nonexistent"))
+    }
+
+    /// A form for the sample flow `name`, valid apart from its params.
+    fn form_for(flows: &[FlowChoice], name: &str) -> ScheduleForm {
+        let mut f = ScheduleForm::new(flows, RunOptions::default());
+        f.focus = Field::Flow;
+        while f.flow_label(flows) != name {
+            f.cycle(flows, true);
+        }
+        f.name = input("nightly");
+        f.zone = input("UTC");
+        f
+    }
+
+    #[test]
+    fn the_flows_params_are_typed_fields() {
+        let flows = sample_flows();
+        let mut f = form_for(&flows, "deploy");
+        let names: Vec<&str> = f.params.iter().map(|p| p.spec.name.as_str()).collect();
+        assert_eq!(names, ["version", "service", "registry_token"]);
+        assert_eq!(f.param_value("service"), Some("lab-app"), "defaults shown");
+        let problems = f.validate(&flows, now()).unwrap_err();
+        assert_eq!(problems, [(Field::Param(0), "required".to_string())]);
+
+        assert!(f.focus_param("version"));
+        f.edit_text(|t| t.push('1'));
+        f.focus_param("registry_token");
+        f.edit_text(|t| t.push('x'));
+        assert_eq!(
+            f.param_value("registry_token"),
+            Some(""),
+            "a secret is never typed"
+        );
+        let valid = f.validate(&flows, now()).unwrap();
+        assert_eq!(
+            valid.schedule.run.params,
+            [("version".to_string(), "1".to_string())],
+            "only given values are stored, as `schedule add -p` does"
+        );
+
+        // An int param takes integers only; switching flows keeps nothing
+        // that does not belong.
+        let mut f = form_for(&flows, "health-check");
+        f.focus_param("max_used_percent");
+        f.edit_text(TextInput::clear);
+        f.edit_text(|t| "lots".chars().for_each(|c| t.push(c)));
+        let problems = f.validate(&flows, now()).unwrap_err();
+        assert_eq!(fields(&problems), [Field::Param(0)]);
+        assert!(problems[0].1.contains("expects an integer"), "{problems:?}");
+        f.edit_text(TextInput::clear);
+        f.edit_text(|t| "80".chars().for_each(|c| t.push(c)));
+        let run = f.validate(&flows, now()).unwrap().schedule.run;
+        assert_eq!(
+            run.params,
+            [("max_used_percent".to_string(), "80".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_required_secret_refuses_the_save_at_its_field() {
+        let mut token = ParamSpec {
+            name: "token".into(),
+            kind: crate::flow::params::ParamKind::String,
+            default: None,
+            required: true,
+            secret: true,
+            description: None,
+            line: 1,
+        };
+        assert_eq!(
+            param_problems(std::slice::from_ref(&token), &[]),
+            [(Field::Param(0), SECRET_NOTE.to_string())]
+        );
+        // Given on its own (a hand-edited journal): still refused.
+        token.required = false;
+        assert_eq!(
+            fields(&param_problems(
+                std::slice::from_ref(&token),
+                &[("token".into(), "x".into())]
+            )),
+            [Field::Param(0)]
+        );
+        assert!(param_problems(&[token], &[]).is_empty(), "optional: fine");
+        let flows = sample_flows();
+        let mut f = form_for(&flows, "deploy");
+        f.show_all = true;
+        f.focus_param("version");
+        f.edit_text(|t| t.push('1'));
+        assert!(f.validate(&flows, now()).is_ok());
+    }
+
+    #[test]
+    fn editing_loads_the_stored_params_mode_and_max_fail() {
+        let flows = sample_flows();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ScheduleStore::open(dir.path().join("j.db")).unwrap();
+        let deploy = flows.iter().find(|f| f.label() == "deploy").unwrap();
+        let stored = store
+            .add(
+                &NewSchedule {
+                    name: "release".into(),
+                    flow_path: deploy.path.clone(),
+                    flow_name: "deploy".into(),
+                    run: RunOptions {
+                        params: vec![
+                            ("version".into(), "2.0".into()),
+                            ("service".into(), "api".into()),
+                        ],
+                        mode: Some("continue".into()),
+                        max_fail: Some("2".into()),
+                        ..RunOptions::default()
+                    },
+                    when: When::Cron(CronExpr::parse("0 3 * * *").unwrap()),
+                    zone: Tz::UTC,
+                    until: None,
+                    overlap: Overlap::Skip,
+                    catch_up: CatchUp::Once,
+                },
+                now(),
+            )
+            .unwrap();
+        let mut f = ScheduleForm::edit(&stored, &flows);
+        assert_eq!(f.param_value("version"), Some("2.0"));
+        assert_eq!(f.param_value("service"), Some("api"));
+        assert_eq!(f.mode, Some(BatchMode::Continue));
+        assert_eq!(f.max_fail.text(), "2");
+        let run = f.validate(&flows, now()).unwrap().schedule.run;
+        assert_eq!(run.params, stored.run.params, "saved back unchanged");
+        assert_eq!(run.mode.as_deref(), Some("continue"));
+
+        f.max_fail = input("lots");
+        f.mode = Some(BatchMode::Confirm);
+        let problems = f.validate(&flows, now()).unwrap_err();
+        assert_eq!(fields(&problems), [Field::MaxFail], "{problems:?}");
+        f.max_fail = input("10%");
+        let problems = f.validate(&flows, now()).unwrap_err();
+        assert_eq!(fields(&problems), [Field::Yes], "confirm needs an approval");
+        f.focus = Field::Mode;
+        f.cycle(&flows, true);
+        assert_eq!(f.mode, None, "back to the flow's own");
+    }
+
+    #[test]
+    fn long_problems_wrap_between_words() {
+        assert_eq!(
+            wrap_words("param 'version' is required (the release)", 16),
+            ["param 'version'", "is required (the", "release)"]
+        );
+        assert_eq!(wrap_words("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_words("", 4), [""]);
+    }
+
+    #[test]
+    fn fires_are_paired_with_the_instances_they_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let mut store = ScheduleStore::open(&path).unwrap();
+        let s = store
+            .add(
+                &NewSchedule {
+                    name: "n".into(),
+                    flow_path: "/f.yml".into(),
+                    flow_name: "f".into(),
+                    run: RunOptions::default(),
+                    when: When::Cron(CronExpr::parse("0 * * * *").unwrap()),
+                    zone: Tz::UTC,
+                    until: None,
+                    overlap: Overlap::Skip,
+                    catch_up: CatchUp::Once,
+                },
+                now(),
+            )
+            .unwrap();
+        let conn = store.connection();
+        let hour = 3_600_000;
+        let t0 = now().timestamp_millis();
+        // 08:00 started #1; 09:00 started but never made an instance;
+        // 10:00 skipped; 11:00 started #2 (created a bit later).
+        for (i, (outcome, detail)) in [
+            ("started", None),
+            ("started", None),
+            ("skipped", Some("still running")),
+            ("started", None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let at = t0 + i as i64 * hour;
+            conn.execute(
+                "INSERT INTO schedule_fires (schedule_id, due_at, at, outcome, detail) VALUES (?1, ?2, ?2, ?3, ?4)",
+                rusqlite::params![s.id, at, outcome, detail],
+            )
+            .unwrap();
+        }
+        let mut journal = crate::journal::Journal::open(&path).unwrap();
+        for (offset, status) in [(1000, "ok"), (3 * hour + 5000, "failed")] {
+            let id = journal
+                .create_instance(&crate::journal::NewInstance {
+                    flow: "f".into(),
+                    trigger: crate::journal::Trigger::Schedule(s.id),
+                    ..crate::journal::NewInstance::default()
+                })
+                .unwrap();
+            conn.execute(
+                "UPDATE instances SET status = ?2, created_at = ?3 WHERE id = ?1",
+                rusqlite::params![id, status, t0 + offset],
+            )
+            .unwrap();
+        }
+        let fires = recent_fires(&store, &s).unwrap();
+        let results: Vec<String> = fires.iter().map(FireRow::result).collect();
+        assert_eq!(
+            results,
+            ["#2 failed", "skipped: still running", "started", "#1 ok"]
+        );
+        assert_eq!(fires[3].due.format("%H:%M").to_string(), "08:00");
+    }
+
+    #[test]
+    fn after_a_save_the_cursor_lands_on_the_saved_row_once_the_list_is_back() {
+        let flows = sample_flows();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
+        let mut view = SchedulesView::new();
+        view.set_background(Background::new(sender));
+        view.set_journal_path(path.clone());
+        view.set_flows(flows.clone());
+        view.set_now(now());
+        // Inside the runtime, so the view's journal work goes to threads.
+        let _inside = runtime.enter();
+        let mut settle = |view: &mut SchedulesView| {
+            let wait = tokio::time::timeout(std::time::Duration::from_secs(20), receiver.recv());
+            let message = runtime.block_on(wait).expect("no message in time").unwrap();
+            match message {
+                AppMessage::Schedules(m) => view.on_message(m),
+                _ => panic!("unexpected message"),
+            };
+        };
+        for name in ["a-first", "b-second"] {
+            view.open_add();
+            let form = view.form_mut().unwrap();
+            *form = form_for(&flows, "health-check");
+            form.name = input(name);
+            view.submit();
+            settle(&mut view); // saved: the list reloads
+            settle(&mut view); // the list is back
+        }
+        assert_eq!(view.rows().len(), 2);
+        assert_eq!(view.selected().unwrap().name, "b-second");
     }
 
     #[test]
