@@ -633,7 +633,10 @@ mod tests {
         at(b2 + 310, finished(2, 0, 1, outcome(HostStatus::Ok, 0)));
         at(b2 + 400, started(1, 1, 1));
         at(b2 + 410, started(2, 1, 1));
-        at(b2 + 500, out(1, 1, Stream::Stderr, "boom: port 8080 in use\n"));
+        at(
+            b2 + 500,
+            out(1, 1, Stream::Stderr, "boom: port 8080 in use\n"),
+        );
         at(b2 + 600, out(1, 1, Stream::Stdout, "no newline"));
         at(b2 + 700, finished(1, 1, 1, outcome(HostStatus::Failed, 3)));
         at(
@@ -709,7 +712,10 @@ mod tests {
             store.instance, store.flow, store.status, store.reason, store.steps
         )];
         for b in &store.batches {
-            rows.push(format!("batch {:?} {:?} {:?}", b.hosts, b.started_at, b.finished_at));
+            rows.push(format!(
+                "batch {:?} {:?} {:?}",
+                b.hosts, b.started_at, b.finished_at
+            ));
         }
         for h in &store.hosts {
             let lines: Vec<&OutputLine> = h.lines().iter().collect();
@@ -787,7 +793,12 @@ mod tests {
         assert_eq!(picture(&store), picture(&live(&upto)));
         assert_eq!(store.hosts[1].status, HostStatus::Failed);
         assert_eq!(store.hosts[2].status, HostStatus::Running);
-        assert!(!store.hosts[2].lines().iter().any(|l| &*l.text == "started db"));
+        assert!(
+            !store.hosts[2]
+                .lines()
+                .iter()
+                .any(|l| &*l.text == "started db")
+        );
         assert_eq!(store.status, InstanceStatus::Running);
         // At the very start every host waits.
         let (start, _) = build(&journal, &plan, plan.timeline.unmap(0)).unwrap();
