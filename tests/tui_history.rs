@@ -510,3 +510,87 @@ fn a_missing_journal_is_a_note_and_is_never_created() {
     assert!(!path.exists());
     assert!(!path.parent().unwrap().exists());
 }
+
+#[test]
+fn a_replay_reads_output_older_than_its_buffer_back_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let mut journal = Journal::open(&path).unwrap();
+    let id = journal
+        .create_instance(&new_instance("chatty", &["web01"]))
+        .unwrap();
+    let mut s = Script {
+        id,
+        events: Vec::new(),
+    };
+    s.at(
+        0,
+        EventKind::InstanceStarted {
+            flow: "chatty".into(),
+            hosts: vec!["web01".into()],
+            steps: vec!["talk".into()],
+            batches: vec![vec![0]],
+        },
+    )
+    .at(0, EventKind::BatchStarted { batch: 0 })
+    .step(10, 0, 0, 5_000, outcome(HostStatus::Ok, 0));
+    // About 100 KiB: three times what the store keeps per host.
+    for i in 0..4_000 {
+        s.out(
+            20 + i,
+            0,
+            0,
+            Stream::Stdout,
+            &format!("line {i:05} of chatter\n"),
+        );
+    }
+    s.at(
+        5_010,
+        EventKind::HostFinished {
+            host: 0,
+            status: HostStatus::Ok,
+        },
+    )
+    .at(
+        5_020,
+        EventKind::InstanceFinished {
+            status: InstanceStatus::Ok,
+            reason: None,
+        },
+    );
+    s.events.sort_by_key(|e| e.at);
+    let (sink, handle) = JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    for e in &s.events {
+        sink.blocking_send(e.clone()).unwrap();
+    }
+    sink.blocking_flush().unwrap();
+    drop(sink);
+    handle.join().unwrap();
+
+    let mut app = app(80, 24, &path);
+    app.dispatch(Action::Submit);
+    assert_eq!(app.history_view().replay_id(), Some(id));
+    let first = replayed(&app).hosts[0].first_line();
+    assert!(first > 1_000, "the store dropped old lines: {first}");
+    // To the top of the output: the first lines come from the journal.
+    app.dispatch(Action::FocusNext);
+    app.dispatch(Action::Top);
+    let view = app.history_view().run_view();
+    assert_eq!(view.top_line(), 0);
+    assert_eq!(view.older_problem(), None);
+    let rows: Vec<String> = view
+        .output_lines(0, 3)
+        .into_iter()
+        .map(|r| r.map(|(_, text)| text).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "── 1/1 talk",
+            "line 00000 of chatter",
+            "line 00001 of chatter"
+        ]
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("line 00000 of chatter"), "{text}");
+}

@@ -1472,12 +1472,6 @@ pub fn format_span(ms: i64) -> String {
     }
 }
 
-/// A timeline position, `m:ss.t`.
-pub fn format_clock(ms: i64) -> String {
-    let ms = ms.max(0);
-    format!("{}:{:02}.{}", ms / 60_000, ms / 1000 % 60, ms / 100 % 10)
-}
-
 /// How the child ended, with the last line of its log.
 fn child_outcome(code: Option<i32>, log: &Path) -> String {
     let text = std::fs::read(log)
@@ -1609,6 +1603,5 @@ mod tests {
         assert_eq!(format_span(12_340), "12.3s");
         assert_eq!(format_span(245_000), "4m05s");
         assert_eq!(format_span(7_380_000), "2h03m");
-        assert_eq!(format_clock(83_450), "1:23.4");
     }
 }

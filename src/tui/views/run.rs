@@ -1620,6 +1620,7 @@ mod tests {
         assert_eq!(fmt_ms(7_500_000), "2h05m");
         assert_eq!(fmt_clock(7_147_000), "1:59:07");
         assert_eq!(fmt_clock(245_000), "4:05");
+        assert_eq!(replay_clock(83_450), "1:23.4");
     }
 
     #[test]
