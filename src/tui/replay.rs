@@ -56,6 +56,10 @@ impl Timeline {
         let gap = self.max_gap;
         // The segment starting at or before t.
         let i = self.segments.partition_point(|&(start, _)| start <= t);
+        if i > 0 && t <= self.segments[i - 1].1 {
+            // Inside a segment already (most output): nothing moves.
+            return;
+        }
         if i > 0 && t <= self.segments[i - 1].1.saturating_add(gap) {
             let seg = &mut self.segments[i - 1];
             seg.1 = seg.1.max(t);
@@ -135,6 +139,9 @@ pub struct ReplayPlan {
     pub failed_hosts: usize,
     events: Vec<Event>,
     starts: HashMap<(HostIndex, StepIndex, u32), usize>,
+    /// The run's output rows lie in this id range (a rowid range scan
+    /// reads them in order without sorting).
+    chunk_ids: (i64, i64),
     pub timeline: Timeline,
 }
 
@@ -313,6 +320,7 @@ impl ReplayPlan {
             failed_hosts,
             events,
             starts,
+            chunk_ids: (0, i64::MAX),
             timeline,
         }
     }
@@ -346,14 +354,18 @@ pub fn stream(
     emit: &mut dyn FnMut(Event),
 ) -> Result<(ReplayCursor, bool), String> {
     let conn = journal.connection();
+    // `+instance_id`: walk the rowids in order rather than sort the
+    // instance's rows found by its index.
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, host_idx, step_idx, attempt, at, stream, data FROM output
-             WHERE instance_id = ?1 AND id > ?2 ORDER BY id",
+             WHERE +instance_id = ?1 AND id > ?2 AND id <= ?3 ORDER BY id",
         )
         .map_err(|e| e.to_string())?;
+    let (first, last) = plan.chunk_ids;
+    let after = cursor.last_chunk.max(first - 1);
     let mut rows = stmt
-        .query(rusqlite::params![plan.instance, cursor.last_chunk])
+        .query(rusqlite::params![plan.instance, after, last])
         .map_err(|e| e.to_string())?;
     let mut spent = 0usize;
     let events = &plan.events;
@@ -458,26 +470,26 @@ pub fn read_plan(journal: &Journal, id: InstanceId) -> Result<ReplayPlan, String
         .instance(id)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no run {id} in the journal"))?;
-    let mut times = Vec::new();
-    let mut last = detail
+    let conn = journal.connection();
+    let (first, last, latest): (Option<i64>, Option<i64>, Option<i64>) = conn
+        .query_row(
+            "SELECT min(id), max(id), max(at) FROM output WHERE instance_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(|e| e.to_string())?;
+    let start = detail
         .instance
         .started_at
         .unwrap_or(detail.instance.created_at);
-    {
-        let mut stmt = journal
-            .connection()
-            .prepare_cached("SELECT DISTINCT at FROM output WHERE instance_id = ?1")
-            .map_err(|e| e.to_string())?;
-        let mut rows = stmt.query([id]).map_err(|e| e.to_string())?;
-        while let Some(r) = rows.next().map_err(|e| e.to_string())? {
-            let at: i64 = r.get(0).map_err(|e| e.to_string())?;
-            last = last.max(at);
-            times.push(at);
-        }
-    }
-    let mut plan = ReplayPlan::from_detail(&detail, last);
-    for t in times {
-        plan.timeline.insert(t);
+    let mut plan = ReplayPlan::from_detail(&detail, latest.unwrap_or(start).max(start));
+    plan.chunk_ids = (first.unwrap_or(1), last.unwrap_or(0));
+    let mut stmt = conn
+        .prepare_cached("SELECT at FROM output WHERE instance_id = ?1")
+        .map_err(|e| e.to_string())?;
+    let mut rows = stmt.query([id]).map_err(|e| e.to_string())?;
+    while let Some(r) = rows.next().map_err(|e| e.to_string())? {
+        plan.timeline.insert(r.get(0).map_err(|e| e.to_string())?);
     }
     Ok(plan)
 }

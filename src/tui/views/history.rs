@@ -57,7 +57,8 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 /// Rows fetched from the journal; filters apply before the limit.
 const LIST_LIMIT: usize = 500;
 /// Output bytes one playback read streams; more waits for the next read.
-const PLAY_BUDGET: usize = 4 * 1024 * 1024;
+/// The UI task absorbs them, so this keeps one read to a frame or so.
+const PLAY_BUDGET: usize = 1024 * 1024;
 /// Playback speeds, cycled with `x`.
 pub const SPEEDS: [i64; 3] = [1, 10, 100];
 
