@@ -15,6 +15,7 @@ use jobdeck::journal::{Journal, JournalWriter, NewInstance, Trigger, WriterOptio
 use jobdeck::tui::action::{Action, ViewId};
 use jobdeck::tui::app::App;
 use jobdeck::tui::keymap::Keymap;
+use jobdeck::tui::run_store::RunStore;
 use jobdeck::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -342,50 +343,137 @@ fn filters_by_status_and_flow() {
     assert!(screen(&app, 80, 24).contains("No runs match"));
 }
 
+/// The replay's store, locked: what its Run view shows.
+fn replayed(app: &App) -> std::sync::MutexGuard<'_, RunStore> {
+    RunStore::lock(app.history_view().replay_store().expect("a run is open"))
+}
+
+fn host_lines(app: &App, host: usize) -> Vec<String> {
+    replayed(app).hosts[host]
+        .lines()
+        .iter()
+        .map(|l| l.text.to_string())
+        .collect()
+}
+
 #[test]
-fn replay_pane_shows_final_states_and_stderr() {
+fn opening_a_run_shows_the_run_view_on_its_final_states() {
     let (dir, path) = journal();
     for (w, h) in SIZES {
         let mut app = app(w, h, &path);
         app.dispatch(Action::Submit);
-        let replay = app.history_view().replay().expect("the run opened");
-        assert_eq!(replay.id, 2);
-        // From web01's finish to web02's start, two hours are five seconds.
-        assert_eq!(replay.timeline.duration(), 1_700 + 5_000 + 1_800);
+        assert_eq!(app.history_view().replay_id(), Some(2));
+        // From web01's batch to web02's, two hours are five seconds.
+        assert_eq!(
+            app.history_view().replay_duration(),
+            Some(1_800 + 5_000 + 2_000)
+        );
+        let statuses: Vec<HostStatus> = replayed(&app).hosts.iter().map(|h| h.status).collect();
+        assert_eq!(
+            statuses,
+            [HostStatus::Ok, HostStatus::Failed, HostStatus::Ok]
+        );
+        assert_eq!(replayed(&app).status, InstanceStatus::Failed);
         app.dispatch(Action::Down); // web02, the failed host
         let text = screen(&app, w, h);
-        assert!(text.contains("▌ boom: port 8080 in use"), "{text}");
+        // The Run view's panes: hosts grouped by batch, the output, the timeline.
+        assert!(text.contains("Batch 1/2"), "{text}");
+        assert!(text.contains("Batch 2/2"), "{text}");
+        assert!(text.contains("boom: port 8080 in use"), "{text}");
+        assert!(text.contains("0:08.8"), "{text}");
+        assert!(text.contains("finished failed"), "{text}");
         check("history_replay", &app, w, h, dir.path());
     }
 }
 
 #[test]
-fn the_scrubber_replays_output_up_to_its_position() {
+fn seeking_to_the_middle_shows_the_run_as_it_stood_then() {
     let (dir, path) = journal();
     let mut app = app(80, 24, &path);
     app.dispatch(Action::Submit);
-    // Back to the start: nothing has been said yet, every host is pending.
-    app.dispatch(Action::Top);
+    app.dispatch(Action::Down); // web02
+    // Back to the start: every host waits, nothing has been said.
+    app.dispatch(Action::SeekStart);
+    assert_eq!(app.history_view().playback().position(), 0);
+    assert!(
+        replayed(&app)
+            .hosts
+            .iter()
+            .all(|h| h.status == HostStatus::Pending)
+    );
+    assert!(host_lines(&app, 1).is_empty());
+    // 7.5 s in: batch 2 is 0.7 s old; web02 runs its second step and has
+    // not failed yet (its stderr comes at 1.5 s).
+    for _ in 0..15 {
+        app.dispatch(Action::SeekForward);
+    }
+    assert_eq!(app.history_view().playback().position(), 7_500);
+    assert_eq!(replayed(&app).hosts[1].status, HostStatus::Running);
+    assert_eq!(replayed(&app).hosts[0].status, HostStatus::Ok);
+    let lines = host_lines(&app, 1);
+    assert!(lines.contains(&"stopping app".to_string()), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("boom")), "{lines:?}");
     let text = screen(&app, 80, 24);
-    assert!(text.contains("no output yet"), "{text}");
-    assert!(app.history_view().playback().position() == 0);
-    // Seek forward past web01's first line (at 0.2s), not yet its stderr (1.2s).
+    let running = &Theme::default_theme().glyphs.running;
+    assert!(text.contains(&format!("{running} web02")), "{text}");
+    assert!(!text.contains("boom"), "{text}");
+    check("history_scrubbed", &app, 80, 24, dir.path());
+    // Seeking back rebuilds from the start: web01's stderr (1.2 s) is gone again.
+    app.dispatch(Action::Up); // web01
+    app.dispatch(Action::SeekStart);
     for _ in 0..2 {
         app.dispatch(Action::SeekForward);
     }
-    let position = app.history_view().playback().position();
-    assert!((200..1_200).contains(&position), "{position}");
-    let text = screen(&app, 80, 24);
-    assert!(text.contains("stopping app"), "{text}");
-    assert!(!text.contains("slow stop"), "{text}");
+    let lines = host_lines(&app, 0);
+    assert!(lines.contains(&"stopping app".to_string()), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("slow stop")), "{lines:?}");
+    assert_eq!(replayed(&app).hosts[1].status, HostStatus::Pending);
+    // The end again: the final states.
+    app.dispatch(Action::SeekEnd);
+    assert_eq!(replayed(&app).hosts[1].status, HostStatus::Failed);
+    assert!(host_lines(&app, 0).iter().any(|l| l.contains("slow stop")));
+    // Live controls are off in a replay, and say so.
+    app.dispatch(Action::AbortRun);
     assert!(
-        text.contains(&format!("{} web01", Theme::default_theme().glyphs.running)),
-        "{text}"
+        app.status_text().unwrap().contains("cannot be controlled"),
+        "{:?}",
+        app.status_text()
     );
-    check("history_scrubbed", &app, 80, 24, dir.path());
     // Esc goes back to the list.
     app.dispatch(Action::Cancel);
-    assert!(app.history_view().replay().is_none());
+    assert!(app.history_view().replay_id().is_none());
+    assert!(screen(&app, 80, 24).contains("FLOW"));
+}
+
+#[test]
+fn playing_at_100x_reaches_the_end() {
+    let (_dir, path) = journal();
+    let mut app = app(80, 24, &path);
+    app.dispatch(Action::Submit);
+    app.dispatch(Action::SeekStart);
+    app.dispatch(Action::CycleSpeed);
+    app.dispatch(Action::CycleSpeed);
+    assert_eq!(app.history_view().playback().speed(), 100);
+    app.dispatch(Action::PlayPause);
+    assert!(app.history_view().playback().is_playing());
+    // 8.8 s of run at 100× is 88 ms; allow a slow machine plenty.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut saw_running = false;
+    while app.history_view().playback().is_playing() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        app.tick();
+        saw_running |= replayed(&app)
+            .hosts
+            .iter()
+            .any(|h| h.status == HostStatus::Running);
+    }
+    assert!(!app.history_view().playback().is_playing());
+    assert!(app.history_view().playback().at_end());
+    assert!(saw_running, "the playback passed through running hosts");
+    assert_eq!(replayed(&app).status, InstanceStatus::Failed);
+    assert_eq!(replayed(&app).hosts[1].status, HostStatus::Failed);
+    assert!(host_lines(&app, 1).iter().any(|l| l.contains("boom")));
+    assert!(screen(&app, 80, 24).contains("▶") || screen(&app, 80, 24).contains("⏸"));
 }
 
 #[test]
@@ -421,4 +509,88 @@ fn a_missing_journal_is_a_note_and_is_never_created() {
     assert!(text.contains("No journal at"), "{text}");
     assert!(!path.exists());
     assert!(!path.parent().unwrap().exists());
+}
+
+#[test]
+fn a_replay_reads_output_older_than_its_buffer_back_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let mut journal = Journal::open(&path).unwrap();
+    let id = journal
+        .create_instance(&new_instance("chatty", &["web01"]))
+        .unwrap();
+    let mut s = Script {
+        id,
+        events: Vec::new(),
+    };
+    s.at(
+        0,
+        EventKind::InstanceStarted {
+            flow: "chatty".into(),
+            hosts: vec!["web01".into()],
+            steps: vec!["talk".into()],
+            batches: vec![vec![0]],
+        },
+    )
+    .at(0, EventKind::BatchStarted { batch: 0 })
+    .step(10, 0, 0, 5_000, outcome(HostStatus::Ok, 0));
+    // About 100 KiB: three times what the store keeps per host.
+    for i in 0..4_000 {
+        s.out(
+            20 + i,
+            0,
+            0,
+            Stream::Stdout,
+            &format!("line {i:05} of chatter\n"),
+        );
+    }
+    s.at(
+        5_010,
+        EventKind::HostFinished {
+            host: 0,
+            status: HostStatus::Ok,
+        },
+    )
+    .at(
+        5_020,
+        EventKind::InstanceFinished {
+            status: InstanceStatus::Ok,
+            reason: None,
+        },
+    );
+    s.events.sort_by_key(|e| e.at);
+    let (sink, handle) = JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    for e in &s.events {
+        sink.blocking_send(e.clone()).unwrap();
+    }
+    sink.blocking_flush().unwrap();
+    drop(sink);
+    handle.join().unwrap();
+
+    let mut app = app(80, 24, &path);
+    app.dispatch(Action::Submit);
+    assert_eq!(app.history_view().replay_id(), Some(id));
+    let first = replayed(&app).hosts[0].first_line();
+    assert!(first > 1_000, "the store dropped old lines: {first}");
+    // To the top of the output: the first lines come from the journal.
+    app.dispatch(Action::FocusNext);
+    app.dispatch(Action::Top);
+    let view = app.history_view().run_view();
+    assert_eq!(view.top_line(), 0);
+    assert_eq!(view.older_problem(), None);
+    let rows: Vec<String> = view
+        .output_lines(0, 3)
+        .into_iter()
+        .map(|r| r.map(|(_, text)| text).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "── 1/1 talk",
+            "line 00000 of chatter",
+            "line 00001 of chatter"
+        ]
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("line 00000 of chatter"), "{text}");
 }

@@ -87,6 +87,8 @@ pub enum Action {
     CycleSpeed,
     SeekBack,
     SeekForward,
+    SeekStart,
+    SeekEnd,
     RerunFailed,
     ResumeRun,
     CycleStatus,
@@ -243,6 +245,8 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         Action::SeekForward,
         "seek the timeline forward",
     ),
+    ("seek_start", Action::SeekStart, "seek to the run's start"),
+    ("seek_end", Action::SeekEnd, "seek to the run's end"),
     (
         "rerun_failed",
         Action::RerunFailed,

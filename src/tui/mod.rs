@@ -27,6 +27,7 @@ pub mod input;
 pub mod keymap;
 pub mod layout;
 pub mod passphrase;
+pub mod replay;
 pub mod run_session;
 pub mod run_store;
 pub mod terminal;

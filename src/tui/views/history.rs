@@ -1,7 +1,7 @@
 //! The History view: the journal's instances, newest first, filtered by
-//! flow (text), status and date; opening one shows a replay pane with the
-//! hosts' final states and their output, and a timeline that re-streams
-//! the output with its original timing at 1×, 10× or 100×.
+//! flow (text), status and date; opening one shows the Run view in replay
+//! mode (the same panes, on the final states) with a timeline that
+//! re-streams the run with its original timing at 1×, 10× or 100×.
 //!
 //! - Every journal read runs through `Background` (a blocking thread), and
 //!   arrives as a `HistoryMessage`. A missing journal is never created: the
@@ -9,6 +9,10 @@
 //! - The list refreshes every `REFRESH` while the view is shown; an open
 //!   run that is not finished is re-read as well, so a run in progress (or
 //!   one started from here) fills in.
+//! - A replay is a `RunStore` fed the run's events rebuilt from the
+//!   journal (`tui::replay`), read on a blocking thread: the whole run when
+//!   it opens; while playing, the next stretch, a budget at a time; after
+//!   a seek back, the run again from its start up to the playhead.
 //! - The timeline keeps the run's own gaps up to `MAX_REPLAY_GAP_MS` (as
 //!   `jobdeck show --replay` does): a two-hour batch interval becomes five
 //!   seconds, so the scrubber stays usable.
@@ -23,6 +27,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Local, TimeZone};
@@ -33,26 +38,27 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::background::Background;
+use super::run::{ReplayBar, RunView};
 use super::{Hint, View};
-use crate::commands::history::MAX_REPLAY_GAP_MS;
-use crate::engine::events::{
-    HostStatus, InstanceId, InstanceStatus, StepIndex, Stream, UnixMillis, now_millis,
-};
-use crate::journal::{Chunk, InstanceDetail, InstanceFilter, InstanceSummary, Journal};
+use crate::engine::events::{Event, InstanceId, InstanceStatus, UnixMillis, now_millis};
+use crate::journal::{InstanceFilter, InstanceSummary, Journal};
 use crate::report::sanitize::clean_text;
 use crate::tui::action::Action;
 use crate::tui::app::{AppMessage, StatusLevel};
 use crate::tui::input::TextInput;
 use crate::tui::keymap::KeyContext;
-use crate::tui::layout::{self, WIDE};
+use crate::tui::layout;
+use crate::tui::replay::{self, ReplayCursor, ReplayPlan};
+use crate::tui::run_store::{OlderLines, RunStore, SharedRunStore};
 use crate::tui::theme::Theme;
 
 /// How often the list (and an unfinished open run) is re-read.
 pub const REFRESH: Duration = Duration::from_secs(2);
 /// Rows fetched from the journal; filters apply before the limit.
 const LIST_LIMIT: usize = 500;
-/// Output kept for one replay; past this the rest is left in the journal.
-const REPLAY_OUTPUT_CAP: usize = 16 * 1024 * 1024;
+/// Output bytes one playback read streams; more waits for the next read.
+/// The UI task absorbs them, so this keeps one read to a frame or so.
+const PLAY_BUDGET: usize = 1024 * 1024;
 /// Playback speeds, cycled with `x`.
 pub const SPEEDS: [i64; 3] = [1, 10, 100];
 
@@ -63,59 +69,24 @@ pub enum HistoryMessage {
         generation: u64,
         result: Result<Option<Vec<InstanceSummary>>, String>,
     },
-    Opened {
+    /// A run read up to a point: opened (at its end), or rebuilt after a seek back.
+    Built {
         id: InstanceId,
-        result: Result<Box<Replay>, String>,
+        generation: u64,
+        result: Result<Box<Built>, String>,
     },
+    /// The next stretch of a playing replay.
+    Advanced {
+        id: InstanceId,
+        generation: u64,
+        result: Result<Advance, String>,
+    },
+    /// Lines the replay's Run view read back from the journal.
+    Older(OlderLines),
     ChildFinished {
         label: String,
         tail: String,
     },
-}
-
-// ------------------------------------------------------------ timeline
-
-/// Maps the run's wall-clock times onto a replay timeline where no gap is
-/// longer than `max_gap`. Times are kept sorted; a time between two known
-/// ones keeps its distance to the earlier, up to the gap.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Timeline {
-    real: Vec<UnixMillis>,
-    mapped: Vec<i64>,
-    max_gap: i64,
-}
-
-impl Timeline {
-    pub fn new(mut times: Vec<UnixMillis>, max_gap: i64) -> Timeline {
-        times.sort_unstable();
-        times.dedup();
-        let mut mapped = Vec::with_capacity(times.len());
-        for (i, t) in times.iter().enumerate() {
-            let previous = if i == 0 {
-                0
-            } else {
-                mapped[i - 1] + (t - times[i - 1]).min(max_gap)
-            };
-            mapped.push(previous);
-        }
-        Timeline {
-            real: times,
-            mapped,
-            max_gap,
-        }
-    }
-
-    /// Milliseconds into the replay of a real time.
-    pub fn map(&self, at: UnixMillis) -> i64 {
-        match self.real.partition_point(|&t| t <= at) {
-            0 => 0,
-            n => self.mapped[n - 1] + (at - self.real[n - 1]).min(self.max_gap),
-        }
-    }
-
-    pub fn duration(&self) -> i64 {
-        self.mapped.last().copied().unwrap_or(0)
-    }
 }
 
 // ------------------------------------------------------------ playback
@@ -198,6 +169,11 @@ impl Playback {
         }
     }
 
+    /// Pauses where it is (a read failed).
+    pub fn stop(&mut self) {
+        self.anchor = None;
+    }
+
     pub fn seek_to(&mut self, position: i64, now: Instant) {
         self.position = position.clamp(0, self.duration);
         if self.anchor.is_some() {
@@ -229,165 +205,42 @@ impl Playback {
 
 // ------------------------------------------------------------ replay data
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineKind {
-    Stdout,
-    Stderr,
-    /// `── step 2/5: start ──`, where a host moves to a step.
-    Step,
+/// A run read from the journal up to a point, ready to show.
+#[derive(Debug)]
+pub struct Built {
+    /// Read afresh (opening, or a run still in progress re-read).
+    pub plan: Option<Arc<ReplayPlan>>,
+    pub store: RunStore,
+    pub cursor: ReplayCursor,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReplayLine {
-    /// Milliseconds into the timeline.
-    pub at: i64,
-    pub kind: LineKind,
-    pub text: String,
+/// Events of a playing replay, for the store to absorb.
+#[derive(Debug)]
+pub struct Advance {
+    pub events: Vec<Event>,
+    pub cursor: ReplayCursor,
+    /// The read reached the time asked for (else it stopped at its budget).
+    pub complete: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReplayHost {
-    pub name: String,
-    pub status: HostStatus,
-    pub exit_code: Option<i32>,
-    pub error: Option<String>,
-    pub batch: Option<usize>,
-    /// Timeline positions where it started and finished.
-    pub started: Option<i64>,
-    pub finished: Option<i64>,
-    /// Real run time, for the list.
-    pub took_ms: Option<i64>,
-    pub lines: Vec<ReplayLine>,
+/// The run shown in replay: its plan, its store and how far it is read.
+struct OpenRun {
+    id: InstanceId,
+    plan: Arc<ReplayPlan>,
+    store: SharedRunStore,
+    cursor: ReplayCursor,
+    /// Bumped by every rebuild, so a late read is recognised.
+    generation: u64,
+    /// A read in flight.
+    reading: bool,
 }
 
-impl ReplayHost {
-    /// Where the host stood at a point of the timeline.
-    pub fn status_at(&self, position: i64, end: i64) -> HostStatus {
-        if position >= end {
-            return self.status;
-        }
-        match (self.started, self.finished) {
-            (Some(start), _) if position < start => HostStatus::Pending,
-            (None, _) => HostStatus::Pending,
-            (Some(_), Some(done)) if position >= done => self.status,
-            _ => HostStatus::Running,
-        }
-    }
-}
-
-/// One instance, read from the journal and laid out for replay.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Replay {
-    pub id: InstanceId,
-    pub flow: String,
-    pub status: InstanceStatus,
-    pub reason: Option<String>,
-    pub steps: Vec<String>,
-    pub hosts: Vec<ReplayHost>,
-    pub timeline: Timeline,
-    /// Output past `REPLAY_OUTPUT_CAP` was left out.
-    pub cut: bool,
-}
-
-impl Replay {
-    pub fn failed_hosts(&self) -> usize {
-        self.hosts
-            .iter()
-            .filter(|h| {
-                h.status.is_failure()
-                    || matches!(h.status, HostStatus::Cancelled | HostStatus::Interrupted)
-            })
-            .count()
-    }
-
-    /// Builds the replay from an instance and its output in arrival order.
-    pub fn build(detail: &InstanceDetail, chunks: &[Chunk], cut: bool) -> Replay {
-        let record = &detail.instance;
-        let mut times: Vec<UnixMillis> = chunks.iter().map(|c| c.at).collect();
-        times.extend(record.started_at.or(Some(record.created_at)));
-        for h in &detail.hosts {
-            times.extend(h.started_at);
-            times.extend(h.finished_at);
-        }
-        times.extend(record.finished_at);
-        let timeline = Timeline::new(times, MAX_REPLAY_GAP_MS);
-        let mut hosts: Vec<ReplayHost> = detail
-            .hosts
-            .iter()
-            .map(|h| ReplayHost {
-                name: h.name.clone(),
-                status: h.status,
-                exit_code: h.exit_code,
-                error: h.error.clone(),
-                batch: h.batch,
-                started: h.started_at.map(|t| timeline.map(t)),
-                finished: h.finished_at.map(|t| timeline.map(t)),
-                took_ms: h.started_at.zip(h.finished_at).map(|(s, f)| f - s),
-                lines: Vec::new(),
-            })
-            .collect();
-        // Per host: the step its last line belonged to, and unfinished lines per stream.
-        let mut last_step: Vec<Option<StepIndex>> = vec![None; hosts.len()];
-        let mut partial: Vec<[String; 2]> = vec![Default::default(); hosts.len()];
-        let steps = &detail.steps;
-        for chunk in chunks {
-            let Some(host) = hosts.get_mut(chunk.host) else {
-                continue;
-            };
-            let at = timeline.map(chunk.at);
-            if last_step[chunk.host] != Some(chunk.step) {
-                flush_partial(host, &mut partial[chunk.host], at);
-                last_step[chunk.host] = Some(chunk.step);
-                let name = steps.get(chunk.step).map_or("?", |s| s.as_str());
-                host.lines.push(ReplayLine {
-                    at,
-                    kind: LineKind::Step,
-                    text: format!("── step {}/{}: {name} ──", chunk.step + 1, steps.len()),
-                });
-            }
-            let (slot, kind) = match chunk.stream {
-                Stream::Stdout => (0, LineKind::Stdout),
-                Stream::Stderr => (1, LineKind::Stderr),
-            };
-            let text = clean_text(&chunk.data);
-            let pending = &mut partial[chunk.host][slot];
-            pending.push_str(&text);
-            while let Some(newline) = pending.find('\n') {
-                let line: String = pending.drain(..=newline).collect();
-                host.lines.push(ReplayLine {
-                    at,
-                    kind,
-                    text: line.trim_end_matches(['\n', '\r']).to_string(),
-                });
-            }
-        }
-        let end = timeline.duration();
-        for (host, pending) in hosts.iter_mut().zip(&mut partial) {
-            flush_partial(host, pending, end);
-        }
-        Replay {
-            id: record.id,
-            flow: record.flow.clone(),
-            status: record.status,
-            reason: record.reason.clone(),
-            steps: detail.steps.clone(),
-            hosts,
-            timeline,
-            cut,
-        }
-    }
-}
-
-fn flush_partial(host: &mut ReplayHost, pending: &mut [String; 2], at: i64) {
-    for (slot, kind) in [(0, LineKind::Stdout), (1, LineKind::Stderr)] {
-        if !pending[slot].is_empty() {
-            host.lines.push(ReplayLine {
-                at,
-                kind,
-                text: std::mem::take(&mut pending[slot]),
-            });
-        }
-    }
+/// The Run view as a replay shows it: read-back lines report to History.
+fn replay_run_view(background: Background) -> RunView {
+    let mut run = RunView::new();
+    run.set_background(background);
+    run.set_older_route(|read| AppMessage::History(HistoryMessage::Older(read)));
+    run
 }
 
 // ------------------------------------------------------------ journal reads
@@ -416,27 +269,46 @@ fn list(path: &Path, filter: &InstanceFilter) -> Result<Option<Vec<InstanceSumma
         .map_err(|e| e.to_string())
 }
 
-fn open(path: &Path, id: InstanceId) -> Result<Box<Replay>, String> {
+/// Reads a run's plan (unless given) and builds its store up to real
+/// time `until`; `None` is the end.
+fn build(
+    path: &Path,
+    id: InstanceId,
+    plan: Option<Arc<ReplayPlan>>,
+    until: Option<i64>,
+) -> Result<Box<Built>, String> {
     let journal =
         open_existing(path)?.ok_or_else(|| format!("no journal at {}", path.display()))?;
-    let detail = journal
-        .instance(id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no run {id} in the journal"))?;
-    let mut chunks = Vec::new();
-    let mut bytes = 0usize;
-    let mut cut = false;
-    journal
-        .for_each_output(id, None, None, |chunk| {
-            if bytes + chunk.data.len() > REPLAY_OUTPUT_CAP {
-                cut = true;
-                return;
-            }
-            bytes += chunk.data.len();
-            chunks.push(chunk);
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(Box::new(Replay::build(&detail, &chunks, cut)))
+    let (plan, fresh) = match plan {
+        Some(plan) => (plan, false),
+        None => (Arc::new(replay::read_plan(&journal, id)?), true),
+    };
+    let (store, cursor) = replay::build(&journal, &plan, until.unwrap_or(i64::MAX))?;
+    Ok(Box::new(Built {
+        plan: fresh.then_some(plan),
+        store,
+        cursor,
+    }))
+}
+
+/// The events after `cursor` up to real time `until`, at most a budget.
+fn advance(
+    path: &Path,
+    plan: &ReplayPlan,
+    cursor: ReplayCursor,
+    until: i64,
+) -> Result<Advance, String> {
+    let journal = replay::open_journal(path)?;
+    let mut events = Vec::new();
+    let (cursor, complete) =
+        replay::stream(&journal, plan, cursor, until, Some(PLAY_BUDGET), &mut |e| {
+            events.push(e)
+        })?;
+    Ok(Advance {
+        events,
+        cursor,
+        complete,
+    })
 }
 
 // ------------------------------------------------------------ filters
@@ -589,12 +461,13 @@ pub struct HistoryView {
     generation: u64,
     loading: bool,
     last_refresh: Option<Instant>,
-    replay: Option<Box<Replay>>,
+    /// The run opened in replay, shown by `run`.
+    open_run: Option<OpenRun>,
+    run: RunView,
     opening: Option<InstanceId>,
+    /// Bumped by every build asked for; only the latest one is shown.
+    build_generation: u64,
     playback: Playback,
-    host_cursor: usize,
-    /// Lines scrolled up from the tail of the output pane.
-    output_scroll: usize,
     question: Option<Question>,
     jobs: Vec<ChildJob>,
     status: Option<(StatusLevel, String)>,
@@ -625,11 +498,11 @@ impl HistoryView {
             generation: 0,
             loading: false,
             last_refresh: None,
-            replay: None,
+            open_run: None,
+            run: replay_run_view(Background::default()),
             opening: None,
+            build_generation: 0,
             playback: Playback::new(0),
-            host_cursor: 0,
-            output_scroll: 0,
             question: None,
             jobs: Vec::new(),
             status: None,
@@ -638,10 +511,12 @@ impl HistoryView {
     }
 
     pub fn set_background(&mut self, background: Background) {
+        self.run.set_background(background.clone());
         self.background = background;
     }
 
     pub fn set_journal_path(&mut self, path: PathBuf) {
+        self.run.set_journal(path.clone());
         self.journal = Some(path);
         self.rows = None;
     }
@@ -671,8 +546,24 @@ impl HistoryView {
         }
     }
 
-    pub fn replay(&self) -> Option<&Replay> {
-        self.replay.as_deref()
+    /// The id of the run open in replay.
+    pub fn replay_id(&self) -> Option<InstanceId> {
+        self.open_run.as_ref().map(|r| r.id)
+    }
+
+    /// The replay's store (what the Run view shows).
+    pub fn replay_store(&self) -> Option<&SharedRunStore> {
+        self.open_run.as_ref().map(|r| &r.store)
+    }
+
+    /// The replay's timeline length.
+    pub fn replay_duration(&self) -> Option<i64> {
+        self.open_run.as_ref().map(|r| r.plan.timeline.duration())
+    }
+
+    /// The Run view showing the replay.
+    pub fn run_view(&self) -> &RunView {
+        &self.run
     }
 
     pub fn playback(&self) -> &Playback {
@@ -711,20 +602,100 @@ impl HistoryView {
     }
 
     fn open(&mut self, id: InstanceId) {
+        self.opening = Some(id);
+        self.request_build(id, None, None);
+    }
+
+    /// Reads the run (plan given: keeps it) up to real time `until`.
+    fn request_build(&mut self, id: InstanceId, plan: Option<Arc<ReplayPlan>>, until: Option<i64>) {
         let Some(path) = self.journal.clone() else {
             return;
         };
-        self.opening = Some(id);
+        self.build_generation += 1;
+        let generation = self.build_generation;
+        if let Some(open) = self.open_run.as_mut().filter(|o| o.id == id) {
+            // Reads for the store as it is now are stale.
+            open.generation = generation;
+            open.reading = true;
+        }
         let done = self.background.run(
-            move || HistoryMessage::Opened {
+            move || HistoryMessage::Built {
                 id,
-                result: open(&path, id),
+                generation,
+                result: build(&path, id, plan, until),
             },
             AppMessage::History,
         );
         if let Some(message) = done {
             self.on_message(message);
         }
+    }
+
+    /// The run's time at the playhead (the end: everything).
+    fn target(&self, plan: &ReplayPlan) -> i64 {
+        if self.playback.at_end() {
+            i64::MAX
+        } else {
+            plan.timeline.unmap(self.playback.position())
+        }
+    }
+
+    /// Brings the store to the playhead: reads on from where it is, or
+    /// rebuilds it from the start after a seek back. Then the bar.
+    fn sync_replay(&mut self) {
+        let Some(open) = &self.open_run else {
+            return;
+        };
+        let target = self.target(&open.plan);
+        if !open.reading && target != open.cursor.reached {
+            if target < open.cursor.reached {
+                let (id, plan) = (open.id, open.plan.clone());
+                self.request_build(id, Some(plan), Some(target));
+            } else if let Some(path) = self.journal.clone() {
+                let open = self.open_run.as_mut().expect("checked above");
+                open.reading = true;
+                let (id, generation) = (open.id, open.generation);
+                let (plan, cursor) = (open.plan.clone(), open.cursor);
+                let done = self.background.run(
+                    move || HistoryMessage::Advanced {
+                        id,
+                        generation,
+                        result: advance(&path, &plan, cursor, target),
+                    },
+                    AppMessage::History,
+                );
+                if let Some(message) = done {
+                    self.on_message(message);
+                    return;
+                }
+            }
+        }
+        self.update_bar();
+    }
+
+    fn update_bar(&mut self) {
+        let Some(open) = &self.open_run else {
+            self.run.set_replay(None);
+            return;
+        };
+        let timeline = &open.plan.timeline;
+        self.run.set_replay(Some(ReplayBar {
+            playing: self.playback.is_playing(),
+            speed: self.playback.speed(),
+            position: self.playback.position(),
+            duration: self.playback.duration(),
+            now: timeline.unmap(self.playback.position()),
+        }));
+    }
+
+    fn close_replay(&mut self) {
+        self.mode = Mode::List;
+        self.open_run = None;
+        self.run = replay_run_view(self.background.clone());
+        if let Some(path) = &self.journal {
+            self.run.set_journal(path.clone());
+        }
+        self.refresh();
     }
 
     /// A background read's result; may answer with a status line.
@@ -744,29 +715,92 @@ impl HistoryView {
                     Err(e) => self.error = Some(e),
                 }
             }
-            HistoryMessage::Opened { id, result } => {
-                if self.opening != Some(id) {
+            HistoryMessage::Built {
+                id,
+                generation,
+                result,
+            } => {
+                if generation != self.build_generation {
                     return None;
                 }
                 self.opening = None;
-                match result {
-                    Ok(replay) => {
-                        let same = self.replay.as_ref().is_some_and(|r| r.id == id);
-                        if same {
-                            self.playback.set_duration(replay.timeline.duration());
-                        } else {
-                            self.playback = Playback::new(replay.timeline.duration());
-                            self.host_cursor = 0;
-                            self.output_scroll = 0;
+                let built = match result {
+                    Ok(built) => built,
+                    Err(e) => {
+                        if let Some(open) = self.open_run.as_mut() {
+                            open.reading = false;
                         }
-                        self.host_cursor =
-                            self.host_cursor.min(replay.hosts.len().saturating_sub(1));
-                        self.replay = Some(replay);
+                        self.playback.stop();
+                        return Some((StatusLevel::Error, e));
+                    }
+                };
+                let Built {
+                    plan,
+                    store,
+                    cursor,
+                } = *built;
+                match self.open_run.as_mut().filter(|o| o.id == id) {
+                    Some(open) => {
+                        // Rebuilt in place: the Run view keeps its cursor and panes.
+                        *RunStore::lock(&open.store) = store;
+                        open.cursor = cursor;
+                        open.reading = false;
+                        if let Some(plan) = plan {
+                            self.playback.set_duration(plan.timeline.duration());
+                            open.plan = plan;
+                        }
+                        self.run.store_rebuilt();
+                    }
+                    None => {
+                        let plan = plan?;
+                        let store = store.shared();
+                        self.playback = Playback::new(plan.timeline.duration());
+                        self.run = replay_run_view(self.background.clone());
+                        if let Some(path) = &self.journal {
+                            self.run.set_journal(path.clone());
+                        }
+                        self.run.set_area(self.area);
+                        self.run.set_store(store.clone());
+                        self.open_run = Some(OpenRun {
+                            id,
+                            plan,
+                            store,
+                            cursor,
+                            generation,
+                            reading: false,
+                        });
                         self.mode = Mode::Replay;
                     }
-                    Err(e) => return Some((StatusLevel::Error, e)),
                 }
+                self.sync_replay();
             }
+            HistoryMessage::Advanced {
+                id,
+                generation,
+                result,
+            } => {
+                let open = self
+                    .open_run
+                    .as_mut()
+                    .filter(|o| o.id == id && o.generation == generation && o.reading)?;
+                open.reading = false;
+                match result {
+                    Ok(advance) => {
+                        let mut store = RunStore::lock(&open.store);
+                        for event in &advance.events {
+                            store.absorb(event);
+                        }
+                        drop(store);
+                        open.cursor = advance.cursor;
+                    }
+                    Err(e) => {
+                        self.playback.stop();
+                        return Some((StatusLevel::Error, e));
+                    }
+                }
+                self.sync_replay();
+            }
+            HistoryMessage::Older(read) => self.run.older_read(read),
             HistoryMessage::ChildFinished { label, tail } => {
                 let text = format!("{label}: {tail}");
                 if let Some(job) = self.jobs.iter_mut().find(|j| j.label == label) {
@@ -782,6 +816,12 @@ impl HistoryView {
     /// unfinished open run are re-read. True when something changed.
     pub fn tick(&mut self, now: Instant, shown: bool) -> bool {
         let mut changed = self.playback.tick(now);
+        if changed {
+            self.sync_replay();
+        }
+        if shown && self.mode == Mode::Replay && self.run.request_older() {
+            changed = true;
+        }
         changed |= self.reap_children();
         let due = self
             .last_refresh
@@ -789,12 +829,14 @@ impl HistoryView {
         let busy = self.jobs.iter().any(|j| j.child.is_some());
         if (shown || busy) && due && !self.loading {
             self.refresh();
-            if let Some(replay) = &self.replay
-                && !replay.status.is_final()
-                && self.opening.is_none()
+            // A run still in progress: read it again, plan and all.
+            if let Some(open) = &self.open_run
+                && !open.plan.status.is_final()
+                && !open.reading
             {
-                let id = replay.id;
-                self.open(id);
+                let id = open.id;
+                let until = (!self.playback.at_end()).then(|| self.target(&open.plan));
+                self.request_build(id, None, until);
             }
         }
         changed
@@ -838,8 +880,13 @@ impl HistoryView {
 
     /// Asks before a rerun or resume of the run under the cursor (or open).
     fn ask(&mut self, kind: ChildKind) {
-        let (id, flow, status, failed) = match (&self.mode, &self.replay) {
-            (Mode::Replay, Some(r)) => (r.id, r.flow.clone(), r.status, r.failed_hosts()),
+        let (id, flow, status, failed) = match (&self.mode, &self.open_run) {
+            (Mode::Replay, Some(r)) => (
+                r.id,
+                r.plan.flow.clone(),
+                r.plan.status,
+                r.plan.failed_hosts,
+            ),
             _ => match self.selected_summary() {
                 Some(s) => (s.id, s.flow.clone(), s.status, s.hosts_failed),
                 None => return,
@@ -986,36 +1033,62 @@ impl HistoryView {
 
     fn replay_action(&mut self, action: &Action) -> Option<Action> {
         let now = Instant::now();
-        let hosts = self.replay.as_ref().map_or(0, |r| r.hosts.len());
-        match action {
-            Action::Up => {
-                self.host_cursor = self.host_cursor.saturating_sub(1);
-                self.output_scroll = 0;
-            }
-            Action::Down => {
-                self.host_cursor = (self.host_cursor + 1).min(hosts.saturating_sub(1));
-                self.output_scroll = 0;
-            }
-            Action::PageUp | Action::ScrollUp { .. } => self.output_scroll += 10,
-            Action::PageDown | Action::ScrollDown { .. } => {
-                self.output_scroll = self.output_scroll.saturating_sub(10)
-            }
-            Action::PlayPause => self.playback.toggle(now),
-            Action::CycleSpeed => self.playback.cycle_speed(now),
-            Action::SeekBack => self.playback.seek(-self.playback.step(), now),
-            Action::SeekForward => self.playback.seek(self.playback.step(), now),
-            Action::Top => self.playback.seek_to(0, now),
-            Action::Bottom => self.playback.seek_to(i64::MAX, now),
-            Action::RerunFailed => self.ask(ChildKind::Rerun),
-            Action::ResumeRun => self.ask(ChildKind::Resume),
-            Action::Cancel => {
-                self.mode = Mode::List;
-                self.replay = None;
-                self.refresh();
-            }
-            _ => {}
+        // The Run view's search box has the keyboard while it is open.
+        if self.run.captures_text() {
+            return self.run.handle(action);
         }
-        None
+        let answer = match action {
+            Action::PlayPause => {
+                self.playback.toggle(now);
+                None
+            }
+            Action::CycleSpeed => {
+                self.playback.cycle_speed(now);
+                None
+            }
+            Action::SeekBack => {
+                self.playback.seek(-self.playback.step(), now);
+                None
+            }
+            Action::SeekForward => {
+                self.playback.seek(self.playback.step(), now);
+                None
+            }
+            Action::SeekStart => {
+                self.playback.seek_to(0, now);
+                None
+            }
+            Action::SeekEnd => {
+                self.playback.seek_to(i64::MAX, now);
+                None
+            }
+            Action::RerunFailed => {
+                self.ask(ChildKind::Rerun);
+                None
+            }
+            Action::ResumeRun => {
+                self.ask(ChildKind::Resume);
+                None
+            }
+            Action::TogglePause
+            | Action::Confirm
+            | Action::AbortRun
+            | Action::RetryFailed
+            | Action::SkipHost => {
+                self.status = Some((
+                    StatusLevel::Warning,
+                    "a replay cannot be controlled: F reruns its failed hosts, R resumes it if interrupted; live runs are in Run (4)".into(),
+                ));
+                None
+            }
+            Action::Cancel if self.run.search_term().is_empty() => {
+                self.close_replay();
+                return None;
+            }
+            other => self.run.handle(other),
+        };
+        self.sync_replay();
+        answer
     }
 
     fn list_height(&self) -> usize {
@@ -1210,232 +1283,6 @@ impl HistoryView {
         }
     }
 
-    fn draw_replay(&self, frame: &mut Frame, area: Rect, theme: &Theme, replay: &Replay) {
-        let (glyph, color) = instance_style(theme, replay.status);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.border(true))
-            .title(Line::from(vec![
-                Span::styled(
-                    format!(" Run #{} · {} · ", replay.id, replay.flow),
-                    theme.title(),
-                ),
-                Span::styled(
-                    format!("{glyph} {} ", replay.status.as_str()),
-                    theme.fg(color),
-                ),
-            ]));
-        let inner = layout::inner(area);
-        frame.render_widget(block, area);
-        if inner.height < 4 || inner.width < 20 {
-            return;
-        }
-        // Summary line, scrubber at the bottom, hosts and output between.
-        let end = replay.timeline.duration();
-        let position = self.playback.position();
-        let failed = replay.failed_hosts();
-        let ok = replay
-            .hosts
-            .iter()
-            .filter(|h| h.status == HostStatus::Ok)
-            .count();
-        let mut summary = format!(
-            " {} hosts · {ok} ok · {failed} failed · {} steps",
-            replay.hosts.len(),
-            replay.steps.len()
-        );
-        if let Some(reason) = &replay.reason {
-            summary.push_str(&format!(" · {reason}"));
-        }
-        if replay.cut {
-            summary.push_str(" · output cut for replay");
-        }
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                fit(&summary, inner.width as usize),
-                theme.muted(),
-            )),
-            row(inner, 0),
-        );
-        self.draw_scrubber(frame, row(inner, inner.height - 1), theme, end);
-        let middle = Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 2);
-        let (hosts_area, output_area) = if area.width >= WIDE {
-            let w = (middle.width / 3).clamp(24, 40);
-            (
-                Rect::new(middle.x, middle.y, w, middle.height),
-                Rect::new(middle.x + w, middle.y, middle.width - w, middle.height),
-            )
-        } else {
-            let h = (replay.hosts.len() as u16 + 2)
-                .min(middle.height / 3)
-                .max(3);
-            (
-                Rect::new(middle.x, middle.y, middle.width, h),
-                Rect::new(middle.x, middle.y + h, middle.width, middle.height - h),
-            )
-        };
-        self.draw_hosts(frame, hosts_area, theme, replay, position, end);
-        self.draw_output(frame, output_area, theme, replay, position, end);
-    }
-
-    fn draw_hosts(
-        &self,
-        frame: &mut Frame,
-        area: Rect,
-        theme: &Theme,
-        replay: &Replay,
-        position: i64,
-        end: i64,
-    ) {
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.border(false))
-            .title(Span::styled(" Hosts ", theme.title()));
-        let inner = layout::inner(area);
-        frame.render_widget(block, area);
-        let height = inner.height as usize;
-        if height == 0 {
-            return;
-        }
-        let first = self.host_cursor.saturating_sub(height.saturating_sub(1));
-        for (i, host) in replay.hosts.iter().enumerate().skip(first).take(height) {
-            let status = host.status_at(position, end);
-            let (glyph, color) = host_style(theme, status);
-            let detail = match (status.is_final(), host.exit_code, host.took_ms) {
-                (true, Some(code), Some(ms)) if code != 0 => {
-                    format!("exit {code} {}", format_span(ms))
-                }
-                (true, _, Some(ms)) => format_span(ms),
-                _ => String::new(),
-            };
-            let name_width = (inner.width as usize).saturating_sub(4 + detail.chars().count());
-            let mut line = Line::from(vec![
-                Span::styled(format!(" {glyph} "), theme.fg(color)),
-                Span::styled(
-                    format!("{:<name_width$}", clip(&host.name, name_width)),
-                    theme.text(),
-                ),
-                Span::styled(detail, theme.muted()),
-            ]);
-            if i == self.host_cursor {
-                line = line.style(theme.selection());
-            }
-            frame.render_widget(Paragraph::new(line), row(inner, (i - first) as u16));
-        }
-    }
-
-    fn draw_output(
-        &self,
-        frame: &mut Frame,
-        area: Rect,
-        theme: &Theme,
-        replay: &Replay,
-        position: i64,
-        end: i64,
-    ) {
-        let Some(host) = replay.hosts.get(self.host_cursor) else {
-            return;
-        };
-        let status = host.status_at(position, end);
-        let (glyph, color) = host_style(theme, status);
-        let mut title = vec![
-            Span::styled(format!(" {} ", host.name), theme.title()),
-            Span::styled(format!("{glyph} {} ", status_word(status)), theme.fg(color)),
-        ];
-        if status.is_final()
-            && let Some(code) = host.exit_code
-        {
-            title.push(Span::styled(format!("exit {code} "), theme.muted()));
-        }
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.border(true))
-            .title(Line::from(title));
-        let inner = layout::inner(area);
-        frame.render_widget(block, area);
-        let height = inner.height as usize;
-        let shown: Vec<&ReplayLine> = host.lines.iter().filter(|l| l.at <= position).collect();
-        let mut lines: Vec<Line> = Vec::new();
-        let last = shown
-            .len()
-            .saturating_sub(self.output_scroll.min(shown.len()));
-        let first = last.saturating_sub(height);
-        for line in &shown[first..last] {
-            lines.push(match line.kind {
-                LineKind::Stdout => Line::from(vec![
-                    Span::styled("  ", theme.muted()),
-                    Span::styled(line.text.clone(), theme.text()),
-                ]),
-                LineKind::Stderr => Line::from(vec![
-                    Span::styled("▌ ", theme.fg(theme.colors.stderr)),
-                    Span::styled(line.text.clone(), theme.fg(theme.colors.stderr)),
-                ]),
-                LineKind::Step => Line::from(Span::styled(line.text.clone(), theme.accent())),
-            });
-        }
-        if shown.is_empty() {
-            let note = if host.lines.is_empty() {
-                match &host.error {
-                    Some(e) => format!("no output · {e}"),
-                    None => "no output".to_string(),
-                }
-            } else {
-                "no output yet at this point of the timeline".to_string()
-            };
-            lines.push(Line::from(Span::styled(note, theme.muted())));
-        } else if status.is_final()
-            && let Some(e) = &host.error
-            && self.output_scroll == 0
-        {
-            lines.push(Line::from(Span::styled(
-                format!("{} {e}", theme.glyphs.error),
-                theme.fg(theme.colors.error),
-            )));
-            if lines.len() > height {
-                lines.remove(0);
-            }
-        }
-        frame.render_widget(Paragraph::new(lines), inner);
-    }
-
-    fn draw_scrubber(&self, frame: &mut Frame, area: Rect, theme: &Theme, end: i64) {
-        let position = self.playback.position();
-        let state = if self.playback.is_playing() {
-            "▶"
-        } else {
-            "⏸"
-        };
-        let left = format!(
-            " {state} {:>3}×  {} ",
-            self.playback.speed(),
-            format_clock(position)
-        );
-        let right = format!(" {} ", format_clock(end));
-        let room =
-            (area.width as usize).saturating_sub(left.chars().count() + right.chars().count());
-        let filled = if end > 0 {
-            ((position as f64 / end as f64) * room as f64).round() as usize
-        } else {
-            room
-        }
-        .min(room);
-        let knob = filled.min(room.saturating_sub(1));
-        let mut spans = vec![Span::styled(
-            left,
-            theme.accent().add_modifier(Modifier::BOLD),
-        )];
-        if room > 0 {
-            spans.push(Span::styled("━".repeat(knob), theme.accent()));
-            spans.push(Span::styled("●", theme.fg(theme.colors.selected)));
-            spans.push(Span::styled(
-                "─".repeat(room.saturating_sub(knob + 1)),
-                theme.muted(),
-            ));
-        }
-        spans.push(Span::styled(right, theme.muted()));
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    }
-
     fn draw_question(&self, frame: &mut Frame, area: Rect, theme: &Theme, question: &Question) {
         let width = (question.text.chars().count() as u16 + 4).clamp(30, area.width);
         let dialog = layout::centered(area, width, 6);
@@ -1507,8 +1354,8 @@ impl View for HistoryView {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        match (&self.mode, &self.replay) {
-            (Mode::Replay, Some(replay)) => self.draw_replay(frame, area, theme, replay),
+        match (&self.mode, &self.open_run) {
+            (Mode::Replay, Some(_)) => self.run.draw(frame, area, theme),
             _ => self.draw_list(frame, area, theme),
         }
         if let Some(question) = &self.question {
@@ -1518,6 +1365,7 @@ impl View for HistoryView {
 
     fn set_area(&mut self, area: Rect) {
         self.area = area;
+        self.run.set_area(area);
     }
 
     fn key_contexts(&self) -> Vec<KeyContext> {
@@ -1527,12 +1375,16 @@ impl View for HistoryView {
         match self.mode {
             Mode::FlowFilter => vec![KeyContext::Input],
             Mode::List => vec![KeyContext::History],
-            Mode::Replay => vec![KeyContext::Replay],
+            // Playback keys first, then the Run view's own.
+            Mode::Replay if self.run.captures_text() => self.run.key_contexts(),
+            Mode::Replay => vec![KeyContext::Replay, KeyContext::Run],
         }
     }
 
     fn captures_text(&self) -> bool {
-        self.mode == Mode::FlowFilter && self.question.is_none()
+        self.question.is_none()
+            && (self.mode == Mode::FlowFilter
+                || (self.mode == Mode::Replay && self.run.captures_text()))
     }
 
     fn hints(&self) -> Vec<Hint> {
@@ -1555,15 +1407,7 @@ impl View for HistoryView {
                 Hint::new(Action::RerunFailed, "rerun failed"),
                 Hint::new(Action::ResumeRun, "resume"),
             ],
-            Mode::Replay => vec![
-                Hint::new(Action::PlayPause, "play"),
-                Hint::new(Action::CycleSpeed, "speed"),
-                Hint::pair(Action::SeekBack, Action::SeekForward, "seek"),
-                Hint::pair(Action::Down, Action::Up, "host"),
-                Hint::new(Action::RerunFailed, "rerun failed"),
-                Hint::new(Action::ResumeRun, "resume"),
-                Hint::new(Action::Cancel, "back"),
-            ],
+            Mode::Replay => self.run.hints(),
         }
     }
 
@@ -1571,6 +1415,7 @@ impl View for HistoryView {
         vec![
             ("History list", KeyContext::History),
             ("Replay", KeyContext::Replay),
+            ("Run view (also in replay)", KeyContext::Run),
         ]
     }
 
@@ -1628,12 +1473,6 @@ pub fn format_span(ms: i64) -> String {
     }
 }
 
-/// A timeline position, `m:ss.t`.
-pub fn format_clock(ms: i64) -> String {
-    let ms = ms.max(0);
-    format!("{}:{:02}.{}", ms / 60_000, ms / 1000 % 60, ms / 100 % 10)
-}
-
 /// How the child ended, with the last line of its log.
 fn child_outcome(code: Option<i32>, log: &Path) -> String {
     let text = std::fs::read(log)
@@ -1661,44 +1500,6 @@ fn child_outcome(code: Option<i32>, log: &Path) -> String {
     }
 }
 
-pub fn status_word(status: HostStatus) -> &'static str {
-    match status {
-        HostStatus::Pending => "pending",
-        HostStatus::Connecting => "connecting",
-        HostStatus::Running => "running",
-        HostStatus::Ok => "ok",
-        HostStatus::Failed => "failed",
-        HostStatus::TimedOut => "timed out",
-        HostStatus::Unreachable => "unreachable",
-        HostStatus::AuthFailed => "auth failed",
-        HostStatus::HostKeyRejected => "host key rejected",
-        HostStatus::Cancelled => "cancelled",
-        HostStatus::Skipped => "skipped",
-        HostStatus::RolledBack => "rolled back",
-        HostStatus::Interrupted => "interrupted",
-    }
-}
-
-/// A host state's glyph and colour, by the theme's names.
-pub fn host_style(theme: &Theme, status: HostStatus) -> (&str, Color) {
-    let g = &theme.glyphs;
-    let c = &theme.colors;
-    match status {
-        HostStatus::Pending => (&g.pending, c.pending),
-        HostStatus::Connecting => (&g.connecting, c.connecting),
-        HostStatus::Running => (&g.running, c.running),
-        HostStatus::Ok => (&g.ok, c.ok),
-        HostStatus::Failed
-        | HostStatus::AuthFailed
-        | HostStatus::HostKeyRejected
-        | HostStatus::RolledBack => (&g.failed, c.failed),
-        HostStatus::TimedOut => (&g.timed_out, c.timed_out),
-        HostStatus::Unreachable => (&g.unreachable, c.unreachable),
-        HostStatus::Cancelled | HostStatus::Skipped => (&g.skipped, c.skipped),
-        HostStatus::Interrupted => (&g.timed_out, c.warning),
-    }
-}
-
 pub fn instance_style(theme: &Theme, status: InstanceStatus) -> (&str, Color) {
     let g = &theme.glyphs;
     let c = &theme.colors;
@@ -1716,21 +1517,6 @@ pub fn instance_style(theme: &Theme, status: InstanceStatus) -> (&str, Color) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeline_shortens_long_gaps_only() {
-        let t = Timeline::new(vec![1_000, 1_500, 10_000_000, 10_000_200], 5_000);
-        assert_eq!(t.map(1_000), 0);
-        assert_eq!(t.map(1_500), 500);
-        assert_eq!(t.map(1_700), 700);
-        // The two-hour gap becomes five seconds.
-        assert_eq!(t.map(9_000_000), 5_500);
-        assert_eq!(t.map(10_000_000), 5_500);
-        assert_eq!(t.map(10_000_200), 5_700);
-        assert_eq!(t.duration(), 5_700);
-        assert_eq!(t.map(0), 0);
-        assert_eq!(Timeline::new(Vec::new(), 5_000).duration(), 0);
-    }
 
     #[test]
     fn playback_follows_an_injected_clock_at_each_speed() {
@@ -1789,25 +1575,6 @@ mod tests {
     }
 
     #[test]
-    fn hosts_show_their_state_at_the_playhead() {
-        let host = ReplayHost {
-            name: "web01".into(),
-            status: HostStatus::Failed,
-            exit_code: Some(3),
-            error: None,
-            batch: Some(0),
-            started: Some(100),
-            finished: Some(900),
-            took_ms: Some(800),
-            lines: Vec::new(),
-        };
-        assert_eq!(host.status_at(50, 1_000), HostStatus::Pending);
-        assert_eq!(host.status_at(500, 1_000), HostStatus::Running);
-        assert_eq!(host.status_at(950, 1_000), HostStatus::Failed);
-        assert_eq!(host.status_at(1_000, 1_000), HostStatus::Failed);
-    }
-
-    #[test]
     fn child_command_lines() {
         let args = child_args(
             ChildKind::Rerun,
@@ -1837,6 +1604,5 @@ mod tests {
         assert_eq!(format_span(12_340), "12.3s");
         assert_eq!(format_span(245_000), "4m05s");
         assert_eq!(format_span(7_380_000), "2h03m");
-        assert_eq!(format_clock(83_450), "1:23.4");
     }
 }

@@ -72,6 +72,22 @@ pub struct RunView {
     journal: Option<PathBuf>,
     background: Background,
     older: Older,
+    /// Where read-back lines are reported (the History view's replay has its own route).
+    older_route: fn(OlderLines) -> crate::tui::app::AppMessage,
+    /// Replay mode: a past run played back; live controls are off.
+    replay: Option<ReplayBar>,
+}
+
+/// The timeline of a replayed run, drawn under the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayBar {
+    pub playing: bool,
+    pub speed: i64,
+    /// Milliseconds into the (gap-shortened) timeline, and its length.
+    pub position: i64,
+    pub duration: i64,
+    /// The run's own clock at the playhead, for elapsed times.
+    pub now: UnixMillis,
 }
 
 /// Lines read back from the journal for the host in focus: one window at a
@@ -147,6 +163,32 @@ impl RunView {
             journal: None,
             background: Background::default(),
             older: Older::default(),
+            older_route: crate::tui::app::AppMessage::RunOlder,
+            replay: None,
+        }
+    }
+
+    /// Replay mode (a past run) with its timeline, or live mode (`None`).
+    pub fn set_replay(&mut self, bar: Option<ReplayBar>) {
+        self.replay = bar;
+    }
+
+    pub fn replay_bar(&self) -> Option<ReplayBar> {
+        self.replay
+    }
+
+    /// Where journal reads of older lines report.
+    pub fn set_older_route(&mut self, route: fn(OlderLines) -> crate::tui::app::AppMessage) {
+        self.older_route = route;
+    }
+
+    /// The store was rebuilt in place (a replay seeked back): lines read
+    /// back for the old contents are dropped, the cursor stays.
+    pub fn store_rebuilt(&mut self) {
+        self.older.clear();
+        if let Some(store) = &self.store {
+            let count = RunStore::lock(store).hosts.len();
+            self.cursor = self.cursor.min(count.saturating_sub(1));
         }
     }
 
@@ -295,10 +337,10 @@ impl RunView {
             return false;
         };
         self.older.pending = Some((request.generation, h, request.lines.clone()));
-        if let Some(read) = self.background.run(
-            move || read_older(request),
-            crate::tui::app::AppMessage::RunOlder,
-        ) {
+        if let Some(read) = self
+            .background
+            .run(move || read_older(request), self.older_route)
+        {
             self.older_read(read);
         }
         true
@@ -350,7 +392,11 @@ impl RunView {
     }
 
     fn now(&self) -> UnixMillis {
-        self.fixed_now.unwrap_or_else(now_millis)
+        match (self.replay, self.fixed_now) {
+            (Some(bar), _) => bar.now,
+            (None, Some(now)) => now,
+            (None, None) => now_millis(),
+        }
     }
 
     pub fn layout(&self) -> OutputLayout {
@@ -402,7 +448,9 @@ impl RunView {
 
     fn body_parts(&self) -> (Rect, Rect, Rect) {
         let area = self.area;
-        let header = Rect::new(area.x, area.y, area.width, 3.min(area.height));
+        // A replay's timeline is a fourth header line.
+        let rows = if self.replay.is_some() { 4 } else { 3 };
+        let header = Rect::new(area.x, area.y, area.width, rows.min(area.height));
         let rest = Rect::new(
             area.x,
             area.y + header.height,
@@ -679,12 +727,22 @@ impl RunView {
             ));
         }
         let state = self.state_line(store, theme, now);
-        frame.render_widget(Paragraph::new(vec![title, Line::from(gauge), state]), area);
+        let mut lines = vec![title, Line::from(gauge), state];
+        if let Some(bar) = self.replay {
+            lines.push(replay_line(&bar, area.width as usize, theme));
+        }
+        frame.render_widget(Paragraph::new(lines), area);
     }
 
     /// What the run waits for, or how it ended.
     fn state_line(&self, store: &RunStore, theme: &Theme, now: UnixMillis) -> Line<'static> {
         let warn = theme.fg(theme.colors.warning);
+        if self.replay.is_some() && !store.status.is_final() {
+            return Line::from(Span::styled(
+                " replay: live controls are off — F reruns failed hosts, R resumes",
+                theme.muted(),
+            ));
+        }
         if let Some(approval) = &store.approval {
             return Line::from(Span::styled(
                 format!(
@@ -1017,6 +1075,44 @@ impl RunView {
 }
 
 /// A row that is not output: where the output starts, or lines on their way.
+/// `▶ 10×  0:08.5 ━━━━●──── 0:42.0`: the replay's state, playhead and length.
+fn replay_line(bar: &ReplayBar, width: usize, theme: &Theme) -> Line<'static> {
+    let state = if bar.playing { "▶" } else { "⏸" };
+    let left = format!(
+        " {state} {:>3}×  {} ",
+        bar.speed,
+        replay_clock(bar.position)
+    );
+    let right = format!(" {} ", replay_clock(bar.duration));
+    let room = width.saturating_sub(left.chars().count() + right.chars().count());
+    let filled = if bar.duration > 0 {
+        ((bar.position as f64 / bar.duration as f64) * room as f64).round() as usize
+    } else {
+        room
+    };
+    let knob = filled.min(room.saturating_sub(1));
+    let mut spans = vec![Span::styled(
+        left,
+        theme.accent().add_modifier(Modifier::BOLD),
+    )];
+    if room > 0 {
+        spans.push(Span::styled("━".repeat(knob), theme.accent()));
+        spans.push(Span::styled("●", theme.fg(theme.colors.selected)));
+        spans.push(Span::styled(
+            "─".repeat(room.saturating_sub(knob + 1)),
+            theme.muted(),
+        ));
+    }
+    spans.push(Span::styled(right, theme.muted()));
+    Line::from(spans)
+}
+
+/// A timeline position, `m:ss.t`.
+pub fn replay_clock(ms: i64) -> String {
+    let ms = ms.max(0);
+    format!("{}:{:02}.{}", ms / 60_000, ms / 1000 % 60, ms / 100 % 10)
+}
+
 fn marker_line(row: &Row<'_>, theme: &Theme) -> Line<'static> {
     let text = match row {
         Row::StartOfOutput => "── start of output ──".to_string(),
@@ -1457,6 +1553,22 @@ impl View for RunView {
                 Hint::new(Action::Cancel, "clear"),
             ];
         }
+        if self.replay.is_some() {
+            return vec![
+                Hint::new(Action::PlayPause, "play"),
+                Hint::new(Action::CycleSpeed, "speed"),
+                Hint::pair(Action::SeekBack, Action::SeekForward, "seek"),
+                Hint::pair(Action::Down, Action::Up, "move"),
+                Hint::new(Action::FocusNext, "pane"),
+                Hint::new(Action::ToggleGather, "gather"),
+                Hint::new(Action::CycleSplit, "split"),
+                Hint::new(Action::Search, "search"),
+                Hint::new(Action::RerunFailed, "rerun failed"),
+                Hint::new(Action::ResumeRun, "resume"),
+                Hint::new(Action::SaveOutput, "save output"),
+                Hint::new(Action::Cancel, "back"),
+            ];
+        }
         let Some(store) = &self.store else {
             return vec![Hint::new(
                 Action::ShowView(crate::tui::action::ViewId::Planner),
@@ -1508,6 +1620,7 @@ mod tests {
         assert_eq!(fmt_ms(7_500_000), "2h05m");
         assert_eq!(fmt_clock(7_147_000), "1:59:07");
         assert_eq!(fmt_clock(245_000), "4:05");
+        assert_eq!(replay_clock(83_450), "1:23.4");
     }
 
     #[test]
