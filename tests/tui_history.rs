@@ -439,10 +439,18 @@ fn seeking_to_the_middle_shows_the_run_as_it_stood_then() {
         "{:?}",
         app.status_text()
     );
-    // Esc goes back to the list.
+    // q goes back to the list from a replay (the footer says so), and only
+    // then quits.
+    assert!(screen(&app, 80, 24).contains("q back"));
+    app.dispatch(Action::Quit);
+    assert!(app.history_view().replay_id().is_none());
+    assert!(!app.should_quit());
+    assert!(screen(&app, 80, 24).contains("FLOW"));
+    // Esc goes back too.
+    app.dispatch(Action::Submit);
+    assert!(app.history_view().replay_id().is_some());
     app.dispatch(Action::Cancel);
     assert!(app.history_view().replay_id().is_none());
-    assert!(screen(&app, 80, 24).contains("FLOW"));
 }
 
 #[test]

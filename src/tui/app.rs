@@ -829,6 +829,10 @@ impl App {
         }
     }
 
+    fn in_history_replay(&self) -> bool {
+        self.view == ViewId::History && self.history.replay_id().is_some()
+    }
+
     /// Applies an action and every follow-up action it leads to.
     pub fn dispatch(&mut self, action: Action) {
         let mut next = Some(action);
@@ -843,6 +847,10 @@ impl App {
 
     fn apply(&mut self, action: Action) -> Option<Action> {
         match action {
+            // In a replay, quit leaves the replay (back to the list) first.
+            Action::Quit if self.dialog.is_none() && self.in_history_replay() => {
+                return Some(Action::Cancel);
+            }
             Action::Quit => self.ask_quit(),
             Action::Suspend => self.suspend = true,
             Action::Resize(width, height) => self.resize(Rect::new(0, 0, width, height)),
@@ -1149,7 +1157,14 @@ impl App {
                 self.active_view().hints(),
                 vec![
                     Hint::new(Action::Help, "help"),
-                    Hint::new(Action::Quit, "quit"),
+                    Hint::new(
+                        Action::Quit,
+                        if self.in_history_replay() {
+                            "back"
+                        } else {
+                            "quit"
+                        },
+                    ),
                 ],
             )
         };
