@@ -111,6 +111,22 @@ pub struct StepResultRecord {
     pub error: Option<String>,
 }
 
+/// A `step_results` row selected as host_idx, step_idx, attempt, status,
+/// exit_code, signal, started_at, finished_at, error.
+fn step_result_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StepResultRecord> {
+    Ok(StepResultRecord {
+        host: r.get(0)?,
+        step: r.get(1)?,
+        attempt: r.get(2)?,
+        status: named(r, 3)?,
+        exit_code: r.get(4)?,
+        signal: r.get(5)?,
+        started_at: r.get(6)?,
+        finished_at: r.get(7)?,
+        error: r.get(8)?,
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExportRecord {
     pub host: HostIndex,
@@ -405,19 +421,7 @@ impl Journal {
             "SELECT host_idx, step_idx, attempt, status, exit_code, signal, started_at, finished_at, error
              FROM step_results WHERE instance_id = ?1 ORDER BY host_idx, step_idx, attempt",
             id,
-            |r| {
-                Ok(StepResultRecord {
-                    host: r.get(0)?,
-                    step: r.get(1)?,
-                    attempt: r.get(2)?,
-                    status: named(r, 3)?,
-                    exit_code: r.get(4)?,
-                    signal: r.get(5)?,
-                    started_at: r.get(6)?,
-                    finished_at: r.get(7)?,
-                    error: r.get(8)?,
-                })
-            },
+            step_result_row,
         )?;
         let exports = collect(
             conn,
@@ -562,19 +566,7 @@ impl Journal {
                  FROM step_results WHERE instance_id = ?1 AND host_idx = ?2
                  ORDER BY started_at IS NULL, started_at, step_idx, attempt",
             )?
-            .query_map(params![id, host], |r| {
-                Ok(StepResultRecord {
-                    host: r.get(0)?,
-                    step: r.get(1)?,
-                    attempt: r.get(2)?,
-                    status: named(r, 3)?,
-                    exit_code: r.get(4)?,
-                    signal: r.get(5)?,
-                    started_at: r.get(6)?,
-                    finished_at: r.get(7)?,
-                    error: r.get(8)?,
-                })
-            })?
+            .query_map(params![id, host], step_result_row)?
             .collect::<Result<_, _>>()?;
         let mut next = 0;
         let mut stmt = tx.prepare_cached(
