@@ -1,7 +1,9 @@
-//! Run logs of schedule fires and resumes (`schedule-logs/`). They are kept
-//! `KEEP_DAYS` days, and never fewer than the last `KEEP_LAST` of each
-//! schedule (or resumed run), so a monthly schedule keeps its history. The
-//! journal holds every run's output; the logs only say how a child started.
+//! Logs of the runs jobdeck starts as child processes: schedule fires and
+//! resumes (`schedule-logs/`), reruns and resumes started from the console
+//! (`tui-logs/`). They are kept `KEEP_DAYS` days, and never fewer than the
+//! last `KEEP_LAST` of each schedule (or run), so a monthly schedule keeps
+//! its history. The journal holds every run's output; the logs only say how
+//! a child started.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ pub const KEEP_DAYS: u64 = 30;
 pub const KEEP_LAST: usize = 10;
 
 /// Removes the old logs in `dir`; returns how many. Files jobdeck did not
-/// name (`schedule-ID-…log`, `resume-ID-…log`) are left alone.
+/// name (`schedule-ID-…log`, `resume-ID-…log`, `rerun-ID-…log`) are left alone.
 pub fn prune(dir: &Path, now: SystemTime) -> std::io::Result<usize> {
     let max_age = Duration::from_secs(KEEP_DAYS * 24 * 3600);
     let mut by_owner: HashMap<String, Vec<(SystemTime, PathBuf)>> = HashMap::new();
@@ -44,7 +46,7 @@ pub fn prune(dir: &Path, now: SystemTime) -> std::io::Result<usize> {
 fn owner_of(name: &str) -> Option<&str> {
     let rest = name.strip_suffix(".log")?;
     let (kind, tail) = rest.split_once('-')?;
-    if kind != "schedule" && kind != "resume" {
+    if !matches!(kind, "schedule" | "resume" | "rerun") {
         return None;
     }
     let (id, stamp) = tail.split_once('-')?;
@@ -80,6 +82,7 @@ mod tests {
             owner_of("resume-7-20261121T030000.000Z.log"),
             Some("resume-7")
         );
+        assert_eq!(owner_of("rerun-7-20261121-030000.log"), Some("rerun-7"));
         assert_eq!(owner_of("schedule-x-1.log"), None);
         assert_eq!(owner_of("notes.txt"), None);
         assert_eq!(owner_of("schedule-12.log"), None);

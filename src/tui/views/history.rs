@@ -944,6 +944,10 @@ impl HistoryView {
                     .spawn()
             });
         let label = format!("{} of #{id}", kind.word());
+        // Old logs go on a thread of their own: the console never waits on files.
+        std::thread::spawn(move || {
+            crate::schedule::logs::prune(&dir, std::time::SystemTime::now())
+        });
         match started {
             Ok(child) => {
                 self.status = Some((
