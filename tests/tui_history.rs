@@ -3,6 +3,9 @@
 //! at 80×24 and 160×48 and compared with insta snapshots. Without a tokio
 //! runtime the view's journal reads run inline, so every frame is settled.
 
+mod console;
+use console::screen;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,8 +20,6 @@ use jobdeck::tui::app::App;
 use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::run_store::RunStore;
 use jobdeck::tui::theme::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use serde_json::json;
 
 const T0: i64 = 1_700_000_000_000;
@@ -266,12 +267,6 @@ fn app(width: u16, height: u16, journal: &Path) -> App {
     app.set_journal_path(journal.to_path_buf());
     app.dispatch(Action::ShowView(ViewId::History));
     app
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| app.draw(frame)).unwrap();
-    terminal.backend().to_string()
 }
 
 fn check(name: &str, app: &App, width: u16, height: u16, dir: &Path) {

@@ -7,6 +7,9 @@
 //! build_plan's warnings reach the console as data and headless stderr as
 //! before.
 
+mod console;
+use console::{press, sample_app, screen, type_keys};
+
 mod support;
 
 use std::fmt::Write as _;
@@ -25,28 +28,10 @@ use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::passphrase::PassphraseRequest;
 use jobdeck::tui::run_store::RunStore;
 use jobdeck::tui::theme::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use support::SshdFixture;
 use tokio::sync::mpsc;
 
 const PASSPHRASE: &str = "correct horse";
-
-fn press(app: &mut App, code: KeyCode) {
-    app.on_event(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn type_keys(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| app.draw(frame)).unwrap();
-    terminal.backend().to_string()
-}
 
 fn passphrase_kind(app: &App) -> Option<(String, u32)> {
     match app.dialog().map(|d| &d.kind) {
@@ -56,17 +41,6 @@ fn passphrase_kind(app: &App) -> Option<(String, u32)> {
 }
 
 // ---- The dialog on its own -------------------------------------------------
-
-fn sample_app(width: u16, height: u16) -> App {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let inv =
-        Inventory::load(&[root.join("sample-inventory").to_string_lossy().into_owned()]).unwrap();
-    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
-    app.set_fixed_clock("12:00:00");
-    app.dispatch(Action::Resize(width, height));
-    app.set_inventory(Arc::new(inv), root);
-    app
-}
 
 /// `~/.ssh/id_ed25519` as the dialog shows it, whatever HOME is.
 fn home_key(name: &str) -> PathBuf {

@@ -4,51 +4,25 @@
 //! both in the console's store and in the journal. Detach leaves a run the
 //! `resume` command continues.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod console;
+use console::{press, root, sample_app, screen, type_keys};
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use jobdeck::engine::events::{
     Event, EventKind, HostStatus, InstanceStatus, StepOutcome, Stream, WaitReason,
 };
-use jobdeck::inventory::Inventory;
 use jobdeck::journal::Journal;
 use jobdeck::tui::action::{Action, ViewId};
 use jobdeck::tui::app::{App, AppMessage};
 use jobdeck::tui::dialog::DialogKind;
-use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::run_store::{RunStore, SharedRunStore};
-use jobdeck::tui::theme::Theme;
 use jobdeck::tui::views::planner::FlowChoice;
 use jobdeck::tui::views::run::{OutputLayout, Pane};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn sample_app(width: u16, height: u16) -> App {
-    let inv = Inventory::load(&[root()
-        .join("sample-inventory")
-        .to_string_lossy()
-        .into_owned()])
-    .unwrap();
-    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
-    app.set_fixed_clock("12:00:00");
-    app.dispatch(Action::Resize(width, height));
-    app.set_inventory(Arc::new(inv), root());
-    app
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| app.draw(frame)).unwrap();
-    terminal.backend().to_string()
-}
 
 fn check(name: &str, app: &App, width: u16, height: u16) {
     let text = screen(app, width, height);
@@ -65,16 +39,6 @@ fn check(name: &str, app: &App, width: u16, height: u16) {
 }
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
-
-fn press(app: &mut App, code: KeyCode) {
-    app.on_event(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn type_keys(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
 
 /// Selects the inventory's `local` app (local-1..4) through the tree.
 fn select_local(app: &mut App) {

@@ -6,12 +6,15 @@
 //! tokio runtime the view's journal work runs inline, so every frame is
 //! settled.
 
+mod console;
+use console::{press, screen, type_keys};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use assert_cmd::Command;
 use chrono::{DateTime, TimeZone, Utc};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use jobdeck::inventory::Inventory;
 use jobdeck::journal::{Journal, NewInstance, Trigger};
 use jobdeck::schedule::store::{CatchUp, NewSchedule, Overlap, RunOptions, ScheduleStore, When};
@@ -20,8 +23,6 @@ use jobdeck::tui::action::{Action, ViewId};
 use jobdeck::tui::app::App;
 use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::theme::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 /// Monday 2026-03-02 08:00 UTC: the console's "now" in every test.
 fn now() -> DateTime<Utc> {
@@ -161,12 +162,6 @@ fn seed(s: &Setup) {
     }
 }
 
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| app.draw(frame)).unwrap();
-    terminal.backend().to_string()
-}
-
 fn check(name: &str, app: &App, width: u16, height: u16, dir: &Path) {
     let text = screen(app, width, height);
     let dir = dir.display().to_string();
@@ -179,17 +174,6 @@ fn check(name: &str, app: &App, width: u16, height: u16, dir: &Path) {
     }, {
         insta::assert_snapshot!(name, text);
     });
-}
-
-/// A key press as the terminal sends it, through the keymap.
-fn press(app: &mut App, code: KeyCode) {
-    app.on_event(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyCode::Char(c));
-    }
 }
 
 /// Moves the form's focus down `n` fields.
@@ -237,13 +221,13 @@ fn the_add_form_previews_fire_times_as_you_type() {
         let mut app = app(&s, w, h);
         press(&mut app, KeyCode::Char('a'));
         assert!(app.schedules_view_mut().form().is_some());
-        type_text(&mut app, "sunday-push");
+        type_keys(&mut app, "sunday-push");
         down(&mut app, 2);
         press(&mut app, KeyCode::Backspace);
         app.dispatch(Action::ClearInput);
-        type_text(&mut app, "30 2 * * sun");
+        type_keys(&mut app, "30 2 * * sun");
         down(&mut app, 1);
-        type_text(&mut app, "Europe/Berlin");
+        type_keys(&mut app, "Europe/Berlin");
         down(&mut app, 1);
         // config-push → deploy: deploy needs a `version` the form cannot give.
         press(&mut app, KeyCode::Right);
@@ -259,7 +243,7 @@ fn the_add_form_previews_fire_times_as_you_type() {
         press(&mut app, KeyCode::Backspace);
         press(&mut app, KeyCode::Backspace);
         press(&mut app, KeyCode::Backspace);
-        type_text(&mut app, "funday");
+        type_keys(&mut app, "funday");
         assert!(screen(&app, w, h).contains("day-of-week"));
     }
 }
@@ -292,19 +276,19 @@ fn a_schedule_added_in_the_console_is_stored_paused_and_deleted() {
     assert!(app.status_text().unwrap().contains("not saved"));
     assert!(screen(&app, 80, 24).contains("a name is required"));
 
-    type_text(&mut app, "nightly-health");
+    type_keys(&mut app, "nightly-health");
     down(&mut app, 2);
     app.dispatch(Action::ClearInput);
-    type_text(&mut app, "15 3 * * *");
+    type_keys(&mut app, "15 3 * * *");
     down(&mut app, 1);
-    type_text(&mut app, "UTC");
+    type_keys(&mut app, "UTC");
     down(&mut app, 1);
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Right); // health-check
     down(&mut app, 2); // past its max_used_percent param
-    type_text(&mut app, "local");
+    type_keys(&mut app, "local");
     down(&mut app, 1);
-    type_text(&mut app, "1 100%");
+    type_keys(&mut app, "1 100%");
     down(&mut app, 4);
     press(&mut app, KeyCode::Right); // overlap: queue
     press(&mut app, KeyCode::Enter);
@@ -345,7 +329,7 @@ fn a_schedule_added_in_the_console_is_stored_paused_and_deleted() {
 
     // The same name twice is refused at the name field.
     press(&mut app, KeyCode::Char('a'));
-    type_text(&mut app, "nightly-health");
+    type_keys(&mut app, "nightly-health");
     down(&mut app, 4);
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Right);
@@ -378,7 +362,7 @@ fn editing_keeps_the_id_and_changes_the_timing() {
     assert_eq!(form.when.text(), "0 2 * * *");
     down(&mut app, 2);
     app.dispatch(Action::ClearInput);
-    type_text(&mut app, "0 5 * * *");
+    type_keys(&mut app, "0 5 * * *");
     app.dispatch(Action::Save);
     assert!(
         app.schedules_view_mut().form().is_none(),
@@ -403,12 +387,12 @@ fn a_flow_with_a_required_param_is_scheduled_with_its_value() {
     let s = setup();
     let mut app = app(&s, 80, 24);
     press(&mut app, KeyCode::Char('a'));
-    type_text(&mut app, "deploy-nightly");
+    type_keys(&mut app, "deploy-nightly");
     down(&mut app, 2);
     app.dispatch(Action::ClearInput);
-    type_text(&mut app, "0 4 * * *");
+    type_keys(&mut app, "0 4 * * *");
     down(&mut app, 1);
-    type_text(&mut app, "UTC");
+    type_keys(&mut app, "UTC");
     down(&mut app, 1);
     press(&mut app, KeyCode::Right); // deploy
     // Without its version the save is refused at the field.
@@ -420,13 +404,13 @@ fn a_flow_with_a_required_param_is_scheduled_with_its_value() {
         app.schedules_view_mut().form().unwrap().focus
             == jobdeck::tui::views::schedules::Field::Param(0)
     );
-    type_text(&mut app, "1.4.2");
+    type_keys(&mut app, "1.4.2");
     // A mode of its own, validated like --mode: confirm needs an approval.
     down(&mut app, 6);
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Right); // continue
     down(&mut app, 1);
-    type_text(&mut app, "25%");
+    type_keys(&mut app, "25%");
     press(&mut app, KeyCode::Enter);
     assert!(
         app.schedules_view_mut().form().is_none(),
@@ -466,7 +450,7 @@ fn the_form_with_params_fits_both_sizes() {
         seed(&s);
         let mut app = app(&s, w, h);
         press(&mut app, KeyCode::Char('a'));
-        type_text(&mut app, "deploy-weekly");
+        type_keys(&mut app, "deploy-weekly");
         down(&mut app, 4);
         press(&mut app, KeyCode::Right); // deploy
         down(&mut app, 2); // service

@@ -4,52 +4,22 @@
 //! written to a journal from synthetic events with a 1 KiB buffer, whose
 //! loading and start-of-output markers are snapshots at 80×24.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod console;
+use console::{press, sample_app, screen};
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use jobdeck::engine::events::{Event, EventKind, HostStatus, InstanceStatus, StepOutcome, Stream};
-use jobdeck::inventory::Inventory;
 use jobdeck::journal::{Journal, JournalWriter, NewInstance, Trigger, WriterOptions};
 use jobdeck::tui::action::{Action, ViewId};
 use jobdeck::tui::app::{App, AppMessage};
-use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::run_store::{LineKind, RunStore};
-use jobdeck::tui::theme::Theme;
 use jobdeck::tui::views::planner::FlowChoice;
 use jobdeck::tui::views::run::Pane;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn sample_app(width: u16, height: u16) -> App {
-    let inv = Inventory::load(&[root()
-        .join("sample-inventory")
-        .to_string_lossy()
-        .into_owned()])
-    .unwrap();
-    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
-    app.set_fixed_clock("12:00:00");
-    app.dispatch(Action::Resize(width, height));
-    app.set_inventory(Arc::new(inv), root());
-    app
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| app.draw(frame)).unwrap();
-    terminal.backend().to_string()
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.on_event(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
 
 async fn pump_until(
     app: &mut App,

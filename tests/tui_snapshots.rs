@@ -3,6 +3,9 @@
 //! tests/snapshots/. Review changes with `cargo insta review` (or delete the
 //! `.snap` file and rerun to accept the new picture).
 
+mod console;
+use console::screen;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,12 +24,6 @@ fn sample_app(width: u16, height: u16) -> App {
     app.dispatch(Action::Resize(width, height));
     app.set_inventory(Arc::new(inv), PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     app
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| app.draw(frame)).unwrap();
-    terminal.backend().to_string()
 }
 
 /// Snapshots the app at its size, with times and this checkout's path

@@ -1,0 +1,53 @@
+//! What the console's tests share: the app on the sample inventory, the
+//! screen as text, and keys pressed as the terminal would send them.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use jobdeck::inventory::Inventory;
+use jobdeck::tui::action::Action;
+use jobdeck::tui::app::App;
+use jobdeck::tui::keymap::Keymap;
+use jobdeck::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// The repository's root (the sample inventory lives there).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The console at `width`×`height` on the sample inventory, its clock fixed.
+pub fn sample_app(width: u16, height: u16) -> App {
+    let inventory = Inventory::load(&[root()
+        .join("sample-inventory")
+        .to_string_lossy()
+        .into_owned()])
+    .unwrap();
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.set_fixed_clock("12:00:00");
+    app.dispatch(Action::Resize(width, height));
+    app.set_inventory(Arc::new(inventory), root());
+    app
+}
+
+/// The screen as text, drawn into a `width`×`height` test terminal.
+pub fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// One key, through the keymap, as the terminal sends it.
+pub fn press(app: &mut App, code: KeyCode) {
+    app.on_event(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+/// Each character of `text` as a key press.
+pub fn type_keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
