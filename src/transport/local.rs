@@ -122,11 +122,11 @@ impl LocalSession {
         };
 
         let run_as = request.run_as.as_deref();
-        signal_group(pgid, libc::SIGTERM, run_as);
+        signal_group(pgid, libc::SIGTERM, run_as).await;
         let exit = match tokio::time::timeout(request.kill_grace, &mut finished).await {
             Ok(status) => status.ok().map(exit_of),
             Err(_) => {
-                signal_group(pgid, libc::SIGKILL, run_as);
+                signal_group(pgid, libc::SIGKILL, run_as).await;
                 match tokio::time::timeout(DRAIN_AFTER_KILL, &mut finished).await {
                     Ok(status) => status.ok().map(exit_of),
                     Err(_) => None,
@@ -142,7 +142,7 @@ impl LocalSession {
     }
 }
 
-fn signal_group(pgid: Option<u32>, signal: i32, run_as: Option<&str>) {
+async fn signal_group(pgid: Option<u32>, signal: i32, run_as: Option<&str>) {
     let Some(pgid) = pgid
         .and_then(|pid| i32::try_from(pid).ok())
         .filter(|&p| p > 1)
@@ -160,19 +160,24 @@ fn signal_group(pgid: Option<u32>, signal: i32, run_as: Option<&str>) {
         } else {
             "TERM"
         };
-        let _ = std::process::Command::new("sudo")
+        // Through the shell's builtin kill, as on SSH hosts: procps' kill binary
+        // reads `-TERM -19946` as `-TERM -1` and would signal every process of
+        // the user (seen: it killed another run's command).
+        let _ = Command::new("sudo")
             .args([
                 "-n",
                 "-u",
                 user,
                 "--",
-                "kill",
-                &format!("-{name}"),
-                &format!("-{pgid}"),
+                "/bin/sh",
+                "-c",
+                &format!("kill -{name} -{pgid}"),
             ])
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status();
+            .status()
+            .await;
     }
 }
 
@@ -265,6 +270,34 @@ mod tests {
             .flat_map(|c| c.data.to_vec())
             .collect();
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_run_as_kill_signals_its_group_and_nothing_else() {
+        // Needs root and sudo, as run_as does.
+        // SAFETY: geteuid has no preconditions.
+        if !std::path::Path::new("/usr/bin/sudo").exists() || unsafe { libc::geteuid() } != 0 {
+            eprintln!("needs root and sudo: skipped");
+            return;
+        }
+        // Another process of the same user, not ours to stop.
+        let mut bystander = std::process::Command::new("sudo")
+            .args(["-n", "-u", "nobody", "--", "sleep", "30"])
+            .spawn()
+            .expect("sudo starts");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // A group that cannot exist (past any pid_max), whose id starts with 1:
+        // procps' kill binary read `-TERM -1000000000` as "every process" (-1).
+        signal_group(Some(1_000_000_000), libc::SIGTERM, Some("nobody")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let survived = bystander.try_wait().expect("try_wait").is_none();
+        // TERM to sudo, which passes it on to its sleep.
+        // SAFETY: kill(2) on the pid of our own child.
+        unsafe {
+            libc::kill(bystander.id() as i32, libc::SIGTERM);
+        }
+        let _ = bystander.wait();
+        assert!(survived, "the kill reached another process of the user");
     }
 
     #[tokio::test]
