@@ -8,14 +8,14 @@
 //! before.
 
 mod console;
-use console::{press, sample_app, screen, type_keys};
+use console::{press, pump_until, sample_app, screen, type_keys};
 
 mod support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use jobdeck::engine::events::{HostStatus, InstanceStatus};
@@ -198,27 +198,6 @@ impl Lab {
         assert_eq!(app.current_view(), ViewId::Planner);
         assert!(app.planner_view_mut().choose_flow("hello"));
         (app, rx)
-    }
-}
-
-async fn pump_until(
-    app: &mut App,
-    rx: &mut mpsc::Receiver<AppMessage>,
-    what: &str,
-    done: impl Fn(&App) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(app) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; status: {:?}",
-            app.status_text()
-        );
-        tokio::select! {
-            Some(message) = rx.recv() => app.on_message(message),
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-        }
-        app.tick();
     }
 }
 

@@ -5,10 +5,9 @@
 //! `resume` command continues.
 
 mod console;
-use console::{press, root, sample_app, screen, type_keys};
+use console::{press, pump_until, root, sample_app, screen, type_keys};
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use crossterm::event::KeyCode;
@@ -424,27 +423,6 @@ fn live_app(journal: &Path) -> (App, mpsc::Receiver<AppMessage>) {
     app.set_task_sender(tx);
     app.set_journal(Some(journal.to_path_buf()));
     (app, rx)
-}
-
-async fn pump_until(
-    app: &mut App,
-    rx: &mut mpsc::Receiver<AppMessage>,
-    what: &str,
-    done: impl Fn(&App) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(app) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; status: {:?}",
-            app.status_text()
-        );
-        tokio::select! {
-            Some(message) = rx.recv() => app.on_message(message),
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-        }
-        app.tick();
-    }
 }
 
 fn start_planned(app: &mut App) {

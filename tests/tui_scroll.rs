@@ -5,10 +5,9 @@
 //! loading and start-of-output markers are snapshots at 80×24.
 
 mod console;
-use console::{press, sample_app, screen};
+use console::{press, pump_until, sample_app, screen};
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use crossterm::event::KeyCode;
@@ -20,27 +19,6 @@ use jobdeck::tui::run_store::{LineKind, RunStore};
 use jobdeck::tui::views::planner::FlowChoice;
 use jobdeck::tui::views::run::Pane;
 use tokio::sync::mpsc;
-
-async fn pump_until(
-    app: &mut App,
-    rx: &mut mpsc::Receiver<AppMessage>,
-    what: &str,
-    done: impl Fn(&App) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done(app) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; status: {:?}",
-            app.status_text()
-        );
-        tokio::select! {
-            Some(message) = rx.recv() => app.on_message(message),
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-        }
-        app.tick();
-    }
-}
 
 async fn wait_loaded(app: &mut App, rx: &mut mpsc::Receiver<AppMessage>) {
     pump_until(app, rx, "older lines", |a| !a.run_view().loading_older()).await;

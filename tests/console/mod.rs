@@ -4,15 +4,17 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use jobdeck::inventory::Inventory;
 use jobdeck::tui::action::Action;
-use jobdeck::tui::app::App;
+use jobdeck::tui::app::{App, AppMessage};
 use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
 
 /// The repository's root (the sample inventory lives there).
 pub fn root() -> PathBuf {
@@ -49,5 +51,28 @@ pub fn press(app: &mut App, code: KeyCode) {
 pub fn type_keys(app: &mut App, text: &str) {
     for c in text.chars() {
         press(app, KeyCode::Char(c));
+    }
+}
+
+/// Feeds the app its background messages (and ticks) until `done`, as the
+/// console's loop does; fails after two minutes, naming `what`.
+pub async fn pump_until(
+    app: &mut App,
+    rx: &mut mpsc::Receiver<AppMessage>,
+    what: &str,
+    done: impl Fn(&App) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done(app) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; status: {:?}",
+            app.status_text()
+        );
+        tokio::select! {
+            Some(message) = rx.recv() => app.on_message(message),
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        app.tick();
     }
 }
