@@ -8,6 +8,7 @@ pub mod duration;
 pub mod engine;
 pub mod flow;
 pub mod hostlist;
+pub mod input_file;
 pub mod inventory;
 pub mod journal;
 pub mod report;

@@ -168,3 +168,57 @@ fn console_runs_a_flow_end_to_end_in_tmux() {
     assert!(text.contains("health-check"), "{text}");
     assert!(text.contains("ok"), "{text}");
 }
+
+/// A keymap with one bad line: the console starts with its good lines, and
+/// the bad one is named at file:line in the status line after the
+/// inventory has loaded (once "loaded N hosts" replaced it before the
+/// first frame).
+#[test]
+fn a_broken_keymap_line_is_shown_after_the_inventory_loads() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED tui_e2e: tmux is not installed (apt-get install tmux); .ci installs it");
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("jobdeck")).unwrap();
+    std::fs::write(
+        config.join("jobdeck/keymap.toml"),
+        "[global]\n\"Q\" = \"leave\"\n\"ctrl-x\" = \"quit\"\n",
+    )
+    .unwrap();
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_jobdeck"));
+    let tmux = Tmux {
+        socket: format!("jobdeck-e2e-keymap-{}", std::process::id()),
+    };
+    let command = format!(
+        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i sample-inventory; echo JOBDECK-EXITED-$?; sleep 60",
+        shell_quote(&config),
+        shell_quote(&binary),
+        shell_quote(&dir.path().join("journal.db")),
+    );
+    let root_text = root.display().to_string();
+    let out = tmux.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "240",
+        "-y",
+        "30",
+        "-s",
+        "e2e",
+        "-c",
+        &root_text,
+        &command,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+    let screen = tmux.wait_for("loaded 18 hosts", Duration::from_secs(20));
+    assert!(
+        screen.contains("keymap.toml:2: unknown action 'leave' for key 'Q'"),
+        "the warning is gone:\n{screen}"
+    );
+    // The good line applies: ctrl-x quits.
+    tmux.keys(&["C-x"]);
+    tmux.wait_for("JOBDECK-EXITED-0", Duration::from_secs(10));
+}

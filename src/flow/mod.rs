@@ -45,6 +45,14 @@ impl FlowError {
     }
 }
 
+/// A file that cannot be read is a problem at its first line; text that is
+/// not UTF-8, at the line of the first bad byte.
+impl From<crate::input_file::InputError> for FlowError {
+    fn from(e: crate::input_file::InputError) -> Self {
+        FlowError::new(e.path, e.line.unwrap_or(1), e.problem)
+    }
+}
+
 /// Every problem found in one flow, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowErrors(pub Vec<FlowError>);
