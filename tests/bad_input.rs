@@ -11,29 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use cli::Outcome;
 
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    #[track_caller]
-    fn expect(self, code: i32) -> Outcome {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// Lines of stderr that contain `needle`.
-    fn stderr_lines_with(&self, needle: &str) -> Vec<&str> {
-        self.stderr.lines().filter(|l| l.contains(needle)).collect()
-    }
-}
+mod cli;
 
 /// A temp dir with a journal, files written by the test, and the binary
 /// run from inside it (so no ./inventory or user config is picked up).
@@ -109,12 +89,7 @@ impl Lab {
     }
 
     fn run(&self, args: &[&str]) -> Outcome {
-        let out = self.cmd().args(args).output().expect("run jobdeck");
-        Outcome {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cli::run(self.cmd().args(args))
     }
 
     /// `h1..hN`, local hosts.
@@ -152,68 +127,43 @@ fn inputs_that_are_not_regular_files_or_too_large_are_refused_at_once() {
     let out = lab
         .run(&["--run", "-c", "true", "-i", "/dev/zero"])
         .expect(2);
-    assert!(out.stderr.contains("/dev/zero: cannot read inventory file"));
+    out.stderr_has("/dev/zero: cannot read inventory file");
 
     // A FIFO in an inventory directory: once blocked in open() forever.
     lab.write("invdir/hosts.ini", "[lab]\nh1 ansible_connection=local\n");
     let fifo = lab.fifo("invdir/zz-pipe");
     let out = lab.run(&["inventory", "list", "-i", "invdir"]).expect(2);
-    assert!(
-        out.stderr.contains(&format!(
-            "{}: cannot read inventory file: it is a FIFO",
-            show(&fifo)
-        )),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!(
+        "{}: cannot read inventory file: it is a FIFO",
+        show(&fifo)
+    ));
 
     // Over 64 MiB: an inventory, a flow, an atom, an @file pattern list.
     let big = lab.oversized("big.ini");
     let out = lab.run(&["inventory", "list", "-i", &show(&big)]).expect(2);
-    assert!(
-        out.stderr.contains(&format!(
-            "{}: cannot read inventory file: it is larger than 64 MiB",
-            show(&big)
-        )),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!(
+        "{}: cannot read inventory file: it is larger than 64 MiB",
+        show(&big)
+    ));
     let big_flow = lab.oversized("flows/big.yml");
     let out = lab.run(&["check", &show(&big_flow)]).expect(2);
-    assert!(
-        out.stderr.contains(&format!(
-            "{}:1: cannot read flow file: it is larger than 64 MiB",
-            show(&big_flow)
-        )),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!(
+        "{}:1: cannot read flow file: it is larger than 64 MiB",
+        show(&big_flow)
+    ));
     let big_atom = lab.oversized("flows/atoms/big.sh");
     let flow = lab.write("flows/uses-big.yml", "name: x\nsteps:\n  - atom: big\n");
     let out = lab.run(&["check", &show(&flow)]).expect(2);
-    assert!(
-        out.stderr.contains(&format!(
-            "{}:1: cannot read atom: it is larger than 64 MiB",
-            show(&big_atom)
-        )),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!(
+        "{}:1: cannot read atom: it is larger than 64 MiB",
+        show(&big_atom)
+    ));
     let out = lab
         .run(&["inventory", "hosts", "-i", &inventory, "@/dev/zero"])
         .expect(2);
-    assert!(
-        out.stderr
-            .contains("/dev/zero: cannot read host pattern file: it is a character device"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("/dev/zero: cannot read host pattern file: it is a character device");
     let out = lab.run(&["--run", "/dev/zero", "-i", &inventory]).expect(2);
-    assert!(
-        out.stderr.contains("/dev/zero:1: cannot read flow file"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("/dev/zero:1: cannot read flow file");
 
     // --theme /dev/zero: the console ends before it starts, naming the file.
     let out = lab.run(&["--theme", "/dev/zero"]).expect(2);
@@ -291,11 +241,7 @@ fn durations_over_a_year_and_zero_timeouts_are_refused() {
         ),
         format!("{atom}:3: timeout: invalid duration `0ms`: a timeout of zero"),
     ] {
-        assert!(
-            out.stderr.contains(&expected),
-            "{expected}\nin:\n{}",
-            out.stderr
-        );
+        out.stderr_has(&expected);
     }
     // Nothing ran.
     let history = lab.run(&["history", "--json"]).expect(0);
@@ -331,23 +277,13 @@ fn text_that_is_not_utf8_is_named_at_its_file_and_line() {
         "name: y\nsteps:\n  - atom: latin1\n",
     );
     let out = lab.run(&["check", &show(&flow)]).expect(2);
-    assert!(
-        out.stderr
-            .contains(&format!("{}:3: not UTF-8 text: byte 0xE9", show(&atom))),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!("{}:3: not UTF-8 text: byte 0xE9", show(&atom)));
 
     let patterns = lab.write("limit.txt", b"h1\n# caf\xe9\n");
     let out = lab
         .run(&["inventory", "hosts", "-i", &inventory, "@limit.txt"])
         .expect(2);
-    assert!(
-        out.stderr
-            .contains(&format!("{}:2: not UTF-8 text: byte 0xE9", show(&patterns))),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!("{}:2: not UTF-8 text: byte 0xE9", show(&patterns)));
 
     // An INI inventory reads on, as Ansible's ini plugin does: a warning
     // names each such line, and the bad bytes read as U+FFFD.
@@ -393,12 +329,7 @@ fn text_that_is_not_utf8_is_named_at_its_file_and_line() {
     let out = lab
         .run(&["inventory", "list", "-i", &show(&yaml)])
         .expect(2);
-    assert!(
-        out.stderr
-            .contains(&format!("{}:3: not UTF-8 text: byte 0xE9", show(&yaml))),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!("{}:3: not UTF-8 text: byte 0xE9", show(&yaml)));
 }
 
 // ------------------------------------------- one problem, one message
@@ -466,12 +397,12 @@ fn one_problem_gives_one_message() {
             .collect();
         assert_eq!(problems.len(), 1, "{steps:?}:\n{}", out.stderr);
         assert!(problems[0].contains(expected), "{steps:?}: {}", problems[0]);
-        assert!(out.stderr.contains("1 problem(s)"), "{}", out.stderr);
+        out.stderr_has("1 problem(s)");
     }
     // Truly empty steps still say so.
     let flow = lab.write("flows/empty.yml", "name: e\nsteps: []\n");
     let out = lab.run(&["check", &show(&flow)]).expect(2);
-    assert!(out.stderr.contains("steps: is empty"), "{}", out.stderr);
+    out.stderr_has("steps: is empty");
 }
 
 // ------------------------------------------------------ params, atoms
@@ -507,11 +438,7 @@ fn an_empty_required_param_is_an_error_unless_the_flow_allows_it() {
     let out = lab
         .run(&["--run", &show(&lenient), "-i", &inventory])
         .expect(2);
-    assert!(
-        out.stderr.contains("param 'version' is required"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("param 'version' is required");
     // An atom's required param given empty in the flow is refused at its line.
     lab.write(
         "flows/atoms/svc.sh",
@@ -522,14 +449,10 @@ fn an_empty_required_param_is_an_error_unless_the_flow_allows_it() {
         "name: svc\nsteps:\n  - atom: svc\n    with: {service: \"\"}\n",
     );
     let out = lab.run(&["check", &show(&flow)]).expect(2);
-    assert!(
-        out.stderr.contains(&format!(
-            "{}:4: param 'service' is required and was given an empty value",
-            show(&flow)
-        )),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!(
+        "{}:4: param 'service' is required and was given an empty value",
+        show(&flow)
+    ));
 }
 
 #[test]
@@ -568,14 +491,10 @@ fn two_atoms_declaring_one_name_is_an_error_naming_both_files() {
     lab.run(&["check", &show(&flow)]).expect(0);
     let flow = lab.write("flows/t.yml", "name: t\nsteps:\n  - atom: stop\n");
     let out = lab.run(&["check", &show(&flow)]).expect(2);
-    assert!(
-        out.stderr.contains(&format!(
-            "no atom named 'stop': {} declares name: stop-service",
-            show(&lab.path("flows/atoms/stop.sh"))
-        )),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(format!(
+        "no atom named 'stop': {} declares name: stop-service",
+        show(&lab.path("flows/atoms/stop.sh"))
+    ));
 }
 
 // ------------------------------------------------------------ --gather

@@ -214,7 +214,13 @@ impl Keymap {
     }
 
     fn apply(&mut self, text: &str, file: &str) -> Vec<KeymapError> {
-        let (clean, mut problems) = without_bad_toml_lines(text);
+        let (clean, bad_lines) = without_bad_toml_lines(text);
+        let not_toml = |(line, message): (usize, String)| KeymapError {
+            file: file.to_string(),
+            line,
+            message: format!("not a keymap: {message}"),
+        };
+        let mut errors: Vec<KeymapError> = bad_lines.into_iter().map(not_toml).collect();
         let located = |offset: usize, message: String| KeymapError {
             file: file.to_string(),
             line: line_of(&clean, offset),
@@ -223,27 +229,12 @@ impl Keymap {
         let doc = match DeTable::parse(&clean) {
             Ok(doc) => doc,
             Err(e) => {
-                // Only when over MAX_BAD_LINES: the whole file is left out.
+                // Only past MAX_BAD_LINES: the whole file is left out.
                 let offset = e.span().map(|s| s.start).unwrap_or(0);
-                problems.push((line_of(&clean, offset), e.message().to_string()));
-                return problems
-                    .into_iter()
-                    .map(|(line, message)| KeymapError {
-                        file: file.to_string(),
-                        line,
-                        message: format!("not a keymap: {message}"),
-                    })
-                    .collect();
+                errors.push(not_toml((line_of(&clean, offset), e.message().to_string())));
+                return errors;
             }
         };
-        let mut errors: Vec<KeymapError> = problems
-            .into_iter()
-            .map(|(line, message)| KeymapError {
-                file: file.to_string(),
-                line,
-                message: format!("not a keymap: {message}"),
-            })
-            .collect();
         for (context_name, table) in doc.get_ref() {
             let start = context_name.span().start;
             let Some(context) = KeyContext::from_name(context_name.get_ref()) else {
