@@ -13,6 +13,7 @@
 //!   Ansible does), [`decode_lossy`] keeps the text and names each such line
 //!   in a warning instead.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
@@ -110,9 +111,9 @@ pub fn decode(path: &Path, what: &str, bytes: Vec<u8>) -> Result<String, InputEr
 /// The bytes as text with every invalid UTF-8 sequence replaced by U+FFFD
 /// (`�`), and a warning for each line that had one (the first few, then a
 /// count).
-pub fn decode_lossy(path: &Path, bytes: &[u8]) -> (String, Vec<InputError>) {
+pub fn decode_lossy<'a>(path: &Path, bytes: &'a [u8]) -> (Cow<'a, str>, Vec<InputError>) {
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return (text.to_string(), Vec::new());
+        return (Cow::Borrowed(text), Vec::new());
     }
     let mut warnings = Vec::new();
     let mut more = 0usize;
@@ -141,7 +142,7 @@ pub fn decode_lossy(path: &Path, bytes: &[u8]) -> (String, Vec<InputError>) {
             format!("{more} more line(s) are not UTF-8 and were read with U+FFFD"),
         ));
     }
-    (String::from_utf8_lossy(bytes).into_owned(), warnings)
+    (String::from_utf8_lossy(bytes), warnings)
 }
 
 fn check_kind(meta: &std::fs::Metadata) -> Result<(), String> {

@@ -330,6 +330,15 @@ fn text_that_is_not_utf8_is_named_at_its_file_and_line() {
         .run(&["inventory", "list", "-i", &show(&yaml)])
         .expect(2);
     out.stderr_has(format!("{}:3: not UTF-8 text: byte 0xE9", show(&yaml)));
+    // Also without an extension, once it reads as a YAML mapping.
+    let yaml = lab.write(
+        "yaml-inventory",
+        b"all:\n  hosts:\n    h1: {ansible_connection: local}  # caf\xe9\n",
+    );
+    let out = lab
+        .run(&["inventory", "list", "-i", &show(&yaml)])
+        .expect(2);
+    out.stderr_has(format!("{}:3: not UTF-8 text: byte 0xE9", show(&yaml)));
 }
 
 // ------------------------------------------- one problem, one message

@@ -124,15 +124,20 @@ fn parse_file(
     warnings: &mut Vec<String>,
 ) -> Result<(), InventoryError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let (text, not_utf8) = input_file::decode_lossy(path, &bytes);
-    if YAML_EXTENSIONS.contains(&ext) || (ext.is_empty() && is_yaml_mapping(path, &text)) {
-        let text = input_file::decode(path, "YAML inventory file", bytes)?;
-        super::yaml::parse(path, &text, data)
-    } else {
-        super::ini::parse(path, &text, data)?;
-        warnings.extend(not_utf8.iter().map(ToString::to_string));
-        Ok(())
+    let strict = |bytes: Vec<u8>| input_file::decode(path, "YAML inventory file", bytes);
+    if YAML_EXTENSIONS.contains(&ext) {
+        return super::yaml::parse(path, &strict(bytes)?, data);
     }
+    let (text, not_utf8) = input_file::decode_lossy(path, &bytes);
+    if ext.is_empty() && is_yaml_mapping(path, &text) {
+        if !not_utf8.is_empty() {
+            strict(bytes.clone())?;
+        }
+        return super::yaml::parse(path, &text, data);
+    }
+    super::ini::parse(path, &text, data)?;
+    warnings.extend(not_utf8.iter().map(ToString::to_string));
+    Ok(())
 }
 
 fn is_yaml_mapping(path: &Path, text: &str) -> bool {
