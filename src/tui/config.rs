@@ -89,11 +89,7 @@ impl Settings {
                 }
                 Ok(text) => {
                     let (keymap, problems) = Keymap::with_overrides(&text, &path);
-                    warnings.extend(
-                        problems
-                            .iter()
-                            .map(|e| format!("keymap {e}; the line is ignored")),
-                    );
+                    warnings.extend(problems.iter().map(|e| format!("keymap {e}")));
                     keymap
                 }
             },

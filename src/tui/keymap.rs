@@ -213,28 +213,40 @@ impl Keymap {
         (map, problems)
     }
 
+    /// Applies a keymap file's good lines; every message says what was left
+    /// out (the line, its section, or the file).
     fn apply(&mut self, text: &str, file: &str) -> Vec<KeymapError> {
         let (clean, bad_lines) = without_bad_toml_lines(text);
-        let not_toml = |(line, message): (usize, String)| KeymapError {
+        let error = |line: usize, message: String| KeymapError {
             file: file.to_string(),
             line,
-            message: format!("not a keymap: {message}"),
-        };
-        let mut errors: Vec<KeymapError> = bad_lines.into_iter().map(not_toml).collect();
-        let located = |offset: usize, message: String| KeymapError {
-            file: file.to_string(),
-            line: line_of(&clean, offset),
             message,
         };
         let doc = match DeTable::parse(&clean) {
             Ok(doc) => doc,
             Err(e) => {
-                // Only past MAX_BAD_LINES: the whole file is left out.
+                // Only past MAX_BAD_LINES: nothing of the file applies.
                 let offset = e.span().map(|s| s.start).unwrap_or(0);
-                errors.push(not_toml((line_of(&clean, offset), e.message().to_string())));
-                return errors;
+                return vec![error(
+                    line_of(&clean, offset),
+                    format!(
+                        "not a keymap: more than {MAX_BAD_LINES} lines are not TOML; \
+                         the file is ignored"
+                    ),
+                )];
             }
         };
+        let mut errors: Vec<KeymapError> = bad_lines
+            .into_iter()
+            .map(|(line, message, left_out)| {
+                error(line, format!("not a keymap: {message}; {left_out}"))
+            })
+            .collect();
+        let located = |offset: usize, message: String, left_out: &str| {
+            error(line_of(&clean, offset), format!("{message}; {left_out}"))
+        };
+        const LINE: &str = "the line is ignored";
+        const SECTION: &str = "the section is ignored";
         for (context_name, table) in doc.get_ref() {
             let start = context_name.span().start;
             let Some(context) = KeyContext::from_name(context_name.get_ref()) else {
@@ -246,6 +258,7 @@ impl Keymap {
                         context_name.get_ref(),
                         known.join(", ")
                     ),
+                    SECTION,
                 ));
                 continue;
             };
@@ -256,6 +269,7 @@ impl Keymap {
                         "'{}' must be a [{0}] section of \"key\" = \"action\" lines",
                         context_name.get_ref()
                     ),
+                    LINE,
                 ));
                 continue;
             };
@@ -269,7 +283,7 @@ impl Keymap {
                 let key = match Key::parse(key_text) {
                     Ok(key) => key,
                     Err(m) => {
-                        errors.push(located(offset, m));
+                        errors.push(located(offset, m, LINE));
                         continue;
                     }
                 };
@@ -277,6 +291,7 @@ impl Keymap {
                     errors.push(located(
                         offset,
                         format!("the action for key '{key_text}' must be a quoted action name"),
+                        LINE,
                     ));
                     continue;
                 };
@@ -292,6 +307,7 @@ impl Keymap {
                             "unknown action '{name}' for key '{key_text}'; \
                              see the help overlay (?) for action names, or use \"none\""
                         ),
+                        LINE,
                     ));
                     continue;
                 };
@@ -346,7 +362,7 @@ impl Keymap {
 /// header takes its section's lines with it, so they do not land in the
 /// section before), and those lines with the parser's message. Line
 /// numbers stay those of the file.
-fn without_bad_toml_lines(text: &str) -> (String, Vec<(usize, String)>) {
+fn without_bad_toml_lines(text: &str) -> (String, Vec<(usize, String, &'static str)>) {
     let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
     let mut bad = Vec::new();
     while bad.len() < MAX_BAD_LINES {
@@ -361,15 +377,20 @@ fn without_bad_toml_lines(text: &str) -> (String, Vec<(usize, String)>) {
             // blank the last line with text.
             match lines[..index].iter().rposition(|l| !l.trim().is_empty()) {
                 Some(i) if i < index => {
-                    bad.push((i + 1, e.message().to_string()));
+                    bad.push((i + 1, e.message().to_string(), "the line is ignored"));
                     lines[i].clear();
                     continue;
                 }
                 _ => break,
             }
         }
-        bad.push((index + 1, e.message().to_string()));
         let header = lines[index].trim_start().starts_with('[');
+        let left_out = if header {
+            "the section is ignored"
+        } else {
+            "the line is ignored"
+        };
+        bad.push((index + 1, e.message().to_string(), left_out));
         lines[index].clear();
         if header {
             for line in lines.iter_mut().skip(index + 1) {
@@ -499,11 +520,31 @@ mod tests {
     }
 
     #[test]
+    fn a_file_of_mostly_garbage_is_ignored_whole() {
+        let text = format!("[inventory]\n\"n\" = \"down\"\n{}", "junk\n".repeat(150));
+        let (map, problems) = Keymap::with_overrides(&text, Path::new("keymap.toml"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .message
+                .contains("more than 100 lines are not TOML; the file is ignored"),
+            "{problems:?}"
+        );
+        let inv = [KeyContext::Inventory];
+        assert_eq!(map.lookup(&inv, &key("n")), None);
+        assert_eq!(map.lookup(&inv, &key("j")), Some(Action::Down));
+    }
+
+    #[test]
     fn a_broken_section_header_takes_its_lines_with_it() {
         let text = "[inventory]\n\"n\" = \"down\"\n[run\n\"k\" = \"quit\"\n[global]\n\"ctrl-q\" = \"quit\"\n";
         let (map, problems) = Keymap::with_overrides(text, Path::new("keymap.toml"));
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].line, 3);
+        assert!(
+            problems[0].message.ends_with("the section is ignored"),
+            "{problems:?}"
+        );
         let inv = [KeyContext::Inventory];
         assert_eq!(map.lookup(&inv, &key("n")), Some(Action::Down));
         assert_eq!(map.lookup(&inv, &key("k")), Some(Action::Up));
