@@ -12,6 +12,7 @@
 //! file and line.
 
 pub mod atom;
+mod atom_library;
 pub mod load;
 pub mod params;
 
