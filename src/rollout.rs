@@ -3,7 +3,9 @@
 //! between batches (mode, max-fail).
 //!
 //! # Batch expressions
-//! Tokens are separated by spaces or commas (`10% 30% 100%`, `10%,20%,30%`):
+//! Tokens are separated by spaces or commas (`10% 30% 100%`, `10%,20%,30%`),
+//! including those a Chinese keyboard types: the full-width comma `，`, the
+//! ideographic comma `、` and the ideographic space (`10%，30%，60%`):
 //! - `n`   — a batch of n hosts;
 //! - `n%`  — n percent of the *selected* hosts (not of those left), rounded
 //!   up, at least 1; `100%` means "all the rest" and may only come last;
@@ -172,6 +174,11 @@ fn parse_positive(token: &str, digits: &str) -> Result<usize, RolloutError> {
     }
 }
 
+/// `,` and the commas of a Chinese keyboard: full-width `，` and ideographic `、`.
+fn is_comma(c: char) -> bool {
+    matches!(c, ',' | '\u{ff0c}' | '\u{3001}')
+}
+
 /// A parsed batch expression. It does not depend on the host count; call
 /// [`BatchExpr::plan`] to get the batch sizes for a selection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -183,9 +190,10 @@ impl BatchExpr {
     /// Parses the text form: tokens separated by spaces and/or commas.
     pub fn parse(text: &str) -> Result<Self, RolloutError> {
         let mut words = Vec::new();
-        let pieces: Vec<&str> = text.split(',').collect();
+        let pieces: Vec<&str> = text.split(is_comma).collect();
         for piece in &pieces {
             let before = words.len();
+            // Unicode white space: the ideographic space (U+3000) separates too.
             words.extend(piece.split_whitespace());
             // `10%,,20%` or a trailing comma: most likely a value went missing.
             if words.len() == before && pieces.len() > 1 {
@@ -710,6 +718,19 @@ mod tests {
     fn seed_percentages_with_commas() {
         assert_eq!(plan("10%,20%,30%,40%", 100), vec![10, 20, 30, 40]);
         assert_eq!(plan("10%, 20% ,30%  40%", 100), vec![10, 20, 30, 40]);
+    }
+
+    #[test]
+    fn chinese_keyboard_separators() {
+        // Full-width comma, ideographic comma, ideographic space (U+3000).
+        assert_eq!(plan("10%，30%，60%", 10), vec![1, 3, 6]);
+        assert_eq!(plan("10%、30%、60%", 10), vec![1, 3, 6]);
+        assert_eq!(plan("1\u{3000}30%\u{3000}100%", 10), vec![1, 3, 6]);
+        assert_eq!(plan("1，\u{3000}30% , 100%", 10), vec![1, 3, 6]);
+        assert!(matches!(
+            BatchExpr::parse("10%，，30%"),
+            Err(RolloutError::EmptyToken { .. })
+        ));
     }
 
     #[test]

@@ -170,3 +170,12 @@ fn missing_or_bad_host_count_is_a_usage_error() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn chinese_keyboard_separators_split_batches() {
+    // As the design notes write it: full-width commas.
+    assert_eq!(json_plan("10%，30%，60%", 10), vec![1, 3, 6]);
+    // The ideographic space and the ideographic comma.
+    assert_eq!(json_plan("1\u{3000}30%\u{3000}100%", 10), vec![1, 3, 6]);
+    assert_eq!(json_plan("1、2、100%", 10), vec![1, 2, 7]);
+}
