@@ -148,11 +148,11 @@ pub enum Command {
         #[arg(long, conflicts_with = "json")]
         gather: bool,
     },
-    /// Export a whole run as JSON.
+    /// Export a whole run as JSON: the instance, its atoms, every result and all output.
     Export {
         id: i64,
-        /// JSON is the only format.
-        #[arg(long, required = true)]
+        /// Accepted and ignored: JSON is the only format, printed with or without it.
+        #[arg(long)]
         json: bool,
     },
     /// Print a shell completion script.

@@ -868,6 +868,8 @@ fn export_prints_the_whole_instance() {
     // Pretty-printed, for reading and diffing.
     let text = ok_run(&fx.path, &["export", "2", "--json"]);
     assert!(text.starts_with("{\n  \""), "{}", &text[..40]);
+    // JSON is the only format: the flag may be left out.
+    assert_eq!(ok_run(&fx.path, &["export", "2"]), text);
 }
 
 #[test]
