@@ -446,6 +446,42 @@ fn batches_double_end_to_end() {
 }
 
 #[test]
+fn json_events_name_their_hosts_and_steps() {
+    let lab = Lab::new();
+    let inventory = lab.local_inventory(2, &[]);
+    let out = run(lab
+        .cmd()
+        .args(["--run", "-c", "echo hi", "--json"])
+        .arg("-i")
+        .arg(&inventory))
+    .expect(0);
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let with_host: Vec<&Value> = events.iter().filter(|e| e.get("host").is_some()).collect();
+    assert!(!with_host.is_empty(), "{}", out.stdout);
+    for event in with_host {
+        let index = event["host"].as_u64().unwrap();
+        assert_eq!(
+            event["host_name"],
+            format!("h{}", index + 1),
+            "every event with a host names it: {event}"
+        );
+        if event.get("step").is_some() {
+            assert_eq!(event["step_name"], "command", "{event}");
+        }
+    }
+    let finished: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "host_finished")
+        .map(|e| e["host_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(finished.len(), 2, "{}", out.stdout);
+}
+
+#[test]
 fn adhoc_commands_reach_the_shell_verbatim() {
     let lab = Lab::new();
     let inventory = lab.local_inventory(1, &[]);

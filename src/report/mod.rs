@@ -9,7 +9,8 @@
 //! - **gather** (`--gather`): nothing per host; at the end, hosts with
 //!   identical output and outcome are shown once under their folded host
 //!   list (clush -b style).
-//! - **json** (`--json`): every event as one JSON object per line.
+//! - **json** (`--json`): every event as one JSON object per line, hosts
+//!   and steps named next to their index (`json_lines.rs`).
 //! - **progress** (stdout is a terminal, not `--json`): lines or gather,
 //!   plus live progress bars below them.
 //!
@@ -28,6 +29,7 @@
 
 mod capture;
 mod gather;
+mod json_lines;
 mod progress;
 mod render;
 mod run;
@@ -191,6 +193,7 @@ pub struct Reporter {
     progress: Option<Progress>,
     current_batch: Option<usize>,
     scrubber: Scrubber,
+    json: json_lines::JsonLines,
     output_error: Option<String>,
 }
 
@@ -204,6 +207,7 @@ impl Reporter {
         Reporter {
             out,
             scrubber: Scrubber::new(&options.secrets),
+            json: json_lines::JsonLines::default(),
             options,
             run: RunInfo::default(),
             captures: HashMap::new(),
@@ -535,7 +539,7 @@ impl Reporter {
                 if let EventKind::Exported { value: slot, .. } = &mut masked.kind {
                     *slot = self.mask(value);
                 }
-                serde_json::to_string(&masked)
+                self.json.line(&masked)
             }
             EventKind::InstanceFinished {
                 reason: Some(reason),
@@ -545,13 +549,12 @@ impl Reporter {
                 if let EventKind::InstanceFinished { reason: slot, .. } = &mut masked.kind {
                     *slot = Some(self.mask(reason));
                 }
-                serde_json::to_string(&masked)
+                self.json.line(&masked)
             }
-            _ => serde_json::to_string(event),
+            _ => self.json.line(event),
         };
         // An event always serialises (its map keys are strings).
-        if let Ok(mut line) = line {
-            line.push('\n');
+        if let Some(line) = line {
             self.write(&line);
         }
     }
