@@ -1464,6 +1464,75 @@ async fn ssh_steps_share_exports_and_report_unreachable_hosts() {
     );
 }
 
+/// An SSH target on loopback that nothing else configures: no keys, no
+/// agent, a short connect timeout.
+fn bare_ssh_host(name: &str, port: u16) -> PlannedHost {
+    let mut target = Target::new(name);
+    target.address = "127.0.0.1".into();
+    target.port = port;
+    target.connect_timeout = Duration::from_secs(2);
+    target.global_known_hosts = Vec::new();
+    PlannedHost {
+        name: name.to_string(),
+        target,
+        env: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_whose_handshake_fails_fails_once_for_the_run() {
+    // A listener that never accepts: the kernel completes the TCP handshake,
+    // the SSH banner never comes, so the connect times out (a silent host).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    // A port nothing listens on: the connection is refused.
+    let refused_port = support::free_port();
+    let flow = |on_failure| {
+        let mut steps = vec![
+            step("one", "true"),
+            step("two", "true"),
+            step("three", "true"),
+        ];
+        for s in &mut steps {
+            s.on_failure = on_failure;
+            s.retries = 2;
+        }
+        steps
+    };
+    for (name, port, on_failure) in [
+        ("silent", silent_port, OnFailure::Continue),
+        ("silent", silent_port, OnFailure::KeepGoing),
+        ("refused", refused_port, OnFailure::Rollback),
+        ("refused", refused_port, OnFailure::Continue),
+    ] {
+        let mut p = plan(
+            vec![bare_ssh_host(name, port)],
+            one_batch(1),
+            flow(on_failure),
+        );
+        p.rollback = vec![step("undo", "true"), step("undo again", "true")];
+        p.policy.mode = BatchMode::Continue;
+        let done = run_to_end(p).await;
+        let context = format!("{name} with {on_failure:?}:\n{}", done.dump());
+        assert_eq!(
+            done.count(|k| matches!(k, EventKind::HostConnecting { .. })),
+            1,
+            "one connect for the whole run: {context}"
+        );
+        let results = done.step_results(0);
+        assert_eq!(results.len(), 1, "only the first step ran: {context}");
+        assert_eq!(results[0].2, HostStatus::Unreachable, "{context}");
+        assert!(results[0].3.is_some(), "the reason is kept: {context}");
+        assert_eq!(
+            done.host_status(0),
+            Some(HostStatus::Unreachable),
+            "{context}"
+        );
+        assert_eq!(done.status, InstanceStatus::Failed, "{context}");
+    }
+    drop(silent);
+}
+
 // ---------------------------------------------------------------------------
 // 10. abort and skip
 

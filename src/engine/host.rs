@@ -1,6 +1,11 @@
 //! One host's walk through the steps of a flow: connect once, run each step
 //! (with retries), pass `::set` exports on, and run the rollback steps when
 //! a step fails with `on_failure: rollback`.
+//!
+//! A host whose connection cannot be opened (refused, silent, failed
+//! authentication or host key) fails once: no retry, no later step and no
+//! rollback tries again, since each would only wait out the same connect
+//! timeout. A connection that dies mid-run is opened again by the next attempt.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,10 +79,18 @@ pub struct HostRun {
     pub exports: HostExports,
 }
 
+/// The host's connection: opened by the first step that needs it, kept
+/// for the following ones; `refused` once opening it failed.
+#[derive(Default)]
+struct Link {
+    session: Option<HostSession>,
+    refused: bool,
+}
+
 pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
     let plan = shared.plan.clone();
     let steps = &plan.steps;
-    let mut session: Option<HostSession> = None;
+    let mut link = Link::default();
     let mut exports = run.exports.lock().expect("exports lock").clone();
     let mut end = HostEnd {
         status: HostStatus::Ok,
@@ -87,7 +100,7 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
         if !step.applies_to(run.host) {
             continue;
         }
-        let outcome = run_step(&shared, &run, index, step, &mut session, &mut exports).await;
+        let outcome = run_step(&shared, &run, index, step, &mut link, &mut exports).await;
         if outcome.status == HostStatus::Ok {
             continue;
         }
@@ -96,6 +109,12 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
             end.resume_step = index;
         }
         match (outcome.status, step.on_failure) {
+            (status, _) if link.refused => {
+                if end.status == HostStatus::Ok {
+                    end.status = status;
+                }
+                break;
+            }
             (HostStatus::Cancelled, _) => {
                 end.status = HostStatus::Cancelled;
                 break;
@@ -115,13 +134,13 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
                 break;
             }
             (_, OnFailure::Rollback) => {
-                run_rollback(&shared, &run, &mut session, &mut exports).await;
+                run_rollback(&shared, &run, &mut link, &mut exports).await;
                 end.status = HostStatus::RolledBack;
                 break;
             }
         }
     }
-    if let Some(session) = session {
+    if let Some(session) = link.session {
         session.close().await;
     }
     *run.exports.lock().expect("exports lock") = exports;
@@ -133,16 +152,16 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
 async fn run_rollback(
     shared: &Arc<Shared>,
     run: &HostRun,
-    session: &mut Option<HostSession>,
+    link: &mut Link,
     exports: &mut Vec<(String, String)>,
 ) {
     let first = shared.plan.steps.len();
     for (offset, step) in shared.plan.rollback.iter().enumerate() {
-        if run.cancel.is_cancelled() {
+        if run.cancel.is_cancelled() || link.refused {
             return;
         }
         if step.applies_to(run.host) {
-            run_step(shared, run, first + offset, step, session, exports).await;
+            run_step(shared, run, first + offset, step, link, exports).await;
         }
     }
 }
@@ -153,7 +172,7 @@ async fn run_step(
     run: &HostRun,
     index: StepIndex,
     step: &PlannedStep,
-    session: &mut Option<HostSession>,
+    link: &mut Link,
     exports: &mut Vec<(String, String)>,
 ) -> StepOutcome {
     let mut tries_left = step.retries;
@@ -164,7 +183,7 @@ async fn run_step(
             *n += 1;
             *n
         };
-        let outcome = run_attempt(shared, run, index, step, attempt, session, exports).await;
+        let outcome = run_attempt(shared, run, index, step, attempt, link, exports).await;
         let status = outcome.status;
         shared
             .emit(EventKind::StepFinished {
@@ -174,7 +193,11 @@ async fn run_step(
                 outcome: outcome.clone(),
             })
             .await;
-        if status == HostStatus::Ok || status == HostStatus::Cancelled || tries_left == 0 {
+        if status == HostStatus::Ok
+            || status == HostStatus::Cancelled
+            || link.refused
+            || tries_left == 0
+        {
             return outcome;
         }
         tries_left -= 1;
@@ -192,7 +215,7 @@ async fn run_attempt(
     index: StepIndex,
     step: &PlannedStep,
     attempt: u32,
-    session: &mut Option<HostSession>,
+    link: &mut Link,
     exports: &mut Vec<(String, String)>,
 ) -> StepOutcome {
     let started = EventKind::StepStarted {
@@ -206,11 +229,12 @@ async fn run_attempt(
             approve(shared, run, index, message).await
         }
         Action::Run(_) | Action::Upload { .. } => {
-            let open = match session {
+            let open = match &mut link.session {
                 Some(open) => open,
                 None => match connect(shared, run).await {
-                    Ok(new) => session.insert(new),
+                    Ok(new) => link.session.insert(new),
                     Err(result) => {
+                        link.refused = !matches!(result.status, Status::Cancelled);
                         shared.emit(started).await;
                         return outcome_of(&result);
                     }
@@ -223,7 +247,7 @@ async fn run_attempt(
             let result = exec(shared, run, index, step, open, exports).await;
             if matches!(result.status, Status::Unreachable { .. }) {
                 // The connection died; the next attempt reconnects.
-                if let Some(dead) = session.take() {
+                if let Some(dead) = link.session.take() {
                     dead.close().await;
                 }
             }
