@@ -11,6 +11,7 @@ pub mod hostlist;
 pub mod input_file;
 pub mod inventory;
 pub mod journal;
+pub mod paths;
 pub mod report;
 pub mod rollout;
 pub mod schedule;

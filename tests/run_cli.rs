@@ -446,6 +446,34 @@ fn batches_double_end_to_end() {
 }
 
 #[test]
+fn check_prints_tidy_paths() {
+    let lab = Lab::new();
+    for given in [
+        "sample-inventory/flows/deploy.yml",
+        "./sample-inventory/flows/../flows/deploy.yml",
+    ] {
+        let out = run(jobdeck(&repo(), &lab.journal()).args(["check", given])).expect(0);
+        assert!(
+            out.stdout
+                .starts_with("ok: flow 'deploy' (sample-inventory/flows/deploy.yml): "),
+            "{given}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains("  sample-inventory/atoms/stop-service.sh\n"),
+            "{given}: {}",
+            out.stdout
+        );
+        assert!(
+            !out.stdout.contains("/../") && !out.stdout.contains("./"),
+            "{given}: {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
 fn json_events_name_their_hosts_and_steps() {
     let lab = Lab::new();
     let inventory = lab.local_inventory(2, &[]);

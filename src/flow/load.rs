@@ -15,6 +15,7 @@ use crate::duration::{DurationError, parse_duration, parse_timeout};
 use crate::engine::OnFailure;
 use crate::inventory::InventoryError;
 use crate::inventory::yaml11::{self, Entry, Node, NodeKind};
+use crate::paths::tidy;
 use crate::rollout::BatchExpr;
 
 /// Collects problems while walking a document.
@@ -317,6 +318,7 @@ const STEP_KEYS: &[&str] = &[
 /// Loads a flow and the atoms it uses, checking everything; all problems
 /// come back together, in file order.
 pub fn load_flow(path: &Path) -> Result<Flow, FlowErrors> {
+    let path = &tidy(path);
     let source =
         crate::input_file::read_text(path, "flow file").map_err(|e| FlowErrors(vec![e.into()]))?;
     finish(path, source, None)
@@ -381,9 +383,9 @@ fn read_flow(
     let atom_dirs: Vec<PathBuf> = match map.get("atoms") {
         Some(e) => r
             .text(&e.value, "atoms")
-            .map(|d| vec![dir.join(d)])
+            .map(|d| vec![tidy(&dir.join(d))])
             .unwrap_or_default(),
-        None => vec![dir.join("atoms"), dir.join("..").join("atoms")],
+        None => vec![tidy(&dir.join("atoms")), tidy(&dir.join("../atoms"))],
     };
     let mut library = AtomLibrary::new(atom_dirs);
     if let Some(atoms) = snapshot {
@@ -748,7 +750,7 @@ fn read_copy(r: &mut Reader, node: &Node, dir: &Path) -> Option<StepKind> {
         return None;
     };
     let src_text = r.text(&src.value, "src")?;
-    let src_path = dir.join(&src_text);
+    let src_path = tidy(&dir.join(&src_text));
     if !src_path.exists() {
         r.error(
             src.value.line,
