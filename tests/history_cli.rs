@@ -132,8 +132,17 @@ fn new_instance(flow: &str, hosts: &[&str], trigger: Trigger) -> NewInstance {
         hosts: hosts.iter().map(|h| h.to_string()).collect(),
         trigger,
         user: "tester".into(),
-        target: json!({ "pattern": "web:db" }),
-        rollout: json!({ "expr": "1 100%", "sizes": [1, 2], "interval": "1h", "mode": "continue" }),
+        // As `--run` records them.
+        target: json!({
+            "flow_path": "/srv/flows/deploy.yml", "command": null, "pattern": "web:db",
+            "project": null, "cluster": null, "app": null, "hosts": [],
+            "inventory": ["/srv/inventory"], "connect": null,
+        }),
+        rollout: json!({
+            "batches": "1 100%", "sizes": [1, 2], "interval_ms": 3_600_000,
+            "mode": "continue", "max_fail": null, "forks": 64, "order": "inventory",
+            "timeout_ms": null,
+        }),
         ..NewInstance::default()
     }
 }
@@ -643,9 +652,11 @@ fn show_prints_the_header_then_each_host_in_run_order() {
             &format!("  params:    version=1.2.3\n             token={SECRET_MASK}\n"),
             &format!("  atoms:     stop-service   sha256:{}\n", "ab".repeat(32)),
             &format!("             start-service  sha256:{}\n", "cd".repeat(32)),
-            "  target:    pattern=web:db\n",
+            "  flow:      /srv/flows/deploy.yml\n",
+            "  selection: pattern 'web:db'\n",
+            "  inventory: /srv/inventory\n",
             "  hosts:     3: web[01-02],db1\n",
-            "  rollout:   expr=1 100%, sizes=[1,2], interval=1h, mode=continue\n",
+            "  rollout:   batches 1 100% (1+2 hosts), interval 1h, mode continue, forks 64, order inventory\n",
             "  batches:   batch 1/2: 1 host, done (1 ok, 0 failed) in 1.8s: web01\n",
             "             batch 2/2: 2 hosts, done (1 ok, 1 failed) in 3.0s: web02,db1\n",
             "  steps:     step 1/2: stop\n             step 2/2: start\n",

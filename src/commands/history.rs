@@ -32,7 +32,7 @@ use crate::hostlist::fold;
 use crate::journal::{self, Chunk, InstanceDetail, InstanceFilter, InstanceSummary, Journal};
 use crate::report::sanitize::{clean_text, one_line};
 use crate::report::{
-    RunInfo, STDERR_MARK, format_bytes, format_host_time, format_run_time, format_wait,
+    RunInfo, STDERR_MARK, format_bytes, format_host_time, format_run_time, format_wait, recorded,
     status_label,
 };
 
@@ -436,26 +436,6 @@ fn value_text(value: &Value) -> String {
     }
 }
 
-/// `pattern=web, limit=web01` for an object; the value itself otherwise.
-fn pairs_text(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let pairs: Vec<String> = map
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| format!("{}={}", one_line(k), value_text(v)))
-                .collect();
-            if pairs.is_empty() {
-                "-".to_owned()
-            } else {
-                pairs.join(", ")
-            }
-        }
-        Value::Null => "-".to_owned(),
-        other => value_text(other),
-    }
-}
-
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -552,7 +532,9 @@ fn render_header(
         })
         .collect();
     field("atoms", atoms);
-    field("target", vec![pairs_text(&inst.target)]);
+    for (label, line) in recorded::target_lines(&inst.target) {
+        field(label, vec![line]);
+    }
     let hosts = if inst.resolved_hosts.is_empty() {
         "-".to_owned()
     } else {
@@ -563,7 +545,7 @@ fn render_header(
         )
     };
     field("hosts", vec![hosts]);
-    field("rollout", vec![pairs_text(&inst.rollout)]);
+    field("rollout", vec![recorded::rollout_line(&inst.rollout)]);
     let batches: Vec<String> = detail
         .batches
         .iter()

@@ -615,11 +615,14 @@ pub fn prepare_instance(
     let base = std::env::current_dir()?;
     let PreparedPlan { mut plan, warnings } = build_plan(inv, spec, 0, &base)?;
     let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
+    // A secret left empty (never given) hides nothing: it is recorded as
+    // empty, so `show` does not print a mask for a value that never was.
+    let given = |name: &str| spec.params.iter().any(|(k, v)| k == name && !v.is_empty());
     let secret_params: Vec<String> = spec
         .flow
         .params
         .iter()
-        .filter(|p| p.secret)
+        .filter(|p| p.secret && given(&p.name))
         .map(|p| p.name.clone())
         .collect();
     let mut params_json = Map::new();

@@ -31,6 +31,7 @@ mod capture;
 mod gather;
 mod json_lines;
 mod progress;
+pub mod recorded;
 mod render;
 mod run;
 pub mod sanitize;
