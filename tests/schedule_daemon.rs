@@ -651,3 +651,47 @@ fn a_rollout_killed_during_its_interval_resumes_under_the_daemon() {
     signal(&daemon, libc::SIGTERM);
     assert!(daemon.wait().unwrap().success());
 }
+
+/// `schedule list` and `schedule show` give every schedule a state, the
+/// active ones too; `--json` has it as `state`.
+#[test]
+fn every_schedule_has_a_state() {
+    let dir = Dir::new();
+    for args in [
+        &["on", "mark.yml", "--cron", "@daily"][..],
+        &["once", "mark.yml", "--at", "2099-06-01 12:00"],
+        &["held", "mark.yml", "--cron", "@hourly"],
+    ] {
+        let out = dir.add(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    dir.ok(&["schedule", "pause", "held"]);
+    let list = dir.ok(&["schedule", "list"]);
+    let state_of = |name: &str| -> String {
+        let line = list
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{list}"));
+        line.rsplit("  ").next().unwrap().trim().to_owned()
+    };
+    assert!(list.lines().next().unwrap().ends_with("STATE"), "{list}");
+    assert_eq!(state_of("on"), "active", "{list}");
+    assert_eq!(state_of("once"), "active", "{list}");
+    assert_eq!(state_of("held"), "paused", "{list}");
+    let json: Value = serde_json::from_str(&dir.ok(&["schedule", "list", "--json"])).unwrap();
+    let states: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["active", "active", "paused"]);
+    assert!(
+        dir.ok(&["schedule", "show", "on"])
+            .contains("state:     active\n")
+    );
+}

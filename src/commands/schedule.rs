@@ -20,8 +20,7 @@ use crate::rollout::BatchMode;
 use crate::schedule::crontab::SEARCH_YEARS;
 use crate::schedule::lease;
 use crate::schedule::store::{
-    CatchUp, NewSchedule, Overlap, RunOptions, Schedule, ScheduleListing, ScheduleStore, When,
-    from_millis,
+    CatchUp, NewSchedule, Overlap, RunOptions, ScheduleListing, ScheduleStore, When, from_millis,
 };
 use crate::schedule::{CronExpr, local_zone, parse_local_time, parse_zone};
 
@@ -341,6 +340,7 @@ fn listing_json(l: &ScheduleListing) -> Value {
         "overlap": s.overlap,
         "catch_up": s.catch_up,
         "paused": s.paused,
+        "state": state_of(l),
         "created_at": s.created_at.to_rfc3339(),
         "next_fire": s.next_fire_at.map(|t| t.to_rfc3339()),
         "last_fire": s.last_fire_at.map(|t| t.to_rfc3339()),
@@ -368,12 +368,21 @@ fn scheduler_line(store: &ScheduleStore) -> Result<String> {
     })
 }
 
-fn state_of(s: &Schedule) -> String {
-    let mut flags = Vec::new();
-    if s.paused {
-        flags.push("paused".to_owned());
+/// Every schedule's state: `active`, `paused` or `done` (nothing left to
+/// fire), then what else is going on: `running`, `2 queued`, `error`.
+fn state_of(listing: &ScheduleListing) -> String {
+    let s = &listing.schedule;
+    let mut flags = vec![if s.paused {
+        "paused".to_owned()
     } else if s.next_fire_at.is_none() {
-        flags.push("done".to_owned());
+        "done".to_owned()
+    } else {
+        "active".to_owned()
+    }];
+    match listing.running {
+        0 => {}
+        1 => flags.push("running".to_owned()),
+        n => flags.push(format!("{n} running")),
     }
     if s.queued > 0 {
         flags.push(format!("{} queued", s.queued));
@@ -432,7 +441,7 @@ fn list(store: &ScheduleStore, json: bool) -> Result<u8> {
                     s.describe_when(),
                     next,
                     last,
-                    state_of(s),
+                    state_of(l),
                 ]);
             }
             Err(e) => writeln!(out, "{e}")?,
@@ -503,12 +512,7 @@ fn show(store: &ScheduleStore, which: &str, json: bool) -> Result<u8> {
     }
     field(&mut out, "overlap:", s.overlap.as_str())?;
     field(&mut out, "catch-up:", s.catch_up.as_str())?;
-    let state = state_of(s);
-    field(
-        &mut out,
-        "state:",
-        if state.is_empty() { "active" } else { &state },
-    )?;
+    field(&mut out, "state:", &state_of(&listing))?;
     let args = s.run.to_args();
     if !args.is_empty() {
         field(&mut out, "run:", &args.join(" "))?;
