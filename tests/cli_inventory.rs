@@ -139,6 +139,30 @@ fn an_empty_selection_is_an_error() {
 }
 
 #[test]
+fn show_of_a_local_host_has_no_ssh_settings() {
+    let text = stdout_of(&["inventory", "show", "local-1"]);
+    assert!(text.contains("connection  local\n"), "{text}");
+    // The sample sets ansible_user for all hosts; a local one never uses it.
+    for unused in ["address ", "port ", "user ", "key ", "proxy"] {
+        assert!(
+            !text.lines().any(|l| l.starts_with(unused)),
+            "{unused:?} is shown:\n{text}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["inventory", "show", "local-1", "--json"])).unwrap();
+    assert_eq!(
+        json["connection"],
+        serde_json::json!({"connection": "local"})
+    );
+    // An SSH host still shows them all.
+    let ssh = stdout_of(&["inventory", "show", "shop-web-01"]);
+    for used in ["address ", "port ", "user "] {
+        assert!(ssh.lines().any(|l| l.starts_with(used)), "{used:?}:\n{ssh}");
+    }
+}
+
+#[test]
 fn show_gives_connection_settings_and_masks_secrets() {
     let api = stdout_of(&["inventory", "show", "shop-api-03"]);
     assert!(api.contains("port        2200"), "{api}");

@@ -87,7 +87,7 @@ fn show_host(inv: &Inventory, name: &str, json: bool, out: &mut impl Write) -> R
             "cluster": place.cluster,
             "app": place.app,
             "groups": groups,
-            "connection": conn,
+            "connection": conn.to_json(),
             "vars": vars,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -99,27 +99,8 @@ fn show_host(inv: &Inventory, name: &str, json: bool, out: &mut impl Write) -> R
     writeln!(out, "cluster     {}", or_dash(&place.cluster))?;
     writeln!(out, "app         {}", or_dash(&place.app))?;
     writeln!(out, "groups      {}", groups.join(", "))?;
-    writeln!(out, "connection  {}", conn.connection)?;
-    writeln!(out, "address     {}", conn.address)?;
-    writeln!(
-        out,
-        "port        {}",
-        conn.port
-            .map_or("- (ssh_config, else 22)".into(), |p| p.to_string())
-    )?;
-    writeln!(out, "user        {}", or_dash(&conn.user))?;
-    writeln!(out, "key         {}", or_dash(&conn.private_key_file))?;
-    if conn.has_password {
-        writeln!(out, "password    ***")?;
-    }
-    if let Some(jump) = &conn.proxy_jump {
-        writeln!(out, "proxy jump  {jump}")?;
-    }
-    if let Some(cmd) = &conn.proxy_command {
-        writeln!(out, "proxy cmd   {cmd}")?;
-    }
-    for (k, v) in &conn.ssh_options {
-        writeln!(out, "ssh option  {k}={v}")?;
+    for line in conn.lines() {
+        writeln!(out, "{:<12}{}", line.label, line.value)?;
     }
     writeln!(out, "vars")?;
     let mut names: Vec<&String> = vars.keys().collect();

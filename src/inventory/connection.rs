@@ -28,7 +28,78 @@ pub struct ConnectionSettings {
     pub ssh_options: Vec<(String, String)>,
 }
 
+/// One connection setting as a person sees it (`inventory show`, the
+/// console's host detail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingLine {
+    pub label: String,
+    pub value: String,
+    /// A secret is set; `value` never holds it.
+    pub secret: bool,
+}
+
 impl ConnectionSettings {
+    /// `ansible_connection=local`: commands run as local processes.
+    pub fn is_local(&self) -> bool {
+        self.connection == "local"
+    }
+
+    /// The settings that are used, in the order shown. A local host shows
+    /// its connection alone: no address, port, user, key or SSH option of
+    /// it is ever used.
+    pub fn lines(&self) -> Vec<SettingLine> {
+        let line = |label: &str, value: String| SettingLine {
+            label: label.to_owned(),
+            value,
+            secret: false,
+        };
+        let mut lines = vec![line("connection", self.connection.clone())];
+        if self.is_local() {
+            return lines;
+        }
+        lines.push(line("address", self.address.clone()));
+        lines.push(line(
+            "port",
+            self.port
+                .map_or("- (ssh_config, else 22)".into(), |p| p.to_string()),
+        ));
+        lines.push(line(
+            "user",
+            self.user
+                .clone()
+                .unwrap_or_else(|| "- (ssh_config, else the local user)".into()),
+        ));
+        if let Some(key) = &self.private_key_file {
+            lines.push(line("key", key.clone()));
+        }
+        if self.has_password {
+            lines.push(SettingLine {
+                secret: true,
+                ..line("password", "***".into())
+            });
+        }
+        if let Some(jump) = &self.proxy_jump {
+            lines.push(line("proxy jump", jump.clone()));
+        }
+        if let Some(command) = &self.proxy_command {
+            lines.push(line("proxy cmd", command.clone()));
+        }
+        for (key, value) in &self.ssh_options {
+            lines.push(line(&format!("-o {key}"), value.clone()));
+        }
+        lines
+    }
+
+    /// The JSON form of [`lines`](Self::lines): a local host has only its
+    /// `connection`.
+    pub fn to_json(&self) -> serde_json::Value {
+        if self.is_local() {
+            serde_json::json!({ "connection": self.connection })
+        } else {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
+
     pub fn from_vars(name: &str, vars: &VarMap) -> Result<ConnectionSettings, String> {
         let text = |keys: &[&str]| keys.iter().find_map(|k| vars.get(*k).and_then(scalar_text));
         let port = match text(&["ansible_port", "ansible_ssh_port"]) {

@@ -1374,32 +1374,16 @@ fn host_detail(m: &Model, h: HostId) -> Vec<DetailRow> {
     rows.push(heading("Connection"));
     match ConnectionSettings::from_vars(&host.name, &inv.hostvars[h]) {
         Ok(c) => {
-            rows.push(field("connection", c.connection.clone()));
-            rows.push(field("address", c.address.clone()));
-            let or_default = |v: Option<String>, default: &str| v.unwrap_or(default.to_string());
-            rows.push(field(
-                "port",
-                or_default(c.port.map(|p| p.to_string()), "ssh_config (22)"),
-            ));
-            rows.push(field("user", or_default(c.user.clone(), "ssh_config")));
-            if let Some(key) = &c.private_key_file {
-                rows.push(field("key file", key.clone()));
-            }
-            if c.has_password {
-                rows.push(DetailRow {
-                    kind: DetailKind::Secret,
-                    key: "password".into(),
-                    value: "set (***)".into(),
+            for line in c.lines() {
+                rows.push(if line.secret {
+                    DetailRow {
+                        kind: DetailKind::Secret,
+                        key: line.label,
+                        value: line.value,
+                    }
+                } else {
+                    field(line.label, line.value)
                 });
-            }
-            if let Some(jump) = &c.proxy_jump {
-                rows.push(field("proxy jump", jump.clone()));
-            }
-            if let Some(command) = &c.proxy_command {
-                rows.push(field("proxy cmd", command.clone()));
-            }
-            for (key, value) in &c.ssh_options {
-                rows.push(field(format!("-o {key}"), value.clone()));
             }
         }
         Err(e) => rows.push(DetailRow {
