@@ -2064,6 +2064,7 @@ async fn upload_copies_then_later_steps_see_the_file() {
             src: src.clone(),
             dest: dest.to_str().unwrap().into(),
             mode: Some(0o640),
+            parents: false,
         },
         ..step("copy", "")
     };

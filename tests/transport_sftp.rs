@@ -247,3 +247,49 @@ async fn local_connection_uploads_with_the_same_semantics() {
     );
     assert_eq!(mode_of(&dest.join("sub/f")), 0o600);
 }
+
+/// A missing parent directory of the destination is named, with the fix;
+/// `parents: true` creates it (and what is above it) over SFTP first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_parents_are_named_or_created() {
+    let sshd = SshdFixture::start();
+    let session = connect(&sshd).await;
+    let source = sshd.path("app.conf");
+    std::fs::write(&source, "a = 1\n").unwrap();
+    let dest = sshd.path("lab/conf/app.conf");
+    let dest = dest.to_str().unwrap();
+    let err = session.upload(&source, dest, None).await.unwrap_err();
+    match &err {
+        UploadError::Remote { path, detail } => {
+            assert_eq!(path, sshd.path("lab/conf").to_str().unwrap());
+            assert!(detail.contains("parents: true"), "{err}");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(!sshd.path("lab").exists());
+
+    let options = transport::UploadOptions {
+        mode: Some(0o640),
+        parents: true,
+    };
+    let report = session.upload(&source, dest, options).await.unwrap();
+    assert_eq!((report.files, report.directories), (1, 2));
+    assert_eq!(std::fs::read_to_string(dest).unwrap(), "a = 1\n");
+    assert_eq!(mode_of(Path::new(dest)), 0o640);
+    assert!(sshd.path("lab/conf").is_dir());
+    // A tree under a missing parent: its own directory is created too.
+    let tree = sshd.path("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("sub/x"), "x").unwrap();
+    let tree_dest = sshd.path("deep/er/tree");
+    let report = session
+        .upload(&tree, tree_dest.to_str().unwrap(), options)
+        .await
+        .unwrap();
+    assert_eq!(report.files, 1);
+    assert_eq!(
+        std::fs::read_to_string(tree_dest.join("sub/x")).unwrap(),
+        "x"
+    );
+    session.close().await;
+}

@@ -522,10 +522,16 @@ fn planned_step(
             args: args.iter().map(|a| substitute(a)).collect::<Result<_>>()?,
         }),
         StepKind::Command { command } => Action::Run(Payload::Command(substitute(command)?)),
-        StepKind::Copy { src, dest, mode } => Action::Upload {
+        StepKind::Copy {
+            src,
+            dest,
+            mode,
+            parents,
+        } => Action::Upload {
             src: src.clone(),
             dest: substitute(dest)?,
             mode: *mode,
+            parents: *parents,
         },
         StepKind::Approval { message } => Action::Approval {
             message: message.clone(),

@@ -22,7 +22,7 @@ use super::scrub::Scrubber;
 use super::sink::EventSink;
 use crate::transport::{
     CancellationToken, ExecRequest, ExecResult, Exit, HostSession, OUTPUT_CHANNEL_CAPACITY,
-    OutputChunk, OutputStream, Status, Transport,
+    OutputChunk, OutputStream, Status, Transport, UploadOptions,
 };
 
 /// What every host task of an instance shares.
@@ -241,8 +241,18 @@ async fn run_attempt(
                 },
             };
             shared.emit(started).await;
-            if let Action::Upload { src, dest, mode } = &step.action {
-                return upload(shared, run, index, open, src, dest, *mode).await;
+            if let Action::Upload {
+                src,
+                dest,
+                mode,
+                parents,
+            } = &step.action
+            {
+                let options = UploadOptions {
+                    mode: *mode,
+                    parents: *parents,
+                };
+                return upload(shared, run, index, open, src, dest, options).await;
             }
             let result = exec(shared, run, index, step, open, exports).await;
             if matches!(result.status, Status::Unreachable { .. }) {
@@ -320,9 +330,9 @@ async fn upload(
     session: &HostSession,
     src: &std::path::Path,
     dest: &str,
-    mode: Option<u32>,
+    options: UploadOptions,
 ) -> StepOutcome {
-    let copy = session.upload(src, dest, mode);
+    let copy = session.upload(src, dest, options);
     let result = tokio::select! {
         result = copy => result,
         _ = run.cancel.cancelled() => return failed(HostStatus::Cancelled, None),

@@ -71,6 +71,8 @@ pub enum Action {
         src: std::path::PathBuf,
         dest: String,
         mode: Option<u32>,
+        /// Create the destination's missing parent directories.
+        parents: bool,
     },
 }
 

@@ -741,7 +741,7 @@ fn check_references(r: &mut Reader, line: usize, text: &str, names: &[String]) {
 
 fn read_copy(r: &mut Reader, node: &Node, dir: &Path) -> Option<StepKind> {
     let map = r.map(node, "copy")?;
-    r.only_keys(map, &["src", "dest", "mode"], "copy");
+    r.only_keys(map, &["src", "dest", "mode", "parents"], "copy");
     let (Some(src), Some(dest)) = (map.get("src"), map.get("dest")) else {
         r.error(
             node.line,
@@ -774,9 +774,14 @@ fn read_copy(r: &mut Reader, node: &Node, dir: &Path) -> Option<StepKind> {
         }
         None => None,
     };
+    let parents = map
+        .get("parents")
+        .and_then(|e| r.bool(&e.value, "parents"))
+        .unwrap_or(false);
     Some(StepKind::Copy {
         src: src_path,
         dest,
         mode,
+        parents,
     })
 }

@@ -143,6 +143,8 @@ pub enum StepKind {
         src: PathBuf,
         dest: String,
         mode: Option<u32>,
+        /// `parents: true`: create the destination's missing parent directories.
+        parents: bool,
     },
     /// Wait for an operator's approval once per batch.
     Approval { message: String },

@@ -46,7 +46,7 @@ pub use tokio_util::sync::CancellationToken;
 
 pub use known_hosts::KnownHosts;
 pub use resolve::{ResolveOptions, ResolvedTarget, resolve_target};
-pub use sftp::{UploadError, UploadReport};
+pub use sftp::{UploadError, UploadOptions, UploadReport};
 pub use ssh::{NoPassphrase, PassphrasePrompt, TerminalPrompt};
 pub use ssh_config::SshConfig;
 
@@ -529,17 +529,18 @@ impl HostSession {
     }
 
     /// Uploads a file or a directory tree to `remote`, atomically per file; see
-    /// [`sftp`] for the exact semantics. `mode` applies to files; `None` keeps the
-    /// local permission bits.
+    /// [`sftp`] for the exact semantics. A bare mode (`Some(0o644)`, `None` to
+    /// keep the local permission bits) is enough when parents need not be created.
     pub async fn upload(
         &self,
         local: &std::path::Path,
         remote: &str,
-        mode: Option<u32>,
+        options: impl Into<UploadOptions>,
     ) -> Result<UploadReport, UploadError> {
+        let options = options.into();
         match self {
-            HostSession::Ssh(session) => sftp::upload_ssh(session, local, remote, mode).await,
-            HostSession::Local(_) => sftp::upload_local(local, remote, mode).await,
+            HostSession::Ssh(session) => sftp::upload_ssh(session, local, remote, options).await,
+            HostSession::Local(_) => sftp::upload_local(local, remote, options).await,
         }
     }
 }

@@ -16,6 +16,10 @@
 //!   `cp -r SRC/. DEST`). Existing files are replaced, other existing files are kept.
 //! * `mode` applies to every file; `None` keeps each local file's permission bits.
 //!   Directories get their local permission bits (always with owner rwx).
+//! * The destination's parent directory must exist, as for `cp`, `scp` and
+//!   Ansible's `copy` (a typo in a path fails instead of creating a stray tree),
+//!   unless `parents` is set: then missing parents are created first, like
+//!   `mkdir -p`, with the host's default permissions.
 //! * Symlinks are followed; special files (fifos, sockets, devices) are refused.
 //! * Without `posix-rename@openssh.com` (non-OpenSSH servers) the destination is removed
 //!   before a plain rename: a short window without the file, never a partial file.
@@ -50,6 +54,29 @@ pub struct UploadReport {
     pub elapsed: Duration,
 }
 
+/// How an upload writes: the files' mode, and whether missing parent
+/// directories of the destination are created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UploadOptions {
+    /// Applies to every file; `None` keeps each local file's permission bits.
+    pub mode: Option<u32>,
+    /// Create the destination's missing parent directories (`mkdir -p`).
+    pub parents: bool,
+}
+
+impl From<Option<u32>> for UploadOptions {
+    fn from(mode: Option<u32>) -> Self {
+        UploadOptions {
+            mode,
+            parents: false,
+        }
+    }
+}
+
+/// What a missing parent directory is told, when `parents` is off.
+const NO_PARENT: &str =
+    "no such directory: create it first, or set `parents: true` on the copy step";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UploadError {
     #[error("cannot read {}: {detail}", path.display())]
@@ -63,6 +90,11 @@ pub enum UploadError {
 /// One step of an upload, planned before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
+    /// A missing parent of the destination (`parents: true`), created with
+    /// the host's default permissions.
+    Parent {
+        remote: String,
+    },
     Dir {
         remote: String,
         mode: u32,
@@ -88,11 +120,45 @@ fn remote_error(path: &str, err: impl std::fmt::Display) -> UploadError {
     }
 }
 
-/// Walks `local` and lists the directories and files to create, parents first.
-fn plan(local: &Path, remote: &str, mode: Option<u32>) -> Result<Vec<Item>, UploadError> {
+/// Walks `local` and lists the directories and files to create, parents
+/// first (the destination's own parents too, with `parents`).
+fn plan(local: &Path, remote: &str, options: UploadOptions) -> Result<Vec<Item>, UploadError> {
     let mut items = Vec::new();
-    plan_into(local, remote.to_string(), mode, 0, &mut items)?;
+    if options.parents {
+        items.extend(
+            ancestors(remote)
+                .into_iter()
+                .map(|remote| Item::Parent { remote }),
+        );
+    }
+    plan_into(local, remote.to_string(), options.mode, 0, &mut items)?;
     Ok(items)
+}
+
+/// The directories above `path`, outermost first: `/srv/app/conf/x` gives
+/// `/srv`, `/srv/app`, `/srv/app/conf`. The root and `.` are left out.
+fn ancestors(path: &str) -> Vec<String> {
+    let mut dirs = Vec::new();
+    let mut rest = path.trim_end_matches('/');
+    while let Some((dir, _)) = rest.rsplit_once('/') {
+        let dir = dir.trim_end_matches('/');
+        if dir.is_empty() || dir == "." || dir == "~" {
+            break;
+        }
+        dirs.push(dir.to_string());
+        rest = dir;
+    }
+    dirs.reverse();
+    dirs
+}
+
+/// The directory holding `path` (`.` for a bare name).
+fn parent_of(path: &str) -> &str {
+    match path.trim_end_matches('/').rsplit_once('/') {
+        Some(("", _)) => "/",
+        Some((dir, _)) => dir,
+        None => ".",
+    }
 }
 
 fn plan_into(
@@ -160,10 +226,10 @@ fn temp_name(path: &str) -> String {
 async fn plan_async(
     local: &Path,
     remote: &str,
-    mode: Option<u32>,
+    options: UploadOptions,
 ) -> Result<Vec<Item>, UploadError> {
     let (local, remote) = (local.to_path_buf(), remote.to_string());
-    tokio::task::spawn_blocking(move || plan(&local, &remote, mode))
+    tokio::task::spawn_blocking(move || plan(&local, &remote, options))
         .await
         .map_err(|err| UploadError::NoSftp(format!("planning task failed: {err}")))?
 }
@@ -173,10 +239,10 @@ pub async fn upload_ssh(
     session: &SshSession,
     local: &Path,
     remote: &str,
-    mode: Option<u32>,
+    options: UploadOptions,
 ) -> Result<UploadReport, UploadError> {
     let started = Instant::now();
-    let items = plan_async(local, remote, mode).await?;
+    let items = plan_async(local, remote, options).await?;
     let channel = session
         .handle()
         .channel_open_session()
@@ -206,8 +272,13 @@ pub async fn upload_ssh(
     let outcome = async {
         for item in &items {
             match item {
+                Item::Parent { remote } => {
+                    if remote_fs.ensure_dir(remote, None).await? {
+                        report.directories += 1;
+                    }
+                }
                 Item::Dir { remote, mode } => {
-                    remote_fs.ensure_dir(remote, *mode).await?;
+                    remote_fs.ensure_dir(remote, Some(*mode)).await?;
                     report.directories += 1;
                 }
                 Item::File {
@@ -236,21 +307,31 @@ struct RemoteFs {
 }
 
 impl RemoteFs {
-    async fn ensure_dir(&self, path: &str, mode: u32) -> Result<(), UploadError> {
+    /// Makes `path` a directory; true when it was created (false: it was there).
+    async fn ensure_dir(&self, path: &str, mode: Option<u32>) -> Result<bool, UploadError> {
         let attrs = FileAttributes {
-            permissions: Some(mode),
+            permissions: mode,
             ..FileAttributes::empty()
         };
         match self.sftp.mkdir(path, attrs).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(mkdir_err) => match self.sftp.stat(path).await {
-                Ok(existing) if existing.attrs.is_dir() => Ok(()),
+                Ok(existing) if existing.attrs.is_dir() => Ok(false),
                 Ok(_) => Err(remote_error(path, "exists and is not a directory")),
-                Err(_) => Err(remote_error(
-                    path,
-                    format!("cannot create directory: {mkdir_err}"),
-                )),
+                Err(_) => Err(self.missing_parent(path).await.unwrap_or_else(|| {
+                    remote_error(path, format!("cannot create directory: {mkdir_err}"))
+                })),
             },
+        }
+    }
+
+    /// The error to give when `path` could not be created because its
+    /// directory does not exist.
+    async fn missing_parent(&self, path: &str) -> Option<UploadError> {
+        let parent = parent_of(path);
+        match self.sftp.stat(parent).await {
+            Ok(_) => None,
+            Err(_) => Some(remote_error(parent, NO_PARENT)),
         }
     }
 
@@ -271,9 +352,16 @@ impl RemoteFs {
                 OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::EXCLUDE,
                 attrs,
             )
-            .await
-            .map_err(|err| remote_error(&temp, format!("cannot create: {err}")))?
-            .handle;
+            .await;
+        let handle = match handle {
+            Ok(opened) => opened.handle,
+            Err(err) => {
+                return Err(self
+                    .missing_parent(remote)
+                    .await
+                    .unwrap_or_else(|| remote_error(&temp, format!("cannot create: {err}"))));
+            }
+        };
         let written = self.write_all(&mut file, local, &temp, &handle).await;
         let finished = match written {
             Ok(bytes) => self.finish(&temp, &handle, mode).await.map(|()| bytes),
@@ -402,10 +490,10 @@ impl RemoteFs {
 pub async fn upload_local(
     local: &Path,
     remote: &str,
-    mode: Option<u32>,
+    options: UploadOptions,
 ) -> Result<UploadReport, UploadError> {
     let (local, remote) = (local.to_path_buf(), remote.to_string());
-    tokio::task::spawn_blocking(move || upload_local_blocking(&local, &remote, mode))
+    tokio::task::spawn_blocking(move || upload_local_blocking(&local, &remote, options))
         .await
         .map_err(|err| UploadError::NoSftp(format!("copy task failed: {err}")))?
 }
@@ -413,7 +501,7 @@ pub async fn upload_local(
 fn upload_local_blocking(
     local: &Path,
     remote: &str,
-    mode: Option<u32>,
+    options: UploadOptions,
 ) -> Result<UploadReport, UploadError> {
     let started = Instant::now();
     let mut report = UploadReport {
@@ -422,21 +510,17 @@ fn upload_local_blocking(
         directories: 0,
         elapsed: Duration::ZERO,
     };
-    for item in plan(local, remote, mode)? {
+    for item in plan(local, remote, options)? {
         match item {
+            Item::Parent { remote } => {
+                if create_local_dir(&remote)? {
+                    report.directories += 1;
+                }
+            }
             Item::Dir { remote, mode } => {
-                match std::fs::create_dir(&remote) {
-                    Ok(()) => {
-                        std::fs::set_permissions(&remote, std::fs::Permissions::from_mode(mode))
-                            .map_err(|err| remote_error(&remote, err))?;
-                    }
-                    Err(_) if Path::new(&remote).is_dir() => {}
-                    Err(err) => {
-                        return Err(remote_error(
-                            &remote,
-                            format!("cannot create directory: {err}"),
-                        ));
-                    }
+                if create_local_dir(&remote)? {
+                    std::fs::set_permissions(&remote, std::fs::Permissions::from_mode(mode))
+                        .map_err(|err| remote_error(&remote, err))?;
                 }
                 report.directories += 1;
             }
@@ -454,6 +538,21 @@ fn upload_local_blocking(
     Ok(report)
 }
 
+/// Makes `path` a directory; true when it was created (false: it was there).
+fn create_local_dir(path: &str) -> Result<bool, UploadError> {
+    match std::fs::create_dir(path) {
+        Ok(()) => Ok(true),
+        Err(_) if Path::new(path).is_dir() => Ok(false),
+        Err(err) => Err(missing_local_parent(path)
+            .unwrap_or_else(|| remote_error(path, format!("cannot create directory: {err}")))),
+    }
+}
+
+fn missing_local_parent(path: &str) -> Option<UploadError> {
+    let parent = parent_of(path);
+    (!Path::new(parent).exists()).then(|| remote_error(parent, NO_PARENT))
+}
+
 fn copy_file_atomically(local: &Path, remote: &str, mode: u32) -> Result<u64, UploadError> {
     let mut source = std::fs::File::open(local).map_err(|err| local_error(local, err))?;
     let temp = temp_name(remote);
@@ -462,7 +561,10 @@ fn copy_file_atomically(local: &Path, remote: &str, mode: u32) -> Result<u64, Up
         .create_new(true)
         .mode(mode)
         .open(&temp)
-        .map_err(|err| remote_error(&temp, format!("cannot create: {err}")))?;
+        .map_err(|err| {
+            missing_local_parent(remote)
+                .unwrap_or_else(|| remote_error(&temp, format!("cannot create: {err}")))
+        })?;
     let copied = (|| {
         let mut buffer = vec![0u8; 128 * 1024];
         let mut bytes = 0u64;
@@ -519,11 +621,13 @@ mod tests {
         std::fs::write(root.join("z.txt"), "z").unwrap();
         std::fs::write(root.join("a.txt"), "a").unwrap();
         std::fs::write(root.join("b/inner/deep"), "d").unwrap();
-        let items = plan(&root, "/dest/", Some(0o640)).unwrap();
+        let items = plan(&root, "/dest/", Some(0o640).into()).unwrap();
         let remotes: Vec<&str> = items
             .iter()
             .map(|item| match item {
-                Item::Dir { remote, .. } | Item::File { remote, .. } => remote.as_str(),
+                Item::Parent { remote } | Item::Dir { remote, .. } | Item::File { remote, .. } => {
+                    remote.as_str()
+                }
             })
             .collect();
         assert_eq!(
@@ -540,7 +644,50 @@ mod tests {
         assert!(items.iter().all(|item| match item {
             Item::File { mode, .. } => *mode == 0o640,
             Item::Dir { mode, .. } => mode & 0o700 == 0o700,
+            Item::Parent { .. } => false,
         }));
+    }
+
+    #[test]
+    fn parents_are_the_directories_above_the_destination() {
+        assert_eq!(
+            ancestors("/srv/app/conf/x.conf"),
+            ["/srv", "/srv/app", "/srv/app/conf"]
+        );
+        assert_eq!(ancestors("/srv/tree/"), ["/srv"]);
+        assert_eq!(ancestors("conf//x"), ["conf"]);
+        assert!(ancestors("/x").is_empty() && ancestors("x").is_empty());
+        assert!(ancestors("./x").is_empty() && ancestors("~/x").is_empty());
+        assert_eq!(parent_of("/srv/x"), "/srv");
+        assert_eq!(parent_of("/x"), "/");
+        assert_eq!(parent_of("x"), ".");
+    }
+
+    #[tokio::test]
+    async fn a_missing_parent_is_named_unless_parents_are_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("app.conf");
+        std::fs::write(&source, "a = 1\n").unwrap();
+        let dest = dir.path().join("new/conf/app.conf");
+        let dest = dest.to_str().unwrap();
+        let err = upload_local(&source, dest, None.into()).await.unwrap_err();
+        let UploadError::Remote { path, detail } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(path, dir.path().join("new/conf").to_str().unwrap());
+        assert!(detail.contains("parents: true"), "{err}");
+        assert!(!dir.path().join("new").exists(), "nothing was created");
+
+        let options = UploadOptions {
+            mode: Some(0o600),
+            parents: true,
+        };
+        let report = upload_local(&source, dest, options).await.unwrap();
+        assert_eq!((report.files, report.directories), (1, 2));
+        assert_eq!(std::fs::read_to_string(dest).unwrap(), "a = 1\n");
+        // Again: the parents are there now, nothing more is created.
+        let report = upload_local(&source, dest, options).await.unwrap();
+        assert_eq!(report.directories, 0);
     }
 
     #[tokio::test]
@@ -550,7 +697,7 @@ mod tests {
         std::fs::write(&source, vec![7u8; 100_000]).unwrap();
         let dest = dir.path().join("dest.bin");
         std::fs::write(&dest, "old").unwrap();
-        let report = upload_local(&source, dest.to_str().unwrap(), Some(0o600))
+        let report = upload_local(&source, dest.to_str().unwrap(), Some(0o600).into())
             .await
             .unwrap();
         assert_eq!((report.bytes, report.files), (100_000, 1));
@@ -574,7 +721,7 @@ mod tests {
         let dest = dir.path().join("occupied");
         std::fs::create_dir(&dest).unwrap();
         std::fs::write(dest.join("keep"), "x").unwrap();
-        let err = upload_local(&source, dest.to_str().unwrap(), None)
+        let err = upload_local(&source, dest.to_str().unwrap(), None.into())
             .await
             .unwrap_err();
         assert!(matches!(err, UploadError::Remote { .. }), "{err}");
@@ -583,7 +730,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.contains("jobdeck-")), "{names:?}");
-        let missing = upload_local(&dir.path().join("nope"), "/tmp/x", None)
+        let missing = upload_local(&dir.path().join("nope"), "/tmp/x", None.into())
             .await
             .unwrap_err();
         assert!(matches!(missing, UploadError::Local { .. }));
