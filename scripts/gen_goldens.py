@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,20 +15,26 @@ HOSTS_HELPER = Path(__file__).resolve().parent / "ansible_hosts.py"
 EXTRA_SEEDS = ["1", "2", "3", "42"]
 
 
-def ansible_env(seed):
+def ansible_env(seed, skips=False):
     env = dict(os.environ)
     env.update(
         PYTHONHASHSEED=seed,
         ANSIBLE_NOCOLOR="1",
         # A source ansible cannot parse must fail the run, not be skipped
         # with a warning: a golden from a half-parsed corpus is worthless.
-        ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1",
+        # Cases about skipped files (they hold expected-skips.txt) let
+        # ansible skip, and record what it skipped.
+        ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="0" if skips else "1",
         ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
         ANSIBLE_LOCALHOST_WARNING="0",
         ANSIBLE_DEPRECATION_WARNINGS="0",
     )
     env.pop("ANSIBLE_CONFIG", None)
     return env
+
+
+def has_skips(case):
+    return (case / "expected-skips.txt").exists()
 
 
 def read_lines(path):
@@ -42,7 +49,42 @@ def source_args(case):
 
 
 def run(cmd, case, seed):
-    return subprocess.run(cmd, cwd=case, env=ansible_env(seed), capture_output=True, text=True)
+    env = ansible_env(seed, skips=has_skips(case))
+    return subprocess.run(cmd, cwd=case, env=env, capture_output=True, text=True)
+
+
+SKIPPED = re.compile(r"Unable to parse (.*) as an inventory source")
+BAD_GROUP = re.compile(r"Not replacing invalid character\(s\) .* in group name \((.*)\)$")
+
+
+def write_warnings(case):
+    """What ansible warns about, in the order it does (each once):
+    expected-skips.txt, the files it skipped (relative to the case, only for
+    cases that hold one), and expected-group-warnings.txt, the group names
+    with characters it warns about (left out when there are none)."""
+    p = run(["ansible-inventory", *source_args(case), "--list", "-vvvv"], case, "0")
+    if p.returncode != 0:
+        sys.exit(f"{case.name}: ansible-inventory -vvvv failed:\n{p.stderr}")
+    text = p.stdout + "\n" + p.stderr
+    skipped, groups = [], []
+    for line in text.splitlines():
+        m = SKIPPED.search(line)
+        if m:
+            rel = os.path.relpath(m.group(1), case)
+            if rel not in skipped:
+                skipped.append(rel)
+        m = BAD_GROUP.search(line.strip())
+        if m and m.group(1) not in groups:
+            groups.append(m.group(1))
+    if has_skips(case):
+        (case / "expected-skips.txt").write_text("".join(f + "\n" for f in skipped), encoding="utf-8")
+    elif skipped:
+        sys.exit(f"{case.name}: ansible skipped {skipped}; add expected-skips.txt if meant")
+    warnings = case / "expected-group-warnings.txt"
+    if groups:
+        warnings.write_text("".join(g + "\n" for g in groups), encoding="utf-8")
+    elif warnings.exists():
+        warnings.unlink()
 
 
 def list_json(case, seed):
@@ -93,6 +135,7 @@ def regenerate(case, check_cli):
         if list_json(case, seed) != golden:
             notes.append(f"{case.name}: ansible-inventory --list differs with PYTHONHASHSEED={seed}")
     (case / "expected.json").write_text(golden, encoding="utf-8")
+    write_warnings(case)
 
     if not (case / "patterns.txt").exists():
         return notes

@@ -171,6 +171,65 @@ fn inventory_list_json_matches_ansible_inventory() {
     );
 }
 
+/// Lines of an optional golden (none when the file is absent).
+fn golden_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|text| {
+            non_empty_lines(&text)
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What jobdeck warns about matches what ansible warned about: the files a
+/// directory source skipped (`expected-skips.txt`, relative to the case)
+/// and the group names with characters Ansible warns about
+/// (`expected-group-warnings.txt`), each once, in order.
+#[test]
+fn warnings_match_ansible() {
+    let mut failures = Vec::new();
+    let cases = cases_in(&corpus_dir());
+    for case in &cases {
+        let out = jobdeck(case, &["inventory", "list", "--json"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let base = fs::canonicalize(case).unwrap();
+        let mut skipped = Vec::new();
+        let mut groups = Vec::new();
+        for line in stderr.lines() {
+            let Some(warning) = line.strip_prefix("jobdeck: warning: ") else {
+                continue;
+            };
+            if let Some((path, _)) = warning.split_once(": skipped, ") {
+                let path = Path::new(path);
+                let relative = path.strip_prefix(&base).unwrap_or(path);
+                skipped.push(relative.display().to_string());
+            }
+            if let Some(rest) = warning.split_once(": group name '").map(|(_, r)| r) {
+                groups.push(
+                    rest.split_once("' has characters")
+                        .map_or(rest, |(g, _)| g)
+                        .to_owned(),
+                );
+            }
+        }
+        let want_skips = golden_lines(&case.join("expected-skips.txt"));
+        let want_groups = golden_lines(&case.join("expected-group-warnings.txt"));
+        if skipped != want_skips || groups != want_groups {
+            failures.push(format!(
+                "## {}
+skipped {skipped:?}, ansible {want_skips:?}
+                 group warnings {groups:?}, ansible {want_groups:?}
+stderr:
+{stderr}",
+                name(case)
+            ));
+        }
+    }
+    report("inventories (warnings vs ansible)", cases.len(), &failures);
+}
+
 /// One pattern of `expected-hosts.txt`: `>>> PATTERN`, then the hosts.
 struct Selection {
     pattern: String,

@@ -12,6 +12,7 @@ pub mod range;
 pub mod select;
 pub mod shlex;
 pub mod sources;
+pub mod toml;
 pub mod tree;
 pub mod vars;
 pub mod vars_files;
@@ -82,6 +83,20 @@ pub fn exact_integer(decimal: &str) -> serde_json::Value {
     match serde_json::from_str::<serde_json::Number>(decimal) {
         Ok(n) => serde_json::Value::Number(n),
         Err(_) => serde_json::Value::String(decimal.to_string()),
+    }
+}
+
+/// A float as JSON: non-finite values have no JSON number, so they become
+/// the strings Python's `json.dumps` would print (`Infinity`, `NaN`).
+pub fn float_value(f: f64) -> serde_json::Value {
+    if f.is_nan() {
+        serde_json::Value::String("NaN".into())
+    } else if f.is_infinite() {
+        serde_json::Value::String(if f > 0.0 { "Infinity" } else { "-Infinity" }.into())
+    } else {
+        serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null)
     }
 }
 

@@ -1,7 +1,13 @@
 //! Turns `-i` values into parsed inventory data, the way Ansible's inventory
 //! manager does: a directory is walked in sorted order (skipping hidden
-//! files, group_vars/, host_vars/, the flow library and ignored extensions), a file is tried as
-//! YAML and then as INI, and `host1,host2,` is a literal host list.
+//! files, group_vars/, host_vars/, the flow library and ignored extensions),
+//! a file is tried in each format that takes it, in Ansible's order (YAML,
+//! INI, TOML), and `host1,host2,` is a literal host list.
+//!
+//! In a directory, a file no format can read is skipped with a warning that
+//! names it and why, as Ansible skips it; what a file it skipped would have
+//! added is left out whole (Ansible keeps what it read before the bad line).
+//! A file given with `-i` that no format can read is an error.
 
 use std::path::{Path, PathBuf};
 
@@ -48,7 +54,7 @@ pub fn parse_all(sources: &[String]) -> Result<Parsed, InventoryError> {
         let abs = absolute(path).map_err(|e| {
             InventoryError::file(path, format!("cannot read inventory source: {e}"))
         })?;
-        parse_path(&abs, &mut data, &mut warnings)?;
+        parse_path(&abs, &mut data, &mut warnings, false)?;
         paths.push(abs);
     }
     data.current_source = None;
@@ -79,24 +85,39 @@ fn parse_path(
     path: &Path,
     data: &mut InventoryData,
     warnings: &mut Vec<String>,
+    in_directory: bool,
 ) -> Result<(), InventoryError> {
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| {
-                InventoryError::file(path, format!("cannot list inventory directory: {e}"))
-            })?
+        let listing = std::fs::read_dir(path).map_err(|e| {
+            InventoryError::file(path, format!("cannot list inventory directory: {e}"))
+        });
+        let listing = match listing {
+            Ok(listing) => listing,
+            Err(e) if in_directory => {
+                warnings.push(format!("{}: skipped, {}", path.display(), without_path(&e)));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let mut entries: Vec<PathBuf> = listing
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|p| !is_ignored(p))
             .collect();
         entries.sort();
         for entry in entries {
-            parse_path(&entry, data, warnings)?;
+            parse_path(&entry, data, warnings, true)?;
         }
         return Ok(());
     }
-    let bytes = input_file::read_bytes(path, "inventory file")?;
-    data.current_source = Some(path.to_path_buf());
-    parse_file(path, bytes, data, warnings)
+    let bytes = match input_file::read_bytes(path, "inventory file") {
+        Ok(bytes) => bytes,
+        Err(e) if in_directory => {
+            warnings.push(format!("{}: skipped, {}", path.display(), e.problem));
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    parse_file(path, &bytes, data, warnings, in_directory)
 }
 
 fn is_ignored(path: &Path) -> bool {
@@ -108,36 +129,157 @@ fn is_ignored(path: &Path) -> bool {
         || IGNORED_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
 }
 
-/// Ansible tries its `yaml` plugin on `.yml`/`.yaml`/`.json` and
-/// extension-less files, then its `ini` plugin. jobdeck does the same, but an
-/// extension-less file goes to the YAML parser only when it is a YAML
-/// mapping, so an INI file's errors are reported as INI errors. Where Ansible
-/// would skip an unparsable source with a warning, jobdeck stops with the error.
-///
-/// Bytes that are not UTF-8 (a Latin-1 comment) are accepted in an INI file
-/// with a warning at their line, as Ansible's `ini` plugin accepts them; a
-/// YAML file must be UTF-8 (Ansible's `yaml` plugin fails on them too).
+/// The inventory formats, in the order Ansible tries its plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Yaml,
+    Ini,
+    Toml,
+}
+
+impl Format {
+    /// The formats that take a file, as each Ansible plugin's `verify_file`
+    /// decides: YAML takes `.yml`, `.yaml`, `.json` and extension-less
+    /// files; INI every file but `*.toml`; TOML only `*.toml`.
+    fn candidates(path: &Path) -> &'static [Format] {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => &[Format::Toml],
+            None => &[Format::Yaml, Format::Ini],
+            Some(ext) if YAML_EXTENSIONS.contains(&ext) => &[Format::Yaml, Format::Ini],
+            Some(_) => &[Format::Ini],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "YAML",
+            Format::Ini => "INI",
+            Format::Toml => "TOML",
+        }
+    }
+
+    /// Parses `bytes` into `data`; returns the warnings, each at its file:line.
+    ///
+    /// Bytes that are not UTF-8 (a Latin-1 comment) are accepted by INI with
+    /// a warning at their line, as Ansible's `ini` plugin accepts them; YAML
+    /// and TOML must be UTF-8 (Ansible's plugins fail on them too).
+    fn parse(
+        self,
+        path: &Path,
+        bytes: &[u8],
+        data: &mut InventoryData,
+    ) -> Result<Vec<String>, InventoryError> {
+        let at = |line: usize, message: &str| format!("{}:{line}: {message}", path.display());
+        match self {
+            Format::Yaml => {
+                let text = input_file::decode(path, "YAML inventory file", bytes.to_vec())?;
+                let warnings = super::yaml::parse(path, &text, data)?;
+                Ok(warnings.iter().map(|w| at(w.line, &w.message)).collect())
+            }
+            Format::Ini => {
+                let (text, not_utf8) = input_file::decode_lossy(path, bytes);
+                super::ini::parse(path, &text, data)?;
+                Ok(not_utf8.iter().map(ToString::to_string).collect())
+            }
+            Format::Toml => {
+                let text = input_file::decode(path, "TOML inventory file", bytes.to_vec())?;
+                let warnings = super::toml::parse(path, &text, data)?;
+                Ok(warnings.iter().map(|w| at(w.line, &w.message)).collect())
+            }
+        }
+    }
+}
+
+/// Tries each format that takes the file, in Ansible's order, until one
+/// reads it whole. A format that fails leaves `data` as it found it.
 fn parse_file(
     path: &Path,
-    bytes: Vec<u8>,
+    bytes: &[u8],
     data: &mut InventoryData,
     warnings: &mut Vec<String>,
+    in_directory: bool,
 ) -> Result<(), InventoryError> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let strict = |bytes: Vec<u8>| input_file::decode(path, "YAML inventory file", bytes);
-    if YAML_EXTENSIONS.contains(&ext) {
-        return super::yaml::parse(path, &strict(bytes)?, data);
-    }
-    let (text, not_utf8) = input_file::decode_lossy(path, &bytes);
-    if ext.is_empty() && is_yaml_mapping(path, &text) {
-        if !not_utf8.is_empty() {
-            strict(bytes.clone())?;
+    let formats = Format::candidates(path);
+    let mut failures = Vec::with_capacity(formats.len());
+    for (i, &format) in formats.iter().enumerate() {
+        // Taken only when a failure would be recovered from: the next
+        // format tries, or the directory goes on without this file.
+        let before = (in_directory || i + 1 < formats.len()).then(|| data.clone());
+        let first_new_group = data.groups.len();
+        data.current_source = Some(path.to_path_buf());
+        match format.parse(path, bytes, data) {
+            Ok(found) => {
+                warnings.extend(found);
+                warnings.extend(group_name_warnings(path, data, first_new_group));
+                return Ok(());
+            }
+            Err(error) => {
+                if let Some(before) = before {
+                    *data = before;
+                }
+                failures.push((format, error));
+            }
         }
-        return super::yaml::parse(path, &text, data);
     }
-    super::ini::parse(path, &text, data)?;
-    warnings.extend(not_utf8.iter().map(ToString::to_string));
-    Ok(())
+    let primary = primary_failure(path, bytes, &failures);
+    if in_directory {
+        let reasons: Vec<String> = failures
+            .iter()
+            .map(|(format, error)| format!("as {}: {}", format.name(), without_path(error)))
+            .collect();
+        warnings.push(format!(
+            "{}: skipped, no inventory format could read it ({})",
+            path.display(),
+            reasons.join("; ")
+        ));
+        return Ok(());
+    }
+    let (_, error) = failures.swap_remove(primary);
+    if failures.is_empty() {
+        return Err(error);
+    }
+    let others: Vec<String> = failures
+        .iter()
+        .map(|(format, e)| format!("not {} either: {}", format.name(), without_path(e)))
+        .collect();
+    Err(match error {
+        InventoryError::At {
+            path,
+            line,
+            message,
+        } => InventoryError::At {
+            path,
+            line,
+            message: format!("{message} ({})", others.join("; ")),
+        },
+        other => InventoryError::file(
+            path,
+            format!("{} ({})", without_path(&other), others.join("; ")),
+        ),
+    })
+}
+
+/// Which failure explains an unreadable file best: YAML's for a `.yml` file
+/// or an extension-less YAML mapping, else the last format's (INI's).
+fn primary_failure(path: &Path, bytes: &[u8], failures: &[(Format, InventoryError)]) -> usize {
+    let yaml_named = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|ext| YAML_EXTENSIONS.contains(&ext));
+    let yaml_shaped = || is_yaml_mapping(path, &String::from_utf8_lossy(bytes));
+    match failures.iter().position(|(f, _)| *f == Format::Yaml) {
+        Some(yaml) if yaml_named || yaml_shaped() => yaml,
+        _ => failures.len() - 1,
+    }
+}
+
+/// An error's text without its file (the caller names the file once).
+fn without_path(error: &InventoryError) -> String {
+    match error {
+        InventoryError::At { line, message, .. } => format!("line {line}: {message}"),
+        InventoryError::File { message, .. } => message.clone(),
+        InventoryError::Msg(message) => message.clone(),
+    }
 }
 
 fn is_yaml_mapping(path: &Path, text: &str) -> bool {
@@ -145,4 +287,74 @@ fn is_yaml_mapping(path: &Path, text: &str) -> bool {
         yaml11::load(path, text),
         Ok(Some(serde_json::Value::Object(_)))
     )
+}
+
+/// Ansible warns about group names that are not valid Python identifiers
+/// (`web-servers`, `2024`): they cannot be used as variables in templates.
+/// It keeps them as they are, and so does jobdeck; it names each one.
+fn group_name_warnings(path: &Path, data: &InventoryData, first_new: usize) -> Vec<String> {
+    data.groups
+        .values()
+        .skip(first_new)
+        .filter_map(|group| {
+            let bad = invalid_group_chars(&group.name);
+            (!bad.is_empty()).then(|| {
+                format!(
+                    "{}: group name '{}' has characters Ansible warns about ({}): \
+                     only letters, digits and _ (not first) make a valid name; kept as it is",
+                    path.display(),
+                    group.name,
+                    bad.iter()
+                        .map(|c| format!("'{c}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// The characters Ansible's `INVALID_VARIABLE_NAMES` (`^[\d\W]|[^\w]`)
+/// finds in a group name: a leading digit, and anything not a letter, digit
+/// or underscore; each once, in order.
+fn invalid_group_chars(name: &str) -> Vec<char> {
+    let word = |c: char| c == '_' || c.is_alphanumeric();
+    let mut bad = Vec::new();
+    for (i, c) in name.chars().enumerate() {
+        let invalid = !word(c) || (i == 0 && c.is_numeric());
+        if invalid && !bad.contains(&c) {
+            bad.push(c);
+        }
+    }
+    bad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_tried_in_ansibles_order() {
+        use Format::*;
+        for (name, formats) in [
+            ("hosts", &[Yaml, Ini][..]),
+            ("hosts.yml", &[Yaml, Ini]),
+            ("hosts.json", &[Yaml, Ini]),
+            ("hosts.ini", &[Ini]),
+            ("hosts.yml.example", &[Ini]),
+            ("hosts.toml", &[Toml]),
+        ] {
+            assert_eq!(Format::candidates(Path::new(name)), formats, "{name}");
+        }
+    }
+
+    #[test]
+    fn group_names_ansible_warns_about() {
+        assert_eq!(invalid_group_chars("web_servers"), Vec::<char>::new());
+        assert_eq!(invalid_group_chars("local-"), ['-']);
+        assert_eq!(invalid_group_chars("web-servers.eu-1"), ['-', '.']);
+        assert_eq!(invalid_group_chars("2024"), ['2']);
+        assert_eq!(invalid_group_chars("db2"), Vec::<char>::new());
+        assert_eq!(invalid_group_chars("grüße"), Vec::<char>::new());
+    }
 }

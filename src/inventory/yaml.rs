@@ -19,14 +19,9 @@ pub type Warning = yaml11::Warning;
 
 const SECTIONS: [&str; 3] = ["vars", "children", "hosts"];
 
-/// Parses one YAML source into `data`.
-pub fn parse(path: &Path, text: &str, data: &mut InventoryData) -> Result<(), InventoryError> {
-    parse_with_warnings(path, text, data).map(|_| ())
-}
-
 /// Parses one YAML source into `data` and returns the warnings Ansible
 /// would print (skipped keys, duplicate keys).
-pub fn parse_with_warnings(
+pub fn parse(
     path: &Path,
     text: &str,
     data: &mut InventoryData,
@@ -338,7 +333,7 @@ mod tests {
 
     fn parse_ok(text: &str) -> (InventoryData, Vec<Warning>) {
         let mut data = InventoryData::new();
-        let warnings = parse_with_warnings(path(), text, &mut data).expect("parses");
+        let warnings = parse(path(), text, &mut data).expect("parses");
         data.reconcile();
         (data, warnings)
     }

@@ -28,8 +28,8 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use super::InventoryError;
 use super::ansible_json::python_float_repr;
+use super::{InventoryError, float_value};
 
 /// Deepest nesting of mappings and sequences accepted.
 pub const MAX_DEPTH: usize = 256;
@@ -1572,20 +1572,6 @@ fn construct_float(text: &str) -> Result<f64, String> {
         return Ok(sign * value);
     }
     Ok(sign * parse(body)?)
-}
-
-/// A float as JSON: non-finite values have no JSON number, so they become
-/// the strings Python's `json.dumps` would print.
-fn float_value(f: f64) -> Value {
-    if f.is_nan() {
-        Value::String("NaN".into())
-    } else if f.is_infinite() {
-        Value::String(if f > 0.0 { "Infinity" } else { "-Infinity" }.into())
-    } else {
-        Number::from_f64(f)
-            .map(Value::Number)
-            .unwrap_or(Value::Null)
-    }
 }
 
 #[cfg(test)]
