@@ -375,3 +375,71 @@ mod harness_tests {
         assert!(cases_in(&corpus_dir()).len() >= 25);
     }
 }
+
+/// `~regex` host patterns follow Python's `re`, as Ansible compiles them:
+/// every pattern of tests/fixtures/python-re/ is refused where Python
+/// refuses it, and otherwise matches exactly the names Python's
+/// `re.match` matches (goldens from scripts/gen_pyre_goldens.py). The few
+/// patterns Python takes and jobdeck does not (not-supported.txt) must be
+/// refused with a message that says so.
+#[test]
+fn regex_patterns_follow_python_re() {
+    use jobdeck::inventory::pyregex::PyRegex;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python-re");
+    let golden: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("expected.json"))).unwrap();
+    let unsupported = read(&dir.join("not-supported.txt"));
+    let unsupported: Vec<&str> = unsupported
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("# "))
+        .collect();
+    let names: Vec<&str> = golden["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let cases = golden["cases"].as_array().unwrap();
+    let mut failures = Vec::new();
+    for case in cases {
+        let pattern = case["pattern"].as_str().unwrap();
+        let compiled = PyRegex::new(pattern);
+        if unsupported.contains(&pattern) {
+            match compiled {
+                Err(e) if e.to_string().contains("jobdeck does not support") => {}
+                other => failures.push(format!(
+                    "{pattern:?}: not refused as unsupported: {other:?}"
+                )),
+            }
+            continue;
+        }
+        match (case["error"].as_str(), compiled) {
+            (Some(_), Err(_)) => {}
+            (Some(python), Ok(_)) => {
+                failures.push(format!(
+                    "{pattern:?}: Python refuses it ({python}); jobdeck took it"
+                ));
+            }
+            (None, Err(e)) => failures.push(format!("{pattern:?}: Python takes it; jobdeck: {e}")),
+            (None, Ok(re)) => {
+                let wanted: Vec<&str> = case["matches"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_str().unwrap())
+                    .collect();
+                let got: Vec<&str> = names
+                    .iter()
+                    .copied()
+                    .filter(|n| re.matches(n).unwrap())
+                    .collect();
+                if got != wanted {
+                    failures.push(format!(
+                        "{pattern:?}: Python matches {wanted:?}, jobdeck {got:?}"
+                    ));
+                }
+            }
+        }
+    }
+    report("regex patterns (vs Python's re)", cases.len(), &failures);
+}

@@ -8,6 +8,7 @@ pub mod data;
 pub mod ini;
 pub mod pattern;
 pub mod pyliteral;
+pub mod pyregex;
 pub mod range;
 pub mod select;
 pub mod shlex;
