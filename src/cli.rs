@@ -181,13 +181,14 @@ pub enum ScheduleCommand {
             conflicts_with = "at"
         )]
         cron: Option<String>,
-        /// Run once at this time: "2026-12-01 02:00" in the zone, or RFC 3339.
+        /// Run once at this time: "2026-12-01 02:00" in the zone, RFC 3339,
+        /// or a time from now: +2h, "in 90m".
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
         /// IANA time zone of the expression and times. Default: the local zone.
         #[arg(long, value_name = "ZONE")]
         tz: Option<String>,
-        /// No fire after this time ("2027-01-01 00:00" in the zone, or RFC 3339).
+        /// No fire after this time ("2027-01-01 00:00" in the zone, RFC 3339, or +30d).
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
         /// When a run of this schedule is still going at a fire time: skip
@@ -233,7 +234,7 @@ pub enum ScheduleCommand {
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
         count: u16,
         /// Start after this time (exclusive): "2026-12-01 02:00" in the
-        /// zone, or RFC 3339 with an offset. Default: now.
+        /// zone, RFC 3339 with an offset, or +2h. Default: now.
         #[arg(long, value_name = "TIME")]
         from: Option<String>,
         /// IANA time zone, e.g. Europe/Berlin. Default: the local zone.

@@ -119,7 +119,7 @@ pub enum CronError {
     )]
     Zone(String),
     #[error(
-        "bad time '{0}': expected YYYY-MM-DD HH:MM, with optional :SS, a 'T' instead of the space, or an RFC 3339 time with offset"
+        "bad time '{0}': expected YYYY-MM-DD HH:MM, with optional :SS, a 'T' instead of the space, an RFC 3339 time with offset, or a time from now such as +2h or 'in 90m'"
     )]
     Time(String),
     #[error(
@@ -602,10 +602,18 @@ impl OneShot {
 
 /// Parses `YYYY-MM-DD HH:MM[:SS]` (or with `T` for the space) as wall-clock
 /// time in `zone`; an RFC 3339 time with an offset is taken as that
-/// instant. A wall time the clocks skip (a DST gap) is an error; one they
-/// show twice (a DST repeat) means its first occurrence.
+/// instant; `+2h` or `in 2h` (an operator duration) is that long from now.
+/// A wall time the clocks skip (a DST gap) is an error; one they show twice
+/// (a DST repeat) means its first occurrence.
 pub fn parse_local_time(text: &str, zone: Tz) -> Result<DateTime<Tz>, CronError> {
     let text = text.trim();
+    if let Some(ahead) = text.strip_prefix('+').or_else(|| text.strip_prefix("in ")) {
+        let ahead = crate::duration::parse_duration(ahead.trim())
+            .ok()
+            .and_then(|d| Duration::from_std(d).ok())
+            .ok_or_else(|| CronError::Time(text.to_string()))?;
+        return Ok(chrono::Utc::now().with_timezone(&zone) + ahead);
+    }
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Ok(instant.with_timezone(&zone));
     }
@@ -647,6 +655,26 @@ pub fn local_zone() -> Tz {
 mod tests {
     use super::*;
     use chrono::{NaiveDate, Timelike, Utc};
+
+    #[test]
+    fn times_from_now() {
+        for text in ["+2h", "in 2h", " +1h60m "] {
+            let before = Utc::now();
+            let at = parse_local_time(text, Berlin).unwrap();
+            let ahead = at.with_timezone(&Utc) - before;
+            assert!(
+                ahead >= Duration::hours(2) && ahead < Duration::hours(2) + Duration::seconds(5),
+                "{text}: {ahead}"
+            );
+            assert_eq!(at.timezone(), Berlin);
+        }
+        for bad in ["+", "+2x", "in", "in two hours"] {
+            assert!(
+                matches!(parse_local_time(bad, Berlin), Err(CronError::Time(_))),
+                "{bad}"
+            );
+        }
+    }
     use chrono_tz::{America::New_York, Europe::Berlin};
     use proptest::prelude::*;
 
