@@ -1062,7 +1062,7 @@ steps:
         .unwrap()
         .to_string();
     assert!(
-        copy_error.contains("/proc/no-such-dir-***/"),
+        copy_error.contains("/proc/no-such-dir-*** on the host: no such directory"),
         "{copy_error}"
     );
 

@@ -101,8 +101,8 @@ fn inventory_pattern_box_with_count() {
 fn inventory_pattern_error_is_inline() {
     let mut app = sample_app(80, 24);
     app.dispatch(Action::Pattern);
-    // Lookaround is not in Rust's regex syntax: an error, shown inline.
-    type_text(&mut app, "~(?=web)");
+    // `\p{L}` is Rust's regex syntax, not Python's: an error, shown inline.
+    type_text(&mut app, r"~web\p{L}");
     check("inventory_pattern_error", &app, 80, 24);
 }
 

@@ -75,7 +75,7 @@ impl ConnectionSettings {
         if self.has_password {
             lines.push(SettingLine {
                 secret: true,
-                ..line("password", "***".into())
+                ..line("password", "set (***)".into())
             });
         }
         if let Some(jump) = &self.proxy_jump {
