@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod cli;
+
 const SKIP_MARK: &str = "<!-- readme-test: not run: ";
 
 fn repo() -> PathBuf {
@@ -72,36 +74,6 @@ fn sh_blocks(markdown: &str) -> Vec<Block> {
     blocks
 }
 
-fn copy_tree(src: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        let to = dest.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
-}
-
-/// A clone's directory as far as the examples go: sample-inventory/, with
-/// its lab directory moved to `lab`.
-fn sandbox(dir: &Path, lab: &Path) {
-    let sample = dir.join("sample-inventory");
-    copy_tree(&repo().join("sample-inventory"), &sample);
-    for file in ["group_vars/lab.yml", "flows/config-push.yml"] {
-        let path = sample.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("/tmp/jobdeck-lab"), "{file}");
-        std::fs::write(
-            &path,
-            text.replace("/tmp/jobdeck-lab", lab.to_str().unwrap()),
-        )
-        .unwrap();
-    }
-}
-
 #[test]
 fn every_readme_example_runs_as_written() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
@@ -110,7 +82,10 @@ fn every_readme_example_runs_as_written() {
     let work = tmp.path().join("clone");
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    sandbox(&work, &tmp.path().join("jobdeck-lab"));
+    cli::copy_sample_inventory(
+        &work.join("sample-inventory"),
+        &tmp.path().join("jobdeck-lab"),
+    );
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_jobdeck")).parent().unwrap();
     let path = format!(
         "{}:{}",

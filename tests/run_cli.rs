@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use cli::{Outcome, run};
+use cli::{Outcome, copy_sample_inventory, run};
 use serde_json::Value;
 
 mod cli;
@@ -163,37 +163,6 @@ fn host_stdout(export: &Value, host: &str) -> String {
         .filter(|c| c["host"].as_u64() == Some(index) && c["stream"] == "stdout")
         .map(|c| c["text"].as_str().unwrap_or(""))
         .collect()
-}
-
-fn copy_tree(src: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        let to = dest.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
-}
-
-/// Copies the whole sample-inventory (inventory, flows, atoms, files) into
-/// `dest`, with its lab directory (`/tmp/jobdeck-lab`, where the sample
-/// flows keep their state) moved to `lab_root`: a clean machine, where
-/// nothing of a previous run exists.
-fn copy_sample_inventory(dest: &Path, lab_root: &Path) {
-    copy_tree(&repo().join("sample-inventory"), dest);
-    for file in ["group_vars/lab.yml", "flows/config-push.yml"] {
-        let path = dest.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("/tmp/jobdeck-lab"), "{file}: {text}");
-        std::fs::write(
-            &path,
-            text.replace("/tmp/jobdeck-lab", lab_root.to_str().unwrap()),
-        )
-        .unwrap();
-    }
 }
 
 /// How full `/` is, as the sample's disk-space atom reads it.

@@ -976,6 +976,23 @@ impl Parser {
         })
     }
 
+    /// The next character, or Python's message for the pattern's end there.
+    fn next_char(&mut self, at_end: &str) -> Result<char, PyRegexError> {
+        self.next().ok_or_else(|| self.error(at_end, 0))
+    }
+
+    /// Python's message for a character where a flag should be.
+    fn not_a_flag(&self, c: char, otherwise: &str) -> PyRegexError {
+        self.error(
+            if c.is_alphabetic() {
+                "unknown flag"
+            } else {
+                otherwise
+            },
+            1,
+        )
+    }
+
     /// Python's `_parse_flags` (`c` is the first flag character). `None`
     /// for global flags (`(?i)`), which then apply from here on.
     #[allow(clippy::type_complexity)]
@@ -1005,20 +1022,12 @@ impl Parser {
                     }
                     _ => on.push(c),
                 }
-                c = match self.next() {
-                    None => return Err(self.error("missing -, : or )", 0)),
-                    Some(c) => c,
-                };
+                c = self.next_char("missing -, : or )")?;
                 if ")-:".contains(c) {
                     break;
                 }
                 if !is_flag(c) {
-                    let message = if c.is_alphabetic() {
-                        "unknown flag"
-                    } else {
-                        "missing -, : or )"
-                    };
-                    return Err(self.error(message, 1));
+                    return Err(self.not_a_flag(c, "missing -, : or )"));
                 }
             }
         }
@@ -1029,17 +1038,9 @@ impl Parser {
             return Ok(None);
         }
         if c == '-' {
-            c = match self.next() {
-                None => return Err(self.error("missing flag", 0)),
-                Some(c) => c,
-            };
+            c = self.next_char("missing flag")?;
             if !is_flag(c) {
-                let message = if c.is_alphabetic() {
-                    "unknown flag"
-                } else {
-                    "missing flag"
-                };
-                return Err(self.error(message, 1));
+                return Err(self.not_a_flag(c, "missing flag"));
             }
             loop {
                 if "aLu".contains(c) {
@@ -1052,20 +1053,12 @@ impl Parser {
                     return Err(self.error("bad inline flags: cannot turn off global flag", 1));
                 }
                 off.push(c);
-                c = match self.next() {
-                    None => return Err(self.error("missing :", 0)),
-                    Some(c) => c,
-                };
+                c = self.next_char("missing :")?;
                 if c == ':' {
                     break;
                 }
                 if !is_flag(c) {
-                    let message = if c.is_alphabetic() {
-                        "unknown flag"
-                    } else {
-                        "missing :"
-                    };
-                    return Err(self.error(message, 1));
+                    return Err(self.not_a_flag(c, "missing :"));
                 }
             }
         }

@@ -112,15 +112,26 @@ impl Parser<'_, '_> {
         Ok(())
     }
 
+    /// Ansible's message for a section of the wrong type.
+    fn wrong_section(
+        &self,
+        value: &Spanned<DeValue<'_>>,
+        section: &str,
+        group: &str,
+        wanted: &str,
+    ) -> InventoryError {
+        self.error(
+            value,
+            format!(
+                "Invalid \"{section}\" entry for \"{group}\" group, requires a {wanted}, found \"{}\" instead.",
+                python_type(value.get_ref())
+            ),
+        )
+    }
+
     fn vars(&mut self, group: &str, value: &Spanned<DeValue<'_>>) -> Result<(), InventoryError> {
         let DeValue::Table(vars) = value.get_ref() else {
-            return Err(self.error(
-                value,
-                format!(
-                    "Invalid \"vars\" entry for \"{group}\" group, requires a dict, found \"{}\" instead.",
-                    python_type(value.get_ref())
-                ),
-            ));
+            return Err(self.wrong_section(value, "vars", group, "dict"));
         };
         for (var, value) in vars {
             let value = self.value(value)?;
@@ -137,13 +148,7 @@ impl Parser<'_, '_> {
         value: &Spanned<DeValue<'_>>,
     ) -> Result<(), InventoryError> {
         let DeValue::Array(children) = value.get_ref() else {
-            return Err(self.error(
-                value,
-                format!(
-                    "Invalid \"children\" entry for \"{parent}\" group, requires a list, found \"{}\" instead.",
-                    python_type(value.get_ref())
-                ),
-            ));
+            return Err(self.wrong_section(value, "children", parent, "list"));
         };
         for child in children.iter() {
             let DeValue::String(name) = child.get_ref() else {
@@ -171,13 +176,7 @@ impl Parser<'_, '_> {
         value: &Spanned<DeValue<'_>>,
     ) -> Result<(), InventoryError> {
         let DeValue::Table(hosts) = value.get_ref() else {
-            return Err(self.error(
-                value,
-                format!(
-                    "Invalid \"hosts\" entry for \"{group_name}\" group, requires a dict, found \"{}\" instead.",
-                    python_type(value.get_ref())
-                ),
-            ));
+            return Err(self.wrong_section(value, "hosts", group_name, "dict"));
         };
         for (pattern, vars) in hosts {
             let (names, port) = range::expand_hostpattern(pattern.get_ref()).map_err(|e| {

@@ -50,3 +50,36 @@ pub fn run(cmd: &mut Command) -> Outcome {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Copies a directory tree.
+pub fn copy_tree(src: &std::path::Path, dest: &std::path::Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dest.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// Copies the whole sample-inventory (inventory, flows, atoms, files) into
+/// `dest`, with its lab directory (`/tmp/jobdeck-lab`, where the sample
+/// flows keep their state) moved to `lab_root`: a clean machine, where
+/// nothing of a previous run exists, and none of the machine's is touched.
+pub fn copy_sample_inventory(dest: &std::path::Path, lab_root: &std::path::Path) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_tree(&repo.join("sample-inventory"), dest);
+    for file in ["group_vars/lab.yml", "flows/config-push.yml"] {
+        let path = dest.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("/tmp/jobdeck-lab"), "{file}: {text}");
+        std::fs::write(
+            &path,
+            text.replace("/tmp/jobdeck-lab", lab_root.to_str().unwrap()),
+        )
+        .unwrap();
+    }
+}
