@@ -5,6 +5,8 @@
 //! `all`, group-less hosts in `ungrouped`). Relationships are stored as indices
 //! so a 10,000-host inventory resolves without cloning names.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -51,6 +53,19 @@ pub struct InventoryData {
     pub hosts: IndexMap<String, Host>,
     /// Set while a source is being parsed; recorded on hosts it declares.
     pub current_source: Option<std::path::PathBuf>,
+    /// What the file being tried changed, while it may still be taken out.
+    undo: Option<Undo>,
+}
+
+/// How to take a file's changes out again: the sizes before it (groups and
+/// hosts are only ever appended) and each older group or host as it was
+/// before the file first changed it.
+#[derive(Debug, Clone, Default)]
+struct Undo {
+    groups: usize,
+    hosts: usize,
+    saved_groups: HashMap<GroupId, Group>,
+    saved_hosts: HashMap<HostId, Host>,
 }
 
 impl Default for InventoryData {
@@ -65,12 +80,64 @@ impl InventoryData {
             groups: IndexMap::new(),
             hosts: IndexMap::new(),
             current_source: None,
+            undo: None,
         };
         data.add_group("all");
         data.add_group("ungrouped");
         data.add_child_ids(ALL, UNGROUPED)
             .expect("ungrouped under all cannot loop");
         data
+    }
+
+    /// Starts recording changes, so that [`rollback`](Self::rollback) can
+    /// take out all of them (a file that failed to parse halfway).
+    pub fn begin(&mut self) {
+        self.undo = Some(Undo {
+            groups: self.groups.len(),
+            hosts: self.hosts.len(),
+            ..Undo::default()
+        });
+    }
+
+    /// Keeps what was changed since [`begin`](Self::begin).
+    pub fn commit(&mut self) {
+        self.undo = None;
+    }
+
+    /// Puts everything back as it was at [`begin`](Self::begin).
+    pub fn rollback(&mut self) {
+        let Some(undo) = self.undo.take() else {
+            return;
+        };
+        self.groups.truncate(undo.groups);
+        self.hosts.truncate(undo.hosts);
+        for (g, group) in undo.saved_groups {
+            self.groups[g] = group;
+        }
+        for (h, host) in undo.saved_hosts {
+            self.hosts[h] = host;
+        }
+    }
+
+    /// Saves an older group before its first change since `begin`.
+    fn touch_group(&mut self, g: GroupId) {
+        if let Some(undo) = &mut self.undo
+            && g < undo.groups
+        {
+            undo.saved_groups
+                .entry(g)
+                .or_insert_with(|| self.groups[g].clone());
+        }
+    }
+
+    fn touch_host(&mut self, h: HostId) {
+        if let Some(undo) = &mut self.undo
+            && h < undo.hosts
+        {
+            undo.saved_hosts
+                .entry(h)
+                .or_insert_with(|| self.hosts[h].clone());
+        }
     }
 
     pub fn group_id(&self, name: &str) -> Option<GroupId> {
@@ -172,6 +239,8 @@ impl InventoryData {
                 self.groups[child].name, self.groups[parent].name
             )));
         }
+        self.touch_group(parent);
+        self.touch_group(child);
         self.groups[parent].children.push(child);
         if !self.groups[child].parents.contains(&parent) {
             self.groups[child].parents.push(parent);
@@ -204,6 +273,7 @@ impl InventoryData {
         value: Value,
     ) -> Result<(), InventoryError> {
         if let Some(g) = self.group_id(entity) {
+            self.touch_group(g);
             if key == "ansible_group_priority" {
                 self.groups[g].priority = priority_of(&value).ok_or_else(|| {
                     InventoryError::msg(format!(
@@ -215,6 +285,7 @@ impl InventoryData {
             }
             Ok(())
         } else if let Some(h) = self.host_id(entity) {
+            self.touch_host(h);
             set_var(&mut self.hosts[h].vars, key, value);
             Ok(())
         } else {
@@ -251,6 +322,8 @@ impl InventoryData {
     fn add_host_to(&mut self, h: HostId, g: GroupId) {
         // A host is in few groups, a group may have thousands of hosts.
         if !self.hosts[h].direct_groups.contains(&g) {
+            self.touch_group(g);
+            self.touch_host(h);
             self.groups[g].hosts.push(h);
             self.hosts[h].direct_groups.push(g);
         }

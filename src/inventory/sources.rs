@@ -201,22 +201,19 @@ fn parse_file(
 ) -> Result<(), InventoryError> {
     let formats = Format::candidates(path);
     let mut failures = Vec::with_capacity(formats.len());
-    for (i, &format) in formats.iter().enumerate() {
-        // Taken only when a failure would be recovered from: the next
-        // format tries, or the directory goes on without this file.
-        let before = (in_directory || i + 1 < formats.len()).then(|| data.clone());
+    for &format in formats {
         let first_new_group = data.groups.len();
         data.current_source = Some(path.to_path_buf());
+        data.begin();
         match format.parse(path, bytes, data) {
             Ok(found) => {
+                data.commit();
                 warnings.extend(found);
                 warnings.extend(group_name_warnings(path, data, first_new_group));
                 return Ok(());
             }
             Err(error) => {
-                if let Some(before) = before {
-                    *data = before;
-                }
+                data.rollback();
                 failures.push((format, error));
             }
         }
@@ -346,6 +343,38 @@ mod tests {
         ] {
             assert_eq!(Format::candidates(Path::new(name)), formats, "{name}");
         }
+    }
+
+    #[test]
+    fn a_skipped_file_adds_nothing_even_to_groups_seen_before() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("10-web.ini"), "[web]\nw1\n").unwrap();
+        // Changes web's vars and hosts, adds a group, then fails.
+        std::fs::write(
+            dir.path().join("20-bad.ini"),
+            "[web:vars]\nport=8080\n[web]\nw2\n[db]\nd1\n[db:children]\nweb\n[broken\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("30-more.ini"), "[web]\nw3\n").unwrap();
+        let parsed = parse_all(&[dir.path().display().to_string()]).unwrap();
+        let data = &parsed.data;
+        let web = data.group(data.group_id("web").unwrap());
+        let hosts: Vec<&str> = web
+            .hosts
+            .iter()
+            .map(|&h| data.host(h).name.as_str())
+            .collect();
+        assert_eq!(hosts, ["w1", "w3"]);
+        assert!(web.vars.is_empty());
+        assert_eq!(web.parents, [super::super::data::ALL]);
+        assert_eq!(data.group_id("db"), None);
+        assert_eq!(data.host_id("w2"), None);
+        assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+        assert!(
+            parsed.warnings[0].contains("20-bad.ini: skipped"),
+            "{:?}",
+            parsed.warnings
+        );
     }
 
     #[test]
