@@ -10,6 +10,7 @@ pub mod flow;
 pub mod hostlist;
 pub mod inventory;
 pub mod journal;
+pub mod plan;
 pub mod report;
 pub mod rollout;
 pub mod schedule;

@@ -70,7 +70,7 @@ fn main() -> ExitCode {
             id,
             &params,
             yes,
-            commands::run::RerunHosts { failed, skipped },
+            jobdeck::plan::RerunHosts { failed, skipped },
             commands::run::Output { json, gather },
         ),
         (

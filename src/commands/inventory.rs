@@ -1,7 +1,6 @@
 //! `jobdeck inventory list|hosts|show`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
@@ -11,26 +10,8 @@ use crate::inventory::connection::{self, ConnectionSettings};
 use crate::inventory::select::Selection;
 use crate::inventory::{Inventory, ansible_json, vars};
 
-/// The `-i` values, or the default: ./inventory if it exists, otherwise the
-/// sample inventory shipped in the repository.
-pub fn default_sources(given: &[String]) -> Vec<String> {
-    if !given.is_empty() {
-        return given.to_vec();
-    }
-    if Path::new("inventory").exists() {
-        return vec!["inventory".into()];
-    }
-    let local = PathBuf::from("sample-inventory");
-    let sample = if local.exists() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory")
-    };
-    vec![sample.to_string_lossy().into_owned()]
-}
-
 pub fn run(sources: &[String], cmd: InventoryCommand) -> Result<u8> {
-    let inv = Inventory::load(&default_sources(sources))?;
+    let inv = Inventory::load(&crate::inventory::default_sources(sources))?;
     let mut out = std::io::stdout().lock();
     match cmd {
         InventoryCommand::List { json, export } => {

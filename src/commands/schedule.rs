@@ -10,13 +10,12 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use super::inventory::default_sources;
 use super::run::{journal_path, parse_param_args, resolve_options, rollout_from};
 use crate::cli::{RunPlanArgs, ScheduleCommand};
 use crate::exit;
 use crate::flow::{StepKind, load_flow, params};
-use crate::inventory::Inventory;
 use crate::inventory::select::Selection;
+use crate::inventory::{Inventory, default_sources};
 use crate::rollout::BatchMode;
 use crate::schedule::crontab::SEARCH_YEARS;
 use crate::schedule::lease;

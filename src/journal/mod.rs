@@ -10,6 +10,7 @@
 //! front, so the busy timeout covers it and two processes queue up instead of
 //! failing with "database is locked" on a read-to-write upgrade.
 
+pub mod existing;
 pub mod instance;
 pub mod owner;
 pub mod query;
@@ -25,6 +26,7 @@ use rusqlite::{Connection, OpenFlags};
 
 #[allow(unused_imports)] // for the engine and commands, which come next
 pub use crate::engine::events::InstanceId;
+pub use existing::{exists, open_existing, open_recovered};
 #[allow(unused_imports)] // for the engine and commands, which come next
 pub use instance::{NewInstance, SECRET_MASK, Trigger, mask_secrets};
 #[allow(unused_imports)] // for the engine and commands, which come next

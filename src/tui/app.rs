@@ -31,10 +31,10 @@ use super::views::planner::{FlowChoice, PlannerView, discover_flows};
 use super::views::run::RunView;
 use super::views::schedules::{SchedulesMessage, SchedulesView};
 use super::views::{Hint, View};
-use crate::commands::run::RunSpec;
 use crate::engine::Control;
 use crate::engine::events::{HostStatus, WaitReason};
 use crate::inventory::{HostId, Inventory, pattern};
+use crate::plan::RunSpec;
 
 /// What background tasks tell the UI task.
 #[derive(Debug)]
@@ -179,6 +179,11 @@ impl App {
 
     pub fn history_view(&self) -> &HistoryView {
         &self.history
+    }
+
+    /// The binary reruns and resumes start (tests point it elsewhere).
+    pub fn set_program(&mut self, program: PathBuf) {
+        self.history.set_program(program);
     }
 
     pub fn flows_view(&self) -> &FlowsView {

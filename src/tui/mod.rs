@@ -118,7 +118,7 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     if !settings.warnings.is_empty() {
         app.set_status(app::StatusLevel::Warning, settings.warnings.join("; "));
     }
-    let sources = crate::commands::inventory::default_sources(&options.inventory);
+    let sources = crate::inventory::default_sources(&options.inventory);
     app.set_loading(&sources.join(", "));
     spawn_inventory_load(sources, tasks.clone());
     // Due schedules fire while the console is open; the journal's lease

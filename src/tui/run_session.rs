@@ -17,11 +17,11 @@ use tokio_util::sync::CancellationToken;
 use super::app::AppMessage;
 use super::passphrase::ConsolePrompt;
 use super::run_store::{RunStore, SharedRunStore};
-use crate::commands::run::{RunSpec, prepare_instance};
 use crate::engine::events::{Event, EventKind, InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink};
 use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
+use crate::plan::{RunSpec, prepare_instance};
 use crate::transport::{Transport, TransportOptions};
 
 /// Events absorbed under one lock: bounds how long the UI may wait to draw.

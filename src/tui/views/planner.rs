@@ -20,12 +20,12 @@ use serde_json::json;
 
 use super::param_fields::{self, ParamField, text_input};
 use super::{Hint, View};
-use crate::commands::run::{Rollout, RunSpec};
 use crate::duration::{format_duration, parse_duration};
 use crate::flow::params::{self, ParamKind};
 use crate::flow::{Flow, StepKind, load_flow};
 use crate::hostlist;
 use crate::inventory::{HostId, Inventory};
+use crate::plan::{Rollout, RunSpec};
 use crate::rollout::{BatchExpr, BatchMode, HostOrder, MaxFail, assign, order_hosts};
 use crate::transport::fanout::DEFAULT_FORKS;
 use crate::transport::resolve::ResolveOptions;
