@@ -18,6 +18,7 @@ pub mod build;
 pub mod options;
 pub mod past;
 pub mod record;
+pub mod schedule;
 pub mod spec;
 
 pub use build::{PreparedPlan, build_plan, set_instance};
