@@ -125,7 +125,7 @@ pub enum Action {
     SaveHosts,
     // Not bindable: produced by the event loop
     /// A key for a view that edits text itself (the embedded editor).
-    Key(super::keymap::Key),
+    Key(super::key::Key),
     InsertChar(char),
     Resize(u16, u16),
     ScrollUp {

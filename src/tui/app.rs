@@ -16,13 +16,16 @@ use tokio::sync::mpsc;
 
 use super::action::{Action, ViewId};
 use super::dialog::{Dialog, DialogKind};
-use super::keymap::{Key, KeyContext, Keymap};
 use super::layout::{self, Screen};
 use super::passphrase::{PassphraseQueue, PassphraseRequest};
 use super::run_session::{self, RunHandle, RunReport};
 use super::run_store::{RunStore, SharedRunStore};
 use super::theme::Theme;
 use super::views::inventory::InventoryView;
+use super::{
+    key::Key,
+    keymap::{KeyContext, Keymap},
+};
 // tuihist views
 use super::views::background::Background;
 use super::views::flows::{FlowsMessage, FlowsView};

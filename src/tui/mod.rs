@@ -24,6 +24,7 @@ pub mod app;
 pub mod config;
 pub mod dialog;
 pub mod input;
+pub mod key;
 pub mod keymap;
 pub mod layout;
 pub mod passphrase;

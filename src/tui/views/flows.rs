@@ -39,9 +39,9 @@ use crate::flow::{Atom, Flow, FlowError, FlowErrors, ParamKind, ParamSpec, StepK
 use crate::tui::action::Action;
 use crate::tui::app::{AppMessage, StatusLevel};
 use crate::tui::input::TextInput;
-use crate::tui::keymap::{Key, KeyContext};
 use crate::tui::layout::{self, WIDE};
 use crate::tui::theme::Theme;
+use crate::tui::{key::Key, keymap::KeyContext};
 
 /// Shown instead of a secret value.
 pub const MASK: &str = "•••";
