@@ -23,11 +23,11 @@ use jobdeck::inventory::Inventory;
 use jobdeck::transport::Secret;
 use jobdeck::tui::action::{Action, ViewId};
 use jobdeck::tui::app::{App, AppMessage};
-use jobdeck::tui::dialog::DialogKind;
 use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::passphrase::PassphraseRequest;
 use jobdeck::tui::run_store::RunStore;
 use jobdeck::tui::theme::Theme;
+use jobdeck::tui::widgets::dialog::DialogKind;
 use support::SshdFixture;
 use tokio::sync::mpsc;
 

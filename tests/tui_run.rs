@@ -17,10 +17,10 @@ use jobdeck::engine::events::{
 use jobdeck::journal::Journal;
 use jobdeck::tui::action::{Action, ViewId};
 use jobdeck::tui::app::{App, AppMessage};
-use jobdeck::tui::dialog::DialogKind;
 use jobdeck::tui::run_store::{RunStore, SharedRunStore};
 use jobdeck::tui::views::planner::FlowChoice;
 use jobdeck::tui::views::run::{OutputLayout, Pane};
+use jobdeck::tui::widgets::dialog::DialogKind;
 use tokio::sync::mpsc;
 
 fn check(name: &str, app: &App, width: u16, height: u16) {

@@ -15,13 +15,13 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use tokio::sync::mpsc;
 
 use super::action::{Action, ViewId};
-use super::dialog::{Dialog, DialogKind};
 use super::layout::{self, Screen};
 use super::passphrase::{PassphraseQueue, PassphraseRequest};
 use super::run_session::{self, RunHandle, RunReport};
 use super::run_store::{RunStore, SharedRunStore};
 use super::theme::Theme;
 use super::views::inventory::InventoryView;
+use super::widgets::dialog::{Dialog, DialogKind};
 use super::{
     key::Key,
     keymap::{KeyContext, Keymap},

@@ -22,8 +22,7 @@
 pub mod action;
 pub mod app;
 pub mod config;
-pub mod dialog;
-pub mod input;
+pub mod effects;
 pub mod key;
 pub mod keymap;
 pub mod layout;
@@ -31,9 +30,11 @@ pub mod passphrase;
 pub mod replay;
 pub mod run_session;
 pub mod run_store;
+pub mod tasks;
 pub mod terminal;
 pub mod theme;
 pub mod views;
+pub mod widgets;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::action::Action;
 use super::app::AppMessage;
-use super::dialog::Dialog;
+use super::widgets::dialog::Dialog;
 use crate::transport::{PassphrasePrompt, Secret};
 
 /// One question from the transport: the key file, which attempt this is,
@@ -260,7 +260,7 @@ pub fn key_label(key_file: &Path, home: Option<&Path>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::dialog::DialogKind;
+    use crate::tui::widgets::dialog::DialogKind;
 
     fn prompt_on_thread(
         prompt: ConsolePrompt,

@@ -34,13 +34,15 @@ use serde_json::{Map, Value};
 
 use super::background::Background;
 use super::{Hint, View};
+use crate::duration::format_duration;
 use crate::flow::load::load_flow;
 use crate::flow::{Atom, Flow, FlowError, FlowErrors, ParamKind, ParamSpec, StepKind};
 use crate::tui::action::Action;
 use crate::tui::app::{AppMessage, StatusLevel};
-use crate::tui::input::TextInput;
 use crate::tui::layout::{self, WIDE};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::clip::clip;
+use crate::tui::widgets::text_box::TextInput;
 use crate::tui::{key::Key, keymap::KeyContext};
 
 /// Shown instead of a secret value.
@@ -2715,7 +2717,7 @@ fn flow_detail(entry: &FlowEntry, theme: &Theme) -> Vec<Line<'static>> {
         rollout.push(format!("batches {b}"));
     }
     if let Some(i) = r.interval {
-        rollout.push(format!("interval {}", humantime(i)));
+        rollout.push(format!("interval {}", format_duration(i)));
     }
     if let Some(m) = r.mode {
         rollout.push(format!("mode {m}"));
@@ -2775,7 +2777,7 @@ fn flow_detail(entry: &FlowEntry, theme: &Theme) -> Vec<Line<'static>> {
             };
             let mut extra = Vec::new();
             if let Some(t) = s.timeout {
-                extra.push(format!("timeout {}", humantime(t)));
+                extra.push(format!("timeout {}", format_duration(t)));
             }
             if s.on_failure != crate::engine::OnFailure::Stop {
                 extra.push(format!("on_failure {:?}", s.on_failure).to_lowercase());
@@ -2813,7 +2815,7 @@ fn atom_detail(entry: &AtomEntry, theme: &Theme) -> Vec<Line<'static>> {
             lines.push(kv("file", entry.path.display().to_string()));
             lines.push(kv("sha256", atom.sha256.clone()));
             if let Some(t) = atom.timeout {
-                lines.push(kv("timeout", humantime(t)));
+                lines.push(kv("timeout", format_duration(t)));
             }
             if let Some(u) = &atom.run_as {
                 lines.push(kv("run_as", u.clone()));
@@ -2854,30 +2856,6 @@ fn atom_detail(entry: &AtomEntry, theme: &Theme) -> Vec<Line<'static>> {
         lines.push(Line::from(line));
     }
     lines
-}
-
-/// `90s`, `2m`, `1h30m`.
-fn humantime(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    match (s / 3600, s / 60 % 60, s % 60) {
-        (0, 0, sec) => format!("{sec}s"),
-        (0, m, 0) => format!("{m}m"),
-        (0, m, sec) => format!("{m}m{sec}s"),
-        (h, 0, 0) => format!("{h}h"),
-        (h, m, _) => format!("{h}h{m}m"),
-    }
-}
-
-fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else if width == 0 {
-        String::new()
-    } else {
-        let mut cut: String = text.chars().take(width - 1).collect();
-        cut.push('…');
-        cut
-    }
 }
 
 impl View for FlowsView {

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use chrono::{Local, TimeZone};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
@@ -45,12 +45,15 @@ use crate::journal::{InstanceFilter, InstanceSummary, Journal};
 use crate::report::sanitize::clean_text;
 use crate::tui::action::Action;
 use crate::tui::app::{AppMessage, StatusLevel};
-use crate::tui::input::TextInput;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout;
 use crate::tui::replay::{self, ReplayCursor, ReplayPlan};
 use crate::tui::run_store::{OlderLines, RunStore, SharedRunStore};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::clip::clip;
+use crate::tui::widgets::durations::{elapsed, local_minute};
+use crate::tui::widgets::status_look::instance_look;
+use crate::tui::widgets::text_box::TextInput;
 
 /// How often the list (and an unfinished open run) is re-read.
 pub const REFRESH: Duration = Duration::from_secs(2);
@@ -1195,7 +1198,7 @@ impl HistoryView {
             )
         };
         frame.render_widget(
-            Paragraph::new(Span::styled(fit(&header, width), theme.muted())),
+            Paragraph::new(Span::styled(clip(&header, width), theme.muted())),
             row(body, 0),
         );
         let jobs_rows = self.jobs.len().min(2) as u16;
@@ -1208,7 +1211,7 @@ impl HistoryView {
         }
         self.scroll.set(scroll);
         for (i, summary) in visible.iter().enumerate().skip(scroll).take(height) {
-            let (glyph, color) = instance_style(theme, summary.status);
+            let (glyph, color) = instance_look(theme, summary.status);
             let hosts = if summary.hosts_failed > 0 {
                 format!(
                     "{}/{} ok {}✘",
@@ -1217,11 +1220,11 @@ impl HistoryView {
             } else {
                 format!("{}/{} ok", summary.hosts_ok, summary.hosts_total)
             };
-            let created = local_time(summary.created_at);
+            let created = local_minute(summary.created_at);
             let took = match (summary.started_at, summary.finished_at) {
-                (Some(s), Some(f)) => format_span(f - s),
+                (Some(s), Some(f)) => elapsed(f - s),
                 (Some(s), None) if !summary.status.is_final() => {
-                    format!("{}…", format_span(now_millis() - s))
+                    format!("{}…", elapsed(now_millis() - s))
                 }
                 _ => "—".into(),
             };
@@ -1279,7 +1282,7 @@ impl HistoryView {
             );
             frame.render_widget(
                 Paragraph::new(Span::styled(
-                    fit(&text, area.width as usize),
+                    clip(&text, area.width as usize),
                     theme.fg(color),
                 )),
                 row(area, y),
@@ -1439,44 +1442,6 @@ fn row(area: Rect, y: u16) -> Rect {
     Rect::new(area.x, area.y + y, area.width, 1)
 }
 
-/// At most `width` characters, `…` when cut.
-fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else if width == 0 {
-        String::new()
-    } else {
-        let mut cut: String = text.chars().take(width - 1).collect();
-        cut.push('…');
-        cut
-    }
-}
-
-fn fit(text: &str, width: usize) -> String {
-    clip(text, width)
-}
-
-fn local_time(at: UnixMillis) -> String {
-    Local
-        .timestamp_millis_opt(at)
-        .single()
-        .map_or_else(|| "?".into(), |t| t.format("%Y-%m-%d %H:%M").to_string())
-}
-
-/// `850ms`, `12.3s`, `4m05s`, `2h03m`.
-pub fn format_span(ms: i64) -> String {
-    let ms = ms.max(0);
-    if ms < 1_000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 3_600_000 {
-        format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60)
-    } else {
-        format!("{}h{:02}m", ms / 3_600_000, ms / 60_000 % 60)
-    }
-}
-
 /// How the child ended, with the last line of its log.
 fn child_outcome(code: Option<i32>, log: &Path) -> String {
     let text = std::fs::read(log)
@@ -1501,20 +1466,6 @@ fn child_outcome(code: Option<i32>, log: &Path) -> String {
         exit
     } else {
         format!("{exit}: {last}")
-    }
-}
-
-pub fn instance_style(theme: &Theme, status: InstanceStatus) -> (&str, Color) {
-    let g = &theme.glyphs;
-    let c = &theme.colors;
-    match status {
-        InstanceStatus::Running => (&g.running, c.running),
-        InstanceStatus::Waiting => (&g.connecting, c.pending),
-        InstanceStatus::Paused => (&g.pending, c.warning),
-        InstanceStatus::Ok => (&g.ok, c.ok),
-        InstanceStatus::Failed => (&g.failed, c.failed),
-        InstanceStatus::Aborted => (&g.unreachable, c.failed),
-        InstanceStatus::Interrupted => (&g.timed_out, c.warning),
     }
 }
 
@@ -1600,13 +1551,5 @@ mod tests {
         );
         let args = child_args(ChildKind::Resume, 3, Path::new("j.db"), &[]);
         assert_eq!(args, ["--journal", "j.db", "resume", "3"]);
-    }
-
-    #[test]
-    fn spans_and_clocks() {
-        assert_eq!(format_span(850), "850ms");
-        assert_eq!(format_span(12_340), "12.3s");
-        assert_eq!(format_span(245_000), "4m05s");
-        assert_eq!(format_span(7_380_000), "2h03m");
     }
 }

@@ -24,10 +24,10 @@ use crate::hostlist;
 use crate::inventory::connection::{self, ConnectionSettings};
 use crate::inventory::{HostId, Inventory, vars};
 use crate::tui::action::Action;
-use crate::tui::input::TextInput;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout::{self, WIDE};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::text_box::TextInput;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {

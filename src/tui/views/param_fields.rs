@@ -3,7 +3,7 @@
 //! or the default, checked with the param's own type rules.
 
 use crate::flow::params::{ParamKind, ParamSpec};
-use crate::tui::input::TextInput;
+use crate::tui::widgets::text_box::TextInput;
 
 /// One param of the chosen flow and the value in the form.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +16,7 @@ impl ParamField {
     /// The field for `spec`, holding `given` or else the default.
     pub fn new(spec: &ParamSpec, given: Option<&str>) -> ParamField {
         ParamField {
-            value: text_input(given.or(spec.default.as_deref()).unwrap_or("")),
+            value: TextInput::with_text(given.or(spec.default.as_deref()).unwrap_or("")),
             spec: spec.clone(),
         }
     }
@@ -54,7 +54,7 @@ impl ParamField {
                 }
             })
             .unwrap_or(0);
-        self.value = text_input(&options[at]);
+        self.value = TextInput::with_text(&options[at]);
     }
 
     /// Why the value would not run: missing while required, or not of
@@ -108,14 +108,6 @@ pub fn given(fields: &[ParamField]) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn text_input(text: &str) -> TextInput {
-    let mut input = TextInput::default();
-    for c in text.chars() {
-        input.push(c);
-    }
-    input
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +136,7 @@ mod tests {
         assert_eq!(fields[1].problem(), None);
 
         let mut grace = fields[1].clone();
-        grace.value = text_input("soon");
+        grace.value = TextInput::with_text("soon");
         assert!(grace.problem().unwrap().contains("expects an integer"));
         grace.value = TextInput::default();
         assert_eq!(grace.problem(), None, "empty: the default applies");

@@ -15,10 +15,10 @@ use std::time::Duration;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 use serde_json::json;
 
-use super::param_fields::{self, ParamField, text_input};
+use super::param_fields::{self, ParamField};
 use super::{Hint, View};
 use crate::duration::{format_duration, parse_duration};
 use crate::flow::params::{self, ParamKind};
@@ -30,10 +30,12 @@ use crate::rollout::{BatchExpr, BatchMode, HostOrder, MaxFail, assign, order_hos
 use crate::transport::fanout::DEFAULT_FORKS;
 use crate::transport::resolve::ResolveOptions;
 use crate::tui::action::Action;
-use crate::tui::input::TextInput;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout::{self, WIDE};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::clip::clip;
+use crate::tui::widgets::panel::panel;
+use crate::tui::widgets::text_box::TextInput;
 
 /// A flow file found next to the inventory or in `./flows/`.
 #[derive(Debug, Clone)]
@@ -259,16 +261,18 @@ impl PlannerView {
             .as_ref()
             .map(|f| param_fields::fields_for(&f.params, &[]))
             .unwrap_or_default();
-        self.batches = text_input(
+        self.batches = TextInput::with_text(
             &rollout
                 .batches
                 .map(|b| b.to_string())
                 .unwrap_or_else(|| "100%".into()),
         );
-        self.interval = text_input(&format_duration(rollout.interval.unwrap_or_default()));
+        self.interval =
+            TextInput::with_text(&format_duration(rollout.interval.unwrap_or_default()));
         self.mode = rollout.mode.unwrap_or_default();
-        self.max_fail = text_input(&rollout.max_fail.map(|m| m.to_string()).unwrap_or_default());
-        self.forks = text_input(&rollout.forks.unwrap_or(DEFAULT_FORKS).to_string());
+        self.max_fail =
+            TextInput::with_text(&rollout.max_fail.map(|m| m.to_string()).unwrap_or_default());
+        self.forks = TextInput::with_text(&rollout.forks.unwrap_or(DEFAULT_FORKS).to_string());
         self.row = self.row.min(self.rows().len().saturating_sub(1));
         self.reorder_hosts();
     }
@@ -477,7 +481,7 @@ impl PlannerView {
             format!(
                 "Hosts    {}: {}",
                 spec.hosts.len(),
-                ellipsis(&self.hosts_folded, 70)
+                clip(&self.hosts_folded, 70)
             ),
             format!(
                 "Batches  {} ({} batch{})",
@@ -616,7 +620,7 @@ impl PlannerView {
             )
         } else {
             Span::styled(
-                format!("{}: {}", self.hosts.len(), ellipsis(&self.hosts_folded, 60)),
+                format!("{}: {}", self.hosts.len(), clip(&self.hosts_folded, 60)),
                 theme.fg(theme.colors.selected),
             )
         };
@@ -856,18 +860,11 @@ fn section(title: &str, theme: &Theme) -> Line<'static> {
     Line::from(Span::styled(format!(" {title}"), theme.title()))
 }
 
-fn panel<'a>(title: &str, focused: bool, theme: &Theme) -> Block<'a> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(focused))
-        .title(Span::styled(title.to_string(), theme.title()))
-}
-
 fn step_kind(kind: &StepKind) -> String {
     match kind {
         StepKind::Atom { atom, .. } => format!("atom {}", atom.name),
         StepKind::Script { .. } => "script".into(),
-        StepKind::Command { command } => format!("$ {}", ellipsis(command, 40)),
+        StepKind::Command { command } => format!("$ {}", clip(command, 40)),
         StepKind::Copy { dest, .. } => format!("copy → {dest}"),
         StepKind::Approval { .. } => "approval".into(),
     }
@@ -883,15 +880,6 @@ pub fn sizes_text(sizes: &[usize]) -> String {
         parts.push("…".into());
     }
     parts.join(" + ")
-}
-
-fn ellipsis(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let cut: String = text.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
 }
 
 impl View for PlannerView {

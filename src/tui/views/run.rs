@@ -15,16 +15,13 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::background::Background;
 use super::{Hint, View};
-use crate::engine::events::{
-    HostIndex, HostStatus, InstanceStatus, Stream, UnixMillis, WaitReason, now_millis,
-};
+use crate::engine::events::{HostIndex, HostStatus, Stream, UnixMillis, WaitReason, now_millis};
 use crate::hostlist;
 use crate::tui::action::Action;
-use crate::tui::input::TextInput;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout;
 use crate::tui::run_store::{
@@ -32,6 +29,11 @@ use crate::tui::run_store::{
     RunStore, SharedRunStore, read_older,
 };
 use crate::tui::theme::Theme;
+use crate::tui::widgets::clip::clip;
+use crate::tui::widgets::durations::{countdown, elapsed, timeline};
+use crate::tui::widgets::panel::panel;
+use crate::tui::widgets::status_look::{host_look, instance_look};
+use crate::tui::widgets::text_box::TextInput;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -633,7 +635,7 @@ impl RunView {
                 host.name,
                 host.status,
                 host.batch.map(|b| (b + 1).to_string()).unwrap_or_default(),
-                host.elapsed_ms(now).map(fmt_ms).unwrap_or_default()
+                host.elapsed_ms(now).map(elapsed).unwrap_or_default()
             ));
         }
         Some(Action::WriteFile {
@@ -666,16 +668,16 @@ impl RunView {
     fn draw_header(&self, frame: &mut Frame, area: Rect, theme: &Theme, store: &RunStore) {
         let now = self.now();
         let counts = store.counts();
-        let (glyph, color) = instance_look(store.status, theme);
+        let (glyph, color) = instance_look(theme, store.status);
         let batch = match store.current_batch {
             Some(b) => format!(" · batch {}/{}", b + 1, store.batches.len()),
             None if store.batches.is_empty() => String::new(),
             None if store.batches.len() == 1 => " · 1 batch".to_string(),
             None => format!(" · {} batches", store.batches.len()),
         };
-        let elapsed = store
+        let took = store
             .started_at
-            .map(|s| fmt_ms((store.finished_at.unwrap_or(now) - s).max(0)))
+            .map(|s| elapsed((store.finished_at.unwrap_or(now) - s).max(0)))
             .unwrap_or_default();
         let id = if store.instance > 0 {
             format!(" Run {}", store.instance)
@@ -686,7 +688,7 @@ impl RunView {
             Span::styled(id, theme.title()),
             Span::styled(format!(" · {}", store.flow), theme.text()),
             Span::styled(format!(" · {glyph} {}", store.status), theme.fg(color)),
-            Span::styled(format!("{batch} · {elapsed}"), theme.muted()),
+            Span::styled(format!("{batch} · {took}"), theme.muted()),
             Span::styled(
                 format!(
                     "   {} {}  {} {}  {} {}  {} {}",
@@ -711,7 +713,7 @@ impl RunView {
         ));
         if let Some(eta) = store.eta_ms(now).filter(|_| counts.done() < counts.total) {
             gauge.push(Span::styled(
-                format!(" · ETA {}", fmt_ms(eta)),
+                format!(" · ETA {}", elapsed(eta)),
                 theme.muted(),
             ));
         }
@@ -760,7 +762,7 @@ impl RunView {
                     format!(
                         " ⏳ batch {} starts in {} — c starts it now, p holds it",
                         wait.next_batch + 1,
-                        fmt_clock(left)
+                        countdown(left)
                     )
                 }
                 WaitReason::Confirm => {
@@ -780,7 +782,7 @@ impl RunView {
             ));
         }
         if store.status.is_final() {
-            let (_, color) = instance_look(store.status, theme);
+            let (_, color) = instance_look(theme, store.status);
             let reason = store
                 .reason
                 .clone()
@@ -943,7 +945,7 @@ impl RunView {
                 }
             }
         }
-        let (glyph, color) = status_look(host.status, theme);
+        let (glyph, color) = host_look(theme, host.status);
         let mut title = vec![
             Span::styled(format!(" {} ", host.name), theme.title()),
             Span::styled(format!("{glyph} {}", host.status), theme.fg(color)),
@@ -952,7 +954,7 @@ impl RunView {
             title.push(Span::styled(format!(" · exit {code}"), theme.muted()));
         }
         if let Some(ms) = host.elapsed_ms(now) {
-            title.push(Span::styled(format!(" · {}", fmt_ms(ms)), theme.muted()));
+            title.push(Span::styled(format!(" · {}", elapsed(ms)), theme.muted()));
         }
         if let Some(step) = host.step {
             title.push(Span::styled(
@@ -1024,11 +1026,11 @@ impl RunView {
                 row += size;
                 continue;
             }
-            let (glyph, color) = status_look(block.status, theme);
+            let (glyph, color) = host_look(theme, block.status);
             let names = hostlist::fold(block.hosts.iter().map(|&h| store.hosts[h].name.as_str()));
             let mut block_lines = vec![Line::from(vec![
                 Span::styled(
-                    format!("{glyph} {} ", ellipsis(&names, width.saturating_sub(24))),
+                    format!("{glyph} {} ", clip(&names, width.saturating_sub(24))),
                     theme.fg(color).add_modifier(Modifier::BOLD),
                 ),
                 Span::styled(
@@ -1078,12 +1080,8 @@ impl RunView {
 /// `▶ 10×  0:08.5 ━━━━●──── 0:42.0`: the replay's state, playhead and length.
 fn replay_line(bar: &ReplayBar, width: usize, theme: &Theme) -> Line<'static> {
     let state = if bar.playing { "▶" } else { "⏸" };
-    let left = format!(
-        " {state} {:>3}×  {} ",
-        bar.speed,
-        replay_clock(bar.position)
-    );
-    let right = format!(" {} ", replay_clock(bar.duration));
+    let left = format!(" {state} {:>3}×  {} ", bar.speed, timeline(bar.position));
+    let right = format!(" {} ", timeline(bar.duration));
     let room = width.saturating_sub(left.chars().count() + right.chars().count());
     let filled = if bar.duration > 0 {
         ((bar.position as f64 / bar.duration as f64) * room as f64).round() as usize
@@ -1105,12 +1103,6 @@ fn replay_line(bar: &ReplayBar, width: usize, theme: &Theme) -> Line<'static> {
     }
     spans.push(Span::styled(right, theme.muted()));
     Line::from(spans)
-}
-
-/// A timeline position, `m:ss.t`.
-pub fn replay_clock(ms: i64) -> String {
-    let ms = ms.max(0);
-    format!("{}:{:02}.{}", ms / 60_000, ms / 1000 % 60, ms / 100 % 10)
 }
 
 fn marker_line(row: &Row<'_>, theme: &Theme) -> Line<'static> {
@@ -1234,12 +1226,12 @@ fn host_row(
     width: usize,
     theme: &Theme,
 ) -> Line<'static> {
-    let (glyph, color) = status_look(host.status, theme);
-    let elapsed = host.elapsed_ms(now).map(fmt_ms).unwrap_or_default();
+    let (glyph, color) = host_look(theme, host.status);
+    let elapsed = host.elapsed_ms(now).map(elapsed).unwrap_or_default();
     let pin = if pinned { "◆" } else { " " };
     // pin (2) + glyph (2) + name + elapsed (7)
     let name_width = width.saturating_sub(11);
-    let name = ellipsis(&host.name, name_width);
+    let name = clip(&host.name, name_width);
     let text_style = if cursor && focused {
         theme.selection()
     } else if cursor {
@@ -1280,84 +1272,6 @@ fn bar(counts: &Counts, width: usize, theme: &Theme) -> Vec<Span<'static>> {
         part(active, "▒", theme.colors.running),
         part(rest, "░", theme.colors.muted),
     ]
-}
-
-/// A host state's glyph and colour.
-pub fn status_look(status: HostStatus, theme: &Theme) -> (String, Color) {
-    let g = &theme.glyphs;
-    let c = &theme.colors;
-    match status {
-        HostStatus::Pending => (g.pending.clone(), c.pending),
-        HostStatus::Connecting => (g.connecting.clone(), c.connecting),
-        HostStatus::Running => (g.running.clone(), c.running),
-        HostStatus::Ok => (g.ok.clone(), c.ok),
-        HostStatus::Failed => (g.failed.clone(), c.failed),
-        HostStatus::TimedOut => (g.timed_out.clone(), c.timed_out),
-        HostStatus::Unreachable | HostStatus::AuthFailed | HostStatus::HostKeyRejected => {
-            (g.unreachable.clone(), c.unreachable)
-        }
-        HostStatus::RolledBack => (g.rolled_back.clone(), c.rolled_back),
-        HostStatus::Skipped | HostStatus::Cancelled | HostStatus::Interrupted => {
-            (g.skipped.clone(), c.skipped)
-        }
-    }
-}
-
-fn instance_look(status: InstanceStatus, theme: &Theme) -> (String, Color) {
-    let g = &theme.glyphs;
-    let c = &theme.colors;
-    match status {
-        InstanceStatus::Running => (g.running.clone(), c.running),
-        InstanceStatus::Waiting | InstanceStatus::Paused => ("⏸".into(), c.warning),
-        InstanceStatus::Ok => (g.ok.clone(), c.ok),
-        InstanceStatus::Failed => (g.failed.clone(), c.failed),
-        InstanceStatus::Aborted => (g.failed.clone(), c.warning),
-        InstanceStatus::Interrupted => (g.skipped.clone(), c.warning),
-    }
-}
-
-/// `0.3s`, `12s`, `3m04s`, `2h05m`.
-pub fn fmt_ms(ms: i64) -> String {
-    let ms = ms.max(0);
-    if ms < 10_000 {
-        format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
-    } else if ms < 60_000 {
-        format!("{}s", ms / 1000)
-    } else if ms < 3_600_000 {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
-    } else {
-        format!("{}h{:02}m", ms / 3_600_000, (ms % 3_600_000) / 60_000)
-    }
-}
-
-/// A countdown: `1:59:07`, `4:05`.
-fn fmt_clock(ms: i64) -> String {
-    let s = (ms.max(0) + 999) / 1000;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
-fn ellipsis(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let cut: String = text.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
-
-fn panel<'a>(title: &str, focused: bool, theme: &Theme) -> Block<'a> {
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(focused));
-    if title.is_empty() {
-        block
-    } else {
-        block.title(Span::styled(title.to_string(), theme.title()))
-    }
 }
 
 /// The first row to show so the cursor stays in view.
@@ -1611,17 +1525,6 @@ impl View for RunView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_read_compactly() {
-        assert_eq!(fmt_ms(340), "0.3s");
-        assert_eq!(fmt_ms(12_400), "12s");
-        assert_eq!(fmt_ms(184_000), "3m04s");
-        assert_eq!(fmt_ms(7_500_000), "2h05m");
-        assert_eq!(fmt_clock(7_147_000), "1:59:07");
-        assert_eq!(fmt_clock(245_000), "4:05");
-        assert_eq!(replay_clock(83_450), "1:23.4");
-    }
 
     #[test]
     fn file_names_are_safe() {

@@ -19,7 +19,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::background::Background;
-use super::history::instance_style;
 use super::param_fields::{self, ParamField};
 use super::planner::FlowChoice;
 use super::{Hint, View};
@@ -36,11 +35,13 @@ use crate::schedule::store::{
 use crate::schedule::{CronExpr, local_zone, parse_local_time, parse_zone};
 use crate::tui::action::Action;
 use crate::tui::app::{AppMessage, StatusLevel};
-use crate::tui::dialog::Dialog;
-use crate::tui::input::TextInput;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::clip::{clip, wrap_words};
+use crate::tui::widgets::dialog::Dialog;
+use crate::tui::widgets::status_look::instance_look;
+use crate::tui::widgets::text_box::TextInput;
 
 /// Fire times shown under the expression.
 pub const PREVIEW: usize = 5;
@@ -462,14 +463,6 @@ pub struct ScheduleForm {
     saving: bool,
 }
 
-fn input(text: &str) -> TextInput {
-    let mut input = TextInput::default();
-    for c in text.chars() {
-        input.push(c);
-    }
-    input
-}
-
 /// A form's checked content, ready for the store.
 #[derive(Debug, Clone)]
 pub struct ValidForm {
@@ -483,7 +476,7 @@ impl ScheduleForm {
             editing: None,
             name: TextInput::default(),
             kind: Kind::Cron,
-            when: input("0 3 * * *"),
+            when: TextInput::with_text("0 3 * * *"),
             zone: TextInput::default(),
             flow: if flows.is_empty() {
                 FlowPick::None
@@ -544,20 +537,20 @@ impl ScheduleForm {
         };
         ScheduleForm {
             editing: Some(schedule.id),
-            name: input(&schedule.name),
+            name: TextInput::with_text(&schedule.name),
             kind,
-            when: input(&when),
-            zone: input(zone.name()),
+            when: TextInput::with_text(&when),
+            zone: TextInput::with_text(zone.name()),
             flow,
             params,
-            limit: input(run.limit.as_deref().unwrap_or_default()),
-            batches: input(run.batches.as_deref().unwrap_or_default()),
-            interval: input(run.interval.as_deref().unwrap_or_default()),
+            limit: TextInput::with_text(run.limit.as_deref().unwrap_or_default()),
+            batches: TextInput::with_text(run.batches.as_deref().unwrap_or_default()),
+            interval: TextInput::with_text(run.interval.as_deref().unwrap_or_default()),
             mode: run.mode.as_deref().and_then(|m| m.parse().ok()),
-            max_fail: input(run.max_fail.as_deref().unwrap_or_default()),
+            max_fail: TextInput::with_text(run.max_fail.as_deref().unwrap_or_default()),
             overlap: schedule.overlap,
             catch_up: schedule.catch_up,
-            until: input(&schedule.until.map(local).unwrap_or_default()),
+            until: TextInput::with_text(&schedule.until.map(local).unwrap_or_default()),
             yes: run.yes,
             base_run: run.clone(),
             focus: Field::Name,
@@ -1600,7 +1593,7 @@ impl SchedulesView {
             let fire = match row.fires.get(i) {
                 Some(f) => {
                     let style = match f.instance {
-                        Some((_, status)) => theme.fg(instance_style(theme, status).1),
+                        Some((_, status)) => theme.fg(instance_look(theme, status).1),
                         None if f.outcome == "failed" => theme.fg(theme.colors.error),
                         None => theme.muted(),
                     };
@@ -1728,7 +1721,7 @@ impl SchedulesView {
                 theme.fg(theme.colors.ok)
             };
             let last_style = match row.last_instance {
-                Some((_, status)) => theme.fg(instance_style(theme, status).1),
+                Some((_, status)) => theme.fg(instance_look(theme, status).1),
                 None if row.last_error.is_some() => theme.fg(theme.colors.error),
                 None => theme.muted(),
             };
@@ -1956,50 +1949,6 @@ fn param_placeholder(param: &ParamField) -> String {
     }
 }
 
-/// `text` cut to `width` characters, with an ellipsis when cut.
-fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
-
-/// `text` in lines of at most `width` characters, broken between words
-/// (a word longer than a line is broken inside).
-pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let mut word: Vec<char> = word.chars().collect();
-        loop {
-            let used = line.chars().count();
-            let gap = usize::from(used > 0);
-            if used + gap + word.len() <= width {
-                if gap == 1 {
-                    line.push(' ');
-                }
-                line.extend(word.iter());
-                break;
-            }
-            if used > 0 {
-                lines.push(std::mem::take(&mut line));
-                continue;
-            }
-            // A word longer than the whole line.
-            let rest = word.split_off(width);
-            lines.push(word.iter().collect());
-            word = rest;
-        }
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
 fn placeholder(field: Field, kind: Kind) -> &'static str {
     match field {
         Field::Name => "(required)",
@@ -2128,8 +2077,8 @@ mod tests {
             path: PathBuf::from("/srv/flows/health.yml"),
             name: "health".into(),
         };
-        form.name = input("nightly");
-        form.zone = input("UTC");
+        form.name = TextInput::with_text("nightly");
+        form.zone = TextInput::with_text("UTC");
         form
     }
 
@@ -2140,7 +2089,7 @@ mod tests {
     #[test]
     fn a_valid_form_becomes_a_schedule() {
         let mut f = form();
-        f.limit = input(" web ");
+        f.limit = TextInput::with_text(" web ");
         f.overlap = Overlap::Queue;
         let valid = f.validate(&[], now()).unwrap();
         assert_eq!(valid.schedule.name, "nightly");
@@ -2154,24 +2103,24 @@ mod tests {
     #[test]
     fn problems_are_reported_at_their_fields() {
         let mut f = form();
-        f.name = input("42");
-        f.when = input("61 * * * *");
-        f.until = input("yesterday");
+        f.name = TextInput::with_text("42");
+        f.when = TextInput::with_text("61 * * * *");
+        f.until = TextInput::with_text("yesterday");
         let problems = f.validate(&[], now()).unwrap_err();
         assert_eq!(fields(&problems), [Field::Name, Field::When, Field::Until]);
         assert!(problems[1].1.contains("minute"), "{problems:?}");
 
         let mut f = form();
-        f.zone = input("Mars/Olympus");
+        f.zone = TextInput::with_text("Mars/Olympus");
         assert_eq!(fields(&f.validate(&[], now()).unwrap_err()), [Field::Zone]);
 
         let mut f = form();
         f.kind = Kind::At;
-        f.when = input("2026-03-01 10:00");
+        f.when = TextInput::with_text("2026-03-01 10:00");
         let problems = f.validate(&[], now()).unwrap_err();
         assert_eq!(fields(&problems), [Field::When]);
         assert!(problems[0].1.contains("in the past"));
-        f.when = input("2026-03-05 10:00");
+        f.when = TextInput::with_text("2026-03-05 10:00");
         assert!(matches!(
             f.validate(&[], now()).unwrap().schedule.when,
             When::At(_)
@@ -2179,13 +2128,13 @@ mod tests {
 
         // The end date comes before the first fire.
         let mut f = form();
-        f.when = input("0 12 * * *");
-        f.until = input("2026-03-02 11:00");
+        f.when = TextInput::with_text("0 12 * * *");
+        f.until = TextInput::with_text("2026-03-02 11:00");
         let problems = f.validate(&[], now()).unwrap_err();
         assert_eq!(fields(&problems), [Field::Until]);
 
         let mut f = ScheduleForm::new(&[], RunOptions::default());
-        f.name = input("x");
+        f.name = TextInput::with_text("x");
         assert_eq!(fields(&f.validate(&[], now()).unwrap_err()), [Field::Flow]);
     }
 
@@ -2207,14 +2156,14 @@ mod tests {
     #[test]
     fn the_preview_follows_kind_zone_and_end_date() {
         let mut f = form();
-        f.when = input("0 12 * * *");
-        f.until = input("2026-03-04 12:00");
+        f.when = TextInput::with_text("0 12 * * *");
+        f.until = TextInput::with_text("2026-03-04 12:00");
         match f.preview(now()) {
             Preview::Times(times) => assert_eq!(times.len(), 3, "{times:?}"),
             other => panic!("{other:?}"),
         }
         f.kind = Kind::At;
-        f.when = input("2026-03-03 09:15");
+        f.when = TextInput::with_text("2026-03-03 09:15");
         f.until = TextInput::default();
         match f.preview(now()) {
             Preview::Times(times) => {
@@ -2223,7 +2172,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        f.when = input("soon");
+        f.when = TextInput::with_text("soon");
         assert!(matches!(f.preview(now()), Preview::Error(_)));
     }
 
@@ -2280,8 +2229,8 @@ mod tests {
         while f.flow_label(flows) != name {
             f.cycle(flows, true);
         }
-        f.name = input("nightly");
-        f.zone = input("UTC");
+        f.name = TextInput::with_text("nightly");
+        f.zone = TextInput::with_text("UTC");
         f
     }
 
@@ -2401,11 +2350,11 @@ mod tests {
         assert_eq!(run.params, stored.run.params, "saved back unchanged");
         assert_eq!(run.mode.as_deref(), Some("continue"));
 
-        f.max_fail = input("lots");
+        f.max_fail = TextInput::with_text("lots");
         f.mode = Some(BatchMode::Confirm);
         let problems = f.validate(&flows, now()).unwrap_err();
         assert_eq!(fields(&problems), [Field::MaxFail], "{problems:?}");
-        f.max_fail = input("10%");
+        f.max_fail = TextInput::with_text("10%");
         let problems = f.validate(&flows, now()).unwrap_err();
         assert_eq!(fields(&problems), [Field::Yes], "confirm needs an approval");
         f.focus = Field::Mode;
@@ -2515,7 +2464,7 @@ mod tests {
             view.open_add();
             let form = view.form_mut().unwrap();
             *form = form_for(&flows, "health-check");
-            form.name = input(name);
+            form.name = TextInput::with_text(name);
             view.submit();
             settle(&mut view); // saved: the list reloads
             settle(&mut view); // the list is back

@@ -10,10 +10,10 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::action::Action;
-use super::layout;
-use super::theme::Theme;
 use crate::engine::events::{BatchIndex, StepIndex};
+use crate::tui::action::Action;
+use crate::tui::layout;
+use crate::tui::theme::Theme;
 
 /// What the dialog is asking, so the app knows what an answer means.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,8 @@
-//! A one-line text box: the filter and the pattern box. The cursor stays at
-//! the end; that is all a search box needs.
+//! A one-line text box: the filters, the pattern box, the search box and
+//! every typed field of a form. The cursor stays at the end; that is all
+//! these need. `edit` is the one place the editing keys are handled.
+
+use crate::tui::action::Action;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
@@ -10,6 +13,15 @@ pub struct TextInput {
 const MAX_LEN: usize = 1024;
 
 impl TextInput {
+    /// A box holding `text` (control characters dropped, as when typed).
+    pub fn with_text(text: &str) -> TextInput {
+        let mut input = TextInput::default();
+        for c in text.chars() {
+            input.push(c);
+        }
+        input
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -30,6 +42,18 @@ impl TextInput {
 
     pub fn clear(&mut self) {
         self.text.clear();
+    }
+
+    /// Applies an editing action (a typed character, backspace, clear);
+    /// true if it was one, whether or not the text changed.
+    pub fn edit(&mut self, action: &Action) -> bool {
+        match action {
+            Action::InsertChar(c) => self.push(*c),
+            Action::Backspace => self.backspace(),
+            Action::ClearInput => self.clear(),
+            _ => return false,
+        }
+        true
     }
 
     /// The tail of the text that fits in `width` cells, leaving one for the cursor.
@@ -70,5 +94,17 @@ mod tests {
             input.push('a');
         }
         assert_eq!(input.text().len(), MAX_LEN);
+    }
+
+    #[test]
+    fn editing_actions() {
+        let mut input = TextInput::with_text("ab\tc");
+        assert_eq!(input.text(), "abc");
+        assert!(input.edit(&Action::Backspace));
+        assert!(input.edit(&Action::InsertChar('d')));
+        assert_eq!(input.text(), "abd");
+        assert!(!input.edit(&Action::Submit));
+        assert!(input.edit(&Action::ClearInput));
+        assert!(input.is_empty());
     }
 }

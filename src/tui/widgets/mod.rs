@@ -1,0 +1,16 @@
+//! The parts every view would otherwise write again. Each keeps its state
+//! (if any) apart from its drawing, and draws from `&self`.
+//!
+//! - `text_box`: a one-line text box and its editing keys.
+//! - `dialog`: the shared modal question, answered with the keymap's keys.
+//! - `clip`: text cut with an ellipsis, or wrapped between words.
+//! - `durations`: elapsed times, countdowns, timeline and local clocks.
+//! - `status_look`: one glyph and colour per run and host status.
+//! - `panel`: a bordered, titled panel.
+
+pub mod clip;
+pub mod dialog;
+pub mod durations;
+pub mod panel;
+pub mod status_look;
+pub mod text_box;
