@@ -76,7 +76,7 @@ pub fn run(cmd: ScheduleCommand, inventory: &[String], journal: Option<PathBuf>)
 /// Reading commands do not create a journal that is not there.
 fn open_existing(journal: Option<PathBuf>) -> Result<ScheduleStore> {
     let path = journal_path(journal)?;
-    if !path.exists() {
+    if !crate::journal::exists(&path)? {
         bail!(
             "no journal at {}: no schedules yet (add one with `jobdeck schedule add`)",
             path.display()

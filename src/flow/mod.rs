@@ -12,6 +12,9 @@
 //! file and line.
 
 pub mod atom;
+pub mod catalog;
+pub mod check;
+pub mod document;
 pub mod load;
 pub mod params;
 

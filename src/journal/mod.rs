@@ -39,6 +39,11 @@ pub use query::{
 #[allow(unused_imports)] // for the engine and commands, which come next
 pub use writer::{JournalSink, JournalWriter, SinkClosed, WriterOptions, WriterStats};
 
+/// The longest silence a replay of a run keeps, in the run's own time
+/// (before a speed-up divides it): `jobdeck show --replay` and the
+/// console's History shorten longer gaps (a two-hour interval) to this.
+pub const MAX_REPLAY_GAP_MS: i64 = 5_000;
+
 /// How long a writer waits for another process's transaction to finish.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

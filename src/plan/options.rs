@@ -122,15 +122,11 @@ pub fn rollout(
     let batches = given(&mut problems, RunField::Batches, &options.batches, |t| {
         BatchExpr::parse(t).map_err(|e| e.to_string())
     });
-    let forks = given(&mut problems, RunField::Forks, &options.forks, |t| match t
-        .trim()
-        .parse::<usize>()
-    {
-        Ok(0) => Err("must be at least 1".to_string()),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!(
-            "'{t}': expected a number of hosts at once, at least 1"
-        )),
+    let forks = given(&mut problems, RunField::Forks, &options.forks, |t| {
+        parse_forks(t).and_then(|n| match n {
+            0 => Err("must be at least 1".to_string()),
+            n => Ok(n),
+        })
     });
     let interval = given(&mut problems, RunField::Interval, &options.interval, |t| {
         parse_duration(t).map_err(|e| e.to_string())
@@ -165,6 +161,13 @@ pub fn rollout(
         order: order.flatten().or(defaults.order).unwrap_or_default(),
         timeout: timeout.flatten(),
     })
+}
+
+/// A number of hosts at once, as typed (0 parses; the rollout refuses it).
+pub fn parse_forks(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("'{text}': expected a number of hosts at once, at least 1"))
 }
 
 /// `Some(None)`: not given; `Some(Some(value))`: given and read; `None`:

@@ -120,6 +120,8 @@ pub enum Problem {
         question: OperatorQuestion,
         flow: String,
     },
+    /// The store refused it (a name taken, the journal unwritable).
+    NotStored(String),
 }
 
 /// What a secret param field says: a schedule never stores a secret.
@@ -139,6 +141,7 @@ impl Problem {
             | Problem::SecretRequired { index, .. }
             | Problem::Param { index, .. } => ScheduleField::Param(*index),
             Problem::Option(e) => ScheduleField::Run(e.field),
+            Problem::NotStored(_) => ScheduleField::Name,
             Problem::NeedsOperator { .. } => ScheduleField::Run(RunField::Approve),
         }
     }
@@ -199,7 +202,9 @@ impl Problem {
             Problem::NeedsOperator { flow, .. } => format!(
                 "flow '{flow}' has approval steps, and a scheduled run has no operator: pass --yes to approve them"
             ),
-            Problem::Unreadable { message, .. } | Problem::Flow(message) => message.clone(),
+            Problem::Unreadable { message, .. }
+            | Problem::Flow(message)
+            | Problem::NotStored(message) => message.clone(),
             Problem::UnknownParam { .. } => self.to_string(),
         }
     }
@@ -213,7 +218,9 @@ impl fmt::Display for Problem {
             Problem::NameIsNumber { .. } => {
                 f.write_str("a name that is not a number (numbers are ids)")
             }
-            Problem::Unreadable { message, .. } | Problem::Flow(message) => f.write_str(message),
+            Problem::Unreadable { message, .. }
+            | Problem::Flow(message)
+            | Problem::NotStored(message) => f.write_str(message),
             Problem::TimeMissing => f.write_str("a time is required: YYYY-MM-DD HH:MM"),
             Problem::AtInPast {
                 text, now, zone, ..

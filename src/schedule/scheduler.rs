@@ -24,12 +24,8 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -38,6 +34,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{TransactionBehavior, params};
 use serde_json::Value;
 
+pub use super::launcher::{LaunchKind, LaunchRequest, Launched, Launcher, ProcessLauncher};
 use super::lease::{self, Acquire, LeaseTimes};
 use super::store::{
     self, CATCH_UP_CAP, CatchUp, Overlap, QUEUE_CAP, Schedule, ScheduleStore, StoreError,
@@ -231,101 +228,6 @@ pub struct SchedulerEvent {
     pub at: DateTime<Utc>,
     pub level: Level,
     pub message: String,
-}
-
-/// What a child process is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LaunchKind {
-    /// A schedule's fire at its due time.
-    Fire { schedule: i64, due: DateTime<Utc> },
-    /// `jobdeck resume` of a rollout interrupted while waiting.
-    Resume { instance: InstanceId },
-}
-
-/// One child process to start: `program args...` in `workdir`, its output
-/// appended to `log`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LaunchRequest {
-    pub kind: LaunchKind,
-    pub args: Vec<String>,
-    pub workdir: Option<PathBuf>,
-    pub log: PathBuf,
-}
-
-/// A started child; `child` is None for launchers that start nothing real.
-pub struct Launched {
-    pub pid: u32,
-    pub child: Option<Child>,
-}
-
-/// Starts runs. The real one spawns jobdeck; tests record requests.
-pub trait Launcher: Send {
-    fn launch(&mut self, request: &LaunchRequest) -> std::io::Result<Launched>;
-}
-
-/// Spawns `program` (normally this jobdeck binary) for each run.
-pub struct ProcessLauncher {
-    pub program: PathBuf,
-}
-
-impl ProcessLauncher {
-    /// This binary. The console and the daemon both use it.
-    pub fn current_exe() -> std::io::Result<ProcessLauncher> {
-        Ok(ProcessLauncher {
-            program: std::env::current_exe()?,
-        })
-    }
-}
-
-impl Launcher for ProcessLauncher {
-    fn launch(&mut self, request: &LaunchRequest) -> std::io::Result<Launched> {
-        let mut log = open_log(&request.log)?;
-        let when = Utc::now().to_rfc3339();
-        let what = match &request.kind {
-            LaunchKind::Fire { schedule, due } => {
-                format!("schedule {schedule}, fire time {}", due.to_rfc3339())
-            }
-            LaunchKind::Resume { instance } => format!("resume of run {instance}"),
-        };
-        writeln!(log, "# jobdeck scheduler, {when}: {what}")?;
-        writeln!(
-            log,
-            "# {} {}",
-            self.program.display(),
-            request.args.join(" ")
-        )?;
-        let mut command = Command::new(&self.program);
-        command
-            .args(&request.args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            // Its own process group: a Ctrl-C meant for the daemon's
-            // terminal does not abort the runs it started.
-            .process_group(0);
-        if let Some(dir) = request.workdir.as_deref().filter(|d| d.is_dir()) {
-            command.current_dir(dir);
-        }
-        let child = command.spawn()?;
-        Ok(Launched {
-            pid: child.id(),
-            child: Some(child),
-        })
-    }
-}
-
-fn open_log(path: &Path) -> std::io::Result<File> {
-    if let Some(parent) = path.parent() {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)?;
-    }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
 }
 
 /// How a scheduler runs.
@@ -679,11 +581,11 @@ impl Scheduler {
             Err(_) => false,
         });
         for (kind, schedule, pid, status, log) in finished {
-            let what = match kind {
+            let what = match &kind {
                 LaunchKind::Fire { schedule, .. } => {
                     format!("schedule {schedule}: run (pid {pid})")
                 }
-                LaunchKind::Resume { instance } => format!("resume of run {instance} (pid {pid})"),
+                other => format!("{} (pid {pid})", other.describe()),
             };
             let (level, message, error) = match status.code() {
                 Some(code) if code == i32::from(crate::exit::USAGE) => (
