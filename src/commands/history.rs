@@ -36,9 +36,7 @@ use crate::report::{
     status_label,
 };
 
-/// The longest silence a replay keeps, in the run's own time (before
-/// `--speed` divides it).
-pub const MAX_REPLAY_GAP_MS: i64 = 5_000;
+use crate::journal::MAX_REPLAY_GAP_MS;
 
 /// What a user can pass to `--status`.
 fn parse_status(text: &str) -> Result<InstanceStatus> {
@@ -148,12 +146,9 @@ fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
 
 /// Opens the journal if the file exists; `None` if it does not.
 fn open_existing(path: &Path) -> Result<Option<Journal>> {
-    match std::fs::metadata(path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => bail!("journal {}: {err}", path.display()),
-        Ok(_) => {}
-    }
-    let mut journal = Journal::open(path)?;
+    let Some(mut journal) = journal::open_existing(path)? else {
+        return Ok(None);
+    };
     // Reading goes on even if this fails (another process holding the
     // write lock past the busy timeout, say).
     if let Err(err) = journal.recover_interrupted() {

@@ -140,17 +140,6 @@ pub enum Action {
         column: u16,
         row: u16,
     },
-    Status(String),
-    /// Save text to a file (off the UI task), then say where in the status line.
-    WriteFile {
-        path: std::path::PathBuf,
-        contents: String,
-    },
-    /// The pattern box asks for its text to be evaluated off the UI task.
-    EvaluatePattern {
-        generation: u64,
-        pattern: String,
-    },
 }
 
 /// Bindable actions by the name a keymap file uses, with the help text.

@@ -34,6 +34,14 @@ pub enum DialogKind {
     DeleteSchedule {
         id: i64,
     },
+    /// Rerun the failed hosts of this run, as a new run?
+    Rerun {
+        id: i64,
+    },
+    /// Resume this interrupted run?
+    Resume {
+        id: i64,
+    },
     /// An encrypted key's passphrase, for the transport (`key` as shown).
     Passphrase {
         key: String,
@@ -194,6 +202,41 @@ impl Dialog {
                 choice(Action::Cancel, "keep it"),
             ],
             warning: true,
+            masked: None,
+        }
+    }
+
+    /// Before a rerun started from History.
+    pub fn rerun(id: i64, flow: &str) -> Dialog {
+        Dialog::child_run(
+            DialogKind::Rerun { id },
+            "rerun",
+            format!("Rerun the failed hosts of #{id} ({flow}) as a new run?"),
+        )
+    }
+
+    /// Before a resume started from History.
+    pub fn resume(id: i64, flow: &str) -> Dialog {
+        Dialog::child_run(
+            DialogKind::Resume { id },
+            "resume",
+            format!("Resume interrupted run #{id} ({flow})?"),
+        )
+    }
+
+    fn child_run(kind: DialogKind, title: &str, question: String) -> Dialog {
+        Dialog {
+            kind,
+            title: title.into(),
+            lines: vec![
+                question,
+                "Runs `jobdeck` as a child process; its log goes next to the journal.".into(),
+            ],
+            choices: vec![
+                choice(Action::Confirm, "start"),
+                choice(Action::Cancel, "cancel"),
+            ],
+            warning: false,
             masked: None,
         }
     }

@@ -6,11 +6,18 @@
 //! - `clip`: text cut with an ellipsis, or wrapped between words.
 //! - `durations`: elapsed times, countdowns, timeline and local clocks.
 //! - `status_look`: one glyph and colour per run and host status.
+//! - `form`: label / value / problem rows, scrolled to the focus.
+//! - `editor`, `highlight`: the text editor and its shell/YAML colours.
 //! - `panel`: a bordered, titled panel.
+//! - `scroll_list`: a list's cursor and window, kept in view.
 
 pub mod clip;
 pub mod dialog;
 pub mod durations;
+pub mod editor;
+pub mod form;
+pub mod highlight;
 pub mod panel;
+pub mod scroll_list;
 pub mod status_look;
 pub mod text_box;

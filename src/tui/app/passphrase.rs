@@ -1,87 +1,16 @@
-//! Passphrases for encrypted keys, asked in the console.
-//!
-//! The transport asks on a blocking thread (`PassphrasePrompt`). The
-//! console's prompt sends the question to the UI task as an `AppMessage`
-//! with a oneshot reply channel and blocks on the answer. If the UI is gone
-//! (the message channel closed, or the request dropped unanswered) the
-//! answer is `None` and the key is skipped: nothing waits forever.
-//!
-//! The UI keeps the questions in a `PassphraseQueue` and asks one at a
-//! time. What has been typed lives only there, is shown masked, and is
-//! wiped or handed over when the question is answered.
+//! The UI's side of key passphrases: the questions in arrival order, the
+//! first one asked in the dialog, and what has been typed for it. What is
+//! typed lives only here, is shown masked, and is wiped or handed over
+//! when the question is answered.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use tokio::sync::{mpsc, oneshot};
-
-use super::action::Action;
-use super::app::AppMessage;
-use super::widgets::dialog::Dialog;
-use crate::transport::{PassphrasePrompt, Secret};
-
-/// One question from the transport: the key file, which attempt this is,
-/// and where the answer goes (`None` skips the key).
-pub struct PassphraseRequest {
-    pub key_file: PathBuf,
-    /// Starts at 1; 2 and up follow a wrong passphrase.
-    pub attempt: u32,
-    reply: oneshot::Sender<Option<Secret>>,
-}
-
-impl PassphraseRequest {
-    /// A request and the receiver its answer arrives on.
-    pub fn new(
-        key_file: PathBuf,
-        attempt: u32,
-    ) -> (PassphraseRequest, oneshot::Receiver<Option<Secret>>) {
-        let (reply, answer) = oneshot::channel();
-        let request = PassphraseRequest {
-            key_file,
-            attempt,
-            reply,
-        };
-        (request, answer)
-    }
-
-    /// Sends the answer; the asker may have given up already, which is fine.
-    pub fn answer(self, passphrase: Option<Secret>) {
-        let _ = self.reply.send(passphrase);
-    }
-}
-
-impl fmt::Debug for PassphraseRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PassphraseRequest")
-            .field("key_file", &self.key_file)
-            .field("attempt", &self.attempt)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The console's `PassphrasePrompt`: asks the UI and waits for its answer.
-pub struct ConsolePrompt {
-    tasks: mpsc::Sender<AppMessage>,
-}
-
-impl ConsolePrompt {
-    pub fn new(tasks: mpsc::Sender<AppMessage>) -> ConsolePrompt {
-        ConsolePrompt { tasks }
-    }
-}
-
-impl PassphrasePrompt for ConsolePrompt {
-    fn passphrase(&self, key_file: &Path, attempt: u32) -> Option<Secret> {
-        let (request, answer) = PassphraseRequest::new(key_file.to_path_buf(), attempt);
-        // Both calls block: the transport calls us on a blocking thread.
-        self.tasks
-            .blocking_send(AppMessage::Passphrase(request))
-            .ok()?;
-        // A dropped request (the UI closed) ends the wait with an error: skip.
-        answer.blocking_recv().ok().flatten()
-    }
-}
+use crate::transport::Secret;
+use crate::tui::action::Action;
+use crate::tui::tasks::passphrase::PassphraseRequest;
+use crate::tui::widgets::dialog::Dialog;
 
 /// Longest passphrase taken, in bytes. The buffer is allocated at this
 /// size once, so typing never reallocates and leaves no stray copies.
@@ -260,60 +189,10 @@ pub fn key_label(key_file: &Path, home: Option<&Path>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Secret;
+    use crate::tui::tasks::passphrase::PassphraseRequest;
     use crate::tui::widgets::dialog::DialogKind;
-
-    fn prompt_on_thread(
-        prompt: ConsolePrompt,
-        key: &str,
-        attempt: u32,
-    ) -> std::thread::JoinHandle<Option<Secret>> {
-        let key = PathBuf::from(key);
-        std::thread::spawn(move || prompt.passphrase(&key, attempt))
-    }
-
-    fn next_request(rx: &mut mpsc::Receiver<AppMessage>) -> PassphraseRequest {
-        match rx.blocking_recv() {
-            Some(AppMessage::Passphrase(request)) => request,
-            other => panic!("expected a passphrase request, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_ui_answer_is_the_prompt_answer() {
-        let (tx, mut rx) = mpsc::channel(4);
-        let asker = prompt_on_thread(ConsolePrompt::new(tx.clone()), "/k/id_ed25519", 1);
-        let request = next_request(&mut rx);
-        assert_eq!(request.key_file, Path::new("/k/id_ed25519"));
-        assert_eq!(request.attempt, 1);
-        request.answer(Some(Secret::new("open sesame")));
-        let answer = asker.join().unwrap();
-        assert_eq!(answer.as_ref().map(Secret::expose), Some("open sesame"));
-
-        let asker = prompt_on_thread(ConsolePrompt::new(tx), "/k/id_rsa", 2);
-        let request = next_request(&mut rx);
-        assert_eq!(request.attempt, 2);
-        request.answer(None);
-        assert!(asker.join().unwrap().is_none());
-    }
-
-    #[test]
-    fn a_gone_ui_answers_none_instead_of_hanging() {
-        // The UI's receiver is gone before the question.
-        let (tx, rx) = mpsc::channel(4);
-        drop(rx);
-        let asker = prompt_on_thread(ConsolePrompt::new(tx), "/k/id_ed25519", 1);
-        assert!(asker.join().unwrap().is_none());
-
-        // The UI took the question, then went away without answering.
-        let (tx, mut rx) = mpsc::channel(4);
-        let asker = prompt_on_thread(ConsolePrompt::new(tx), "/k/id_ed25519", 1);
-        let request = next_request(&mut rx);
-        let mut queue = PassphraseQueue::default();
-        queue.push(request);
-        queue.type_char('x');
-        drop(queue);
-        assert!(asker.join().unwrap().is_none());
-    }
+    use std::path::Path;
 
     #[test]
     fn two_questions_are_asked_one_after_the_other() {

@@ -14,15 +14,13 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::app::AppMessage;
-use super::passphrase::ConsolePrompt;
-use super::run_store::{RunStore, SharedRunStore};
 use crate::engine::events::{Event, EventKind, InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink};
 use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
 use crate::plan::{RunSpec, prepare_instance};
-use crate::transport::{Transport, TransportOptions};
+use crate::transport::{PassphrasePrompt, Transport, TransportOptions};
+use crate::tui::run_store::{RunStore, SharedRunStore};
 
 /// Events absorbed under one lock: bounds how long the UI may wait to draw.
 const ABSORB_BATCH: usize = 256;
@@ -82,19 +80,29 @@ pub enum RunReport {
     },
 }
 
-/// Prepares and starts a run; reports through `tasks`. `store` is the one
-/// the Run view already shows.
-pub async fn launch(
+/// Where a run reports: the console's channel, and how a report becomes
+/// the console's message.
+pub struct Reports<M> {
+    pub sender: mpsc::Sender<M>,
+    pub wrap: fn(RunReport) -> M,
+}
+
+/// Prepares and starts a run; reports through `reports`. `store` is the
+/// one the Run view already shows; `prompt` asks for key passphrases (the
+/// console's dialog: never the terminal under the console's screen).
+pub async fn launch<M: Send + 'static>(
     inv: Arc<Inventory>,
     journal: Option<PathBuf>,
     spec: RunSpec,
     store: SharedRunStore,
-    tasks: mpsc::Sender<AppMessage>,
+    reports: Reports<M>,
+    prompt: Arc<dyn PassphrasePrompt>,
 ) {
     let report = |r: RunReport| {
-        let tasks = tasks.clone();
+        let sender = reports.sender.clone();
+        let message = (reports.wrap)(r);
         async move {
-            let _ = tasks.send(AppMessage::Run(r)).await;
+            let _ = sender.send(message).await;
         }
     };
     let prepared = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -129,9 +137,8 @@ pub async fn launch(
     ));
     let absorb = tokio::spawn(absorb_into_store(to_store, store.clone(), reason));
     let (controls, control_rx) = ControlHandle::channel();
-    // Passphrases are asked in a console dialog, never on the terminal.
     let transport = Transport::new(TransportOptions {
-        passphrase_prompt: Arc::new(ConsolePrompt::new(tasks.clone())),
+        passphrase_prompt: prompt,
         ..TransportOptions::default()
     });
     let engine = tokio::spawn(engine::run(plan, transport, sink, control_rx));

@@ -22,8 +22,16 @@ use bytes::Bytes;
 use crate::engine::events::{
     Event, EventKind, HostIndex, InstanceId, InstanceStatus, StepIndex, StepOutcome, UnixMillis,
 };
+use crate::journal::MAX_REPLAY_GAP_MS;
 use crate::journal::{InstanceDetail, Journal};
+use crate::plan::RerunHosts;
 use crate::tui::run_store::{HOST_BUFFER_BYTES, RunStore};
+
+/// What a rerun of failed hosts takes (`jobdeck rerun --failed`).
+const FAILED: RerunHosts = RerunHosts {
+    failed: true,
+    skipped: false,
+};
 
 // ------------------------------------------------------------ timeline
 
@@ -300,19 +308,9 @@ impl ReplayPlan {
         let failed_hosts = detail
             .hosts
             .iter()
-            .filter(|h| {
-                h.status.is_failure()
-                    || matches!(
-                        h.status,
-                        crate::engine::events::HostStatus::Cancelled
-                            | crate::engine::events::HostStatus::Interrupted
-                    )
-            })
+            .filter(|h| FAILED.includes(h.status))
             .count();
-        let timeline = Timeline::new(
-            events.iter().map(|e| e.at),
-            crate::commands::history::MAX_REPLAY_GAP_MS,
-        );
+        let timeline = Timeline::new(events.iter().map(|e| e.at), MAX_REPLAY_GAP_MS);
         ReplayPlan {
             instance: id,
             flow: record.flow.clone(),
@@ -458,10 +456,9 @@ fn finish(
 
 /// Opens the journal for reading; a missing one is an error, never created.
 pub fn open_journal(path: &Path) -> Result<Journal, String> {
-    if !path.exists() {
-        return Err(format!("no journal at {}", path.display()));
-    }
-    Journal::open(path).map_err(|e| e.to_string())
+    crate::journal::open_existing(path)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no journal at {}", path.display()))
 }
 
 /// Reads an instance's plan and its output's times (for the timeline).
