@@ -15,6 +15,9 @@ use super::{Atom, Flow, FlowErrors};
 #[derive(Debug, Clone)]
 pub struct FlowEntry {
     pub path: PathBuf,
+    /// Where `path` leads (symlinks resolved), found when it was read, so
+    /// finding a flow by path never touches the disk.
+    pub real: PathBuf,
     pub source: String,
     pub loaded: Result<Flow, FlowErrors>,
 }
@@ -25,6 +28,7 @@ impl FlowEntry {
         FlowEntry {
             source: std::fs::read_to_string(path).unwrap_or_default(),
             loaded: load_flow(path),
+            real: path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
             path: path.to_path_buf(),
         }
     }
@@ -159,9 +163,11 @@ impl Catalog {
         self.atoms.iter().find(|a| a.name() == name)
     }
 
-    /// Where the flow at `path` is in the list.
+    /// Where the flow at `path` (as listed, or where it leads) is in the list.
     pub fn position(&self, path: &Path) -> Option<usize> {
-        self.flows.iter().position(|f| same_file(&f.path, path))
+        self.flows
+            .iter()
+            .position(|f| f.path == path || f.real == path)
     }
 }
 
@@ -187,11 +193,6 @@ fn file_stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// The same file, by path or (when both exist) by where they lead.
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The output pane's state: which absolute line is at the top, the window
 //! of older lines read back from the journal for the host in focus, and
 //! search. Everything here reads the run store; the journal read itself
-//! runs off the UI task (`run_store::read_older`) and comes back as a
+//! runs off the UI task (`tasks::older_lines`) and comes back as a
 //! `Message::Older`.
 
 use super::{Message, OutputLayout, RunView};
@@ -9,8 +9,8 @@ use crate::engine::events::{HostIndex, Stream};
 use crate::tui::effects::Effects;
 use crate::tui::run_store::{
     HostRecord, LineKind, OLDER_WINDOW_LINES, OlderLines, OlderRequest, OutputLine, RunStore,
-    read_older,
 };
+use crate::tui::tasks::older_lines::read_older;
 
 /// Lines read back from the journal for the host in focus: one window at a
 /// time, dropped when the cursor or the position moves away.

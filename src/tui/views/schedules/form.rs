@@ -681,7 +681,7 @@ pub fn stored_params(fields: &[ParamField]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::{CronExpr, ScheduleStore};
+    use crate::schedule::CronExpr;
     use chrono::TimeZone;
     use chrono_tz::Tz;
     use std::path::Path;
@@ -921,38 +921,39 @@ mod tests {
     #[test]
     fn editing_loads_the_stored_params_mode_and_max_fail() {
         let catalog = sample();
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = ScheduleStore::open(dir.path().join("j.db")).unwrap();
         let deploy = catalog
             .flows
             .iter()
             .find(|f| f.label() == "deploy")
             .unwrap();
-        let stored = store
-            .add(
-                &NewSchedule {
-                    name: "release".into(),
-                    flow_path: deploy.path.clone(),
-                    flow_name: "deploy".into(),
-                    run: RunOptions {
-                        params: vec![
-                            ("version".into(), "2.0".into()),
-                            ("service".into(), "api".into()),
-                        ],
-                        mode: Some("continue".into()),
-                        max_fail: Some("2".into()),
-                        forks: Some(8),
-                        ..RunOptions::default()
-                    },
-                    when: When::Cron(CronExpr::parse("0 3 * * *").unwrap()),
-                    zone: Tz::UTC,
-                    until: None,
-                    overlap: Overlap::Skip,
-                    catch_up: CatchUp::Once,
-                },
-                now(),
-            )
-            .unwrap();
+        let stored = Schedule {
+            id: 7,
+            name: "release".into(),
+            flow_path: deploy.path.clone(),
+            flow_name: "deploy".into(),
+            run: RunOptions {
+                params: vec![
+                    ("version".into(), "2.0".into()),
+                    ("service".into(), "api".into()),
+                ],
+                mode: Some("continue".into()),
+                max_fail: Some("2".into()),
+                forks: Some(8),
+                ..RunOptions::default()
+            },
+            when: When::Cron(CronExpr::parse("0 3 * * *").unwrap()),
+            zone: Tz::UTC,
+            until: None,
+            overlap: Overlap::Skip,
+            catch_up: CatchUp::Once,
+            paused: false,
+            created_at: now(),
+            next_fire_at: None,
+            last_fire_at: None,
+            queued: 0,
+            last_error: None,
+            last_log: None,
+        };
         let mut f = ScheduleForm::edit(&stored, &catalog);
         assert_eq!(f.param_value("version"), Some("2.0"));
         assert_eq!(f.param_value("service"), Some("api"));

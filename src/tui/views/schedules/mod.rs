@@ -223,15 +223,11 @@ impl SchedulesView {
     fn open_add(&mut self) {
         let base_run = match &self.inventory {
             Some((inv, base)) => RunOptions {
+                // The inventory's sources are absolute already.
                 inventory: inv
                     .sources
                     .iter()
-                    .map(|s| {
-                        std::path::absolute(s)
-                            .unwrap_or_else(|_| s.clone())
-                            .display()
-                            .to_string()
-                    })
+                    .map(|s| s.display().to_string())
                     .collect(),
                 workdir: Some(base.display().to_string()),
                 ..RunOptions::default()
