@@ -8,7 +8,7 @@ use std::str::FromStr;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
-use super::owner::{OwnerState, ProcessIdentity, owner_state};
+use super::owner::{OwnerState, ProcessIdentity, owner_from_row, owner_state};
 use super::query::ResumePoint;
 use super::{Journal, JournalError};
 use crate::engine::events::{InstanceId, InstanceStatus, now_millis};
@@ -250,22 +250,6 @@ impl Journal {
         tx.commit()?;
         Ok(point)
     }
-}
-
-/// Reads the owner columns (pid, host, start, boot id) starting at `first`.
-pub(crate) fn owner_from_row(
-    row: &rusqlite::Row<'_>,
-    first: usize,
-) -> rusqlite::Result<Option<ProcessIdentity>> {
-    let Some(pid) = row.get::<_, Option<u32>>(first)? else {
-        return Ok(None);
-    };
-    Ok(Some(ProcessIdentity {
-        pid,
-        host: row.get::<_, Option<String>>(first + 1)?.unwrap_or_default(),
-        start: row.get(first + 2)?,
-        boot_id: row.get(first + 3)?,
-    }))
 }
 
 fn json_or_empty(value: &Value) -> String {

@@ -122,6 +122,22 @@ pub fn current_user() -> String {
     }
 }
 
+/// Reads the owner columns (pid, host, start, boot id) starting at `first`.
+pub(crate) fn owner_from_row(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<Option<ProcessIdentity>> {
+    let Some(pid) = row.get::<_, Option<u32>>(first)? else {
+        return Ok(None);
+    };
+    Ok(Some(ProcessIdentity {
+        pid,
+        host: row.get::<_, Option<String>>(first + 1)?.unwrap_or_default(),
+        start: row.get(first + 2)?,
+        boot_id: row.get(first + 3)?,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

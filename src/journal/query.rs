@@ -288,7 +288,7 @@ fn instance_from_row(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
         created_at: row.get(13)?,
         started_at: row.get(14)?,
         finished_at: row.get(15)?,
-        owner: super::instance::owner_from_row(row, 16)?,
+        owner: super::owner::owner_from_row(row, 16)?,
         next_batch: row.get(20)?,
         wait_reason: opt_named(row, 21)?,
         resume_at: row.get(22)?,

@@ -28,6 +28,7 @@
 
 mod capture;
 mod gather;
+mod labels;
 mod progress;
 mod render;
 mod run;
@@ -43,7 +44,7 @@ use tokio::sync::mpsc;
 
 pub use render::STDERR_MARK;
 // For `jobdeck show`, which lays out a past run the way a live one looks.
-pub use render::{format_bytes, format_host_time, format_run_time, format_wait, status_label};
+pub use labels::{format_bytes, format_host_time, format_run_time, format_wait, status_label};
 pub use run::RunInfo;
 pub use summary::RunSummary;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::render::{format_run_time, status_label};
+use super::labels::{format_run_time, status_label};
 use crate::engine::events::{HostStatus, InstanceId, InstanceStatus};
 use crate::exit;
 
