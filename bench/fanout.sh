@@ -14,9 +14,8 @@
 # 2 if a run failed (then the numbers mean nothing).
 set -euo pipefail
 
-SHARED=${SHARED_BENCH:-/work/shared/bench}
+. "$(dirname "$0")/shared.sh"
 DIR=${BENCH_DIR:-/tmp/bench}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 N=1000 F=64 REPEAT=1 BUILD=1
 positional=()
 while [ $# -gt 0 ]; do
