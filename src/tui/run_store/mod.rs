@@ -92,6 +92,17 @@ pub struct GatherBlock {
     pub exit_code: Option<i32>,
 }
 
+impl GatherBlock {
+    /// How many hosts and how they ended: `(3) failed exit 2`.
+    pub fn outcome(&self) -> String {
+        let exit = self
+            .exit_code
+            .map(|c| format!(" exit {c}"))
+            .unwrap_or_default();
+        format!("({}) {}{exit}", self.hosts.len(), self.status)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RunStore {
     pub instance: InstanceId,

@@ -330,7 +330,7 @@ impl ReplayPlan {
 }
 
 /// One output row with its row id (the streaming cursor).
-struct Row {
+struct OutputRow {
     id: i64,
     host: HostIndex,
     step: StepIndex,
@@ -367,7 +367,7 @@ pub fn stream(
         .map_err(|e| e.to_string())?;
     let mut spent = 0usize;
     let events = &plan.events;
-    let mut chunks: Vec<Row> = Vec::new();
+    let mut chunks: Vec<OutputRow> = Vec::new();
     loop {
         // Rows are read a few at a time so the emitting needs no borrow of them.
         chunks.clear();
@@ -378,7 +378,7 @@ pub fn stream(
                 break;
             };
             let stream: String = r.get(5).map_err(|e| e.to_string())?;
-            chunks.push(Row {
+            chunks.push(OutputRow {
                 id: r.get(0).map_err(|e| e.to_string())?,
                 host: r.get(1).map_err(|e| e.to_string())?,
                 step: r.get(2).map_err(|e| e.to_string())?,

@@ -180,27 +180,33 @@ impl Editor {
         frame.render_widget(Paragraph::new(out), text_area);
         for (k, (line, message)) in messages.iter().take(MESSAGE_ROWS).enumerate() {
             let y = text_area.bottom() + k as u16;
-            let at = if *line > 0 {
-                format!("line {line}: ")
-            } else {
-                String::new()
-            };
             frame.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled(
-                        format!("{} ", theme.glyphs.error),
-                        theme.fg(theme.colors.error),
-                    ),
-                    Span::styled(
-                        at,
-                        theme.fg(theme.colors.error).add_modifier(Modifier::BOLD),
-                    ),
-                    Span::styled(message.clone(), theme.fg(theme.colors.error)),
-                ])),
+                Paragraph::new(problem_line(*line, message, theme)),
                 Rect::new(inner.x, y, inner.width, 1),
             );
         }
     }
+}
+
+/// A check's problem under the text: `✘ line 12: message` (line 0: the
+/// message names its own file and line).
+pub fn problem_line(line: usize, message: &str, theme: &Theme) -> Line<'static> {
+    let at = if line > 0 {
+        format!("line {line}: ")
+    } else {
+        String::new()
+    };
+    Line::from(vec![
+        Span::styled(
+            format!("{} ", theme.glyphs.error),
+            theme.fg(theme.colors.error),
+        ),
+        Span::styled(
+            at,
+            theme.fg(theme.colors.error).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(message.to_string(), theme.fg(theme.colors.error)),
+    ])
 }
 
 /// The spans with the character at `col` drawn as the cursor.

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::composer::{
-    Composer, Row, StepField, composer_param_spec, cycle_value, set_key, set_param_default,
+    Composer, ComposerRow, StepField, composer_param_spec, cycle_value, set_key, set_param_default,
     set_with, step_atom, step_field_key, typed_value, with_spec,
 };
 use super::editing::{EditorTarget, file_name};
@@ -25,7 +25,7 @@ use crate::tui::widgets::text_box::TextInput;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prompt {
     NewFlow,
-    Field { row: Row, secret: bool },
+    Field { row: ComposerRow, secret: bool },
 }
 
 /// The atom picker, for a new step or a step's atom.
@@ -120,15 +120,15 @@ impl FlowsView {
     }
 
     /// Enter on a composer row: cycle, toggle, pick, or prompt for text.
-    fn edit_row(&mut self, row: Row, catalog: &Catalog, fx: &mut Effects<Message>) {
+    fn edit_row(&mut self, row: ComposerRow, catalog: &Catalog, fx: &mut Effects<Message>) {
         let Some(composer) = &mut self.composer else {
             return;
         };
         match &row {
-            Row::Field(_) | Row::Rollout(_) => {
+            ComposerRow::Field(_) | ComposerRow::Rollout(_) => {
                 let current = match &row {
-                    Row::Field(key) => composer.doc.text_field(key),
-                    Row::Rollout(key) => composer
+                    ComposerRow::Field(key) => composer.doc.text_field(key),
+                    ComposerRow::Rollout(key) => composer
                         .doc
                         .fields
                         .get("rollout")
@@ -141,7 +141,7 @@ impl FlowsView {
                     input_with(current.as_deref()),
                 ));
             }
-            Row::Param(name) => {
+            ComposerRow::Param(name) => {
                 let spec = composer_param_spec(composer, name);
                 match spec {
                     Some(spec) if spec.secret => fx.warn(format!(
@@ -164,8 +164,11 @@ impl FlowsView {
                     None => {}
                 }
             }
-            Row::Step(..) | Row::ParamsHeader | Row::RolloutHeader | Row::SectionHeader(_) => {}
-            Row::StepField(section, i, field) => {
+            ComposerRow::Step(..)
+            | ComposerRow::ParamsHeader
+            | ComposerRow::RolloutHeader
+            | ComposerRow::SectionHeader(_) => {}
+            ComposerRow::StepField(section, i, field) => {
                 let (section, i) = (*section, *i);
                 let Some(step) = composer.doc.section(section).get(i).cloned() else {
                     return;
@@ -272,8 +275,8 @@ impl FlowsView {
                 };
                 let value = (!text.is_empty()).then(|| typed_value(&text));
                 match row {
-                    Row::Field(key) => set_key(&mut composer.doc.fields, key, value),
-                    Row::Rollout(key) => {
+                    ComposerRow::Field(key) => set_key(&mut composer.doc.fields, key, value),
+                    ComposerRow::Rollout(key) => {
                         let rollout = composer
                             .doc
                             .fields
@@ -286,11 +289,11 @@ impl FlowsView {
                             set_key(map, &key, value);
                         }
                     }
-                    Row::Param(name) => {
+                    ComposerRow::Param(name) => {
                         set_param_default(composer, &name, (!text.is_empty()).then_some(text));
                         return;
                     }
-                    Row::StepField(section, i, field) => match field {
+                    ComposerRow::StepField(section, i, field) => match field {
                         StepField::With(key) => {
                             set_with(
                                 composer,

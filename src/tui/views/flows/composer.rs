@@ -17,7 +17,7 @@ pub const MASK: &str = "•••";
 
 /// One row of the composer's form.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Row {
+pub enum ComposerRow {
     Field(&'static str),
     ParamsHeader,
     Param(String),
@@ -76,22 +76,31 @@ impl Composer {
         }
     }
 
-    pub fn rows(&self, catalog: &Catalog) -> Vec<Row> {
-        let mut rows: Vec<Row> = FLOW_FIELDS.iter().map(|f| Row::Field(f)).collect();
-        rows.push(Row::ParamsHeader);
+    pub fn rows(&self, catalog: &Catalog) -> Vec<ComposerRow> {
+        let mut rows: Vec<ComposerRow> =
+            FLOW_FIELDS.iter().map(|f| ComposerRow::Field(f)).collect();
+        rows.push(ComposerRow::ParamsHeader);
         if let Some(Value::Object(params)) = self.doc.fields.get("params") {
-            rows.extend(params.keys().map(|k| Row::Param(k.clone())));
+            rows.extend(params.keys().map(|k| ComposerRow::Param(k.clone())));
         }
-        rows.push(Row::RolloutHeader);
-        rows.extend(ROLLOUT_FIELDS.iter().map(|f| Row::Rollout(f.to_string())));
+        rows.push(ComposerRow::RolloutHeader);
+        rows.extend(
+            ROLLOUT_FIELDS
+                .iter()
+                .map(|f| ComposerRow::Rollout(f.to_string())),
+        );
         for section in [Section::Steps, Section::Rollback] {
-            rows.push(Row::SectionHeader(section));
+            rows.push(ComposerRow::SectionHeader(section));
             for (i, step) in self.doc.section(section).iter().enumerate() {
-                rows.push(Row::Step(section, i));
-                rows.push(Row::StepField(section, i, StepField::Name));
+                rows.push(ComposerRow::Step(section, i));
+                rows.push(ComposerRow::StepField(section, i, StepField::Name));
                 let action = ACTIONS.iter().find(|a| step.contains_key(**a)).copied();
                 if let Some(action) = action {
-                    rows.push(Row::StepField(section, i, StepField::Action(action)));
+                    rows.push(ComposerRow::StepField(
+                        section,
+                        i,
+                        StepField::Action(action),
+                    ));
                 }
                 if action == Some("atom") {
                     let mut names: Vec<String> = step_atom(step)
@@ -109,15 +118,15 @@ impl Composer {
                     rows.extend(
                         names
                             .into_iter()
-                            .map(|n| Row::StepField(section, i, StepField::With(n))),
+                            .map(|n| ComposerRow::StepField(section, i, StepField::With(n))),
                     );
                 }
                 if matches!(action, Some("atom" | "script")) {
-                    rows.push(Row::StepField(section, i, StepField::Args));
+                    rows.push(ComposerRow::StepField(section, i, StepField::Args));
                 }
-                rows.push(Row::StepField(section, i, StepField::Timeout));
+                rows.push(ComposerRow::StepField(section, i, StepField::Timeout));
                 if section == Section::Steps {
-                    rows.push(Row::StepField(section, i, StepField::OnFailure));
+                    rows.push(ComposerRow::StepField(section, i, StepField::OnFailure));
                 }
             }
         }
@@ -125,19 +134,21 @@ impl Composer {
     }
 
     /// The step the cursor is in, if any.
-    pub fn current_step(&self, rows: &[Row]) -> Option<(Section, usize)> {
+    pub fn current_step(&self, rows: &[ComposerRow]) -> Option<(Section, usize)> {
         match rows.get(self.cursor)? {
-            Row::Step(s, i) | Row::StepField(s, i, _) => Some((*s, *i)),
+            ComposerRow::Step(s, i) | ComposerRow::StepField(s, i, _) => Some((*s, *i)),
             _ => None,
         }
     }
 
-    fn current_section(&self, rows: &[Row]) -> Section {
+    fn current_section(&self, rows: &[ComposerRow]) -> Section {
         rows[..=self.cursor.min(rows.len().saturating_sub(1))]
             .iter()
             .rev()
             .find_map(|r| match r {
-                Row::SectionHeader(s) | Row::Step(s, _) | Row::StepField(s, _, _) => Some(*s),
+                ComposerRow::SectionHeader(s)
+                | ComposerRow::Step(s, _)
+                | ComposerRow::StepField(s, _, _) => Some(*s),
                 _ => None,
             })
             .unwrap_or(Section::Steps)
@@ -150,7 +161,7 @@ impl Composer {
     }
 
     /// Adds a step after the cursor's step (or at the end of its section).
-    pub fn add_step(&mut self, rows: &[Row], step: Map<String, Value>, catalog: &Catalog) {
+    pub fn add_step(&mut self, rows: &[ComposerRow], step: Map<String, Value>, catalog: &Catalog) {
         let (section, at) = match self.current_step(rows) {
             Some((s, i)) => (s, i + 1),
             None => {
@@ -161,12 +172,15 @@ impl Composer {
         self.doc.section_mut(section).insert(at, step);
         self.changed();
         let rows = self.rows(catalog);
-        if let Some(pos) = rows.iter().position(|r| *r == Row::Step(section, at)) {
+        if let Some(pos) = rows
+            .iter()
+            .position(|r| *r == ComposerRow::Step(section, at))
+        {
             self.cursor = pos;
         }
     }
 
-    pub fn delete_step(&mut self, rows: &[Row]) -> Option<String> {
+    pub fn delete_step(&mut self, rows: &[ComposerRow]) -> Option<String> {
         let (section, i) = self.current_step(rows)?;
         let step = self.doc.section_mut(section).remove(i);
         self.changed();
@@ -175,7 +189,7 @@ impl Composer {
     }
 
     /// Swaps the cursor's step with its neighbour; the cursor follows it.
-    pub fn move_step(&mut self, rows: &[Row], up: bool, catalog: &Catalog) {
+    pub fn move_step(&mut self, rows: &[ComposerRow], up: bool, catalog: &Catalog) {
         let Some((section, i)) = self.current_step(rows) else {
             return;
         };
@@ -189,7 +203,10 @@ impl Composer {
         self.doc.section_mut(section).swap(i, j);
         self.changed();
         let rows = self.rows(catalog);
-        if let Some(pos) = rows.iter().position(|r| *r == Row::Step(section, j)) {
+        if let Some(pos) = rows
+            .iter()
+            .position(|r| *r == ComposerRow::Step(section, j))
+        {
             self.cursor = pos;
         }
     }
@@ -367,14 +384,16 @@ pub fn step_field_key(field: &StepField) -> &'static str {
     }
 }
 
-pub fn row_label(row: &Row) -> String {
+pub fn row_label(row: &ComposerRow) -> String {
     match row {
-        Row::Field(k) => k.to_string(),
-        Row::Param(n) => format!("default of param {n}"),
-        Row::Rollout(k) => format!("rollout {k}"),
-        Row::StepField(_, i, StepField::With(k)) => format!("step {} with.{k}", i + 1),
-        Row::StepField(_, i, StepField::Args) => format!("step {} args (comma-separated)", i + 1),
-        Row::StepField(_, i, f) => format!("step {} {}", i + 1, step_field_key(f)),
+        ComposerRow::Field(k) => k.to_string(),
+        ComposerRow::Param(n) => format!("default of param {n}"),
+        ComposerRow::Rollout(k) => format!("rollout {k}"),
+        ComposerRow::StepField(_, i, StepField::With(k)) => format!("step {} with.{k}", i + 1),
+        ComposerRow::StepField(_, i, StepField::Args) => {
+            format!("step {} args (comma-separated)", i + 1)
+        }
+        ComposerRow::StepField(_, i, f) => format!("step {} {}", i + 1, step_field_key(f)),
         _ => String::new(),
     }
 }

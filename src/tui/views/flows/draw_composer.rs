@@ -10,7 +10,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::FlowsView;
 use super::compose::{PICK_EXTRAS, Picker, Prompt};
 use super::composer::{
-    ACTIONS, Composer, MASK, Row, StepField, composer_param_spec, row_label, shown_value,
+    ACTIONS, Composer, ComposerRow, MASK, StepField, composer_param_spec, row_label, shown_value,
     step_field_key, step_title, with_spec,
 };
 use super::editing::file_name;
@@ -21,6 +21,7 @@ use crate::flow::params::scalar_text;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::clip::clip;
+use crate::tui::widgets::editor::problem_line;
 use crate::tui::widgets::panel::panel;
 use crate::tui::widgets::scroll_list::keep_in_view;
 use crate::tui::widgets::text_box::TextInput;
@@ -76,19 +77,8 @@ impl FlowsView {
         }
         frame.render_widget(Paragraph::new(lines), list);
         for (k, (line, message)) in composer.errors.iter().take(3).enumerate() {
-            let at = if *line > 0 {
-                format!("line {line}: ")
-            } else {
-                String::new()
-            };
             frame.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled(
-                        format!("{} ", theme.glyphs.error),
-                        theme.fg(theme.colors.error),
-                    ),
-                    Span::styled(format!("{at}{message}"), theme.fg(theme.colors.error)),
-                ])),
+                Paragraph::new(problem_line(*line, message, theme)),
                 Rect::new(inner.x, list.bottom() + k as u16, inner.width, 1),
             );
         }
@@ -192,21 +182,21 @@ impl FlowsView {
 fn composer_line(
     composer: &Composer,
     library: &Catalog,
-    row: &Row,
+    row: &ComposerRow,
     failing: &[(Section, usize)],
     theme: &Theme,
 ) -> Line<'static> {
     let label = |text: String| Span::styled(format!("{:<26} ", clip(&text, 26)), theme.muted());
     match row {
-        Row::Field(key) => Line::from(vec![
+        ComposerRow::Field(key) => Line::from(vec![
             label(format!(" {key}")),
             Span::styled(
                 shown_value(composer.doc.fields.get(*key), false),
                 theme.text(),
             ),
         ]),
-        Row::ParamsHeader => Line::from(Span::styled(" Params", theme.title())),
-        Row::Param(name) => {
+        ComposerRow::ParamsHeader => Line::from(Span::styled(" Params", theme.title())),
+        ComposerRow::Param(name) => {
             let spec = composer_param_spec(composer, name);
             let (kind, default, flags) = match &spec {
                 Some(s) => {
@@ -237,8 +227,8 @@ fn composer_line(
                 Span::styled(flags, theme.muted()),
             ])
         }
-        Row::RolloutHeader => Line::from(Span::styled(" Rollout", theme.title())),
-        Row::Rollout(key) => Line::from(vec![
+        ComposerRow::RolloutHeader => Line::from(Span::styled(" Rollout", theme.title())),
+        ComposerRow::Rollout(key) => Line::from(vec![
             label(format!("   {key}")),
             Span::styled(
                 shown_value(
@@ -252,14 +242,14 @@ fn composer_line(
                 theme.text(),
             ),
         ]),
-        Row::SectionHeader(section) => {
+        ComposerRow::SectionHeader(section) => {
             let title = match section {
                 Section::Steps => format!(" Steps ({})", composer.doc.steps.len()),
                 Section::Rollback => format!(" Rollback ({})", composer.doc.rollback.len()),
             };
             Line::from(Span::styled(title, theme.title()))
         }
-        Row::Step(section, i) => {
+        ComposerRow::Step(section, i) => {
             let step = &composer.doc.section(*section)[*i];
             let action = ACTIONS
                 .iter()
@@ -283,7 +273,7 @@ fn composer_line(
                 Span::styled(format!("  [{action}]"), theme.muted()),
             ])
         }
-        Row::StepField(section, i, field) => {
+        ComposerRow::StepField(section, i, field) => {
             let step = &composer.doc.section(*section)[*i];
             let (name, value) = match field {
                 StepField::With(key) => {

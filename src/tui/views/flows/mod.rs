@@ -35,7 +35,7 @@ use crate::tui::widgets::editor::Editor;
 use crate::tui::widgets::scroll_list::ScrollList;
 use crate::tui::widgets::text_box::TextInput;
 use compose::{PICK_EXTRAS, Picker, Prompt};
-pub use composer::{Composer, MASK, Row, StepField};
+pub use composer::{Composer, ComposerRow, MASK, StepField};
 use editing::EditorTarget;
 
 /// What the view's checks report.

@@ -10,7 +10,7 @@ use super::Model;
 use super::tree::Node;
 use crate::hostlist;
 use crate::inventory::connection::{self, ConnectionSettings};
-use crate::inventory::{HostId, Inventory, vars};
+use crate::inventory::{HostId, Inventory, VarMap, vars};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DetailKind {
@@ -126,14 +126,20 @@ pub fn host_detail(m: &Model, h: HostId) -> Vec<DetailRow> {
     }
     let merged = connection::masked(&inv.hostvars[h]);
     rows.push(heading(format!("Variables ({})", merged.len())));
-    if merged.is_empty() {
+    push_vars(&mut rows, &merged, "none");
+    rows
+}
+
+/// One row per variable (secret ones marked), or `none` when there are none.
+fn push_vars(rows: &mut Vec<DetailRow>, vars: &VarMap, none: &str) {
+    if vars.is_empty() {
         rows.push(DetailRow {
             kind: DetailKind::Note,
-            key: "none".into(),
+            key: none.into(),
             value: String::new(),
         });
     }
-    for (key, value) in &merged {
+    for (key, value) in vars {
         let kind = if connection::is_secret_var(key) {
             DetailKind::Secret
         } else {
@@ -145,7 +151,6 @@ pub fn host_detail(m: &Model, h: HostId) -> Vec<DetailRow> {
             value: value_text(value),
         });
     }
-    rows
 }
 
 pub fn group_detail(m: &Model, node: &Node) -> Vec<DetailRow> {
@@ -183,25 +188,7 @@ pub fn group_detail(m: &Model, node: &Node) -> Vec<DetailRow> {
         }
         let own = connection::masked(&vars::group_own_vars(inv, g));
         rows.push(heading(format!("Group variables ({})", own.len())));
-        if own.is_empty() {
-            rows.push(DetailRow {
-                kind: DetailKind::Note,
-                key: "none set on this group".into(),
-                value: String::new(),
-            });
-        }
-        for (key, value) in &own {
-            let kind = if connection::is_secret_var(key) {
-                DetailKind::Secret
-            } else {
-                DetailKind::Field
-            };
-            rows.push(DetailRow {
-                kind,
-                key: key.clone(),
-                value: value_text(value),
-            });
-        }
+        push_vars(&mut rows, &own, "none set on this group");
     }
     rows
 }

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::detail::{DetailKind, DetailRow};
-use super::tree::{Level, Row};
+use super::tree::{Level, TreeRow};
 use super::{Focus, InputMode, InventoryView, Model, PatternState};
 use crate::tui::layout;
 use crate::tui::theme::Theme;
@@ -71,7 +71,7 @@ impl InventoryView {
         }
     }
 
-    fn tree_line(&self, theme: &Theme, m: &Model, row: &Row, cursor: bool) -> Line<'static> {
+    fn tree_line(&self, theme: &Theme, m: &Model, row: &TreeRow, cursor: bool) -> Line<'static> {
         let node = &m.nodes[row.node];
         let g = &theme.glyphs;
         let mut spans = vec![Span::raw("  ".repeat(node.depth as usize))];

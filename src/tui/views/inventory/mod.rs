@@ -37,7 +37,7 @@ use crate::tui::widgets::panel::panel;
 use crate::tui::widgets::scroll_list::{ScrollList, WHEEL_ROWS};
 use crate::tui::widgets::text_box::TextInput;
 use detail::{DetailRow, group_detail, host_detail};
-use tree::{Level, Node, Row, build_tree, expanded_rows, filtered_rows};
+use tree::{Level, Node, TreeRow, build_tree, expanded_rows, filtered_rows};
 
 /// What the view's work reports.
 #[derive(Debug)]
@@ -81,7 +81,7 @@ struct Model {
     selected_count: usize,
     /// The address shown beside a host when it differs from its name.
     addresses: Vec<Option<String>>,
-    rows: Vec<Row>,
+    rows: Vec<TreeRow>,
     list: ScrollList,
     detail_scroll: usize,
     pattern_state: PatternState,

@@ -3,12 +3,12 @@
 //! counting are single passes; and the rows shown, open groups or a fuzzy
 //! filter's matches.
 
-use indexmap::IndexMap;
 use nucleo_matcher::Matcher;
 use nucleo_matcher::Utf32Str;
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 
 use crate::hostlist;
+use crate::inventory::tree::{ProjectMap, by_placement};
 use crate::inventory::{HostId, Inventory};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,36 +55,18 @@ impl Node {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct TreeRow {
     pub node: usize,
     /// Character positions the fuzzy filter matched, for highlighting.
     pub matched: Vec<u32>,
 }
 
-type Apps = IndexMap<Option<String>, Vec<HostId>>;
-type Clusters = IndexMap<Option<String>, Apps>;
-
 /// The project → cluster → app → host tree, in inventory order. A level a
 /// host has no name for is skipped, so a flat `[web]` group is a top-level
 /// app; hosts with no placement at all sit under one "(no placement)" node.
 pub fn build_tree(inv: &Inventory) -> Vec<Node> {
-    let mut projects: IndexMap<Option<String>, Clusters> = IndexMap::new();
-    let mut unplaced = Vec::new();
-    for h in inv.all_hosts() {
-        let p = &inv.placement[h];
-        if p.project.is_none() && p.cluster.is_none() && p.app.is_none() {
-            unplaced.push(h);
-            continue;
-        }
-        projects
-            .entry(p.project.clone())
-            .or_default()
-            .entry(p.cluster.clone())
-            .or_default()
-            .entry(p.app.clone())
-            .or_default()
-            .push(h);
-    }
+    let mut projects = by_placement(inv);
+    let unplaced = take_unplaced(&mut projects);
     let mut nodes = Vec::new();
     for (project, clusters) in &projects {
         let (p_parent, p_depth) = open_group(&mut nodes, project, Level::Project, None, 0);
@@ -175,11 +157,11 @@ fn push_hosts(
 }
 
 /// Rows under open groups only.
-pub fn expanded_rows(nodes: &[Node], expanded: &[bool]) -> Vec<Row> {
+pub fn expanded_rows(nodes: &[Node], expanded: &[bool]) -> Vec<TreeRow> {
     let mut rows = Vec::new();
     let mut i = 0;
     while i < nodes.len() {
-        rows.push(Row {
+        rows.push(TreeRow {
             node: i,
             matched: Vec::new(),
         });
@@ -194,7 +176,7 @@ pub fn expanded_rows(nodes: &[Node], expanded: &[bool]) -> Vec<Row> {
 
 /// Rows for a fuzzy filter: nodes whose name matches, everything under a
 /// matching group, and the groups leading to a match, all shown open.
-pub fn filtered_rows(nodes: &[Node], filter: &str, matcher: &mut Matcher) -> Vec<Row> {
+pub fn filtered_rows(nodes: &[Node], filter: &str, matcher: &mut Matcher) -> Vec<TreeRow> {
     let pattern = Pattern::parse(filter, CaseMatching::Ignore, Normalization::Smart);
     let mut buf = Vec::new();
     let mut indices: Vec<Option<Vec<u32>>> = Vec::with_capacity(nodes.len());
@@ -225,11 +207,25 @@ pub fn filtered_rows(nodes: &[Node], filter: &str, matcher: &mut Matcher) -> Vec
             under_match_until = under_match_until.max(node.end);
         }
         if matched || under_match || leads_to_match[i] {
-            rows.push(Row {
+            rows.push(TreeRow {
                 node: i,
                 matched: indices[i].take().unwrap_or_default(),
             });
         }
     }
     rows
+}
+
+/// Takes the hosts with no project, cluster or app out of the tree.
+fn take_unplaced(projects: &mut ProjectMap) -> Vec<HostId> {
+    let Some(clusters) = projects.get_mut(&None) else {
+        return Vec::new();
+    };
+    let unplaced = clusters
+        .get_mut(&None)
+        .and_then(|apps| apps.shift_remove(&None))
+        .unwrap_or_default();
+    clusters.retain(|_, apps| !apps.is_empty());
+    projects.retain(|_, clusters| !clusters.is_empty());
+    unplaced
 }

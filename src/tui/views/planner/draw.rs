@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::PlannerView;
-use super::form::{Row, sizes_text};
+use super::form::{PlanRow, sizes_text};
 use crate::flow::{ParamKind, StepKind};
 use crate::tui::layout;
 use crate::tui::theme::Theme;
@@ -44,18 +44,18 @@ impl PlannerView {
         };
         for (i, &row) in rows.iter().enumerate() {
             match row {
-                Row::Param(0) => lines.push(section("Params", theme)),
-                Row::Batches => lines.push(section("Rollout", theme)),
+                PlanRow::Param(0) => lines.push(section("Params", theme)),
+                PlanRow::Batches => lines.push(section("Rollout", theme)),
                 _ => {}
             }
             let focused = i == self.row;
             let label = match row {
-                Row::Param(p) => {
+                PlanRow::Param(p) => {
                     let spec = &self.form.params[p].spec;
                     let mark = if spec.required { "*" } else { "" };
                     format!(" {}{mark} ({})", spec.name, spec.kind.name())
                 }
-                Row::Start => String::new(),
+                PlanRow::Start => String::new(),
                 other => format!(" {}", self.form.row_label(other)),
             };
             let mut spans = vec![Span::styled(
@@ -72,7 +72,7 @@ impl PlannerView {
                 theme.text()
             };
             match row {
-                Row::Flow => {
+                PlanRow::Flow => {
                     let flows = self.form.entries();
                     let (name, of) = match &self.form.catalog {
                         None => ("looking for flows…".to_string(), String::new()),
@@ -94,7 +94,7 @@ impl PlannerView {
                         ));
                     }
                 }
-                Row::Param(p) => {
+                PlanRow::Param(p) => {
                     let field = &self.form.params[p];
                     let text = field.shown();
                     let shown = match &field.spec.kind {
@@ -111,14 +111,14 @@ impl PlannerView {
                         spans.push(Span::styled(format!("  {d}"), theme.muted()));
                     }
                 }
-                Row::Batches | Row::Interval | Row::MaxFail | Row::Forks => {
+                PlanRow::Batches | PlanRow::Interval | PlanRow::MaxFail | PlanRow::Forks => {
                     let input = match row {
-                        Row::Batches => &self.form.batches,
-                        Row::Interval => &self.form.interval,
-                        Row::MaxFail => &self.form.max_fail,
+                        PlanRow::Batches => &self.form.batches,
+                        PlanRow::Interval => &self.form.interval,
+                        PlanRow::MaxFail => &self.form.max_fail,
                         _ => &self.form.forks,
                     };
-                    let text = if input.is_empty() && row == Row::MaxFail && !focused {
+                    let text = if input.is_empty() && row == PlanRow::MaxFail && !focused {
                         "none".to_string()
                     } else {
                         input.text().to_string()
@@ -127,7 +127,7 @@ impl PlannerView {
                     if focused && self.editing {
                         spans.push(Span::styled("▏", theme.accent()));
                     }
-                    if row == Row::Batches
+                    if row == PlanRow::Batches
                         && let Ok(sizes) = &self.form.plan
                     {
                         spans.push(Span::styled(
@@ -141,10 +141,10 @@ impl PlannerView {
                         ));
                     }
                 }
-                Row::Mode => {
+                PlanRow::Mode => {
                     spans.push(Span::styled(format!("◂ {} ▸", self.form.mode), value_style))
                 }
-                Row::Start => {
+                PlanRow::Start => {
                     spans.pop();
                     let style = if focused {
                         theme.selection()
@@ -161,7 +161,7 @@ impl PlannerView {
                 ));
             }
             lines.push(Line::from(spans));
-            if row == Row::Flow {
+            if row == PlanRow::Flow {
                 lines.push(Line::from(vec![
                     Span::styled(format!("{:<label_width$}", " Hosts"), theme.muted()),
                     hosts.clone(),

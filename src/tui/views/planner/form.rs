@@ -21,7 +21,7 @@ use crate::tui::widgets::text_box::TextInput;
 
 /// The form's rows, top to bottom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Row {
+pub enum PlanRow {
     Flow,
     Param(usize),
     Batches,
@@ -179,27 +179,27 @@ impl PlanForm {
         self.reorder_hosts();
     }
 
-    pub fn rows(&self) -> Vec<Row> {
-        let mut rows = vec![Row::Flow];
-        rows.extend((0..self.params.len()).map(Row::Param));
+    pub fn rows(&self) -> Vec<PlanRow> {
+        let mut rows = vec![PlanRow::Flow];
+        rows.extend((0..self.params.len()).map(PlanRow::Param));
         rows.extend([
-            Row::Batches,
-            Row::Interval,
-            Row::Mode,
-            Row::MaxFail,
-            Row::Forks,
-            Row::Start,
+            PlanRow::Batches,
+            PlanRow::Interval,
+            PlanRow::Mode,
+            PlanRow::MaxFail,
+            PlanRow::Forks,
+            PlanRow::Start,
         ]);
         rows
     }
 
-    pub fn input_mut(&mut self, row: Row) -> Option<&mut TextInput> {
+    pub fn input_mut(&mut self, row: PlanRow) -> Option<&mut TextInput> {
         match row {
-            Row::Param(i) => self.params.get_mut(i).and_then(ParamField::input_mut),
-            Row::Batches => Some(&mut self.batches),
-            Row::Interval => Some(&mut self.interval),
-            Row::MaxFail => Some(&mut self.max_fail),
-            Row::Forks => Some(&mut self.forks),
+            PlanRow::Param(i) => self.params.get_mut(i).and_then(ParamField::input_mut),
+            PlanRow::Batches => Some(&mut self.batches),
+            PlanRow::Interval => Some(&mut self.interval),
+            PlanRow::MaxFail => Some(&mut self.max_fail),
+            PlanRow::Forks => Some(&mut self.forks),
             _ => None,
         }
     }
@@ -227,7 +227,7 @@ impl PlanForm {
     }
 
     /// A choice row moves one way or the other.
-    pub fn cycle(&mut self, row: Row, forward: bool) {
+    pub fn cycle(&mut self, row: PlanRow, forward: bool) {
         let step = |i: usize, n: usize| {
             if n == 0 {
                 0
@@ -238,16 +238,16 @@ impl PlanForm {
             }
         };
         match row {
-            Row::Flow => {
+            PlanRow::Flow => {
                 let n = self.entries().len();
                 self.flow_index = step(self.flow_index, n);
                 self.apply_flow_defaults();
             }
-            Row::Mode => {
+            PlanRow::Mode => {
                 let i = MODES.iter().position(|&m| m == self.mode).unwrap_or(0);
                 self.mode = MODES[step(i, MODES.len())];
             }
-            Row::Param(i) => {
+            PlanRow::Param(i) => {
                 if let Some(field) = self.params.get_mut(i) {
                     field.cycle(forward);
                 }
@@ -284,7 +284,7 @@ impl PlanForm {
     }
 
     /// Problems that would stop the run, by row, for inline display.
-    pub fn problem(&self, row: Row) -> Option<String> {
+    pub fn problem(&self, row: PlanRow) -> Option<String> {
         let option = |field: RunField| {
             plan::rollout(&self.rollout_options(), &self.rollout_base())
                 .err()?
@@ -293,31 +293,31 @@ impl PlanForm {
                 .map(|e| e.message)
         };
         match row {
-            Row::Flow => self.entries().get(self.flow_index)?.problem(),
-            Row::Param(i) => self.params.get(i)?.problem(),
-            Row::Batches => self.plan.as_ref().err().cloned(),
-            Row::Interval => option(RunField::Interval),
-            Row::MaxFail => option(RunField::MaxFail),
-            Row::Forks => option(RunField::Forks),
-            Row::Mode => option(RunField::Mode),
-            Row::Start => None,
+            PlanRow::Flow => self.entries().get(self.flow_index)?.problem(),
+            PlanRow::Param(i) => self.params.get(i)?.problem(),
+            PlanRow::Batches => self.plan.as_ref().err().cloned(),
+            PlanRow::Interval => option(RunField::Interval),
+            PlanRow::MaxFail => option(RunField::MaxFail),
+            PlanRow::Forks => option(RunField::Forks),
+            PlanRow::Mode => option(RunField::Mode),
+            PlanRow::Start => None,
         }
     }
 
-    pub fn row_label(&self, row: Row) -> String {
+    pub fn row_label(&self, row: PlanRow) -> String {
         match row {
-            Row::Flow => "Flow".into(),
-            Row::Param(i) => self
+            PlanRow::Flow => "Flow".into(),
+            PlanRow::Param(i) => self
                 .params
                 .get(i)
                 .map(|p| p.spec.name.clone())
                 .unwrap_or_default(),
-            Row::Batches => "Batches".into(),
-            Row::Interval => "Interval".into(),
-            Row::Mode => "Mode".into(),
-            Row::MaxFail => "Max fail".into(),
-            Row::Forks => "Forks".into(),
-            Row::Start => "Start".into(),
+            PlanRow::Batches => "Batches".into(),
+            PlanRow::Interval => "Interval".into(),
+            PlanRow::Mode => "Mode".into(),
+            PlanRow::MaxFail => "Max fail".into(),
+            PlanRow::Forks => "Forks".into(),
+            PlanRow::Start => "Start".into(),
         }
     }
 
@@ -463,11 +463,11 @@ mod tests {
         form.forks = TextInput::with_text("0");
         form.interval = TextInput::with_text("soon");
         assert_eq!(
-            form.problem(Row::Forks).as_deref(),
+            form.problem(PlanRow::Forks).as_deref(),
             Some("must be at least 1")
         );
-        assert!(form.problem(Row::Interval).unwrap().contains("soon"));
-        assert_eq!(form.problem(Row::Batches), None);
+        assert!(form.problem(PlanRow::Interval).unwrap().contains("soon"));
+        assert_eq!(form.problem(PlanRow::Batches), None);
         let Err(problems) = form.run_spec() else {
             panic!("forks 0 and a bad interval cannot run");
         };

@@ -26,7 +26,7 @@ use crate::tui::effects::Effects;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout::WIDE;
 use crate::tui::theme::Theme;
-use form::{PlanForm, Row};
+use form::{PlanForm, PlanRow};
 
 pub use form::sizes_text;
 
@@ -128,8 +128,12 @@ impl PlannerView {
         }
     }
 
-    fn current_row(&self) -> Row {
-        self.form.rows().get(self.row).copied().unwrap_or(Row::Flow)
+    fn current_row(&self) -> PlanRow {
+        self.form
+            .rows()
+            .get(self.row)
+            .copied()
+            .unwrap_or(PlanRow::Flow)
     }
 
     fn cycle(&mut self, forward: bool) {
@@ -164,7 +168,7 @@ impl PlannerView {
                 }
             }
         }
-        if row == Row::Batches {
+        if row == PlanRow::Batches {
             self.form.replan();
         }
     }
@@ -189,12 +193,12 @@ impl Update for PlannerView {
             Action::PrevChoice => self.cycle(false),
             Action::NextChoice => self.cycle(true),
             Action::Submit => match self.current_row() {
-                Row::Flow if !self.form.entries().is_empty() => {
+                PlanRow::Flow if !self.form.entries().is_empty() => {
                     self.picker = Some(self.form.flow_index)
                 }
-                Row::Start => fx.then(Action::StartRun),
+                PlanRow::Start => fx.then(Action::StartRun),
                 row if self.form.input_mut(row).is_some() => self.editing = true,
-                Row::Mode | Row::Param(_) => self.cycle(true),
+                PlanRow::Mode | PlanRow::Param(_) => self.cycle(true),
                 _ => {}
             },
             _ => {}
@@ -273,12 +277,14 @@ impl View for PlannerView {
         }
         let mut hints = vec![Hint::pair(Action::Down, Action::Up, "move")];
         match self.current_row() {
-            Row::Flow => {
+            PlanRow::Flow => {
                 hints.push(Hint::new(Action::Submit, "pick flow"));
                 hints.push(Hint::pair(Action::PrevChoice, Action::NextChoice, "cycle"));
             }
-            Row::Mode => hints.push(Hint::pair(Action::PrevChoice, Action::NextChoice, "cycle")),
-            Row::Param(i)
+            PlanRow::Mode => {
+                hints.push(Hint::pair(Action::PrevChoice, Action::NextChoice, "cycle"))
+            }
+            PlanRow::Param(i)
                 if matches!(
                     self.form.params.get(i).map(|p| &p.spec.kind),
                     Some(ParamKind::Bool) | Some(ParamKind::Choice(_))
@@ -286,7 +292,7 @@ impl View for PlannerView {
             {
                 hints.push(Hint::pair(Action::PrevChoice, Action::NextChoice, "cycle"))
             }
-            Row::Start => {}
+            PlanRow::Start => {}
             _ => hints.push(Hint::new(Action::Submit, "edit")),
         }
         hints.push(Hint::new(Action::StartRun, "start run"));

@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::pane::{Row, line_span};
+use super::pane::{PaneLine, line_span};
 use super::{MAX_SPLIT, OutputLayout, Pane, ReplayBar, RunView};
 use crate::engine::events::{HostIndex, HostStatus, UnixMillis, WaitReason};
 use crate::hostlist;
@@ -322,18 +322,18 @@ impl RunView {
         if top == 0 && first > 0 && primary && self.reads_older(store, host) {
             // The real start, so it is plain that nothing is above.
             rows.end = rows.end.min(top + height.saturating_sub(1));
-            lines.push(marker_line(&Row::StartOfOutput, theme));
+            lines.push(marker_line(&PaneLine::StartOfOutput, theme));
         }
         let mut in_gap = false;
         for i in rows {
             let row = self.row(host, h, i);
             match row {
-                Row::Line(kind, text) => {
+                PaneLine::Line(kind, text) => {
                     in_gap = false;
                     lines.push(output_line(kind, &text, &self.term, width, theme));
                 }
                 // One note per run of missing lines; the rest stay blank.
-                _ if in_gap => lines.push(marker_line(&Row::Blank, theme)),
+                _ if in_gap => lines.push(marker_line(&PaneLine::Blank, theme)),
                 other => {
                     in_gap = true;
                     lines.push(marker_line(&other, theme));
@@ -428,18 +428,7 @@ impl RunView {
                     format!("{glyph} {} ", clip(&names, width.saturating_sub(24))),
                     theme.fg(color).add_modifier(Modifier::BOLD),
                 ),
-                Span::styled(
-                    format!(
-                        "({}) {}{}",
-                        block.hosts.len(),
-                        block.status,
-                        block
-                            .exit_code
-                            .map(|c| format!(" exit {c}"))
-                            .unwrap_or_default()
-                    ),
-                    theme.muted(),
-                ),
+                Span::styled(block.outcome(), theme.muted()),
             ])];
             if extra > 0 {
                 block_lines.push(Line::from(Span::styled(
@@ -500,12 +489,12 @@ fn replay_line(bar: &ReplayBar, width: usize, theme: &Theme) -> Line<'static> {
 }
 
 /// A row that is not output: where the output starts, or lines on their way.
-pub(super) fn marker_line(row: &Row<'_>, theme: &Theme) -> Line<'static> {
+pub(super) fn marker_line(row: &PaneLine<'_>, theme: &Theme) -> Line<'static> {
     let text = match row {
-        Row::StartOfOutput => "── start of output ──".to_string(),
-        Row::Loading => "⋯ loading older output…".to_string(),
-        Row::Unavailable(why) => format!("⋯ older output unavailable: {why}"),
-        Row::Blank | Row::Line(..) => String::new(),
+        PaneLine::StartOfOutput => "── start of output ──".to_string(),
+        PaneLine::Loading => "⋯ loading older output…".to_string(),
+        PaneLine::Unavailable(why) => format!("⋯ older output unavailable: {why}"),
+        PaneLine::Blank | PaneLine::Line(..) => String::new(),
     };
     Line::from(Span::styled(text, theme.muted()))
 }

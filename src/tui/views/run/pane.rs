@@ -45,7 +45,7 @@ impl Older {
 }
 
 /// What the output pane shows in one row.
-pub(super) enum Row<'a> {
+pub(super) enum PaneLine<'a> {
     Line(LineKind, std::borrow::Cow<'a, str>),
     /// Above the first line, once the output is read back from the journal.
     StartOfOutput,
@@ -70,7 +70,7 @@ impl RunView {
         let (_, end) = line_span(host);
         (from..to.min(end))
             .map(|i| match self.row(host, h, i) {
-                Row::Line(kind, text) => Some((kind, text.into_owned())),
+                PaneLine::Line(kind, text) => Some((kind, text.into_owned())),
                 _ => None,
             })
             .collect()
@@ -93,14 +93,14 @@ impl RunView {
 
     /// One absolute line of a host: from the buffer, the window read back
     /// from the journal, or a note saying why it is not there.
-    pub(super) fn row<'a>(&'a self, host: &'a HostRecord, h: HostIndex, i: u64) -> Row<'a> {
+    pub(super) fn row<'a>(&'a self, host: &'a HostRecord, h: HostIndex, i: u64) -> PaneLine<'a> {
         let first = host.first_line();
         if i < first {
             return match self.older.line(h, i) {
-                Some(line) => Row::Line(line.kind, std::borrow::Cow::Borrowed(&line.text)),
+                Some(line) => PaneLine::Line(line.kind, std::borrow::Cow::Borrowed(&line.text)),
                 None => match &self.older.problem {
-                    Some((ph, problem)) if *ph == h => Row::Unavailable(problem),
-                    _ => Row::Loading,
+                    Some((ph, problem)) if *ph == h => PaneLine::Unavailable(problem),
+                    _ => PaneLine::Loading,
                 },
             };
         }
@@ -108,7 +108,7 @@ impl RunView {
         let buffered = host.lines().len() as u64;
         if index < buffered {
             let line = &host.lines()[index as usize];
-            return Row::Line(line.kind, std::borrow::Cow::Borrowed(&line.text));
+            return PaneLine::Line(line.kind, std::borrow::Cow::Borrowed(&line.text));
         }
         // The unfinished lines (no newline yet) come last.
         let stream = if index == buffered && !host.partial(Stream::Stdout).is_empty() {
@@ -121,7 +121,7 @@ impl RunView {
         } else {
             LineKind::Stderr
         };
-        Row::Line(
+        PaneLine::Line(
             kind,
             std::borrow::Cow::Owned(crate::report::sanitize::clean_text(host.partial(stream))),
         )

@@ -20,13 +20,8 @@ impl RunView {
                 let names =
                     hostlist::fold(block.hosts.iter().map(|&h| store.hosts[h].name.as_str()));
                 text.push_str(&format!(
-                    "---------------\n{names} ({}) {}{}\n---------------\n",
-                    block.hosts.len(),
-                    block.status,
-                    block
-                        .exit_code
-                        .map(|c| format!(" exit {c}"))
-                        .unwrap_or_default()
+                    "---------------\n{names} {}\n---------------\n",
+                    block.outcome()
                 ));
                 push_lines(&mut text, &store.hosts[block.hosts[0]]);
             }
