@@ -10,7 +10,7 @@
 pub mod flows;
 pub mod history;
 pub mod inventory;
-pub mod param_fields;
+
 pub mod planner;
 pub mod run;
 pub mod schedules;

@@ -9,6 +9,7 @@
 //! - `form`: label / value / problem rows, scrolled to the focus.
 //! - `editor`, `highlight`: the text editor and its shell/YAML colours.
 //! - `panel`: a bordered, titled panel.
+//! - `param_fields`: a flow's typed params as form fields (Planner, schedule form).
 //! - `scroll_list`: a list's cursor and window, kept in view.
 
 pub mod clip;
@@ -18,6 +19,7 @@ pub mod editor;
 pub mod form;
 pub mod highlight;
 pub mod panel;
+pub mod param_fields;
 pub mod scroll_list;
 pub mod status_look;
 pub mod text_box;

@@ -15,8 +15,8 @@ use crate::plan::{self, RolloutOptions, RunField, RunSpec};
 use crate::rollout::{BatchExpr, BatchMode, assign};
 use crate::transport::fanout::DEFAULT_FORKS;
 use crate::transport::resolve::ResolveOptions;
-use crate::tui::views::param_fields::{self, ParamField};
 use crate::tui::widgets::clip::clip;
+use crate::tui::widgets::param_fields::{self, ParamField};
 use crate::tui::widgets::text_box::TextInput;
 
 /// The form's rows, top to bottom.

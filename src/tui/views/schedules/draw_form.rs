@@ -11,9 +11,9 @@ use super::form::{Field, Preview, ScheduleForm};
 use crate::plan::schedule::{Kind, SECRET_NOTE};
 use crate::tui::layout;
 use crate::tui::theme::Theme;
-use crate::tui::views::param_fields::ParamField;
 use crate::tui::widgets::form::{FormRow, ValueLook, draw_scrolled, form_lines};
 use crate::tui::widgets::panel::panel;
+use crate::tui::widgets::param_fields::ParamField;
 
 impl SchedulesView {
     pub(super) fn draw_form(

@@ -17,7 +17,7 @@ use crate::rollout::BatchMode;
 use crate::schedule::store::{
     CatchUp, NewSchedule, Overlap, RunOptions, Schedule, When, next_fire,
 };
-use crate::tui::views::param_fields::{self, ParamField};
+use crate::tui::widgets::param_fields::{self, ParamField};
 use crate::tui::widgets::text_box::TextInput;
 
 /// The form's fields, top to bottom (the chosen flow's params follow the
