@@ -2,6 +2,7 @@
 //! one-line prompt for its text), adding, removing and reordering steps
 //! with the atom picker, and starting a new flow.
 
+use ratatui::layout::Rect;
 use serde_json::{Map, Value};
 
 use super::composer::{
@@ -16,9 +17,10 @@ use crate::flow::document::{FlowDoc, Section};
 use crate::flow::params::scalar_text;
 use crate::tui::action::Action;
 use crate::tui::effects::Effects;
+use crate::tui::layout;
 use crate::tui::widgets::editor::Editor;
 use crate::tui::widgets::highlight::Syntax;
-use crate::tui::widgets::scroll_list::keep_in_view;
+use crate::tui::widgets::scroll_list::{ScrollList, keep_in_view};
 use crate::tui::widgets::text_box::TextInput;
 
 /// A one-line prompt over the composer (or the library for a new flow).
@@ -33,10 +35,49 @@ pub enum Prompt {
 pub struct Picker {
     /// Picking for an existing step's `atom:`; `None` adds a step.
     pub for_step: Option<(Section, usize)>,
-    pub cursor: usize,
+    pub list: ScrollList,
 }
 
 pub const PICK_EXTRAS: [&str; 3] = ["inline script", "command", "approval"];
+
+impl Picker {
+    /// Opens on row `at`, its dialog laid out in the view's `area`.
+    pub fn open(
+        for_step: Option<(Section, usize)>,
+        at: usize,
+        catalog: &Catalog,
+        area: Rect,
+    ) -> Self {
+        let mut picker = Picker {
+            for_step,
+            list: ScrollList::default(),
+        };
+        picker.lay_out(catalog, area);
+        picker.list.select(at, picker.count(catalog));
+        picker
+    }
+
+    /// Atoms, then for a new step the other kinds of step.
+    pub fn count(&self, catalog: &Catalog) -> usize {
+        catalog.atoms.len()
+            + if self.for_step.is_none() {
+                PICK_EXTRAS.len()
+            } else {
+                0
+            }
+    }
+
+    /// The dialog's box in the view's `area`.
+    pub fn dialog(&self, catalog: &Catalog, area: Rect) -> Rect {
+        layout::centered(area, 70, self.count(catalog) as u16 + 2)
+    }
+
+    /// The view was laid out again: the list's rows follow the dialog.
+    pub fn lay_out(&mut self, catalog: &Catalog, area: Rect) {
+        let rows = layout::inner(self.dialog(catalog, area)).height as usize;
+        self.list.set_height(rows, self.count(catalog));
+    }
+}
 
 impl FlowsView {
     pub(super) fn composer_action(&mut self, action: &Action, fx: &mut Effects<Message>) {
@@ -61,10 +102,7 @@ impl FlowsView {
             Action::Top => composer.cursor = 0,
             Action::Bottom => composer.cursor = last,
             Action::AddStep => {
-                self.picker = Some(Picker {
-                    for_step: None,
-                    cursor: 0,
-                });
+                self.picker = Some(Picker::open(None, 0, &catalog, self.area));
             }
             Action::DeleteItem => {
                 if let Some(title) = composer.delete_step(&rows) {
@@ -197,10 +235,8 @@ impl FlowsView {
                         let cursor = step_atom(&step)
                             .and_then(|n| names.iter().position(|x| *x == n))
                             .unwrap_or(0);
-                        self.picker = Some(Picker {
-                            for_step: Some((section, i)),
-                            cursor,
-                        });
+                        self.picker =
+                            Some(Picker::open(Some((section, i)), cursor, catalog, self.area));
                     }
                     StepField::Action("script") => self.composer_action(&Action::EditText, fx),
                     StepField::With(key) => {
@@ -377,7 +413,7 @@ impl FlowsView {
         let atoms = library.atoms.len();
         match picker.for_step {
             Some((section, i)) => {
-                if let Some(atom) = library.atoms.get(picker.cursor)
+                if let Some(atom) = library.atoms.get(picker.list.cursor())
                     && let Some(step) = composer.step_mut(section, i)
                 {
                     step.insert("atom".into(), Value::String(atom.name()));
@@ -387,7 +423,7 @@ impl FlowsView {
             }
             None => {
                 let mut step = Map::new();
-                if let Some(atom) = library.atoms.get(picker.cursor) {
+                if let Some(atom) = library.atoms.get(picker.list.cursor()) {
                     step.insert("name".into(), Value::String(atom.name()));
                     step.insert("atom".into(), Value::String(atom.name()));
                     // Required params first, so the form shows what is missing.
@@ -405,7 +441,7 @@ impl FlowsView {
                         }
                     }
                 } else {
-                    match PICK_EXTRAS.get(picker.cursor - atoms) {
+                    match PICK_EXTRAS.get(picker.list.cursor() - atoms) {
                         Some(&"inline script") => {
                             step.insert("name".into(), Value::String("script".into()));
                             step.insert(

@@ -112,9 +112,9 @@ impl FlowsView {
                     .map(|e| (format!("({e})"), String::new())),
             );
         }
-        let dialog = layout::centered(area, 70, names.len() as u16 + 2);
+        let dialog = picker.dialog(lib, area);
         let height = layout::inner(dialog).height as usize;
-        let first = picker.cursor.saturating_sub(height.saturating_sub(1));
+        let first = picker.list.offset();
         let lines: Vec<Line> = names
             .iter()
             .enumerate()
@@ -125,7 +125,7 @@ impl FlowsView {
                     Span::styled(format!(" {name:<20} "), theme.text()),
                     Span::styled(about.clone(), theme.muted()),
                 ]);
-                if i == picker.cursor {
+                if i == picker.list.cursor() {
                     line.style(theme.selection())
                 } else {
                     line

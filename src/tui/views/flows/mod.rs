@@ -34,7 +34,7 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::editor::Editor;
 use crate::tui::widgets::scroll_list::ScrollList;
 use crate::tui::widgets::text_box::TextInput;
-use compose::{PICK_EXTRAS, Picker, Prompt};
+use compose::{Picker, Prompt};
 pub use composer::{Composer, ComposerRow, MASK, StepField};
 use editing::EditorTarget;
 
@@ -182,18 +182,13 @@ impl FlowsView {
     }
 
     fn picker_action(&mut self, action: &Action) {
-        let Some(picker) = &mut self.picker else {
+        let (Some(picker), Some(catalog)) = (&mut self.picker, &self.catalog) else {
             return;
         };
-        let count = self.catalog.as_ref().map_or(0, |l| l.atoms.len())
-            + if picker.for_step.is_none() {
-                PICK_EXTRAS.len()
-            } else {
-                0
-            };
+        if picker.list.handle(action, picker.count(catalog)) {
+            return;
+        }
         match action {
-            Action::Up => picker.cursor = picker.cursor.saturating_sub(1),
-            Action::Down => picker.cursor = (picker.cursor + 1).min(count.saturating_sub(1)),
             Action::Submit | Action::Edit => self.pick(),
             Action::Cancel => self.picker = None,
             _ => {}
@@ -285,6 +280,9 @@ impl View for FlowsView {
         self.list
             .set_height((area.height as usize).saturating_sub(2), count);
         self.follow_composer_cursor();
+        if let (Some(picker), Some(catalog)) = (&mut self.picker, &self.catalog) {
+            picker.lay_out(catalog, area);
+        }
     }
 
     fn key_contexts(&self) -> Vec<KeyContext> {

@@ -13,6 +13,7 @@ use crate::tui::layout;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::clip::clip;
 use crate::tui::widgets::panel::panel;
+use crate::tui::widgets::scroll_list::ScrollList;
 
 impl PlannerView {
     pub(super) fn draw_form(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -245,12 +246,21 @@ impl PlannerView {
         );
     }
 
-    pub(super) fn draw_picker(&self, frame: &mut Frame, area: Rect, theme: &Theme, cursor: usize) {
+    /// The flow picker in its box `rect`.
+    pub(super) fn draw_picker(
+        &self,
+        frame: &mut Frame,
+        rect: Rect,
+        theme: &Theme,
+        list: &ScrollList,
+    ) {
         let flows = self.form.entries();
-        let rect = layout::centered(area, 72, flows.len() as u16 + 2);
+        let cursor = list.cursor();
         let lines: Vec<Line> = flows
             .iter()
             .enumerate()
+            .skip(list.offset())
+            .take(layout::inner(rect).height as usize)
             .map(|(i, f)| {
                 let (detail, style) = match (f.flow(), f.problem()) {
                     (Some(flow), _) => {

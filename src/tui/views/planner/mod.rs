@@ -24,8 +24,9 @@ use crate::plan::RunSpec;
 use crate::tui::action::Action;
 use crate::tui::effects::Effects;
 use crate::tui::keymap::KeyContext;
-use crate::tui::layout::WIDE;
+use crate::tui::layout::{self, WIDE};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::scroll_list::ScrollList;
 use form::{PlanForm, PlanRow};
 
 pub use form::sizes_text;
@@ -39,8 +40,8 @@ pub struct PlannerView {
     /// The focused row.
     row: usize,
     editing: bool,
-    /// The flow picker's cursor while it is open.
-    picker: Option<usize>,
+    /// The flow picker while it is open.
+    picker: Option<ScrollList>,
     area: Rect,
 }
 
@@ -141,16 +142,30 @@ impl PlannerView {
         self.row = self.row.min(self.form.rows().len().saturating_sub(1));
     }
 
-    fn handle_picker(&mut self, action: &Action, cursor: usize) {
+    /// The flow picker's box in the view's area.
+    fn picker_box(&self, area: Rect) -> Rect {
+        layout::centered(area, 72, self.form.entries().len() as u16 + 2)
+    }
+
+    fn open_picker(&mut self) {
+        let mut list = ScrollList::default();
         let n = self.form.entries().len();
+        list.set_height(layout::inner(self.picker_box(self.area)).height as usize, n);
+        list.select(self.form.flow_index, n);
+        self.picker = Some(list);
+    }
+
+    fn handle_picker(&mut self, action: &Action) {
+        let n = self.form.entries().len();
+        let Some(list) = &mut self.picker else { return };
+        if list.handle(action, n) {
+            return;
+        }
         match action {
-            Action::Down => self.picker = Some((cursor + 1).min(n.saturating_sub(1))),
-            Action::Up => self.picker = Some(cursor.saturating_sub(1)),
-            Action::Top => self.picker = Some(0),
-            Action::Bottom => self.picker = Some(n.saturating_sub(1)),
             Action::Submit => {
+                let chosen = list.cursor();
                 self.picker = None;
-                self.form.choose(cursor);
+                self.form.choose(chosen);
                 self.row = self.row.min(self.form.rows().len().saturating_sub(1));
             }
             Action::Cancel => self.picker = None,
@@ -178,8 +193,8 @@ impl Update for PlannerView {
     type Message = Message;
 
     fn handle(&mut self, action: &Action, fx: &mut Effects<Message>) {
-        if let Some(cursor) = self.picker {
-            return self.handle_picker(action, cursor);
+        if self.picker.is_some() {
+            return self.handle_picker(action);
         }
         if self.editing {
             return self.handle_edit(action);
@@ -193,9 +208,7 @@ impl Update for PlannerView {
             Action::PrevChoice => self.cycle(false),
             Action::NextChoice => self.cycle(true),
             Action::Submit => match self.current_row() {
-                PlanRow::Flow if !self.form.entries().is_empty() => {
-                    self.picker = Some(self.form.flow_index)
-                }
+                PlanRow::Flow if !self.form.entries().is_empty() => self.open_picker(),
                 PlanRow::Start => fx.then(Action::StartRun),
                 row if self.form.input_mut(row).is_some() => self.editing = true,
                 PlanRow::Mode | PlanRow::Param(_) => self.cycle(true),
@@ -240,13 +253,18 @@ impl View for PlannerView {
         if preview.height > 2 {
             self.draw_preview(frame, preview, theme);
         }
-        if let Some(cursor) = self.picker {
-            self.draw_picker(frame, area, theme, cursor);
+        if let Some(list) = &self.picker {
+            self.draw_picker(frame, self.picker_box(area), theme, list);
         }
     }
 
     fn set_area(&mut self, area: Rect) {
         self.area = area;
+        let rows = layout::inner(self.picker_box(area)).height as usize;
+        let n = self.form.entries().len();
+        if let Some(list) = &mut self.picker {
+            list.set_height(rows, n);
+        }
     }
 
     fn key_contexts(&self) -> Vec<KeyContext> {
@@ -305,5 +323,70 @@ impl View for PlannerView {
             ("Editing a field", KeyContext::Input),
             ("Questions", KeyContext::Dialog),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::catalog::FlowEntry;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use std::path::Path;
+
+    /// A catalog of `n` flows named check-0, check-1, ...
+    fn many_flows(n: usize) -> Arc<Catalog> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory/flows/health-check.yml");
+        let one = FlowEntry::load(&path);
+        let flows = (0..n)
+            .map(|i| {
+                let mut entry = one.clone();
+                if let Ok(flow) = &mut entry.loaded {
+                    flow.name = format!("check-{i}");
+                }
+                entry
+            })
+            .collect();
+        Arc::new(Catalog::of_flows(flows))
+    }
+
+    fn screen(view: &PlannerView, area: Rect) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+        terminal
+            .draw(|frame| view.draw(frame, area, &Theme::default_theme()))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..area.height)
+            .map(|y| {
+                (0..area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_flow_picker_scrolls_to_flows_below_its_box() {
+        let area = Rect::new(0, 0, 80, 14);
+        let mut view = PlannerView::new();
+        view.set_catalog(many_flows(30));
+        view.set_area(area);
+        let mut fx = Effects::new();
+        view.handle(&Action::Submit, &mut fx);
+        assert!(screen(&view, area).contains("Choose a flow"));
+        view.handle(&Action::Bottom, &mut fx);
+        let shown = screen(&view, area);
+        assert!(
+            shown.contains("check-29"),
+            "the last flow is in view:\n{shown}"
+        );
+        assert!(
+            !shown.contains("check-0 "),
+            "the first has scrolled away:\n{shown}"
+        );
+        view.handle(&Action::Submit, &mut fx);
+        assert_eq!(view.form.flow_index, 29);
     }
 }
