@@ -7,6 +7,7 @@
 //! - `durations`: elapsed times, countdowns, timeline and local clocks.
 //! - `status_look`: one glyph and colour per run and host status.
 //! - `form`: label / value / problem rows, scrolled to the focus.
+//! - `load_state`: loading / missing / failed / ready, and the note in place of rows.
 //! - `editor`, `highlight`: the text editor and its shell/YAML colours.
 //! - `panel`: a bordered, titled panel.
 //! - `param_fields`: a flow's typed params as form fields (Planner, schedule form).
@@ -18,6 +19,7 @@ pub mod durations;
 pub mod editor;
 pub mod form;
 pub mod highlight;
+pub mod load_state;
 pub mod panel;
 pub mod param_fields;
 pub mod scroll_list;

@@ -16,6 +16,7 @@ use crate::tui::layout::{self, WIDE};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::clip::clip;
 use crate::tui::widgets::highlight::{Syntax, highlighted};
+use crate::tui::widgets::load_state::Note;
 use crate::tui::widgets::panel::panel;
 use crate::tui::widgets::scroll_list::keep_in_view;
 
@@ -28,7 +29,8 @@ impl FlowsView {
                 "Waiting for the inventory, to find its flows/ and atoms/."
             };
             frame.render_widget(
-                Paragraph::new(Span::styled(text, theme.muted()))
+                Note::muted(text)
+                    .paragraph(theme)
                     .block(panel(" Flows ", true, theme)),
                 area,
             );

@@ -17,6 +17,7 @@ use crate::tui::layout;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::clip::clip;
 use crate::tui::widgets::durations::{elapsed, local_minute};
+use crate::tui::widgets::load_state::Words;
 use crate::tui::widgets::panel::panel;
 use crate::tui::widgets::scroll_list::keep_in_view;
 use crate::tui::widgets::status_look::instance_look;
@@ -46,9 +47,9 @@ impl HistoryView {
         } else {
             theme.text()
         };
-        let count = match &self.rows {
-            Some(Some(rows)) => format!("  {} of {} runs", visible.len(), rows.len()),
-            _ => String::new(),
+        let count = match self.rows.ready() {
+            Some(rows) => format!("  {} of {} runs", visible.len(), rows.len()),
+            None => String::new(),
         };
         let bar = Line::from(vec![
             Span::styled(" flow ", theme.muted()),
@@ -66,29 +67,18 @@ impl HistoryView {
             inner.width,
             inner.height.saturating_sub(1),
         );
-        let note = match (&self.rows, &self.error) {
-            (_, Some(e)) => Some((
-                format!("The journal could not be read: {e}"),
-                theme.colors.error,
-            )),
-            (None, _) => Some(("Reading the journal…".to_string(), theme.colors.muted)),
-            (Some(None), _) => Some((
-                format!(
-                    "No journal at {} yet: nothing has run. It is created by the first run.",
-                    self.journal.as_deref().unwrap_or(Path::new("?")).display()
-                ),
-                theme.colors.muted,
-            )),
-            (Some(Some(_)), _) if visible.is_empty() => Some((
-                "No runs match the filters (esc clears them).".to_string(),
-                theme.colors.muted,
-            )),
-            _ => None,
+        let words = Words {
+            loading: "Reading the journal…",
+            missing: format!(
+                "No journal at {} yet: nothing has run. It is created by the first run.",
+                self.journal.as_deref().unwrap_or(Path::new("?")).display()
+            ),
+            failed: "The journal could not be read",
+            empty: "No runs match the filters (esc clears them).",
         };
-        if let Some((text, color)) = note {
+        if let Some(note) = self.rows.note(words, visible.is_empty()) {
             frame.render_widget(
-                Paragraph::new(Span::styled(text, theme.fg(color)))
-                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                note.paragraph(theme),
                 Rect::new(
                     body.x + 1,
                     body.y + 1,

@@ -40,6 +40,7 @@ use crate::tui::tasks::children::ChildEvent;
 use crate::tui::tasks::history::{Advance, Built};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::dialog::DialogKind;
+use crate::tui::widgets::load_state::LoadState;
 use crate::tui::widgets::scroll_list::ScrollList;
 use crate::tui::widgets::text_box::TextInput;
 use children::ChildJob;
@@ -91,8 +92,7 @@ pub struct HistoryView {
     program: Option<PathBuf>,
     mode: Mode,
     /// `None` until the first read, `Some(None)` when there is no journal.
-    rows: Option<Option<Vec<InstanceSummary>>>,
-    error: Option<String>,
+    rows: LoadState<Vec<InstanceSummary>>,
     flow_filter: TextInput,
     status_filter: Option<InstanceStatus>,
     date_filter: DateFilter,
@@ -124,8 +124,7 @@ impl HistoryView {
             inventory: Vec::new(),
             program: None,
             mode: Mode::List,
-            rows: None,
-            error: None,
+            rows: LoadState::Loading,
             flow_filter: TextInput::default(),
             status_filter: None,
             date_filter: DateFilter::Any,
@@ -146,7 +145,7 @@ impl HistoryView {
     pub fn set_journal_path(&mut self, path: PathBuf) {
         self.run.set_journal(path.clone());
         self.journal = Some(path);
-        self.rows = None;
+        self.rows = LoadState::Loading;
     }
 
     pub fn set_inventory_sources(&mut self, sources: &[PathBuf]) {

@@ -9,6 +9,7 @@ use crate::journal::{InstanceFilter, InstanceSummary};
 use crate::tui::action::Action;
 use crate::tui::effects::Effects;
 use crate::tui::tasks;
+use crate::tui::widgets::load_state::LoadState;
 
 /// Rows fetched from the journal; filters apply before the limit.
 const LIST_LIMIT: usize = 500;
@@ -82,8 +83,8 @@ impl HistoryView {
     /// The instances shown now, after every filter.
     pub fn visible(&self) -> Vec<&InstanceSummary> {
         let needle = self.flow_filter.text().to_lowercase();
-        match &self.rows {
-            Some(Some(rows)) => rows
+        match self.rows.ready() {
+            Some(rows) => rows
                 .iter()
                 .filter(|r| needle.is_empty() || r.flow.to_lowercase().contains(&needle))
                 .collect(),
@@ -123,15 +124,9 @@ impl HistoryView {
     /// The list as read.
     pub(super) fn listed(&mut self, result: Result<Option<Vec<InstanceSummary>>, String>) {
         self.loading = false;
-        match result {
-            Ok(rows) => {
-                self.rows = Some(rows);
-                self.error = None;
-                let count = self.visible().len();
-                self.list.clamp(count);
-            }
-            Err(e) => self.error = Some(e),
-        }
+        self.rows = LoadState::from_read(result);
+        let count = self.visible().len();
+        self.list.clamp(count);
     }
 
     /// The flow filter box has the keyboard.

@@ -33,6 +33,7 @@ use crate::tui::effects::Effects;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout::{self, WIDE};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::load_state::Note;
 use crate::tui::widgets::panel::panel;
 use crate::tui::widgets::scroll_list::{ScrollList, WHEEL_ROWS};
 use crate::tui::widgets::text_box::TextInput;
@@ -556,7 +557,7 @@ impl View for InventoryView {
             Load::Loading(sources) => {
                 let text = format!("Loading the inventory from {sources}…");
                 frame.render_widget(
-                    Paragraph::new(Span::styled(text, theme.muted())).block(block("Inventory")),
+                    Note::muted(text).paragraph(theme).block(block("Inventory")),
                     area,
                 );
                 return;

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::SchedulesView;
 use super::rows::{PREVIEW, ScheduleRow};
@@ -16,6 +16,7 @@ use crate::tui::layout;
 use crate::tui::tasks::schedules::RECENT_FIRES;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::clip::clip;
+use crate::tui::widgets::load_state::Words;
 use crate::tui::widgets::panel::panel;
 use crate::tui::widgets::scroll_list::keep_in_view;
 use crate::tui::widgets::status_look::instance_look;
@@ -145,28 +146,18 @@ impl SchedulesView {
         if inner.height < 2 || inner.width < 10 {
             return;
         }
-        let note = match (&self.rows, &self.error) {
-            (_, Some(e)) => Some((
-                format!("The schedules could not be read: {e}"),
-                theme.colors.error,
-            )),
-            (None, _) => Some(("Reading the schedules…".to_string(), theme.colors.muted)),
-            (Some(None), _) => Some((
-                format!(
-                    "No journal at {} yet: no schedules. a adds one.",
-                    self.journal.as_deref().unwrap_or(Path::new("?")).display()
-                ),
-                theme.colors.muted,
-            )),
-            (Some(Some(rows)), _) if rows.is_empty() => Some((
-                "No schedules yet. a adds one; `jobdeck schedule add` does too.".to_string(),
-                theme.colors.muted,
-            )),
-            _ => None,
+        let words = Words {
+            loading: "Reading the schedules…",
+            missing: format!(
+                "No journal at {} yet: no schedules. a adds one.",
+                self.journal.as_deref().unwrap_or(Path::new("?")).display()
+            ),
+            failed: "The schedules could not be read",
+            empty: "No schedules yet. a adds one; `jobdeck schedule add` does too.",
         };
-        if let Some((text, color)) = note {
+        if let Some(note) = self.rows.note(words, self.rows().is_empty()) {
             frame.render_widget(
-                Paragraph::new(Span::styled(text, theme.fg(color))).wrap(Wrap { trim: true }),
+                note.paragraph(theme),
                 Rect::new(
                     inner.x + 1,
                     inner.y,

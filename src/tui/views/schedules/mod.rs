@@ -35,6 +35,7 @@ use crate::tui::tasks;
 use crate::tui::tasks::schedules::{Listed, Unreadable};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::dialog::{Dialog, DialogKind};
+use crate::tui::widgets::load_state::LoadState;
 use crate::tui::widgets::scroll_list::ScrollList;
 use crate::tui::widgets::text_box::TextInput;
 pub use form::{Field, Preview, ScheduleForm};
@@ -55,8 +56,7 @@ pub enum Message {
 pub struct SchedulesView {
     journal: Option<PathBuf>,
     /// `None` until the first read, `Some(None)` when there is no journal.
-    rows: Option<Option<Vec<ScheduleRow>>>,
-    error: Option<String>,
+    rows: LoadState<Vec<ScheduleRow>>,
     generation: u64,
     list: ScrollList,
     form: Option<ScheduleForm>,
@@ -79,8 +79,7 @@ impl SchedulesView {
     pub fn new() -> SchedulesView {
         SchedulesView {
             journal: None,
-            rows: None,
-            error: None,
+            rows: LoadState::Loading,
             generation: 0,
             list: ScrollList::default(),
             form: None,
@@ -94,7 +93,7 @@ impl SchedulesView {
 
     pub fn set_journal_path(&mut self, path: PathBuf) {
         self.journal = Some(path);
-        self.rows = None;
+        self.rows = LoadState::Loading;
     }
 
     /// The flows the form offers.
@@ -119,10 +118,7 @@ impl SchedulesView {
 
     /// The stored schedules as last read (`None`: not read, or no journal).
     pub fn rows(&self) -> &[ScheduleRow] {
-        match &self.rows {
-            Some(Some(rows)) => rows,
-            _ => &[],
-        }
+        self.rows.ready().map_or(&[], Vec::as_slice)
     }
 
     pub fn form(&self) -> Option<&ScheduleForm> {
@@ -145,7 +141,7 @@ impl SchedulesView {
     /// Re-reads the list off the UI task.
     fn refresh(&mut self, fx: &mut Effects<Message>) {
         let Some(path) = self.journal.clone() else {
-            self.error = Some("no journal path: schedules cannot be read".into());
+            self.rows = LoadState::Failed("no journal path".into());
             return;
         };
         self.generation += 1;
@@ -163,8 +159,7 @@ impl SchedulesView {
     ) {
         match result {
             Ok(read) => {
-                self.rows = Some(read.map(ScheduleRow::all));
-                self.error = None;
+                self.rows = LoadState::from_read(Ok(read.map(ScheduleRow::all)));
                 let count = self.rows().len();
                 let at = self
                     .select_after_load
@@ -174,7 +169,7 @@ impl SchedulesView {
                 self.list.select(at, count);
             }
             Err(e) => {
-                self.error = Some(e.clone());
+                self.rows = LoadState::Failed(e.clone());
                 fx.error(e);
             }
         }
