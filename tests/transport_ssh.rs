@@ -351,6 +351,112 @@ async fn revoked_host_key_is_rejected() {
     assert!(detail.contains("@revoked"), "{detail}");
 }
 
+/// Lines a hostile or careless known_hosts file holds: a Latin-1 comment, a binary
+/// line, a truncated key, CRLF line ends. None of them may turn checking off.
+fn hostile_lines(port: u16) -> Vec<u8> {
+    let mut bytes = b"# h\xf4tes de l'\xe9quipe r\xe9seau\r\n".to_vec();
+    bytes.extend_from_slice(b"\x00\x01\xff\xfe\x9c garbage \xc3\x28\r\n");
+    bytes.extend_from_slice(
+        format!("[127.0.0.1]:{port},other ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC\r\n").as_bytes(),
+    );
+    bytes
+}
+
+#[tokio::test]
+async fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
+    let sshd = SshdFixture::start();
+    let port = sshd.port;
+    let impostor = sshd.unrelated_public_key("impostor_key");
+    let host_key = sshd.host_public_key.trim_end();
+    let cases = [
+        (
+            "changed",
+            format!("[127.0.0.1]:{port} {}\r\n", impostor.trim_end()),
+            "HOST KEY CHANGED",
+        ),
+        (
+            "revoked",
+            format!("[127.0.0.1]:{port} {host_key}\r\n@revoked * {host_key} caf\u{e9}\r\n"),
+            "@revoked",
+        ),
+    ];
+    for (name, last_lines, expected) in cases {
+        let file = sshd.path(&format!("{name}_known_hosts"));
+        let mut bytes = hostile_lines(port);
+        bytes.extend_from_slice(last_lines.as_bytes());
+        std::fs::write(&file, &bytes).unwrap();
+        for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew] {
+            let mut target = target_for(&sshd);
+            target.user_known_hosts = vec![file.clone()];
+            target.host_key_policy = policy;
+            let out = run(&target, ExecRequest::command("echo connected")).await;
+            let Status::HostKeyRejected { detail } = &out.result.status else {
+                panic!(
+                    "{name}, {policy:?}: expected a refusal, got {:?}",
+                    out.result
+                );
+            };
+            assert!(detail.contains(expected), "{name}, {policy:?}: {detail}");
+            assert!(out.stdout.is_empty());
+            assert_eq!(std::fs::read(&file).unwrap(), bytes, "{name}: file changed");
+        }
+        let warnings = KnownHosts::new().warnings(std::slice::from_ref(&file));
+        let lines: Vec<String> = warnings
+            .iter()
+            .map(|w| w.split(": ").next().unwrap().to_string())
+            .collect();
+        let at = |line: usize| format!("{}:{line}", file.display());
+        assert_eq!(lines, [at(2), at(3)], "{warnings:?}");
+    }
+
+    // The same hostile lines before the right key: trusted.
+    let file = sshd.path("good_known_hosts");
+    let mut bytes = hostile_lines(port);
+    bytes.extend_from_slice(format!("[127.0.0.1]:{port} {host_key}\r\n").as_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let mut target = target_for(&sshd);
+    target.user_known_hosts = vec![file];
+    let out = run(&target, ExecRequest::command("echo connected")).await;
+    assert_status(&out, &Status::Ok);
+    assert_eq!(out.stdout(), "connected\n");
+
+    // A line that names the host but whose key is cut off: refused even with
+    // accept-new, since it may be the host's real key.
+    let file = sshd.path("truncated_known_hosts");
+    std::fs::write(&file, hostile_lines(port)).unwrap();
+    let mut target = target_for(&sshd);
+    target.user_known_hosts = vec![file.clone()];
+    target.host_key_policy = HostKeyPolicy::AcceptNew;
+    let out = run(&target, ExecRequest::command("true")).await;
+    let Status::HostKeyRejected { detail } = &out.result.status else {
+        panic!("expected a refusal, got {:?}", out.result);
+    };
+    assert!(
+        detail.contains(&format!("{}:3", file.display())) && detail.contains("cannot verify"),
+        "{detail}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), hostile_lines(port));
+}
+
+#[tokio::test]
+async fn an_unreadable_known_hosts_fails_closed_in_every_mode() {
+    let sshd = SshdFixture::start();
+    let unreadable = sshd.path("known_hosts_dir");
+    std::fs::create_dir(&unreadable).unwrap();
+    for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew] {
+        let mut target = target_for(&sshd);
+        // The file that trusts the server comes first; the unreadable one may hold a
+        // revocation, so it still refuses.
+        target.user_known_hosts = vec![sshd.known_hosts.clone(), unreadable.clone()];
+        target.host_key_policy = policy;
+        let out = run(&target, ExecRequest::command("true")).await;
+        let Status::HostKeyRejected { detail } = &out.result.status else {
+            panic!("{policy:?}: expected a refusal, got {:?}", out.result);
+        };
+        assert!(detail.contains("not a regular file"), "{detail}");
+    }
+}
+
 #[tokio::test]
 async fn timeout_leaves_no_process_on_the_host() {
     let sshd = SshdFixture::start();

@@ -278,6 +278,16 @@ impl HostKeyVerifier {
                 file.display(),
                 file.display()
             )),
+            HostKeyCheck::Unverifiable { file, line, reason } => {
+                let place = match line {
+                    Some(line) => format!("{}:{line}", file.display()),
+                    None => file.display().to_string(),
+                };
+                Err(format!(
+                    "cannot verify the host key of {name} ({fingerprint}): {place}: {reason}. \
+                     Refusing to connect whatever the host key policy: fix or remove it first"
+                ))
+            }
             HostKeyCheck::Unknown => match (self.policy, self.user_files.first()) {
                 (HostKeyPolicy::AcceptNew, Some(file)) => self
                     .known_hosts
