@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod duration;
 pub mod engine;
+pub mod escapes;
 pub mod flow;
 pub mod hostlist;
 pub mod input_file;

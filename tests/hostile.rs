@@ -9,6 +9,7 @@ mod support;
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -189,4 +190,116 @@ fn accept_new_creates_dot_ssh_and_known_hosts_with_openssh_modes() {
     let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&lab.path("home/.ssh")), 0o700);
     assert_eq!(mode(&lab.path("home/.ssh/known_hosts")), 0o600);
+}
+
+// -------------------------------------------------------- masking after escapes
+
+/// A flow whose secret param is printed in two pieces around an escape
+/// sequence, on stdout and stderr: a terminal shows it joined.
+const JOINED_SECRET: &str = "firstsecond";
+const JOINED_FLOW: &str = r#"name: joined
+params:
+  token: {type: string, secret: true, required: true}
+steps:
+  - name: print
+    command: printf 'x=%s\033[0m%s\n' first second; printf 'y=fir\033]0;t\007st%s\r\n' second >&2
+"#;
+
+/// True if `text`, with escape sequences and carriage returns taken out,
+/// shows the joined secret.
+fn shows_joined_secret(text: &[u8]) -> bool {
+    let shown: Vec<u8> = jobdeck::escapes::strip(text)
+        .into_iter()
+        .filter(|&b| b != b'\r')
+        .collect();
+    shown
+        .windows(JOINED_SECRET.len())
+        .any(|w| w == JOINED_SECRET.as_bytes())
+}
+
+#[test]
+fn a_secret_printed_around_an_escape_sequence_is_masked_for_every_consumer() {
+    let lab = Lab::new();
+    let inventory = lab.write("hosts.ini", "[lab]\nlocal1 ansible_connection=local\n");
+    let flow = lab.write("flows/joined.yml", JOINED_FLOW);
+    let param = format!("token={JOINED_SECRET}");
+    let run = |extra: &[&str]| {
+        lab.run(
+            lab.cmd()
+                .arg("-i")
+                .arg(&inventory)
+                .arg("--run")
+                .arg(&flow)
+                .args(["-p", &param])
+                .args(extra),
+        )
+        .expect(0)
+    };
+    let mut seen = Vec::new();
+    let headless = run(&[]);
+    assert!(headless.stdout.contains("x=***"), "{}", headless.stdout);
+    assert!(headless.stdout.contains("y=***"), "{}", headless.stdout);
+    seen.push(("headless".to_string(), headless.stdout));
+    seen.push(("--gather".into(), run(&["--gather"]).stdout));
+    seen.push(("--json".into(), run(&["--json"]).stdout));
+    for args in [
+        vec!["show", "1"],
+        vec!["show", "1", "--json"],
+        vec!["export", "1", "--json"],
+        vec!["show", "1", "--replay", "--speed", "1000"],
+    ] {
+        seen.push((
+            args.join(" "),
+            lab.run(lab.cmd().args(&args)).expect(0).stdout,
+        ));
+    }
+    for (what, text) in &seen {
+        // JSON keeps the escape as \u001b: decode it first.
+        let text = text.replace("\\u001b", "\u{1b}").replace("\\r", "\r");
+        assert!(
+            !shows_joined_secret(text.as_bytes()),
+            "{what} shows the secret:\n{text}"
+        );
+    }
+
+    // The journal's bytes, as stored (read through SQLite), of all three runs.
+    let journal = rusqlite::Connection::open(lab.journal()).unwrap();
+    let mut statement = journal
+        .prepare("SELECT data FROM output ORDER BY id")
+        .unwrap();
+    let stored: Vec<u8> = statement
+        .query_map([], |row| row.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .flat_map(Result::unwrap)
+        .collect();
+    assert!(!stored.is_empty());
+    assert!(
+        !shows_joined_secret(&stored),
+        "{}",
+        String::from_utf8_lossy(&stored)
+    );
+    drop(statement);
+    drop(journal);
+
+    // The console's replay of the run, drawn at its final state.
+    let mut app = jobdeck::tui::app::App::new(
+        jobdeck::tui::theme::Theme::default_theme(),
+        jobdeck::tui::keymap::Keymap::builtin(),
+    );
+    app.dispatch(jobdeck::tui::action::Action::Resize(120, 30));
+    let inventory =
+        jobdeck::inventory::Inventory::load(&[inventory.display().to_string()]).unwrap();
+    app.set_inventory(Arc::new(inventory), lab.path(""));
+    app.set_journal_path(lab.journal());
+    app.dispatch(jobdeck::tui::action::Action::ShowView(
+        jobdeck::tui::action::ViewId::History,
+    ));
+    // The newest run (the --json one) opens.
+    app.dispatch(jobdeck::tui::action::Action::Submit);
+    assert_eq!(app.history_view().replay_id(), Some(3));
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("x=***"), "{screen}");
+    assert!(!screen.contains(JOINED_SECRET), "{screen}");
 }
