@@ -13,25 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use support::SshdFixture;
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    #[track_caller]
-    fn expect(self, code: i32) -> Outcome {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
+use support::cli::Outcome;
+use support::{SshdFixture, hostile_known_hosts_lines};
 
 /// A temp dir that is the runs' HOME and holds the journal.
 struct Lab {
@@ -73,12 +56,19 @@ impl Lab {
     }
 
     fn run(&self, cmd: &mut Command) -> Outcome {
-        let out = cmd.output().unwrap();
-        Outcome {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        support::cli::run(cmd)
+    }
+
+    /// `jobdeck -i INVENTORY --run FLOW` with `extra` arguments.
+    fn run_flow(&self, inventory: &Path, flow: &Path, extra: &[&str]) -> Outcome {
+        self.run(
+            self.cmd()
+                .arg("-i")
+                .arg(inventory)
+                .arg("--run")
+                .arg(flow)
+                .args(extra),
+        )
     }
 
     /// One host `web1` on the fixture's sshd, logged into with its key.
@@ -99,17 +89,6 @@ impl Lab {
 }
 
 // ------------------------------------------------------------------ host keys
-
-/// A Latin-1 comment, a binary line, a key cut short (for the host itself),
-/// CRLF line ends: lines 1 to 3.
-fn hostile_lines(port: u16) -> Vec<u8> {
-    let mut bytes = b"# h\xf4tes de l'\xe9quipe r\xe9seau\r\n".to_vec();
-    bytes.extend_from_slice(b"\x00\x01\xff\xfe\x9c garbage \xc3\x28\r\n");
-    bytes.extend_from_slice(
-        format!("[127.0.0.1]:{port},other ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC\r\n").as_bytes(),
-    );
-    bytes
-}
 
 #[test]
 fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
@@ -132,7 +111,7 @@ fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
     ];
     for (name, last_lines, refusal) in cases {
         let file = lab.path(&format!("{name}_known_hosts"));
-        let mut bytes = hostile_lines(port);
+        let mut bytes = hostile_known_hosts_lines(port);
         bytes.extend_from_slice(last_lines.as_bytes());
         std::fs::write(&file, &bytes).unwrap();
         let known = format!("-o UserKnownHostsFile={}", file.display());
@@ -224,16 +203,8 @@ fn a_secret_printed_around_an_escape_sequence_is_masked_for_every_consumer() {
     let flow = lab.write("flows/joined.yml", JOINED_FLOW);
     let param = format!("token={JOINED_SECRET}");
     let run = |extra: &[&str]| {
-        lab.run(
-            lab.cmd()
-                .arg("-i")
-                .arg(&inventory)
-                .arg("--run")
-                .arg(&flow)
-                .args(["-p", &param])
-                .args(extra),
-        )
-        .expect(0)
+        let args = [&["-p", param.as_str()], extra].concat();
+        lab.run_flow(&inventory, &flow, &args).expect(0)
     };
     let mut seen = Vec::new();
     let headless = run(&[]);
@@ -302,4 +273,346 @@ fn a_secret_printed_around_an_escape_sequence_is_masked_for_every_consumer() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains("x=***"), "{screen}");
     assert!(!screen.contains(JOINED_SECRET), "{screen}");
+}
+
+// ------------------------------------------------------------ secrets in `ps`
+
+impl Lab {
+    /// `web1` on the sshd as root (key), `web2` as the password user (its
+    /// `ansible_password`), `local1` a local host; `vars` for all.
+    fn mixed_inventory(&self, sshd: &SshdFixture, vars: &str) -> PathBuf {
+        let known = sshd.known_hosts.display();
+        let mut text = String::new();
+        writeln!(
+            text,
+            "[fleet]\n\
+             web1 ansible_host=127.0.0.1 ansible_port={port} ansible_user={user} \
+             ansible_ssh_private_key_file={key} ansible_ssh_common_args='-o UserKnownHostsFile={known}'\n\
+             web2 ansible_host=127.0.0.1 ansible_port={port} ansible_user={puser} \
+             ansible_password={password} ansible_ssh_common_args='-o UserKnownHostsFile={known}'\n\
+             local1 ansible_connection=local\n\
+             [fleet:vars]\n{vars}",
+            port = sshd.port,
+            user = sshd.user,
+            key = sshd.client_key.display(),
+            puser = support::PASSWORD_USER,
+            password = SshdFixture::password_user(),
+        )
+        .unwrap();
+        self.write("hosts.ini", text)
+    }
+}
+
+/// Polls `ps` while `run` runs; returns what `run` returned and every
+/// process line seen, once each.
+fn watching_ps<T>(run: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeSet::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let out = std::process::Command::new("ps")
+                    .args(["-eww", "-o", "args"])
+                    .output()
+                    .expect("ps (procps)");
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    seen.insert(line.to_string());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            seen.into_iter().collect::<Vec<String>>()
+        })
+    };
+    let result = run();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    (result, watcher.join().unwrap())
+}
+
+#[test]
+fn no_secret_reaches_a_command_line_whatever_the_step() {
+    let lab = Lab::new();
+    let sshd = SshdFixture::start();
+    // Random, so no other process on the machine shows them by chance.
+    let token = format!("tok-{:x}", std::process::id() as u64 * 7919 + 17);
+    let db_password = format!("dbpw-{:x}", std::process::id() as u64 * 104729 + 3);
+    let user_password = SshdFixture::password_user().to_string();
+    let inventory = lab.mixed_inventory(&sshd, &format!("db_password={db_password}\n"));
+    let landing = lab.path("landing");
+    std::fs::create_dir_all(&landing).unwrap();
+    std::fs::set_permissions(&landing, std::fs::Permissions::from_mode(0o777)).unwrap();
+    lab.write("flows/payload.txt", "payload\n");
+    lab.write(
+        "atoms/hold.sh",
+        "#!/bin/sh\n# ---\n# name: hold\n# params:\n#   key: {type: string, secret: true, required: true}\n\
+         # ---\ntest -n \"$key\" && sleep 1.31\n",
+    );
+    lab.write(
+        "atoms/hold-as-nobody.sh",
+        "#!/bin/sh\n# ---\n# name: hold-as-nobody\n# run_as: nobody\n# params:\n\
+         #   key: {type: string, secret: true, required: true}\n# ---\n\
+         test -n \"$key\" && test -n \"$token\" && sleep 1.41\n",
+    );
+    let flow = lab.write(
+        "flows/secrets.yml",
+        format!(
+            r#"name: secrets
+params:
+  token: {{type: string, secret: true, required: true}}
+steps:
+  - name: a command that names it
+    command: test "${{token}}" != x && test -n "$db_password" && sleep 1.11
+  - name: a script
+    script: |
+      #!/bin/sh
+      test -n "$token" && test -n "$db_password" && sleep 1.21
+    targets: "web1:local1"
+  - name: an atom
+    atom: hold
+    with: {{key: "${{token}}"}}
+    targets: "web1:local1"
+  - name: a copy
+    copy: {{src: payload.txt, dest: "{landing}/payload.txt"}}
+  - name: an atom through sudo
+    atom: hold-as-nobody
+    with: {{key: "${{token}}"}}
+    targets: "web1:local1"
+"#,
+            landing = landing.display()
+        ),
+    );
+    let param = format!("token={token}");
+    let (out, seen) =
+        watching_ps(|| lab.run_flow(&inventory, &flow, &["-p", &param, "--forks", "3"]));
+    let out = out.expect(0);
+    // The scan saw every kind of step running.
+    for sleep in ["sleep 1.11", "sleep 1.21", "sleep 1.31", "sleep 1.41"] {
+        assert!(
+            seen.iter().any(|line| line.contains(sleep)),
+            "never saw `{sleep}` running:\n{}",
+            out.stdout
+        );
+    }
+    // jobdeck's own command line holds what the operator typed (-p token=...).
+    let jobdeck = env!("CARGO_BIN_EXE_jobdeck");
+    for secret in [&token, &db_password, &user_password] {
+        let leaks: Vec<&String> = seen
+            .iter()
+            .filter(|line| line.contains(secret) && !line.starts_with(jobdeck))
+            .collect();
+        assert!(leaks.is_empty(), "a secret on a command line: {leaks:#?}");
+    }
+    assert!(lab.path("landing/payload.txt").exists());
+}
+
+// ------------------------------------------------------ processes on the hosts
+
+/// Lines of `ps` naming `sleep TAG<digit>`.
+fn sleeps_of(tag: &str) -> Vec<String> {
+    support::processes_matching(&format!("sleep {tag}"))
+}
+
+/// Processes whose environment holds `var`.
+fn marked_by(var: &str) -> Vec<String> {
+    let needle = format!("{var}=");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|&b| b == 0)
+            .any(|var| var.starts_with(needle.as_bytes()))
+        {
+            found.push(name);
+        }
+    }
+    found
+}
+
+/// Kills, when the test ends however it ends, the bystander and whatever a
+/// failed run left behind with the tag (by pid: nothing else).
+struct Cleanup {
+    bystander: std::process::Child,
+    tag: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = self.bystander.kill();
+        let _ = self.bystander.wait();
+        for line in sleeps_of(&self.tag) {
+            if let Some(pid) = line.split_whitespace().next() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", pid])
+                    .status();
+            }
+        }
+    }
+}
+
+/// A step that leaves its process group every way a shell can: a `setsid`
+/// child holding the output, a `setsid` child that ignores TERM, a double
+/// fork; then waits. Its first line names its mark.
+const ESCAPING: &str = "env | grep '^JOBDECK_MARK_' | cut -d= -f1
+setsid sleep ${tag}1 &
+setsid sh -c 'trap \"\" TERM; exec sleep ${tag}2' >/dev/null 2>&1 </dev/null &
+sh -c 'sleep ${tag}3 >/dev/null 2>&1 </dev/null &' &
+sleep ${tag}4
+";
+
+#[test]
+fn a_timed_out_step_leaves_nothing_behind_however_it_escaped() {
+    let lab = Lab::new();
+    let sshd = SshdFixture::start();
+    let inventory = lab.mixed_inventory(&sshd, "");
+    let indented = ESCAPING.replace('\n', "\n      ");
+    lab.write(
+        "atoms/escape-as-nobody.sh",
+        format!(
+            "#!/bin/sh\n# ---\n# name: escape-as-nobody\n# run_as: nobody\n# params:\n\
+             #   tag: {{type: string, required: true}}\n# ---\n{ESCAPING}"
+        ),
+    );
+    let flow = lab.write(
+        "flows/escape.yml",
+        format!(
+            "name: escape\nparams:\n  tag: {{type: string, required: true}}\n  as: {{type: string, default: root}}\n\
+             steps:\n  - name: escape\n    script: |\n      #!/bin/sh\n      {indented}\n    timeout: 2s\n"
+        ),
+    );
+    let flow_as_nobody = lab.write(
+        "flows/escape-as-nobody.yml",
+        "name: escape-as-nobody\nparams:\n  tag: {type: string, required: true}\n\
+         steps:\n  - atom: escape-as-nobody\n    with: {tag: \"${tag}\"}\n    timeout: 2s\n",
+    );
+    let base = 40_000 + std::process::id() % 9_000;
+    for (case, (host, flow, user)) in [
+        ("web1", &flow, "root"),
+        ("local1", &flow, "root"),
+        ("web1", &flow_as_nobody, "nobody"),
+        ("local1", &flow_as_nobody, "nobody"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tag = format!("{base}{case}");
+        let what = format!("{host} as {user}");
+        // A process of the same user, started outside the step: not ours to stop.
+        let bystander = std::process::Command::new("sudo")
+            .args(["-n", "-u", user, "--", "sleep", &format!("{tag}9")])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut cleanup = Cleanup {
+            bystander,
+            tag: tag.clone(),
+        };
+        let param = format!("tag={tag}");
+        let out = lab
+            .run_flow(&inventory, flow, &["-p", &param, "--limit", host])
+            .expect(1);
+        assert!(out.stdout.contains("TIMED OUT"), "{what}:\n{}", out.stdout);
+        // Everything the step started is gone once it is reported.
+        let left: Vec<String> = sleeps_of(&tag)
+            .into_iter()
+            .filter(|line| !line.contains(&format!("{tag}9")))
+            .collect();
+        assert!(left.is_empty(), "{what}: left behind: {left:#?}");
+        let mark = out
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("JOBDECK_MARK_"))
+            .unwrap_or_else(|| panic!("{what}: no mark printed:\n{}", out.stdout))
+            .to_string();
+        assert!(marked_by(&mark).is_empty(), "{what}: marked processes left");
+        assert!(
+            cleanup.bystander.try_wait().unwrap().is_none(),
+            "{what}: the bystander was killed"
+        );
+        // Reported at the deadline plus the grace period (2 s each), not later.
+        let journal = rusqlite::Connection::open(lab.journal()).unwrap();
+        let (started, finished): (i64, i64) = journal
+            .query_row(
+                "SELECT started_at, finished_at FROM step_results ORDER BY instance_id DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        let took = Duration::from_millis((finished - started) as u64);
+        assert!(
+            took < Duration::from_millis(6_500),
+            "{what}: reported after {took:?}"
+        );
+        drop(journal);
+        drop(cleanup);
+    }
+}
+
+#[test]
+fn an_abort_leaves_nothing_behind_either() {
+    let lab = Lab::new();
+    let sshd = SshdFixture::start();
+    let inventory = lab.mixed_inventory(&sshd, "");
+    let tag = format!("{}", 50_000 + std::process::id() % 9_000);
+    let cleanup = Cleanup {
+        bystander: std::process::Command::new("sleep")
+            .arg(format!("{tag}9"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+        tag: tag.clone(),
+    };
+    let command = ESCAPING.replace("${tag}", &tag);
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_jobdeck"))
+        .current_dir(lab.dir.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .env("HOME", lab.path("home"))
+        .arg("--journal")
+        .arg(lab.journal())
+        .arg("-i")
+        .arg(&inventory)
+        .args(["--run", "-c", &command, "--limit", "web1:local1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Both hosts' steps are running once both foreground sleeps show.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while sleeps_of(&format!("{tag}4")).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the steps never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "aborted");
+    let left: Vec<String> = sleeps_of(&tag)
+        .into_iter()
+        .filter(|line| !line.contains(&format!("{tag}9")))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:#?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for mark in stdout.lines().filter(|l| l.starts_with("JOBDECK_MARK_")) {
+        assert!(marked_by(mark).is_empty(), "{mark}: marked processes left");
+    }
+    let mut cleanup = cleanup;
+    assert!(
+        cleanup.bystander.try_wait().unwrap().is_none(),
+        "the bystander was killed"
+    );
 }

@@ -15,7 +15,7 @@ use jobdeck::transport::{
     ExecRequest, ExecResult, Exit, HostKeyPolicy, KnownHosts, OutputChunk, OutputStream,
     PassphrasePrompt, Secret, Status, Target, Transport, TransportOptions, UnreachableReason,
 };
-use support::{PASSWORD_USER, SshdFixture, processes_matching};
+use support::{PASSWORD_USER, SshdFixture, hostile_known_hosts_lines, processes_matching};
 use tokio::sync::mpsc;
 
 /// Options that never touch the real ~/.ssh or agent of the machine.
@@ -351,17 +351,6 @@ async fn revoked_host_key_is_rejected() {
     assert!(detail.contains("@revoked"), "{detail}");
 }
 
-/// Lines a hostile or careless known_hosts file holds: a Latin-1 comment, a binary
-/// line, a truncated key, CRLF line ends. None of them may turn checking off.
-fn hostile_lines(port: u16) -> Vec<u8> {
-    let mut bytes = b"# h\xf4tes de l'\xe9quipe r\xe9seau\r\n".to_vec();
-    bytes.extend_from_slice(b"\x00\x01\xff\xfe\x9c garbage \xc3\x28\r\n");
-    bytes.extend_from_slice(
-        format!("[127.0.0.1]:{port},other ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC\r\n").as_bytes(),
-    );
-    bytes
-}
-
 #[tokio::test]
 async fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
     let sshd = SshdFixture::start();
@@ -382,7 +371,7 @@ async fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
     ];
     for (name, last_lines, expected) in cases {
         let file = sshd.path(&format!("{name}_known_hosts"));
-        let mut bytes = hostile_lines(port);
+        let mut bytes = hostile_known_hosts_lines(port);
         bytes.extend_from_slice(last_lines.as_bytes());
         std::fs::write(&file, &bytes).unwrap();
         for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew] {
@@ -411,7 +400,7 @@ async fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
 
     // The same hostile lines before the right key: trusted.
     let file = sshd.path("good_known_hosts");
-    let mut bytes = hostile_lines(port);
+    let mut bytes = hostile_known_hosts_lines(port);
     bytes.extend_from_slice(format!("[127.0.0.1]:{port} {host_key}\r\n").as_bytes());
     std::fs::write(&file, &bytes).unwrap();
     let mut target = target_for(&sshd);
@@ -423,7 +412,7 @@ async fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
     // A line that names the host but whose key is cut off: refused even with
     // accept-new, since it may be the host's real key.
     let file = sshd.path("truncated_known_hosts");
-    std::fs::write(&file, hostile_lines(port)).unwrap();
+    std::fs::write(&file, hostile_known_hosts_lines(port)).unwrap();
     let mut target = target_for(&sshd);
     target.user_known_hosts = vec![file.clone()];
     target.host_key_policy = HostKeyPolicy::AcceptNew;
@@ -435,7 +424,10 @@ async fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
         detail.contains(&format!("{}:3", file.display())) && detail.contains("cannot verify"),
         "{detail}"
     );
-    assert_eq!(std::fs::read(&file).unwrap(), hostile_lines(port));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        hostile_known_hosts_lines(port)
+    );
 }
 
 #[tokio::test]
