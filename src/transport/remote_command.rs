@@ -16,10 +16,10 @@
 //!    `sudo -n -u USER -- /bin/sh -c READER`, so those lines are read by the
 //!    user's shell: sudo resets the environment, and the exports must be made
 //!    inside it.
-//! 3. The lines export the environment, then `eval` the command, or `exec` the
-//!    script's interpreter on `/dev/stdin` (`sh -s`, `python3 -` under sudo,
-//!    where the pipe cannot be reopened), which reads the rest of stdin: the
-//!    script's body.
+//! 3. The lines export the step's mark (see below) and the environment, then
+//!    `eval` the command, or `exec` the script's interpreter on `/dev/stdin`
+//!    (`sh -s`, `python3 -` under sudo, where the pipe cannot be reopened),
+//!    which reads the rest of stdin: the script's body.
 //!
 //! A command's own stdin is empty (EOF right after those lines), as it always
 //! was; a script's stdin is its body. Local hosts run the same bootstrap
@@ -28,15 +28,14 @@
 //! Stopping a step: without a pty, closing an SSH channel stops nothing
 //! (OpenSSH sends no signal), and a process that calls `setsid` or forks twice
 //! leaves the group and session. So every process a step starts carries an
-//! environment mark, `JOBDECK_MARK_<random>=1` (set by the bootstrap, inside
-//! sudo under `run_as`, before it re-execs the shell of step 2; inherited from
-//! there on), as Jenkins' process-tree killer does, and the kill, run on a
-//! second channel,
-//! signals the group, the session, and every process whose
-//! `/proc/PID/environ` holds the mark: TERM, up to the grace period for them
-//! to end, then KILL until none is left. Only a process that clears its
-//! environment (`env -i`) escapes the mark; on hosts without `/proc` the
-//! group and session are all there is.
+//! environment mark, `JOBDECK_MARK_<random>=1` (exported in step 3; under
+//! `run_as` also set before sudo's shell is re-exec'd, since that shell is
+//! not in the step's group), as Jenkins' process-tree killer does, and the
+//! kill, run on a second channel, signals the group, the session, and every
+//! process whose `/proc/PID/environ` holds the mark: TERM, up to the grace
+//! period for them to end, then KILL until none is left. Only a process that
+//! clears its environment (`env -i`) escapes the mark; on hosts without
+//! `/proc` the group and session are all there is.
 
 use std::time::Duration;
 
@@ -167,13 +166,8 @@ pub fn launch(
     if !is_valid_env_name(&mark_var) {
         return Err(RequestError::BadEnvName(mark_var));
     }
-    let settings = settings_lines(payload, env, run_as.is_some())?;
-    // Re-exec'd with the mark (same pid, same group): every process of the step
-    // carries it, its shell included.
-    let marked_reader = format!(
-        "export {mark_var}=1\nexec /bin/sh -c {}\n",
-        shell_quote(&settings_reader(settings.matches('\n').count()))
-    );
+    let settings = settings_lines(payload, env, run_as.is_some(), &mark_var)?;
+    let reader = settings_reader(settings.matches('\n').count());
     let mut bootstrap = String::new();
     if let Some(nonce) = pgid_nonce {
         bootstrap.push_str(&format!(
@@ -182,13 +176,22 @@ pub fn launch(
         ));
     }
     match run_as {
-        // sudo resets the environment: the mark is set inside it.
-        Some(user) => bootstrap.push_str(&format!(
-            "exec sudo -n -u {} -- /bin/sh -c {}\n",
-            shell_quote(user),
-            shell_quote(&marked_reader)
-        )),
-        None => bootstrap.push_str(&marked_reader),
+        // sudo resets the environment, and its shell runs in a session of its
+        // own (use_pty): that shell is re-exec'd with the mark, so it is found
+        // like the processes it starts.
+        Some(user) => {
+            let marked_reader = format!(
+                "export {mark_var}=1\nexec /bin/sh -c {}\n",
+                shell_quote(&reader)
+            );
+            bootstrap.push_str(&format!(
+                "exec sudo -n -u {} -- /bin/sh -c {}\n",
+                shell_quote(user),
+                shell_quote(&marked_reader)
+            ));
+        }
+        // This shell leads the step's process group: the kill finds it by its id.
+        None => bootstrap.push_str(&reader),
     }
     let mut stdin = settings.into_bytes();
     if let Payload::Script { body, .. } = payload {
@@ -209,13 +212,15 @@ fn settings_reader(lines: usize) -> String {
     )
 }
 
-/// The lines sent on stdin: the exports and the line that runs the payload.
+/// The lines sent on stdin: the exports (the mark first) and the line that
+/// runs the payload.
 fn settings_lines(
     payload: &Payload,
     env: &[(String, String)],
     via_sudo: bool,
+    mark_var: &str,
 ) -> Result<String, RequestError> {
-    let mut lines = String::from("unset jobdeck_n jobdeck_p jobdeck_l\n");
+    let mut lines = format!("unset jobdeck_n jobdeck_p jobdeck_l\nexport {mark_var}=1\n");
     lines.push_str(&env_exports(env)?);
     match payload {
         Payload::Command(command) => {
@@ -260,11 +265,12 @@ pub fn ssh_exec_line(wrapper: &str) -> String {
 /// The `/bin/sh` script that stops a step: TERM to its processes, up to
 /// `grace` for them to go, then KILL until none is left. Its processes are
 /// the group and session `pgid` (when known) and every process whose
-/// environment holds the step's `mark`: all of them, sudo's own aside, which
-/// end with them. The wait looks for marked processes in `/proc` (a zombie
-/// has no environment, so it counts as gone; a zombie still counts in a
-/// group, which an init that reaps late keeps alive for a while); without
-/// `/proc`, it watches the group. Whatever is left of the group gets KILL. Under `run_as` the script runs again as that user (whose
+/// environment holds the step's `mark`: all of them but the group's leader
+/// (the step's shell, or sudo) and sudo's own processes. The wait watches the
+/// marked processes in `/proc` (a zombie has no environment: it counts as
+/// gone) and the leader, which sshd or jobdeck reaps at once; not the whole
+/// group, where an init that reaps late keeps zombies for a while. Without
+/// `/proc` it watches the group. Whatever is left of the group gets KILL. Under `run_as` the script runs again as that user (whose
 /// processes' environments only it and root may read).
 pub fn kill_command(
     pgid: Option<u32>,
@@ -299,7 +305,8 @@ pub fn kill_command(
              signal() {{ if [ -n \"$g\" ]; then kill -$1 -$g 2>/dev/null; \
              command -v pkill >/dev/null 2>&1 && pkill -$1 -s $g 2>/dev/null; fi; \
              p=$(marked); [ -z \"$p\" ] || kill -$1 $p 2>/dev/null; }}\n\
-             if [ -r /proc/self/environ ]; then alive() {{ [ -n \"$(marked)\" ]; }}; \
+             if [ -r /proc/self/environ ]; then \
+             alive() {{ [ -n \"$(marked)\" ] || {{ [ -n \"$g\" ] && kill -0 $g 2>/dev/null; }}; }}; \
              else alive() {{ group; }}; fi\n\
              pause() {{ sleep 0.05 2>/dev/null || sleep 1; }}\n\
              signal TERM\n\
@@ -552,6 +559,10 @@ mod tests {
             launch.bootstrap.contains("export JOBDECK_MARK_m1=1"),
             "{}",
             launch.bootstrap
+        );
+        assert!(
+            settings.contains("export JOBDECK_MARK_m1=1\n"),
+            "{settings}"
         );
         assert!(settings.contains("python3' - 'a b'"), "{settings}");
         let interpreter = Interpreter::from_script("#!/bin/bash -e\n").unwrap();
