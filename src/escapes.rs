@@ -10,6 +10,12 @@
 //! two-byte `ESC x`. A byte that cannot continue a sequence ends it and is
 //! read again as text (so a newline or an `ESC` inside a broken sequence
 //! still counts); an `ESC` inside a string starts a new sequence.
+//!
+//! Written here rather than taken from `vte`: the scrubber needs to know of
+//! each raw byte whether it is shown, with the state carried from one chunk
+//! to the next; `vte` reports finished actions (a character printed, a
+//! sequence dispatched), not bytes, and a terminal's rules (controls executed
+//! inside a sequence) are not what the display cleaner does.
 
 const ESC: u8 = 0x1b;
 const BEL: u8 = 0x07;
