@@ -517,6 +517,19 @@ async fn env_values_arrive_exactly() {
 }
 
 #[tokio::test]
+async fn a_command_reads_an_empty_stdin_after_its_settings() {
+    let sshd = SshdFixture::start();
+    // The settings arrive on the same stdin: the command must not see them.
+    let request = ExecRequest::command("wc -c; read line || echo eof").env("SECRET", "hunter2");
+    let out = run(&target_for(&sshd), request).await;
+    assert_status(&out, &Status::Ok);
+    assert_eq!(
+        out.stdout().split_whitespace().collect::<Vec<_>>(),
+        ["0", "eof"]
+    );
+}
+
+#[tokio::test]
 async fn scripts_run_under_their_interpreter_with_quoted_args() {
     let sshd = SshdFixture::start();
     let script = "#!/bin/sh\n\
