@@ -4,6 +4,7 @@
 //! steps run, and commands that escape their process group. Against the real
 //! sshd fixture (tests/support) and local hosts; every test runs as root.
 
+mod cli;
 mod support;
 
 use std::fmt::Write as _;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use support::cli::Outcome;
+use cli::Outcome;
 use support::{SshdFixture, hostile_known_hosts_lines};
 
 /// A temp dir that is the runs' HOME and holds the journal.
@@ -56,7 +57,7 @@ impl Lab {
     }
 
     fn run(&self, cmd: &mut Command) -> Outcome {
-        support::cli::run(cmd)
+        cli::run(cmd)
     }
 
     /// `jobdeck -i INVENTORY --run FLOW` with `extra` arguments.

@@ -5,8 +5,8 @@
 //! is refused for every host). `@cert-authority` lines are kept out of matching: host
 //! certificates are not verified yet, so a host is checked by its plain key only.
 //!
-//! A file is read as bytes, line by line, and at most [`MAX_FILE_BYTES`] of it: one
-//! odd byte never costs the rest of the file. A line that cannot be parsed (binary
+//! A file is read as bytes (bounded, as every input file: `input_file`), line by
+//! line: one odd byte never costs the rest of the file. A line that cannot be parsed (binary
 //! data, a truncated key, an unknown marker) is skipped with a warning naming
 //! file:line; a comment in any encoding is fine. Failing closed where a skipped
 //! line or file could have said no:
@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -29,9 +29,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::PublicKey;
 use sha1::Sha1;
 
-/// The largest known_hosts file jobdeck reads (a million hosts fit); a larger one is
-/// refused rather than read in part.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+use crate::input_file;
+
 /// Bad lines named one by one per file; the rest are counted.
 const WARNED_LINES: usize = 10;
 
@@ -403,33 +402,24 @@ fn parse_file(path: &Path) -> ParsedFile {
     }
 }
 
-/// The file's bytes; `None` when it does not exist. Only regular files are read (a
-/// FIFO would block, a device never end), and at most [`MAX_FILE_BYTES`].
+/// The file's bytes, read as every input file is (a regular file of at most
+/// [`MAX_INPUT_BYTES`](crate::input_file::MAX_INPUT_BYTES)); `None` when it does
+/// not exist.
 fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    let metadata = match fs::metadata(path) {
-        Ok(metadata) => metadata,
+    match fs::metadata(path) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(format!("cannot read it: {err}")),
-    };
-    if !metadata.is_file() {
         // `ln -s /dev/null ~/.ssh/known_hosts` is how some keep no record.
-        if fs::canonicalize(path).is_ok_and(|real| real == Path::new("/dev/null")) {
+        Ok(meta)
+            if !meta.is_file()
+                && fs::canonicalize(path).is_ok_and(|p| p == Path::new("/dev/null")) =>
+        {
             return Ok(Some(Vec::new()));
         }
-        return Err("cannot read it: not a regular file".into());
+        _ => {}
     }
-    let too_large = || format!("larger than {} MiB", MAX_FILE_BYTES / (1024 * 1024));
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    fs::File::open(path)
-        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|err| format!("cannot read it: {err}"))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large());
-    }
-    Ok(Some(bytes))
+    input_file::read_bytes(path, "known_hosts file")
+        .map(Some)
+        .map_err(|err| err.problem)
 }
 
 /// Parses a whole file; `origin` names it in warnings.
@@ -851,7 +841,7 @@ mod tests {
         let huge = dir.path().join("huge");
         fs::File::create(&huge)
             .unwrap()
-            .set_len(MAX_FILE_BYTES + 1)
+            .set_len(input_file::MAX_INPUT_BYTES + 1)
             .unwrap();
         let missing = dir.path().join("missing");
         let hosts = KnownHosts::new();

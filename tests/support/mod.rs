@@ -10,8 +10,6 @@
 //! with a random password that lives only as long as the test process.
 #![allow(dead_code)]
 
-pub mod cli;
-
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
