@@ -19,25 +19,22 @@ use support::{SshdFixture, hostile_known_hosts_lines};
 
 /// A temp dir that is the runs' HOME and holds the journal.
 struct Lab {
-    dir: tempfile::TempDir,
+    files: cli::Sandbox,
+}
+
+impl std::ops::Deref for Lab {
+    type Target = cli::Sandbox;
+
+    fn deref(&self) -> &cli::Sandbox {
+        &self.files
+    }
 }
 
 impl Lab {
     fn new() -> Lab {
         Lab {
-            dir: tempfile::tempdir().unwrap(),
+            files: cli::Sandbox::new(),
         }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.path(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
     }
 
     fn journal(&self) -> PathBuf {
