@@ -544,6 +544,7 @@ fn a_timed_out_step_leaves_nothing_behind_however_it_escaped() {
             )
             .unwrap();
         let took = Duration::from_millis((finished - started) as u64);
+        eprintln!("{what}: a 2 s timeout with a 2 s grace, reported after {took:?}");
         assert!(
             took < Duration::from_millis(6_500),
             "{what}: reported after {took:?}"
