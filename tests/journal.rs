@@ -164,6 +164,100 @@ fn the_journal_and_its_wal_files_are_private() {
     );
 }
 
+/// The kernel's POSIX locks this process holds on `path`'s inode
+/// (`/proc/locks`: "1: POSIX ADVISORY READ PID MAJ:MIN:INODE START END").
+fn my_locks_on(path: &Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(path).unwrap().ino().to_string();
+    let me = std::process::id().to_string();
+    std::fs::read_to_string("/proc/locks")
+        .unwrap()
+        .lines()
+        .filter(|line| !line.contains("->"))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.get(1) == Some(&"POSIX") && f.get(4) == Some(&me.as_str()))
+        .filter(|f| f.get(5).and_then(|dev| dev.rsplit(':').next()) == Some(inode.as_str()))
+        .count()
+}
+
+/// This process's descriptors of the journal's files that point at deleted files.
+fn deleted_journal_fds(pid: u32, path: &Path) -> Vec<String> {
+    let prefix = path.display().to_string();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .map(|target| target.display().to_string())
+                .filter(|t| t.starts_with(&prefix) && t.ends_with("(deleted)"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn opening_the_journal_again_keeps_the_locks_of_open_connections() {
+    // POSIX locks belong to the process: a second open that closed a
+    // descriptor of the file (to set its mode) dropped the first
+    // connection's lock, and the next SQLite client to close deleted -wal
+    // and -shm under it.
+    let (_dir, path) = temp_journal();
+    let mut first = Journal::open(&path).unwrap();
+    first
+        .create_instance(&new_instance("deploy", &["a"]))
+        .unwrap();
+    assert!(my_locks_on(&path) > 0, "an open connection holds a lock");
+    let second = Journal::open(&path).unwrap();
+    second.list_instances(&InstanceFilter::default()).unwrap();
+    let third = journal::JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    assert!(
+        my_locks_on(&path) > 0,
+        "opening the journal again dropped this process's locks on it"
+    );
+    // Another client comes and goes; it must not think it is the last one.
+    let out = Command::new("sqlite3")
+        .arg(&path)
+        .arg("SELECT count(*) FROM instances")
+        .output()
+        .expect("the sqlite3 command-line tool (scripts/test.sh installs it)");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    assert!(
+        wal.exists(),
+        "sqlite3 deleted the -wal under live connections"
+    );
+    assert_eq!(
+        deleted_journal_fds(std::process::id(), &path),
+        Vec::<String>::new()
+    );
+    // And what the connections write stays in the one journal everybody sees.
+    first
+        .create_instance(&new_instance("deploy", &["b"]))
+        .unwrap();
+    let out = Command::new("sqlite3")
+        .arg(&path)
+        .arg("SELECT count(*) FROM instances")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    drop(third);
+    drop(second);
+    assert_eq!(first.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn a_journal_path_through_a_file_is_one_clear_error() {
+    let err = Journal::open("/dev/null/x.db").err().unwrap().to_string();
+    assert_eq!(err, "journal /dev/null/x.db: /dev/null is not a directory");
+    let err = Journal::open_existing("/dev/null/x.db")
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(err, "journal /dev/null/x.db: /dev/null is not a directory");
+    let (_dir, path) = temp_journal();
+    assert!(Journal::open_existing(&path).unwrap().is_none());
+    assert!(!path.exists(), "looking never creates a journal");
+}
+
 #[test]
 fn the_default_path_follows_xdg_data_home() {
     let dir = tempfile::tempdir().unwrap();

@@ -148,12 +148,9 @@ fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
 
 /// Opens the journal if the file exists; `None` if it does not.
 fn open_existing(path: &Path) -> Result<Option<Journal>> {
-    match std::fs::metadata(path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => bail!("journal {}: {err}", path.display()),
-        Ok(_) => {}
-    }
-    let mut journal = Journal::open(path)?;
+    let Some(mut journal) = Journal::open_existing(path)? else {
+        return Ok(None);
+    };
     // Reading goes on even if this fails (another process holding the
     // write lock past the busy timeout, say).
     if let Err(err) = journal.recover_interrupted() {

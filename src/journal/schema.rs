@@ -240,11 +240,11 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalError> {
     check_not_newer(current, path)?;
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
         tx.execute_batch(migration.sql)
-            .map_err(|source| JournalError::Migration {
+            .map_err(|cause| JournalError::Migration {
                 path: path.to_path_buf(),
                 version: migration.version,
                 name: migration.name,
-                source,
+                cause,
             })?;
         // PRAGMA takes no bound parameters; the value is our own constant.
         tx.pragma_update(None, "user_version", migration.version)?;

@@ -167,9 +167,9 @@ impl JournalWriter {
         let handle = std::thread::Builder::new()
             .name("jobdeck-journal".to_owned())
             .spawn(move || Writer::new(conn, options, shared).run(rx))
-            .map_err(|source| JournalError::Io {
+            .map_err(|cause| JournalError::Io {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })?;
         Ok((JournalSink { tx, stats }, handle))
     }
