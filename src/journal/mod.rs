@@ -12,9 +12,11 @@
 
 mod files;
 pub mod instance;
+pub mod output_cap;
 pub mod owner;
 pub mod query;
 pub mod schema;
+mod step_output;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -31,8 +33,9 @@ pub use instance::{NewInstance, SECRET_MASK, Trigger, mask_secrets};
 pub use owner::ProcessIdentity;
 #[allow(unused_imports)] // for the engine and commands, which come next
 pub use query::{
-    BatchRecord, Chunk, ExportRecord, HostItem, HostRecord, InstanceDetail, InstanceFilter,
-    InstanceRecord, InstanceSummary, ResumePoint, StepResultRecord, TruncationRecord,
+    BatchRecord, Chunk, CutMarker, ExportRecord, HostItem, HostRecord, InstanceDetail,
+    InstanceFilter, InstanceRecord, InstanceSummary, ResumePoint, StepResultRecord,
+    TruncationRecord,
 };
 #[allow(unused_imports)] // for the engine and commands, which come next
 pub use writer::{JournalSink, JournalWriter, SinkClosed, WriterOptions, WriterStats};

@@ -23,19 +23,19 @@ use rusqlite::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::JournalError;
+use super::step_output::{OutputKey, StepOutput};
 use crate::engine::events::{
     BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
-    UnixMillis,
 };
 
-/// 4 MiB of output per host and step, as the docs promise by default.
-pub const DEFAULT_OUTPUT_CAP: u64 = 4 * 1024 * 1024;
+pub use super::output_cap::DEFAULT_OUTPUT_CAP;
 
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
     /// How many events may wait in the channel before `send` waits.
     pub capacity: usize,
-    /// Output bytes kept per host and step; the rest is counted and dropped.
+    /// Output bytes kept per host and step, half from its start and half
+    /// from its end; what falls between is counted and dropped.
     pub output_cap_bytes: u64,
     /// The most events applied in one transaction.
     pub max_batch_events: usize,
@@ -176,20 +176,14 @@ impl JournalWriter {
 }
 
 /// What the writer remembers about one host's step.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct StepState {
     /// Added to the engine's attempt numbers: when an instance is resumed,
     /// its earlier attempts are already in the journal and must stay.
     attempt_offset: u32,
     /// The attempt (as stored) that output is attributed to.
     current_attempt: u32,
-    stored_bytes: u64,
-    dropped_bytes: u64,
-    dropped_chunks: u64,
-    first_dropped_at: Option<UnixMillis>,
-    last_dropped_at: UnixMillis,
-    /// The truncation marker needs writing at the end of the transaction.
-    marker_dirty: bool,
+    output: StepOutput,
 }
 
 #[derive(Debug)]
@@ -441,26 +435,15 @@ impl WriterState {
                 let cap = self.options.output_cap_bytes;
                 let fresh = inst.fresh;
                 let st = step_state(tx, inst, id, *host, *step, fresh)?;
-                let room = cap.saturating_sub(st.stored_bytes);
-                let keep = (data.len() as u64).min(room) as usize;
-                if keep > 0 {
-                    let attempt = st.current_attempt.max(st.attempt_offset + 1);
-                    tx.prepare_cached(
-                        "INSERT INTO output (instance_id, host_idx, step_idx, attempt, stream, at, data)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )?
-                    .execute(params![id, host, step, attempt, stream.as_str(), at, &data[..keep]])?;
-                    st.stored_bytes += keep as u64;
-                }
-                let dropped = (data.len() - keep) as u64;
-                if dropped > 0 {
-                    st.dropped_bytes += dropped;
-                    st.dropped_chunks += 1;
-                    st.first_dropped_at.get_or_insert(at);
-                    st.last_dropped_at = at;
-                    st.marker_dirty = true;
-                }
-                self.stats.output_bytes_stored += keep as u64;
+                let key = OutputKey {
+                    instance: id,
+                    host: *host,
+                    step: *step,
+                    attempt: st.current_attempt.max(st.attempt_offset + 1),
+                };
+                let dropped = st.output.push(tx, key, cap, *stream, at, data)?;
+                self.stats.output_bytes_stored +=
+                    data.len() as u64 - dropped.min(data.len() as u64);
                 self.stats.output_bytes_dropped += dropped;
             }
             EventKind::StepFinished {
@@ -581,27 +564,16 @@ impl WriterState {
 
     fn write_truncation_markers(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
         let cap = self.options.output_cap_bytes;
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO truncations (instance_id, host_idx, step_idx, cap_bytes, dropped_bytes, dropped_chunks,
-                 first_dropped_at, last_dropped_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT DO UPDATE SET dropped_bytes = excluded.dropped_bytes,
-                 dropped_chunks = excluded.dropped_chunks, last_dropped_at = excluded.last_dropped_at",
-        )?;
-        for (id, inst) in self.instances.iter_mut() {
+        for (&id, inst) in self.instances.iter_mut() {
             let Some(inst) = inst else { continue };
-            for ((host, step), st) in inst.per_step.iter_mut().filter(|(_, st)| st.marker_dirty) {
-                upsert.execute(params![
-                    id,
+            for (&(host, step), st) in inst.per_step.iter_mut() {
+                let key = OutputKey {
+                    instance: id,
                     host,
                     step,
-                    cap,
-                    st.dropped_bytes,
-                    st.dropped_chunks,
-                    st.first_dropped_at.unwrap_or(st.last_dropped_at),
-                    st.last_dropped_at
-                ])?;
-                st.marker_dirty = false;
+                    attempt: st.current_attempt,
+                };
+                st.output.write_marker(tx, key, cap)?;
             }
         }
         Ok(())
@@ -665,15 +637,13 @@ fn step_state<'a>(
     match inst.per_step.entry((host, step)) {
         Entry::Occupied(e) => Ok(e.into_mut()),
         Entry::Vacant(e) => {
-            let mut st = StepState::default();
+            let mut st = StepState {
+                attempt_offset: 0,
+                current_attempt: 0,
+                output: StepOutput::new(),
+            };
             if !fresh {
                 let key = params![id, host, step];
-                st.stored_bytes = tx
-                    .prepare_cached(
-                        "SELECT COALESCE(sum(length(data)), 0) FROM output
-                         WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3",
-                    )?
-                    .query_row(key, |r| r.get(0))?;
                 st.attempt_offset = tx
                     .prepare_cached(
                         "SELECT COALESCE(max(attempt), 0) FROM step_results
@@ -681,19 +651,13 @@ fn step_state<'a>(
                     )?
                     .query_row(key, |r| r.get(0))?;
                 st.current_attempt = st.attempt_offset;
-                if let Some((bytes, chunks, first, last)) = tx
-                    .prepare_cached(
-                        "SELECT dropped_bytes, dropped_chunks, first_dropped_at, last_dropped_at FROM truncations
-                         WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3",
-                    )?
-                    .query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                    .optional()?
-                {
-                    st.dropped_bytes = bytes;
-                    st.dropped_chunks = chunks;
-                    st.first_dropped_at = Some(first);
-                    st.last_dropped_at = last;
-                }
+                let key = OutputKey {
+                    instance: id,
+                    host,
+                    step,
+                    attempt: st.current_attempt,
+                };
+                st.output = StepOutput::load(tx, key)?;
             }
             Ok(e.insert(st))
         }

@@ -501,7 +501,10 @@ impl Reporter {
                 self.run.batch_of[host].is_some() && self.run.batch_of[host] == self.current_batch;
             progress.host_finished(status.is_failure(), current);
         }
-        let capture = self.captures.remove(&host);
+        let mut capture = self.captures.remove(&host);
+        if let Some(capture) = &mut capture {
+            capture.align_cut();
+        }
         match self.options.mode {
             OutputMode::Json => {}
             OutputMode::Gather => self.gather.add(&self.run, host, status, capture),
