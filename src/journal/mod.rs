@@ -11,12 +11,14 @@
 //! failing with "database is locked" on a read-to-write upgrade.
 
 mod files;
+pub mod forward;
 pub mod instance;
 pub mod output_cap;
 pub mod owner;
 pub mod query;
 pub mod schema;
 mod step_output;
+pub mod write_failure;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +39,7 @@ pub use query::{
     InstanceFilter, InstanceRecord, InstanceSummary, ResumePoint, StepResultRecord,
     TruncationRecord,
 };
+pub use write_failure::{UnrecordedRun, WriteFailure};
 #[allow(unused_imports)] // for the engine and commands, which come next
 pub use writer::{JournalSink, JournalWriter, SinkClosed, WriterOptions, WriterStats};
 

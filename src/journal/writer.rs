@@ -21,9 +21,11 @@ use rusqlite::{
     Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::JournalError;
 use super::step_output::{OutputKey, StepOutput};
+use super::write_failure::{FailureLog, WriteFailure, is_event_error};
 use crate::engine::events::{
     BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
 };
@@ -68,6 +70,9 @@ pub struct WriterStats {
     pub errors: u64,
     /// The latest skipped event or error, for the status line and logs.
     pub last_problem: Option<String>,
+    /// Set once a write failed: the writer records nothing more but the
+    /// ends of its runs (see `write_failure`).
+    pub failure: Option<WriteFailure>,
 }
 
 enum Msg {
@@ -86,6 +91,7 @@ pub struct SinkClosed;
 pub struct JournalSink {
     tx: mpsc::Sender<Msg>,
     stats: Arc<Mutex<WriterStats>>,
+    failed: CancellationToken,
 }
 
 impl JournalSink {
@@ -148,6 +154,22 @@ impl JournalSink {
     pub fn stats(&self) -> WriterStats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
+
+    /// Resolves once a write has failed: the journal records nothing more
+    /// of the run but its end, so nothing more should start.
+    pub fn failed(&self) -> WaitForCancellationFuture<'_> {
+        self.failed.cancelled()
+    }
+
+    /// Cancelled once a write has failed (for those that only look).
+    pub fn failed_token(&self) -> CancellationToken {
+        self.failed.clone()
+    }
+
+    /// What could not be recorded, once a write has failed.
+    pub fn failure(&self) -> Option<WriteFailure> {
+        self.stats().failure
+    }
 }
 
 pub struct JournalWriter;
@@ -164,14 +186,16 @@ impl JournalWriter {
         let (tx, rx) = mpsc::channel(options.capacity.max(1));
         let stats = Arc::new(Mutex::new(WriterStats::default()));
         let shared = Arc::clone(&stats);
+        let failed = CancellationToken::new();
+        let on_failure = failed.clone();
         let handle = std::thread::Builder::new()
             .name("jobdeck-journal".to_owned())
-            .spawn(move || Writer::new(conn, options, shared).run(rx))
+            .spawn(move || Writer::new(conn, options, shared, on_failure).run(rx))
             .map_err(|cause| JournalError::Io {
                 path: path.to_path_buf(),
                 cause,
             })?;
-        Ok((JournalSink { tx, stats }, handle))
+        Ok((JournalSink { tx, stats, failed }, handle))
     }
 }
 
@@ -201,6 +225,8 @@ struct Writer {
     conn: Connection,
     state: WriterState,
     shared: Arc<Mutex<WriterStats>>,
+    /// Cancelled when a write fails.
+    on_failure: CancellationToken,
 }
 
 /// Everything but the connection, so a transaction on the connection and
@@ -213,10 +239,20 @@ struct WriterState {
     instances: HashMap<InstanceId, Option<InstanceState>>,
     /// Instances that finished in the current transaction; forgotten after it.
     finished: Vec<InstanceId>,
+    /// Host names of the instances being recorded, to name what a failed
+    /// write could not record.
+    host_names: HashMap<InstanceId, Vec<String>>,
+    /// Set once a write failed.
+    failure: Option<FailureLog>,
 }
 
 impl Writer {
-    fn new(conn: Connection, options: WriterOptions, shared: Arc<Mutex<WriterStats>>) -> Writer {
+    fn new(
+        conn: Connection,
+        options: WriterOptions,
+        shared: Arc<Mutex<WriterStats>>,
+        on_failure: CancellationToken,
+    ) -> Writer {
         Writer {
             conn,
             state: WriterState {
@@ -224,8 +260,11 @@ impl Writer {
                 stats: WriterStats::default(),
                 instances: HashMap::new(),
                 finished: Vec::new(),
+                host_names: HashMap::new(),
+                failure: None,
             },
             shared,
+            on_failure,
         }
     }
 
@@ -261,36 +300,92 @@ impl Writer {
     }
 
     fn write_batch(&mut self, events: &mut Vec<Event>) {
+        if self.state.failure.is_some() {
+            self.after_failure(events);
+            return;
+        }
         let count = events.len();
         let started = std::time::Instant::now();
         let state = &mut self.state;
+        for event in events.iter() {
+            if let EventKind::InstanceStarted { hosts, .. } = &event.kind {
+                state.host_names.insert(event.instance, hosts.clone());
+            }
+        }
+        let (mut applied, mut skipped) = (0, 0);
         let result = begin_immediate(&self.conn).and_then(|tx| {
-            for event in events.drain(..) {
-                match state.apply(&tx, &event) {
-                    Ok(true) => state.stats.events_applied += 1,
-                    Ok(false) => state.stats.events_skipped += 1,
-                    Err(err) => state.problem(true, format!("instance {}: {err}", event.instance)),
+            for event in events.iter() {
+                match state.apply(&tx, event) {
+                    Ok(true) => applied += 1,
+                    Ok(false) => skipped += 1,
+                    // A bad event is skipped; the journal itself is fine.
+                    Err(err) if is_event_error(&err) => {
+                        state.problem(true, format!("instance {}: {err}", event.instance))
+                    }
+                    Err(err) => return Err(err),
                 }
             }
             state.write_truncation_markers(&tx)?;
             tx.commit()
         });
         state.stats.busy += started.elapsed();
-        for id in state.finished.drain(..) {
-            state.instances.remove(&id);
-        }
         match result {
             Ok(()) => {
+                state.stats.events_applied += applied;
+                state.stats.events_skipped += skipped;
                 state.stats.transactions += 1;
                 state.stats.largest_transaction = state.stats.largest_transaction.max(count);
-            }
-            Err(err) => {
+                for id in state.finished.drain(..) {
+                    state.instances.remove(&id);
+                    state.host_names.remove(&id);
+                }
                 events.clear();
-                // What we believed about the database may not hold any more.
-                state.instances.clear();
-                state.problem(true, format!("lost a batch of {count} events: {err}"));
+            }
+            Err(err) => self.fail(err, events),
+        }
+    }
+
+    /// A write failed: nothing of this batch is in the journal. Say why in
+    /// the journal if that still fits, tell the sink's users, and from now
+    /// on record only the runs' ends.
+    fn fail(&mut self, err: rusqlite::Error, events: &mut Vec<Event>) {
+        let state = &mut self.state;
+        state.finished.clear();
+        // What we believed about the database may not hold any more.
+        state.instances.clear();
+        state.problem(
+            true,
+            format!("a write failed, {} events lost: {err}", events.len()),
+        );
+        let mut failure = FailureLog::new(&err);
+        for (&id, names) in &state.host_names {
+            failure.track(id, names);
+        }
+        for event in events.iter() {
+            failure.note(event);
+        }
+        failure.write_reasons(&self.conn);
+        state.failure = Some(failure);
+        self.after_failure(events);
+        if let Ok(mut shared) = self.shared.lock() {
+            *shared = self.state.stats.clone();
+        }
+        self.on_failure.cancel();
+    }
+
+    /// Once a write failed: events only tell which hosts ran unrecorded; an
+    /// instance's end is recorded as an interruption.
+    fn after_failure(&mut self, events: &mut Vec<Event>) {
+        let Some(failure) = self.state.failure.as_mut() else {
+            return;
+        };
+        for event in events.drain(..) {
+            failure.note(&event);
+            if let EventKind::InstanceFinished { .. } = event.kind {
+                failure.write_end(&self.conn, event.instance);
             }
         }
+        self.state.stats.failure = Some(failure.report());
     }
 }
 
@@ -583,7 +678,7 @@ impl WriterState {
 /// Takes the write lock up front. The busy handler waits up to
 /// `BUSY_TIMEOUT` inside BEGIN IMMEDIATE; past that we try a few more times,
 /// because giving up loses events.
-fn begin_immediate(conn: &Connection) -> rusqlite::Result<Transaction<'_>> {
+pub(super) fn begin_immediate(conn: &Connection) -> rusqlite::Result<Transaction<'_>> {
     let mut tries = 0;
     loop {
         match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
@@ -666,7 +761,7 @@ fn step_state<'a>(
 
 /// A finished instance has nothing in flight: whatever the engine did not
 /// close itself is marked interrupted (jobdeck stopped) or cancelled.
-fn close_in_flight(
+pub(super) fn close_in_flight(
     tx: &Transaction<'_>,
     id: InstanceId,
     status: InstanceStatus,

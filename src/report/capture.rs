@@ -75,6 +75,8 @@ pub struct HostCapture {
     dropped_ends_line: bool,
     total: u64,
     hashing: bool,
+    /// The journal could not record the run (known when the host ended).
+    pub journal_failed: bool,
 }
 
 impl HostCapture {
@@ -93,6 +95,7 @@ impl HostCapture {
             dropped_ends_line: true,
             total: 0,
             hashing,
+            journal_failed: false,
         }
     }
 

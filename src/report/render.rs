@@ -198,7 +198,9 @@ pub fn render_output(out: &mut String, capture: &HostCapture, run: &RunInfo, hos
                 run.instance,
                 run.host_name(host)
             );
-            let journal = if capture.journal_keeps_all(DEFAULT_OUTPUT_CAP) {
+            let journal = if capture.journal_failed {
+                "the journal could not record this run (see the errors below)".to_owned()
+            } else if capture.journal_keeps_all(DEFAULT_OUTPUT_CAP) {
                 format!("the journal has it: {show}")
             } else {
                 format!("{}: {show}", output_cap::what_is_kept(DEFAULT_OUTPUT_CAP))
