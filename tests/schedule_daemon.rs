@@ -677,6 +677,19 @@ fn deleted_journal_fds(pid: u32, journal: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Daemons a test started: killed if the test fails half-way (they would
+/// outlive it), a no-op for those it stopped and waited for.
+struct Daemons(Vec<Child>);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for daemon in &mut self.0 {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+        }
+    }
+}
+
 /// The console in a tmux session of its own (killed on drop).
 struct Console {
     socket: String,
@@ -762,9 +775,10 @@ fn wait_exit(pid: u32, limit: Duration) {
 #[test]
 fn a_daemon_a_console_sqlite3_and_a_run_share_the_journal_without_losing_locks() {
     let dir = Dir::new();
-    let mut daemon = dir.daemon("d.log");
+    let mut daemons = Daemons(vec![dir.daemon("d.log")]);
+    let daemon_pid = daemons.0[0].id();
     wait_for("the daemon's lease", Duration::from_secs(10), || {
-        (dir.lease_pid() == Some(daemon.id())).then_some(())
+        (dir.lease_pid() == Some(daemon_pid)).then_some(())
     });
     let console = Console::start(&dir);
     if console.is_none() {
@@ -782,7 +796,7 @@ fn a_daemon_a_console_sqlite3_and_a_run_share_the_journal_without_losing_locks()
         assert_eq!(count(), "1");
     }
     // The daemon and the console still write where everybody reads.
-    let mut processes = vec![("daemon", daemon.id())];
+    let mut processes = vec![("daemon", daemon_pid)];
     if let Some(console) = &console {
         processes.push(("console", console.pid()));
     }
@@ -810,7 +824,7 @@ fn a_daemon_a_console_sqlite3_and_a_run_share_the_journal_without_losing_locks()
         // SAFETY: signals processes this test started.
         assert_eq!(unsafe { libc::kill(*pid as i32, libc::SIGTERM) }, 0);
     }
-    assert!(daemon.wait().unwrap().success());
+    assert!(daemons.0[0].wait().unwrap().success());
     if let Some((_, pid)) = processes.get(1) {
         wait_exit(*pid, Duration::from_secs(10));
     }
@@ -829,23 +843,29 @@ fn a_daemon_a_console_sqlite3_and_a_run_share_the_journal_without_losing_locks()
 fn two_daemons_and_sqlite3_readers_fire_a_cron_schedule_once_a_minute() {
     const FIRES: i64 = 3;
     let dir = Dir::new();
-    let mut daemons = vec![dir.daemon("a.log"), dir.daemon("b.log")];
+    let mut daemons = Daemons(vec![dir.daemon("a.log"), dir.daemon("b.log")]);
     wait_for("a lease holder", Duration::from_secs(10), || {
         dir.lease_pid()
     });
-    let added = chrono::Utc::now();
     assert!(
         dir.add(&["every", "mark.yml", "--cron", "* * * * *", "--tz", "UTC"])
             .status
             .success()
     );
-    let first_due = (added.timestamp() / 60 + 1) * 60;
+    let first_due: i64 = dir
+        .db()
+        .query_row(
+            "SELECT next_fire_at / 1000 FROM schedules WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     let last_due = first_due + (FIRES - 1) * 60;
     let mut replaced = false;
     while chrono::Utc::now().timestamp() < last_due + 10 {
         assert_ne!(sqlite3(&dir.journal(), "PRAGMA quick_check"), "");
         sqlite3(&dir.journal(), "SELECT count(*) FROM schedule_fires");
-        for daemon in &daemons {
+        for daemon in &daemons.0 {
             assert_eq!(
                 deleted_journal_fds(daemon.id(), &dir.journal()),
                 Vec::<String>::new()
@@ -854,17 +874,17 @@ fn two_daemons_and_sqlite3_readers_fire_a_cron_schedule_once_a_minute() {
         if !replaced && !dir.instances_of(1).is_empty() {
             // The holder stops (releasing the lease); a new daemon stands by.
             let holder = dir.lease_pid().unwrap();
-            let at = daemons.iter().position(|d| d.id() == holder).unwrap();
-            let mut old = daemons.remove(at);
+            let at = daemons.0.iter().position(|d| d.id() == holder).unwrap();
+            let mut old = daemons.0.remove(at);
             signal(&old, libc::SIGTERM);
             assert!(old.wait().unwrap().success());
-            daemons.push(dir.daemon("c.log"));
+            daemons.0.push(dir.daemon("c.log"));
             replaced = true;
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-    for mut daemon in daemons {
-        signal(&daemon, libc::SIGTERM);
+    for daemon in &mut daemons.0 {
+        signal(daemon, libc::SIGTERM);
         assert!(daemon.wait().unwrap().success());
     }
     assert!(replaced, "the first fire never showed");
