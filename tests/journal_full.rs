@@ -10,7 +10,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_jobdeck");
+mod support;
+use support::jobdeck_on;
 
 /// A tmpfs of `size` mounted on `dir` until dropped.
 struct Tmpfs {
@@ -39,6 +40,15 @@ impl Tmpfs {
         })
     }
 
+    /// `mount`, or `None` with a message saying why the test is skipped.
+    fn mount_or_skip(dir: &Path, size: &str) -> Option<Tmpfs> {
+        Tmpfs::mount(dir, size)
+            .inspect_err(|why| {
+                eprintln!("SKIPPED journal_full: cannot mount a tmpfs ({why}); the test needs root")
+            })
+            .ok()
+    }
+
     fn free_bytes(&self) -> u64 {
         // SAFETY: statvfs fills the struct we pass for the path we give.
         unsafe {
@@ -56,30 +66,11 @@ impl Drop for Tmpfs {
     }
 }
 
-fn jobdeck(dir: &Path, journal: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--journal")
-        .arg(journal)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_journal_that_fills_up_stops_the_run_and_names_what_it_could_not_record() {
     let dir = tempfile::tempdir().unwrap();
-    let fs = match Tmpfs::mount(&dir.path().join("small"), "8m") {
-        Ok(fs) => fs,
-        Err(why) => {
-            eprintln!("SKIPPED journal_full: cannot mount a tmpfs ({why}); the test needs root");
-            return;
-        }
+    let Some(fs) = Tmpfs::mount_or_skip(&dir.path().join("small"), "8m") else {
+        return;
     };
     let journal = fs.dir.join("journal.db");
     let marks = dir.path().join("marks");
@@ -101,7 +92,7 @@ fn a_journal_that_fills_up_stops_the_run_and_names_what_it_could_not_record() {
     let fill = fs.free_bytes().saturating_sub(1_500_000);
     std::fs::write(&filler, vec![0u8; fill as usize]).unwrap();
 
-    let (code, _stdout, stderr) = jobdeck(
+    let (code, _stdout, stderr) = jobdeck_on(
         dir.path(),
         &journal,
         &["--run", "-c", &command, "-i", "inv.ini", "--forks", "1"],
@@ -127,7 +118,7 @@ fn a_journal_that_fills_up_stops_the_run_and_names_what_it_could_not_record() {
 
     // Space again: the journal says what happened.
     std::fs::remove_file(&filler).unwrap();
-    let (code, show, stderr) = jobdeck(dir.path(), &journal, &["show", "1", "--json"]);
+    let (code, show, stderr) = jobdeck_on(dir.path(), &journal, &["show", "1", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let show: Value = serde_json::from_str(&show).unwrap();
     assert_eq!(show["instance"]["status"], "interrupted", "{show}");
@@ -154,11 +145,11 @@ fn a_journal_that_fills_up_stops_the_run_and_names_what_it_could_not_record() {
     assert_eq!(status("h4"), "pending");
 
     // Resume runs what is not recorded as done: not h1.
-    let (code, _, stderr) = jobdeck(dir.path(), &journal, &["resume", "1", "-i", "inv.ini"]);
+    let (code, _, stderr) = jobdeck_on(dir.path(), &journal, &["resume", "1", "-i", "inv.ini"]);
     assert_eq!(code, 0, "{stderr}");
     let ran = std::fs::read_to_string(&marks).unwrap();
     assert_eq!(ran, "h1\nh2\nh2\nh3\nh4\n");
-    let (_, history, _) = jobdeck(dir.path(), &journal, &["history", "--json"]);
+    let (_, history, _) = jobdeck_on(dir.path(), &journal, &["history", "--json"]);
     let history: Value = serde_json::from_str(&history).unwrap();
     assert_eq!(history[0]["status"], "ok", "{history}");
     let integrity = rusqlite::Connection::open(&journal)
@@ -177,12 +168,8 @@ fn a_run_whose_process_died_after_a_failed_write_is_recovered_with_its_reason() 
     use jobdeck::journal::{Journal, JournalWriter, NewInstance, WriterOptions};
 
     let dir = tempfile::tempdir().unwrap();
-    let fs = match Tmpfs::mount(&dir.path().join("small"), "4m") {
-        Ok(fs) => fs,
-        Err(why) => {
-            eprintln!("SKIPPED journal_full: cannot mount a tmpfs ({why}); the test needs root");
-            return;
-        }
+    let Some(fs) = Tmpfs::mount_or_skip(&dir.path().join("small"), "4m") else {
+        return;
     };
     let path = fs.dir.join("journal.db");
     let mut journal = Journal::open(&path).unwrap();

@@ -7,28 +7,17 @@
 //! tail.
 
 use std::path::Path;
-use std::process::Command;
 
 use jobdeck::engine::events::InstanceId;
 use jobdeck::journal::Journal;
 use jobdeck::tui::{replay, run_store};
 
-const BIN: &str = env!("CARGO_BIN_EXE_jobdeck");
+mod support;
+
 const LAST: u64 = 1_000_000;
 
 fn jobdeck(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--journal")
-        .arg(dir.join("journal.db"))
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::jobdeck_on(dir, &dir.join("journal.db"), args)
 }
 
 /// The numbers on either side of the one marker line in `lines`, which

@@ -483,14 +483,7 @@ impl Journal {
                 })
             },
         )?;
-        let truncations = collect(
-            conn,
-            &format!(
-                "{TRUNCATION_COLUMNS} WHERE instance_id = ?1 AND dropped_bytes > 0 ORDER BY host_idx, step_idx"
-            ),
-            id,
-            truncation_row,
-        )?;
+        let truncations = truncations_of(conn, id)?;
         Ok(Some(InstanceDetail {
             instance,
             steps,
@@ -547,29 +540,12 @@ impl Journal {
         step: Option<StepIndex>,
         mut each: impl FnMut(Chunk),
     ) -> Result<(), JournalError> {
-        const COLUMNS: &str = "SELECT id, host_idx, step_idx, attempt, at, stream, data FROM output WHERE instance_id = ?1";
-        // One fixed statement per filter shape so each uses the index fully.
-        let sql = match (host.is_some(), step.is_some()) {
-            (true, true) => format!("{COLUMNS} AND host_idx = ?2 AND step_idx = ?3 ORDER BY id"),
-            (true, false) => format!("{COLUMNS} AND host_idx = ?2 AND ?3 IS NULL ORDER BY id"),
-            (false, true) => format!("{COLUMNS} AND ?2 IS NULL AND step_idx = ?3 ORDER BY id"),
-            (false, false) => format!("{COLUMNS} AND ?2 IS NULL AND ?3 IS NULL ORDER BY id"),
-        };
         // One read transaction: the markers' places and the rows agree.
         let tx = self.conn.unchecked_transaction()?;
-        let mut markers = Markers::new(cut_markers_in(&tx, id, host, step)?);
-        let mut stmt = tx.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![id, host.map(to_i64), step.map(to_i64)])?;
-        while let Some(r) = rows.next()? {
-            if let Some(marker) = markers.before(r.get(0)?) {
-                each(marker);
-            }
-            each(chunk_row(r, 1)?);
-        }
-        while let Some(marker) = markers.next_unplaced() {
-            each(marker);
-        }
-        Ok(())
+        walk_output(&tx, id, host, step, |chunk| {
+            each(chunk);
+            true
+        })
     }
 
     /// Each host's step whose output the journal cut, with its marker and
@@ -618,34 +594,8 @@ impl Journal {
             .query_map(params![id, host], step_result_row)?
             .collect::<Result<_, _>>()?;
         let mut next = 0;
-        let mut markers = Markers::new(cut_markers_in(&tx, id, Some(host), None)?);
-        let mut stmt = tx.prepare_cached(
-            "SELECT id, host_idx, step_idx, attempt, at, stream, data FROM output
-             WHERE instance_id = ?1 AND host_idx = ?2 ORDER BY id",
-        )?;
-        let mut rows = stmt.query(params![id, host])?;
-        let mut pending = Vec::new();
-        loop {
-            let chunk = match pending.pop() {
-                Some(chunk) => chunk,
-                None => match rows.next()? {
-                    Some(r) => {
-                        let chunk = chunk_row(r, 1)?;
-                        // The marker of a cut comes before the row after it.
-                        match markers.before(r.get(0)?) {
-                            Some(marker) => {
-                                pending.push(chunk);
-                                marker
-                            }
-                            None => chunk,
-                        }
-                    }
-                    None => match markers.next_unplaced() {
-                        Some(marker) => marker,
-                        None => break,
-                    },
-                },
-            };
+        let mut go_on = true;
+        walk_output(&tx, id, Some(host), None, |chunk| {
             // The attempts up to the one this chunk belongs to come first;
             // a chunk of no known attempt is passed on where it is.
             let owner = attempts[next..]
@@ -653,19 +603,18 @@ impl Journal {
                 .position(|a| (a.step, a.attempt) == (chunk.step, chunk.attempt));
             if let Some(offset) = owner {
                 for attempt in &attempts[next..=next + offset] {
-                    if !each(HostItem::Attempt(attempt.clone())) {
-                        return Ok(());
-                    }
+                    go_on = go_on && each(HostItem::Attempt(attempt.clone()));
                 }
                 next += offset + 1;
             }
-            if !each(HostItem::Chunk(chunk)) {
-                return Ok(());
-            }
-        }
-        for attempt in &attempts[next..] {
-            if !each(HostItem::Attempt(attempt.clone())) {
-                break;
+            go_on = go_on && each(HostItem::Chunk(chunk));
+            go_on
+        })?;
+        if go_on {
+            for attempt in &attempts[next..] {
+                if !each(HostItem::Attempt(attempt.clone())) {
+                    break;
+                }
             }
         }
         Ok(())
@@ -754,20 +703,63 @@ fn chunk_row(r: &Row<'_>, first: usize) -> rusqlite::Result<Chunk> {
     })
 }
 
-fn cut_markers_in(
+/// An instance's output rows in order, each cut marker before the row
+/// that follows the bytes it stands for; `each` returns false to stop.
+fn walk_output(
     conn: &Connection,
     id: InstanceId,
     host: Option<HostIndex>,
     step: Option<StepIndex>,
-) -> Result<Vec<CutMarker>, JournalError> {
-    let cuts = collect(
+    mut each: impl FnMut(Chunk) -> bool,
+) -> Result<(), JournalError> {
+    const COLUMNS: &str = "SELECT id, host_idx, step_idx, attempt, at, stream, data FROM output WHERE instance_id = ?1";
+    // One fixed statement per filter shape so each uses the index fully.
+    let sql = match (host.is_some(), step.is_some()) {
+        (true, true) => format!("{COLUMNS} AND host_idx = ?2 AND step_idx = ?3 ORDER BY id"),
+        (true, false) => format!("{COLUMNS} AND host_idx = ?2 AND ?3 IS NULL ORDER BY id"),
+        (false, true) => format!("{COLUMNS} AND ?2 IS NULL AND step_idx = ?3 ORDER BY id"),
+        (false, false) => format!("{COLUMNS} AND ?2 IS NULL AND ?3 IS NULL ORDER BY id"),
+    };
+    let mut markers = Markers::new(cut_markers_in(conn, id, host, step)?);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![id, host.map(to_i64), step.map(to_i64)])?;
+    while let Some(r) = rows.next()? {
+        if let Some(marker) = markers.before(r.get(0)?)
+            && !each(marker)
+        {
+            return Ok(());
+        }
+        if !each(chunk_row(r, 1)?) {
+            return Ok(());
+        }
+    }
+    while let Some(marker) = markers.next_unplaced() {
+        if !each(marker) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// An instance's truncations that dropped something.
+fn truncations_of(conn: &Connection, id: InstanceId) -> rusqlite::Result<Vec<TruncationRecord>> {
+    collect(
         conn,
         &format!(
             "{TRUNCATION_COLUMNS} WHERE instance_id = ?1 AND dropped_bytes > 0 ORDER BY host_idx, step_idx"
         ),
         id,
         truncation_row,
-    )?;
+    )
+}
+
+fn cut_markers_in(
+    conn: &Connection,
+    id: InstanceId,
+    host: Option<HostIndex>,
+    step: Option<StepIndex>,
+) -> Result<Vec<CutMarker>, JournalError> {
+    let cuts = truncations_of(conn, id)?;
     let mut next_row = conn.prepare_cached(
         "SELECT id, attempt FROM output WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3 AND id > ?4
          ORDER BY id LIMIT 1",
