@@ -914,3 +914,35 @@ fn two_daemons_and_sqlite3_readers_fire_a_cron_schedule_once_a_minute() {
     }
     assert_eq!(sqlite3(&dir.journal(), "PRAGMA integrity_check"), "ok");
 }
+
+/// Appending log lines to the journal would corrupt it (and drop the locks
+/// SQLite holds): `--log` naming the journal or its -wal is refused.
+#[test]
+fn the_daemon_will_not_log_into_the_journal() {
+    let dir = Dir::new();
+    // A run creates the journal; its -wal goes when the run exits.
+    dir.ok(&["--run", "-c", "true", "-i", "inv.ini"]);
+    assert!(!dir.path("journal.db-wal").exists());
+    for log in ["journal.db", "./journal.db-wal"] {
+        let daemon = Command::new(BIN)
+            .args(["daemon", "--log", log, "--journal", "journal.db"])
+            .current_dir(dir.tmp.path())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut daemons = Daemons(vec![daemon]);
+        let status = wait_for("the daemon to refuse", Duration::from_secs(10), || {
+            daemons.0[0].try_wait().unwrap()
+        });
+        assert_eq!(status.code(), Some(2));
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(daemons.0[0].stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert_eq!(
+            stderr,
+            format!(
+                "jobdeck: error: --log {log}: that is the journal's own file; give the log another name\n"
+            )
+        );
+    }
+    assert_eq!(sqlite3(&dir.journal(), "PRAGMA integrity_check"), "ok");
+}

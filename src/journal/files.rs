@@ -88,23 +88,34 @@ pub(super) fn exists(path: &Path) -> Result<bool, JournalError> {
 }
 
 /// Whether `candidate` is the journal at `journal` or one of its `-wal`,
-/// `-shm` and `-journal` files (the same file by device and inode, however
-/// it is named). jobdeck never writes to such a path outside SQLite.
+/// `-shm` and `-journal` files: the same file by device and inode, however
+/// it is named, or (as those come and go) the same name in the same
+/// directory. jobdeck never writes to such a path outside SQLite.
 pub fn is_journal_file(candidate: &Path, journal: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let Ok(target) = std::fs::metadata(candidate) else {
-        return false;
-    };
-    let same = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == (target.dev(), target.ino()))
-    };
     let mut names = vec![journal.to_path_buf()];
     for suffix in ["-wal", "-shm", "-journal"] {
         let mut name = journal.as_os_str().to_owned();
         name.push(suffix);
         names.push(PathBuf::from(name));
     }
-    names.iter().any(|p| same(p))
+    if let Ok(target) = std::fs::metadata(candidate) {
+        let same = |p: &PathBuf| {
+            std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == (target.dev(), target.ino()))
+        };
+        if names.iter().any(same) {
+            return true;
+        }
+    }
+    // By name: the directories resolved (realpath, no descriptor).
+    let place = |p: &Path| {
+        let dir = parent_of(p).unwrap_or(Path::new("."));
+        Some((std::fs::canonicalize(dir).ok()?, p.file_name()?.to_owned()))
+    };
+    let Some(candidate) = place(candidate) else {
+        return false;
+    };
+    names.iter().any(|n| place(n).as_ref() == Some(&candidate))
 }
 
 fn parent_of(path: &Path) -> Option<&Path> {
@@ -199,6 +210,9 @@ mod tests {
         assert!(is_journal_file(&dir.path().join("alias"), &journal));
         assert!(!is_journal_file(&dir.path().join("other.log"), &journal));
         assert!(!is_journal_file(&dir.path().join("absent"), &journal));
+        // A -shm that does not exist (yet) is the journal's by its name.
+        let shm = dir.path().join(".").join("j.db-shm");
+        assert!(is_journal_file(&shm, &journal));
     }
 
     #[test]

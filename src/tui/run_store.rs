@@ -794,7 +794,8 @@ impl LineReplay {
                 }));
             }
             HostItem::Chunk(chunk) if chunk.marker => {
-                if self.cut.is_none() && self.made() < self.wanted_end() {
+                // Past the store's first lines the numbers are known already.
+                if self.cut.is_none() && self.made() < self.lines.check.start {
                     let text = String::from_utf8_lossy(&chunk.data).trim_end().to_owned();
                     self.cut = Some((self.made(), text));
                     self.lines.after_cut = Some(Vec::new());
