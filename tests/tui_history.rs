@@ -609,11 +609,11 @@ fn a_replay_reads_output_older_than_its_buffer_back_from_the_journal() {
 #[test]
 fn rerun_is_asked_in_the_shared_dialog_with_the_keymaps_keys() {
     let (_dir, path) = journal();
-    let keymap = Keymap::with_overrides(
+    let (keymap, problems) = Keymap::with_overrides(
         "[dialog]\n\"o\" = \"confirm\"\n\"y\" = \"none\"\n",
         Path::new("keymap.toml"),
-    )
-    .unwrap();
+    );
+    assert!(problems.is_empty(), "{problems:?}");
     let mut app = app_with(keymap, 80, 24, &path);
     app.set_program(PathBuf::from("/bin/true"));
     app.dispatch(Action::RerunFailed); // #2 deploy: failed

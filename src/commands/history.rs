@@ -32,8 +32,7 @@ use crate::hostlist::fold;
 use crate::journal::{self, Chunk, InstanceDetail, InstanceFilter, InstanceSummary, Journal};
 use crate::report::sanitize::{clean_text, one_line};
 use crate::report::{
-    RunInfo, STDERR_MARK, format_bytes, format_host_time, format_run_time, format_wait,
-    status_label,
+    RunInfo, STDERR_MARK, format_host_time, format_run_time, format_wait, status_label,
 };
 
 use crate::journal::MAX_REPLAY_GAP_MS;
@@ -613,8 +612,17 @@ fn render_header(
 #[derive(Default)]
 struct Section<'a> {
     result: Option<&'a journal::StepResultRecord>,
+    /// Output before and after the journal's cut marker (if any).
+    pieces: Vec<Piece>,
+}
+
+/// A run of output between cut markers.
+#[derive(Default)]
+struct Piece {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
+    /// The marker that ends this piece.
+    marker: Option<String>,
 }
 
 fn write_show(
@@ -643,9 +651,16 @@ fn write_show(
         journal
             .for_each_output(detail.instance.id, Some(host), selection.step, |chunk| {
                 let section = sections.entry((chunk.step, chunk.attempt)).or_default();
-                match chunk.stream {
-                    Stream::Stdout => section.stdout.extend_from_slice(&chunk.data),
-                    Stream::Stderr => section.stderr.extend_from_slice(&chunk.data),
+                if section.pieces.last().is_none_or(|p| p.marker.is_some()) {
+                    section.pieces.push(Piece::default());
+                }
+                let piece = section.pieces.last_mut().expect("a piece");
+                match (chunk.marker, chunk.stream) {
+                    (true, _) => {
+                        piece.marker = Some(String::from_utf8_lossy(&chunk.data).trim_end().into())
+                    }
+                    (false, Stream::Stdout) => piece.stdout.extend_from_slice(&chunk.data),
+                    (false, Stream::Stderr) => piece.stderr.extend_from_slice(&chunk.data),
                 }
             })
             .map_err(io::Error::other)?;
@@ -726,22 +741,14 @@ fn render_host(
             None => out.push_str(" [no result recorded]"),
         }
         out.push('\n');
-        write_stream(&mut out, &section.stdout, "");
-        write_stream(&mut out, &section.stderr, STDERR_MARK);
-        // The cap is per host and step: its note follows the step's last attempt.
-        if attempt == of
-            && let Some(cut) = detail
-                .truncations
-                .iter()
-                .find(|t| t.host == host && t.step == step)
-        {
-            let _ = writeln!(
-                out,
-                "[... {} bytes not kept (cap {}), {} ...]",
-                cut.dropped_bytes,
-                format_bytes(cut.cap_bytes),
-                plural(cut.dropped_chunks as usize, "chunk", "chunks")
-            );
+        // The journal's cut marker stands where the dropped bytes were.
+        for piece in &section.pieces {
+            write_stream(&mut out, &piece.stdout, "");
+            write_stream(&mut out, &piece.stderr, STDERR_MARK);
+            if let Some(marker) = &piece.marker {
+                out.push_str(marker);
+                out.push('\n');
+            }
         }
     }
     if sections.is_empty() && record.status != HostStatus::Pending {
@@ -775,6 +782,9 @@ fn chunk_json(chunk: &Chunk) -> Value {
         "host": chunk.host, "step": chunk.step, "attempt": chunk.attempt,
         "at": chunk.at, "stream": chunk.stream,
     });
+    if chunk.marker {
+        value["marker"] = Value::Bool(true);
+    }
     match std::str::from_utf8(&chunk.data) {
         Ok(text) => value["text"] = Value::String(text.to_owned()),
         Err(_) => value["hex"] = Value::String(data_encoding::HEXLOWER.encode(&chunk.data)),
@@ -972,7 +982,11 @@ fn play(
         "== replay of instance {}: {}, {} over {} at {speed}x; silences over {} are shortened",
         run.instance,
         run.flow,
-        plural(chunks.len(), "chunk", "chunks"),
+        plural(
+            chunks.iter().filter(|c| !c.marker).count(),
+            "chunk",
+            "chunks"
+        ),
         format_run_time(over),
         format_wait(MAX_REPLAY_GAP_MS)
     )?;
@@ -1017,6 +1031,7 @@ mod tests {
             at,
             stream,
             data: data.to_vec(),
+            marker: false,
         }
     }
 

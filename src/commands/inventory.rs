@@ -10,8 +10,25 @@ use crate::inventory::connection::{self, ConnectionSettings};
 use crate::inventory::select::Selection;
 use crate::inventory::{Inventory, ansible_json, vars};
 
+/// Loads the inventory of the `-i` values (or the default) for a command,
+/// printing what loading went past on stderr.
+pub fn load(sources: &[String]) -> Result<Inventory> {
+    Ok(warned(Inventory::load(
+        &crate::inventory::default_sources(sources),
+    )?))
+}
+
+/// Prints what loading `inv` went past (a skipped file, a bad line) on
+/// stderr, as every command that loads an inventory does.
+pub fn warned(inv: Inventory) -> Inventory {
+    for warning in &inv.warnings {
+        eprintln!("jobdeck: warning: {warning}");
+    }
+    inv
+}
+
 pub fn run(sources: &[String], cmd: InventoryCommand) -> Result<u8> {
-    let inv = Inventory::load(&crate::inventory::default_sources(sources))?;
+    let inv = load(sources)?;
     let mut out = std::io::stdout().lock();
     match cmd {
         InventoryCommand::List { json, export } => {

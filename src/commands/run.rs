@@ -14,8 +14,8 @@ use crate::engine::events::{InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink, HostStart, Plan};
 use crate::exit;
 use crate::flow::{Flow, load_flow, params};
+use crate::inventory::Inventory;
 use crate::inventory::select::Selection;
-use crate::inventory::{Inventory, default_sources};
 use crate::journal::{self, JournalWriter, Trigger, WriterOptions};
 use crate::plan::{
     self, ConnectOptions, OperatorQuestion, PreparedPlan, RerunHosts, Rollout, RolloutOptions,
@@ -46,7 +46,7 @@ pub fn headless(
         (_, Some(command)) => plan::adhoc_flow(command),
         (path, None) => load_flow(Path::new(path)).map_err(|errors| anyhow!("{errors}"))?,
     };
-    let inv = Inventory::load(&default_sources(inventory))?;
+    let inv = super::inventory::load(inventory)?;
     let given = parse_param_args(&args.plan.params)?;
     let params = params::resolve(&flow.params, &given).map_err(|e| {
         // An ad-hoc command has no file to point at.
@@ -211,20 +211,18 @@ pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
     let interactive_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let summary = runtime.block_on(async move {
         let (journal_sink, writer) = JournalWriter::spawn(journal_path, WriterOptions::default())?;
+        options.journal_failed = Some(journal_sink.failed_token());
         let mut sink = EventSink::new();
-        let mut to_journal = sink.subscribe(4096);
-        let forward = tokio::spawn(async move {
-            while let Some(event) = to_journal.recv().await {
-                if journal_sink.send(event).await.is_err() {
-                    break;
-                }
-            }
-            let _ = journal_sink.flush().await;
-        });
+        let (controls, control_rx) = ControlHandle::channel();
+        let forward = tokio::spawn(journal::forward::forward_to_journal(
+            sink.subscribe(4096),
+            journal_sink,
+            controls.clone(),
+            None,
+        ));
         let reporter = Reporter::new(Box::new(std::io::stdout()), options);
         let report = tokio::spawn(reporter.consume(sink.subscribe(1024)));
 
-        let (controls, control_rx) = ControlHandle::channel();
         tokio::spawn(abort_on_signals(controls));
         let transport = Transport::new(TransportOptions {
             passphrase_prompt: if interactive_terminal {
@@ -237,19 +235,68 @@ pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
         engine::run(plan, transport, sink, control_rx).await;
         let summary = report.await.context("the reporter stopped")?;
         let _ = forward.await;
-        tokio::task::spawn_blocking(move || writer.join())
+        let stats = tokio::task::spawn_blocking(move || writer.join())
             .await
             .ok()
             .and_then(Result::ok)
-            .ok_or_else(|| anyhow!("the journal writer stopped unexpectedly"))
-            .map(|stats| {
-                if let Some(problem) = stats.last_problem {
-                    eprintln!("jobdeck: warning: journal: {problem}");
-                }
-            })?;
-        anyhow::Ok(summary)
+            .ok_or_else(|| anyhow!("the journal writer stopped unexpectedly"))?;
+        anyhow::Ok((summary, stats))
     })?;
+    let (summary, stats) = summary;
+    if let Some(failure) = &stats.failure {
+        report_journal_failure(journal_path, failure);
+        return Ok(exit::JOURNAL);
+    }
+    if let Some(problem) = stats.last_problem {
+        eprintln!("jobdeck: warning: journal: {problem}");
+    }
     Ok(summary.exit_code())
+}
+
+/// A run the journal could not record ends loudly: what failed, that
+/// nothing started after it, which hosts ran without their results being
+/// recorded, and what the journal will say about the run.
+fn report_journal_failure(journal_path: &Path, failure: &journal::WriteFailure) {
+    let say = |line: String| eprintln!("jobdeck: error: {line}");
+    say(format!(
+        "the journal {} could not record this run: {}",
+        journal_path.display(),
+        failure.error
+    ));
+    for run in &failure.runs {
+        say(format!(
+            "run {}: no host was started after the failure; the run ends interrupted",
+            run.instance
+        ));
+        if run.hosts.is_empty() {
+            say(format!(
+                "run {}: every result up to the failure is recorded",
+                run.instance
+            ));
+        } else {
+            say(format!(
+                "run {}: these hosts ran, but their results are NOT in the journal: {}",
+                run.instance,
+                crate::hostlist::fold(run.hosts.iter().map(String::as_str))
+            ));
+        }
+        if run.end_recorded {
+            say(format!(
+                "run {}: the journal marks it interrupted; once it can be written again, `jobdeck resume {}` runs the hosts not recorded and those not started",
+                run.instance, run.instance
+            ));
+        } else if run.reason_recorded {
+            say(format!(
+                "run {}: the journal could not record the run's end; the next jobdeck to open it marks the run interrupted with this reason",
+                run.instance
+            ));
+        } else {
+            say(format!(
+                "run {}: the journal could not record even why it stopped; the next jobdeck to open it marks the run interrupted",
+                run.instance
+            ));
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM aborts the run: commands are killed on their hosts and
@@ -330,7 +377,7 @@ pub fn rerun(
     let given = parse_param_args(params)?;
     let (inv, past) = {
         let journal = journal::Journal::open(&path)?;
-        let inv = plan::past_inventory(inventory, &journal, id)?;
+        let inv = super::inventory::warned(plan::past_inventory(inventory, &journal, id)?);
         let past = plan::past_run(&inv, &journal, id, &given, yes)?;
         (inv, past)
     };
@@ -358,7 +405,7 @@ pub fn resume(
     let path = journal_path(journal)?;
     let given = parse_param_args(params)?;
     let mut journal = journal::open_recovered(&path)?;
-    let inv = plan::past_inventory(inventory, &journal, id)?;
+    let inv = super::inventory::warned(plan::past_inventory(inventory, &journal, id)?);
     let past = plan::past_run(&inv, &journal, id, &given, yes)?;
     if past.record.status != InstanceStatus::Interrupted {
         bail!(

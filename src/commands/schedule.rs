@@ -14,7 +14,7 @@ use super::run::{journal_path, parse_param_args};
 use crate::cli::{RunPlanArgs, ScheduleCommand};
 use crate::exit;
 use crate::flow::{load_flow, params};
-use crate::inventory::{Inventory, default_sources};
+use crate::inventory::default_sources;
 use crate::plan::schedule::{self as schedule_rules, Kind};
 use crate::schedule::crontab::SEARCH_YEARS;
 use crate::schedule::lease;
@@ -183,7 +183,7 @@ pub fn add(
         }
         return Err(said(problem));
     }
-    let inv = Inventory::load(&run.inventory)?;
+    let inv = super::inventory::load(&run.inventory)?;
     schedule_rules::check_targets(&flow, &run, &inv, &workdir).map_err(said)?;
     let first = schedule_rules::check_fires(&when, zone, until, now).map_err(said)?;
     let mut store = ScheduleStore::open(journal)?;

@@ -26,7 +26,7 @@ impl FlowEntry {
     /// Reads and loads the flow at `path`.
     pub fn load(path: &Path) -> FlowEntry {
         FlowEntry {
-            source: std::fs::read_to_string(path).unwrap_or_default(),
+            source: crate::input_file::read_text(path, "flow file").unwrap_or_default(),
             loaded: load_flow(path),
             real: path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
             path: path.to_path_buf(),
@@ -139,9 +139,12 @@ impl Catalog {
         for dir in &atom_dirs {
             for path in files_in(dir) {
                 if first_sight(&path) {
-                    let body = std::fs::read_to_string(&path).unwrap_or_default();
+                    let read = crate::input_file::read_text(&path, "atom");
+                    let body = read.clone().unwrap_or_default();
                     catalog.atoms.push(AtomEntry {
-                        loaded: Atom::parse(&path, body.clone()).map(Arc::new),
+                        loaded: read
+                            .map_err(|e| FlowErrors(vec![e.into()]))
+                            .and_then(|body| Atom::parse(&path, body).map(Arc::new)),
                         path,
                         body,
                     });

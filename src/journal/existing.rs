@@ -7,17 +7,10 @@ use std::path::Path;
 
 use super::{Journal, JournalError};
 
-/// Whether a journal file is at `path` (an unreadable directory is an error,
-/// not a missing journal).
+/// Whether a journal file is at `path`, by `stat` (no descriptor); a path
+/// through something that is not a directory is an error that names it.
 pub fn exists(path: &Path) -> Result<bool, JournalError> {
-    match std::fs::metadata(path) {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(JournalError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
+    super::files::exists(path)
 }
 
 /// The journal at `path`, or `None` when there is none yet.

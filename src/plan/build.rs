@@ -14,8 +14,9 @@ use crate::flow::params::{self, is_env_name};
 use crate::flow::{Step, StepKind};
 use crate::inventory::connection::is_secret_var;
 use crate::inventory::{Inventory, pattern};
-use crate::transport::Payload;
+use crate::transport::known_hosts::{self, KnownHosts};
 use crate::transport::resolve::resolve_target;
+use crate::transport::{Connection, Payload};
 
 /// A plan and the warnings building it raised (ssh_config, host key
 /// policy), one line each. The caller shows them: the headless run on
@@ -50,13 +51,8 @@ pub fn build_plan(
     for (i, &h) in spec.hosts.iter().enumerate() {
         let name = inv.host_name(h);
         let resolved = resolve_target(name, &inv.hostvars[h], &ssh_config, &spec.resolve)
-            .map_err(|e| anyhow!("host '{name}': {e}"))?;
-        warnings.extend(
-            resolved
-                .warnings
-                .into_iter()
-                .map(|w| format!("{name}: {w}")),
-        );
+            .map_err(|e| anyhow!(e))?;
+        warnings.extend(resolved.warnings);
         let place = &inv.placement[h];
         let mut env = inventory_env(&inv.hostvars[h]);
         env.extend([
@@ -83,6 +79,12 @@ pub fn build_plan(
     }
     warnings.sort();
     warnings.dedup();
+    // Bad known_hosts lines are named (file:line) before anything connects.
+    let ssh_targets = hosts
+        .iter()
+        .map(|host| &host.target)
+        .filter(|target| target.connection == Connection::Ssh);
+    warnings.extend(KnownHosts::new().warnings(&known_hosts::files_of(ssh_targets)));
     let plan_step = |index: usize, step: &Step| planned_step(inv, spec, base, index, step);
     let steps = spec
         .flow

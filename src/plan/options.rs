@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::duration::parse_duration;
+use crate::duration::{parse_duration, parse_timeout};
 use crate::flow::RolloutSpec;
 use crate::rollout::{BatchExpr, BatchMode, HostOrder, MaxFail};
 use crate::transport::fanout::DEFAULT_FORKS;
@@ -141,7 +141,7 @@ pub fn rollout(
         t.parse::<HostOrder>().map_err(|e| e.to_string())
     });
     let timeout = given(&mut problems, RunField::Timeout, &options.timeout, |t| {
-        parse_duration(t).map_err(|e| e.to_string())
+        parse_timeout(t).map_err(|e| e.to_string())
     });
     if !problems.is_empty() {
         return Err(problems);
@@ -206,7 +206,7 @@ pub fn resolve_options(options: &ConnectOptions) -> Result<ResolveOptions, Field
             .connect_timeout
             .as_deref()
             .map(|t| {
-                parse_duration(t)
+                parse_timeout(t)
                     .map_err(|e| FieldError::new(RunField::ConnectTimeout, e.to_string()))
             })
             .transpose()?,

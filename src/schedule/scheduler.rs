@@ -593,6 +593,17 @@ impl Scheduler {
                     format!("{what} did not start: exit {code}; see {}", log.display()),
                     Some(format!("exit {code} (nothing ran); see {}", log.display())),
                 ),
+                Some(code) if code == i32::from(crate::exit::JOURNAL) => (
+                    Level::Error,
+                    format!(
+                        "{what} ended: exit {code}, the journal could not record it; see {}",
+                        log.display()
+                    ),
+                    Some(format!(
+                        "exit {code}: the journal could not record the run; see {}",
+                        log.display()
+                    )),
+                ),
                 Some(code) => (Level::Info, format!("{what} ended: exit {code}"), None),
                 None => (
                     Level::Warn,

@@ -225,15 +225,32 @@ impl App {
     pub fn set_inventory(&mut self, inv: Arc<Inventory>, base: PathBuf) {
         let hosts = inv.data.hosts.len();
         let groups = inv.data.groups.len();
+        let loaded = format!("loaded {hosts} hosts in {groups} groups");
+        let warnings = inv.warnings.join("; ");
+        // A warning already shown (a broken keymap, read before the
+        // inventory) stays in front: it must not be gone before it is seen.
+        let earlier = self
+            .status
+            .take()
+            .filter(|s| s.level != StatusLevel::Info)
+            .map(|s| s.text);
         self.history.set_inventory_sources(&inv.sources);
         self.schedules.set_inventory(inv.clone(), base.clone());
         self.catalog_places = Some((inv.sources.clone(), base.clone()));
         self.inventory.set_inventory(inv, base);
         self.reload_catalog();
-        self.set_status(
-            StatusLevel::Info,
-            format!("loaded {hosts} hosts in {groups} groups"),
-        );
+        let text: Vec<String> = earlier
+            .into_iter()
+            .chain((!warnings.is_empty()).then_some(warnings))
+            .collect();
+        if text.is_empty() {
+            self.set_status(StatusLevel::Info, loaded);
+        } else {
+            self.set_status(
+                StatusLevel::Warning,
+                format!("{}; {loaded}", text.join("; ")),
+            );
+        }
     }
 
     /// Reads the flow catalog again, off the UI task.

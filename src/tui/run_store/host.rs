@@ -52,7 +52,7 @@ pub struct HostRecord {
     pub error: Option<String>,
     lines: VecDeque<OutputLine>,
     buffered_bytes: usize,
-    /// Lines dropped from the front of the buffer (they are in the journal).
+    /// Lines dropped from the front of the buffer (read back from the journal).
     dropped_lines: u64,
     /// Cuts output into lines (and holds unfinished ones).
     maker: LineMaker,

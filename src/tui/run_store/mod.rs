@@ -3,7 +3,8 @@
 //! A task absorbs events into a `RunStore` behind a mutex; the UI locks it
 //! to draw. Memory stays bounded: each host keeps the last
 //! `buffer_limit` bytes of its output as lines (older lines are counted and
-//! dropped; the journal has them all). Every complete line also goes into
+//! dropped; the journal has them, but for the middle of a step's output
+//! past its cap, which a marker stands for). Every complete line also goes into
 //! a running digest of the host's output, so hosts that printed the same
 //! thing and ended the same way can be gathered into one block without
 //! keeping their output.
@@ -604,6 +605,7 @@ mod tests {
                     at: 1,
                     stream,
                     data: text.into_bytes(),
+                    marker: false,
                 }));
             }
             events.push(EventKind::StepFinished {

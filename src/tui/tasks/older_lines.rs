@@ -43,15 +43,17 @@ fn read_older_lines(request: &OlderRequest) -> Result<(u64, Vec<OutputLine>), St
         if !stopped_early {
             replay.end();
         }
-        if replay.complete() {
-            let (lines, checked) = replay.into_lines();
-            if checked != request.check {
-                return Err(
-                    "the journal's lines do not line up with the console's (output past the journal's size cap?)"
-                        .into(),
-                );
+        match replay.across_cut(request.check_from, &request.check) {
+            Some(Some(lines)) => return Ok((request.lines.start, lines)),
+            Some(None) => {} // the journal has not caught up yet
+            None if replay.complete() => {
+                let (lines, checked) = replay.into_lines();
+                if checked != request.check {
+                    return Err("the journal's lines do not line up with the console's".into());
+                }
+                return Ok((request.lines.start, lines));
             }
-            return Ok((request.lines.start, lines));
+            None => {}
         }
         if std::time::Instant::now() >= deadline {
             return Err(format!(

@@ -333,6 +333,10 @@ pub fn composer_param_spec(composer: &Composer, name: &str) -> Option<ParamSpec>
             .get("required")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        allow_empty: fields
+            .get("allow_empty")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         secret: fields
             .get("secret")
             .and_then(Value::as_bool)

@@ -316,7 +316,14 @@ impl RunView {
             Some(dir) => dir.join(name),
             None => name,
         };
-        fx.work(move || Message::Saved(tasks::files::save_text(&path, &contents)));
+        let journal = self.journal.clone();
+        fx.work(move || {
+            Message::Saved(tasks::files::save_text(
+                &path,
+                &contents,
+                journal.as_deref(),
+            ))
+        });
     }
 }
 
