@@ -20,3 +20,22 @@ pub fn save_text(path: &Path, contents: &str, journal: Option<&Path>) -> Result<
         .map(|_| format!("saved {}", absolute.display()))
         .map_err(|e| format!("cannot write {}: {e}", absolute.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_journal_and_its_files_are_never_written_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal.db");
+        std::fs::write(&journal, "sqlite").unwrap();
+        for name in ["journal.db", "journal.db-wal"] {
+            let err = save_text(&dir.path().join(name), "output", Some(&journal)).unwrap_err();
+            assert!(err.ends_with("is the journal: not written"), "{err}");
+        }
+        assert_eq!(std::fs::read_to_string(&journal).unwrap(), "sqlite");
+        let saved = save_text(&dir.path().join("out.txt"), "output", Some(&journal)).unwrap();
+        assert!(saved.starts_with("saved "), "{saved}");
+    }
+}
