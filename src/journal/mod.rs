@@ -19,6 +19,7 @@ pub mod owner;
 pub mod query;
 pub mod schema;
 mod step_output;
+mod transaction;
 pub mod write_failure;
 pub mod writer;
 

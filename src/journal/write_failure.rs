@@ -172,13 +172,13 @@ impl FailureLog {
         let reason = self.reason(run);
         let ran: Vec<HostIndex> = run.ran.iter().copied().collect();
         let written = (|| -> rusqlite::Result<()> {
-            let tx = super::writer::begin_immediate(conn)?;
+            let tx = super::transaction::begin_immediate(conn)?;
             tx.execute(
                 "UPDATE instances SET status = 'interrupted', interrupted_from = status, reason = ?2, finished_at = ?3
                  WHERE id = ?1 AND status IN ('running', 'waiting', 'paused')",
                 params![id, reason, now_millis()],
             )?;
-            super::writer::close_in_flight(&tx, id, crate::engine::InstanceStatus::Interrupted)?;
+            super::transaction::close_in_flight(&tx, id, crate::engine::InstanceStatus::Interrupted)?;
             let mut host = tx.prepare_cached(
                 "UPDATE hosts SET status = 'interrupted', error = ?3
                  WHERE instance_id = ?1 AND host_idx = ?2 AND status IN ('pending', 'connecting', 'running', 'interrupted')",

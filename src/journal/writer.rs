@@ -17,18 +17,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::JournalError;
 use super::step_output::{OutputKey, StepOutput};
+use super::transaction::{begin_immediate, close_in_flight};
 use super::write_failure::{FailureLog, WriteFailure, is_event_error};
-use crate::engine::events::{
-    BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
-};
+use crate::engine::events::{BatchIndex, Event, EventKind, HostIndex, InstanceId, StepIndex};
 
 pub use super::output_cap::DEFAULT_OUTPUT_CAP;
 
@@ -675,29 +672,6 @@ impl WriterState {
     }
 }
 
-/// Takes the write lock up front. The busy handler waits up to
-/// `BUSY_TIMEOUT` inside BEGIN IMMEDIATE; past that we try a few more times,
-/// because giving up loses events.
-pub(super) fn begin_immediate(conn: &Connection) -> rusqlite::Result<Transaction<'_>> {
-    let mut tries = 0;
-    loop {
-        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
-            Err(err) if is_busy(&err) && tries < 5 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            other => return other,
-        }
-    }
-}
-
-fn is_busy(err: &rusqlite::Error) -> bool {
-    matches!(
-        err.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    )
-}
-
 fn load_instance(tx: &Transaction<'_>, id: InstanceId) -> rusqlite::Result<Option<InstanceState>> {
     tx.prepare_cached(
         "SELECT (SELECT count(*) FROM hosts WHERE instance_id = ?1),
@@ -757,33 +731,6 @@ fn step_state<'a>(
             Ok(e.insert(st))
         }
     }
-}
-
-/// A finished instance has nothing in flight: whatever the engine did not
-/// close itself is marked interrupted (jobdeck stopped) or cancelled.
-pub(super) fn close_in_flight(
-    tx: &Transaction<'_>,
-    id: InstanceId,
-    status: InstanceStatus,
-) -> rusqlite::Result<()> {
-    let (host_status, batch_status) = if status == InstanceStatus::Interrupted {
-        (HostStatus::Interrupted.as_str(), "interrupted")
-    } else {
-        (HostStatus::Cancelled.as_str(), "cancelled")
-    };
-    tx.prepare_cached(
-        "UPDATE hosts SET status = ?2 WHERE instance_id = ?1 AND status IN ('running', 'connecting')",
-    )?
-    .execute(params![id, host_status])?;
-    tx.prepare_cached(
-        "UPDATE step_results SET status = ?2 WHERE instance_id = ?1 AND status IN ('running', 'connecting')",
-    )?
-    .execute(params![id, host_status])?;
-    tx.prepare_cached(
-        "UPDATE batches SET status = ?2 WHERE instance_id = ?1 AND status = 'running'",
-    )?
-    .execute(params![id, batch_status])?;
-    Ok(())
 }
 
 fn kind_name(kind: &EventKind) -> &'static str {
