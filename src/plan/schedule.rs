@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 
 use super::options::{self, FieldError, RunField};
 use super::spec::{OperatorQuestion, operator_questions, selection_for};
-use crate::flow::{Flow, ParamSpec};
+use crate::flow::Flow;
 use crate::inventory::Inventory;
 use crate::inventory::select::Selection;
 use crate::schedule::crontab::SEARCH_YEARS;
@@ -481,8 +481,7 @@ fn param_problems(flow: &Flow, given: &[(String, String)]) -> Vec<Problem> {
             .rev()
             .find(|(n, _)| *n == spec.name)
             .map(|(_, v)| v.as_str());
-        if let Some(message) = value_problem(spec, value.or(spec.default.as_deref()).unwrap_or(""))
-        {
+        if let Some(message) = spec.value_problem(value.or(spec.default.as_deref()).unwrap_or("")) {
             problems.push(Problem::Param {
                 index: i,
                 param: spec.name.clone(),
@@ -491,16 +490,6 @@ fn param_problems(flow: &Flow, given: &[(String, String)]) -> Vec<Problem> {
         }
     }
     problems
-}
-
-/// The problem of one param value: empty while required without a
-/// default, or refused by the param's type.
-pub fn value_problem(spec: &ParamSpec, text: &str) -> Option<String> {
-    if text.is_empty() {
-        (spec.required && spec.default.is_none()).then(|| "required".to_string())
-    } else {
-        spec.check(text).err()
-    }
 }
 
 /// The hosts the schedule would run on, resolved now against `inv` from
@@ -629,5 +618,22 @@ mod tests {
             1,
             "the required secret stays"
         );
+    }
+
+    #[test]
+    fn an_empty_value_is_stored_only_where_the_flow_allows_it() {
+        let f = flow(
+            "name: f\nparams:\n  version: {type: string, required: true}\n  note: {type: string, required: true, allow_empty: true}\nsteps:\n  - command: 'true'\n",
+        );
+        let run = RunOptions {
+            params: vec![
+                ("version".into(), String::new()),
+                ("note".into(), String::new()),
+            ],
+            ..RunOptions::default()
+        };
+        let problems = check_run(&f, &run);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].field(), ScheduleField::Param(0));
     }
 }

@@ -60,7 +60,7 @@ impl ParamField {
     /// Why the value would not run: missing while required, or not of
     /// the param's type.
     pub fn problem(&self) -> Option<String> {
-        value_problem(&self.spec, self.value.text())
+        self.spec.value_problem(self.value.text())
     }
 
     /// The value as the screen may show it (secrets masked).
@@ -70,17 +70,6 @@ impl ParamField {
         } else {
             self.value.text().to_string()
         }
-    }
-}
-
-/// The problem of one param value: empty while required without a
-/// default, or rejected by the param's type.
-pub fn value_problem(spec: &ParamSpec, text: &str) -> Option<String> {
-    if text.is_empty() {
-        (spec.required && spec.default.is_none() && !spec.allow_empty)
-            .then(|| "required".to_string())
-    } else {
-        spec.check(text).err()
     }
 }
 
