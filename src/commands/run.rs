@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value, json};
 
 use super::inventory::default_sources;
-use crate::cli::{RunArgs, RunPlanArgs};
+use crate::cli::{RunArgs, RunPlanArgs, SafetyArgs};
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::events::{HostStatus, InstanceId, InstanceStatus, StepIndex, WaitReason};
 use crate::engine::{
@@ -28,6 +28,7 @@ use crate::journal::{
 };
 use crate::report::{ReportOptions, Reporter};
 use crate::rollout::{BatchExpr, BatchMode, HostOrder, MaxFail, order_hosts};
+use crate::safety::{self, GuardInput, SafetyOptions};
 use crate::transport::resolve::{ResolveOptions, resolve_target};
 use crate::transport::{NoPassphrase, Payload, TerminalPrompt, Transport, TransportOptions};
 
@@ -56,6 +57,8 @@ pub struct RunSpec {
     pub target: Value,
     pub yes: bool,
     pub resolve: ResolveOptions,
+    /// Pre-flight, --allow, the lock, nice/ionice, notifications.
+    pub safety: SafetyOptions,
 }
 
 /// What the reporter prints.
@@ -105,6 +108,7 @@ pub fn headless(
         .map(|(h, _)| h)
         .collect();
     let resolve = resolve_options(&args.plan)?;
+    let safety = SafetyOptions::from_args(&args.plan.safety)?;
     let target = json!({
         "flow_path": (!flow.path.as_os_str().is_empty()).then(|| absolute(&flow.path)),
         "command": args.command_line,
@@ -115,6 +119,7 @@ pub fn headless(
         "hosts": selection.hosts,
         "inventory": inv.sources,
         "connect": connect_json(&resolve),
+        "safety": safety.to_json(),
     });
     let spec = RunSpec {
         flow,
@@ -124,6 +129,7 @@ pub fn headless(
         target,
         yes: args.plan.yes,
         resolve,
+        safety,
     };
     let output = Output {
         json: args.json,
@@ -164,8 +170,13 @@ pub fn adhoc_flow(command: &str) -> Flow {
             retry_interval: Duration::from_secs(5),
             on_failure: OnFailure::Stop,
             targets: None,
+            manners: Default::default(),
         }],
         rollback: Vec::new(),
+        preflight: None,
+        lock: None,
+        manners: Default::default(),
+        notify: Vec::new(),
     }
 }
 
@@ -377,6 +388,8 @@ fn secrets_of(inv: &Inventory, spec: &RunSpec) -> Vec<String> {
 pub struct PreparedPlan {
     pub plan: Plan,
     pub warnings: Vec<String>,
+    /// Where word of the run goes (config, flow, command line).
+    pub notify: Vec<crate::notify::Target>,
 }
 
 /// Prints plan warnings as the headless commands show them.
@@ -396,19 +409,13 @@ pub fn build_plan(
 ) -> Result<PreparedPlan> {
     let sizes = spec.rollout.batches.plan(spec.hosts.len())?;
     let batches = crate::rollout::assign((0..spec.hosts.len()).collect(), &sizes);
-    let mut batch_of = vec![0usize; spec.hosts.len()];
-    for (b, members) in batches.iter().enumerate() {
-        for &i in members {
-            batch_of[i] = b;
-        }
-    }
     let ssh_config = spec
         .resolve
         .load_ssh_config()
         .map_err(|e| anyhow!("ssh_config: {e}"))?;
     let mut warnings = Vec::new();
     let mut hosts = Vec::with_capacity(spec.hosts.len());
-    for (i, &h) in spec.hosts.iter().enumerate() {
+    for &h in &spec.hosts {
         let name = inv.host_name(h);
         let resolved = resolve_target(name, &inv.hostvars[h], &ssh_config, &spec.resolve)
             .map_err(|e| anyhow!("host '{name}': {e}"))?;
@@ -424,8 +431,6 @@ pub fn build_plan(
             ("JOBDECK_JOB_ID".to_string(), instance.to_string()),
             ("JOBDECK_FLOW".into(), spec.flow.name.clone()),
             ("JOBDECK_HOST".into(), name.to_string()),
-            ("JOBDECK_BATCH".into(), (batch_of[i] + 1).to_string()),
-            ("JOBDECK_BATCHES".into(), batches.len().to_string()),
             (
                 "JOBDECK_PROJECT".into(),
                 place.project.clone().unwrap_or_default(),
@@ -476,8 +481,14 @@ pub fn build_plan(
         },
         start: StartPoint::default(),
         secrets: secrets_of(inv, spec),
+        gates: Default::default(),
+        sessions: Default::default(),
     };
-    Ok(PreparedPlan { plan, warnings })
+    Ok(PreparedPlan {
+        plan,
+        warnings,
+        notify: Vec::new(),
+    })
 }
 
 fn planned_step(
@@ -558,6 +569,10 @@ fn planned_step(
         on_failure: step.on_failure,
         run_as,
         applies_to,
+        manners: step
+            .manners
+            .or(spec.safety.manners()?)
+            .or(spec.flow.manners),
     })
 }
 
@@ -602,7 +617,7 @@ pub fn start_and_run(
     let path = journal_path(journal)?;
     let prepared = prepare_instance(inv, &path, &spec, trigger, parent)?;
     print_warnings(&prepared.warnings);
-    execute(&path, prepared.plan, output)
+    execute(&path, prepared.plan, prepared.notify, output)
 }
 
 /// Builds the plan and records the instance in the journal; the plan comes
@@ -618,7 +633,23 @@ pub fn prepare_instance(
     let mut journal = Journal::open(journal_path)?;
     journal.recover_interrupted()?;
     let base = std::env::current_dir()?;
-    let PreparedPlan { mut plan, warnings } = build_plan(inv, spec, 0, &base)?;
+    let PreparedPlan {
+        mut plan,
+        mut warnings,
+        ..
+    } = build_plan(inv, spec, 0, &base)?;
+    let guarded = safety::guard(GuardInput {
+        flow: &spec.flow,
+        params: &spec.params,
+        options: &spec.safety,
+        plan: &plan,
+        batches: Some(&spec.rollout.batches),
+        inventory: &inv.sources,
+        journal: journal_path,
+        adhoc: spec.flow.path.as_os_str().is_empty(),
+    })?;
+    plan.gates = guarded.gates;
+    warnings.extend(guarded.warnings);
     let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
     let secret_params: Vec<String> = spec
         .flow
@@ -654,7 +685,11 @@ pub fn prepare_instance(
         user: current_user(),
     })?;
     set_instance(&mut plan, id);
-    Ok(PreparedPlan { plan, warnings })
+    Ok(PreparedPlan {
+        plan,
+        warnings,
+        notify: guarded.notify,
+    })
 }
 
 /// A host resumed part-way through its steps skips the steps that already
@@ -689,7 +724,13 @@ pub fn set_instance(plan: &mut Plan, id: InstanceId) {
 }
 
 /// Runs a plan with the journal writer and the reporter as consumers.
-pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
+pub fn execute(
+    journal_path: &Path,
+    plan: Plan,
+    notify: Vec<crate::notify::Target>,
+    output: Output,
+) -> Result<u8> {
+    let _ = &notify;
     // One async worker: a host costs the controller about a millisecond of CPU (the
     // SSH handshake, mostly), so fan-out is bound by the hosts and the network, not
     // by this thread. A second worker only added cross-thread wake-ups and task
@@ -857,6 +898,7 @@ fn past_run(
     id: InstanceId,
     given: &[String],
     yes: bool,
+    safety: &SafetyArgs,
 ) -> Result<Past> {
     let detail = journal
         .instance(id)?
@@ -914,6 +956,8 @@ fn past_run(
         target: record.target.clone(),
         yes,
         resolve: connect_from_json(&record.target),
+        safety: SafetyOptions::from_args(safety)?
+            .or(SafetyOptions::from_json(&record.target["safety"])),
     };
     Ok(Past {
         spec,
@@ -940,12 +984,14 @@ impl RerunHosts {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn rerun(
     inventory: &[String],
     journal: Option<PathBuf>,
     id: i64,
     params: &[String],
     yes: bool,
+    safety: &SafetyArgs,
     which: RerunHosts,
     output: Output,
 ) -> Result<u8> {
@@ -953,7 +999,7 @@ pub fn rerun(
     let (inv, past) = {
         let journal = Journal::open(&path)?;
         let inv = past_inventory(inventory, &journal, id)?;
-        let past = past_run(&inv, &journal, id, params, yes)?;
+        let past = past_run(&inv, &journal, id, params, yes, safety)?;
         (inv, past)
     };
     let Past {
@@ -979,6 +1025,7 @@ pub fn rerun(
     if let Some(target) = spec.target.as_object_mut() {
         target.insert("rerun_of".into(), json!(id));
         target.insert("hosts".into(), json!(failed));
+        target.insert("safety".into(), spec.safety.to_json());
     }
     start_and_run(&inv, Some(path), spec, Trigger::Rerun(id), Some(id), output)
 }
@@ -989,8 +1036,8 @@ pub fn resume(
     id: i64,
     params: &[String],
     yes: bool,
-    json: bool,
-    gather: bool,
+    safety: &SafetyArgs,
+    output: Output,
 ) -> Result<u8> {
     let path = journal_path(journal)?;
     let mut journal = Journal::open(&path)?;
@@ -1000,17 +1047,34 @@ pub fn resume(
         spec,
         record,
         detail,
-    } = past_run(&inv, &journal, id, params, yes)?;
+    } = past_run(&inv, &journal, id, params, yes, safety)?;
     if record.status != InstanceStatus::Interrupted {
         bail!(
             "run {id} is {}; only interrupted runs can be resumed (rerun --failed starts a new run)",
             record.status
         );
     }
+    let base = std::env::current_dir()?;
+    let PreparedPlan {
+        mut plan,
+        mut warnings,
+        ..
+    } = build_plan(&inv, &spec, id, &base)?;
+    // A resume keeps its batches: pre-flight only leaves unready hosts out.
+    let guarded = safety::guard(GuardInput {
+        flow: &spec.flow,
+        params: &spec.params,
+        options: &spec.safety,
+        plan: &plan,
+        batches: None,
+        inventory: &inv.sources,
+        journal: &path,
+        adhoc: spec.flow.path.as_os_str().is_empty(),
+    })?;
+    plan.gates = guarded.gates;
+    warnings.extend(guarded.warnings);
     let point = journal.claim_for_resume(id)?;
     drop(journal);
-    let base = std::env::current_dir()?;
-    let PreparedPlan { mut plan, warnings } = build_plan(&inv, &spec, id, &base)?;
     print_warnings(&warnings);
     let stored_batches: Vec<Vec<usize>> = detail.batches.iter().map(|b| b.hosts.clone()).collect();
     if !stored_batches.is_empty() {
@@ -1060,7 +1124,7 @@ pub fn resume(
             format_duration(Duration::from_millis(left.max(0) as u64))
         );
     }
-    execute(&path, plan, Output { json, gather })
+    execute(&path, plan, guarded.notify, output)
 }
 
 #[cfg(test)]

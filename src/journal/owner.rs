@@ -54,6 +54,28 @@ pub fn owner_state(owner: &ProcessIdentity, here: &ProcessIdentity) -> OwnerStat
     }
 }
 
+/// Whether a row held by `owner`, last renewed at `heartbeat_at`, no
+/// longer holds at `now`: its heartbeat is older than `expiry` (or far in
+/// the future: the clock went back), or this machine can tell its process
+/// is gone. The scheduler lease, run locks and host slots all use this.
+pub fn is_stale(
+    owner: &ProcessIdentity,
+    heartbeat_at: i64,
+    now: i64,
+    expiry: std::time::Duration,
+) -> bool {
+    let expiry = expiry.as_millis() as i64;
+    let age = now - heartbeat_at;
+    age > expiry
+        || age < -expiry
+        || owner_state(owner, &ProcessIdentity::current()) == OwnerState::Gone
+}
+
+/// Whether two identities are the same process (pid, host, start, boot).
+pub fn same_process(a: &ProcessIdentity, b: &ProcessIdentity) -> bool {
+    a.pid == b.pid && a.host == b.host && a.start == b.start && a.boot_id == b.boot_id
+}
+
 fn pid_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;

@@ -2,7 +2,8 @@
 //!
 //! The command runs under `/bin/sh -c` (a script under its interpreter, reading the
 //! body from stdin, exactly as on a remote host) in a process group of its own, so a
-//! timeout or cancel kills the whole tree: TERM to the group, KILL after the grace.
+//! timeout or cancel kills the whole tree: TERM to the group, KILL after the grace. Its
+//! manners (nice, ionice) are set in the child before it runs.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
@@ -76,6 +77,19 @@ impl LocalSession {
         };
         if request.run_as.is_none() {
             command.envs(request.env.iter().map(|(k, v)| (k, v)));
+        }
+        if !request.manners.is_default() {
+            let manners = request.manners;
+            // SAFETY: the closure only makes two system calls on the child
+            // itself (setpriority, ioprio_set): async-signal-safe.
+            unsafe {
+                command.pre_exec(move || {
+                    // Lowering one's own priority does not fail in practice;
+                    // a step must not fail for its manners either way.
+                    let _ = manners.apply_to_this_process();
+                    Ok(())
+                });
+            }
         }
         command
             .stdin(if stdin_body.is_some() {

@@ -10,11 +10,12 @@
 //! the group and the session (TERM, then KILL after a grace period). Only a process
 //! that calls `setsid` itself escapes, as it would escape any tool.
 //!
-//! The wrapper then exports the env vars (values single-quoted), and either `eval`s
+//! The wrapper then applies the step's manners (renice / ionice of its own shell, which
+//! every process it starts inherits), exports the env vars (values single-quoted), and either `eval`s
 //! the command or `exec`s the script's interpreter on `/dev/stdin` with the quoted
 //! arguments; the script body follows on the channel's stdin.
 
-use super::{Payload, RequestError};
+use super::{Manners, Payload, RequestError};
 
 /// Quotes `value` for a POSIX shell: `'...'`, with each `'` written as `'\''`.
 /// Safe for every byte sequence: quotes, `$`, backticks, newlines, spaces.
@@ -118,9 +119,11 @@ pub fn wrapper_script(
     payload: &Payload,
     env: &[(String, String)],
     run_as: Option<&str>,
+    manners: &Manners,
     nonce: &str,
 ) -> Result<String, RequestError> {
     let mut script = format!("printf '{}%s\\n' \"$$\"\n", pgid_marker_prefix(nonce));
+    script.push_str(&manners.shell_lines());
     let body = payload_lines(payload, env, run_as.is_some())?;
     match run_as {
         // sudo resets the environment, so the exports run inside its shell.
@@ -333,6 +336,7 @@ mod tests {
             &Payload::Command("printf '%s' \"$GREETING\"".into()),
             &env,
             None,
+            &Manners::default(),
             "n1",
         )
         .unwrap();
@@ -351,7 +355,8 @@ mod tests {
             body: "#!/usr/bin/env python3\nprint(1)\n".into(),
             args: vec!["a b".into()],
         };
-        let wrapper = wrapper_script(&script, &env, Some("app"), "n1").unwrap();
+        let wrapper =
+            wrapper_script(&script, &env, Some("app"), &Manners::default(), "n1").unwrap();
         assert!(
             wrapper.contains("exec sudo -n -u 'app' -- /bin/sh -c "),
             "{wrapper}"

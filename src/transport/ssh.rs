@@ -444,6 +444,7 @@ impl SshSession {
             &request.payload,
             &request.env,
             request.run_as.as_deref(),
+            &request.manners,
             &nonce,
         ) {
             Ok(wrapper) => wrapper,

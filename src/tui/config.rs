@@ -15,6 +15,13 @@ use super::theme::Theme;
 struct ConfigFile {
     #[serde(default)]
     tui: TuiSection,
+    // Read by the run commands (src/config.rs, the guard's rules).
+    #[serde(default, rename = "guard")]
+    _guard: Option<toml::Value>,
+    #[serde(default, rename = "limits")]
+    _limits: Option<toml::Value>,
+    #[serde(default, rename = "notify")]
+    _notify: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

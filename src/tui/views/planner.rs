@@ -452,6 +452,7 @@ impl PlannerView {
             }),
             yes: false,
             resolve: ResolveOptions::default(),
+            safety: Default::default(),
         })
     }
 

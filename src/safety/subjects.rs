@@ -1,0 +1,108 @@
+//! The texts of a planned run the guard reads, each with where it came
+//! from: command and script steps at their line in the flow, atoms in their
+//! own file, rollback steps like the others, pre-flight checks, and an
+//! ad-hoc `-c` command as the command line.
+
+use crate::engine::{Action, PlannedStep};
+use crate::flow::{Flow, Step, StepKind};
+use crate::guard::{Origin, Subject};
+use crate::transport::Payload;
+
+/// Every text `steps` (the flow's, then its rollback steps, as planned:
+/// params substituted) and `checks` (pre-flight) will send.
+pub fn of_run(flow: &Flow, steps: &[PlannedStep], checks: &[String], adhoc: bool) -> Vec<Subject> {
+    let written = flow.steps.iter().chain(&flow.rollback);
+    let mut subjects = Vec::new();
+    for (index, (step, planned)) in written.zip(steps).enumerate() {
+        let Action::Run(payload) = &planned.action else {
+            continue;
+        };
+        let mut vars = planned.env.clone();
+        let (text, is_script) = match payload {
+            Payload::Command(command) => (command.clone(), false),
+            Payload::Script { body, args } => {
+                vars.extend(
+                    args.iter()
+                        .enumerate()
+                        .map(|(i, a)| ((i + 1).to_string(), a.clone())),
+                );
+                (body.clone(), true)
+            }
+        };
+        subjects.push(Subject {
+            origin: origin_of(flow, step, adhoc),
+            step: Some(index),
+            step_name: planned.name.clone(),
+            text,
+            is_script,
+            vars,
+        });
+    }
+    let first_params = steps.first().map(|s| s.env.clone()).unwrap_or_default();
+    let preflight_line = flow.preflight.as_ref().map_or(1, |p| p.line);
+    for check in checks {
+        subjects.push(Subject {
+            origin: Origin::File {
+                path: flow.path.clone(),
+                line: locate(&flow.source, preflight_line, check),
+            },
+            step: None,
+            step_name: "pre-flight".into(),
+            text: check.clone(),
+            is_script: false,
+            vars: first_params.clone(),
+        });
+    }
+    subjects
+}
+
+fn origin_of(flow: &Flow, step: &Step, adhoc: bool) -> Origin {
+    if adhoc {
+        return Origin::CommandLine;
+    }
+    match &step.kind {
+        StepKind::Atom { atom, .. } => Origin::File {
+            path: atom.path.clone(),
+            line: 1,
+        },
+        StepKind::Script { body, .. } => Origin::File {
+            path: flow.path.clone(),
+            line: locate(&flow.source, step.line, body),
+        },
+        StepKind::Command { command } => Origin::File {
+            path: flow.path.clone(),
+            line: locate(&flow.source, step.line, command),
+        },
+        _ => Origin::File {
+            path: flow.path.clone(),
+            line: step.line,
+        },
+    }
+}
+
+/// The line (1-based) at or after `from` where `text`'s first line is
+/// written in the flow file; `from` if it cannot be found.
+fn locate(source: &str, from: usize, text: &str) -> usize {
+    let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else {
+        return from;
+    };
+    source
+        .lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, line)| line.contains(first))
+        .map_or(from, |(i, _)| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_found_at_their_line() {
+        let source = "name: x\nsteps:\n  - name: a\n    script: |\n      #!/bin/sh\n      echo hi\n  - command: reboot now\n";
+        assert_eq!(locate(source, 3, "#!/bin/sh\necho hi\n"), 5);
+        assert_eq!(locate(source, 7, "reboot now"), 7);
+        assert_eq!(locate(source, 3, "not there"), 3);
+    }
+}
