@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         }
         (None, Some(Command::Daemon { log })) => commands::run::journal_path(journal)
             .and_then(|path| jobdeck::schedule::daemon::run(path, log)),
-        (None, Some(Command::Check { flow })) => commands::run::check(&flow),
+        (None, Some(Command::Check { flow })) => commands::run::check(&flow, &cli.inventory),
         (
             None,
             Some(Command::History {

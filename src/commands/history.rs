@@ -630,6 +630,12 @@ fn write_show(
 ) -> io::Result<()> {
     let run = run_info(detail);
     out.write_all(render_header(detail, &run, &local_time).as_bytes())?;
+    let guardrails = journal
+        .guardrails(detail.instance.id)
+        .map_err(io::Error::other)?;
+    let lock = detail.instance.target["lock"].as_str();
+    let guarded = super::show_guardrails::render(&guardrails, lock, &run, &local_time);
+    out.write_all(guarded.as_bytes())?;
     for host in run_order(detail)
         .into_iter()
         .filter(|&h| selection.wants_host(h))
@@ -807,6 +813,10 @@ fn show_json(journal: &Journal, detail: &InstanceDetail, selection: Selection) -
     )?;
     let mut value = serde_json::to_value(&detail)?;
     value["output"] = Value::Array(output);
+    let guardrails = journal.guardrails(detail.instance.id)?;
+    value["guard_hits"] = serde_json::to_value(&guardrails.guard_hits)?;
+    value["preflight"] = serde_json::to_value(&guardrails.preflight)?;
+    value["notifications"] = serde_json::to_value(&guardrails.notifications)?;
     Ok(value)
 }
 

@@ -5,3 +5,4 @@ pub mod inventory;
 pub mod rollout;
 pub mod run;
 pub mod schedule;
+pub mod show_guardrails;

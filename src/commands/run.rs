@@ -26,6 +26,7 @@ use crate::inventory::{HostId, Inventory, pattern};
 use crate::journal::{
     self, Journal, JournalWriter, NewInstance, Trigger, WriterOptions, instance::AtomSnapshot,
 };
+use crate::notify::Notifier;
 use crate::report::{ReportOptions, Reporter};
 use crate::rollout::{BatchExpr, BatchMode, HostOrder, MaxFail, order_hosts};
 use crate::safety::{self, GuardInput, SafetyOptions};
@@ -650,6 +651,10 @@ pub fn prepare_instance(
     })?;
     plan.gates = guarded.gates;
     warnings.extend(guarded.warnings);
+    let mut target = spec.target.clone();
+    if let (Some(lock), Some(map)) = (&plan.gates.lock, target.as_object_mut()) {
+        map.insert("lock".into(), json!(lock.name));
+    }
     let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
     let secret_params: Vec<String> = spec
         .flow
@@ -677,7 +682,7 @@ pub fn prepare_instance(
             .collect(),
         params: params_json,
         secret_params,
-        target: spec.target.clone(),
+        target,
         hosts: plan.hosts.iter().map(|h| h.name.clone()).collect(),
         rollout: rollout_json(&spec.rollout, &sizes),
         trigger,
@@ -730,7 +735,7 @@ pub fn execute(
     notify: Vec<crate::notify::Target>,
     output: Output,
 ) -> Result<u8> {
-    let _ = &notify;
+    let notify_context = crate::notify::NotifyContext::for_run(journal_path, &plan, notify);
     // One async worker: a host costs the controller about a millisecond of CPU (the
     // SSH handshake, mostly), so fan-out is bound by the hosts and the network, not
     // by this thread. A second worker only added cross-thread wake-ups and task
@@ -764,6 +769,8 @@ pub fn execute(
         });
         let reporter = Reporter::new(Box::new(std::io::stdout()), options);
         let report = tokio::spawn(reporter.consume(sink.subscribe(1024)));
+        let notifier =
+            notify_context.and_then(|context| Notifier::start(context, sink.subscribe(1024)));
 
         let (controls, control_rx) = ControlHandle::channel();
         tokio::spawn(abort_on_signals(controls));
@@ -788,6 +795,16 @@ pub fn execute(
                     eprintln!("jobdeck: warning: journal: {problem}");
                 }
             })?;
+        if let Some(notifier) = notifier {
+            for sent in notifier.finish().await {
+                if let Some(error) = sent.delivery.error.filter(|_| !sent.delivery.sent) {
+                    eprintln!(
+                        "jobdeck: warning: notification '{}' to {} failed after {} attempt(s): {error}",
+                        sent.event, sent.target, sent.delivery.attempts
+                    );
+                }
+            }
+        }
         anyhow::Ok(summary)
     })?;
     Ok(summary.exit_code())
@@ -821,29 +838,12 @@ async fn abort_on_signals(controls: ControlHandle) {
     }
 }
 
-pub fn check(flow: &Path) -> Result<u8> {
-    match load_flow(flow) {
-        Ok(flow) => {
-            let atoms = flow.atoms();
-            println!(
-                "ok: flow '{}' ({}): {} step(s), {} rollback step(s), {} atom(s), {} param(s)",
-                flow.name,
-                flow.path.display(),
-                flow.steps.len(),
-                flow.rollback.len(),
-                atoms.len(),
-                flow.params.len()
-            );
-            for atom in atoms {
-                println!(
-                    "  atom {:<20} sha256 {}  {}",
-                    atom.name,
-                    atom.sha256,
-                    atom.path.display()
-                );
-            }
-            Ok(exit::OK)
-        }
+/// `jobdeck check FLOW`: the flow, its atoms and params, and what the
+/// guard says about its commands and scripts (the rules of the config file
+/// and of the guard file beside the inventory).
+pub fn check(flow: &Path, inventory: &[String]) -> Result<u8> {
+    let flow = match load_flow(flow) {
+        Ok(flow) => flow,
         Err(errors) => {
             for e in &errors.0 {
                 eprintln!("{e}");
@@ -853,9 +853,60 @@ pub fn check(flow: &Path) -> Result<u8> {
                 errors.0.len(),
                 flow.display()
             );
-            Ok(exit::USAGE)
+            return Ok(exit::USAGE);
+        }
+    };
+    let atoms = flow.atoms();
+    println!(
+        "ok: flow '{}' ({}): {} step(s), {} rollback step(s), {} atom(s), {} param(s)",
+        flow.name,
+        flow.path.display(),
+        flow.steps.len(),
+        flow.rollback.len(),
+        atoms.len(),
+        flow.params.len()
+    );
+    for atom in atoms {
+        println!(
+            "  atom {:<20} sha256 {}  {}",
+            atom.name,
+            atom.sha256,
+            atom.path.display()
+        );
+    }
+    let sources: Vec<PathBuf> = default_sources(inventory)
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect();
+    let rules =
+        crate::guard::RuleSources::for_inventory(crate::config::config_path(), &sources).load();
+    let hits = crate::guard::check(&rules.rules, &safety::subjects::of_flow(&flow));
+    let mut problems = rules.warnings.len();
+    for warning in &rules.warnings {
+        eprintln!("guard: {warning}");
+    }
+    for hit in &hits {
+        let line = format!("guard: {hit}");
+        if hit.action == crate::guard::Action::Block {
+            problems += 1;
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
         }
     }
+    println!(
+        "guard: {} rule(s) in force, {} hit(s)",
+        rules.rules.rules.len(),
+        hits.len()
+    );
+    if problems > 0 {
+        eprintln!(
+            "jobdeck: {problems} problem(s): a blocked command stops every run of this flow; fix the rule files named above"
+        );
+        return Ok(exit::USAGE);
+    }
+    Ok(exit::OK)
 }
 
 /// The inventory a rerun or resume runs against: `-i` when given, else the

@@ -174,8 +174,10 @@ fn location_line(location: &str) -> usize {
 
 /// The matched text on one line, trimmed and cut to a readable length.
 fn shown(text: &str) -> String {
+    // A pattern anchored on a command boundary starts with it (`; reboot`).
     let one: String = text
         .trim()
+        .trim_start_matches(|c: char| ";&|(){}!`".contains(c) || c.is_whitespace())
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();

@@ -10,6 +10,7 @@
 //! front, so the busy timeout covers it and two processes queue up instead of
 //! failing with "database is locked" on a read-to-write upgrade.
 
+pub mod guardrails;
 pub mod instance;
 pub mod owner;
 pub mod query;

@@ -666,6 +666,10 @@ impl Journal {
         let mut value = serde_json::to_value(&detail)?;
         value["atoms"] = Value::Object(atoms);
         value["output"] = Value::Array(output);
+        let guardrails = self.guardrails(id)?;
+        value["guard_hits"] = serde_json::to_value(&guardrails.guard_hits)?;
+        value["preflight"] = serde_json::to_value(&guardrails.preflight)?;
+        value["notifications"] = serde_json::to_value(&guardrails.notifications)?;
         Ok(value)
     }
 }

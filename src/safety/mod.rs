@@ -31,16 +31,25 @@ use crate::transport::{IoClass, Manners};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SafetyOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preflight: Option<PreflightMode>,
     /// Confirm rules of the guard let through (`--allow RULE`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_wait_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nice: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ionice: Option<String>,
     /// `--notify` targets as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_after: Option<u32>,
 }
 
@@ -179,8 +188,11 @@ impl SafetyOptions {
         args
     }
 
-    /// Kept in the instance's `target` JSON.
+    /// Kept in the instance's `target` JSON (null when nothing was given).
     pub fn to_json(&self) -> serde_json::Value {
+        if *self == SafetyOptions::default() {
+            return serde_json::Value::Null;
+        }
         serde_json::to_value(self).unwrap_or_default()
     }
 

@@ -4,7 +4,7 @@
 //! ad-hoc `-c` command as the command line.
 
 use crate::engine::{Action, PlannedStep};
-use crate::flow::{Flow, Step, StepKind};
+use crate::flow::{Flow, Step, StepKind, params};
 use crate::guard::{Origin, Subject};
 use crate::transport::Payload;
 
@@ -52,6 +52,74 @@ pub fn of_run(flow: &Flow, steps: &[PlannedStep], checks: &[String], adhoc: bool
             is_script: false,
             vars: first_params.clone(),
         });
+    }
+    subjects
+}
+
+/// The texts of `flow` as written, for `jobdeck check`: params that have a
+/// default are substituted, the others stay as `${name}`.
+pub fn of_flow(flow: &Flow) -> Vec<Subject> {
+    let defaults: Vec<(String, String)> = flow
+        .params
+        .iter()
+        .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
+        .collect();
+    let fill = |text: &str| params::substitute(text, &defaults).unwrap_or_else(|_| text.to_owned());
+    let mut subjects = Vec::new();
+    for (index, step) in flow.steps.iter().chain(&flow.rollback).enumerate() {
+        let mut vars = defaults.clone();
+        let (text, is_script) = match &step.kind {
+            StepKind::Command { command } => (fill(command), false),
+            StepKind::Script { body, args } => {
+                vars.extend(
+                    args.iter()
+                        .enumerate()
+                        .map(|(i, a)| ((i + 1).to_string(), fill(a))),
+                );
+                (body.clone(), true)
+            }
+            StepKind::Atom { atom, with, args } => {
+                for p in &atom.params {
+                    let given = with
+                        .iter()
+                        .find(|(k, _)| k == &p.name)
+                        .map(|(_, v)| fill(v));
+                    if let Some(value) = given.or_else(|| p.default.clone()) {
+                        vars.push((p.name.clone(), value));
+                    }
+                }
+                vars.extend(
+                    args.iter()
+                        .enumerate()
+                        .map(|(i, a)| ((i + 1).to_string(), fill(a))),
+                );
+                (atom.body.clone(), true)
+            }
+            StepKind::Copy { .. } | StepKind::Approval { .. } => continue,
+        };
+        subjects.push(Subject {
+            origin: origin_of(flow, step, false),
+            step: Some(index),
+            step_name: step.name.clone(),
+            text,
+            is_script,
+            vars,
+        });
+    }
+    if let Some(preflight) = &flow.preflight {
+        for check in &preflight.checks {
+            subjects.push(Subject {
+                origin: Origin::File {
+                    path: flow.path.clone(),
+                    line: locate(&flow.source, preflight.line, check),
+                },
+                step: None,
+                step_name: "pre-flight".into(),
+                text: fill(check),
+                is_script: false,
+                vars: defaults.clone(),
+            });
+        }
     }
     subjects
 }
