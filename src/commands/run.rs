@@ -881,7 +881,7 @@ pub fn check(flow: &Path, inventory: &[String]) -> Result<u8> {
         .collect();
     let rules =
         crate::guard::RuleSources::for_inventory(crate::config::config_path(), &sources).load();
-    let hits = crate::guard::check(&rules.rules, &safety::subjects::of_flow(&flow));
+    let hits = crate::guard::check(&rules.rules, &safety::subjects::of_flow(&flow, &[]));
     let mut problems = rules.warnings.len();
     for warning in &rules.warnings {
         eprintln!("guard: {warning}");

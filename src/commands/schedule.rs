@@ -196,6 +196,7 @@ pub fn add(
         );
     }
     params::resolve(&flow.params, &given).map_err(|e| anyhow!("{}: {e}", flow.path.display()))?;
+    let safety = crate::safety::SafetyOptions::from_args(&req.run.safety)?;
     let rollout = rollout_from(&req.run, &flow)?;
     resolve_options(&req.run)?;
     if rollout.mode == BatchMode::Confirm && !req.run.yes {
@@ -220,6 +221,7 @@ pub fn add(
         .map(|s| absolute_source(s))
         .collect();
     let inv = Inventory::load(&sources)?;
+    check_guard(&flow, &given, &safety, &inv.sources)?;
     let workdir = std::env::current_dir()?;
     let selection = Selection {
         pattern: req.run.limit.clone().or_else(|| flow.targets.clone()),
@@ -267,6 +269,7 @@ pub fn add(
             .ssh_config
             .map(|p| absolute_source(&p.to_string_lossy())),
         yes: req.run.yes,
+        safety,
     };
     let mut store = ScheduleStore::open(journal)?;
     let schedule = store.add(
@@ -302,6 +305,35 @@ pub fn add(
         );
     }
     Ok(exit::OK)
+}
+
+/// A scheduled run has no operator: a blocked command, or a confirm rule
+/// the schedule does not `--allow`, would refuse every fire. Say so now.
+fn check_guard(
+    flow: &crate::flow::Flow,
+    given: &[(String, String)],
+    safety: &crate::safety::SafetyOptions,
+    inventory: &[PathBuf],
+) -> Result<()> {
+    let rules =
+        crate::guard::RuleSources::for_inventory(crate::config::config_path(), inventory).load();
+    for warning in &rules.warnings {
+        eprintln!("jobdeck: warning: guard: {warning}");
+    }
+    let hits = crate::guard::check(&rules.rules, &crate::safety::subjects::of_flow(flow, given));
+    for hit in &hits {
+        match hit.action {
+            crate::guard::Action::Block => {
+                bail!("every fire would be blocked by the guard: {hit}")
+            }
+            crate::guard::Action::Confirm if !safety.allow.contains(&hit.rule) => bail!(
+                "the guard would refuse every fire: {hit}; a scheduled run has no operator, so pass --allow {} to let it through",
+                hit.rule
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn set_paused(journal: Option<PathBuf>, which: &str, paused: bool) -> Result<u8> {

@@ -29,10 +29,30 @@ impl Origin {
     /// The place of the text's `offset`-th line (0 = its first).
     pub fn at(&self, offset: usize) -> String {
         match self {
-            Origin::File { path, line } => format!("{}:{}", path.display(), line + offset),
+            Origin::File { path, line } => {
+                format!("{}:{}", tidy(path).display(), line + offset)
+            }
             Origin::CommandLine => "the command line (-c)".to_owned(),
         }
     }
+}
+
+/// `flows/../atoms/x.sh` as `atoms/x.sh`: `..` taken out lexically (the
+/// file was read through that path, so the shorter one names it too).
+fn tidy(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// One text the run will send to its hosts.
@@ -174,10 +194,20 @@ fn location_line(location: &str) -> usize {
 
 /// The matched text on one line, trimmed and cut to a readable length.
 fn shown(text: &str) -> String {
-    // A pattern anchored on a command boundary starts with it (`; reboot`).
-    let one: String = text
-        .trim()
+    // A pattern anchored on command boundaries has them at its ends
+    // (`; reboot;`, `'rm -rf /'`); a quote is one only when unpaired.
+    let mut one = text
         .trim_start_matches(|c: char| ";&|(){}!`".contains(c) || c.is_whitespace())
+        .trim_end_matches(|c: char| ";&|)`".contains(c) || c.is_whitespace());
+    for quote in ['\'', '"'] {
+        if one.matches(quote).count() % 2 == 1 {
+            one = one
+                .strip_prefix(quote)
+                .or_else(|| one.strip_suffix(quote))
+                .unwrap_or(one);
+        }
+    }
+    let one: String = one
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
@@ -369,6 +399,14 @@ mod tests {
         let hits = check(&rules, &[python]);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].location, "atoms/x.sh:3");
+    }
+
+    #[test]
+    fn matched_text_loses_the_boundaries_around_it() {
+        assert_eq!(shown("; reboot;"), "reboot");
+        assert_eq!(shown("& rm -rf \"/\" "), "rm -rf \"/\"");
+        assert_eq!(shown("'rm -rf /"), "rm -rf /");
+        assert_eq!(shown("rm -rf /\n"), "rm -rf /");
     }
 
     #[test]

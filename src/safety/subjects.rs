@@ -56,14 +56,17 @@ pub fn of_run(flow: &Flow, steps: &[PlannedStep], checks: &[String], adhoc: bool
     subjects
 }
 
-/// The texts of `flow` as written, for `jobdeck check`: params that have a
-/// default are substituted, the others stay as `${name}`.
-pub fn of_flow(flow: &Flow) -> Vec<Subject> {
-    let defaults: Vec<(String, String)> = flow
-        .params
-        .iter()
-        .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
-        .collect();
+/// The texts of `flow` before a run is planned (`jobdeck check`, `schedule
+/// add`): params `given` or with a default are substituted, the others
+/// stay as `${name}`.
+pub fn of_flow(flow: &Flow, given: &[(String, String)]) -> Vec<Subject> {
+    let mut defaults: Vec<(String, String)> = given.to_vec();
+    defaults.extend(
+        flow.params
+            .iter()
+            .filter(|p| !given.iter().any(|(n, _)| n == &p.name))
+            .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d))),
+    );
     let fill = |text: &str| params::substitute(text, &defaults).unwrap_or_else(|_| text.to_owned());
     let mut subjects = Vec::new();
     for (index, step) in flow.steps.iter().chain(&flow.rollback).enumerate() {

@@ -739,9 +739,31 @@ impl Scheduler {
         Ok(())
     }
 
+    /// `lock 'NAME' is held by run 12 (...)` when the schedule's run lock
+    /// (`--lock`, or the flow's `lock:` with the schedule's params) is held.
+    fn held_lock_of(&self, schedule: &Schedule) -> Option<String> {
+        let name = lock_name(schedule)?;
+        let holder = crate::locks::lock_holder(self.store.connection(), &name).ok()??;
+        Some(format!(
+            "lock '{name}' is held by {}",
+            holder.describe_since()
+        ))
+    }
+
     fn fire_schedule(&mut self, schedule: &Schedule, now: DateTime<Utc>) -> Result<(), StoreError> {
         let plan = plan_fires(schedule, now, self.options.grace);
-        let mut busy = self.busy(schedule.id)?;
+        let running = self.busy(schedule.id)?;
+        // A fire whose run lock another run holds is busy too: the overlap
+        // policy decides (skip, queue behind it, or start and let it wait).
+        let lock_held = if running {
+            None
+        } else {
+            self.held_lock_of(schedule)
+        };
+        let why_busy = lock_held
+            .clone()
+            .unwrap_or_else(|| "an instance is still running".to_owned());
+        let mut busy = running || lock_held.is_some();
         let mut queued = schedule.queued;
         let mut starts: Vec<DateTime<Utc>> = Vec::new();
         // (due, outcome, detail) rows for `schedule_fires`.
@@ -776,7 +798,7 @@ impl Scheduler {
                 };
             match schedule.overlap {
                 Overlap::Skip if busy => {
-                    let detail = "an instance is still running (overlap skip)".to_owned();
+                    let detail = format!("{why_busy} (overlap skip)");
                     self.event(
                         Level::Warn,
                         format!("{label}: fire time {} skipped: {detail}", due.to_rfc3339()),
@@ -789,7 +811,7 @@ impl Scheduler {
                         self.event(
                             Level::Info,
                             format!(
-                                "{label}: fire time {} queued behind the running instance ({queued} waiting)",
+                                "{label}: fire time {} queued: {why_busy} ({queued} waiting)",
                                 due.to_rfc3339()
                             ),
                         );
@@ -1026,6 +1048,22 @@ impl Scheduler {
 }
 
 /// `--run FLOW --journal J --trigger schedule:ID` and the schedule's options.
+/// The run lock a fire of `schedule` will ask for, params substituted.
+/// Reads the flow file (as the fire will); `None` if it has none or does
+/// not load (the fire itself then reports why).
+pub fn lock_name(schedule: &Schedule) -> Option<String> {
+    let written = match &schedule.run.safety.lock {
+        Some(name) => name.clone(),
+        None => crate::flow::load_flow(&schedule.flow_path).ok()?.lock?,
+    };
+    let flow = crate::flow::load_flow(&schedule.flow_path).ok();
+    let values = match &flow {
+        Some(flow) => crate::flow::params::resolve(&flow.params, &schedule.run.params).ok()?,
+        None => schedule.run.params.clone(),
+    };
+    crate::flow::params::substitute(&written, &values).ok()
+}
+
 pub fn fire_args(schedule: &Schedule, journal: &Path) -> Vec<String> {
     let mut args = vec![
         "--run".to_owned(),
