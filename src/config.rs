@@ -3,45 +3,25 @@
 //! `[[notify]]` (default notification targets). The console reads its own
 //! `[tui]` section (src/tui/config.rs).
 //!
-//! Files are read as bytes with a size bound and parsed with TOML's
-//! recovering parser: a bad line or entry is a warning naming the file and
-//! line, and everything else in the file still counts.
+//! Files are read through `input_file` (bounded, UTF-8) and parsed with
+//! TOML's recovering parser, bad lines dropped one by one: a bad line or
+//! entry is a warning naming the file and line, and everything else in the
+//! file still counts.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
-
-/// The largest config or rule file read.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// `$XDG_CONFIG_HOME/jobdeck/config.toml` (`~/.config/jobdeck/config.toml`).
 pub fn config_path() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|dirs| dirs.config_dir().join("jobdeck").join("config.toml"))
 }
 
-/// Reads a small text file: at most `MAX_FILE_BYTES`, UTF-8.
-pub fn read_text(path: &Path) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!(
-            "{}: larger than {} KiB; not read",
-            path.display(),
-            MAX_FILE_BYTES / 1024
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        format!("{}:{line}: not UTF-8 text", path.display())
-    })
+/// Reads a config or rule file as every input file is read (bounded,
+/// regular files only, UTF-8 named at file:line; see `input_file`).
+pub fn read_text(path: &Path, what: &str) -> Result<String, String> {
+    crate::input_file::read_text(path, what).map_err(|e| e.to_string())
 }
 
 /// The most bad lines dropped from one file before giving up on the rest.
@@ -184,7 +164,7 @@ impl RunConfig {
         let Some(path) = path.filter(|p| p.is_file()) else {
             return config;
         };
-        match read_text(&path) {
+        match read_text(&path, "config file") {
             Ok(text) => config.read(&path, &text),
             Err(e) => config.warnings.push(e),
         }
@@ -336,20 +316,6 @@ mod tests {
         assert_eq!(
             strings(disable.get_ref(), "disable").unwrap(),
             vec!["shutdown".to_owned()]
-        );
-    }
-
-    #[test]
-    fn files_are_bounded_and_utf8() {
-        let dir = tempfile::tempdir().unwrap();
-        let big = dir.path().join("big.toml");
-        std::fs::write(&big, vec![b'#'; MAX_FILE_BYTES as usize + 1]).unwrap();
-        assert!(read_text(&big).unwrap_err().contains("larger than"));
-        let latin = dir.path().join("latin.toml");
-        std::fs::write(&latin, b"a = 1\nb = \"caf\xe9\"\n").unwrap();
-        assert_eq!(
-            read_text(&latin).unwrap_err(),
-            format!("{}:2: not UTF-8 text", latin.display())
         );
     }
 }

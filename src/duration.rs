@@ -7,6 +7,11 @@
 //! - A bare number is refused rather than read as seconds: `--interval 2`
 //!   could as well mean two hours, and a rollout interval is too costly to
 //!   guess. The error suggests `2s` / `2m` / `2h`. `0s` is fine.
+//! - At most a year ([`MAX_DURATION`], `365d`): a longer interval or
+//!   timeout is a typo, and beyond it lie overflows (`18446744073709551615ms`
+//!   once wrapped to no wait at all).
+//! - A timeout ([`parse_timeout`]) must also be longer than zero: `0s`
+//!   would stop every command before it ran.
 //! - Display is compact and normalised (`90s` shows as `1m30s`), at
 //!   millisecond precision, and parses back to the same value.
 
@@ -25,6 +30,9 @@ pub struct DurationError {
 }
 
 const UNITS_HINT: &str = "use units d, h, m, s or ms, e.g. `90s`, `1h30m`, `2h`";
+
+/// The longest duration jobdeck accepts for an interval or a timeout.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 
 /// Units from largest to smallest, with their length in milliseconds.
 const UNITS: [(&str, u64); 5] = [
@@ -86,13 +94,35 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             )));
         }
         last_unit = Some(index);
-        let too_long = || fail("it is too long".into());
+        let too_long = || {
+            fail(format!(
+                "it is longer than the maximum of {} (a year)",
+                format_duration(MAX_DURATION)
+            ))
+        };
         let amount: u64 = digits.parse().map_err(|_| too_long())?;
         let part = amount.checked_mul(UNITS[index].1).ok_or_else(too_long)?;
         total_ms = total_ms.checked_add(part).ok_or_else(too_long)?;
+        if Duration::from_millis(total_ms) > MAX_DURATION {
+            return Err(too_long());
+        }
         rest = after.trim_start();
     }
     Ok(Duration::from_millis(total_ms))
+}
+
+/// A timeout: a duration ([`parse_duration`]) that is more than zero.
+pub fn parse_timeout(text: &str) -> Result<Duration, DurationError> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err(DurationError {
+            text: text.to_string(),
+            problem: "a timeout of zero would stop every command at once; give a positive \
+                      duration such as `30s` (or leave the timeout out)"
+                .into(),
+        });
+    }
+    Ok(duration)
 }
 
 /// Shows a duration compactly, largest unit first: `1h30m`, `1d2h`, `500ms`,
@@ -219,13 +249,38 @@ mod tests {
             ("1h1h", "largest first"),
             ("1h30", "`30` needs a unit"),
             ("1h+30m", "expected a number at `+30m`"),
-            ("99999999999999999999d", "too long"),
-            ("9999999999999999d", "too long"),
+            ("99999999999999999999d", "longer than the maximum of 365d"),
+            ("9999999999999999d", "longer than the maximum of 365d"),
+            ("18446744073709551615ms", "longer than the maximum of 365d"),
+            ("366d", "longer than the maximum of 365d"),
+            ("365d1ms", "longer than the maximum of 365d"),
         ] {
             let e = err(text);
             assert!(e.contains(&format!("`{text}`")), "{text}: {e}");
             assert!(e.contains(says), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn a_year_is_the_longest_duration() {
+        assert_eq!(parse_duration("365d").unwrap(), MAX_DURATION);
+        assert_eq!(parse_duration("8760h").unwrap(), MAX_DURATION);
+        assert!(parse_duration("8760h1s").is_err());
+    }
+
+    #[test]
+    fn a_timeout_must_be_more_than_zero() {
+        for zero in ["0s", "0ms", "0h0m"] {
+            let e = parse_timeout(zero).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("`{zero}`")) && e.contains("zero"),
+                "{e}"
+            );
+        }
+        assert_eq!(parse_timeout("1ms").unwrap(), Duration::from_millis(1));
+        assert!(parse_timeout("366d").is_err());
+        // An interval may be zero.
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod flow;
 pub mod guard;
 pub mod hostlist;
+pub mod input_file;
 pub mod inventory;
 pub mod journal;
 pub mod locks;

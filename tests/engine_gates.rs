@@ -3,6 +3,7 @@
 //! slot; and the notifications a waiting run sends (needs_approval, paused,
 //! guard) to an HTTP server on 127.0.0.1. Real journal, local hosts.
 
+mod cli;
 mod lab;
 
 use std::sync::Arc;

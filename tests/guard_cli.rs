@@ -7,6 +7,7 @@
 //! that only print (`rm() { echo would-rm "$@"; }`), so a regression shows
 //! as a marker, never as damage.
 
+mod cli;
 mod lab;
 
 use lab::{Lab, run, s};

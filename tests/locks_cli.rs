@@ -2,6 +2,7 @@
 //! jobdeck processes on one journal, local hosts, timestamps the steps
 //! write themselves.
 
+mod cli;
 mod lab;
 
 use std::process::{Child, Stdio};

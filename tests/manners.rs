@@ -1,6 +1,7 @@
 //! nice / ionice: what the processes a step starts really get, read from
 //! /proc and `ionice` on the host — a local host and the sshd fixture.
 
+mod cli;
 mod lab;
 mod support;
 

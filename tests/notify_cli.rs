@@ -2,6 +2,7 @@
 //! started by the test (answering 200, 500, or never), one that is down,
 //! local command targets, and the journal's record of each delivery.
 
+mod cli;
 mod lab;
 
 use std::time::{Duration, Instant};

@@ -2,6 +2,7 @@
 //! closed loopback port for the one that is not, the real binary and
 //! journal.
 
+mod cli;
 mod lab;
 mod support;
 

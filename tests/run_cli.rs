@@ -11,7 +11,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use cli::{Outcome, run};
 use serde_json::Value;
+
+mod cli;
 
 // ---------------------------------------------------------------- helpers
 
@@ -33,33 +36,6 @@ fn jobdeck(dir: &Path, journal: &Path) -> Command {
         .env_remove("SSH_AUTH_SOCK")
         .timeout(Duration::from_secs(120));
     cmd
-}
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Outcome {
-    let out = cmd.output().expect("run jobdeck");
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-impl Outcome {
-    #[track_caller]
-    fn expect(self, code: i32) -> Outcome {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
 }
 
 /// A sandbox: a temp dir with a journal path and helpers to write files.

@@ -1,6 +1,7 @@
 //! `jobdeck --run` over real SSH: the binary against the sshd fixture
 //! (tests/support), with an inventory whose hosts all point at it.
 
+mod cli;
 mod support;
 
 use std::fmt::Write as _;
@@ -8,26 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
+use cli::Outcome;
 use serde_json::Value;
 use support::SshdFixture;
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    #[track_caller]
-    fn expect(self, code: i32) -> Outcome {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
 
 struct Lab {
     dir: tempfile::TempDir,
@@ -92,12 +76,7 @@ impl Lab {
     }
 
     fn run(&self, cmd: &mut Command) -> Outcome {
-        let out = cmd.output().unwrap();
-        Outcome {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cli::run(cmd)
     }
 
     fn last_export(&self, inventory: &Path) -> Value {

@@ -198,11 +198,11 @@ fn ctrl_z_asks_to_suspend_once() {
 
 #[test]
 fn a_user_keymap_changes_what_keys_do() {
-    let keymap = Keymap::with_overrides(
+    let (keymap, problems) = Keymap::with_overrides(
         "[inventory]\n\"n\" = \"down\"\n\"j\" = \"none\"\n",
         Path::new("keymap.toml"),
-    )
-    .unwrap();
+    );
+    assert!(problems.is_empty(), "{problems:?}");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory");
     let mut app = App::new(Theme::default_theme(), keymap);
     app.dispatch(Action::Resize(80, 24));

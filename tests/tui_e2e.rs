@@ -4,6 +4,9 @@
 //! with batches `1 100%`, starts it, waits for it to finish, sees the
 //! hosts' output, quits, and finds the run in `jobdeck history`.
 //!
+//! A second test starts it with a keymap that has one bad line: the good
+//! line works and the bad one is named on screen once the inventory loaded.
+//!
 //! Skipped, with a message, only when tmux is not installed.
 
 use std::path::{Path, PathBuf};
@@ -72,42 +75,57 @@ fn shell_quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }
 
-#[test]
-fn console_runs_a_flow_end_to_end_in_tmux() {
+/// `jobdeck -i sample-inventory` in a detached tmux session `e2e` of
+/// `width`×`height`, run from the repository with `config` as
+/// XDG_CONFIG_HOME. The shell line keeps the pane open after jobdeck exits,
+/// with its status. `None` (the test is skipped) without tmux.
+fn start_console(
+    name: &str,
+    config: &Path,
+    journal: &Path,
+    width: u16,
+    height: u16,
+) -> Option<Tmux> {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("SKIPPED tui_e2e: tmux is not installed (apt-get install tmux); .ci installs it");
-        return;
+        return None;
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal.db");
-    let config = dir.path().join("config");
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_jobdeck"));
     let tmux = Tmux {
-        socket: format!("jobdeck-e2e-{}", std::process::id()),
+        socket: format!("jobdeck-{name}-{}", std::process::id()),
     };
-    // The shell line keeps the pane open after jobdeck exits, with its status.
     let command = format!(
         "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i sample-inventory; echo JOBDECK-EXITED-$?; sleep 60",
-        shell_quote(&config),
-        shell_quote(&binary),
-        shell_quote(&journal),
+        shell_quote(config),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_jobdeck"))),
+        shell_quote(journal),
     );
-    let root_text = root.display().to_string();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let (width, height) = (width.to_string(), height.to_string());
     let out = tmux.run(&[
         "new-session",
         "-d",
         "-x",
-        "160",
+        &width,
         "-y",
-        "48",
+        &height,
         "-s",
         "e2e",
         "-c",
-        &root_text,
+        root,
         &command,
     ]);
     assert!(out.status.success(), "tmux new-session: {out:?}");
+    Some(tmux)
+}
+
+#[test]
+fn console_runs_a_flow_end_to_end_in_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_jobdeck"));
+    let Some(tmux) = start_console("e2e", &dir.path().join("config"), &journal, 160, 48) else {
+        return;
+    };
 
     // 1. Open on the sample inventory.
     tmux.wait_for("loaded 18 hosts", Duration::from_secs(20));
@@ -167,4 +185,37 @@ fn console_runs_a_flow_end_to_end_in_tmux() {
     assert!(history.status.success(), "{history:?}");
     assert!(text.contains("health-check"), "{text}");
     assert!(text.contains("ok"), "{text}");
+}
+
+/// A keymap with one bad line: the console starts with its good lines, and
+/// the bad one is named at file:line in the status line after the
+/// inventory has loaded (once "loaded N hosts" replaced it before the
+/// first frame).
+#[test]
+fn a_broken_keymap_line_is_shown_after_the_inventory_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("jobdeck")).unwrap();
+    std::fs::write(
+        config.join("jobdeck/keymap.toml"),
+        "[global]\n\"Q\" = \"leave\"\n\"ctrl-x\" = \"quit\"\n",
+    )
+    .unwrap();
+    let Some(tmux) = start_console(
+        "e2e-keymap",
+        &config,
+        &dir.path().join("journal.db"),
+        240,
+        30,
+    ) else {
+        return;
+    };
+    let screen = tmux.wait_for("loaded 18 hosts", Duration::from_secs(20));
+    assert!(
+        screen.contains("keymap.toml:2: unknown action 'leave' for key 'Q'"),
+        "the warning is gone:\n{screen}"
+    );
+    // The good line applies: ctrl-x quits.
+    tmux.keys(&["C-x"]);
+    tmux.wait_for("JOBDECK-EXITED-0", Duration::from_secs(10));
 }

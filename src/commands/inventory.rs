@@ -29,8 +29,18 @@ pub fn default_sources(given: &[String]) -> Vec<String> {
     vec![sample.to_string_lossy().into_owned()]
 }
 
-pub fn run(sources: &[String], cmd: InventoryCommand) -> Result<u8> {
+/// Loads the inventory of the `-i` values (or the default) for a command,
+/// printing what loading went past on stderr.
+pub fn load(sources: &[String]) -> Result<Inventory> {
     let inv = Inventory::load(&default_sources(sources))?;
+    for warning in &inv.warnings {
+        eprintln!("jobdeck: warning: {warning}");
+    }
+    Ok(inv)
+}
+
+pub fn run(sources: &[String], cmd: InventoryCommand) -> Result<u8> {
+    let inv = load(sources)?;
     let mut out = std::io::stdout().lock();
     match cmd {
         InventoryCommand::List { json, export } => {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::inventory::default_sources;
 use crate::cli::{RunArgs, RunPlanArgs, SafetyArgs};
-use crate::duration::{format_duration, parse_duration};
+use crate::duration::{DurationError, format_duration, parse_duration, parse_timeout};
 use crate::engine::events::{HostStatus, InstanceId, InstanceStatus, StepIndex, WaitReason};
 use crate::engine::{
     self, Action, Control, ControlHandle, EventSink, HostStart, OnFailure, Plan, PlannedHost,
@@ -182,7 +182,7 @@ pub fn adhoc_flow(command: &str) -> Flow {
 }
 
 fn load_inventory(sources: &[String]) -> Result<Inventory> {
-    Ok(Inventory::load(&default_sources(sources))?)
+    super::inventory::load(sources)
 }
 
 fn absolute(path: &Path) -> String {
@@ -212,9 +212,10 @@ pub fn rollout_from(args: &RunPlanArgs, flow: &Flow) -> Result<Rollout> {
             None => BatchExpr::parse("100%").expect("100% is a valid expression"),
         },
     };
-    let duration = |flag: &str, text: &Option<String>| -> Result<Option<Duration>> {
+    type Parse = fn(&str) -> Result<Duration, DurationError>;
+    let duration = |flag: &str, text: &Option<String>, parse: Parse| -> Result<Option<Duration>> {
         text.as_deref()
-            .map(|t| parse_duration(t).map_err(|e| anyhow!("{flag}: {e}")))
+            .map(|t| parse(t).map_err(|e| anyhow!("{flag}: {e}")))
             .transpose()
     };
     let forks = args
@@ -226,7 +227,7 @@ pub fn rollout_from(args: &RunPlanArgs, flow: &Flow) -> Result<Rollout> {
     }
     Ok(Rollout {
         batches,
-        interval: duration("--interval", &args.interval)?
+        interval: duration("--interval", &args.interval, parse_duration)?
             .or(spec.interval)
             .unwrap_or(Duration::ZERO),
         mode: match &args.mode {
@@ -242,7 +243,7 @@ pub fn rollout_from(args: &RunPlanArgs, flow: &Flow) -> Result<Rollout> {
             Some(o) => o.parse().map_err(|e| anyhow!("--order: {e}"))?,
             None => spec.order.unwrap_or_default(),
         },
-        timeout: duration("--timeout", &args.timeout)?,
+        timeout: duration("--timeout", &args.timeout, parse_timeout)?,
     })
 }
 
@@ -252,7 +253,7 @@ pub fn resolve_options(args: &RunPlanArgs) -> Result<ResolveOptions> {
         connect_timeout: args
             .connect_timeout
             .as_deref()
-            .map(|t| parse_duration(t).map_err(|e| anyhow!("--connect-timeout: {e}")))
+            .map(|t| parse_timeout(t).map_err(|e| anyhow!("--connect-timeout: {e}")))
             .transpose()?,
         ssh_config_path: args.ssh_config.clone(),
         ..Default::default()
@@ -419,13 +420,8 @@ pub fn build_plan(
     for &h in &spec.hosts {
         let name = inv.host_name(h);
         let resolved = resolve_target(name, &inv.hostvars[h], &ssh_config, &spec.resolve)
-            .map_err(|e| anyhow!("host '{name}': {e}"))?;
-        warnings.extend(
-            resolved
-                .warnings
-                .into_iter()
-                .map(|w| format!("{name}: {w}")),
-        );
+            .map_err(|e| anyhow!(e))?;
+        warnings.extend(resolved.warnings);
         let place = &inv.placement[h];
         let mut env = inventory_env(&inv.hostvars[h]);
         env.extend([

@@ -15,7 +15,6 @@ use super::run::{journal_path, parse_param_args, resolve_options, rollout_from};
 use crate::cli::{RunPlanArgs, ScheduleCommand};
 use crate::exit;
 use crate::flow::{StepKind, load_flow, params};
-use crate::inventory::Inventory;
 use crate::inventory::select::Selection;
 use crate::rollout::BatchMode;
 use crate::schedule::crontab::SEARCH_YEARS;
@@ -220,7 +219,7 @@ pub fn add(
         .iter()
         .map(|s| absolute_source(s))
         .collect();
-    let inv = Inventory::load(&sources)?;
+    let inv = super::inventory::load(&sources)?;
     check_guard(&flow, &given, &safety, &inv.sources)?;
     let workdir = std::env::current_dir()?;
     let selection = Selection {

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::load::{Reader, read_params};
-use super::{FlowError, FlowErrors, ParamSpec};
+use super::{FlowErrors, ParamSpec};
 
 #[derive(Debug, Clone)]
 pub struct Atom {
@@ -41,13 +41,8 @@ pub struct Atom {
 
 impl Atom {
     pub fn load(path: &Path) -> Result<Atom, FlowErrors> {
-        let body = std::fs::read_to_string(path).map_err(|e| {
-            FlowErrors(vec![FlowError::new(
-                path,
-                1,
-                format!("cannot read atom: {e}"),
-            )])
-        })?;
+        let body =
+            crate::input_file::read_text(path, "atom").map_err(|e| FlowErrors(vec![e.into()]))?;
         Atom::parse(path, body)
     }
 
@@ -86,7 +81,7 @@ impl Atom {
                     .and_then(|e| r.text(&e.value, "description"));
                 atom.timeout = map
                     .get("timeout")
-                    .and_then(|e| r.duration(&e.value, "timeout"));
+                    .and_then(|e| r.timeout(&e.value, "timeout"));
                 atom.run_as = map.get("run_as").and_then(|e| r.text(&e.value, "run_as"));
                 if let Some(e) = map.get("params") {
                     atom.params = read_params(&mut r, &e.value, "params");

@@ -3,15 +3,15 @@
 //! problem is reported at its line, not only the first.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::atom_library::{AtomLibrary, LookupError};
 use super::params::{self, ParamKind, ParamSpec, is_env_name};
-use super::{Atom, Flow, FlowError, FlowErrors, FlowPreflight, RolloutSpec, Step, StepKind};
-use crate::duration::parse_duration;
+use super::{Flow, FlowError, FlowErrors, FlowPreflight, RolloutSpec, Step, StepKind};
+use crate::duration::{DurationError, parse_duration, parse_timeout};
 use crate::engine::OnFailure;
 use crate::inventory::InventoryError;
 use crate::inventory::yaml11::{self, Entry, Node, NodeKind};
@@ -59,8 +59,9 @@ impl Reader {
                 self.error(line, message);
                 None
             }
-            Err(other) => {
-                self.error(1, other.to_string());
+            // The path is this file's: the error gets it once, from `error`.
+            Err(InventoryError::File { message, .. } | InventoryError::Msg(message)) => {
+                self.error(1, message);
                 None
             }
         }
@@ -134,8 +135,22 @@ impl Reader {
     }
 
     pub fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
+        self.parsed_duration(node, what, parse_duration)
+    }
+
+    /// A duration that must be more than zero.
+    pub fn timeout(&mut self, node: &Node, what: &str) -> Option<Duration> {
+        self.parsed_duration(node, what, parse_timeout)
+    }
+
+    fn parsed_duration(
+        &mut self,
+        node: &Node,
+        what: &str,
+        parse: fn(&str) -> Result<Duration, DurationError>,
+    ) -> Option<Duration> {
         let text = self.text(node, what)?;
-        match parse_duration(&text) {
+        match parse(&text) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.error(node.line, format!("{what}: {e}"));
@@ -183,6 +198,7 @@ pub(crate) fn read_params(r: &mut Reader, node: &Node, what: &str) -> Vec<ParamS
             kind: ParamKind::String,
             default: None,
             required: false,
+            allow_empty: false,
             secret: false,
             description: None,
             line,
@@ -197,6 +213,7 @@ pub(crate) fn read_params(r: &mut Reader, node: &Node, what: &str) -> Vec<ParamS
                 "type",
                 "default",
                 "required",
+                "allow_empty",
                 "secret",
                 "choices",
                 "description",
@@ -242,6 +259,9 @@ pub(crate) fn read_params(r: &mut Reader, node: &Node, what: &str) -> Vec<ParamS
         }
         if let Some(v) = fields.get("required") {
             spec.required = r.bool(&v.value, "required").unwrap_or(false);
+        }
+        if let Some(v) = fields.get("allow_empty") {
+            spec.allow_empty = r.bool(&v.value, "allow_empty").unwrap_or(false);
         }
         if let Some(v) = fields.get("secret") {
             spec.secret = r.bool(&v.value, "secret").unwrap_or(false);
@@ -305,13 +325,8 @@ const STEP_KEYS: &[&str] = &[
 /// Loads a flow and the atoms it uses, checking everything; all problems
 /// come back together, in file order.
 pub fn load_flow(path: &Path) -> Result<Flow, FlowErrors> {
-    let source = std::fs::read_to_string(path).map_err(|e| {
-        FlowErrors(vec![FlowError::new(
-            path,
-            1,
-            format!("cannot read flow file: {e}"),
-        )])
-    })?;
+    let source =
+        crate::input_file::read_text(path, "flow file").map_err(|e| FlowErrors(vec![e.into()]))?;
     finish(path, source, None)
 }
 
@@ -389,7 +404,17 @@ fn read_flow(
         param_names: &param_names,
     };
     let steps = match map.get("steps") {
-        Some(e) => read_steps(r, &e.value, &mut ctx, "steps"),
+        Some(e) => {
+            // Only a list with nothing in it: steps that failed to read
+            // were reported each at its own line.
+            if is_empty_list(&e.value) {
+                r.error(
+                    e.key_line,
+                    "steps: is empty; a flow needs at least one step",
+                );
+            }
+            read_steps(r, &e.value, &mut ctx, "steps")
+        }
         None => {
             r.error(
                 1,
@@ -398,17 +423,11 @@ fn read_flow(
             Vec::new()
         }
     };
-    if steps.is_empty() && map.contains_key("steps") {
-        r.error(
-            map["steps"].key_line,
-            "steps: is empty; a flow needs at least one step",
-        );
-    }
     let rollback = map
         .get("rollback")
         .map(|e| read_steps(r, &e.value, &mut ctx, "rollback"))
         .unwrap_or_default();
-    if rollback.is_empty() {
+    if map.get("rollback").is_none_or(|e| is_empty_list(&e.value)) {
         for step in &steps {
             if step.on_failure == OnFailure::Rollback {
                 r.error(
@@ -628,6 +647,15 @@ struct StepContext<'a> {
     param_names: &'a [String],
 }
 
+/// `key:` with nothing, or `key: []`.
+fn is_empty_list(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Seq(items) => items.is_empty(),
+        NodeKind::Scalar(Value::Null, _) => true,
+        _ => false,
+    }
+}
+
 fn read_steps(r: &mut Reader, node: &Node, ctx: &mut StepContext, what: &str) -> Vec<Step> {
     let Some(items) = r.list(node, what) else {
         return Vec::new();
@@ -647,6 +675,12 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
         .into_iter()
         .filter(|k| map.contains_key(*k))
         .collect();
+    let misspelt = map.keys().any(|k| !STEP_KEYS.contains(&k.as_str()));
+    if actions.is_empty() && misspelt {
+        // `comand: ls`: the unknown-key message (which lists the actions)
+        // is the one problem.
+        return None;
+    }
     if actions.len() != 1 {
         r.error(
             line,
@@ -682,10 +716,15 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
     let kind = match action {
         "atom" => {
             let name = r.text(value, "atom")?;
-            let atom = ctx.library.get(&name).or_else(|| {
-                r.error(value.line, ctx.library.not_found(&name));
-                None
-            })?;
+            let atom = match ctx.library.get(&name) {
+                Ok(atom) => atom,
+                // Its errors are reported at the atom file's lines.
+                Err(LookupError::Broken) => return None,
+                Err(LookupError::Missing(message)) => {
+                    r.error(value.line, message);
+                    return None;
+                }
+            };
             let mut with = Vec::new();
             if let Some(e) = map.get("with")
                 && let Some(pairs) = r.map(&e.value, "with")
@@ -802,7 +841,7 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
         line,
         timeout: map
             .get("timeout")
-            .and_then(|e| r.duration(&e.value, "timeout"))
+            .and_then(|e| r.timeout(&e.value, "timeout"))
             .or(default_timeout),
         retries: map
             .get("retries")
@@ -882,79 +921,4 @@ fn read_copy(r: &mut Reader, node: &Node, dir: &Path) -> Option<StepKind> {
         dest,
         mode,
     })
-}
-
-/// Atoms found by name in the atom directories, each file read once.
-struct AtomLibrary {
-    dirs: Vec<PathBuf>,
-    /// Recorded atom bodies by name; when set, the directories are not read.
-    snapshot: Option<Vec<(String, String)>>,
-    loaded: Vec<(String, Option<Arc<Atom>>)>,
-    errors: Vec<FlowError>,
-}
-
-impl AtomLibrary {
-    fn new(dirs: Vec<PathBuf>) -> Self {
-        AtomLibrary {
-            dirs,
-            snapshot: None,
-            loaded: Vec::new(),
-            errors: Vec::new(),
-        }
-    }
-
-    fn get(&mut self, name: &str) -> Option<Arc<Atom>> {
-        if let Some((_, atom)) = self.loaded.iter().find(|(n, _)| n == name) {
-            return atom.clone();
-        }
-        let parsed = match &self.snapshot {
-            Some(atoms) => atoms.iter().find(|(n, _)| n == name).map(|(n, body)| {
-                Atom::parse(&PathBuf::from(format!("(journal)/{n}")), body.clone())
-            }),
-            None => self.find(name).map(|path| Atom::load(&path)),
-        };
-        let atom = match parsed {
-            Some(Ok(atom)) => Some(Arc::new(atom)),
-            Some(Err(errors)) => {
-                self.errors.extend(errors.0);
-                None
-            }
-            None => None,
-        };
-        self.loaded.push((name.to_string(), atom.clone()));
-        atom
-    }
-
-    /// `DIR/NAME` or `DIR/NAME.EXT` in the first directory that has one.
-    fn find(&self, name: &str) -> Option<PathBuf> {
-        if name.contains('/') || name.is_empty() {
-            return None;
-        }
-        for dir in &self.dirs {
-            let exact = dir.join(name);
-            if exact.is_file() {
-                return Some(exact);
-            }
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                continue;
-            };
-            let mut matches: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && p.file_stem().is_some_and(|s| s == name))
-                .collect();
-            matches.sort();
-            if let Some(first) = matches.into_iter().next() {
-                return Some(first);
-            }
-        }
-        None
-    }
-
-    fn not_found(&self, name: &str) -> String {
-        let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
-        if self.loaded.iter().any(|(n, a)| n == name && a.is_none()) && self.find(name).is_some() {
-            return format!("atom '{name}' has errors (see its file)");
-        }
-        format!("no atom named '{name}' in {}", dirs.join(" or "))
-    }
 }

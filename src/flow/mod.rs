@@ -13,6 +13,7 @@
 //! file and line.
 
 pub mod atom;
+mod atom_library;
 pub mod load;
 pub mod params;
 
@@ -45,6 +46,14 @@ impl FlowError {
             line,
             message: message.into(),
         }
+    }
+}
+
+/// A file that cannot be read is a problem at its first line; text that is
+/// not UTF-8, at the line of the first bad byte.
+impl From<crate::input_file::InputError> for FlowError {
+    fn from(e: crate::input_file::InputError) -> Self {
+        FlowError::new(e.path, e.line.unwrap_or(1), e.problem)
     }
 }
 

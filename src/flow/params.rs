@@ -29,6 +29,9 @@ pub struct ParamSpec {
     pub kind: ParamKind,
     pub default: Option<String>,
     pub required: bool,
+    /// A required param may be given an empty value (`-p name=`); without
+    /// it an empty value does not count as given.
+    pub allow_empty: bool,
     /// Masked in the journal, on screen and in logs; scrubbed from output.
     pub secret: bool,
     pub description: Option<String>,
@@ -37,8 +40,16 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     /// Checks one value against the param's type; returns it normalised
-    /// (`yes` → `true`, ` 42 ` → `42`).
+    /// (`yes` → `true`, ` 42 ` → `42`). An empty value of a required param
+    /// is refused unless the param says `allow_empty: true`.
     pub fn check(&self, value: &str) -> Result<String, String> {
+        if value.is_empty() && self.required && !self.allow_empty {
+            return Err(format!(
+                "param '{}' is required and was given an empty value \
+                 (a flow that accepts one says allow_empty: true on the param)",
+                self.name
+            ));
+        }
         let shown = |v: &str| {
             if self.secret {
                 "***".to_string()
@@ -215,10 +226,35 @@ mod tests {
             kind,
             default: None,
             required: false,
+            allow_empty: false,
             secret: false,
             description: None,
             line: 1,
         }
+    }
+
+    #[test]
+    fn an_empty_value_of_a_required_param_is_refused_unless_allowed() {
+        let mut version = spec("version", ParamKind::String);
+        version.required = true;
+        let err = resolve(
+            std::slice::from_ref(&version),
+            &[("version".into(), String::new())],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("'version' is required and was given an empty value"),
+            "{err}"
+        );
+        assert!(err.contains("allow_empty: true"), "{err}");
+        version.allow_empty = true;
+        assert_eq!(
+            resolve(&[version], &[("version".into(), String::new())]).unwrap(),
+            vec![("version".to_string(), String::new())]
+        );
+        // An optional param may be empty anyway.
+        let note = spec("note", ParamKind::String);
+        assert!(resolve(&[note], &[("note".into(), String::new())]).is_ok());
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl RuleSources {
             .map(|p| (p, Some("guard")))
             .chain(self.guard_files.iter().map(|p| (p, None)));
         for (path, section) in files {
-            match crate::config::read_text(path) {
+            match crate::config::read_text(path, "guard rule file") {
                 Ok(text) => {
                     read_file(path, &text, section, &mut loaded, &mut disabled);
                     loaded.files.push(path.clone());

@@ -32,9 +32,10 @@ impl ConnectionSettings {
     pub fn from_vars(name: &str, vars: &VarMap) -> Result<ConnectionSettings, String> {
         let text = |keys: &[&str]| keys.iter().find_map(|k| vars.get(*k).and_then(scalar_text));
         let port = match text(&["ansible_port", "ansible_ssh_port"]) {
-            Some(p) => Some(p.parse::<u16>().map_err(|_| {
-                format!("host '{name}': ansible_port must be a port number, got '{p}'")
-            })?),
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| format!("ansible_port must be a port number, got '{p}'"))?,
+            ),
             None => None,
         };
         let mut settings = ConnectionSettings {
@@ -57,7 +58,7 @@ impl ConnectionSettings {
             if let Some(args) = text(&[key]) {
                 settings
                     .apply_ssh_args(&args)
-                    .map_err(|e| format!("host '{name}': {key}: {e}"))?;
+                    .map_err(|e| format!("{key}: {e}"))?;
             }
         }
         Ok(settings)

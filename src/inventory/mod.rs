@@ -38,6 +38,15 @@ pub enum InventoryError {
     Msg(String),
 }
 
+impl From<crate::input_file::InputError> for InventoryError {
+    fn from(e: crate::input_file::InputError) -> Self {
+        match e.line {
+            Some(line) => InventoryError::at(&e.path, line, e.problem),
+            None => InventoryError::file(&e.path, e.problem),
+        }
+    }
+}
+
 impl InventoryError {
     pub fn msg(message: impl Into<String>) -> Self {
         InventoryError::Msg(message.into())
@@ -108,22 +117,30 @@ pub struct Inventory {
     pub hostvars: Vec<VarMap>,
     /// Project, cluster and app of each host (indexed by `HostId`).
     pub placement: Vec<tree::Placement>,
+    /// Problems loading went past (a line that is not UTF-8), each naming
+    /// its file and line: printed on stderr, shown in the console.
+    pub warnings: Vec<String>,
 }
 
 impl Inventory {
     /// Loads every source, applies group_vars/ and host_vars/, and resolves
     /// variables. `sources` are `-i` values: files, directories or host lists.
     pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
-        let (data, source_paths) = sources::parse_all(sources)?;
-        let source_vars = vars::load_source_vars(&data, &source_paths)?;
+        let sources::Parsed {
+            data,
+            paths,
+            warnings,
+        } = sources::parse_all(sources)?;
+        let source_vars = vars::load_source_vars(&data, &paths)?;
         let hostvars = vars::resolve_all(&data, &source_vars)?;
         let placement = tree::place_all(&data, &hostvars);
         Ok(Inventory {
             data,
-            sources: source_paths,
+            sources: paths,
             source_vars,
             hostvars,
             placement,
+            warnings,
         })
     }
 

@@ -190,8 +190,7 @@ fn read_pattern_file(name: &str, base: &Path) -> Result<Vec<String>, InventoryEr
             "a host pattern file was expected after '@', but this is a directory",
         ));
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| InventoryError::file(&path, format!("cannot read host pattern file: {e}")))?;
+    let text = crate::input_file::read_text(&path, "host pattern file")?;
     let mut patterns = Vec::new();
     for (index, line) in text.split('\n').enumerate() {
         let line = py_strip(line);

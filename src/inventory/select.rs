@@ -183,6 +183,7 @@ mod tests {
             source_vars: Vec::new(),
             hostvars,
             placement,
+            warnings: Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{InventoryData, InventoryError, range, yaml11};
+use crate::input_file;
 
 /// Extensions Ansible skips inside an inventory directory.
 const IGNORED_EXTENSIONS: &[&str] = &[
@@ -25,11 +26,20 @@ const IGNORED_NAMES: &[&str] = &[
 ];
 const YAML_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
-/// Parses every source into one inventory and reconciles it. Returns the
-/// data and the sources as absolute paths (host lists are kept verbatim).
-pub fn parse_all(sources: &[String]) -> Result<(InventoryData, Vec<PathBuf>), InventoryError> {
+/// Every source parsed into one inventory.
+pub struct Parsed {
+    pub data: InventoryData,
+    /// The sources as absolute paths (host lists are kept verbatim).
+    pub paths: Vec<PathBuf>,
+    /// Problems the parse went past, each naming its file and line.
+    pub warnings: Vec<String>,
+}
+
+/// Parses every source into one inventory and reconciles it.
+pub fn parse_all(sources: &[String]) -> Result<Parsed, InventoryError> {
     let mut data = InventoryData::new();
     let mut paths = Vec::with_capacity(sources.len());
+    let mut warnings = Vec::new();
     for source in sources {
         let path = Path::new(source);
         if !path.exists() && source.contains(',') {
@@ -40,12 +50,16 @@ pub fn parse_all(sources: &[String]) -> Result<(InventoryData, Vec<PathBuf>), In
         let abs = absolute(path).map_err(|e| {
             InventoryError::file(path, format!("cannot read inventory source: {e}"))
         })?;
-        parse_path(&abs, &mut data)?;
+        parse_path(&abs, &mut data, &mut warnings)?;
         paths.push(abs);
     }
     data.current_source = None;
     data.reconcile();
-    Ok((data, paths))
+    Ok(Parsed {
+        data,
+        paths,
+        warnings,
+    })
 }
 
 fn absolute(path: &Path) -> std::io::Result<PathBuf> {
@@ -63,7 +77,11 @@ fn parse_host_list(list: &str, data: &mut InventoryData) -> Result<(), Inventory
     Ok(())
 }
 
-fn parse_path(path: &Path, data: &mut InventoryData) -> Result<(), InventoryError> {
+fn parse_path(
+    path: &Path,
+    data: &mut InventoryData,
+    warnings: &mut Vec<String>,
+) -> Result<(), InventoryError> {
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| {
@@ -74,14 +92,13 @@ fn parse_path(path: &Path, data: &mut InventoryData) -> Result<(), InventoryErro
             .collect();
         entries.sort();
         for entry in entries {
-            parse_path(&entry, data)?;
+            parse_path(&entry, data, warnings)?;
         }
         return Ok(());
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InventoryError::file(path, format!("cannot read inventory file: {e}")))?;
+    let bytes = input_file::read_bytes(path, "inventory file")?;
     data.current_source = Some(path.to_path_buf());
-    parse_file(path, &text, data)
+    parse_file(path, bytes, data, warnings)
 }
 
 fn is_ignored(path: &Path) -> bool {
@@ -98,13 +115,31 @@ fn is_ignored(path: &Path) -> bool {
 /// extension-less file goes to the YAML parser only when it is a YAML
 /// mapping, so an INI file's errors are reported as INI errors. Where Ansible
 /// would skip an unparsable source with a warning, jobdeck stops with the error.
-fn parse_file(path: &Path, text: &str, data: &mut InventoryData) -> Result<(), InventoryError> {
+///
+/// Bytes that are not UTF-8 (a Latin-1 comment) are accepted in an INI file
+/// with a warning at their line, as Ansible's `ini` plugin accepts them; a
+/// YAML file must be UTF-8 (Ansible's `yaml` plugin fails on them too).
+fn parse_file(
+    path: &Path,
+    bytes: Vec<u8>,
+    data: &mut InventoryData,
+    warnings: &mut Vec<String>,
+) -> Result<(), InventoryError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if YAML_EXTENSIONS.contains(&ext) || (ext.is_empty() && is_yaml_mapping(path, text)) {
-        super::yaml::parse(path, text, data)
-    } else {
-        super::ini::parse(path, text, data)
+    let strict = |bytes: Vec<u8>| input_file::decode(path, "YAML inventory file", bytes);
+    if YAML_EXTENSIONS.contains(&ext) {
+        return super::yaml::parse(path, &strict(bytes)?, data);
     }
+    let (text, not_utf8) = input_file::decode_lossy(path, &bytes);
+    if ext.is_empty() && is_yaml_mapping(path, &text) {
+        if !not_utf8.is_empty() {
+            strict(bytes.clone())?;
+        }
+        return super::yaml::parse(path, &text, data);
+    }
+    super::ini::parse(path, &text, data)?;
+    warnings.extend(not_utf8.iter().map(ToString::to_string));
+    Ok(())
 }
 
 fn is_yaml_mapping(path: &Path, text: &str) -> bool {

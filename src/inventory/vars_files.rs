@@ -199,8 +199,7 @@ fn python_extension(name: &str) -> &str {
 /// One vars file: `None` when it is empty (or holds a false-y value, which
 /// Ansible ignores too); an error when it holds anything but a mapping.
 fn load_vars_file(path: &Path) -> Result<Option<VarMap>, InventoryError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InventoryError::file(path, format!("cannot read variables file: {e}")))?;
+    let text = crate::input_file::read_text(path, "variables file")?;
     if text.starts_with("$ANSIBLE_VAULT;") {
         return Err(InventoryError::file(
             path,
@@ -349,7 +348,11 @@ mod tests {
             "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
         );
         let dir = VarsDir::scan(tmp.path()).unwrap();
-        assert!(matches!(dir.load("bin"), Err(InventoryError::File { .. })));
+        // Not UTF-8: named at its line.
+        assert!(matches!(
+            dir.load("bin"),
+            Err(InventoryError::At { line: 1, .. })
+        ));
         assert!(matches!(dir.load("bad"), Err(InventoryError::At { .. })));
         let err = dir.load("vault").unwrap_err().to_string();
         assert!(err.contains("ansible-vault"), "{err}");

@@ -2,6 +2,9 @@
 //! one block under their folded host list (clush -b style). Hosts are
 //! grouped by a digest of their complete output, so 1,000 hosts cost one
 //! hash lookup each, and only one capture per distinct group is kept.
+//! Error texts (why a host was unreachable) are not part of the digest, as
+//! they often name the host; a block whose hosts ended for different
+//! reasons lists each reason under the hosts that share it.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -20,9 +23,9 @@ struct Group {
     status: HostStatus,
     /// The first host's capture; every host of the group printed the same.
     shown: Option<(HostIndex, HostCapture)>,
-    /// The error detail, while every host of the group has the same one.
-    error: Option<String>,
-    errors_differ: bool,
+    /// Each distinct detail with its error text (`exit 1, connection
+    /// refused`), and the hosts that ended with it, in first-seen order.
+    reasons: Vec<(String, Vec<HostIndex>)>,
 }
 
 #[derive(Debug, Default)]
@@ -42,7 +45,12 @@ impl Gather {
     ) {
         // A host run again (retry failed) leaves its earlier group.
         if let Some(old) = self.group_of.remove(&host) {
-            self.groups[old].hosts.retain(|&h| h != host);
+            let group = &mut self.groups[old];
+            group.hosts.retain(|&h| h != host);
+            for (_, hosts) in &mut group.reasons {
+                hosts.retain(|&h| h != host);
+            }
+            group.reasons.retain(|(_, hosts)| !hosts.is_empty());
         }
         let mut key = digest::Context::new(&digest::SHA256);
         key.update(status.as_str().as_bytes());
@@ -50,15 +58,10 @@ impl Gather {
             Some(capture) => capture.group_key(key),
             None => key.finish(),
         };
-        let error = capture
-            .as_ref()
-            .map(|c| host_detail(Some(c), status, run, true));
+        let reason = host_detail(capture.as_ref(), status, run, true);
         let index = match self.by_key.get(key.as_ref()) {
             Some(&index) => {
                 let group = &mut self.groups[index];
-                if group.error != error {
-                    group.errors_differ = true;
-                }
                 if group.shown.is_none() {
                     group.shown = capture.map(|c| (host, c));
                 }
@@ -69,15 +72,19 @@ impl Gather {
                     hosts: Vec::new(),
                     status,
                     shown: capture.map(|c| (host, c)),
-                    error,
-                    errors_differ: false,
+                    reasons: Vec::new(),
                 });
                 self.by_key
                     .insert(key.as_ref().to_vec(), self.groups.len() - 1);
                 self.groups.len() - 1
             }
         };
-        self.groups[index].hosts.push(host);
+        let group = &mut self.groups[index];
+        group.hosts.push(host);
+        match group.reasons.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, hosts)) => hosts.push(host),
+            None => group.reasons.push((reason, vec![host])),
+        }
         self.group_of.insert(host, index);
     }
 
@@ -96,31 +103,51 @@ impl Gather {
         let mut out = String::new();
         for g in order {
             let group = &self.groups[g];
-            let names: Vec<String> = group.hosts.iter().map(|&h| run.host_name(h)).collect();
             let mut title = format!(
                 "{} ({}): {}",
-                hostlist::fold(names.iter().map(String::as_str)),
+                fold(run, &group.hosts),
                 group.hosts.len(),
                 status_label(group.status)
             );
+            let differ = group.reasons.len() > 1;
             let detail = match &group.shown {
-                Some((_, capture)) => {
-                    host_detail(Some(capture), group.status, run, !group.errors_differ)
-                }
+                Some((_, capture)) => host_detail(Some(capture), group.status, run, !differ),
                 None => String::new(),
             };
             if !detail.is_empty() {
                 let _ = write!(title, ", {detail}");
             }
-            if group.errors_differ {
-                title.push_str(" (errors differ by host)");
+            let mut header = vec![title];
+            if differ {
+                // One line per reason, hosts folded: largest first.
+                let mut reasons: Vec<&(String, Vec<HostIndex>)> = group.reasons.iter().collect();
+                reasons.sort_by_key(|(_, hosts)| {
+                    (std::cmp::Reverse(hosts.len()), hosts.iter().min().copied())
+                });
+                header.extend(reasons.into_iter().map(|(reason, hosts)| {
+                    let reason = if reason.is_empty() {
+                        "(no detail)"
+                    } else {
+                        reason
+                    };
+                    format!("  {} ({}): {reason}", fold(run, hosts), hosts.len())
+                }));
             }
-            let rule = "-".repeat(title.chars().count().clamp(15, 80));
-            let _ = writeln!(out, "{rule}\n{title}\n{rule}");
+            let width = header.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+            let rule = "-".repeat(width.clamp(15, 80));
+            let _ = writeln!(out, "{rule}\n{}\n{rule}", header.join("\n"));
             if let Some((host, capture)) = &group.shown {
                 render_output(&mut out, capture, run, *host);
             }
         }
         out
     }
+}
+
+/// The hosts' names folded into ranges, in host order.
+fn fold(run: &RunInfo, hosts: &[HostIndex]) -> String {
+    let mut hosts = hosts.to_vec();
+    hosts.sort_unstable();
+    let names: Vec<String> = hosts.iter().map(|&h| run.host_name(h)).collect();
+    hostlist::fold(names.iter().map(String::as_str))
 }

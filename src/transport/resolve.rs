@@ -79,7 +79,21 @@ pub struct ResolvedTarget {
 }
 
 /// Builds the target for inventory host `name` from its merged `vars`.
+/// Every error and warning starts with `host 'NAME': `, once.
 pub fn resolve_target(
+    name: &str,
+    vars: &VarMap,
+    ssh_config: &SshConfig,
+    options: &ResolveOptions,
+) -> Result<ResolvedTarget, String> {
+    let named = |message: String| format!("host '{name}': {message}");
+    let mut resolved = resolve(name, vars, ssh_config, options).map_err(named)?;
+    resolved.warnings = resolved.warnings.into_iter().map(named).collect();
+    Ok(resolved)
+}
+
+/// `resolve_target` without the host's name in front of its messages.
+fn resolve(
     name: &str,
     vars: &VarMap,
     ssh_config: &SshConfig,
@@ -96,11 +110,10 @@ pub fn resolve_target(
         "ssh" | "smart" | "paramiko" | "paramiko_ssh" | "ansible.builtin.ssh" => {}
         other => {
             return Err(format!(
-                "host '{name}': ansible_connection={other} is not supported (jobdeck connects with ssh or local)"
+                "ansible_connection={other} is not supported (jobdeck connects with ssh or local)"
             ));
         }
     }
-    let at = |message: String| format!("host '{name}': {message}");
     let home = options.home();
     let home_text = home
         .as_ref()
@@ -111,7 +124,7 @@ pub fn resolve_target(
 
     let host_arg = settings.address.clone();
     let config = ssh_config.query(&host_arg);
-    let address = host_name(&config, &host_arg).map_err(at)?;
+    let address = host_name(&config, &host_arg)?;
     let port = settings.port.or(config.port).unwrap_or(22);
     let user = settings
         .user
@@ -143,8 +156,12 @@ pub fn resolve_target(
             .map(|(_, v)| v.as_str()),
     );
     for key in inventory_keys {
-        identity_files
-            .push(expand_path(key, &tokens, IDENTITY_FILE_TOKENS, home.as_deref()).map_err(at)?);
+        identity_files.push(expand_path(
+            key,
+            &tokens,
+            IDENTITY_FILE_TOKENS,
+            home.as_deref(),
+        )?);
     }
     identity_files.extend(options.extra_identity_files.iter().cloned());
     for (file, origin) in &config.identity_files {
@@ -156,11 +173,11 @@ pub fn resolve_target(
     dedup_in_order(&mut identity_files);
     target.identity_files = identity_files;
     target.identities_only = match settings.ssh_option("IdentitiesOnly") {
-        Some(value) => parse_yes_no("IdentitiesOnly", value).map_err(at)?,
+        Some(value) => parse_yes_no("IdentitiesOnly", value)?,
         None => config.identities_only.unwrap_or(false),
     };
 
-    target.password = password(vars).map_err(at)?;
+    target.password = password(vars)?;
 
     // Host keys.
     let inventory_strict = if host_key_checking_disabled(vars) {
@@ -168,26 +185,23 @@ pub fn resolve_target(
     } else {
         match settings.ssh_option("StrictHostKeyChecking") {
             Some(value) => Some(StrictHostKeyChecking::parse(value).ok_or_else(|| {
-                at(format!(
-                    "StrictHostKeyChecking expects yes, no, accept-new or ask, got '{value}'"
-                ))
+                format!("StrictHostKeyChecking expects yes, no, accept-new or ask, got '{value}'")
             })?),
             None => None,
         }
     };
     let strict = inventory_strict.or(config.strict_host_key_checking);
-    target.host_key_policy = host_key_policy(strict, options.accept_new, name, &mut warnings);
+    target.host_key_policy = host_key_policy(strict, options.accept_new, "", &mut warnings);
 
     let known_hosts = match settings.ssh_option("UserKnownHostsFile") {
         Some(value) => Some(value.split_whitespace().map(str::to_string).collect()),
         None => config.user_known_hosts_files.clone(),
     };
     if let Some(files) = known_hosts {
-        target.user_known_hosts =
-            known_hosts_files(&files, &tokens, home.as_deref()).map_err(at)?;
+        target.user_known_hosts = known_hosts_files(&files, &tokens, home.as_deref())?;
         if target.user_known_hosts.is_empty() {
             warnings.push(format!(
-                "host '{name}': UserKnownHostsFile is /dev/null or none: its host key is checked \
+                "UserKnownHostsFile is /dev/null or none: its host key is checked \
                  against the global known_hosts only{}",
                 if target.host_key_policy == HostKeyPolicy::AcceptNew {
                     ", and a new key is accepted without being remembered"
@@ -206,16 +220,16 @@ pub fn resolve_target(
     ) {
         (Some(timeout), _) => timeout,
         (None, Some(value)) => ssh_config::parse_ssh_time(value)
-            .ok_or_else(|| at(format!("ConnectTimeout expects seconds, got '{value}'")))?,
+            .ok_or_else(|| format!("ConnectTimeout expects seconds, got '{value}'"))?,
         (None, None) => config.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
     };
 
     let proxy = match (&settings.proxy_jump, &settings.proxy_command) {
         (Some(_), Some(_)) => {
-            return Err(at(
+            return Err(
                 "both ProxyJump (-J) and ProxyCommand are set in ansible_ssh_*_args; ssh refuses that too, keep one"
                     .into(),
-            ));
+            );
         }
         (Some(jump), None) => Some(proxy_setting_jump(jump)),
         (None, Some(command)) => Some(proxy_setting_command(command)),
@@ -225,11 +239,11 @@ pub fn resolve_target(
         None | Some(ProxySetting::Direct) => Proxy::Direct,
         Some(ProxySetting::Command(command)) => Proxy::Command(
             ssh_config::expand_tokens(&command, &tokens, PROXY_COMMAND_TOKENS)
-                .map_err(|e| at(format!("ProxyCommand: {e}")))?,
+                .map_err(|e| format!("ProxyCommand: {e}"))?,
         ),
         Some(ProxySetting::Jump(spec)) => {
-            let hops = parse_jump_list(&spec).map_err(at)?;
-            Proxy::Jump(resolve_hops(hops, ssh_config, options, &mut warnings).map_err(at)?)
+            let hops = parse_jump_list(&spec)?;
+            Proxy::Jump(resolve_hops(hops, ssh_config, options, &mut warnings)?)
         }
     };
     Ok(ResolvedTarget { target, warnings })
@@ -266,10 +280,12 @@ fn host_name(config: &HostConfig, host_arg: &str) -> Result<String, String> {
     }
 }
 
+/// `subject` starts the warning: empty for the host itself, `jump host 'X': `
+/// for a hop.
 fn host_key_policy(
     strict: Option<StrictHostKeyChecking>,
     accept_new: bool,
-    name: &str,
+    subject: &str,
     warnings: &mut Vec<String>,
 ) -> HostKeyPolicy {
     if accept_new {
@@ -282,7 +298,7 @@ fn host_key_policy(
         Some(StrictHostKeyChecking::AcceptNew) => HostKeyPolicy::AcceptNew,
         Some(StrictHostKeyChecking::No) => {
             warnings.push(format!(
-                "host '{name}': StrictHostKeyChecking=no is run as accept-new: a new host key is \
+                "{subject}StrictHostKeyChecking=no is run as accept-new: a new host key is \
                  accepted and recorded, a changed one still fails"
             ));
             HostKeyPolicy::AcceptNew
@@ -376,7 +392,7 @@ fn resolve_hop(
     target.host_key_policy = host_key_policy(
         config.strict_host_key_checking,
         options.accept_new,
-        &format!("jump host {}", hop.host),
+        &format!("jump host '{}': ", hop.host),
         warnings,
     );
     match &config.user_known_hosts_files {

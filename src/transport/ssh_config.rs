@@ -159,9 +159,8 @@ impl SshConfig {
         let mut config = SshConfig::default();
         match explicit {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|err| {
-                    format!("cannot read ssh config file {}: {err}", path.display())
-                })?;
+                let text = crate::input_file::read_text(path, "ssh config file")
+                    .map_err(|err| err.to_string())?;
                 let context = ParseContext {
                     home,
                     include_base: user_base,
@@ -206,10 +205,13 @@ impl SshConfig {
     }
 
     fn read_optional(&mut self, path: &Path, context: &ParseContext) -> Result<(), String> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => self.parse_file(path, &text, context, &Arc::new(Vec::new()), 0),
+        match std::fs::metadata(path) {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(err) => Err(format!("cannot read {}: {err}", path.display())),
+            _ => {
+                let text = crate::input_file::read_text(path, "ssh config file")
+                    .map_err(|err| err.to_string())?;
+                self.parse_file(path, &text, context, &Arc::new(Vec::new()), 0)
+            }
         }
     }
 
@@ -289,9 +291,8 @@ impl SshConfig {
                             context.include_base.join(pattern)
                         };
                         for path in glob_files(&pattern) {
-                            let text = std::fs::read_to_string(&path).map_err(|err| {
-                                at(format!("cannot read included {}: {err}", path.display()))
-                            })?;
+                            let text = crate::input_file::read_text(&path, "included file")
+                                .map_err(|err| at(err.to_string()))?;
                             self.parse_file(&path, &text, context, &condition, depth + 1)?;
                         }
                     }

@@ -206,11 +206,28 @@ impl App {
         self.flows.set_inventory_sources(&inv.sources, &base);
         self.find_flows(inv.sources.clone(), base.clone());
         self.schedules.set_inventory(inv.clone(), base.clone());
+        let loaded = format!("loaded {hosts} hosts in {groups} groups");
+        let warnings = inv.warnings.join("; ");
         self.inventory.set_inventory(inv, base);
-        self.set_status(
-            StatusLevel::Info,
-            format!("loaded {hosts} hosts in {groups} groups"),
-        );
+        // A warning already shown (a broken keymap, read before the
+        // inventory) stays in front: it must not be gone before it is seen.
+        let earlier = self
+            .status
+            .take()
+            .filter(|s| s.level != StatusLevel::Info)
+            .map(|s| s.text);
+        let text: Vec<String> = earlier
+            .into_iter()
+            .chain((!warnings.is_empty()).then_some(warnings))
+            .collect();
+        if text.is_empty() {
+            self.set_status(StatusLevel::Info, loaded);
+        } else {
+            self.set_status(
+                StatusLevel::Warning,
+                format!("{}; {loaded}", text.join("; ")),
+            );
+        }
     }
 
     /// The selected hosts' names, in inventory order, for the planner.

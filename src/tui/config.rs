@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::keymap::{Keymap, line_of};
-use super::theme::Theme;
+use super::theme::{DEFAULT_THEME, Theme, ThemeChoice};
+use crate::input_file::{self, InputError};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +33,7 @@ struct TuiSection {
 }
 
 /// Everything read from disk before the console starts.
+#[derive(Debug)]
 pub struct Settings {
     pub theme: Theme,
     pub keymap: Keymap,
@@ -48,13 +50,15 @@ pub fn default_config_dir() -> Option<PathBuf> {
 impl Settings {
     /// Reads the config directory. `theme` (from `--theme`) wins over the
     /// config file; `keymap` names a keymap file other than the default one.
+    /// The one error is a `--theme` file that cannot be read at all (the
+    /// console then does not start); every other problem is a warning.
     /// Reads files: call it off the UI task.
     pub fn load(
         config_dir: Option<&Path>,
         theme: Option<&str>,
         keymap: Option<&Path>,
         mouse: Option<bool>,
-    ) -> Settings {
+    ) -> Result<Settings, InputError> {
         let mut warnings = Vec::new();
         let config = config_dir
             .map(|dir| dir.join("config.toml"))
@@ -68,9 +72,15 @@ impl Settings {
             })
             .unwrap_or_default();
 
-        let requested = theme.map(str::to_string).or(config.tui.theme);
         let theme_dir = config_dir.map(|dir| dir.join("themes"));
-        let choice = Theme::choose(requested.as_deref(), theme_dir.as_deref());
+        let choice = match theme {
+            Some(flag) => Theme::choose(Some(flag), theme_dir.as_deref())?,
+            None => Theme::choose(config.tui.theme.as_deref(), theme_dir.as_deref())
+                .unwrap_or_else(|e| ThemeChoice {
+                    theme: Theme::default_theme(),
+                    warning: Some(format!("{e}; using the {DEFAULT_THEME} theme")),
+                }),
+        };
         warnings.extend(choice.warning);
 
         let keymap_path = keymap
@@ -79,33 +89,30 @@ impl Settings {
             .filter(|p| keymap.is_some() || p.is_file());
         let keymap = match keymap_path {
             None => Keymap::builtin(),
-            Some(path) => match std::fs::read_to_string(&path) {
+            Some(path) => match input_file::read_text(&path, "keymap") {
                 Err(e) => {
-                    warnings.push(format!(
-                        "cannot read keymap {}: {e}; using the built-in keys",
-                        path.display()
-                    ));
+                    warnings.push(format!("{e}; using the built-in keys"));
                     Keymap::builtin()
                 }
-                Ok(text) => Keymap::with_overrides(&text, &path).unwrap_or_else(|e| {
-                    warnings.push(format!("keymap {e}; using the built-in keys"));
-                    Keymap::builtin()
-                }),
+                Ok(text) => {
+                    let (keymap, problems) = Keymap::with_overrides(&text, &path);
+                    warnings.extend(problems.iter().map(|e| format!("keymap {e}")));
+                    keymap
+                }
             },
         };
 
-        Settings {
+        Ok(Settings {
             theme: choice.theme,
             keymap,
             mouse: mouse.or(config.tui.mouse).unwrap_or(true),
             warnings,
-        }
+        })
     }
 }
 
 fn read_config(path: &Path) -> Result<ConfigFile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = input_file::read_text(path, "config file").map_err(|e| e.to_string())?;
     toml::from_str(&text).map_err(|e| {
         let line = line_of(&text, e.span().map(|s| s.start).unwrap_or(0));
         format!("{}:{line}: {}", path.display(), e.message())
@@ -116,6 +123,10 @@ fn read_config(path: &Path) -> Result<ConfigFile, String> {
 mod tests {
     use super::*;
 
+    fn load(dir: Option<&Path>, theme: Option<&str>, keymap: Option<&Path>) -> Settings {
+        Settings::load(dir, theme, keymap, None).unwrap()
+    }
+
     #[test]
     fn config_file_chooses_theme_and_mouse_and_flags_win() {
         let dir = tempfile::tempdir().unwrap();
@@ -124,11 +135,12 @@ mod tests {
             "[tui]\ntheme = \"light\"\nmouse = false\n",
         )
         .unwrap();
-        let settings = Settings::load(Some(dir.path()), None, None, None);
+        let settings = load(Some(dir.path()), None, None);
         assert_eq!(settings.theme.name, "light");
         assert!(!settings.mouse);
         assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
-        let flagged = Settings::load(Some(dir.path()), Some("high-contrast"), None, Some(true));
+        let flagged =
+            Settings::load(Some(dir.path()), Some("high-contrast"), None, Some(true)).unwrap();
         assert_eq!(flagged.theme.name, "high-contrast");
         assert!(flagged.mouse);
     }
@@ -139,10 +151,10 @@ mod tests {
         std::fs::write(dir.path().join("config.toml"), "[tui]\ntheme = 3\n").unwrap();
         std::fs::write(
             dir.path().join("keymap.toml"),
-            "[global]\n\"q\" = \"quit\"\n\"Q\" = \"leave\"\n",
+            "[global]\n\"Q\" = \"leave\"\n\"ctrl-q\" = \"quit\"\n",
         )
         .unwrap();
-        let settings = Settings::load(Some(dir.path()), None, None, None);
+        let settings = load(Some(dir.path()), None, None);
         assert_eq!(settings.theme.name, "dark");
         assert_eq!(settings.warnings.len(), 2, "{:?}", settings.warnings);
         assert!(
@@ -151,16 +163,51 @@ mod tests {
             settings.warnings
         );
         assert!(
-            settings.warnings[1].contains("keymap.toml:3: unknown action 'leave'"),
+            settings.warnings[1].contains("keymap.toml:2: unknown action 'leave'"),
             "{:?}",
             settings.warnings
         );
-        assert!(settings.warnings[1].ends_with("using the built-in keys"));
+        assert!(settings.warnings[1].ends_with("the line is ignored"));
+        // The keymap's good line applies.
+        let ctrl_q = crate::tui::keymap::Key::parse("ctrl-q").unwrap();
+        assert_eq!(
+            settings
+                .keymap
+                .lookup(&[crate::tui::keymap::KeyContext::Global], &ctrl_q),
+            Some(crate::tui::action::Action::Quit)
+        );
     }
 
     #[test]
     fn a_missing_explicit_keymap_is_reported() {
-        let settings = Settings::load(None, None, Some(Path::new("/nonexistent/keys.toml")), None);
-        assert!(settings.warnings[0].starts_with("cannot read keymap /nonexistent/keys.toml"));
+        let settings = load(None, None, Some(Path::new("/nonexistent/keys.toml")));
+        assert!(
+            settings.warnings[0].starts_with("/nonexistent/keys.toml: cannot read keymap: "),
+            "{:?}",
+            settings.warnings
+        );
+    }
+
+    #[test]
+    fn unreadable_files_never_hang_the_console() {
+        let dir = tempfile::tempdir().unwrap();
+        // A theme flag naming a device: the console does not start.
+        let e = Settings::load(Some(dir.path()), Some("/dev/zero"), None, None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/dev/zero: cannot read theme: it is a character device"),
+            "{e}"
+        );
+        // The same in the config file, and a keymap that is a device: warnings.
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[tui]\ntheme = \"/dev/zero\"\n",
+        )
+        .unwrap();
+        let settings = load(Some(dir.path()), None, Some(Path::new("/dev/zero")));
+        assert_eq!(settings.theme.name, "dark");
+        assert_eq!(settings.warnings.len(), 2, "{:?}", settings.warnings);
+        assert!(settings.warnings[0].starts_with("/dev/zero: cannot read theme"));
+        assert!(settings.warnings[1].starts_with("/dev/zero: cannot read keymap"));
     }
 }

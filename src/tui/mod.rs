@@ -82,11 +82,7 @@ const MESSAGE_QUEUE: usize = 1024;
 
 /// Runs the console until the user quits. Returns the process exit code.
 pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        anyhow::bail!(
-            "the console needs a terminal; in scripts use a subcommand (see `jobdeck --help`)"
-        );
-    }
+    // Settings first: a `--theme` that cannot be read is the error to show.
     let settings = {
         let options = options.clone();
         tokio::task::spawn_blocking(move || {
@@ -102,8 +98,13 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
             )
         })
         .await
-        .context("reading the console settings")?
+        .context("reading the console settings")??
     };
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the console needs a terminal; in scripts use a subcommand (see `jobdeck --help`)"
+        );
+    }
     let (tasks, mut messages) = mpsc::channel(MESSAGE_QUEUE);
     let mut app = App::new(settings.theme, settings.keymap);
     app.set_task_sender(tasks.clone());

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::keymap::line_of;
+use crate::input_file::{self, InputError};
 
 pub const DEFAULT_THEME: &str = "dark";
 
@@ -260,19 +261,25 @@ impl Theme {
 
     /// Chooses a theme from `--theme NAME|PATH` or the config file: a
     /// built-in name, a `NAME.toml` in the user's theme directory, or a
-    /// path. Reads files, so call it off the UI task.
-    pub fn choose(requested: Option<&str>, user_theme_dir: Option<&Path>) -> ThemeChoice {
+    /// path. A file that cannot be read at all (missing, not a regular
+    /// file, over the input size limit) is an error; an unknown name or a
+    /// file with a mistake falls back to the default with a warning. Reads
+    /// files, so call it off the UI task.
+    pub fn choose(
+        requested: Option<&str>,
+        user_theme_dir: Option<&Path>,
+    ) -> Result<ThemeChoice, InputError> {
         let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
-            return ThemeChoice {
+            return Ok(ThemeChoice {
                 theme: Theme::default_theme(),
                 warning: None,
-            };
+            });
         };
         if let Some(theme) = Theme::builtin(requested) {
-            return ThemeChoice {
+            return Ok(ThemeChoice {
                 theme,
                 warning: None,
-            };
+            });
         }
         let looks_like_path = requested.contains('/') || requested.ends_with(".toml");
         let path: Option<PathBuf> = if looks_like_path {
@@ -288,13 +295,14 @@ impl Theme {
         };
         let Some(path) = path else {
             let known: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-            return fallback(format!(
+            return Ok(fallback(format!(
                 "unknown theme '{requested}' (built in: {}; or give a path to a .toml file)",
                 known.join(", ")
-            ));
+            )));
         };
-        match std::fs::read_to_string(&path) {
-            Err(e) => fallback(format!("cannot read theme {}: {e}", path.display())),
+        let bytes = input_file::read_bytes(&path, "theme")?;
+        Ok(match input_file::decode(&path, "theme", bytes) {
+            Err(e) => fallback(e.to_string()),
             Ok(text) => match Theme::parse(&text, &path.display().to_string()) {
                 Ok(theme) => ThemeChoice {
                     theme,
@@ -302,7 +310,7 @@ impl Theme {
                 },
                 Err(e) => fallback(format!("theme {e}")),
             },
-        }
+        })
     }
 
     // Styles by meaning, so views never pick raw colours.
@@ -430,7 +438,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("broken.toml");
         std::fs::write(&path, "[colors]\nok = \"#12\"\n").unwrap();
-        let choice = Theme::choose(Some(path.to_str().unwrap()), None);
+        let choice = Theme::choose(Some(path.to_str().unwrap()), None).unwrap();
         assert_eq!(choice.theme, Theme::default_theme());
         let warning = choice.warning.unwrap();
         assert!(
@@ -438,34 +446,50 @@ mod tests {
             "{warning}"
         );
         assert!(warning.ends_with("using the dark theme"), "{warning}");
+        // Not UTF-8: named at its line.
+        std::fs::write(&path, b"[colors]\n# caf\xe9\nok = \"red\"\n").unwrap();
+        let warning = Theme::choose(Some(path.to_str().unwrap()), None)
+            .unwrap()
+            .warning
+            .unwrap();
+        assert!(
+            warning.contains("broken.toml:2: not UTF-8 text: byte 0xE9"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_an_error() {
+        for path in ["/dev/zero", "/nonexistent/x.toml"] {
+            let e = Theme::choose(Some(path), None).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("{path}: cannot read theme: ")),
+                "{e}"
+            );
+        }
     }
 
     #[test]
     fn choose_finds_builtins_user_names_and_reports_unknown_names() {
-        assert_eq!(Theme::choose(Some("light"), None).theme.name, "light");
-        assert!(Theme::choose(None, None).warning.is_none());
+        let choose = |name, dir| Theme::choose(name, dir).unwrap();
+        assert_eq!(choose(Some("light"), None).theme.name, "light");
+        assert!(choose(None, None).warning.is_none());
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("ocean.toml"),
             "[colors]\naccent = \"cyan\"\n",
         )
         .unwrap();
-        let ocean = Theme::choose(Some("ocean"), Some(dir.path()));
+        let ocean = choose(Some("ocean"), Some(dir.path()));
         assert!(ocean.warning.is_none());
         assert_eq!(ocean.theme.colors.accent, Color::Cyan);
-        let unknown = Theme::choose(Some("sunset"), Some(dir.path()));
+        let unknown = choose(Some("sunset"), Some(dir.path()));
         assert!(
             unknown
                 .warning
                 .unwrap()
                 .starts_with("unknown theme 'sunset'")
-        );
-        let missing = Theme::choose(Some("/nonexistent/x.toml"), None);
-        assert!(
-            missing
-                .warning
-                .unwrap()
-                .starts_with("cannot read theme /nonexistent/x.toml")
         );
     }
 }

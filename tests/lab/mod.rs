@@ -1,7 +1,7 @@
 //! Shared helpers for the guardrail tests (guard, locks, pre-flight,
 //! manners, notifications): a sandbox that runs the real binary on a real
-//! journal, and a small HTTP server on 127.0.0.1 that records what it is
-//! sent.
+//! journal with its own config dir, and a small HTTP server on 127.0.0.1
+//! that records what it is sent. Needs `mod cli;` beside `mod lab;`.
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
@@ -16,36 +16,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::Value;
 
-pub struct Outcome {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Outcome {
-    #[track_caller]
-    pub fn expect(self, code: i32) -> Outcome {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    pub fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-pub fn run(cmd: &mut Command) -> Outcome {
-    let out = cmd.output().expect("run jobdeck");
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+pub use crate::cli::run;
 
 /// A temp dir with a journal, an XDG config dir (`config/jobdeck/`) and
 /// helpers to write files and run jobdeck there.

@@ -100,7 +100,7 @@ impl Library {
                     continue;
                 }
                 seen.push(real);
-                let source = std::fs::read_to_string(&path).unwrap_or_default();
+                let source = crate::input_file::read_text(&path, "flow file").unwrap_or_default();
                 library.flows.push(FlowEntry {
                     loaded: load_flow(&path),
                     path,
@@ -115,9 +115,12 @@ impl Library {
                     continue;
                 }
                 seen.push(real);
-                let body = std::fs::read_to_string(&path).unwrap_or_default();
+                let read = crate::input_file::read_text(&path, "atom");
+                let body = read.clone().unwrap_or_default();
                 library.atoms.push(AtomEntry {
-                    loaded: Atom::parse(&path, body.clone()).map(Arc::new),
+                    loaded: read
+                        .map_err(|e| FlowErrors(vec![e.into()]))
+                        .and_then(|body| Atom::parse(&path, body).map(Arc::new)),
                     path,
                     body,
                 });
@@ -2475,6 +2478,10 @@ fn composer_param_spec(composer: &Composer, name: &str) -> Option<ParamSpec> {
         default: text("default"),
         required: fields
             .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        allow_empty: fields
+            .get("allow_empty")
             .and_then(Value::as_bool)
             .unwrap_or(false),
         secret: fields

@@ -77,7 +77,8 @@ impl ParamField {
 /// default, or rejected by the param's type.
 pub fn value_problem(spec: &ParamSpec, text: &str) -> Option<String> {
     if text.is_empty() {
-        (spec.required && spec.default.is_none()).then(|| "required".to_string())
+        (spec.required && spec.default.is_none() && !spec.allow_empty)
+            .then(|| "required".to_string())
     } else {
         spec.check(text).err()
     }
@@ -103,7 +104,8 @@ pub fn fields_for(specs: &[ParamSpec], given: &[(String, String)]) -> Vec<ParamF
 pub fn given(fields: &[ParamField]) -> Vec<(String, String)> {
     fields
         .iter()
-        .filter(|f| !f.value.is_empty())
+        // An empty field is not given, unless empty is a value the param takes.
+        .filter(|f| !f.value.is_empty() || f.spec.allow_empty)
         .map(|f| (f.spec.name.clone(), f.value.text().to_string()))
         .collect()
 }
@@ -126,6 +128,7 @@ mod tests {
             kind,
             default: None,
             required: false,
+            allow_empty: false,
             secret: false,
             description: None,
             line: 1,

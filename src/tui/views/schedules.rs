@@ -2336,6 +2336,7 @@ mod tests {
             kind: crate::flow::params::ParamKind::String,
             default: None,
             required: true,
+            allow_empty: false,
             secret: true,
             description: None,
             line: 1,
