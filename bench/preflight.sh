@@ -28,16 +28,7 @@ done
 [ ${#positional[@]} -ge 2 ] && F=${positional[1]}
 
 "$SHARED/sshd-fleet.sh" "$N" >/dev/null
-INV=$DIR/jobdeck-inv$N.ini
-{
-  echo "[fleet]"
-  cat "$DIR/hosts$N.txt"
-  echo "[fleet:vars]"
-  echo "ansible_port=2222"
-  echo "ansible_user=bench"
-  echo "ansible_ssh_private_key_file=$DIR/sshd/client_ed25519"
-  echo "ansible_ssh_common_args='-o UserKnownHostsFile=$DIR/known_hosts'"
-} > "$INV"
+INV=$("$(dirname "$0")/fleet-inventory.sh" "$N")
 
 if [ "$BUILD" = 1 ]; then
   (cd "$REPO" && CARGO_INCREMENTAL=0 cargo build --release --quiet)

@@ -60,13 +60,7 @@ fn over_ssh_step_settings_win_over_the_command_line_over_the_flow() {
     let sshd = SshdFixture::start();
     let inv = s(&lab.write(
         "inventory/hosts.ini",
-        &format!(
-            "[web]\nweb1 ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={} ansible_ssh_common_args='-o UserKnownHostsFile={}'\n",
-            sshd.port,
-            sshd.user,
-            sshd.client_key.display(),
-            sshd.known_hosts.display()
-        ),
+        &format!("[web]\n{}\n", sshd.host_line("web1", sshd.port)),
     ));
     lab.write(
         "inventory/atoms/as-root.sh",

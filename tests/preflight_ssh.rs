@@ -38,16 +38,7 @@ impl Fleet {
             } else {
                 self.sshd.port
             };
-            write!(
-                text,
-                "{host} ansible_host=127.0.0.1 ansible_port={port} ansible_user={user} \
-                 ansible_ssh_private_key_file={key} \
-                 ansible_ssh_common_args='-o UserKnownHostsFile={known}'",
-                user = self.sshd.user,
-                key = self.sshd.client_key.display(),
-                known = self.sshd.known_hosts.display(),
-            )
-            .unwrap();
+            text.push_str(&self.sshd.host_line(host, port));
             for (h, var) in vars {
                 if *h == host {
                     write!(text, " {var}").unwrap();

@@ -460,6 +460,19 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A field of `show`'s header: a label, then its lines aligned under the
+/// first.
+pub(super) fn push_field(out: &mut String, label: &str, lines: &[String]) {
+    for (i, line) in lines.iter().enumerate() {
+        let label = if i == 0 {
+            format!("{label}:")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  {label:<10} {line}");
+    }
+}
+
 /// The part of `show` above the hosts.
 fn render_header(
     detail: &InstanceDetail,
@@ -475,19 +488,11 @@ fn render_header(
         one_line(&inst.flow),
         inst.status.as_str().to_uppercase()
     );
-    // Each field: a label, then its lines aligned under the first ("-" if none).
     let mut field = |label: &str, mut lines: Vec<String>| {
         if lines.is_empty() {
             lines.push("-".to_owned());
         }
-        for (i, line) in lines.iter().enumerate() {
-            let label = if i == 0 {
-                format!("{label}:")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(out, "  {label:<10} {line}");
-        }
+        push_field(&mut out, label, &lines);
     };
     if let Some(reason) = &inst.reason {
         field("reason", vec![one_line(reason)]);

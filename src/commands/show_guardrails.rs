@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::history::push_field;
 use crate::engine::events::UnixMillis;
 use crate::hostlist::fold;
 use crate::journal::guardrails::Guardrails;
@@ -18,16 +19,7 @@ pub fn render(
     time: &dyn Fn(UnixMillis) -> String,
 ) -> String {
     let mut out = String::new();
-    let mut field = |label: &str, lines: Vec<String>| {
-        for (i, line) in lines.iter().enumerate() {
-            let label = if i == 0 {
-                format!("{label}:")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(out, "  {label:<10} {line}");
-        }
-    };
+    let mut field = |label: &str, lines: Vec<String>| push_field(&mut out, label, &lines);
     if !guardrails.guard_hits.is_empty() {
         let lines = guardrails
             .guard_hits

@@ -144,6 +144,20 @@ pub fn current_user() -> String {
     }
 }
 
+/// A process of this machine that has exited: what a crashed owner looks
+/// like to the owner check (for tests).
+#[cfg(test)]
+pub(crate) fn exited_process() -> ProcessIdentity {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    ProcessIdentity {
+        pid,
+        start: None,
+        ..ProcessIdentity::current()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,15 +192,7 @@ mod tests {
 
     #[test]
     fn an_exited_child_is_gone() {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
         let me = ProcessIdentity::current();
-        let owner = ProcessIdentity {
-            pid,
-            start: None,
-            ..me.clone()
-        };
-        assert_eq!(owner_state(&owner, &me), OwnerState::Gone);
+        assert_eq!(owner_state(&exited_process(), &me), OwnerState::Gone);
     }
 }

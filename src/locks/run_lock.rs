@@ -193,15 +193,8 @@ mod tests {
     #[test]
     fn a_dead_holder_on_this_machine_frees_the_lock_at_once() {
         let (_dir, mut conn) = journal();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
         let me = ProcessIdentity::current();
-        let dead = ProcessIdentity {
-            pid,
-            start: None,
-            ..me.clone()
-        };
+        let dead = crate::journal::owner::exited_process();
         let now = crate::engine::events::now_millis();
         let owner_dead = Owner {
             me: &dead,

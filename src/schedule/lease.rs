@@ -249,15 +249,8 @@ mod tests {
     #[test]
     fn a_dead_holder_on_this_host_is_replaced_at_once() {
         let (_dir, mut conn) = journal();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
         let me = ProcessIdentity::current();
-        let dead = ProcessIdentity {
-            pid,
-            start: None,
-            ..me.clone()
-        };
+        let dead = crate::journal::owner::exited_process();
         acquire(&mut conn, &dead, "daemon", 1_000, TIMES).unwrap();
         let took = acquire(&mut conn, &me, "console", 1_001, TIMES).unwrap();
         assert!(matches!(took, Acquire::Held { replaced: Some(ref h) } if h.owner == dead));
