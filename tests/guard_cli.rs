@@ -265,3 +265,52 @@ fn check_reports_hits_per_language_and_bad_rules() {
         out.stderr
     );
 }
+
+#[test]
+fn a_schedule_is_refused_when_the_guard_would_stop_every_fire() {
+    let lab = Lab::new();
+    let inv = lab.local_inventory(&["h1"], &[]);
+    let flow = lab.write(
+        "inventory/flows/nightly.yml",
+        "name: nightly\nsteps:\n  - command: systemctl reboot\n",
+    );
+    let add = |extra: &[&str]| {
+        let mut cmd = lab.cmd();
+        cmd.args(["-i", &s(&inv), "schedule", "add", "nightly", &s(&flow)])
+            .args(["--cron", "0 3 * * *", "--tz", "UTC"])
+            .args(extra);
+        run(&mut cmd)
+    };
+    let refused = add(&[]).expect(2);
+    assert!(
+        refused
+            .stderr
+            .contains("the guard would refuse every fire: rule 'shutdown' (confirm)")
+            && refused.stderr.contains("pass --allow shutdown"),
+        "{}",
+        refused.stderr
+    );
+    add(&[
+        "--allow",
+        "shutdown",
+        "--notify",
+        "command=true",
+        "--lock",
+        "nightly",
+    ])
+    .expect(0);
+    let shown = run(lab.cmd().args(["schedule", "show", "nightly", "--json"])).expect(0);
+    let schedule: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(
+        schedule["run"]["safety"]["allow"],
+        serde_json::json!(["shutdown"])
+    );
+    assert_eq!(schedule["run"]["safety"]["lock"], "nightly");
+    let text = run(lab.cmd().args(["schedule", "show", "nightly"]))
+        .expect(0)
+        .stdout;
+    assert!(
+        text.contains("--lock nightly --allow shutdown --notify command=true"),
+        "{text}"
+    );
+}
