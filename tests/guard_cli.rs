@@ -27,6 +27,12 @@ fn a_blocked_command_stops_the_run_before_any_host_runs() {
     let command = format!("{SHIMS}touch {} && rm -rf / tmp/x", marker.display());
     let out = run(lab.cmd().args(["-i", &s(&inv), "--run", "-c", &command])).expect(2);
     assert!(!marker.exists(), "a host ran: {}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("jobdeck: not started: blocked by the guard: rule 'rm-root'"),
+        "{}",
+        out.stderr
+    );
     // Names the rule, where, and what matched.
     assert!(
         out.stdout.contains(

@@ -803,6 +803,13 @@ pub fn execute(
         }
         anyhow::Ok(summary)
     })?;
+    if summary.refused {
+        // As bad input is: on stderr too, for logs that keep it apart.
+        eprintln!(
+            "jobdeck: not started: {}",
+            summary.reason.as_deref().unwrap_or("refused")
+        );
+    }
     Ok(summary.exit_code())
 }
 
