@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod duration;
 pub mod engine;
+pub mod escapes;
 pub mod flow;
 pub mod guard;
 pub mod hostlist;

@@ -60,17 +60,17 @@ fn over_ssh_step_settings_win_over_the_command_line_over_the_flow() {
     let sshd = SshdFixture::start();
     let inv = s(&lab.write(
         "inventory/hosts.ini",
-        &format!("[web]\n{}\n", sshd.host_line("web1", sshd.port)),
+        format!("[web]\n{}\n", sshd.host_line("web1", sshd.port)),
     ));
     lab.write(
         "inventory/atoms/as-root.sh",
-        &format!("#!/bin/sh\n# ---\n# name: as-root\n# run_as: root\n# ---\n{PROBE}\n"),
+        format!("#!/bin/sh\n# ---\n# name: as-root\n# run_as: root\n# ---\n{PROBE}\n"),
     );
     // In a flow, `$$` is written `$$$$` (flow params use `$`).
     let probe = PROBE.replace("$$", "$$$$");
     let flow = s(&lab.write(
         "inventory/flows/manners.yml",
-        &format!(
+        format!(
             "name: manners\nnice: 5\nionice: best-effort:6\nsteps:\n  - name: own\n    command: \"{probe}\"\n    nice: 12\n    ionice: idle\n  - name: inherited\n    command: \"{probe}\"\n  - atom: as-root\n"
         ),
     ));

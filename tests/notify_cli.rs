@@ -281,7 +281,7 @@ fn retries_of_a_host_do_not_notify_until_its_last_attempt() {
     let flow = |need: u32| {
         s(&lab.write(
             &format!("inventory/flows/retry{need}.yml"),
-            &format!(
+            format!(
                 "name: retry\nsteps:\n  - command: 'n=$$(( $$(cat {c} 2>/dev/null || echo 0) + 1 )); echo $$n > {c}; echo \"try $$n\" >&2; [ $$n -ge {need} ]'\n    retries: 2\n    retry_interval: 10ms\n",
                 c = s(&lab.path(&format!("count{need}"))),
             ),

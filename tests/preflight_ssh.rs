@@ -205,7 +205,7 @@ fn a_flows_checks_and_its_run_as_users_are_checked() {
     );
     let flow = s(&fleet.lab.write(
         "inventory/flows/checked.yml",
-        &format!(
+        format!(
             "name: checked\npreflight:\n  mode: skip-unready\n  checks:\n    - test \"$ROLE\" != broken\n    - command -v sh\nsteps:\n  - command: '{MARK}'\n  - atom: as-app\n    targets: web3\n"
         ),
     ));
@@ -237,7 +237,7 @@ fn the_run_uses_the_connections_preflight_opened() {
     let before = fleet.sshd.connections_accepted();
     let two_steps = s(&fleet.lab.write(
         "inventory/flows/two.yml",
-        &format!("name: two\nsteps:\n  - command: 'true'\n  - command: '{MARK}'\n"),
+        format!("name: two\nsteps:\n  - command: 'true'\n  - command: '{MARK}'\n"),
     ));
     run(fleet
         .lab

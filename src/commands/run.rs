@@ -30,8 +30,11 @@ use crate::notify::Notifier;
 use crate::report::{ReportOptions, Reporter};
 use crate::rollout::{BatchExpr, BatchMode, HostOrder, MaxFail, order_hosts};
 use crate::safety::{self, GuardInput, SafetyOptions};
+use crate::transport::known_hosts::{self, KnownHosts};
 use crate::transport::resolve::{ResolveOptions, resolve_target};
-use crate::transport::{NoPassphrase, Payload, TerminalPrompt, Transport, TransportOptions};
+use crate::transport::{
+    Connection, NoPassphrase, Payload, TerminalPrompt, Transport, TransportOptions,
+};
 
 /// How the run is rolled out, after the command line overrode the flow.
 #[derive(Debug, Clone)]
@@ -446,6 +449,12 @@ pub fn build_plan(
     }
     warnings.sort();
     warnings.dedup();
+    // Bad known_hosts lines are named (file:line) before anything connects.
+    let ssh_targets = hosts
+        .iter()
+        .map(|host| &host.target)
+        .filter(|target| target.connection == Connection::Ssh);
+    warnings.extend(KnownHosts::new().warnings(&known_hosts::files_of(ssh_targets)));
     let plan_step = |index: usize, step: &Step| planned_step(inv, spec, base, index, step);
     let steps = spec
         .flow

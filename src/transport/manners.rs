@@ -1,11 +1,10 @@
 //! Resource manners on the host: a step's processes at a lower CPU
 //! priority (`nice`) and I/O class (`ionice`).
 //!
-//! Over SSH the wrapper renices and ionices its own shell before anything
-//! else runs, so every process the step starts (and `sudo` for `run_as`)
-//! inherits both. A local step gets them from `setpriority` and
-//! `ioprio_set` in the child before it runs. A host without `renice` or
-//! `ionice` runs the step anyway, with a line on stderr saying so.
+//! The step's bootstrap shell (over SSH and on local hosts alike) renices
+//! and ionices itself before anything else runs, so every process the step
+//! starts (and `sudo` for `run_as`) inherits both. A host without `renice`
+//! or `ionice` runs the step anyway, with a line on stderr saying so.
 
 use std::fmt;
 use std::str::FromStr;
@@ -106,32 +105,6 @@ impl Manners {
             ));
         }
         lines
-    }
-
-    /// Applies the manners to the calling process (a local step's child,
-    /// between fork and exec: only async-signal-safe calls here).
-    pub fn apply_to_this_process(&self) -> std::io::Result<()> {
-        if let Some(n) = self.nice {
-            // SAFETY: setpriority on our own process (who = 0) with a plain int.
-            let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, libc::c_int::from(n)) };
-            if rc != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
-        if let Some(class) = self.ionice {
-            const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-            const IOPRIO_CLASS_SHIFT: libc::c_long = 13;
-            let value = match class {
-                IoClass::Idle => 3 << IOPRIO_CLASS_SHIFT,
-                IoClass::BestEffort(level) => (2 << IOPRIO_CLASS_SHIFT) | libc::c_long::from(level),
-            };
-            // SAFETY: ioprio_set on our own process (who = 0); no memory is passed.
-            let rc = unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value) };
-            if rc != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
-        Ok(())
     }
 }
 

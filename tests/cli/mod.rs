@@ -1,6 +1,8 @@
 //! What the command-line tests share: running the binary and reading how
-//! it ended.
+//! it ended, and a temp dir to write its input files in.
 #![allow(dead_code)]
+
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 
@@ -48,5 +50,30 @@ pub fn run(cmd: &mut Command) -> Outcome {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temp dir for a test's files: named with `path`, written with `write`.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `bytes` to `name` (its directories created); returns its path.
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
     }
 }

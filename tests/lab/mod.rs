@@ -16,34 +16,32 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::cli::Sandbox;
 pub use crate::cli::run;
 
-/// A temp dir with a journal, an XDG config dir (`config/jobdeck/`) and
-/// helpers to write files and run jobdeck there.
+/// A sandbox (tests/cli) with a journal, an XDG config dir
+/// (`config/jobdeck/`) and helpers to run jobdeck there.
 pub struct Lab {
-    pub dir: tempfile::TempDir,
+    sandbox: Sandbox,
+}
+
+impl std::ops::Deref for Lab {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
 }
 
 impl Lab {
     pub fn new() -> Lab {
         Lab {
-            dir: tempfile::tempdir().unwrap(),
+            sandbox: Sandbox::new(),
         }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
 
     pub fn journal(&self) -> PathBuf {
         self.path("journal.db")
-    }
-
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
     }
 
     /// Writes the config file jobdeck reads in this lab.

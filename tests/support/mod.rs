@@ -363,3 +363,15 @@ pub fn processes_matching(needle: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// known_hosts lines a careless or hostile file holds, lines 1 to 3: a Latin-1
+/// comment, a binary line, and a key cut short for `[127.0.0.1]:port`, all
+/// with CRLF ends. None of them may switch host-key checking off.
+pub fn hostile_known_hosts_lines(port: u16) -> Vec<u8> {
+    let mut bytes = b"# h\xf4tes de l'\xe9quipe r\xe9seau\r\n".to_vec();
+    bytes.extend_from_slice(b"\x00\x01\xff\xfe\x9c garbage \xc3\x28\r\n");
+    bytes.extend_from_slice(
+        format!("[127.0.0.1]:{port},other ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC\r\n").as_bytes(),
+    );
+    bytes
+}
