@@ -10,10 +10,15 @@
 //! front, so the busy timeout covers it and two processes queue up instead of
 //! failing with "database is locked" on a read-to-write upgrade.
 
+pub mod backup;
+pub mod check;
 pub mod instance;
 pub mod owner;
+pub mod prune;
 pub mod query;
+pub mod retention;
 pub mod schema;
+pub mod stats;
 pub mod writer;
 
 use std::fs::{DirBuilder, OpenOptions};
@@ -113,6 +118,10 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), JournalError> {
     };
     // First, so that even switching to WAL waits for other processes.
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    // Only takes effect on a new, empty file, and only before WAL mode is
+    // set: a new journal can give freed pages back (see prune.rs).
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+        .map_err(open_err)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(open_err)?;
