@@ -157,6 +157,26 @@ pub struct PruneReport {
     pub elapsed: Duration,
 }
 
+impl PruneReport {
+    /// `deploy 75, health 75`: runs by flow, names cleaned of control
+    /// characters and quoted when they hold spaces.
+    pub fn flows_text(&self) -> String {
+        let flows: Vec<String> = self
+            .by_flow
+            .iter()
+            .map(|(flow, n)| {
+                let name = crate::report::sanitize::one_line(flow);
+                if name.is_empty() || name.contains(char::is_whitespace) {
+                    format!("{name:?} {n}")
+                } else {
+                    format!("{name} {n}")
+                }
+            })
+            .collect();
+        flows.join(", ")
+    }
+}
+
 /// Durations in JSON: milliseconds, fractional.
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
