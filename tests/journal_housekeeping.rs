@@ -223,10 +223,12 @@ fn a_pruned_journal_is_smaller_on_disk() {
     });
     let report = journal.prune(&policy, &quick(), now_millis()).unwrap();
     assert_eq!(report.runs, 40);
-    assert!(
-        matches!(report.space, SpaceOutcome::Returned { pages } if pages > 900),
-        "{report:?}"
-    );
+    let SpaceOutcome::Returned { pages } = report.space else {
+        panic!("{report:?}");
+    };
+    assert!(pages > 900, "{report:?}");
+    // Batches of many pages (each row of `incremental_vacuum` frees one).
+    assert!(report.transactions * 10 < pages, "{report:?}");
     let after = on_disk();
     assert!(after * 10 < before, "on disk: {before} -> {after}");
     assert!(report.bytes_after * 10 < report.bytes_before, "{report:?}");
