@@ -26,8 +26,8 @@ pub struct Run {
     /// The final status; a live status (running, waiting, paused) leaves the
     /// run unfinished, owned by this process.
     pub status: InstanceStatus,
-    /// How long ago it was created and ended.
-    pub age_days: i64,
+    /// How long ago it was created (it ended a second later).
+    pub age_ms: i64,
 }
 
 impl Run {
@@ -39,8 +39,13 @@ impl Run {
             chunks_per_host: 3,
             chunk_bytes: 64,
             status,
-            age_days,
+            age_ms: age_days * DAY_MS,
         }
+    }
+
+    pub fn age_ms(mut self, age_ms: i64) -> Run {
+        self.age_ms = age_ms;
+        self
     }
 
     pub fn trigger(mut self, trigger: Trigger) -> Run {
@@ -83,7 +88,7 @@ impl Filler {
 
     pub fn write(&mut self, run: &Run) -> InstanceId {
         let id = write_run(&mut self.journal, &self.sink, run);
-        self.written.push((id, run.age_days));
+        self.written.push((id, run.age_ms));
         id
     }
 
@@ -92,18 +97,19 @@ impl Filler {
         self.sink.blocking_flush().unwrap();
         drop(self.sink);
         self.writer.join().unwrap();
-        for (id, age_days) in self.written {
-            let created = now_ms() - age_days * DAY_MS;
-            self.journal
-                .connection()
-                .execute(
-                    "UPDATE instances SET created_at = ?2, started_at = ?2,
-                         finished_at = CASE WHEN finished_at IS NULL THEN NULL ELSE ?2 + 1000 END
-                     WHERE id = ?1",
-                    (id, created),
-                )
-                .unwrap();
+        let now = now_ms();
+        let conn = self.journal.connection();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        for (id, age_ms) in self.written {
+            conn.execute(
+                "UPDATE instances SET created_at = ?2, started_at = ?2,
+                     finished_at = CASE WHEN finished_at IS NULL THEN NULL ELSE ?2 + 1000 END
+                 WHERE id = ?1",
+                (id, now - age_ms),
+            )
+            .unwrap();
         }
+        conn.execute_batch("COMMIT").unwrap();
         self.journal
     }
 }
