@@ -14,6 +14,7 @@ use jobdeck::engine::events::{
 use jobdeck::journal::{Journal, JournalSink, JournalWriter, NewInstance, Trigger, WriterOptions};
 
 pub const DAY_MS: i64 = 86_400_000;
+const SAMPLE_FLOW: &str = include_str!("../../sample-inventory/flows/deploy.yml");
 
 /// One run to write.
 #[derive(Debug, Clone)]
@@ -123,13 +124,18 @@ pub fn write_runs(path: &Path, runs: &[Run]) -> Vec<InstanceId> {
 }
 
 fn write_run(journal: &mut Journal, sink: &JournalSink, run: &Run) -> InstanceId {
-    let hosts: Vec<String> = (0..run.hosts).map(|h| format!("host{h:03}")).collect();
+    // As wide as real rows: a real flow's text, full host names.
+    let hosts: Vec<String> = (0..run.hosts)
+        .map(|h| format!("{}-{h:04}.dc1.example.net", run.flow))
+        .collect();
     let id = journal
         .create_instance(&NewInstance {
             flow: run.flow.clone(),
-            flow_snapshot: format!("name: {}\nsteps:\n  - command: echo hi\n", run.flow),
+            flow_snapshot: SAMPLE_FLOW.replacen("name: deploy", &format!("name: {}", run.flow), 1),
             hosts: hosts.clone(),
             trigger: run.trigger,
+            target: serde_json::json!({ "limit": "web", "inventory": ["/srv/inventory"] }),
+            rollout: serde_json::json!({ "batches": "1 30% 100%", "interval": "2h", "mode": "pause-on-failure", "forks": 64 }),
             ..NewInstance::default()
         })
         .unwrap();
