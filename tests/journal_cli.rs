@@ -4,13 +4,15 @@
 //! hosts; old runs are written by the journal writer (see support/fill.rs)
 //! and moved back in time.
 
+mod cli;
 #[path = "support/fill.rs"]
 mod fill;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use cli::{Sandbox, in_seconds, wait_for};
 use fill::{Run, write_runs};
 use jobdeck::engine::events::InstanceStatus::{self, Interrupted, Ok as Done};
 use jobdeck::journal::Trigger;
@@ -22,28 +24,26 @@ const BIN: &str = env!("CARGO_BIN_EXE_jobdeck");
 const SLOW_COMMAND: &str = "for i in $(seq 1 150); do echo line $i; sleep 0.025; done";
 
 struct Dir {
-    tmp: tempfile::TempDir,
+    files: Sandbox,
 }
 
 impl Dir {
     fn new() -> Dir {
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(
-            tmp.path().join("inv.ini"),
+        let files = Sandbox::new();
+        files.write(
+            "inv.ini",
             "[local]\nl1 ansible_connection=local\nl2 ansible_connection=local\n",
-        )
-        .unwrap();
-        std::fs::write(
-            tmp.path().join("echo.yml"),
+        );
+        files.write(
+            "echo.yml",
             "name: echo\ntargets: local\nsteps:\n  - name: say\n    command: echo fired\n",
-        )
-        .unwrap();
-        std::fs::create_dir(tmp.path().join("config")).unwrap();
-        Dir { tmp }
+        );
+        std::fs::create_dir(files.path("config")).unwrap();
+        Dir { files }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(name)
+        self.files.path(name)
     }
 
     fn journal(&self) -> PathBuf {
@@ -61,7 +61,7 @@ impl Dir {
             .args(args)
             .arg("--journal")
             .arg(self.journal())
-            .current_dir(self.tmp.path())
+            .current_dir(self.files.dir.path())
             .env("TZ", "UTC")
             .env("XDG_CONFIG_HOME", self.path("config"))
             .env("JOBDECK_LEASE_EXPIRY", "2s")
@@ -97,6 +97,27 @@ impl Dir {
         let log = self.path("daemon.log");
         let log = log.to_str().unwrap();
         self.spawn(&["daemon", "--log", log], "daemon.out")
+    }
+
+    /// Starts a headless run of `SLOW_COMMAND` on both hosts; returns it
+    /// and its instance (newer than `after`) once it has written `rows`
+    /// output chunks.
+    fn slow_run(&self, after: i64, rows: i64) -> (Child, i64) {
+        let args = [
+            "--run",
+            "-c",
+            SLOW_COMMAND,
+            "-i",
+            "inv.ini",
+            "--limit",
+            "local",
+        ];
+        let run = self.spawn(&args, "run.out");
+        let (live, _) = wait_for("the headless run to write", Duration::from_secs(10), || {
+            self.latest("cli")
+                .filter(|(id, _)| *id > after && self.output_rows(*id) >= rows)
+        });
+        (run, live)
     }
 
     fn log(&self, name: &str) -> String {
@@ -149,23 +170,6 @@ fn foreign_key_problems(conn: &rusqlite::Connection) -> i64 {
         r.get(0)
     })
     .unwrap()
-}
-
-fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn in_seconds(secs: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(secs))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 fn stop(mut child: Child) {
@@ -234,22 +238,7 @@ fn prune_while_a_headless_run_and_the_daemon_write() {
         "--at",
         &in_seconds(2),
     ]);
-    let mut run = dir.spawn(
-        &[
-            "--run",
-            "-c",
-            SLOW_COMMAND,
-            "-i",
-            "inv.ini",
-            "--limit",
-            "local",
-        ],
-        "run.out",
-    );
-    let (live, _) = wait_for("the headless run to write", Duration::from_secs(10), || {
-        dir.latest("cli")
-            .filter(|(id, _)| *id > schedule_last && dir.output_rows(*id) > 0)
-    });
+    let (mut run, live) = dir.slow_run(schedule_last, 1);
 
     let rows_before = dir.output_rows(live);
     let out = dir.ok(&["journal", "prune", "--older-than", "90d"]);
@@ -325,22 +314,7 @@ fn a_backup_taken_mid_run_opens_and_passes_integrity_check() {
     let dir = Dir::new();
     let (_, _, schedule_last) = old_history(&dir);
     let daemon = dir.daemon();
-    let mut run = dir.spawn(
-        &[
-            "--run",
-            "-c",
-            SLOW_COMMAND,
-            "-i",
-            "inv.ini",
-            "--limit",
-            "local",
-        ],
-        "run.out",
-    );
-    let (live, _) = wait_for("the run to be under way", Duration::from_secs(10), || {
-        dir.latest("cli")
-            .filter(|(id, _)| *id > schedule_last && dir.output_rows(*id) > 20)
-    });
+    let (mut run, live) = dir.slow_run(schedule_last, 21);
     let copy = dir.path("backup.db");
     let out = dir.ok(&["journal", "backup", copy.to_str().unwrap()]);
     assert!(out.contains("the copy passed quick_check"), "{out}");

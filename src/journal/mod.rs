@@ -5,6 +5,9 @@
 //!   crashed ones and answering queries. Use it off the UI task.
 //! - `JournalWriter` runs on its own thread and applies the engine's
 //!   `Event`s in batched transactions, fed through a bounded channel.
+//! - Housekeeping while others write: `stats`, `prune` (old runs, in short
+//!   transactions, then the space), `backup` (online copy), `check`
+//!   (integrity and references), `retention` (the config file's rules).
 //!
 //! Every write is a `BEGIN IMMEDIATE` transaction: it takes the write lock up
 //! front, so the busy timeout covers it and two processes queue up instead of

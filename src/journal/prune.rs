@@ -306,6 +306,81 @@ enum Stage {
     Instance,
 }
 
+/// The runs still to delete, and how far the first one has gone.
+#[derive(Debug)]
+struct Deletion {
+    queue: VecDeque<InstanceId>,
+    stage: Stage,
+}
+
+/// What one batch deleted.
+#[derive(Debug, Default)]
+struct Progress {
+    output_chunks: u64,
+    hosts: u64,
+    /// Runs whose instance row went.
+    runs: Vec<InstanceId>,
+}
+
+const DELETE_OUTPUT: &str = "DELETE FROM output WHERE rowid IN
+    (SELECT rowid FROM output WHERE instance_id = ?1 LIMIT ?2)";
+/// Each host row takes its step results, exports and truncations along.
+const DELETE_HOSTS: &str = "DELETE FROM hosts WHERE instance_id = ?1 AND host_idx IN
+    (SELECT host_idx FROM hosts WHERE instance_id = ?1 LIMIT ?2)";
+
+impl Deletion {
+    /// Deletes up to `budget` rows inside `tx`, run after run.
+    fn step(&mut self, tx: &Transaction<'_>, budget: usize) -> rusqlite::Result<Progress> {
+        let mut progress = Progress::default();
+        let mut left = budget;
+        while left > 0 {
+            let Some(&id) = self.queue.front() else { break };
+            match self.stage {
+                Stage::Check => {
+                    let status: Option<String> = tx
+                        .prepare_cached("SELECT status FROM instances WHERE id = ?1")?
+                        .query_row([id], |r| r.get(0))
+                        .optional()?;
+                    let finished = status.is_some_and(|s| PRUNABLE_STATUSES.contains(&s.as_str()));
+                    if finished {
+                        self.stage = Stage::Output;
+                    } else {
+                        // Gone already (another prune), or not finished: skip it.
+                        self.queue.pop_front();
+                    }
+                    left -= 1;
+                }
+                Stage::Output | Stage::Hosts => {
+                    let (sql, then) = match self.stage {
+                        Stage::Output => (DELETE_OUTPUT, Stage::Hosts),
+                        _ => (DELETE_HOSTS, Stage::Instance),
+                    };
+                    let n = tx.prepare_cached(sql)?.execute(params![id, to_i64(left)])?;
+                    match self.stage {
+                        Stage::Output => progress.output_chunks += n as u64,
+                        _ => progress.hosts += n as u64,
+                    }
+                    if n < left {
+                        self.stage = then;
+                    }
+                    left = left.saturating_sub(n.max(1));
+                }
+                Stage::Instance => {
+                    let sql =
+                        format!("DELETE FROM instances WHERE id = ?1 AND status IN {PRUNABLE_SQL}");
+                    if tx.prepare_cached(&sql)?.execute([id])? > 0 {
+                        progress.runs.push(id);
+                    }
+                    self.queue.pop_front();
+                    self.stage = Stage::Check;
+                    left -= 1;
+                }
+            }
+        }
+        Ok(progress)
+    }
+}
+
 fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -431,8 +506,10 @@ impl Journal {
         report: &mut PruneReport,
         count_flow: &mut impl FnMut(&mut PruneReport, InstanceId),
     ) -> Result<(), JournalError> {
-        let mut queue: VecDeque<InstanceId> = chosen.into();
-        let mut stage = Stage::Check;
+        let mut deletion = Deletion {
+            queue: chosen.into(),
+            stage: Stage::Check,
+        };
         let mut batcher = Batcher::new(512, 16, 65_536, options);
         let cancelled = || {
             options
@@ -440,78 +517,16 @@ impl Journal {
                 .as_ref()
                 .is_some_and(|c| c.load(Ordering::Relaxed))
         };
-        while !queue.is_empty() {
+        while !deletion.queue.is_empty() {
             if cancelled() {
                 report.stopped_early = true;
                 break;
             }
-            let done: Vec<InstanceId> = batcher.run(&mut self.conn, |tx, budget| {
-                let mut left = budget;
-                let mut done = Vec::new();
-                let mut next = 0;
-                while left > 0 {
-                    let Some(&id) = queue.get(next) else { break };
-                    match stage {
-                        Stage::Check => {
-                            let status: Option<String> = tx
-                                .prepare_cached("SELECT status FROM instances WHERE id = ?1")?
-                                .query_row([id], |r| r.get(0))
-                                .optional()?;
-                            stage = if status.is_some_and(|s| PRUNABLE_STATUSES.contains(&s.as_str())) {
-                                Stage::Output
-                            } else {
-                                // Gone already (another prune), or not finished: skip it.
-                                next += 1;
-                                Stage::Check
-                            };
-                            left -= 1;
-                        }
-                        Stage::Output => {
-                            let n = tx
-                                .prepare_cached(
-                                    "DELETE FROM output WHERE rowid IN
-                                         (SELECT rowid FROM output WHERE instance_id = ?1 LIMIT ?2)",
-                                )?
-                                .execute(params![id, to_i64(left)])?;
-                            report.output_chunks += n as u64;
-                            if n < left {
-                                stage = Stage::Hosts;
-                            }
-                            left = left.saturating_sub(n.max(1));
-                        }
-                        Stage::Hosts => {
-                            let n = tx
-                                .prepare_cached(
-                                    "DELETE FROM hosts WHERE instance_id = ?1 AND host_idx IN
-                                         (SELECT host_idx FROM hosts WHERE instance_id = ?1 LIMIT ?2)",
-                                )?
-                                .execute(params![id, to_i64(left)])?;
-                            report.hosts += n as u64;
-                            if n < left {
-                                stage = Stage::Instance;
-                            }
-                            left = left.saturating_sub(n.max(1));
-                        }
-                        Stage::Instance => {
-                            let sql = format!(
-                                "DELETE FROM instances WHERE id = ?1 AND status IN {PRUNABLE_SQL}"
-                            );
-                            if tx.prepare_cached(&sql)?.execute([id])? > 0 {
-                                done.push(id);
-                            }
-                            next += 1;
-                            stage = Stage::Check;
-                            left -= 1;
-                        }
-                    }
-                }
-                // Only now that the transaction will commit is the queue moved on.
-                Ok((next, done))
-            }).map(|(next, done)| {
-                queue.drain(..next);
-                done
-            })?;
-            for id in done {
+            // An error ends the prune: the batch rolled back, nothing of it happened.
+            let progress = batcher.run(&mut self.conn, |tx, budget| deletion.step(tx, budget))?;
+            report.output_chunks += progress.output_chunks;
+            report.hosts += progress.hosts;
+            for id in progress.runs {
                 count_flow(report, id);
             }
             self.checkpoint_now_and_then(&batcher)?;

@@ -23,16 +23,13 @@
 //! hourly (see `schedule::retention`); the file is read afresh each time.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::prune::{PrunePolicy, Rule};
-
-/// Config files are read up to this size; a bigger one is refused.
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+use crate::input_file;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -83,29 +80,11 @@ impl Retention {
     /// Reads `[retention]` from a config file; `Ok(None)` when the file or
     /// the section is absent. Errors name the file and line.
     pub fn load(path: &Path) -> Result<Option<Retention>, String> {
-        let file = match std::fs::File::open(path) {
-            Ok(file) => file,
+        match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-        };
-        let mut bytes = Vec::new();
-        file.take(MAX_CONFIG_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if bytes.len() as u64 > MAX_CONFIG_BYTES {
-            return Err(format!(
-                "{}: larger than {} KiB; not a config file?",
-                path.display(),
-                MAX_CONFIG_BYTES / 1024
-            ));
+            _ => {}
         }
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let line = line_of(
-                &String::from_utf8_lossy(e.as_bytes()),
-                e.utf8_error().valid_up_to(),
-            );
-            format!("{}:{line}: not UTF-8 text", path.display())
-        })?;
+        let text = input_file::read_text(path, "config file").map_err(|e| e.to_string())?;
         Retention::parse(&text)
             .map_err(|(line, message)| format!("{}:{line}: {message}", path.display()))
     }
@@ -293,15 +272,15 @@ keep_last = 30
     }
 
     #[test]
-    fn a_file_that_is_too_big_or_not_text_is_refused_with_its_name() {
+    fn a_missing_file_is_no_retention_and_a_bad_one_names_its_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         assert_eq!(Retention::load(&path).unwrap(), None);
         std::fs::write(&path, b"[retention]\ndays = 9\xff\n").unwrap();
         let err = Retention::load(&path).unwrap_err();
-        assert!(err.ends_with("config.toml:2: not UTF-8 text"), "{err}");
-        std::fs::write(&path, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
+        assert!(err.contains("config.toml:2: not UTF-8 text"), "{err}");
+        std::fs::write(&path, "[retention]\ndays = 9\nkeep_last = \"x\"\n").unwrap();
         let err = Retention::load(&path).unwrap_err();
-        assert!(err.contains("larger than 1024 KiB"), "{err}");
+        assert!(err.contains("config.toml:3: invalid type"), "{err}");
     }
 }
