@@ -109,11 +109,12 @@ fn a_new_journal_gets_the_schema_and_a_newer_one_is_refused() {
     drop(journal);
 
     // A later jobdeck migrated the file past what this one knows.
+    let newer = journal::schema::latest_version() + 1;
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 3).unwrap();
+    raw.pragma_update(None, "user_version", newer).unwrap();
     drop(raw);
     let expected = format!(
-        "journal {} was written by a newer jobdeck (schema 3, this jobdeck knows {}); upgrade jobdeck",
+        "journal {} was written by a newer jobdeck (schema {newer}, this jobdeck knows {}); upgrade jobdeck",
         path.display(),
         journal::schema::latest_version()
     );
