@@ -510,7 +510,9 @@ impl Journal {
             queue: chosen.into(),
             stage: Stage::Check,
         };
-        let mut batcher = Batcher::new(512, 16, 65_536, options);
+        // Even the smallest batch does real work: on a saturated machine, lock
+        // times are mostly waiting for a CPU, and tiny batches would only crawl.
+        let mut batcher = Batcher::new(512, 256, 65_536, options);
         let cancelled = || {
             options
                 .cancel
@@ -556,7 +558,7 @@ impl Journal {
     ) -> Result<(), JournalError> {
         let stats = file_stats(&self.conn, &self.path)?;
         if stats.auto_vacuum == "incremental" {
-            let mut batcher = Batcher::new(256, 16, 16_384, options);
+            let mut batcher = Batcher::new(256, 64, 16_384, options);
             let mut free = stats.free_pages;
             let mut returned = 0;
             while free > 0 {
