@@ -50,14 +50,42 @@ fn parse_status(text: &str) -> Result<InstanceStatus> {
     })
 }
 
+/// What a user can pass to `--since`: a duration back from `now` (`7d`,
+/// `12h`), or a local date or time (`2026-03-01`, `2026-03-01 14:00`,
+/// RFC 3339).
+fn parse_since(text: &str, now: UnixMillis) -> Result<UnixMillis> {
+    if let Ok(ago) = crate::duration::parse_duration(text) {
+        let ago = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
+        return Ok(now.saturating_sub(ago));
+    }
+    let trimmed = text.trim();
+    let with_time = if trimmed.len() == "2026-03-01".len() {
+        format!("{trimmed} 00:00")
+    } else {
+        trimmed.to_owned()
+    };
+    crate::schedule::parse_local_time(&with_time, crate::schedule::local_zone())
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            anyhow!(
+                "--since {text:?}: expected a duration back from now (7d, 12h, 30m) or a local date or time (2026-03-01, 2026-03-01 14:00)"
+            )
+        })
+}
+
 pub fn history(
     journal: Option<PathBuf>,
     json: bool,
     limit: usize,
     flow: Option<String>,
     status: Option<String>,
+    since: Option<String>,
 ) -> Result<u8> {
     let status = status.as_deref().map(parse_status).transpose()?;
+    let since = since
+        .as_deref()
+        .map(|text| parse_since(text, crate::engine::events::now_millis()))
+        .transpose()?;
     let path = journal_path(journal)?;
     let Some(journal) = open_existing(&path)? else {
         eprintln!(
@@ -69,7 +97,7 @@ pub fn history(
     let filter = InstanceFilter {
         flow,
         status,
-        since: None,
+        since,
         // `--limit 0`: everything.
         limit: (limit > 0).then_some(limit),
     };
@@ -138,7 +166,7 @@ pub fn export(journal: Option<PathBuf>, id: i64) -> Result<u8> {
 
 // ------------------------------------------------------------ the journal
 
-fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
     match journal {
         Some(path) => Ok(path),
         None => Ok(journal::default_path()?),
@@ -146,7 +174,7 @@ fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 /// Opens the journal if the file exists; `None` if it does not.
-fn open_existing(path: &Path) -> Result<Option<Journal>> {
+pub(crate) fn open_existing(path: &Path) -> Result<Option<Journal>> {
     let Some(mut journal) = Journal::open_existing(path)? else {
         return Ok(None);
     };
@@ -185,7 +213,7 @@ fn finish_output(result: io::Result<()>) -> Result<u8> {
     }
 }
 
-fn write_stdout(text: &str) -> Result<u8> {
+pub(crate) fn write_stdout(text: &str) -> Result<u8> {
     let mut out = io::stdout().lock();
     finish_output(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }

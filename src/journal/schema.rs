@@ -231,6 +231,23 @@ ALTER TABLE truncations ADD COLUMN cut_after INTEGER;
 ALTER TABLE truncations ADD COLUMN dropped_lines INTEGER;
 "#,
     },
+    Migration {
+        version: 4,
+        name: "history filter indexes",
+        sql: r#"
+-- History pages filtered by date, alone or with a flow and/or a status
+-- (see query::list_instances). The instance rows are wide (flow text, host
+-- lists), so a filter must be answered from an index, never by reading
+-- rows; each index also holds the rowid, the id the page is ordered by.
+CREATE INDEX instances_by_created ON instances(created_at);
+CREATE INDEX instances_by_flow_created ON instances(flow, created_at);
+CREATE INDEX instances_by_status_created ON instances(status, created_at);
+-- Its last two columns are for pruning (journal::prune), which reads every
+-- instance's flow, trigger, status and end from this index alone.
+CREATE INDEX instances_by_flow_status_created
+    ON instances(flow, status, created_at, trigger, finished_at);
+"#,
+    },
 ];
 
 /// The schema version this binary writes.
