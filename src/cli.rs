@@ -95,7 +95,14 @@ pub enum Command {
         /// Only runs with this status: ok, failed, aborted, interrupted, running, waiting, paused.
         #[arg(long)]
         status: Option<String>,
+        /// Only runs started since then: a duration back from now (7d, 12h)
+        /// or a local date or time (2026-03-01, "2026-03-01 14:00").
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
     },
+    /// Journal housekeeping while runs go on: size, pruning old runs, backups, checks.
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Show a past run: results per host and their output.
     Show {
         id: i64,
@@ -243,6 +250,51 @@ pub enum ScheduleCommand {
         /// IANA time zone, e.g. Europe/Berlin. Default: the local zone.
         #[arg(long, value_name = "ZONE")]
         tz: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// File size, free pages, runs by status, output by flow and by month,
+    /// the largest runs.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete finished runs (ok, failed, aborted) older than a duration,
+    /// with their hosts, steps and output, and give the space back. Never
+    /// running, waiting, paused or interrupted runs, nor a schedule's last
+    /// run. Live runs go on meanwhile.
+    Prune {
+        /// Runs that ended longer ago than this: 90d, 12h, 1d12h.
+        #[arg(long, value_name = "DUR", required = true)]
+        older_than: String,
+        /// Keep the newest N runs of each flow, whatever their age.
+        #[arg(long, value_name = "N")]
+        keep_last: Option<usize>,
+        /// Only runs of this flow.
+        #[arg(long, value_name = "NAME")]
+        flow: Option<String>,
+        /// Say what would be deleted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the journal to a new file while runs and the daemon go on (a
+    /// consistent snapshot, checked before it gets its name).
+    Backup {
+        /// The copy; must not exist yet.
+        path: std::path::PathBuf,
+    },
+    /// Check the journal's integrity and its references between tables;
+    /// exits 1 when something is wrong.
+    Check {
+        /// SQLite's quick_check: faster, skips checking index contents.
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 

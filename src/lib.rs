@@ -37,4 +37,8 @@ pub mod exit {
     /// A run stopped before its end and can be resumed (`jobdeck resume ID`):
     /// paused after a failure in a headless run, or interrupted.
     pub const INTERRUPTED: u8 = 4;
+    /// The journal could not record the run: no host started after the
+    /// failure, and those named on stderr ran without their results being
+    /// recorded.
+    pub const JOURNAL: u8 = 5;
 }

@@ -39,8 +39,10 @@ fn main() -> ExitCode {
                 limit,
                 flow,
                 status,
+                since,
             }),
-        ) => commands::history::history(journal, json, limit, flow, status),
+        ) => commands::history::history(journal, json, limit, flow, status, since),
+        (None, Some(Command::Journal(cmd))) => commands::journal::run(cmd, journal),
         (
             None,
             Some(Command::Show {

@@ -1578,6 +1578,44 @@ async fn pause_holds_new_hosts_until_resume() {
     );
 }
 
+/// What the journal's forwarder sends when a write failed: no new host,
+/// the running one finishes, and the run ends interrupted (resumable) with
+/// the pending hosts left pending, not skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stop_starts_no_new_host_and_ends_interrupted() {
+    let mut p = plan(
+        local_hosts(3),
+        vec![vec![0, 1], vec![2]],
+        vec![step("s", "sleep 0.3")],
+    );
+    p.policy.forks = 1;
+    let mut live = Live::start(p);
+    live.wait_for("h0 running", is_step_started(0, 0)).await;
+    live.send(Control::Stop {
+        reason: "the journal could not record the run: disk full".into(),
+    });
+    let done = live.finish().await;
+    assert_eq!(done.status, InstanceStatus::Interrupted);
+    let ended = |h| {
+        done.events.iter().find_map(|e| match e.kind {
+            EventKind::HostFinished { host, status } if host == h => Some(status),
+            _ => None,
+        })
+    };
+    assert_eq!(ended(0), Some(HostStatus::Ok), "the running host finished");
+    assert_eq!(ended(1), None, "h1 never started, and stays pending");
+    assert_eq!(ended(2), None);
+    assert!(!done.events.iter().any(|e| is_step_started(1, 0)(&e.kind)));
+    assert!(!done.events.iter().any(|e| is_batch_started(1)(&e.kind)));
+    match &done.events.last().unwrap().kind {
+        EventKind::InstanceFinished { reason, .. } => assert_eq!(
+            reason.as_deref(),
+            Some("the journal could not record the run: disk full")
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn paused_run_whose_operator_left_ends() {
     // Paused inside a batch.

@@ -75,6 +75,7 @@ impl Fixture {
             grace: DEFAULT_GRACE,
             kind: "test".into(),
             log_dir: Some(dir.path().join("logs")),
+            retention_config: None,
         };
         let scheduler = Scheduler::new(&journal, clock.clone(), options).unwrap();
         Fixture {

@@ -762,22 +762,20 @@ pub fn execute(
     let interactive_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let summary = runtime.block_on(async move {
         let (journal_sink, writer) = JournalWriter::spawn(journal_path, WriterOptions::default())?;
+        options.journal_failed = Some(journal_sink.failed_token());
         let mut sink = EventSink::new();
-        let mut to_journal = sink.subscribe(4096);
-        let forward = tokio::spawn(async move {
-            while let Some(event) = to_journal.recv().await {
-                if journal_sink.send(event).await.is_err() {
-                    break;
-                }
-            }
-            let _ = journal_sink.flush().await;
-        });
+        let (controls, control_rx) = ControlHandle::channel();
+        let forward = tokio::spawn(journal::forward::forward_to_journal(
+            sink.subscribe(4096),
+            journal_sink,
+            controls.clone(),
+            None,
+        ));
         let reporter = Reporter::new(Box::new(std::io::stdout()), options);
         let report = tokio::spawn(reporter.consume(sink.subscribe(1024)));
         let notifier =
             notify_context.and_then(|context| Notifier::start(context, sink.subscribe(1024)));
 
-        let (controls, control_rx) = ControlHandle::channel();
         tokio::spawn(abort_on_signals(controls));
         let transport = Transport::new(TransportOptions {
             passphrase_prompt: if interactive_terminal {
@@ -790,16 +788,11 @@ pub fn execute(
         engine::run(plan, transport, sink, control_rx).await;
         let summary = report.await.context("the reporter stopped")?;
         let _ = forward.await;
-        tokio::task::spawn_blocking(move || writer.join())
+        let stats = tokio::task::spawn_blocking(move || writer.join())
             .await
             .ok()
             .and_then(Result::ok)
-            .ok_or_else(|| anyhow!("the journal writer stopped unexpectedly"))
-            .map(|stats| {
-                if let Some(problem) = stats.last_problem {
-                    eprintln!("jobdeck: warning: journal: {problem}");
-                }
-            })?;
+            .ok_or_else(|| anyhow!("the journal writer stopped unexpectedly"))?;
         if let Some(notifier) = notifier {
             for sent in notifier.finish().await {
                 if let Some(error) = sent.delivery.error.filter(|_| !sent.delivery.sent) {
@@ -810,8 +803,16 @@ pub fn execute(
                 }
             }
         }
-        anyhow::Ok(summary)
+        anyhow::Ok((summary, stats))
     })?;
+    let (summary, stats) = summary;
+    if let Some(failure) = &stats.failure {
+        report_journal_failure(journal_path, failure);
+        return Ok(exit::JOURNAL);
+    }
+    if let Some(problem) = stats.last_problem {
+        eprintln!("jobdeck: warning: journal: {problem}");
+    }
     if summary.refused {
         // As bad input is: on stderr too, for logs that keep it apart.
         eprintln!(
@@ -820,6 +821,52 @@ pub fn execute(
         );
     }
     Ok(summary.exit_code())
+}
+
+/// A run the journal could not record ends loudly: what failed, that
+/// nothing started after it, which hosts ran without their results being
+/// recorded, and what the journal will say about the run.
+fn report_journal_failure(journal_path: &Path, failure: &journal::WriteFailure) {
+    let say = |line: String| eprintln!("jobdeck: error: {line}");
+    say(format!(
+        "the journal {} could not record this run: {}",
+        journal_path.display(),
+        failure.error
+    ));
+    for run in &failure.runs {
+        say(format!(
+            "run {}: no host was started after the failure; the run ends interrupted",
+            run.instance
+        ));
+        if run.hosts.is_empty() {
+            say(format!(
+                "run {}: every result up to the failure is recorded",
+                run.instance
+            ));
+        } else {
+            say(format!(
+                "run {}: these hosts ran, but their results are NOT in the journal: {}",
+                run.instance,
+                crate::hostlist::fold(run.hosts.iter().map(String::as_str))
+            ));
+        }
+        if run.end_recorded {
+            say(format!(
+                "run {}: the journal marks it interrupted; once it can be written again, `jobdeck resume {}` runs the hosts not recorded and those not started",
+                run.instance, run.instance
+            ));
+        } else if run.reason_recorded {
+            say(format!(
+                "run {}: the journal could not record the run's end; the next jobdeck to open it marks the run interrupted with this reason",
+                run.instance
+            ));
+        } else {
+            say(format!(
+                "run {}: the journal could not record even why it stopped; the next jobdeck to open it marks the run interrupted",
+                run.instance
+            ));
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM aborts the run: commands are killed on their hosts and

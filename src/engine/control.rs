@@ -16,6 +16,12 @@ pub enum Control {
     Abort {
         reason: String,
     },
+    /// Start nothing more: running hosts finish, pending ones stay pending,
+    /// and the instance ends interrupted (resumable) with this reason. Sent
+    /// when the journal cannot record the run any more.
+    Stop {
+        reason: String,
+    },
     /// Run the failed hosts again from the step that failed.
     RetryFailed,
     /// Skip a host: pending, it never starts; running, it is cancelled.

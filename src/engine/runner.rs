@@ -54,6 +54,7 @@ pub async fn run(
         preflight: None,
         paused: false,
         abort: None,
+        stop: None,
         attempts: HashMap::new(),
         exports: HashMap::new(),
         retrying_in_wait: false,
@@ -109,6 +110,9 @@ pub(super) struct Runner {
     paused: bool,
     /// Set when the run must stop: operator abort or max-fail.
     abort: Option<String>,
+    /// Set when nothing more may start (`Control::Stop`): the run ends
+    /// interrupted once the running hosts are done.
+    stop: Option<String>,
     attempts: HashMap<HostIndex, Arc<Mutex<HashMap<StepIndex, u32>>>>,
     exports: HashMap<HostIndex, HostExports>,
     /// Running hosts retried while waiting between batches: they start even
@@ -197,7 +201,7 @@ impl Runner {
             {
                 break;
             }
-            if self.abort.is_some() {
+            if self.halted() {
                 break;
             }
             self.emit(EventKind::BatchStarted { batch }).await;
@@ -207,6 +211,9 @@ impl Runner {
                 .filter(|&h| !self.hosts[h].done_before)
                 .collect();
             self.run_hosts(batch, members).await;
+            if self.stop.is_some() {
+                break; // the batch did not finish: its hosts not started stay pending
+            }
             let (ok, failed) = self.batch_counts(batch);
             self.emit(EventKind::BatchFinished { batch, ok, failed })
                 .await;
@@ -235,6 +242,10 @@ impl Runner {
                     break;
                 }
             }
+        }
+        if let Some(reason) = self.stop.clone() {
+            // Hosts not started stay pending: `resume` runs them.
+            return self.finish(InstanceStatus::Interrupted, Some(reason)).await;
         }
         self.skip_remaining().await;
         let status = if self.abort.is_some() {
@@ -300,6 +311,11 @@ impl Runner {
         }
     }
 
+    /// Nothing more may start: aborted, or stopped.
+    fn halted(&self) -> bool {
+        self.abort.is_some() || self.stop.is_some()
+    }
+
     fn failures(&self) -> usize {
         self.hosts.iter().filter(|h| h.status.is_failure()).count()
     }
@@ -330,7 +346,7 @@ impl Runner {
                 self.check_stranded();
             }
             let held = self.paused && !self.retrying_in_wait;
-            while running.len() < forks && !held && self.abort.is_none() {
+            while running.len() < forks && !held && !self.halted() {
                 let Some(h) = queue.pop_front() else { break };
                 if self.hosts[h].skip {
                     self.set_final(h, HostStatus::Skipped).await;
@@ -338,7 +354,7 @@ impl Runner {
                 }
                 self.start_host(&mut running, batch, h);
             }
-            if running.is_empty() && (queue.is_empty() || self.abort.is_some()) {
+            if running.is_empty() && (queue.is_empty() || self.halted()) {
                 return;
             }
             tokio::select! {
@@ -448,6 +464,9 @@ impl Runner {
                     host.cancel.cancel();
                 }
             }
+            Control::Stop { reason } => {
+                self.stop.get_or_insert(reason);
+            }
             Control::SkipHost(h) if h < self.hosts.len() => {
                 self.hosts[h].skip = true;
                 if self.hosts[h].status == HostStatus::Running {
@@ -520,7 +539,7 @@ impl Runner {
     async fn wait_until(&mut self, batch: BatchIndex, until: UnixMillis) -> WaitEnd {
         loop {
             self.check_stranded();
-            if self.abort.is_some() {
+            if self.halted() {
                 return WaitEnd::Abort;
             }
             let left = (until - now_millis()).max(0) as u64;
@@ -572,7 +591,7 @@ impl Runner {
                     if let Some(again) = self.handle(control, Some(previous)).await {
                         self.retry_hosts(previous, again).await;
                     }
-                    if self.abort.is_some() {
+                    if self.halted() {
                         return WaitEnd::Abort;
                     }
                 }

@@ -288,8 +288,11 @@ fn mark_interrupted(
         ),
         None => "no jobdeck process owned the instance".to_owned(),
     };
+    // A reason already there is why the run stopped being recorded (a
+    // failed journal write, see `write_failure`): it is the truer one.
     tx.execute(
-        "UPDATE instances SET status = 'interrupted', interrupted_from = status, reason = ?2 WHERE id = ?1",
+        "UPDATE instances SET status = 'interrupted', interrupted_from = status, reason = COALESCE(reason, ?2)
+         WHERE id = ?1",
         params![id, reason],
     )?;
     tx.execute(

@@ -132,7 +132,8 @@ CREATE TABLE output (
 -- The rowid is the implicit last column, so this also orders a host's output.
 CREATE INDEX output_by_host ON output(instance_id, host_idx, step_idx);
 
--- Output past the per host+step cap is dropped; one row says how much.
+-- Output past the per host+step cap is dropped; one row says how much
+-- (migration 3 adds where).
 CREATE TABLE truncations (
     instance_id      INTEGER NOT NULL,
     host_idx         INTEGER NOT NULL,
@@ -217,6 +218,38 @@ CREATE TABLE scheduler_lease (
     },
     Migration {
         version: 3,
+        name: "the head and the tail of long output",
+        sql: r#"
+-- Output past the cap is dropped from the middle: the head stays, the tail
+-- slides (see src/journal/output_cap.rs). A row is written once the head is
+-- complete, so `cut_after` is known before anything is dropped.
+-- `cut_after`: the output id after which the marker goes (0: before the
+-- step's first row); NULL: written by a jobdeck that kept the first bytes
+-- only (the marker follows the step's last row).
+ALTER TABLE truncations ADD COLUMN cut_after INTEGER;
+-- Line ends among the dropped bytes; NULL: not counted (an older jobdeck).
+ALTER TABLE truncations ADD COLUMN dropped_lines INTEGER;
+"#,
+    },
+    Migration {
+        version: 4,
+        name: "history filter indexes",
+        sql: r#"
+-- History pages filtered by date, alone or with a flow and/or a status
+-- (see query::list_instances). The instance rows are wide (flow text, host
+-- lists), so a filter must be answered from an index, never by reading
+-- rows; each index also holds the rowid, the id the page is ordered by.
+CREATE INDEX instances_by_created ON instances(created_at);
+CREATE INDEX instances_by_flow_created ON instances(flow, created_at);
+CREATE INDEX instances_by_status_created ON instances(status, created_at);
+-- Its last two columns are for pruning (journal::prune), which reads every
+-- instance's flow, trigger, status and end from this index alone.
+CREATE INDEX instances_by_flow_status_created
+    ON instances(flow, status, created_at, trigger, finished_at);
+"#,
+    },
+    Migration {
+        version: 5,
         name: "guard hits, pre-flight results, run locks, host slots, notifications",
         sql: r#"
 -- Every guard rule that matched a run, and what came of it.
@@ -315,11 +348,11 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalError> {
     check_not_newer(current, path)?;
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
         tx.execute_batch(migration.sql)
-            .map_err(|source| JournalError::Migration {
+            .map_err(|cause| JournalError::Migration {
                 path: path.to_path_buf(),
                 version: migration.version,
                 name: migration.name,
-                source,
+                cause,
             })?;
         // PRAGMA takes no bound parameters; the value is our own constant.
         tx.pragma_update(None, "user_version", migration.version)?;

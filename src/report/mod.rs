@@ -148,6 +148,9 @@ pub struct ReportOptions {
     /// Hosts that finished before a resume (the engine does not run them
     /// again), with how they ended: the summary counts them.
     pub done_before: Vec<(HostIndex, HostStatus)>,
+    /// Cancelled once the journal could not record the run: a cut note then
+    /// no longer points at the journal for what it cut.
+    pub journal_failed: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl ReportOptions {
@@ -159,6 +162,7 @@ impl ReportOptions {
             clock: Clock::system(),
             secrets: Vec::new(),
             done_before: Vec::new(),
+            journal_failed: None,
         }
     }
 
@@ -568,7 +572,12 @@ impl Reporter {
                 self.run.batch_of[host].is_some() && self.run.batch_of[host] == self.current_batch;
             progress.host_finished(status.is_failure(), current);
         }
-        let capture = self.captures.remove(&host);
+        let mut capture = self.captures.remove(&host);
+        if let Some(capture) = &mut capture {
+            capture.align_cut();
+            capture.journal_failed =
+                (self.options.journal_failed.as_ref()).is_some_and(|failed| failed.is_cancelled());
+        }
         match self.options.mode {
             OutputMode::Json => {}
             OutputMode::Gather => self.gather.add(&self.run, host, status, capture),

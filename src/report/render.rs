@@ -9,6 +9,7 @@ use super::run::RunInfo;
 use super::sanitize::{clean_text, one_line};
 use crate::duration::format_duration;
 use crate::engine::events::{HostIndex, HostStatus, StepOutcome, Stream};
+use crate::journal::output_cap::{self, DEFAULT_OUTPUT_CAP};
 
 /// Every stderr line starts with this, so `grep 'stderr: '` finds them.
 pub const STDERR_MARK: &str = "stderr: ";
@@ -191,12 +192,23 @@ pub fn render_output(out: &mut String, capture: &HostCapture, run: &RunInfo, hos
         }
         write_streams(out, take_section(&mut head, index));
         if cut > 0 && cut_section == Some(index) {
-            let _ = writeln!(
-                out,
-                "[... {} of output cut here; the journal has it: jobdeck show {} --host {} ...]",
-                format_bytes(cut),
+            // Say what the journal has only as far as it has it.
+            let show = format!(
+                "jobdeck show {} --host {}",
                 run.instance,
                 run.host_name(host)
+            );
+            let journal = if capture.journal_failed {
+                "the journal could not record this run (see the errors below)".to_owned()
+            } else if capture.journal_keeps_all(DEFAULT_OUTPUT_CAP) {
+                format!("the journal has it: {show}")
+            } else {
+                format!("{}: {show}", output_cap::what_is_kept(DEFAULT_OUTPUT_CAP))
+            };
+            let _ = writeln!(
+                out,
+                "[... {} of output cut here; {journal} ...]",
+                format_bytes(cut)
             );
         }
         write_streams(out, take_section(&mut tail, index));

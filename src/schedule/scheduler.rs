@@ -21,6 +21,8 @@
 //!    then overlap, record the outcome and the next fire time in one
 //!    transaction that also checks the lease, and only then start runs.
 //!    A fire is therefore started at most once, even if two schedulers race.
+//! 5. Hourly, prune run logs, and start a retention pass on the journal
+//!    (on its own thread, see `retention`).
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
@@ -39,6 +41,7 @@ use rusqlite::{TransactionBehavior, params};
 use serde_json::Value;
 
 use super::lease::{self, Acquire, LeaseTimes};
+use super::retention::RetentionJob;
 use super::store::{
     self, CATCH_UP_CAP, CatchUp, Overlap, QUEUE_CAP, Schedule, ScheduleStore, StoreError,
     from_millis, millis,
@@ -339,6 +342,9 @@ pub struct SchedulerOptions {
     pub kind: String,
     /// Where run logs go. Default: `schedule-logs/` next to the journal.
     pub log_dir: Option<PathBuf>,
+    /// The config file whose `[retention]` section the lease holder applies
+    /// every hour (see `retention`); `None`: no retention.
+    pub retention_config: Option<PathBuf>,
 }
 
 impl SchedulerOptions {
@@ -351,6 +357,8 @@ impl SchedulerOptions {
             grace: DEFAULT_GRACE,
             kind: kind.to_owned(),
             log_dir: None,
+            retention_config: crate::tui::config::default_config_dir()
+                .map(|dir| dir.join("config.toml")),
         })
     }
 }
@@ -376,6 +384,7 @@ pub struct Scheduler {
     last_durable_check: Option<DateTime<Utc>>,
     /// When old run logs were last pruned (wall clock: file times are real).
     last_log_prune: Option<std::time::Instant>,
+    retention: RetentionJob,
     /// The holder last reported while standing by, so it is logged once.
     reported_holder: Option<u32>,
     children: Vec<ChildRun>,
@@ -444,6 +453,7 @@ impl Scheduler {
             last_lease_check: None,
             last_durable_check: None,
             last_log_prune: None,
+            retention: RetentionJob::default(),
             reported_holder: None,
             children: Vec::new(),
             resumes_tried: HashSet::new(),
@@ -540,6 +550,16 @@ impl Scheduler {
             }
             self.prune_logs();
         }
+        // A pass that started while holding the lease is collected even if
+        // the lease has gone since; a new one starts only under the lease.
+        let config = self
+            .options
+            .retention_config
+            .as_deref()
+            .filter(|_| self.holding);
+        for (level, message) in self.retention.poll(now, self.store.path(), config) {
+            self.event(level, message);
+        }
         std::mem::take(&mut self.events)
     }
 
@@ -572,6 +592,9 @@ impl Scheduler {
     /// Releases the lease. Runs already started keep going.
     pub fn shutdown(&mut self) -> Vec<SchedulerEvent> {
         self.reap_children();
+        for (level, message) in self.retention.stop() {
+            self.event(level, message);
+        }
         if self.holding {
             match lease::release(self.store.connection(), &self.me) {
                 Ok(()) => self.event(Level::Info, "scheduler stopped; lease released"),
@@ -690,6 +713,17 @@ impl Scheduler {
                     Level::Error,
                     format!("{what} did not start: exit {code}; see {}", log.display()),
                     Some(format!("exit {code} (nothing ran); see {}", log.display())),
+                ),
+                Some(code) if code == i32::from(crate::exit::JOURNAL) => (
+                    Level::Error,
+                    format!(
+                        "{what} ended: exit {code}, the journal could not record it; see {}",
+                        log.display()
+                    ),
+                    Some(format!(
+                        "exit {code}: the journal could not record the run; see {}",
+                        log.display()
+                    )),
                 ),
                 Some(code) => (Level::Info, format!("{what} ended: exit {code}"), None),
                 None => (

@@ -742,8 +742,17 @@ impl App {
             Some(dir) => dir.join(path),
             None => path,
         };
+        let journal = self.journal.clone();
         let write = move || -> Result<String, String> {
             let absolute = std::path::absolute(&path).unwrap_or(path.clone());
+            // Writing over the journal would destroy it (and drop SQLite's locks).
+            let journal = journal.or_else(|| crate::journal::default_path().ok());
+            if journal.is_some_and(|j| crate::journal::is_journal_file(&absolute, &j)) {
+                return Err(format!(
+                    "{} is the journal: not written",
+                    absolute.display()
+                ));
+            }
             std::fs::write(&absolute, contents)
                 .map(|_| format!("saved {}", absolute.display()))
                 .map_err(|e| format!("cannot write {}: {e}", absolute.display()))

@@ -142,6 +142,8 @@ pub struct ReplayPlan {
     /// The run's output rows lie in this id range (a rowid range scan
     /// reads them in order without sorting).
     chunk_ids: (i64, i64),
+    /// The journal's cut markers, by the output row each goes before.
+    markers: HashMap<i64, crate::journal::Chunk>,
     pub timeline: Timeline,
 }
 
@@ -321,6 +323,7 @@ impl ReplayPlan {
             events,
             starts,
             chunk_ids: (0, i64::MAX),
+            markers: HashMap::new(),
             timeline,
         }
     }
@@ -404,6 +407,19 @@ pub fn stream(
             if let Some(&start) = plan.starts.get(&(row.host, row.step, row.attempt)) {
                 emit_through(&mut cursor, start, events, emit);
             }
+            // Where the journal dropped output, its marker (as `show` prints it).
+            if let Some(marker) = plan.markers.get(&row.id) {
+                emit(Event {
+                    instance: plan.instance,
+                    at: row.at,
+                    kind: EventKind::Output {
+                        host: marker.host,
+                        step: marker.step,
+                        stream: marker.stream,
+                        data: Bytes::from(marker.data.clone()),
+                    },
+                });
+            }
             spent += row.data.len();
             emit(Event {
                 instance: plan.instance,
@@ -484,6 +500,14 @@ pub fn read_plan(journal: &Journal, id: InstanceId) -> Result<ReplayPlan, String
         .unwrap_or(detail.instance.created_at);
     let mut plan = ReplayPlan::from_detail(&detail, latest.unwrap_or(start).max(start));
     plan.chunk_ids = (first.unwrap_or(1), last.unwrap_or(0));
+    for marker in journal
+        .cut_markers(id, None, None)
+        .map_err(|e| e.to_string())?
+    {
+        if let Some(before) = marker.before_id {
+            plan.markers.insert(before, marker.chunk);
+        }
+    }
     let mut stmt = conn
         .prepare_cached("SELECT at FROM output WHERE instance_id = ?1")
         .map_err(|e| e.to_string())?;

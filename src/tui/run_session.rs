@@ -18,7 +18,7 @@ use super::app::AppMessage;
 use super::passphrase::ConsolePrompt;
 use super::run_store::{RunStore, SharedRunStore};
 use crate::commands::run::{RunSpec, prepare_instance};
-use crate::engine::events::{Event, EventKind, InstanceId, InstanceStatus};
+use crate::engine::events::{Event, InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink};
 use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
@@ -121,14 +121,14 @@ pub async fn launch(
     let to_journal = sink.subscribe(4096);
     let to_store = sink.subscribe(4096);
     let reason = detach_reason(instance);
-    let forward = tokio::spawn(forward_to_journal(
+    let (controls, control_rx) = ControlHandle::channel();
+    let forward = tokio::spawn(crate::journal::forward::forward_to_journal(
         to_journal,
         journal_sink,
-        instance,
-        reason.clone(),
+        controls.clone(),
+        Some((instance, reason.clone())),
     ));
     let absorb = tokio::spawn(absorb_into_store(to_store, store.clone(), reason));
-    let (controls, control_rx) = ControlHandle::channel();
     // Passphrases are asked in a console dialog, never on the terminal.
     let transport = Transport::new(TransportOptions {
         passphrase_prompt: Arc::new(ConsolePrompt::new(tasks.clone())),
@@ -153,7 +153,10 @@ pub async fn launch(
         .await
         .ok()
         .and_then(Result::ok)
-        .map(|stats| stats.last_problem)
+        .map(|stats| match stats.failure {
+            Some(failure) => Some(journal_failure_problem(&failure)),
+            None => stats.last_problem,
+        })
         .unwrap_or_else(|| Some("the journal writer stopped unexpectedly".into()));
     // The store saw the end (or the cut-off) as the journal did.
     let seen = RunStore::lock(&store).status;
@@ -167,34 +170,17 @@ pub async fn launch(
     .await;
 }
 
-/// Copies events to the journal writer. When the stream ends without an
-/// `InstanceFinished` (the engine was stopped: detach), the instance is
-/// recorded as interrupted so `jobdeck resume` can pick it up.
-async fn forward_to_journal(
-    mut events: mpsc::Receiver<Event>,
-    journal: crate::journal::JournalSink,
-    instance: InstanceId,
-    reason: String,
-) {
-    let mut finished = false;
-    while let Some(event) = events.recv().await {
-        finished |= matches!(event.kind, EventKind::InstanceFinished { .. });
-        if journal.send(event).await.is_err() {
-            return;
-        }
+/// What the console says when the journal could not record the run.
+fn journal_failure_problem(failure: &crate::journal::WriteFailure) -> String {
+    let hosts: Vec<String> = failure.runs.iter().flat_map(|r| r.hosts.clone()).collect();
+    let mut text = format!("{}; no host started after that", failure.stop_reason());
+    if !hosts.is_empty() {
+        text.push_str(&format!(
+            "; results NOT recorded for: {}",
+            crate::hostlist::fold(hosts.iter().map(String::as_str))
+        ));
     }
-    if !finished {
-        let _ = journal
-            .send(Event::now(
-                instance,
-                EventKind::InstanceFinished {
-                    status: InstanceStatus::Interrupted,
-                    reason: Some(reason),
-                },
-            ))
-            .await;
-    }
-    let _ = journal.flush().await;
+    text
 }
 
 /// Takes events into the store in bounded batches: one lock per batch, so

@@ -3,7 +3,8 @@
 //! A task absorbs events into a `RunStore` behind a mutex; the UI locks it
 //! to draw. Memory stays bounded: each host keeps the last
 //! `buffer_limit` bytes of its output as lines (older lines are counted and
-//! dropped; the journal has them all). Every complete line also goes into
+//! dropped; the journal has them, but for the middle of a step's output
+//! past its cap, which a marker stands for). Every complete line also goes into
 //! a running digest of the host's output, so hosts that printed the same
 //! thing and ended the same way can be gathered into one block without
 //! keeping their output.
@@ -64,7 +65,7 @@ pub struct HostRecord {
     pub error: Option<String>,
     lines: VecDeque<OutputLine>,
     buffered_bytes: usize,
-    /// Lines dropped from the front of the buffer (they are in the journal).
+    /// Lines dropped from the front of the buffer (read back from the journal).
     dropped_lines: u64,
     /// Cuts output into lines (and holds unfinished ones).
     maker: LineMaker,
@@ -716,10 +717,20 @@ struct NumberedLines {
     made: u64,
     kept: Vec<OutputLine>,
     checked: Vec<OutputLine>,
+    /// Past the journal's cut marker the store's numbers are unknown: the
+    /// lines are kept unnumbered, to be placed by the store's own lines.
+    after_cut: Option<Vec<OutputLine>>,
 }
 
 impl NumberedLines {
     fn push(&mut self, kind: LineKind, text: String) {
+        if let Some(after) = &mut self.after_cut {
+            after.push(OutputLine {
+                kind,
+                text: text.into_boxed_str(),
+            });
+            return;
+        }
         let n = self.made;
         self.made += 1;
         let to = if self.keep.contains(&n) {
@@ -747,6 +758,9 @@ pub struct LineReplay {
     host_done: bool,
     /// The attempt whose output comes now, with its outcome once finished.
     current: Option<Option<StepOutcome>>,
+    /// The journal's cut marker among the wanted lines: its line number
+    /// and text.
+    cut: Option<(u64, String)>,
 }
 
 impl LineReplay {
@@ -761,6 +775,7 @@ impl LineReplay {
             steps: Vec::new(),
             host_done: false,
             current: None,
+            cut: None,
         }
     }
 
@@ -787,9 +802,58 @@ impl LineReplay {
                     error: attempt.error,
                 }));
             }
+            HostItem::Chunk(chunk) if chunk.marker => {
+                // Past the store's first lines the numbers are known already.
+                if self.cut.is_none() && self.made() < self.lines.check.start {
+                    let text = String::from_utf8_lossy(&chunk.data).trim_end().to_owned();
+                    self.cut = Some((self.made(), text));
+                    self.lines.after_cut = Some(Vec::new());
+                }
+            }
             HostItem::Chunk(chunk) => self.maker.output(chunk.stream, &chunk.data, emit),
         }
-        self.made() < self.wanted_end()
+        // Past a cut, the rest is needed to find where the store's lines are.
+        self.cut.is_some() || self.made() < self.wanted_end()
+    }
+
+    /// With a cut among the wanted lines: the lines `keep` asked for, the
+    /// numbers after the cut found by where the store's first lines
+    /// (`check`, from line `check_from`) are in the journal's tail, the
+    /// cut's own numbers showing its marker. `None` without a cut;
+    /// `Some(None)` when the store's lines are not (yet) in the journal.
+    pub fn across_cut(
+        &self,
+        check_from: u64,
+        check: &[OutputLine],
+    ) -> Option<Option<Vec<OutputLine>>> {
+        let (cut_at, marker) = self.cut.as_ref()?;
+        let after = self.lines.after_cut.as_deref().unwrap_or_default();
+        let found = (0..=after.len().saturating_sub(check.len()))
+            .rev()
+            .find(|&j| !check.is_empty() && after[j..].starts_with(check));
+        let Some(j) = found else {
+            return Some(None);
+        };
+        // The store's line `check_from` is the journal's `after[j]`.
+        let Some(tail_start) = check_from.checked_sub(j as u64).filter(|t| t >= cut_at) else {
+            return Some(None);
+        };
+        let keep = self.lines.keep.clone();
+        let lines = keep
+            .map(|n| {
+                if n < *cut_at {
+                    self.lines.kept[(n - self.lines.keep.start) as usize].clone()
+                } else if n < tail_start {
+                    OutputLine {
+                        kind: LineKind::Note,
+                        text: marker.clone().into_boxed_str(),
+                    }
+                } else {
+                    after[(n - tail_start) as usize].clone()
+                }
+            })
+            .collect();
+        Some(Some(lines))
     }
 
     /// No more items: the last attempt's end, and the host's (it flushes
@@ -860,15 +924,17 @@ fn read_older_lines(request: &OlderRequest) -> Result<(u64, Vec<OutputLine>), St
         if !stopped_early {
             replay.end();
         }
-        if replay.complete() {
-            let (lines, checked) = replay.into_lines();
-            if checked != request.check {
-                return Err(
-                    "the journal's lines do not line up with the console's (output past the journal's size cap?)"
-                        .into(),
-                );
+        match replay.across_cut(request.check_from, &request.check) {
+            Some(Some(lines)) => return Ok((request.lines.start, lines)),
+            Some(None) => {} // the journal has not caught up yet
+            None if replay.complete() => {
+                let (lines, checked) = replay.into_lines();
+                if checked != request.check {
+                    return Err("the journal's lines do not line up with the console's".into());
+                }
+                return Ok((request.lines.start, lines));
             }
-            return Ok((request.lines.start, lines));
+            None => {}
         }
         if std::time::Instant::now() >= deadline {
             return Err(format!(
@@ -1079,6 +1145,7 @@ mod tests {
                     at: 1,
                     stream,
                     data: text.into_bytes(),
+                    marker: false,
                 }));
             }
             events.push(EventKind::StepFinished {

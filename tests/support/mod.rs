@@ -6,6 +6,8 @@
 //! fixture kills sshd. Needs root (sshd switches to the logged-in user) and the
 //! `openssh-server` and `openssh-client` packages.
 //!
+//! `jobdeck_on` runs the binary itself on a journal.
+//!
 //! Password tests use a dedicated local user ([`PASSWORD_USER`]), created on first use
 //! with a random password that lives only as long as the test process.
 #![allow(dead_code)]
@@ -374,4 +376,20 @@ pub fn hostile_known_hosts_lines(port: u16) -> Vec<u8> {
         format!("[127.0.0.1]:{port},other ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC\r\n").as_bytes(),
     );
     bytes
+}
+
+/// Runs the jobdeck binary in `dir` on `journal`: exit code, stdout, stderr.
+pub fn jobdeck_on(dir: &Path, journal: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_jobdeck"))
+        .args(args)
+        .arg("--journal")
+        .arg(journal)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
