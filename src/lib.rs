@@ -4,17 +4,23 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod duration;
 pub mod engine;
 pub mod escapes;
 pub mod flow;
+pub mod guard;
 pub mod hostlist;
 pub mod input_file;
 pub mod inventory;
 pub mod journal;
+pub mod locks;
+pub mod notify;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod rollout;
+pub mod safety;
 pub mod schedule;
 pub mod transport;
 pub mod tui;

@@ -83,6 +83,7 @@ fn step(name: &str, command: &str) -> PlannedStep {
         on_failure: OnFailure::Stop,
         run_as: None,
         applies_to: None,
+        manners: Default::default(),
     }
 }
 
@@ -127,6 +128,8 @@ fn plan(hosts: Vec<PlannedHost>, batches: Vec<Vec<HostIndex>>, steps: Vec<Planne
         },
         start: StartPoint::default(),
         secrets: Vec::new(),
+        gates: Default::default(),
+        sessions: Default::default(),
     }
 }
 
@@ -434,6 +437,14 @@ fn check_invariants(events: &[Event], done_hosts: &[HostIndex]) {
             }
         };
         match &event.kind {
+            // Gates before the first batch; these plans have none.
+            EventKind::GuardHit { .. }
+            | EventKind::GuardConfirmNeeded { .. }
+            | EventKind::LockWaiting { .. }
+            | EventKind::LockAcquired { .. }
+            | EventKind::PreflightChecked { .. }
+            | EventKind::HostSlotWaiting { .. }
+            | EventKind::RunRefused { .. } => fail(format!("gate event at {i}")),
             EventKind::InstanceStarted { .. } | EventKind::InstanceFinished { .. } => {
                 if i != 0 && i != events.len() - 1 {
                     fail(format!("instance boundary at {i}"));

@@ -48,14 +48,42 @@ fn parse_status(text: &str) -> Result<InstanceStatus> {
     })
 }
 
+/// What a user can pass to `--since`: a duration back from `now` (`7d`,
+/// `12h`), or a local date or time (`2026-03-01`, `2026-03-01 14:00`,
+/// RFC 3339).
+fn parse_since(text: &str, now: UnixMillis) -> Result<UnixMillis> {
+    if let Ok(ago) = crate::duration::parse_duration(text) {
+        let ago = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
+        return Ok(now.saturating_sub(ago));
+    }
+    let trimmed = text.trim();
+    let with_time = if trimmed.len() == "2026-03-01".len() {
+        format!("{trimmed} 00:00")
+    } else {
+        trimmed.to_owned()
+    };
+    crate::schedule::parse_local_time(&with_time, crate::schedule::local_zone())
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            anyhow!(
+                "--since {text:?}: expected a duration back from now (7d, 12h, 30m) or a local date or time (2026-03-01, 2026-03-01 14:00)"
+            )
+        })
+}
+
 pub fn history(
     journal: Option<PathBuf>,
     json: bool,
     limit: usize,
     flow: Option<String>,
     status: Option<String>,
+    since: Option<String>,
 ) -> Result<u8> {
     let status = status.as_deref().map(parse_status).transpose()?;
+    let since = since
+        .as_deref()
+        .map(|text| parse_since(text, crate::engine::events::now_millis()))
+        .transpose()?;
     let path = journal_path(journal)?;
     let Some(journal) = open_existing(&path)? else {
         eprintln!(
@@ -67,7 +95,7 @@ pub fn history(
     let filter = InstanceFilter {
         flow,
         status,
-        since: None,
+        since,
         // `--limit 0`: everything.
         limit: (limit > 0).then_some(limit),
     };
@@ -136,7 +164,7 @@ pub fn export(journal: Option<PathBuf>, id: i64) -> Result<u8> {
 
 // ------------------------------------------------------------ the journal
 
-fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
     match journal {
         Some(path) => Ok(path),
         None => Ok(journal::default_path()?),
@@ -144,7 +172,7 @@ fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 /// Opens the journal if the file exists; `None` if it does not.
-fn open_existing(path: &Path) -> Result<Option<Journal>> {
+pub(crate) fn open_existing(path: &Path) -> Result<Option<Journal>> {
     let Some(mut journal) = journal::open_existing(path)? else {
         return Ok(None);
     };
@@ -183,7 +211,7 @@ fn finish_output(result: io::Result<()>) -> Result<u8> {
     }
 }
 
-fn write_stdout(text: &str) -> Result<u8> {
+pub(crate) fn write_stdout(text: &str) -> Result<u8> {
     let mut out = io::stdout().lock();
     finish_output(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
@@ -454,6 +482,19 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A field of `show`'s header: a label, then its lines aligned under the
+/// first.
+pub(super) fn push_field(out: &mut String, label: &str, lines: &[String]) {
+    for (i, line) in lines.iter().enumerate() {
+        let label = if i == 0 {
+            format!("{label}:")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  {label:<10} {line}");
+    }
+}
+
 /// The part of `show` above the hosts.
 fn render_header(
     detail: &InstanceDetail,
@@ -469,19 +510,11 @@ fn render_header(
         one_line(&inst.flow),
         inst.status.as_str().to_uppercase()
     );
-    // Each field: a label, then its lines aligned under the first ("-" if none).
     let mut field = |label: &str, mut lines: Vec<String>| {
         if lines.is_empty() {
             lines.push("-".to_owned());
         }
-        for (i, line) in lines.iter().enumerate() {
-            let label = if i == 0 {
-                format!("{label}:")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(out, "  {label:<10} {line}");
-        }
+        push_field(&mut out, label, &lines);
     };
     if let Some(reason) = &inst.reason {
         field("reason", vec![one_line(reason)]);
@@ -633,6 +666,12 @@ fn write_show(
 ) -> io::Result<()> {
     let run = run_info(detail);
     out.write_all(render_header(detail, &run, &local_time).as_bytes())?;
+    let guardrails = journal
+        .guardrails(detail.instance.id)
+        .map_err(io::Error::other)?;
+    let lock = detail.instance.target["lock"].as_str();
+    let guarded = super::show_guardrails::render(&guardrails, lock, &run, &local_time);
+    out.write_all(guarded.as_bytes())?;
     for host in run_order(detail)
         .into_iter()
         .filter(|&h| selection.wants_host(h))
@@ -812,6 +851,10 @@ fn show_json(journal: &Journal, detail: &InstanceDetail, selection: Selection) -
     )?;
     let mut value = serde_json::to_value(&detail)?;
     value["output"] = Value::Array(output);
+    let guardrails = journal.guardrails(detail.instance.id)?;
+    value["guard_hits"] = serde_json::to_value(&guardrails.guard_hits)?;
+    value["preflight"] = serde_json::to_value(&guardrails.preflight)?;
+    value["notifications"] = serde_json::to_value(&guardrails.notifications)?;
     Ok(value)
 }
 

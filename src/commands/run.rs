@@ -8,20 +8,22 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::cli::{RunArgs, RunPlanArgs};
+use crate::cli::{RunArgs, RunPlanArgs, SafetyArgs};
 use crate::duration::format_duration;
 use crate::engine::events::{InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink, HostStart, Plan};
 use crate::exit;
 use crate::flow::{Flow, load_flow, params};
-use crate::inventory::Inventory;
 use crate::inventory::select::Selection;
+use crate::inventory::{Inventory, default_sources};
 use crate::journal::{self, JournalWriter, Trigger, WriterOptions};
+use crate::notify::Notifier;
 use crate::plan::{
     self, ConnectOptions, OperatorQuestion, PreparedPlan, RerunHosts, Rollout, RolloutOptions,
-    RunSpec,
+    RunKind, RunSpec,
 };
 use crate::report::{ReportOptions, Reporter};
+use crate::safety::{self, SafetyOptions};
 use crate::transport::resolve::ResolveOptions;
 use crate::transport::{NoPassphrase, TerminalPrompt, Transport, TransportOptions};
 
@@ -62,12 +64,14 @@ pub fn headless(
     let rollout = rollout_from(&args.plan, &flow)?;
     let hosts = plan::in_run_order(&inv, &selected, rollout.order);
     let resolve = resolve_options(&args.plan)?;
+    let safety = SafetyOptions::from_args(&args.plan.safety)?;
     let target = plan::record::selected_target(
         &flow,
         args.command_line.as_deref(),
         &selection,
         &inv,
         &resolve,
+        &safety,
     );
     let spec = RunSpec {
         flow,
@@ -77,6 +81,7 @@ pub fn headless(
         target,
         yes: args.plan.yes,
         resolve,
+        safety,
     };
     let output = Output {
         json: args.json,
@@ -185,11 +190,18 @@ pub fn start_and_run(
     let path = journal_path(journal)?;
     let prepared = plan::prepare_instance(inv, &path, &spec, trigger, parent)?;
     print_warnings(&prepared.warnings);
-    execute(&path, prepared.plan, output)
+    execute(&path, prepared.plan, prepared.notify, output)
 }
 
-/// Runs a plan with the journal writer and the reporter as consumers.
-pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
+/// Runs a plan with the journal writer and the reporter as consumers, and
+/// the notifier when the run has targets to tell.
+pub fn execute(
+    journal_path: &Path,
+    plan: Plan,
+    notify: Vec<crate::notify::Target>,
+    output: Output,
+) -> Result<u8> {
+    let notify_context = crate::notify::NotifyContext::for_run(journal_path, &plan, notify);
     // One async worker: a host costs the controller about a millisecond of CPU (the
     // SSH handshake, mostly), so fan-out is bound by the hosts and the network, not
     // by this thread. A second worker only added cross-thread wake-ups and task
@@ -222,6 +234,8 @@ pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
         ));
         let reporter = Reporter::new(Box::new(std::io::stdout()), options);
         let report = tokio::spawn(reporter.consume(sink.subscribe(1024)));
+        let notifier =
+            notify_context.and_then(|context| Notifier::start(context, sink.subscribe(1024)));
 
         tokio::spawn(abort_on_signals(controls));
         let transport = Transport::new(TransportOptions {
@@ -240,6 +254,16 @@ pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
             .ok()
             .and_then(Result::ok)
             .ok_or_else(|| anyhow!("the journal writer stopped unexpectedly"))?;
+        if let Some(notifier) = notifier {
+            for sent in notifier.finish().await {
+                if let Some(error) = sent.delivery.error.filter(|_| !sent.delivery.sent) {
+                    eprintln!(
+                        "jobdeck: warning: notification '{}' to {} failed after {} attempt(s): {error}",
+                        sent.event, sent.target, sent.delivery.attempts
+                    );
+                }
+            }
+        }
         anyhow::Ok((summary, stats))
     })?;
     let (summary, stats) = summary;
@@ -249,6 +273,13 @@ pub fn execute(journal_path: &Path, plan: Plan, output: Output) -> Result<u8> {
     }
     if let Some(problem) = stats.last_problem {
         eprintln!("jobdeck: warning: journal: {problem}");
+    }
+    if summary.refused {
+        // As bad input is: on stderr too, for logs that keep it apart.
+        eprintln!(
+            "jobdeck: not started: {}",
+            summary.reason.as_deref().unwrap_or("refused")
+        );
     }
     Ok(summary.exit_code())
 }
@@ -327,29 +358,12 @@ async fn abort_on_signals(controls: ControlHandle) {
     }
 }
 
-pub fn check(flow: &Path) -> Result<u8> {
-    match load_flow(flow) {
-        Ok(flow) => {
-            let atoms = flow.atoms();
-            println!(
-                "ok: flow '{}' ({}): {} step(s), {} rollback step(s), {} atom(s), {} param(s)",
-                flow.name,
-                flow.path.display(),
-                flow.steps.len(),
-                flow.rollback.len(),
-                atoms.len(),
-                flow.params.len()
-            );
-            for atom in atoms {
-                println!(
-                    "  atom {:<20} sha256 {}  {}",
-                    atom.name,
-                    atom.sha256,
-                    atom.path.display()
-                );
-            }
-            Ok(exit::OK)
-        }
+/// `jobdeck check FLOW`: the flow, its atoms and params, and what the
+/// guard says about its commands and scripts (the rules of the config file
+/// and of the guard file beside the inventory).
+pub fn check(flow: &Path, inventory: &[String]) -> Result<u8> {
+    let flow = match load_flow(flow) {
+        Ok(flow) => flow,
         Err(errors) => {
             for e in &errors.0 {
                 eprintln!("{e}");
@@ -359,17 +373,70 @@ pub fn check(flow: &Path) -> Result<u8> {
                 errors.0.len(),
                 flow.display()
             );
-            Ok(exit::USAGE)
+            return Ok(exit::USAGE);
+        }
+    };
+    let atoms = flow.atoms();
+    println!(
+        "ok: flow '{}' ({}): {} step(s), {} rollback step(s), {} atom(s), {} param(s)",
+        flow.name,
+        flow.path.display(),
+        flow.steps.len(),
+        flow.rollback.len(),
+        atoms.len(),
+        flow.params.len()
+    );
+    for atom in atoms {
+        println!(
+            "  atom {:<20} sha256 {}  {}",
+            atom.name,
+            atom.sha256,
+            atom.path.display()
+        );
+    }
+    let sources: Vec<PathBuf> = default_sources(inventory)
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect();
+    let rules =
+        crate::guard::RuleSources::for_inventory(crate::config::config_path(), &sources).load();
+    let hits = crate::guard::check(&rules.rules, &safety::subjects::of_flow(&flow, &[]));
+    let mut problems = rules.warnings.len();
+    for warning in &rules.warnings {
+        eprintln!("guard: {warning}");
+    }
+    for hit in &hits {
+        let line = format!("guard: {hit}");
+        if hit.action == crate::guard::Action::Block {
+            problems += 1;
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
         }
     }
+    println!(
+        "guard: {} rule(s) in force, {} hit(s)",
+        rules.rules.rules.len(),
+        hits.len()
+    );
+    if problems > 0 {
+        eprintln!(
+            "jobdeck: {problems} problem(s): a blocked command stops every run of this flow; fix the rule files named above"
+        );
+        return Ok(exit::USAGE);
+    }
+    Ok(exit::OK)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn rerun(
     inventory: &[String],
     journal: Option<PathBuf>,
     id: i64,
     params: &[String],
     yes: bool,
+    safety: &SafetyArgs,
     which: RerunHosts,
     output: Output,
 ) -> Result<u8> {
@@ -378,7 +445,14 @@ pub fn rerun(
     let (inv, past) = {
         let journal = journal::Journal::open(&path)?;
         let inv = super::inventory::warned(plan::past_inventory(inventory, &journal, id)?);
-        let past = plan::past_run(&inv, &journal, id, &given, yes)?;
+        let past = plan::past_run(
+            &inv,
+            &journal,
+            id,
+            &given,
+            yes,
+            SafetyOptions::from_args(safety)?,
+        )?;
         (inv, past)
     };
     let Some(spec) = plan::rerun_spec(&inv, past, id, which) else {
@@ -399,24 +473,39 @@ pub fn resume(
     id: i64,
     params: &[String],
     yes: bool,
-    json: bool,
-    gather: bool,
+    safety: &SafetyArgs,
+    output: Output,
 ) -> Result<u8> {
     let path = journal_path(journal)?;
     let given = parse_param_args(params)?;
     let mut journal = journal::open_recovered(&path)?;
     let inv = super::inventory::warned(plan::past_inventory(inventory, &journal, id)?);
-    let past = plan::past_run(&inv, &journal, id, &given, yes)?;
+    let past = plan::past_run(
+        &inv,
+        &journal,
+        id,
+        &given,
+        yes,
+        SafetyOptions::from_args(safety)?,
+    )?;
     if past.record.status != InstanceStatus::Interrupted {
         bail!(
             "run {id} is {}; only interrupted runs can be resumed (rerun --failed starts a new run)",
             past.record.status
         );
     }
+    let base = std::env::current_dir()?;
+    let mut prepared = plan::build_plan(&inv, &past.spec, id, &base)?;
+    // Refused by the guard: the run stays interrupted, unclaimed.
+    plan::add_gates(&inv, &past.spec, &mut prepared, &path, RunKind::Resume)?;
     let point = journal.claim_for_resume(id)?;
     drop(journal);
-    let base = std::env::current_dir()?;
-    let PreparedPlan { plan, warnings } = plan::resume_plan(&inv, &past, id, &point, &base)?;
+    let PreparedPlan {
+        mut plan,
+        warnings,
+        notify,
+    } = prepared;
+    plan::resume_plan(&mut plan, &past, &point);
     print_warnings(&warnings);
     if plan
         .start
@@ -430,5 +519,5 @@ pub fn resume(
             format_duration(Duration::from_millis(left.max(0) as u64))
         );
     }
-    execute(&path, plan, Output { json, gather })
+    execute(&path, plan, notify, output)
 }

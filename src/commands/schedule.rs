@@ -151,6 +151,7 @@ pub fn add(
         .iter()
         .map(|s| absolute_source(s))
         .collect();
+    let safety = crate::safety::SafetyOptions::from_args(&req.run.safety)?;
     let workdir = std::env::current_dir()?;
     let run = RunOptions {
         inventory: sources,
@@ -175,6 +176,7 @@ pub fn add(
             .ssh_config
             .map(|p| absolute_source(&p.to_string_lossy())),
         yes: req.run.yes,
+        safety,
     };
     if let Some(problem) = schedule_rules::check_run(&flow, &run).into_iter().next() {
         if problem.is_param_value() {
@@ -184,6 +186,7 @@ pub fn add(
         return Err(said(problem));
     }
     let inv = super::inventory::load(&run.inventory)?;
+    check_guard(&flow, &run.params, &run.safety, &inv.sources)?;
     schedule_rules::check_targets(&flow, &run, &inv, &workdir).map_err(said)?;
     let first = schedule_rules::check_fires(&when, zone, until, now).map_err(said)?;
     let mut store = ScheduleStore::open(journal)?;
@@ -220,6 +223,35 @@ pub fn add(
         );
     }
     Ok(exit::OK)
+}
+
+/// A scheduled run has no operator: a blocked command, or a confirm rule
+/// the schedule does not `--allow`, would refuse every fire. Say so now.
+fn check_guard(
+    flow: &crate::flow::Flow,
+    given: &[(String, String)],
+    safety: &crate::safety::SafetyOptions,
+    inventory: &[PathBuf],
+) -> Result<()> {
+    let rules =
+        crate::guard::RuleSources::for_inventory(crate::config::config_path(), inventory).load();
+    for warning in &rules.warnings {
+        eprintln!("jobdeck: warning: guard: {warning}");
+    }
+    let hits = crate::guard::check(&rules.rules, &crate::safety::subjects::of_flow(flow, given));
+    for hit in &hits {
+        match hit.action {
+            crate::guard::Action::Block => {
+                bail!("every fire would be blocked by the guard: {hit}")
+            }
+            crate::guard::Action::Confirm if !safety.allow.contains(&hit.rule) => bail!(
+                "the guard would refuse every fire: {hit}; a scheduled run has no operator, so pass --allow {} to let it through",
+                hit.rule
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn set_paused(journal: Option<PathBuf>, which: &str, paused: bool) -> Result<u8> {

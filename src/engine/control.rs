@@ -26,6 +26,11 @@ pub enum Control {
     RetryFailed,
     /// Skip a host: pending, it never starts; running, it is cancelled.
     SkipHost(HostIndex),
+    /// Confirms the guard's confirm rules whose word this is (before the
+    /// run starts, while it waits after `GuardConfirmNeeded`).
+    ConfirmGuard {
+        word: String,
+    },
 }
 
 /// The operator's end of an instance: cheap to clone.

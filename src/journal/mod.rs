@@ -5,19 +5,28 @@
 //!   crashed ones and answering queries. Use it off the UI task.
 //! - `JournalWriter` runs on its own thread and applies the engine's
 //!   `Event`s in batched transactions, fed through a bounded channel.
+//! - Housekeeping while others write: `stats`, `prune` (old runs, in short
+//!   transactions, then the space), `backup` (online copy), `check`
+//!   (integrity and references), `retention` (the config file's rules).
 //!
 //! Every write is a `BEGIN IMMEDIATE` transaction: it takes the write lock up
 //! front, so the busy timeout covers it and two processes queue up instead of
 //! failing with "database is locked" on a read-to-write upgrade.
 
+pub mod backup;
+pub mod check;
 pub mod existing;
 mod files;
 pub mod forward;
+pub mod guardrails;
 pub mod instance;
 pub mod output_cap;
 pub mod owner;
+pub mod prune;
 pub mod query;
+pub mod retention;
 pub mod schema;
+pub mod stats;
 mod step_output;
 mod transaction;
 pub mod write_failure;
@@ -147,6 +156,10 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), JournalError> {
     };
     // First, so that even switching to WAL waits for other processes.
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    // Only takes effect on a new, empty file, and only before WAL mode is
+    // set: a new journal can give freed pages back (see prune.rs).
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+        .map_err(open_err)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(open_err)?;

@@ -633,6 +633,67 @@ impl WriterState {
                 )?
                 .execute(params![id, host, step, name, value, at])?;
             }
+            EventKind::GuardHit { hit } => {
+                let Some(outcome) = hit.outcome else {
+                    return self.skip(event, "a guard hit without an outcome");
+                };
+                tx.prepare_cached(
+                    "INSERT INTO guard_hits (instance_id, rule, action, outcome, location, step_idx, matched,
+                         os_user, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT os_user FROM instances WHERE id = ?1), ?8)",
+                )?
+                .execute(params![
+                    id,
+                    hit.rule,
+                    hit.action.as_str(),
+                    outcome.as_str(),
+                    hit.location,
+                    hit.step,
+                    hit.matched,
+                    at
+                ])?;
+            }
+            EventKind::LockWaiting { until, .. } => {
+                tx.prepare_cached(
+                    "UPDATE instances SET status = 'waiting', wait_reason = 'lock', resume_at = ?2 WHERE id = ?1",
+                )?
+                .execute(params![id, until])?;
+            }
+            EventKind::LockAcquired { .. } => {
+                tx.prepare_cached(
+                    "UPDATE instances SET status = 'running', wait_reason = NULL, resume_at = NULL
+                     WHERE id = ?1 AND wait_reason = 'lock'",
+                )?
+                .execute([id])?;
+            }
+            EventKind::PreflightChecked { mode, hosts } => {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO preflight (instance_id, host_idx, mode, ready, reason, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT DO UPDATE SET mode = excluded.mode, ready = excluded.ready,
+                         reason = excluded.reason, at = excluded.at",
+                )?;
+                let mut note = tx.prepare_cached(
+                    "UPDATE hosts SET error = ?3 WHERE instance_id = ?1 AND host_idx = ?2",
+                )?;
+                for host in hosts.iter().filter(|h| host_ok(h.host, inst)) {
+                    insert.execute(params![
+                        id,
+                        host.host,
+                        mode.as_str(),
+                        host.ready,
+                        host.reason,
+                        at
+                    ])?;
+                    if let Some(reason) = host.reason.as_ref().filter(|_| !host.ready) {
+                        note.execute(params![id, host.host, format!("pre-flight: {reason}")])?;
+                    }
+                }
+            }
+            // Live only: what a console shows while the run waits or starts.
+            EventKind::GuardConfirmNeeded { .. }
+            | EventKind::HostSlotWaiting { .. }
+            | EventKind::RunRefused { .. } => {}
             EventKind::InstanceFinished { status, reason } => {
                 if !status.is_final() {
                     return self.skip(event, "InstanceFinished with a status that is not final");
@@ -750,5 +811,12 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Resumed => "resumed",
         EventKind::Exported { .. } => "exported",
         EventKind::InstanceFinished { .. } => "instance_finished",
+        EventKind::GuardHit { .. } => "guard_hit",
+        EventKind::GuardConfirmNeeded { .. } => "guard_confirm_needed",
+        EventKind::LockWaiting { .. } => "lock_waiting",
+        EventKind::LockAcquired { .. } => "lock_acquired",
+        EventKind::PreflightChecked { .. } => "preflight_checked",
+        EventKind::HostSlotWaiting { .. } => "host_slot_waiting",
+        EventKind::RunRefused { .. } => "run_refused",
     }
 }

@@ -24,6 +24,8 @@ use crate::transport::{Connection, Payload};
 pub struct PreparedPlan {
     pub plan: Plan,
     pub warnings: Vec<String>,
+    /// Where word of the run goes (config, flow, command line).
+    pub notify: Vec<crate::notify::Target>,
 }
 
 /// The engine's plan for `spec`: targets resolved, env built, steps turned
@@ -36,19 +38,13 @@ pub fn build_plan(
 ) -> Result<PreparedPlan> {
     let sizes = spec.rollout.batches.plan(spec.hosts.len())?;
     let batches = crate::rollout::assign((0..spec.hosts.len()).collect(), &sizes);
-    let mut batch_of = vec![0usize; spec.hosts.len()];
-    for (b, members) in batches.iter().enumerate() {
-        for &i in members {
-            batch_of[i] = b;
-        }
-    }
     let ssh_config = spec
         .resolve
         .load_ssh_config()
         .map_err(|e| anyhow!("ssh_config: {e}"))?;
     let mut warnings = Vec::new();
     let mut hosts = Vec::with_capacity(spec.hosts.len());
-    for (i, &h) in spec.hosts.iter().enumerate() {
+    for &h in &spec.hosts {
         let name = inv.host_name(h);
         let resolved = resolve_target(name, &inv.hostvars[h], &ssh_config, &spec.resolve)
             .map_err(|e| anyhow!(e))?;
@@ -59,8 +55,6 @@ pub fn build_plan(
             ("JOBDECK_JOB_ID".to_string(), instance.to_string()),
             ("JOBDECK_FLOW".into(), spec.flow.name.clone()),
             ("JOBDECK_HOST".into(), name.to_string()),
-            ("JOBDECK_BATCH".into(), (batch_of[i] + 1).to_string()),
-            ("JOBDECK_BATCHES".into(), batches.len().to_string()),
             (
                 "JOBDECK_PROJECT".into(),
                 place.project.clone().unwrap_or_default(),
@@ -117,8 +111,14 @@ pub fn build_plan(
         },
         start: StartPoint::default(),
         secrets: secrets_of(inv, spec),
+        gates: Default::default(),
+        sessions: Default::default(),
     };
-    Ok(PreparedPlan { plan, warnings })
+    Ok(PreparedPlan {
+        plan,
+        warnings,
+        notify: Vec::new(),
+    })
 }
 
 fn planned_step(
@@ -199,6 +199,10 @@ fn planned_step(
         on_failure: step.on_failure,
         run_as,
         applies_to,
+        manners: step
+            .manners
+            .or(spec.safety.manners()?)
+            .or(spec.flow.manners),
     })
 }
 

@@ -8,6 +8,7 @@
 //!   the default selection, run order, ad-hoc command flows, the questions a
 //!   run asks its operator.
 //! - `build`: a spec and the inventory into the engine's `Plan`.
+//! - `gates`: the plan's guard, lock, pre-flight and notification targets.
 //! - `record`: a planned run recorded in the journal as a new instance.
 //! - `past`: a recorded run turned back into a spec (rerun) or a plan that
 //!   continues it (resume).
@@ -15,6 +16,7 @@
 //!   `jobdeck schedule add` and the console's schedule form.
 
 pub mod build;
+pub mod gates;
 pub mod options;
 pub mod past;
 pub mod record;
@@ -22,6 +24,7 @@ pub mod schedule;
 pub mod spec;
 
 pub use build::{PreparedPlan, build_plan, set_instance};
+pub use gates::{RunKind, add_gates};
 pub use options::{
     ConnectOptions, FieldError, Rollout, RolloutOptions, RunField, resolve_options, rollout,
 };

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use super::build::{PreparedPlan, build_plan};
 use super::options::Rollout;
 use super::spec::{RunSpec, adhoc_flow};
 use crate::engine::events::{HostStatus, InstanceId, StepIndex, WaitReason};
@@ -18,6 +17,7 @@ use crate::flow::params;
 use crate::inventory::Inventory;
 use crate::journal::{self, Journal};
 use crate::rollout::BatchExpr;
+use crate::safety::SafetyOptions;
 use crate::transport::resolve::ResolveOptions;
 
 /// The inventory a rerun or resume runs against: `-i` when given, else the
@@ -58,13 +58,15 @@ pub struct Past {
 /// Rebuilds a past instance's flow from its journal snapshot (the flow file
 /// and atoms exactly as they ran), its params (secret ones from `--param`)
 /// and its rollout. `given` are the params given now (`--param`): secret
-/// ones, never stored, and any to change.
+/// ones, never stored, and any to change; `safety` the safety options given
+/// now, over the recorded ones.
 pub fn past_run(
     inv: &Inventory,
     journal: &Journal,
     id: InstanceId,
     given: &[(String, String)],
     yes: bool,
+    safety: SafetyOptions,
 ) -> Result<Past> {
     let detail = journal
         .instance(id)?
@@ -122,6 +124,7 @@ pub fn past_run(
         target: record.target.clone(),
         yes,
         resolve: connect_from_json(&record.target),
+        safety: safety.or(SafetyOptions::from_json(&record.target["safety"])),
     };
     Ok(Past {
         spec,
@@ -232,23 +235,18 @@ pub fn rerun_spec(
     if let Some(target) = spec.target.as_object_mut() {
         target.insert("rerun_of".into(), serde_json::json!(id));
         target.insert("hosts".into(), serde_json::json!(chosen));
+        target.insert("safety".into(), spec.safety.to_json());
     }
     Some(spec)
 }
 
-/// The plan that continues interrupted run `id` from `point`: hosts that
-/// finished keep their result, a host cut off mid-flow starts at its first
-/// step without an ok result (with the values its earlier steps exported),
-/// the recorded batches stand, and an interval being waited out goes on.
-pub fn resume_plan(
-    inv: &Inventory,
-    past: &Past,
-    id: InstanceId,
-    point: &journal::ResumePoint,
-    base: &std::path::Path,
-) -> Result<PreparedPlan> {
+/// Turns `plan`, built (and gated) for interrupted run `past`, into the
+/// plan that continues it from `point`: hosts that finished keep their
+/// result, a host cut off mid-flow starts at its first step without an ok
+/// result (with the values its earlier steps exported), the recorded
+/// batches stand, and an interval being waited out goes on.
+pub fn resume_plan(plan: &mut Plan, past: &Past, point: &journal::ResumePoint) {
     let detail = &past.detail;
-    let PreparedPlan { mut plan, warnings } = build_plan(inv, &past.spec, id, base)?;
     let stored_batches: Vec<Vec<usize>> = detail.batches.iter().map(|b| b.hosts.clone()).collect();
     if !stored_batches.is_empty() {
         plan.batches = stored_batches;
@@ -284,8 +282,7 @@ pub fn resume_plan(
             .filter(|_| point.wait_reason == Some(WaitReason::Interval)),
         hosts: (0..plan.hosts.len()).map(start_of).collect(),
     };
-    carry_exports(&mut plan, &detail.exports);
-    Ok(PreparedPlan { plan, warnings })
+    carry_exports(plan, &detail.exports);
 }
 
 #[cfg(test)]

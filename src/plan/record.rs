@@ -9,6 +9,7 @@ use anyhow::Result;
 use serde_json::{Map, Value, json};
 
 use super::build::{PreparedPlan, build_plan, set_instance};
+use super::gates::{RunKind, add_gates};
 use super::options::Rollout;
 use super::spec::RunSpec;
 use crate::engine::events::InstanceId;
@@ -16,6 +17,7 @@ use crate::flow::Flow;
 use crate::inventory::Inventory;
 use crate::inventory::select::Selection;
 use crate::journal::{self, NewInstance, Trigger, instance::AtomSnapshot};
+use crate::safety::SafetyOptions;
 use crate::transport::resolve::ResolveOptions;
 
 /// Builds the plan and records the instance in the journal; the plan comes
@@ -30,7 +32,13 @@ pub fn prepare_instance(
 ) -> Result<PreparedPlan> {
     let mut journal = journal::open_recovered(journal_path)?;
     let base = std::env::current_dir()?;
-    let PreparedPlan { mut plan, warnings } = build_plan(inv, spec, 0, &base)?;
+    let mut prepared = build_plan(inv, spec, 0, &base)?;
+    add_gates(inv, spec, &mut prepared, journal_path, RunKind::New)?;
+    let plan = &mut prepared.plan;
+    let mut target = spec.target.clone();
+    if let (Some(lock), Some(map)) = (&plan.gates.lock, target.as_object_mut()) {
+        map.insert("lock".into(), json!(lock.name));
+    }
     let sizes: Vec<usize> = plan.batches.iter().map(Vec::len).collect();
     let secret_params: Vec<String> = spec
         .flow
@@ -58,15 +66,15 @@ pub fn prepare_instance(
             .collect(),
         params: params_json,
         secret_params,
-        target: spec.target.clone(),
+        target,
         hosts: plan.hosts.iter().map(|h| h.name.clone()).collect(),
         rollout: rollout_json(&spec.rollout, &sizes),
         trigger,
         parent,
         user: current_user(),
     })?;
-    set_instance(&mut plan, id);
-    Ok(PreparedPlan { plan, warnings })
+    set_instance(plan, id);
+    Ok(prepared)
 }
 
 pub fn rollout_json(rollout: &Rollout, sizes: &[usize]) -> Value {
@@ -129,6 +137,7 @@ pub fn selected_target(
     selection: &Selection,
     inv: &Inventory,
     resolve: &ResolveOptions,
+    safety: &SafetyOptions,
 ) -> Value {
     json!({
         "flow_path": (!flow.path.as_os_str().is_empty()).then(|| absolute(&flow.path)),
@@ -140,6 +149,7 @@ pub fn selected_target(
         "hosts": selection.hosts,
         "inventory": inv.sources,
         "connect": connect_json(resolve),
+        "safety": safety.to_json(),
     })
 }
 

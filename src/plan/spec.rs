@@ -13,6 +13,7 @@ use crate::flow::{Flow, Step, StepKind};
 use crate::inventory::select::Selection;
 use crate::inventory::{HostId, Inventory};
 use crate::rollout::{BatchMode, HostOrder, order_hosts};
+use crate::safety::SafetyOptions;
 use crate::transport::resolve::ResolveOptions;
 
 /// Everything a run needs before it gets an instance id.
@@ -28,6 +29,8 @@ pub struct RunSpec {
     /// Batch confirmations and approvals are answered in advance.
     pub yes: bool,
     pub resolve: ResolveOptions,
+    /// Pre-flight, --allow, the lock, nice/ionice, notifications.
+    pub safety: SafetyOptions,
 }
 
 /// The hosts a selection names, with the flow's `targets:` standing in for
@@ -72,8 +75,13 @@ pub fn adhoc_flow(command: &str) -> Flow {
             retry_interval: Duration::from_secs(5),
             on_failure: OnFailure::Stop,
             targets: None,
+            manners: Default::default(),
         }],
         rollback: Vec::new(),
+        preflight: None,
+        lock: None,
+        manners: Default::default(),
+        notify: Vec::new(),
     }
 }
 

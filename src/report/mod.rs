@@ -27,6 +27,7 @@
 //! prints (exported values, reasons, error details).
 
 mod capture;
+mod gates;
 mod gather;
 mod labels;
 mod progress;
@@ -385,6 +386,7 @@ impl Reporter {
                     (WaitReason::Failure, _) => {
                         format!("paused: hosts failed; waiting for an operator before {next}")
                     }
+                    (WaitReason::Lock, _) => format!("waiting for the run's lock before {next}"),
                 };
                 if let Some(progress) = &mut self.progress {
                     progress.wait(text.clone(), event.at, *until);
@@ -436,6 +438,71 @@ impl Reporter {
             EventKind::Exported { .. } => {}
             EventKind::InstanceFinished { status, reason } => {
                 self.run.finished = Some((*status, reason.as_ref().map(|r| self.mask(r))));
+            }
+            EventKind::GuardHit { hit } => {
+                if lines {
+                    let text = self.mask(&gates::guard_hit(hit));
+                    self.write(&text);
+                }
+            }
+            EventKind::GuardConfirmNeeded { hits } => {
+                if lines {
+                    let text = self.mask(&gates::guard_confirm(hits));
+                    self.write(&text);
+                }
+            }
+            EventKind::LockWaiting {
+                name,
+                holder,
+                until,
+            } => {
+                let until_text = until.map(|u| self.options.clock.time_of_day(u));
+                let text = gates::lock_waiting(name, holder, until_text.as_deref());
+                if let Some(progress) = &mut self.progress {
+                    progress.wait(text.clone(), event.at, *until);
+                }
+                if lines {
+                    self.write(&format!("== {text}\n"));
+                }
+            }
+            EventKind::LockAcquired { name } => {
+                if let Some(progress) = &mut self.progress {
+                    progress.end_wait();
+                }
+                if lines {
+                    self.write(&format!("== lock '{}' taken\n", sanitize::one_line(name)));
+                }
+            }
+            EventKind::PreflightChecked { mode, hosts } => {
+                if lines {
+                    let run = &self.run;
+                    let text = gates::preflight_table(*mode, hosts, &|h| run.host_name(h));
+                    let text = self.mask(&text);
+                    self.write(&text);
+                }
+            }
+            EventKind::HostSlotWaiting {
+                host,
+                step,
+                limit,
+                holders,
+            } => {
+                if lines {
+                    let text = gates::slot_waiting(
+                        &self.run.host_name(*host),
+                        &self.run.step_label(*step),
+                        *limit,
+                        holders,
+                    );
+                    self.write(&text);
+                }
+            }
+            EventKind::RunRefused { reason } => {
+                self.run.refused = true;
+                if lines {
+                    let text = format!("== not started: {}\n", self.mask(reason));
+                    self.write(&text);
+                }
             }
         }
     }

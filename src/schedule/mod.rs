@@ -10,12 +10,14 @@
 //!   reruns), in its own process group, logging to a private file.
 //! - `daemon`: `jobdeck daemon`, the scheduler without a terminal.
 //! - `logs`: pruning the run logs of fires and resumes.
+//! - `retention`: the hourly journal retention pass of the lease holder.
 
 pub mod crontab;
 pub mod daemon;
 pub mod launcher;
 pub mod lease;
 pub mod logs;
+pub mod retention;
 pub mod scheduler;
 pub mod store;
 

@@ -21,6 +21,8 @@
 //!    then overlap, record the outcome and the next fire time in one
 //!    transaction that also checks the lease, and only then start runs.
 //!    A fire is therefore started at most once, even if two schedulers race.
+//! 5. Hourly, prune run logs, and start a retention pass on the journal
+//!    (on its own thread, see `retention`).
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
@@ -36,6 +38,7 @@ use serde_json::Value;
 
 pub use super::launcher::{LaunchKind, LaunchRequest, Launched, Launcher, ProcessLauncher};
 use super::lease::{self, Acquire, LeaseTimes};
+use super::retention::RetentionJob;
 use super::store::{
     self, CATCH_UP_CAP, CatchUp, Overlap, QUEUE_CAP, Schedule, ScheduleStore, StoreError,
     from_millis, millis,
@@ -241,6 +244,9 @@ pub struct SchedulerOptions {
     pub kind: String,
     /// Where run logs go. Default: `schedule-logs/` next to the journal.
     pub log_dir: Option<PathBuf>,
+    /// The config file whose `[retention]` section the lease holder applies
+    /// every hour (see `retention`); `None`: no retention.
+    pub retention_config: Option<PathBuf>,
 }
 
 impl SchedulerOptions {
@@ -253,6 +259,8 @@ impl SchedulerOptions {
             grace: DEFAULT_GRACE,
             kind: kind.to_owned(),
             log_dir: None,
+            retention_config: crate::tui::config::default_config_dir()
+                .map(|dir| dir.join("config.toml")),
         })
     }
 }
@@ -278,6 +286,7 @@ pub struct Scheduler {
     last_durable_check: Option<DateTime<Utc>>,
     /// When old run logs were last pruned (wall clock: file times are real).
     last_log_prune: Option<std::time::Instant>,
+    retention: RetentionJob,
     /// The holder last reported while standing by, so it is logged once.
     reported_holder: Option<u32>,
     children: Vec<ChildRun>,
@@ -346,6 +355,7 @@ impl Scheduler {
             last_lease_check: None,
             last_durable_check: None,
             last_log_prune: None,
+            retention: RetentionJob::default(),
             reported_holder: None,
             children: Vec::new(),
             resumes_tried: HashSet::new(),
@@ -442,6 +452,16 @@ impl Scheduler {
             }
             self.prune_logs();
         }
+        // A pass that started while holding the lease is collected even if
+        // the lease has gone since; a new one starts only under the lease.
+        let config = self
+            .options
+            .retention_config
+            .as_deref()
+            .filter(|_| self.holding);
+        for (level, message) in self.retention.poll(now, self.store.path(), config) {
+            self.event(level, message);
+        }
         std::mem::take(&mut self.events)
     }
 
@@ -474,6 +494,9 @@ impl Scheduler {
     /// Releases the lease. Runs already started keep going.
     pub fn shutdown(&mut self) -> Vec<SchedulerEvent> {
         self.reap_children();
+        for (level, message) in self.retention.stop() {
+            self.event(level, message);
+        }
         if self.holding {
             match lease::release(self.store.connection(), &self.me) {
                 Ok(()) => self.event(Level::Info, "scheduler stopped; lease released"),
@@ -652,9 +675,31 @@ impl Scheduler {
         Ok(())
     }
 
+    /// `lock 'NAME' is held by run 12 (...)` when the schedule's run lock
+    /// (`--lock`, or the flow's `lock:` with the schedule's params) is held.
+    fn held_lock_of(&self, schedule: &Schedule) -> Option<String> {
+        let name = lock_name(schedule)?;
+        let holder = crate::locks::lock_holder(self.store.connection(), &name).ok()??;
+        Some(format!(
+            "lock '{name}' is held by {}",
+            holder.describe_since()
+        ))
+    }
+
     fn fire_schedule(&mut self, schedule: &Schedule, now: DateTime<Utc>) -> Result<(), StoreError> {
         let plan = plan_fires(schedule, now, self.options.grace);
-        let mut busy = self.busy(schedule.id)?;
+        let running = self.busy(schedule.id)?;
+        // A fire whose run lock another run holds is busy too: the overlap
+        // policy decides (skip, queue behind it, or start and let it wait).
+        let lock_held = if running {
+            None
+        } else {
+            self.held_lock_of(schedule)
+        };
+        let why_busy = lock_held
+            .clone()
+            .unwrap_or_else(|| "an instance is still running".to_owned());
+        let mut busy = running || lock_held.is_some();
         let mut queued = schedule.queued;
         let mut starts: Vec<DateTime<Utc>> = Vec::new();
         // (due, outcome, detail) rows for `schedule_fires`.
@@ -689,7 +734,7 @@ impl Scheduler {
                 };
             match schedule.overlap {
                 Overlap::Skip if busy => {
-                    let detail = "an instance is still running (overlap skip)".to_owned();
+                    let detail = format!("{why_busy} (overlap skip)");
                     self.event(
                         Level::Warn,
                         format!("{label}: fire time {} skipped: {detail}", due.to_rfc3339()),
@@ -702,7 +747,7 @@ impl Scheduler {
                         self.event(
                             Level::Info,
                             format!(
-                                "{label}: fire time {} queued behind the running instance ({queued} waiting)",
+                                "{label}: fire time {} queued: {why_busy} ({queued} waiting)",
                                 due.to_rfc3339()
                             ),
                         );
@@ -939,6 +984,22 @@ impl Scheduler {
 }
 
 /// `--run FLOW --journal J --trigger schedule:ID` and the schedule's options.
+/// The run lock a fire of `schedule` will ask for, params substituted.
+/// Reads the flow file (as the fire will); `None` if it has none or does
+/// not load (the fire itself then reports why).
+pub fn lock_name(schedule: &Schedule) -> Option<String> {
+    let written = match &schedule.run.safety.lock {
+        Some(name) => name.clone(),
+        None => crate::flow::load_flow(&schedule.flow_path).ok()?.lock?,
+    };
+    let flow = crate::flow::load_flow(&schedule.flow_path).ok();
+    let values = match &flow {
+        Some(flow) => crate::flow::params::resolve(&flow.params, &schedule.run.params).ok()?,
+        None => schedule.run.params.clone(),
+    };
+    crate::flow::params::substitute(&written, &values).ok()
+}
+
 pub fn fire_args(schedule: &Schedule, journal: &Path) -> Vec<String> {
     let mut args = vec![
         "--run".to_owned(),

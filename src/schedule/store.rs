@@ -137,6 +137,8 @@ pub struct RunOptions {
     pub accept_new: bool,
     pub ssh_config: Option<String>,
     pub yes: bool,
+    /// Pre-flight, --allow, the lock, nice/ionice, notifications.
+    pub safety: crate::safety::SafetyOptions,
 }
 
 impl RunOptions {
@@ -178,6 +180,7 @@ impl RunOptions {
         if self.yes {
             args.push("--yes".to_owned());
         }
+        args.extend(self.safety.to_args());
         args
     }
 }

@@ -119,6 +119,20 @@ impl SshdFixture {
         self.dir.path().join(name)
     }
 
+    /// An INI inventory line for host `name` that logs into this sshd on
+    /// `port` (normally `self.port`) with the fixture's user, key and
+    /// known_hosts.
+    pub fn host_line(&self, name: &str, port: u16) -> String {
+        format!(
+            "{name} ansible_host=127.0.0.1 ansible_port={port} ansible_user={} \
+             ansible_ssh_private_key_file={} \
+             ansible_ssh_common_args='-o UserKnownHostsFile={}'",
+            self.user,
+            self.client_key.display(),
+            self.known_hosts.display()
+        )
+    }
+
     /// Generates another client key (with `passphrase`, "" for none) and authorizes it.
     pub fn add_client_key(&self, name: &str, passphrase: &str) -> PathBuf {
         let key = self.path(name);

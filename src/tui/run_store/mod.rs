@@ -408,6 +408,15 @@ impl RunStore {
                 };
             }
             EventKind::Exported { .. } => {}
+            // Shown by the console in a later change (guard confirm, lock
+            // and host-slot waits, the pre-flight table).
+            EventKind::GuardHit { .. }
+            | EventKind::GuardConfirmNeeded { .. }
+            | EventKind::LockWaiting { .. }
+            | EventKind::LockAcquired { .. }
+            | EventKind::PreflightChecked { .. }
+            | EventKind::HostSlotWaiting { .. }
+            | EventKind::RunRefused { .. } => {}
             EventKind::InstanceFinished { status, reason } => {
                 self.status = *status;
                 self.reason = reason.clone();

@@ -370,6 +370,7 @@ impl PlanForm {
             rollout,
             yes: false,
             resolve: ResolveOptions::default(),
+            safety: Default::default(),
         })
     }
 

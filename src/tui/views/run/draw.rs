@@ -155,6 +155,7 @@ impl RunView {
                     " ⏸ paused: hosts failed — c goes on with batch {}, R retries failed, a aborts",
                     wait.next_batch + 1
                 ),
+                WaitReason::Lock => " ⏳ waiting for the run's lock".to_owned(),
             };
             return Line::from(Span::styled(text, warn));
         }
