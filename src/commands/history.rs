@@ -26,6 +26,7 @@ use anyhow::{Result, anyhow, bail};
 use chrono::{Local, TimeZone};
 use serde_json::{Value, json};
 
+use super::show_guardrails::push_field;
 use crate::engine::events::{HostIndex, HostStatus, InstanceStatus, StepIndex, Stream, UnixMillis};
 use crate::exit;
 use crate::hostlist::fold;
@@ -480,19 +481,6 @@ fn pairs_text(value: &Value) -> String {
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// A field of `show`'s header: a label, then its lines aligned under the
-/// first.
-pub(super) fn push_field(out: &mut String, label: &str, lines: &[String]) {
-    for (i, line) in lines.iter().enumerate() {
-        let label = if i == 0 {
-            format!("{label}:")
-        } else {
-            String::new()
-        };
-        let _ = writeln!(out, "  {label:<10} {line}");
-    }
 }
 
 /// The part of `show` above the hosts.

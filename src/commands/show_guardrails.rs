@@ -3,12 +3,24 @@
 
 use std::fmt::Write as _;
 
-use super::history::push_field;
 use crate::engine::events::UnixMillis;
 use crate::hostlist::fold;
 use crate::journal::guardrails::Guardrails;
 use crate::report::RunInfo;
 use crate::report::sanitize::one_line;
+
+/// A field of `show`'s header: a label, then its lines aligned under the
+/// first.
+pub(super) fn push_field(out: &mut String, label: &str, lines: &[String]) {
+    for (i, line) in lines.iter().enumerate() {
+        let label = if i == 0 {
+            format!("{label}:")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  {label:<10} {line}");
+    }
+}
 
 /// Lines in `show`'s `  label:     value` layout; empty when nothing
 /// guarded the run.

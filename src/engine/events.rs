@@ -226,7 +226,7 @@ pub enum EventKind {
     /// gives up (`None`: it does not wait, and is refused).
     LockWaiting {
         name: String,
-        holder: Box<super::gates::Holder>,
+        holder: Box<Holder>,
         until: Option<UnixMillis>,
     },
     LockAcquired {
@@ -243,7 +243,7 @@ pub enum EventKind {
         host: HostIndex,
         step: StepIndex,
         limit: u32,
-        holders: Vec<super::gates::Holder>,
+        holders: Vec<Holder>,
     },
     /// The run did not start: the guard blocked it, nobody confirmed a
     /// confirm rule, its lock was held, or a strict pre-flight failed. Its
@@ -338,6 +338,41 @@ names!(InstanceStatus {
     Interrupted => "interrupted",
 });
 names!(WaitReason { Interval => "interval", Confirm => "confirm", Failure => "failure", Lock => "lock" });
+
+/// Who holds a lock or a host slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    /// The run (`None` for a holder that recorded none).
+    pub instance: Option<InstanceId>,
+    pub user: String,
+    /// The machine the holding jobdeck runs on.
+    pub host: String,
+    pub pid: u32,
+    /// Since when (Unix ms).
+    pub since: UnixMillis,
+}
+
+impl Holder {
+    /// `run 12 (ops on ctl1, pid 4242)`; the caller adds the time.
+    pub fn describe(&self) -> String {
+        let run = match self.instance {
+            Some(id) => format!("run {id}"),
+            None => "a run".to_owned(),
+        };
+        format!("{run} ({} on {}, pid {})", self.user, self.host, self.pid)
+    }
+
+    /// `run 12 (ops on ctl1, pid 4242) since 2026-03-01 14:02:11`
+    pub fn describe_since(&self) -> String {
+        use chrono::TimeZone;
+        let since = chrono::Local
+            .timestamp_millis_opt(self.since)
+            .single()
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| format!("@{}ms", self.since));
+        format!("{} since {since}", self.describe())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -10,9 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use super::events::{InstanceId, UnixMillis};
+pub use super::events::Holder;
+use super::events::InstanceId;
 use crate::guard::Verdict;
 use crate::preflight::PreflightPlan;
 
@@ -21,41 +20,6 @@ pub const LOCK_POLL: Duration = Duration::from_millis(500);
 /// How often a step waiting for its host slot asks again (first, and at most).
 pub const SLOT_POLL_FIRST: Duration = Duration::from_millis(100);
 pub const SLOT_POLL_MAX: Duration = Duration::from_secs(1);
-
-/// Who holds a lock or a host slot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Holder {
-    /// The run (`None` for a holder that recorded none).
-    pub instance: Option<InstanceId>,
-    pub user: String,
-    /// The machine the holding jobdeck runs on.
-    pub host: String,
-    pub pid: u32,
-    /// Since when (Unix ms).
-    pub since: UnixMillis,
-}
-
-impl Holder {
-    /// `run 12 (ops on ctl1, pid 4242)`; the caller adds the time.
-    pub fn describe(&self) -> String {
-        let run = match self.instance {
-            Some(id) => format!("run {id}"),
-            None => "a run".to_owned(),
-        };
-        format!("{run} ({} on {}, pid {})", self.user, self.host, self.pid)
-    }
-
-    /// `run 12 (ops on ctl1, pid 4242) since 2026-03-01 14:02:11`
-    pub fn describe_since(&self) -> String {
-        use chrono::TimeZone;
-        let since = chrono::Local
-            .timestamp_millis_opt(self.since)
-            .single()
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_else(|| format!("@{}ms", self.since));
-        format!("{} since {since}", self.describe())
-    }
-}
 
 /// A held host slot, to give back.
 pub type SlotId = i64;

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::scheduler::Level;
+use super::event::Level;
 use super::store::ScheduleStore;
 use crate::journal::Journal;
 use crate::journal::prune::{PruneOptions, PruneReport, SpaceOutcome};

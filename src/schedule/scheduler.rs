@@ -36,6 +36,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{TransactionBehavior, params};
 use serde_json::Value;
 
+pub use super::event::{Level, SchedulerEvent};
 pub use super::launcher::{LaunchKind, LaunchRequest, Launched, Launcher, ProcessLauncher};
 use super::lease::{self, Acquire, LeaseTimes};
 use super::retention::RetentionJob;
@@ -205,32 +206,6 @@ pub fn plan_fires(schedule: &Schedule, now: DateTime<Utc>, grace: Duration) -> F
         last,
     });
     FirePlan { run, missed, next }
-}
-
-/// How a scheduler event reads in a log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Level::Info => "info",
-            Level::Warn => "warning",
-            Level::Error => "error",
-        })
-    }
-}
-
-/// Something the scheduler did or noticed, one line each.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchedulerEvent {
-    pub at: DateTime<Utc>,
-    pub level: Level,
-    pub message: String,
 }
 
 /// How a scheduler runs.
