@@ -10,9 +10,8 @@
 #   N hosts (default 1000), F --forks (default 64), -r runs of each (default 5)
 set -euo pipefail
 
-SHARED=${SHARED_BENCH:-/work/shared/bench}
+. "$(dirname "$0")/shared.sh"
 DIR=${BENCH_DIR:-/tmp/bench}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 N=1000 F=64 REPEAT=5 BUILD=1
 positional=()
