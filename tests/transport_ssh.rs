@@ -15,7 +15,7 @@ use jobdeck::transport::{
     ExecRequest, ExecResult, Exit, HostKeyPolicy, KnownHosts, OutputChunk, OutputStream,
     PassphrasePrompt, Secret, Status, Target, Transport, TransportOptions, UnreachableReason,
 };
-use support::{PASSWORD_USER, SshdFixture, processes_matching};
+use support::{PASSWORD_USER, SshdFixture, hostile_known_hosts_lines, processes_matching};
 use tokio::sync::mpsc;
 
 /// Options that never touch the real ~/.ssh or agent of the machine.
@@ -352,6 +352,104 @@ async fn revoked_host_key_is_rejected() {
 }
 
 #[tokio::test]
+async fn a_hostile_known_hosts_never_lets_a_changed_or_revoked_key_through() {
+    let sshd = SshdFixture::start();
+    let port = sshd.port;
+    let impostor = sshd.unrelated_public_key("impostor_key");
+    let host_key = sshd.host_public_key.trim_end();
+    let cases = [
+        (
+            "changed",
+            format!("[127.0.0.1]:{port} {}\r\n", impostor.trim_end()),
+            "HOST KEY CHANGED",
+        ),
+        (
+            "revoked",
+            format!("[127.0.0.1]:{port} {host_key}\r\n@revoked * {host_key} caf\u{e9}\r\n"),
+            "@revoked",
+        ),
+    ];
+    for (name, last_lines, expected) in cases {
+        let file = sshd.path(&format!("{name}_known_hosts"));
+        let mut bytes = hostile_known_hosts_lines(port);
+        bytes.extend_from_slice(last_lines.as_bytes());
+        std::fs::write(&file, &bytes).unwrap();
+        for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew] {
+            let mut target = target_for(&sshd);
+            target.user_known_hosts = vec![file.clone()];
+            target.host_key_policy = policy;
+            let out = run(&target, ExecRequest::command("echo connected")).await;
+            let Status::HostKeyRejected { detail } = &out.result.status else {
+                panic!(
+                    "{name}, {policy:?}: expected a refusal, got {:?}",
+                    out.result
+                );
+            };
+            assert!(detail.contains(expected), "{name}, {policy:?}: {detail}");
+            assert!(out.stdout.is_empty());
+            assert_eq!(std::fs::read(&file).unwrap(), bytes, "{name}: file changed");
+        }
+        let warnings = KnownHosts::new().warnings(std::slice::from_ref(&file));
+        let lines: Vec<String> = warnings
+            .iter()
+            .map(|w| w.split(": ").next().unwrap().to_string())
+            .collect();
+        let at = |line: usize| format!("{}:{line}", file.display());
+        assert_eq!(lines, [at(2), at(3)], "{warnings:?}");
+    }
+
+    // The same hostile lines before the right key: trusted.
+    let file = sshd.path("good_known_hosts");
+    let mut bytes = hostile_known_hosts_lines(port);
+    bytes.extend_from_slice(format!("[127.0.0.1]:{port} {host_key}\r\n").as_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let mut target = target_for(&sshd);
+    target.user_known_hosts = vec![file];
+    let out = run(&target, ExecRequest::command("echo connected")).await;
+    assert_status(&out, &Status::Ok);
+    assert_eq!(out.stdout(), "connected\n");
+
+    // A line that names the host but whose key is cut off: refused even with
+    // accept-new, since it may be the host's real key.
+    let file = sshd.path("truncated_known_hosts");
+    std::fs::write(&file, hostile_known_hosts_lines(port)).unwrap();
+    let mut target = target_for(&sshd);
+    target.user_known_hosts = vec![file.clone()];
+    target.host_key_policy = HostKeyPolicy::AcceptNew;
+    let out = run(&target, ExecRequest::command("true")).await;
+    let Status::HostKeyRejected { detail } = &out.result.status else {
+        panic!("expected a refusal, got {:?}", out.result);
+    };
+    assert!(
+        detail.contains(&format!("{}:3", file.display())) && detail.contains("cannot verify"),
+        "{detail}"
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        hostile_known_hosts_lines(port)
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_known_hosts_fails_closed_in_every_mode() {
+    let sshd = SshdFixture::start();
+    let unreadable = sshd.path("known_hosts_dir");
+    std::fs::create_dir(&unreadable).unwrap();
+    for policy in [HostKeyPolicy::Strict, HostKeyPolicy::AcceptNew] {
+        let mut target = target_for(&sshd);
+        // The file that trusts the server comes first; the unreadable one may hold a
+        // revocation, so it still refuses.
+        target.user_known_hosts = vec![sshd.known_hosts.clone(), unreadable.clone()];
+        target.host_key_policy = policy;
+        let out = run(&target, ExecRequest::command("true")).await;
+        let Status::HostKeyRejected { detail } = &out.result.status else {
+            panic!("{policy:?}: expected a refusal, got {:?}", out.result);
+        };
+        assert!(detail.contains("not a regular file"), "{detail}");
+    }
+}
+
+#[tokio::test]
 async fn timeout_leaves_no_process_on_the_host() {
     let sshd = SshdFixture::start();
     // A grandchild in a subshell and a foreground sleep: the whole group must go.
@@ -416,6 +514,19 @@ async fn env_values_arrive_exactly() {
         .flat_map(|(_, value)| value.bytes().chain([0]))
         .collect();
     assert_eq!(out.stdout, expected, "got {:?}", out.stdout());
+}
+
+#[tokio::test]
+async fn a_command_reads_an_empty_stdin_after_its_settings() {
+    let sshd = SshdFixture::start();
+    // The settings arrive on the same stdin: the command must not see them.
+    let request = ExecRequest::command("wc -c; read line || echo eof").env("SECRET", "hunter2");
+    let out = run(&target_for(&sshd), request).await;
+    assert_status(&out, &Status::Ok);
+    assert_eq!(
+        out.stdout().split_whitespace().collect::<Vec<_>>(),
+        ["0", "eof"]
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 
 pub mod history;
 pub mod inventory;
+pub mod journal;
 pub mod rollout;
 pub mod run;
 pub mod schedule;
+pub mod show_guardrails;

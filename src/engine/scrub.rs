@@ -1,15 +1,40 @@
-//! Removes secret values from output before any consumer sees it. A secret
-//! split across two chunks is still caught: the tail of a chunk that could
+//! Removes secret values from output before any consumer sees it (screen,
+//! journal, reporter, replay, logs: they all get the scrubbed bytes).
+//!
+//! A secret is masked where it appears in the raw bytes, and where it appears
+//! in the text a terminal shows: escape sequences (the grammar of
+//! [`crate::escapes`], the one the display cleaner uses) and carriage returns
+//! removed. `printf 'x=%s\033[0m%s' first second` shows `x=firstsecond`, so
+//! with the secret `firstsecond` the whole raw span, escape and all, becomes
+//! `***`. A secret split across chunks is still caught: the tail that could
 //! begin a secret is held back until the next chunk (or the end) decides.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+
+use crate::escapes::EscapeState;
 
 pub const MASK: &[u8] = b"***";
+/// At most this much output is held back waiting for the rest of a secret
+/// (escape sequences can sit in its middle); past it the partial secret is
+/// masked as if whole.
+const MAX_HELD: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Default)]
 pub struct Scrubber {
     secrets: Vec<Vec<u8>>,
     held: Vec<u8>,
+    /// The escape state at the start of `held`.
+    held_state: EscapeState,
+}
+
+/// What one pass over the bytes found.
+struct Scan {
+    /// Raw ranges to replace by the mask, sorted, not overlapping.
+    spans: Vec<(usize, usize)>,
+    /// Bytes from here on are held back (the length when nothing is).
+    hold: usize,
+    /// The escape state at `hold`.
+    state_at_hold: EscapeState,
 }
 
 impl Scrubber {
@@ -26,7 +51,7 @@ impl Scrubber {
         secrets.dedup();
         Scrubber {
             secrets,
-            held: Vec::new(),
+            ..Scrubber::default()
         }
     }
 
@@ -41,10 +66,10 @@ impl Scrubber {
         }
         let mut data = std::mem::take(&mut self.held);
         data.extend_from_slice(chunk);
-        let masked = self.mask(&data);
-        let keep = self.undecided_tail(&masked);
-        self.held = masked[masked.len() - keep..].to_vec();
-        Bytes::copy_from_slice(&masked[..masked.len() - keep])
+        let scan = self.scan(&data, self.held_state, false);
+        self.held = data[scan.hold..].to_vec();
+        self.held_state = scan.state_at_hold;
+        Bytes::from(apply(&data[..scan.hold], &scan.spans))
     }
 
     /// `text` with every secret masked: for whole texts (error messages),
@@ -53,34 +78,102 @@ impl Scrubber {
         if self.secrets.is_empty() {
             return text.to_string();
         }
-        // Masking swaps whole secrets (valid UTF-8) for ASCII: still UTF-8.
-        String::from_utf8_lossy(&self.mask(text.as_bytes())).into_owned()
+        let scan = self.scan(text.as_bytes(), EscapeState::default(), true);
+        // Masking swaps whole byte ranges for ASCII; a range may cut a
+        // character, which then shows as U+FFFD.
+        String::from_utf8_lossy(&apply(text.as_bytes(), &scan.spans)).into_owned()
     }
 
     /// Whatever is still held back, at the end of the stream.
     pub fn finish(&mut self) -> Bytes {
-        Bytes::from(std::mem::take(&mut self.held))
+        let data = std::mem::take(&mut self.held);
+        let scan = self.scan(&data, self.held_state, true);
+        self.held_state = EscapeState::default();
+        Bytes::from(apply(&data, &scan.spans))
     }
 
-    fn mask(&self, data: &[u8]) -> Vec<u8> {
-        let mut out = BytesMut::with_capacity(data.len());
-        let mut i = 0;
-        'outer: while i < data.len() {
-            for secret in &self.secrets {
-                if data[i..].starts_with(secret) {
-                    out.extend_from_slice(MASK);
-                    i += secret.len();
-                    continue 'outer;
-                }
+    /// Finds the secrets in `data` (which begins in escape state `state`),
+    /// raw and as shown, and unless `at_end` the tail to hold back.
+    fn scan(&self, data: &[u8], mut state: EscapeState, at_end: bool) -> Scan {
+        // What a terminal shows, and where each shown byte sits in `data`.
+        let mut shown = Vec::with_capacity(data.len());
+        let mut at = Vec::with_capacity(data.len());
+        let mut states = Vec::with_capacity(data.len() + 1);
+        for (index, &byte) in data.iter().enumerate() {
+            states.push(state);
+            // A carriage return is dropped too: `\r\n` shows as `\n`.
+            if state.feed(byte) && byte != b'\r' {
+                shown.push(byte);
+                at.push(index);
             }
-            out.extend_from_slice(&data[i..i + 1]);
-            i += 1;
         }
-        out.to_vec()
+        states.push(state);
+
+        let mut spans = Vec::new();
+        let shown_end = self.find_all(&shown, |start, end| {
+            spans.push((at[start], at[end - 1] + 1));
+        });
+        let raw_end = self.find_all(data, |start, end| spans.push((start, end)));
+        let spans = merge(spans);
+        if at_end {
+            return Scan {
+                spans,
+                hold: data.len(),
+                state_at_hold: state,
+            };
+        }
+
+        let candidate_shown = self
+            .undecided_start(&shown[shown_end..])
+            .map(|offset| at[shown_end + offset]);
+        let candidate_raw = self
+            .undecided_start(&data[raw_end..])
+            .map(|offset| raw_end + offset);
+        let masked_until = spans.last().map_or(0, |&(_, end)| end);
+        let hold = match candidate_shown.into_iter().chain(candidate_raw).min() {
+            Some(start) => start.max(masked_until),
+            None => data.len(),
+        };
+        if data.len() - hold > MAX_HELD {
+            // A secret's beginning, then more escape bytes than we keep: mask
+            // from there on, and read on as text, as consumers will.
+            let mut spans = spans;
+            spans.push((hold, data.len()));
+            return Scan {
+                spans,
+                hold: data.len(),
+                state_at_hold: EscapeState::default(),
+            };
+        }
+        Scan {
+            spans,
+            hold,
+            state_at_hold: states[hold],
+        }
     }
 
-    /// Length of the longest suffix of `data` that is a proper prefix of a secret.
-    fn undecided_tail(&self, data: &[u8]) -> usize {
+    /// Calls `found(start, end)` for each secret in `data`, left to right,
+    /// longest first where two start at the same byte; returns where the last
+    /// one ended (0 if none).
+    fn find_all(&self, data: &[u8], mut found: impl FnMut(usize, usize)) -> usize {
+        let mut last_end = 0;
+        let mut i = 0;
+        while i < data.len() {
+            match self.secrets.iter().find(|s| data[i..].starts_with(s)) {
+                Some(secret) => {
+                    found(i, i + secret.len());
+                    i += secret.len();
+                    last_end = i;
+                }
+                None => i += 1,
+            }
+        }
+        last_end
+    }
+
+    /// Where the longest suffix of `data` that is a proper prefix of a secret
+    /// begins.
+    fn undecided_start(&self, data: &[u8]) -> Option<usize> {
         let longest = self.secrets.first().map_or(0, Vec::len);
         let max = longest.saturating_sub(1).min(data.len());
         (1..=max)
@@ -91,8 +184,34 @@ impl Scrubber {
                     .iter()
                     .any(|s| s.len() > n && s.starts_with(tail))
             })
-            .unwrap_or(0)
+            .map(|n| data.len() - n)
     }
+}
+
+/// Sorted, with overlapping ranges joined.
+fn merge(mut spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start < last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
+/// `data` with each span replaced by the mask.
+fn apply(data: &[u8], spans: &[(usize, usize)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut from = 0;
+    for &(start, end) in spans {
+        out.extend_from_slice(&data[from..start]);
+        out.extend_from_slice(MASK);
+        from = end;
+    }
+    out.extend_from_slice(&data[from..]);
+    out
 }
 
 #[cfg(test)]
@@ -135,6 +254,77 @@ mod tests {
             "cannot create /x/***/y: denied"
         );
         assert_eq!(Scrubber::new(&[]).mask_text("plain"), "plain");
+    }
+
+    #[test]
+    fn masks_a_secret_shown_whole_around_an_escape_sequence() {
+        // printf 'x=%s\033[0m%s' first second
+        assert_eq!(
+            scrub_all(&["firstsecond"], &["x=first\x1b[0msecond\n"]),
+            "x=***\n"
+        );
+        // Several sequences, a string sequence, a CRLF inside a multi-line secret.
+        assert_eq!(
+            scrub_all(&["firstsecond"], &["fi\x1b[1mrst\x1b]0;t\x07sec\x1b(Bond!"]),
+            "***!"
+        );
+        assert_eq!(scrub_all(&["l1\nl2"], &["l1\r\nl2"]), "***");
+        // Hidden from the screen but in the raw bytes (a window title): masked too.
+        assert_eq!(
+            scrub_all(&["hunter2"], &["\x1b]0;hunter2\x07ok"]),
+            "\x1b]0;***\x07ok"
+        );
+        // Text that only looks joined once an escape is taken out stays as is
+        // when it is not a secret.
+        assert_eq!(
+            scrub_all(&["firstsecond"], &["first\x1b[0mthird"]),
+            "first\x1b[0mthird"
+        );
+    }
+
+    #[test]
+    fn any_chunking_masks_like_the_whole() {
+        let secrets = ["firstsecond", "hunter2"];
+        for sample in [
+            "x=first\x1b[0msecond\nhunter2 \x1b]0;hunter2\x07first",
+            "fir\x1b[31;1mst\x1b[0msec\x1bcond hunt\x1b]8;;u\x1b\\er2.",
+        ] {
+            let whole = scrub_all(&secrets, &[sample]);
+            assert!(
+                !crate::escapes::strip(whole.as_bytes())
+                    .windows(11)
+                    .any(|w| w == b"firstsecond")
+            );
+            let bytes = sample.as_bytes();
+            for i in 0..=bytes.len() {
+                for j in i..=bytes.len() {
+                    let chunks = [&bytes[..i], &bytes[i..j], &bytes[j..]];
+                    let secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
+                    let mut scrubber = Scrubber::new(&secrets);
+                    let mut out = Vec::new();
+                    for chunk in chunks {
+                        out.extend_from_slice(&scrubber.push(chunk));
+                    }
+                    out.extend_from_slice(&scrubber.finish());
+                    assert_eq!(String::from_utf8(out).unwrap(), whole, "split at {i}, {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_secret_held_open_by_endless_escapes_is_masked_not_kept() {
+        let mut s = Scrubber::new(&["firstsecond".to_string()]);
+        let mut out = s.push(b"x first\x1b]0;").to_vec();
+        for _ in 0..100 {
+            out.extend_from_slice(&s.push(&[b'y'; 1024]));
+            assert!(s.held.len() <= MAX_HELD + 1024);
+        }
+        out.extend_from_slice(&s.push(b"\x07second\n"));
+        out.extend_from_slice(&s.finish());
+        let shown = crate::report::sanitize::clean_text(&out);
+        assert!(shown.starts_with("x ***"), "{}", &shown[..20]);
+        assert!(!shown.contains("firstsecond"));
     }
 
     #[test]

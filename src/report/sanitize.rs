@@ -5,19 +5,19 @@
 //! show in caret notation (`^G`, `^H`). Newlines and tabs stay; `\r\n`
 //! becomes `\n`.
 
-const ESC: char = '\u{1b}';
-const BEL: char = '\u{7}';
+use crate::escapes;
 
 /// Multi-line host output, safe for display.
 pub fn clean_text(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
+    // Escape sequences go first, by the grammar the secret scrubber follows too.
+    let shown = escapes::strip(bytes);
+    let text = String::from_utf8_lossy(&shown);
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             '\n' | '\t' => out.push(c),
             '\r' if chars.peek() == Some(&'\n') => {}
-            ESC => skip_escape(&mut chars),
             '\0'..='\u{1f}' => {
                 out.push('^');
                 out.push(char::from(c as u8 + b'@'));
@@ -39,49 +39,6 @@ pub fn one_line(text: &str) -> String {
         .chars()
         .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
         .collect()
-}
-
-/// Skips the rest of an escape sequence whose ESC was just read. An
-/// unfinished sequence (cut off by the end of the text) is dropped whole.
-fn skip_escape(chars: &mut std::iter::Peekable<impl Iterator<Item = char>>) {
-    let Some(kind) = chars.next() else { return };
-    match kind {
-        // CSI: parameters and intermediates, then one final byte.
-        '[' => {
-            for c in chars.by_ref() {
-                if ('\u{40}'..='\u{7e}').contains(&c) {
-                    return;
-                }
-                if !('\u{20}'..='\u{3f}').contains(&c) {
-                    return; // malformed; stop swallowing text
-                }
-            }
-        }
-        // OSC, DCS, SOS, PM, APC: a string ended by BEL or ST (ESC \).
-        ']' | 'P' | 'X' | '^' | '_' => {
-            while let Some(c) = chars.next() {
-                if c == BEL {
-                    return;
-                }
-                if c == ESC {
-                    if chars.peek() == Some(&'\\') {
-                        chars.next();
-                    }
-                    return;
-                }
-            }
-        }
-        // nF sequences: intermediates then a final byte (`ESC ( B`).
-        '\u{20}'..='\u{2f}' => {
-            for c in chars.by_ref() {
-                if !('\u{20}'..='\u{2f}').contains(&c) {
-                    return;
-                }
-            }
-        }
-        // Two-character sequences (`ESC c` resets the terminal): both go.
-        _ => {}
-    }
 }
 
 #[cfg(test)]

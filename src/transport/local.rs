@@ -1,8 +1,10 @@
 //! `ansible_connection=local`: the same request as a local process, same result model.
 //!
-//! The command runs under `/bin/sh -c` (a script under its interpreter, reading the
-//! body from stdin, exactly as on a remote host) in a process group of its own, so a
-//! timeout or cancel kills the whole tree: TERM to the group, KILL after the grace.
+//! The same bootstrap as on an SSH host (`remote_command`): `/bin/sh -c` with
+//! nothing secret on its command line, the exports and the command (or the
+//! script's interpreter line and body) on its stdin, in a process group of its
+//! own, every process marked. A timeout or cancel runs the same kill script:
+//! TERM to the group and the marked processes, KILL after the grace period.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
@@ -13,13 +15,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use super::remote_command::{self, Interpreter};
-use super::{
-    ExecRequest, ExecResult, Exit, OutputChunk, OutputSender, OutputStream, Payload, Status,
-};
+use super::remote_command;
+use super::{ExecRequest, ExecResult, Exit, OutputChunk, OutputSender, OutputStream, Status};
 
-/// How long to wait for the pipes to close after the group was killed.
-const DRAIN_AFTER_KILL: Duration = Duration::from_secs(5);
+/// How long the last output may take once every marked process was killed.
+const DRAIN_AFTER_KILL: Duration = Duration::from_secs(1);
+/// How long the kill script may take beyond the grace period.
+const KILL_SCRIPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A "connection" to the local machine.
 #[derive(Debug, Default)]
@@ -40,49 +42,24 @@ impl LocalSession {
                 started_at,
             )
         };
-        let stdin_body = match &request.payload {
-            Payload::Script { body, .. } => Some(body.clone().into_bytes()),
-            Payload::Command(_) => None,
+        let mark = super::ssh::random_nonce();
+        let run_as = request.run_as.as_deref();
+        let launch = match remote_command::launch(
+            &request.payload,
+            &request.env,
+            run_as,
+            &request.manners,
+            &mark,
+            None,
+        ) {
+            Ok(launch) => launch,
+            Err(err) => return failed(err.to_string()),
         };
-        let mut command = match &request.run_as {
-            // sudo resets the environment: the exports go inside its shell.
-            Some(user) => {
-                let lines =
-                    match remote_command::payload_lines(&request.payload, &request.env, true) {
-                        Ok(lines) => lines,
-                        Err(err) => return failed(err.to_string()),
-                    };
-                let mut command = Command::new("sudo");
-                command.args(["-n", "-u", user, "--", "/bin/sh", "-c", &lines]);
-                command
-            }
-            None => match &request.payload {
-                Payload::Command(line) => {
-                    let mut command = Command::new("/bin/sh");
-                    command.arg("-c").arg(line);
-                    command
-                }
-                Payload::Script { body, args } => {
-                    let interpreter = match Interpreter::from_script(body) {
-                        Ok(interpreter) => interpreter,
-                        Err(err) => return failed(err.to_string()),
-                    };
-                    let mut command = Command::new(&interpreter.program);
-                    command.args(interpreter.argument.iter());
-                    command.arg("/dev/stdin").args(args);
-                    command
-                }
-            },
-        };
-        if request.run_as.is_none() {
-            command.envs(request.env.iter().map(|(k, v)| (k, v)));
-        }
+        let mut command = Command::new("/bin/sh");
         command
-            .stdin(if stdin_body.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .arg("-c")
+            .arg(&launch.bootstrap)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -93,22 +70,28 @@ impl LocalSession {
         };
         let pgid = child.id();
 
-        if let (Some(body), Some(mut stdin)) = (stdin_body, child.stdin.take()) {
+        if let Some(mut stdin) = child.stdin.take() {
+            let bytes = launch.stdin;
+            // Closed when written: a command reads EOF after its settings.
             tokio::spawn(async move {
-                let _ = stdin.write_all(&body).await;
+                let _ = stdin.write_all(&bytes).await;
             });
         }
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
-        let pumps = async {
-            tokio::join!(
-                pump(stdout, OutputStream::Stdout, output),
-                pump(stderr, OutputStream::Stderr, output)
-            )
-        };
+        // The child is reaped as soon as it exits, even while something it left
+        // behind still holds the pipes.
         let finished = async {
-            pumps.await;
-            child.wait().await
+            let (_, status) = tokio::join!(
+                async {
+                    tokio::join!(
+                        pump(stdout, OutputStream::Stdout, output),
+                        pump(stderr, OutputStream::Stderr, output)
+                    )
+                },
+                child.wait()
+            );
+            status
         };
         tokio::pin!(finished);
 
@@ -121,18 +104,24 @@ impl LocalSession {
             _ = request.cancel.cancelled() => Status::Cancelled,
         };
 
-        let run_as = request.run_as.as_deref();
-        signal_group(pgid, libc::SIGTERM, run_as).await;
-        let exit = match tokio::time::timeout(request.kill_grace, &mut finished).await {
-            Ok(status) => status.ok().map(exit_of),
-            Err(_) => {
-                signal_group(pgid, libc::SIGKILL, run_as).await;
-                match tokio::time::timeout(DRAIN_AFTER_KILL, &mut finished).await {
-                    Ok(status) => status.ok().map(exit_of),
-                    Err(_) => None,
-                }
+        let script = remote_command::kill_command(pgid, &mark, request.kill_grace, run_as);
+        let (ended, script_ended) = tokio::sync::oneshot::channel::<()>();
+        let kill = async {
+            run_script(&script, request.kill_grace + KILL_SCRIPT_TIMEOUT).await;
+            let _ = ended.send(());
+        };
+        let wait = async {
+            tokio::select! {
+                status = &mut finished => status.ok().map(exit_of),
+                _ = async {
+                    let _ = script_ended.await;
+                    tokio::time::sleep(DRAIN_AFTER_KILL).await;
+                } => None,
             }
         };
+        // The script runs to its end even when the command ended first: a
+        // process that left the pipes behind may still be alive.
+        let ((), exit) = tokio::join!(kill, wait);
         ExecResult {
             status: stopped,
             exit,
@@ -142,43 +131,17 @@ impl LocalSession {
     }
 }
 
-async fn signal_group(pgid: Option<u32>, signal: i32, run_as: Option<&str>) {
-    let Some(pgid) = pgid
-        .and_then(|pid| i32::try_from(pid).ok())
-        .filter(|&p| p > 1)
-    else {
-        return;
-    };
-    // SAFETY: kill(2) with a negative pid signals our own child's process group only.
-    unsafe {
-        libc::kill(-pgid, signal);
-    }
-    if let Some(user) = run_as {
-        // The command's processes belong to that user; signal them as it.
-        let name = if signal == libc::SIGKILL {
-            "KILL"
-        } else {
-            "TERM"
-        };
-        // Through the shell's builtin kill, as on SSH hosts: procps' kill binary
-        // reads `-TERM -19946` as `-TERM -1` and would signal every process of
-        // the user (seen: it killed another run's command).
-        let _ = Command::new("sudo")
-            .args([
-                "-n",
-                "-u",
-                user,
-                "--",
-                "/bin/sh",
-                "-c",
-                &format!("kill -{name} -{pgid}"),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await;
-    }
+/// Runs the kill script (as jobdeck's user; it goes through sudo itself) and
+/// waits for it, up to `limit`.
+async fn run_script(script: &str, limit: Duration) {
+    let run = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = tokio::time::timeout(limit, run).await;
 }
 
 fn exit_of(status: ExitStatus) -> Exit {
@@ -287,8 +250,15 @@ mod tests {
             .expect("sudo starts");
         tokio::time::sleep(Duration::from_millis(300)).await;
         // A group that cannot exist (past any pid_max), whose id starts with 1:
-        // procps' kill binary read `-TERM -1000000000` as "every process" (-1).
-        signal_group(Some(1_000_000_000), libc::SIGTERM, Some("nobody")).await;
+        // procps' kill binary read `-TERM -1000000000` as "every process" (-1);
+        // and a mark no process has.
+        let script = remote_command::kill_command(
+            Some(1_000_000_000),
+            "nomark",
+            Duration::from_millis(100),
+            Some("nobody"),
+        );
+        run_script(&script, Duration::from_secs(10)).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let survived = bystander.try_wait().expect("try_wait").is_none();
         // TERM to sudo, which passes it on to its sleep.
@@ -333,10 +303,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn timeout_kills_the_whole_group() {
+    async fn timeout_kills_the_whole_group_and_what_left_it() {
         let marker = format!("jobdeck-local-{}", std::process::id());
-        // A child in the background and a grandchild: both must die.
-        let command = format!("sleep 300 & sh -c 'sleep 301; : {marker}' & wait");
+        // A child in the background, a grandchild, a new session ignoring TERM
+        // and a double fork: all must die.
+        let command = format!(
+            "sleep 300 & sh -c 'sleep 301; : {marker}' & \
+             setsid sh -c 'trap \"\" TERM; sleep 302; : {marker}' >/dev/null 2>&1 & \
+             sh -c \"sh -c 'sleep 303; : {marker}' >/dev/null 2>&1 &\" & wait"
+        );
         let request = ExecRequest::command(command).timeout(Duration::from_millis(500));
         let (result, _) = run(request).await;
         assert_eq!(result.status, Status::TimedOut);

@@ -22,12 +22,18 @@
 //!   duration. Connection problems are results too, never panics.
 //!
 //! Timeout and cancel guarantee: when the command timeout fires or the token is
-//! cancelled, the whole process group (and session) of the command is killed on the
-//! host — TERM, then KILL after [`ExecRequest::kill_grace`] — see `remote_command.rs`.
+//! cancelled, every process of the command is killed on the host — its process group
+//! and session, and every process carrying the step's environment mark, even one that
+//! called `setsid` or forked twice — TERM, then KILL after [`ExecRequest::kill_grace`];
+//! the result comes back once they are gone. See `remote_command.rs`.
+//!
+//! Secrets guarantee: nothing of the request but a fixed bootstrap is on a command
+//! line; the environment, the command and the script's arguments go over stdin.
 
 pub mod fanout;
 pub mod known_hosts;
 pub mod local;
+pub mod manners;
 pub mod proxy;
 pub mod remote_command;
 pub mod resolve;
@@ -45,6 +51,7 @@ use tokio::sync::mpsc;
 pub use tokio_util::sync::CancellationToken;
 
 pub use known_hosts::KnownHosts;
+pub use manners::{IoClass, Manners};
 pub use resolve::{ResolveOptions, ResolvedTarget, resolve_target};
 pub use sftp::{UploadError, UploadOptions, UploadReport};
 pub use ssh::{NoPassphrase, PassphrasePrompt, TerminalPrompt};
@@ -192,7 +199,8 @@ pub enum Payload {
     Command(String),
     /// A script: its shebang line chooses the interpreter (`/bin/sh` without one). The
     /// body is sent over the channel (the interpreter reads it from its stdin), so no
-    /// file is written on the host; `args` become `$1 $2 ...`, each quoted.
+    /// file is written on the host; `args` become `$1 $2 ...`, each quoted. They are
+    /// the interpreter's arguments, which `ps` shows: pass secrets in `env`.
     Script { body: String, args: Vec<String> },
 }
 
@@ -200,8 +208,9 @@ pub enum Payload {
 #[derive(Debug, Clone)]
 pub struct ExecRequest {
     pub payload: Payload,
-    /// Environment for the command. Injected into the command line with every value
-    /// quoted, because sshd's AcceptEnv refuses most `env` requests.
+    /// Environment for the command. Sent over the channel's stdin as `export` lines
+    /// (every value quoted), because sshd's AcceptEnv refuses most `env` requests
+    /// and a command line is readable by every user of the host.
     pub env: Vec<(String, String)>,
     /// The command timeout; `None` waits forever (cancel still works).
     pub timeout: Option<Duration>,
@@ -210,6 +219,8 @@ pub struct ExecRequest {
     /// Run as this user through `sudo -n -u USER` (no password prompt: the
     /// host's sudoers must allow it). The kill on timeout goes through sudo too.
     pub run_as: Option<String>,
+    /// nice / ionice for everything the command starts.
+    pub manners: Manners,
 }
 
 /// A request that cannot be run as given.
@@ -221,6 +232,8 @@ pub enum RequestError {
     BadEnvName(String),
     #[error("the script's shebang line {0:?} names no interpreter")]
     BadShebang(String),
+    #[error("{0} contains a NUL byte, which no command or environment can hold")]
+    NulByte(String),
 }
 
 impl ExecRequest {
@@ -243,6 +256,7 @@ impl ExecRequest {
             cancel: CancellationToken::new(),
             kill_grace: DEFAULT_KILL_GRACE,
             run_as: None,
+            manners: Manners::default(),
         }
     }
 
@@ -263,13 +277,25 @@ impl ExecRequest {
 
     /// Checks what can be checked before connecting.
     pub fn validate(&self) -> Result<(), RequestError> {
-        for (name, _) in &self.env {
+        for (name, value) in &self.env {
             if !remote_command::is_valid_env_name(name) {
                 return Err(RequestError::BadEnvName(name.clone()));
             }
+            if value.contains('\0') {
+                return Err(RequestError::NulByte(format!("the value of {name}")));
+            }
         }
-        if let Payload::Script { body, .. } = &self.payload {
-            remote_command::Interpreter::from_script(body)?;
+        match &self.payload {
+            Payload::Command(command) if command.contains('\0') => {
+                return Err(RequestError::NulByte("the command".into()));
+            }
+            Payload::Command(_) => {}
+            Payload::Script { body, args } => {
+                remote_command::Interpreter::from_script(body)?;
+                if args.iter().any(|arg| arg.contains('\0')) {
+                    return Err(RequestError::NulByte("a script argument".into()));
+                }
+            }
         }
         Ok(())
     }
@@ -584,5 +610,9 @@ mod tests {
                 .validate()
                 .is_ok()
         );
+        assert!(matches!(
+            ExecRequest::command("true").env("A", "x\0y").validate(),
+            Err(RequestError::NulByte(what)) if what == "the value of A"
+        ));
     }
 }

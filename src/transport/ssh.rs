@@ -99,8 +99,11 @@ impl PassphrasePrompt for TerminalPrompt {
 }
 
 const PASSPHRASE_ATTEMPTS: u32 = 3;
-/// How long the kill channel and the final drain may take before we give up waiting.
+/// How long a kill channel may take before we give up waiting for it.
 const KILL_CHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the last output may take to arrive once every marked process was
+/// killed: the channel closes as soon as they are gone.
+const DRAIN_AFTER_KILL: Duration = Duration::from_secs(1);
 
 type KeySlot = Arc<OnceCell<Option<LoadedKey>>>;
 
@@ -278,6 +281,16 @@ impl HostKeyVerifier {
                 file.display(),
                 file.display()
             )),
+            HostKeyCheck::Unverifiable { file, line, reason } => {
+                let place = match line {
+                    Some(line) => format!("{}:{line}", file.display()),
+                    None => file.display().to_string(),
+                };
+                Err(format!(
+                    "cannot verify the host key of {name} ({fingerprint}): {place}: {reason}. \
+                     Refusing to connect whatever the host key policy: fix or remove it first"
+                ))
+            }
             HostKeyCheck::Unknown => match (self.policy, self.user_files.first()) {
                 (HostKeyPolicy::AcceptNew, Some(file)) => self
                     .known_hosts
@@ -436,17 +449,21 @@ impl SshSession {
         }
     }
 
-    /// Runs one request; see the module docs of `remote_command` for the wrapper.
+    /// Runs one request; see the module docs of `remote_command` for the bootstrap,
+    /// what goes over stdin, and how the step's processes are marked.
     pub async fn exec(&self, request: &ExecRequest, output: &OutputSender) -> ExecResult {
         let started_at = SystemTime::now();
         let nonce = random_nonce();
-        let wrapper = match remote_command::wrapper_script(
+        let mark = random_nonce();
+        let launch = match remote_command::launch(
             &request.payload,
             &request.env,
             request.run_as.as_deref(),
-            &nonce,
+            &request.manners,
+            &mark,
+            Some(&nonce),
         ) {
-            Ok(wrapper) => wrapper,
+            Ok(launch) => launch,
             Err(err) => {
                 return ExecResult::not_started(
                     Status::Failed {
@@ -468,23 +485,18 @@ impl SshSession {
             Err(err) => return lost(err),
         };
         if let Err(err) = channel
-            .exec(true, remote_command::ssh_exec_line(&wrapper))
+            .exec(true, remote_command::ssh_exec_line(&launch.bootstrap))
             .await
         {
             return lost(err);
         }
         let (mut reader, writer) = channel.split();
-        let stdin_body = match &request.payload {
-            super::Payload::Script { body, .. } => Some(Bytes::from(body.clone().into_bytes())),
-            super::Payload::Command(_) => None,
-        };
         // stdin runs beside the reader so a big script never deadlocks against output.
         let writer = Arc::new(writer);
         let stdin_writer = writer.clone();
+        let stdin = Bytes::from(launch.stdin);
         let stdin_task = tokio::spawn(async move {
-            if let Some(body) = stdin_body {
-                let _ = stdin_writer.data_bytes(body).await;
-            }
+            let _ = stdin_writer.data_bytes(stdin).await;
             let _ = stdin_writer.eof().await;
         });
 
@@ -517,7 +529,8 @@ impl SshSession {
                 }
             }
             Some(status) => {
-                self.stop(&mut reader, &mut state, output, request).await;
+                self.stop(&mut reader, &mut state, output, request, &mark)
+                    .await;
                 let _ = writer.close().await;
                 ExecResult {
                     status,
@@ -531,39 +544,48 @@ impl SshSession {
         result
     }
 
-    /// Kills the command's process group: TERM, then KILL if it outlives the grace
-    /// period, while still forwarding its last output.
+    /// Stops the step's processes (see `remote_command::kill_command`): one script on
+    /// a second channel sends TERM, gives them the grace period, then KILLs what is
+    /// left; meanwhile their last output is still forwarded. The step thus ends at
+    /// its deadline plus the grace period, plus the KILL rounds if any were needed.
     async fn stop(
         &self,
         reader: &mut ChannelReadHalf,
         state: &mut DriveState,
         output: &OutputSender,
         request: &ExecRequest,
+        mark: &str,
     ) {
-        let grace = request.kill_grace;
-        let run_as = request.run_as.as_deref();
-        if state.scanner.pgid().is_none() {
-            // The wrapper prints the group id first thing; give it a moment to arrive.
-            let _ = tokio::time::timeout(grace, state.until_pgid(reader, output)).await;
-        }
-        let Some(pgid) = state.scanner.pgid() else {
-            return;
+        let script = remote_command::kill_command(
+            state.scanner.pgid(),
+            mark,
+            request.kill_grace,
+            request.run_as.as_deref(),
+        );
+        let limit = request.kill_grace + KILL_CHANNEL_TIMEOUT;
+        let (ended, script_ended) = tokio::sync::oneshot::channel::<()>();
+        let kill = async {
+            self.run_quietly(&script, limit).await;
+            let _ = ended.send(());
         };
-        self.run_quietly(&remote_command::kill_command(pgid, "TERM", run_as))
-            .await;
-        if tokio::time::timeout(grace, drive(reader, state, output))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        self.run_quietly(&remote_command::kill_command(pgid, "KILL", run_as))
-            .await;
-        let _ = tokio::time::timeout(KILL_CHANNEL_TIMEOUT, drive(reader, state, output)).await;
+        let read = async {
+            tokio::select! {
+                _ = drive(reader, state, output) => {}
+                // Every marked process is gone: the channel closes at once, unless
+                // something unmarked still holds its output.
+                _ = async {
+                    let _ = script_ended.await;
+                    tokio::time::sleep(DRAIN_AFTER_KILL).await;
+                } => {}
+            }
+        };
+        // The script runs to its end even when the channel closes first: a
+        // process that left the output behind may still be alive.
+        tokio::join!(kill, read);
     }
 
-    /// Runs a helper command on a second channel and waits (bounded) for it to end.
-    async fn run_quietly(&self, command: &str) {
+    /// Runs a helper command on a second channel and waits (up to `limit`) for it to end.
+    async fn run_quietly(&self, command: &str, limit: Duration) {
         let run = async {
             let mut channel = self.handle.channel_open_session().await.ok()?;
             // Under /bin/sh whatever the login shell is (csh's kill differs).
@@ -574,7 +596,7 @@ impl SshSession {
             while channel.wait().await.is_some() {}
             Some(())
         };
-        let _ = tokio::time::timeout(KILL_CHANNEL_TIMEOUT, run).await;
+        let _ = tokio::time::timeout(limit, run).await;
     }
 
     pub async fn close(self) {
@@ -614,13 +636,6 @@ impl DriveState {
             scanner: MarkerScanner::new(nonce),
             exit: None,
             finished: false,
-        }
-    }
-
-    /// Reads until the pgid marker has been seen (or the channel ends).
-    async fn until_pgid(&mut self, reader: &mut ChannelReadHalf, output: &OutputSender) {
-        while self.scanner.pgid().is_none() && !self.finished {
-            self.step(reader, output).await;
         }
     }
 

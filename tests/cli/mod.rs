@@ -1,6 +1,10 @@
 //! What the command-line tests share: running the binary and reading how
-//! it ended.
+//! it ended, a temp dir to write its input files in, and waiting for what a
+//! background jobdeck does.
 #![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
@@ -82,4 +86,50 @@ pub fn copy_sample_inventory(dest: &std::path::Path, lab_root: &std::path::Path)
         )
         .unwrap();
     }
+}
+
+/// A temp dir for a test's files: named with `path`, written with `write`.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `bytes` to `name` (its directories created); returns its path.
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+/// Polls `probe` every 50 ms until it gives a value; fails the test,
+/// naming `what`, after `limit`.
+#[track_caller]
+pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A UTC time `secs` seconds from now, as `schedule add --at` takes it.
+pub fn in_seconds(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
