@@ -36,6 +36,9 @@ pub fn target_lines(target: &Value) -> Vec<(&'static str, String)> {
         .collect();
     let hosts = take("hosts").filter(|h| h.as_array().is_some_and(|a| !a.is_empty()));
     let rerun_of = take("rerun_of");
+    let in_console = take("console") == Some(Value::Bool(true));
+    // `show` prints the lock with the run's other guardrails.
+    take("lock");
     let selection = match hosts {
         // An explicit list replaces the pattern and the filters.
         Some(list) => {
@@ -55,12 +58,19 @@ pub fn target_lines(target: &Value) -> Vec<(&'static str, String)> {
         Some(id) => format!("{selection} (rerun of instance {})", text(&id)),
         None => selection,
     };
+    let selection = match in_console {
+        true => format!("{selection}, picked in the console"),
+        false => selection,
+    };
     lines.push(("selection", selection));
     if let Some(sources) = take("inventory") {
         lines.push(("inventory", strings(&sources).join(", ")));
     }
     if let Some(Value::Object(connect)) = take("connect") {
         lines.push(("connect", connect_text(&connect)));
+    }
+    if let Some(Value::Object(safety)) = take("safety") {
+        lines.push(("options", flags_text(&safety)));
     }
     if !rest.is_empty() {
         lines.push(("target", pairs(&rest)));
@@ -128,6 +138,27 @@ fn connect_text(connect: &Map<String, Value>) -> String {
     }
     if !rest.is_empty() {
         parts.push(pairs(&rest));
+    }
+    parts.join(", ")
+}
+
+/// `--preflight check, --allow R, --lock-wait 5m`: the guardrail options as
+/// typed (`lock_wait_ms` as `--lock-wait`; a list as one flag per item).
+fn flags_text(options: &Map<String, Value>) -> String {
+    let mut parts = Vec::new();
+    for (key, value) in options.iter().filter(|(_, v)| !v.is_null()) {
+        let (name, value) = match key.strip_suffix("_ms") {
+            Some(name) => (name, Value::String(millis(value))),
+            None => (key.as_str(), value.clone()),
+        };
+        let flag = format!("--{}", one_line(&name.replace('_', "-")));
+        match value {
+            Value::Array(items) => {
+                parts.extend(items.iter().map(|item| format!("{flag} {}", text(item))))
+            }
+            Value::Bool(true) => parts.push(flag),
+            other => parts.push(format!("{flag} {}", text(&other))),
+        }
     }
     parts.join(", ")
 }
@@ -220,6 +251,29 @@ mod tests {
         assert_eq!(
             target_lines(&json!({}))[0],
             ("selection", "all hosts".to_owned())
+        );
+    }
+
+    #[test]
+    fn guardrail_options_read_as_flags_and_the_lock_is_left_to_its_section() {
+        let target = json!({
+            "hosts": ["l1"],
+            "console": true,
+            "lock": "deploy",
+            "safety": {"preflight": "check", "allow": ["rm-rf", "reboot"],
+                       "lock_wait_ms": 300_000, "nice": 10, "notify": ["http://127.0.0.1:9/x"]},
+        });
+        assert_eq!(
+            target_lines(&target),
+            vec![
+                ("selection", "hosts l1, picked in the console".to_owned()),
+                (
+                    "options",
+                    "--preflight check, --allow rm-rf, --allow reboot, --lock-wait 5m, \
+                     --nice 10, --notify http://127.0.0.1:9/x"
+                        .to_owned()
+                ),
+            ]
         );
     }
 
