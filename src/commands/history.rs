@@ -27,6 +27,7 @@ use chrono::{Local, TimeZone};
 use serde_json::{Value, json};
 
 use super::show_guardrails::push_field;
+use super::stdout;
 use crate::engine::events::{HostIndex, HostStatus, InstanceStatus, StepIndex, Stream, UnixMillis};
 use crate::exit;
 use crate::hostlist::fold;
@@ -91,7 +92,7 @@ pub fn history(
             "jobdeck: no journal at {} yet: nothing has run",
             path.display()
         );
-        return write_stdout(if json { "[]\n" } else { "" });
+        return stdout::write(if json { "[]\n" } else { "" });
     };
     let filter = InstanceFilter {
         flow,
@@ -102,13 +103,13 @@ pub fn history(
     };
     let rows = journal.list_instances(&filter)?;
     if json {
-        return write_stdout(&(serde_json::to_string_pretty(&rows)? + "\n"));
+        return stdout::write(serde_json::to_string_pretty(&rows)? + "\n");
     }
     if rows.is_empty() {
         eprintln!("jobdeck: no runs match");
         return Ok(exit::OK);
     }
-    write_stdout(&history_table(&rows, output_width(), &local_time))
+    stdout::write(history_table(&rows, output_width(), &local_time))
 }
 
 pub fn show(
@@ -143,9 +144,9 @@ pub fn show(
     }
     if json {
         let value = show_json(&journal, &detail, selection)?;
-        return write_stdout(&(serde_json::to_string_pretty(&value)? + "\n"));
+        return stdout::write(serde_json::to_string_pretty(&value)? + "\n");
     }
-    finish_output(write_show(
+    stdout::finish(write_show(
         &mut io::BufWriter::new(io::stdout().lock()),
         &journal,
         &detail,
@@ -160,7 +161,7 @@ pub fn export(journal: Option<PathBuf>, id: i64) -> Result<u8> {
         Err(journal::JournalError::NoSuchInstance(_)) => return Err(no_such_instance(id, &path)),
         other => other?,
     };
-    write_stdout(&(serde_json::to_string_pretty(&value)? + "\n"))
+    stdout::write(serde_json::to_string_pretty(&value)? + "\n")
 }
 
 // ------------------------------------------------------------ the journal
@@ -202,20 +203,6 @@ fn no_such_instance(id: i64, path: &Path) -> anyhow::Error {
 }
 
 // ------------------------------------------------------------ writing
-
-/// A closed pipe (`jobdeck history | head`) ends the output quietly.
-fn finish_output(result: io::Result<()>) -> Result<u8> {
-    match result {
-        Ok(()) => Ok(exit::OK),
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(exit::OK),
-        Err(err) => Err(anyhow!("cannot write to stdout: {err}")),
-    }
-}
-
-pub(crate) fn write_stdout(text: &str) -> Result<u8> {
-    let mut out = io::stdout().lock();
-    finish_output(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
-}
 
 /// `2026-03-01 14:05:09` in the local time zone (TZ is honoured).
 fn local_time(at: UnixMillis) -> String {
@@ -960,7 +947,7 @@ fn replay(
     let run = run_info(detail);
     let chunks = journal.output(detail.instance.id, selection.host, selection.step)?;
     let mut out = io::stdout().lock();
-    finish_output(play(&mut out, &run, &chunks, speed, &mut |d| {
+    stdout::finish(play(&mut out, &run, &chunks, speed, &mut |d| {
         std::thread::sleep(d)
     }))
 }

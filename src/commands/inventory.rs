@@ -5,7 +5,6 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::cli::{FilterArgs, InventoryCommand};
-use crate::exit;
 use crate::inventory::connection::{self, ConnectionSettings};
 use crate::inventory::select::Selection;
 use crate::inventory::{Inventory, ansible_json, vars};
@@ -29,30 +28,30 @@ pub fn warned(inv: Inventory) -> Inventory {
 
 pub fn run(sources: &[String], cmd: InventoryCommand) -> Result<u8> {
     let inv = load(sources)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     match cmd {
-        InventoryCommand::List { json, export } => {
+        InventoryCommand::List { json, export, .. } => {
             if json {
-                let mut text = ansible_json::list_json(&inv, export);
-                text.push('\n');
-                out.write_all(text.as_bytes())?;
+                out = ansible_json::list_json(&inv, export).into_bytes();
+                out.push(b'\n');
             } else {
-                write!(out, "{}", crate::inventory::tree::render_tree(&inv))?;
+                out = crate::inventory::tree::render_tree(&inv).into_bytes();
             }
         }
-        InventoryCommand::Hosts { pattern, filter } => {
+        InventoryCommand::Hosts {
+            pattern, filter, ..
+        } => {
             let selection = selection_from(Some(pattern), filter);
             for h in selection.resolve(&inv, &std::env::current_dir()?)? {
                 writeln!(out, "{}", inv.host_name(h))?;
             }
         }
-        InventoryCommand::Show { host, json } => show_host(&inv, &host, json, &mut out)?,
+        InventoryCommand::Show { host, json, .. } => show_host(&inv, &host, json, &mut out)?,
     }
-    out.flush()?;
     // The process ends right after this: freeing 10,000 hosts' variable
     // maps one by one would only cost time.
     std::mem::forget(inv);
-    Ok(exit::OK)
+    super::stdout::write(out)
 }
 
 /// `inventory show HOST`: merged vars (secrets masked), groups, placement

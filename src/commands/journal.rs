@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use chrono::{Local, TimeZone};
 
-use super::history::{journal_path, open_existing, write_stdout};
+use super::history::{journal_path, open_existing};
+use super::stdout;
 use crate::cli::JournalCommand;
 use crate::engine::events::{UnixMillis, now_millis};
 use crate::exit;
@@ -23,12 +24,12 @@ use crate::report::{format_bytes, format_run_time};
 pub fn run(command: JournalCommand, journal: Option<PathBuf>) -> Result<u8> {
     let path = journal_path(journal)?;
     match command {
-        JournalCommand::Stats { json } => {
+        JournalCommand::Stats { json, .. } => {
             let stats = open(&path)?.stats()?;
             if json {
-                write_stdout(&(serde_json::to_string_pretty(&stats)? + "\n"))
+                stdout::write(serde_json::to_string_pretty(&stats)? + "\n")
             } else {
-                write_stdout(&stats_text(&stats))
+                stdout::write(stats_text(&stats))
             }
         }
         JournalCommand::Prune {
@@ -37,6 +38,7 @@ pub fn run(command: JournalCommand, journal: Option<PathBuf>) -> Result<u8> {
             flow,
             dry_run,
             json,
+            ..
         } => {
             let age = crate::duration::parse_duration(&older_than)
                 .map_err(|e| anyhow!("--older-than: {e}"))?;
@@ -55,17 +57,17 @@ pub fn run(command: JournalCommand, journal: Option<PathBuf>) -> Result<u8> {
             };
             let report = open(&path)?.prune(&policy, &options, now_millis())?;
             if json {
-                write_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))
+                stdout::write(serde_json::to_string_pretty(&report)? + "\n")
             } else {
-                write_stdout(&prune_text(&report))
+                stdout::write(prune_text(&report))
             }
         }
-        JournalCommand::Backup { path: dest } => {
+        JournalCommand::Backup { path: dest, .. } => {
             let report = match open(&path)?.backup_to(&dest) {
                 Err(BackupError::Journal(e)) => return Err(e.into()),
                 other => other?,
             };
-            write_stdout(&format!(
+            stdout::write(format!(
                 "backed up {} to {}: {} ({} pages) in {}; the copy passed quick_check\n",
                 path.display(),
                 report.path.display(),
@@ -74,14 +76,14 @@ pub fn run(command: JournalCommand, journal: Option<PathBuf>) -> Result<u8> {
                 format_run_time(report.elapsed)
             ))
         }
-        JournalCommand::Check { quick, json } => {
+        JournalCommand::Check { quick, json, .. } => {
             require_file(&path)?;
             let report =
                 check(&path, quick).with_context(|| format!("journal {}", path.display()))?;
             if json {
-                write_stdout(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+                stdout::write(serde_json::to_string_pretty(&report)? + "\n")?;
             } else {
-                write_stdout(&check_text(&report))?;
+                stdout::write(check_text(&report))?;
             }
             Ok(if report.is_ok() {
                 exit::OK

@@ -7,3 +7,4 @@ pub mod rollout;
 pub mod run;
 pub mod schedule;
 pub mod show_guardrails;
+pub mod stdout;

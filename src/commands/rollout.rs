@@ -1,11 +1,8 @@
 //! `jobdeck rollout preview`: show how a batch expression splits the hosts.
 
-use std::io::Write;
-
 use anyhow::Result;
 
 use crate::cli::RolloutCommand;
-use crate::exit;
 use crate::rollout::BatchExpr;
 
 pub fn run(cmd: RolloutCommand) -> Result<u8> {
@@ -14,13 +11,11 @@ pub fn run(cmd: RolloutCommand) -> Result<u8> {
             // Several words (`preview 10% 30% 100%`) are one expression.
             let expr = BatchExpr::parse(&expr.join(" "))?;
             let sizes = expr.plan(hosts)?;
-            let mut out = std::io::stdout().lock();
             if json {
-                writeln!(out, "{}", serde_json::to_string(&sizes)?)?;
+                super::stdout::write(serde_json::to_string(&sizes)? + "\n")
             } else {
-                write!(out, "{}", render_plan(&sizes, hosts))?;
+                super::stdout::write(render_plan(&sizes, hosts))
             }
-            Ok(exit::OK)
         }
     }
 }

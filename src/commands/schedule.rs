@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use super::run::{journal_path, parse_param_args};
+use super::stdout;
 use crate::cli::{RunPlanArgs, ScheduleCommand};
 use crate::exit;
 use crate::flow::{load_flow, params};
@@ -41,6 +42,7 @@ pub fn run(cmd: ScheduleCommand, inventory: &[String], journal: Option<PathBuf>)
             overlap,
             catch_up,
             run,
+            ..
         } => {
             let request = AddRequest {
                 name,
@@ -55,19 +57,20 @@ pub fn run(cmd: ScheduleCommand, inventory: &[String], journal: Option<PathBuf>)
             };
             add(&journal_path(journal)?, inventory, request, Utc::now())
         }
-        ScheduleCommand::List { json } => list(&open_existing(journal)?, json),
-        ScheduleCommand::Show { schedule, json } => show(&open_existing(journal)?, &schedule, json),
-        ScheduleCommand::Pause { schedule } => set_paused(journal, &schedule, true),
-        ScheduleCommand::Resume { schedule } => set_paused(journal, &schedule, false),
-        ScheduleCommand::Rm { schedule } => {
+        ScheduleCommand::List { json, .. } => list(&open_existing(journal)?, json),
+        ScheduleCommand::Show { schedule, json, .. } => {
+            show(&open_existing(journal)?, &schedule, json)
+        }
+        ScheduleCommand::Pause { schedule, .. } => set_paused(journal, &schedule, true),
+        ScheduleCommand::Resume { schedule, .. } => set_paused(journal, &schedule, false),
+        ScheduleCommand::Rm { schedule, .. } => {
             let mut store = open_existing(journal)?;
             let found = store.find(&schedule)?;
             store.remove(found.id)?;
-            println!(
-                "schedule {} '{}' removed; its past runs stay in history",
+            stdout::write(format!(
+                "schedule {} '{}' removed; its past runs stay in history\n",
                 found.id, found.name
-            );
-            Ok(exit::OK)
+            ))
         }
     }
 }
@@ -203,14 +206,14 @@ pub fn add(
         },
         now,
     )?;
-    println!(
-        "schedule {} '{}' added: flow {}, {}; next fire {}",
+    stdout::write(format!(
+        "schedule {} '{}' added: flow {}, {}; next fire {}\n",
         schedule.id,
         schedule.name,
         flow.name,
         schedule.describe_when(),
         fmt_in(first, zone)
-    );
+    ))?;
     if catch_up == CatchUp::All && overlap == Overlap::Skip {
         eprintln!(
             "jobdeck: note: with --overlap skip, missed fires caught up with --catch-up all skip each other; --overlap queue runs them one after another"
@@ -259,18 +262,18 @@ fn set_paused(journal: Option<PathBuf>, which: &str, paused: bool) -> Result<u8>
     let changed = store.set_paused(schedule.id, paused, Utc::now())?;
     let now = store.get(schedule.id)?;
     let label = format!("schedule {} '{}'", now.id, now.name);
-    match (paused, changed) {
-        (true, true) => println!("{label} paused"),
-        (true, false) => println!("{label} was already paused"),
+    let said = match (paused, changed) {
+        (true, true) => format!("{label} paused"),
+        (true, false) => format!("{label} was already paused"),
         (false, changed) => {
             let state = if changed { "resumed" } else { "was not paused" };
             match now.next_fire_at {
-                Some(next) => println!("{label} {state}; next fire {}", fmt_in(next, now.zone)),
-                None => println!("{label} {state}; it has no fire time left"),
+                Some(next) => format!("{label} {state}; next fire {}", fmt_in(next, now.zone)),
+                None => format!("{label} {state}; it has no fire time left"),
             }
         }
-    }
-    Ok(exit::OK)
+    };
+    stdout::write(said + "\n")
 }
 
 fn listing_json(l: &ScheduleListing) -> Value {
@@ -346,7 +349,7 @@ fn state_of(listing: &ScheduleListing) -> String {
 
 fn list(store: &ScheduleStore, json: bool) -> Result<u8> {
     let rows = store.listing()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     if json {
         let items: Vec<Value> = rows
             .iter()
@@ -356,14 +359,14 @@ fn list(store: &ScheduleStore, json: bool) -> Result<u8> {
             })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
-        return Ok(exit::OK);
+        return stdout::write(out);
     }
     if rows.is_empty() {
         writeln!(
             out,
             "no schedules (add one with `jobdeck schedule add NAME FLOW --cron EXPR`)"
         )?;
-        return Ok(exit::OK);
+        return stdout::write(out);
     }
     let mut table: Vec<[String; 6]> = vec![[
         "ID".into(),
@@ -419,7 +422,7 @@ fn list(store: &ScheduleStore, json: bool) -> Result<u8> {
         writeln!(out, "{}", line.trim_end())?;
     }
     writeln!(out, "{}", scheduler_line(store)?)?;
-    Ok(exit::OK)
+    stdout::write(out)
 }
 
 fn show(store: &ScheduleStore, which: &str, json: bool) -> Result<u8> {
@@ -442,15 +445,15 @@ fn show(store: &ScheduleStore, which: &str, json: bool) -> Result<u8> {
         }
         times
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     if json {
         let mut value = listing_json(&listing);
         value["upcoming"] = json!(upcoming.iter().map(|t| t.to_rfc3339()).collect::<Vec<_>>());
         value["fires"] = serde_json::to_value(&fires)?;
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
-        return Ok(exit::OK);
+        return stdout::write(out);
     }
-    let field = |out: &mut std::io::StdoutLock<'_>, k: &str, v: &str| writeln!(out, "{k:<11}{v}");
+    let field = |out: &mut Vec<u8>, k: &str, v: &str| writeln!(out, "{k:<11}{v}");
     field(&mut out, "schedule:", &format!("{} '{}'", s.id, s.name))?;
     field(
         &mut out,
@@ -525,7 +528,7 @@ fn show(store: &ScheduleStore, which: &str, json: bool) -> Result<u8> {
         }
     }
     writeln!(out, "{}", scheduler_line(store)?)?;
-    Ok(exit::OK)
+    stdout::write(out)
 }
 
 fn next(expr: &str, count: usize, from: Option<&str>, tz: Option<&str>) -> Result<u8> {
@@ -552,7 +555,7 @@ fn next(expr: &str, count: usize, from: Option<&str>, tz: Option<&str>) -> Resul
             zone.name()
         );
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     for t in &times {
         // Readable wall-clock time with zone abbreviation and weekday, then RFC 3339.
         writeln!(
@@ -562,11 +565,12 @@ fn next(expr: &str, count: usize, from: Option<&str>, tz: Option<&str>) -> Resul
             t.to_rfc3339()
         )?;
     }
+    let code = stdout::write(out)?;
     if times.len() < count {
         eprintln!(
             "jobdeck: note: no further fire time within {SEARCH_YEARS} years after {}",
             start.format("%Y-%m-%d %H:%M:%S %Z")
         );
     }
-    Ok(exit::OK)
+    Ok(code)
 }
