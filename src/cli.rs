@@ -9,24 +9,23 @@ use clap_complete::Shell;
     name = "jobdeck",
     version,
     about = "A terminal operations console: ansible-style inventory, staged rollouts over SSH, a SQLite journal",
-    propagate_version = true
+    after_help = "-i and --journal given before a subcommand serve it when it reads an inventory or the journal (`jobdeck --journal j.db history`); each subcommand's --help lists what it takes."
 )]
 pub struct Cli {
     /// Inventory source: a file, a directory of inventory files, or a
     /// comma-separated host list. Repeat to combine sources, as with Ansible.
-    /// Default: ./inventory if it exists, otherwise the bundled sample-inventory/;
-    /// resume and rerun default to the inventory the run recorded.
-    #[arg(short = 'i', long = "inventory", value_name = "SOURCE", global = true)]
+    /// Default: ./inventory if it exists, otherwise the bundled sample-inventory/.
+    #[arg(short = 'i', long = "inventory", value_name = "SOURCE")]
     pub inventory: Vec<String>,
 
     /// The journal (SQLite) where runs and schedules are kept.
     /// Default: $XDG_DATA_HOME/jobdeck/journal.db (~/.local/share/jobdeck/journal.db).
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH")]
     pub journal: Option<std::path::PathBuf>,
 
     /// The console's colour theme: dark, light, high-contrast, or a theme
     /// file (NAME.toml in the config dir's themes/, or a path).
-    #[arg(long, value_name = "NAME|PATH", global = true)]
+    #[arg(long, value_name = "NAME|PATH")]
     pub theme: Option<String>,
 
     /// Run a flow headless (for scripts and CI), or with -c one command.
@@ -48,16 +47,80 @@ pub struct RunArgs {
     pub command_line: Option<String>,
     #[command(flatten)]
     pub plan: RunPlanArgs,
-    /// Print one JSON object per event.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// What started the run (`schedule:ID`); only the scheduler passes it.
+    #[arg(long, value_name = "TRIGGER", hide = true, requires = "run")]
+    pub trigger: Option<String>,
+}
+
+/// How a headless run reports (`--run`, `rerun`, `resume`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct OutputArgs {
+    /// Print one JSON object per event (hosts and steps named next to their
+    /// index) instead of text.
     #[arg(long)]
     pub json: bool,
     /// Fold hosts with identical output into one block (clush -b style).
     #[arg(long, conflicts_with = "json")]
     pub gather: bool,
-    /// What started the run (`schedule:ID`); only the scheduler passes it.
-    #[arg(long, value_name = "TRIGGER", hide = true, requires = "run")]
-    pub trigger: Option<String>,
 }
+
+/// `-i` for a subcommand that reads the inventory.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InventoryArgs {
+    /// Inventory source: a file, a directory of inventory files, or a
+    /// comma-separated host list. Repeat to combine sources, as with Ansible.
+    /// Default: ./inventory if it exists, otherwise the bundled sample-inventory/.
+    #[arg(short = 'i', long = "inventory", value_name = "SOURCE")]
+    pub inventory: Vec<String>,
+}
+
+/// `-i` for `rerun` and `resume`, which default to the run's own.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PastInventoryArgs {
+    /// Inventory source (a file, a directory, or a comma-separated host
+    /// list; repeatable). Default: the inventory the run recorded.
+    #[arg(short = 'i', long = "inventory", value_name = "SOURCE")]
+    pub inventory: Vec<String>,
+}
+
+/// `--journal` for a subcommand that reads or writes the journal.
+#[derive(Debug, Clone, Default, Args)]
+pub struct JournalArgs {
+    /// The journal (SQLite) where runs and schedules are kept.
+    /// Default: $XDG_DATA_HOME/jobdeck/journal.db (~/.local/share/jobdeck/journal.db).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<std::path::PathBuf>,
+}
+
+/// What `rerun` and `resume` may change of the run they repeat, as `--run`
+/// takes it; what is not given is what the run recorded.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AgainArgs {
+    /// Only the hosts of the run that this pattern matches (Ansible syntax:
+    /// web:!web03, ~regex, @file). With resume, the hosts it leaves out end
+    /// skipped (`rerun --skipped` reaches them).
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Command timeout per step that sets none (default: the run's).
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// Per-host connect timeout (default: the run's, else 10s).
+    #[arg(long, value_name = "DUR")]
+    pub connect_timeout: Option<String>,
+    /// Record unknown host keys (changed keys still fail), like
+    /// StrictHostKeyChecking=accept-new (default: as the run did).
+    #[arg(long)]
+    pub accept_new: bool,
+    /// Read this ssh_config instead of the one the run used (default: the
+    /// run's, else ~/.ssh/config).
+    #[arg(short = 'F', value_name = "FILE")]
+    pub ssh_config: Option<std::path::PathBuf>,
+}
+
+/// The id of a run, as `history` lists it.
+const RUN_ID: &str = "The run's id, as `jobdeck history` lists it";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -76,14 +139,21 @@ pub enum Command {
         /// Append the log to this file (with timestamps) instead of stderr.
         #[arg(long, value_name = "FILE")]
         log: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
-    /// Check a flow, its atoms and params; errors point at file:line.
+    /// Check a flow, its atoms and params, and what the guard says about
+    /// its commands; errors point at file:line.
     Check {
         /// The flow file.
         flow: std::path::PathBuf,
+        // The guard file beside this inventory is read too.
+        #[command(flatten)]
+        inventory: InventoryArgs,
     },
     /// List past runs from the journal.
     History {
+        /// Print a JSON array of runs instead of a table.
         #[arg(long)]
         json: bool,
         /// Show at most this many (newest first).
@@ -99,12 +169,15 @@ pub enum Command {
         /// or a local date or time (2026-03-01, "2026-03-01 14:00").
         #[arg(long, value_name = "WHEN")]
         since: Option<String>,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// Journal housekeeping while runs go on: size, pruning old runs, backups, checks.
     #[command(subcommand)]
     Journal(JournalCommand),
     /// Show a past run: results per host and their output.
     Show {
+        #[arg(help = RUN_ID)]
         id: i64,
         /// Only this host.
         #[arg(long)]
@@ -112,6 +185,7 @@ pub enum Command {
         /// Only this step (name or 1-based number).
         #[arg(long)]
         step: Option<String>,
+        /// Print the run as one JSON document instead of text.
         #[arg(long)]
         json: bool,
         /// Play the output back with its original timing.
@@ -120,51 +194,75 @@ pub enum Command {
         /// Replay speed: 1, 10, 100...
         #[arg(long, default_value_t = 1.0, requires = "replay")]
         speed: f64,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
-    /// Run a past run's failed hosts again, as a new run linked to it.
+    /// Run some hosts of a past run again (its failed ones, its skipped
+    /// ones, or both), as a new run linked to it, with the flow and atoms
+    /// it ran.
     Rerun {
+        #[arg(help = RUN_ID)]
         id: i64,
         /// The hosts that failed (timed out, unreachable, cancelled...). Say
         /// which hosts you mean: --failed, --skipped or both.
-        #[arg(long, required_unless_present = "skipped")]
+        #[arg(long)]
         failed: bool,
         /// The hosts that never ran to the end: skipped by an operator, or
         /// not reached because the run stopped (max-fail, abort).
         #[arg(long)]
         skipped: bool,
-        /// Values for secret params (they are never stored).
+        /// A param for this run (repeatable): secret ones, never stored, must
+        /// be given again; others replace the recorded value.
         #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// Answer yes to batch confirmations and approval steps (needed
+        /// without a terminal for --mode confirm and approval steps).
         #[arg(short = 'y', long)]
         yes: bool,
-        #[arg(long)]
-        json: bool,
-        #[arg(long, conflicts_with = "json")]
-        gather: bool,
+        #[command(flatten)]
+        again: AgainArgs,
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         safety: SafetyArgs,
+        #[command(flatten)]
+        inventory: PastInventoryArgs,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
-    /// Continue an interrupted run: only the hosts not yet done.
+    /// Continue an interrupted run: only the hosts not yet done, each from
+    /// the first step it had not finished.
     Resume {
+        #[arg(help = RUN_ID)]
         id: i64,
-        /// Values for secret params (they are never stored).
+        /// A param for this run (repeatable): secret ones, never stored, must
+        /// be given again; others replace the recorded value.
         #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// Answer yes to batch confirmations and approval steps (needed
+        /// without a terminal for --mode confirm and approval steps).
         #[arg(short = 'y', long)]
         yes: bool,
-        #[arg(long)]
-        json: bool,
-        #[arg(long, conflicts_with = "json")]
-        gather: bool,
+        #[command(flatten)]
+        again: AgainArgs,
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         safety: SafetyArgs,
+        #[command(flatten)]
+        inventory: PastInventoryArgs,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// Export a whole run as JSON: the instance, its atoms, every result and all output.
     Export {
+        #[arg(help = RUN_ID)]
         id: i64,
         /// Accepted and ignored: JSON is the only format, printed with or without it.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// Print a shell completion script.
     Completions {
@@ -173,6 +271,9 @@ pub enum Command {
         shell: Shell,
     },
 }
+
+/// A schedule, as `schedule list` shows it.
+const SCHEDULE: &str = "The schedule: its name or id, as `jobdeck schedule list` shows them";
 
 #[derive(Debug, Subcommand)]
 pub enum ScheduleCommand {
@@ -216,25 +317,53 @@ pub enum ScheduleCommand {
         catch_up: String,
         #[command(flatten)]
         run: Box<RunPlanArgs>,
+        // The selection is checked against this inventory now, and the
+        // schedule's runs use it.
+        #[command(flatten)]
+        inventory: InventoryArgs,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// List schedules: next fire, last run and its status.
     List {
+        /// Print a JSON array of schedules instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// Show one schedule (by id or name): its settings, recent fires and next fire times.
     Show {
+        #[arg(help = SCHEDULE)]
         schedule: String,
+        /// Print the schedule as one JSON document instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// Stop firing a schedule until `schedule resume`.
-    Pause { schedule: String },
+    Pause {
+        #[arg(help = SCHEDULE)]
+        schedule: String,
+        #[command(flatten)]
+        journal: JournalArgs,
+    },
     /// Fire a paused schedule again, from its next fire time after now
     /// (what fell due while paused is not caught up).
-    Resume { schedule: String },
+    Resume {
+        #[arg(help = SCHEDULE)]
+        schedule: String,
+        #[command(flatten)]
+        journal: JournalArgs,
+    },
     /// Delete a schedule. Its past runs stay in history.
-    Rm { schedule: String },
+    Rm {
+        #[arg(help = SCHEDULE)]
+        schedule: String,
+        #[command(flatten)]
+        journal: JournalArgs,
+    },
     /// Print the next fire times of a crontab expression, to check it
     /// before trusting it. Standard 5-field crontab (`man 5 crontab`) or a
     /// nickname such as @daily; daylight-saving changes follow cronie.
@@ -259,8 +388,11 @@ pub enum JournalCommand {
     /// File size, free pages, runs by status, output by flow and by month,
     /// the largest runs.
     Stats {
+        /// Print the figures as one JSON document instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// Delete finished runs (ok, failed, aborted) older than a duration,
     /// with their hosts, steps and output, and give the space back. Never
@@ -279,14 +411,19 @@ pub enum JournalCommand {
         /// Say what would be deleted; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Print what was (or would be) deleted as JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// Copy the journal to a new file while runs and the daemon go on (a
     /// consistent snapshot, checked before it gets its name).
     Backup {
         /// The copy; must not exist yet.
         path: std::path::PathBuf,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
     /// Check the journal's integrity and its references between tables;
     /// exits 1 when something is wrong.
@@ -294,8 +431,11 @@ pub enum JournalCommand {
         /// SQLite's quick_check: faster, skips checking index contents.
         #[arg(long)]
         quick: bool,
+        /// Print the report as one JSON document instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        journal: JournalArgs,
     },
 }
 
@@ -311,6 +451,8 @@ pub enum InventoryCommand {
         /// in `_meta.hostvars`, as `ansible-inventory --list --export` does.
         #[arg(long, requires = "json")]
         export: bool,
+        #[command(flatten)]
+        inventory: InventoryArgs,
     },
     /// Print the hosts a selection matches, one per line, in the order
     /// `ansible PATTERN --list-hosts` gives.
@@ -321,6 +463,8 @@ pub enum InventoryCommand {
         pattern: String,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        inventory: InventoryArgs,
     },
     /// Show a host's merged variables, its groups and its connection settings.
     Show {
@@ -329,6 +473,8 @@ pub enum InventoryCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        inventory: InventoryArgs,
     },
 }
 
@@ -353,6 +499,95 @@ pub enum RolloutCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+impl Cli {
+    /// The journal the command uses: `--journal` after the subcommand, else
+    /// before it.
+    pub fn journal_path(&self) -> Option<std::path::PathBuf> {
+        let after = self.command.as_ref().and_then(Command::journal);
+        after
+            .and_then(|a| a.journal.clone())
+            .or_else(|| self.journal.clone())
+    }
+
+    /// The inventory sources the command uses: `-i` before the subcommand,
+    /// then those after it.
+    pub fn inventory_sources(&self) -> Vec<String> {
+        let mut sources = self.inventory.clone();
+        if let Some(command) = &self.command {
+            sources.extend(command.inventory().iter().cloned());
+        }
+        sources
+    }
+}
+
+impl Command {
+    /// The subcommand's `--journal`, when it takes one.
+    fn journal(&self) -> Option<&JournalArgs> {
+        match self {
+            Command::Daemon { journal, .. }
+            | Command::History { journal, .. }
+            | Command::Show { journal, .. }
+            | Command::Rerun { journal, .. }
+            | Command::Resume { journal, .. }
+            | Command::Export { journal, .. } => Some(journal),
+            Command::Schedule(command) => command.journal(),
+            Command::Journal(command) => Some(command.journal()),
+            Command::Inventory(_)
+            | Command::Rollout(_)
+            | Command::Check { .. }
+            | Command::Completions { .. } => None,
+        }
+    }
+
+    /// The subcommand's `-i` sources (empty when it takes none).
+    fn inventory(&self) -> &[String] {
+        match self {
+            Command::Check { inventory, .. } => &inventory.inventory,
+            Command::Rerun { inventory, .. } | Command::Resume { inventory, .. } => {
+                &inventory.inventory
+            }
+            Command::Inventory(command) => command.inventory(),
+            Command::Schedule(ScheduleCommand::Add { inventory, .. }) => &inventory.inventory,
+            _ => &[],
+        }
+    }
+}
+
+impl ScheduleCommand {
+    fn journal(&self) -> Option<&JournalArgs> {
+        match self {
+            ScheduleCommand::Add { journal, .. }
+            | ScheduleCommand::List { journal, .. }
+            | ScheduleCommand::Show { journal, .. }
+            | ScheduleCommand::Pause { journal, .. }
+            | ScheduleCommand::Resume { journal, .. }
+            | ScheduleCommand::Rm { journal, .. } => Some(journal),
+            ScheduleCommand::Next { .. } => None,
+        }
+    }
+}
+
+impl JournalCommand {
+    fn journal(&self) -> &JournalArgs {
+        match self {
+            JournalCommand::Stats { journal, .. }
+            | JournalCommand::Prune { journal, .. }
+            | JournalCommand::Backup { journal, .. }
+            | JournalCommand::Check { journal, .. } => journal,
+        }
+    }
+}
+
+impl InventoryCommand {
+    fn inventory(&self) -> &[String] {
+        match self {
+            InventoryCommand::List { inventory, .. }
+            | InventoryCommand::Hosts { inventory, .. }
+            | InventoryCommand::Show { inventory, .. } => &inventory.inventory,
+        }
+    }
 }
 
 /// Which hosts, how they roll out and how they are reached: what `--run`
@@ -475,5 +710,27 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// Every option and argument of every (sub)command says what it is.
+    #[test]
+    fn every_option_is_described() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let described = arg
+                    .get_help()
+                    .is_some_and(|h| !h.to_string().trim().is_empty());
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !described && !builtin && !arg.is_hide_set() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "jobdeck", &mut missing);
+        assert!(missing.is_empty(), "undescribed: {missing:#?}");
     }
 }

@@ -5,13 +5,15 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use jobdeck::cli::{Cli, Command};
+use jobdeck::plan::RerunHosts;
 use jobdeck::{commands, exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let journal = cli.journal.clone();
+    let journal = cli.journal_path();
+    let inventory = cli.inventory_sources();
     let result = match (&cli.run, cli.command) {
-        (Some(flow), None) => commands::run::headless(&cli.inventory, journal, flow, &cli.run_args),
+        (Some(flow), None) => commands::run::headless(&inventory, journal, flow, &cli.run_args),
         (Some(_), Some(_)) => Err(anyhow::anyhow!(
             "--run takes a flow (or -c CMD), not a subcommand"
         )),
@@ -24,14 +26,12 @@ fn main() -> ExitCode {
             );
             Ok(exit::OK)
         }
-        (None, Some(Command::Inventory(cmd))) => commands::inventory::run(&cli.inventory, cmd),
+        (None, Some(Command::Inventory(cmd))) => commands::inventory::run(&inventory, cmd),
         (None, Some(Command::Rollout(cmd))) => commands::rollout::run(cmd),
-        (None, Some(Command::Schedule(cmd))) => {
-            commands::schedule::run(cmd, &cli.inventory, journal)
-        }
-        (None, Some(Command::Daemon { log })) => commands::run::journal_path(journal)
+        (None, Some(Command::Schedule(cmd))) => commands::schedule::run(cmd, &inventory, journal),
+        (None, Some(Command::Daemon { log, .. })) => commands::run::journal_path(journal)
             .and_then(|path| jobdeck::schedule::daemon::run(path, log)),
-        (None, Some(Command::Check { flow })) => commands::run::check(&flow, &cli.inventory),
+        (None, Some(Command::Check { flow, .. })) => commands::run::check(&flow, &inventory),
         (
             None,
             Some(Command::History {
@@ -40,6 +40,7 @@ fn main() -> ExitCode {
                 flow,
                 status,
                 since,
+                ..
             }),
         ) => commands::history::history(journal, json, limit, flow, status, since),
         (None, Some(Command::Journal(cmd))) => commands::journal::run(cmd, journal),
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
                 json,
                 replay,
                 speed,
+                ..
             }),
         ) => commands::history::show(journal, id, host, step, json, replay.then_some(speed)),
         (None, Some(Command::Export { id, .. })) => commands::history::export(journal, id),
@@ -63,42 +65,44 @@ fn main() -> ExitCode {
                 skipped,
                 params,
                 yes,
-                json,
-                gather,
+                again,
+                output,
                 safety,
+                ..
             }),
-        ) => commands::run::rerun(
-            &cli.inventory,
-            journal,
-            id,
-            &params,
-            yes,
-            &safety,
-            jobdeck::plan::RerunHosts { failed, skipped },
-            commands::run::Output { json, gather },
-        ),
+        ) => {
+            if !failed && !skipped {
+                which_hosts_to_rerun().exit();
+            }
+            commands::run::rerun(
+                &inventory,
+                journal,
+                id,
+                &params,
+                yes,
+                &safety,
+                &again,
+                RerunHosts { failed, skipped },
+                output,
+            )
+        }
         (
             None,
             Some(Command::Resume {
                 id,
                 params,
                 yes,
-                json,
-                gather,
+                again,
+                output,
                 safety,
+                ..
             }),
         ) => commands::run::resume(
-            &cli.inventory,
-            journal,
-            id,
-            &params,
-            yes,
-            &safety,
-            commands::run::Output { json, gather },
+            &inventory, journal, id, &params, yes, &safety, &again, output,
         ),
         (None, None) => jobdeck::tui::run_tui_blocking(jobdeck::tui::TuiOptions {
-            inventory: cli.inventory.clone(),
-            journal: cli.journal.clone(),
+            inventory,
+            journal,
             theme: cli.theme.clone(),
             ..Default::default()
         }),
@@ -110,4 +114,22 @@ fn main() -> ExitCode {
             ExitCode::from(exit::USAGE)
         }
     }
+}
+
+/// `rerun` without --failed or --skipped: a usage error that says what each
+/// one reruns (clap's own would name only one of them).
+fn which_hosts_to_rerun() -> clap::Error {
+    let mut command = Cli::command();
+    // Built, the subcommand's usage line reads `jobdeck rerun`.
+    command.build();
+    let rerun = command
+        .find_subcommand_mut("rerun")
+        .expect("rerun is a subcommand");
+    rerun.error(
+        clap::error::ErrorKind::MissingRequiredArgument,
+        "say which hosts to run again:\n  \
+         --failed   the hosts that failed (timed out, unreachable, cancelled...)\n  \
+         --skipped  the hosts that never ran to the end (skipped, or not reached after max-fail or an abort)\n  \
+         or both",
+    )
 }

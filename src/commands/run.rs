@@ -2,13 +2,14 @@
 //! into run options for the planning layer (`crate::plan`), the plan
 //! recorded in the journal and run headless with the reporter watching.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::cli::{RunArgs, RunPlanArgs, SafetyArgs};
+use crate::cli::{AgainArgs, RunArgs, RunPlanArgs, SafetyArgs};
 use crate::duration::format_duration;
 use crate::engine::events::{InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink, HostStart, Plan};
@@ -19,20 +20,16 @@ use crate::inventory::{Inventory, default_sources};
 use crate::journal::{self, JournalWriter, Trigger, WriterOptions};
 use crate::notify::Notifier;
 use crate::plan::{
-    self, ConnectOptions, OperatorQuestion, PreparedPlan, RerunHosts, Rollout, RolloutOptions,
-    RunKind, RunSpec,
+    self, AgainOptions, ConnectOptions, OperatorQuestion, PreparedPlan, RerunHosts, Rollout,
+    RolloutOptions, RunKind, RunSpec,
 };
 use crate::report::{ReportOptions, Reporter};
 use crate::safety::{self, SafetyOptions};
 use crate::transport::resolve::ResolveOptions;
 use crate::transport::{NoPassphrase, TerminalPrompt, Transport, TransportOptions};
 
-/// What the reporter prints.
-#[derive(Debug, Clone, Copy)]
-pub struct Output {
-    pub json: bool,
-    pub gather: bool,
-}
+/// What the reporter prints (`--json`, `--gather`).
+pub use crate::cli::OutputArgs as Output;
 
 pub fn headless(
     inventory: &[String],
@@ -83,10 +80,7 @@ pub fn headless(
         resolve,
         safety,
     };
-    let output = Output {
-        json: args.json,
-        gather: args.gather,
-    };
+    let output = args.output;
     // Only the scheduler passes --trigger (hidden): its runs say which schedule fired them.
     let trigger = match &args.trigger {
         None => Trigger::Cli,
@@ -145,6 +139,20 @@ pub fn connect_options(args: &RunPlanArgs) -> ConnectOptions {
         connect_timeout: args.connect_timeout.clone(),
         accept_new: args.accept_new,
         ssh_config: args.ssh_config.clone(),
+    }
+}
+
+/// What `rerun` and `resume` change of the run they repeat: `--limit`,
+/// `--timeout` and the connection flags.
+pub fn again_options(args: &AgainArgs) -> AgainOptions {
+    AgainOptions {
+        limit: args.limit.clone(),
+        timeout: args.timeout.clone(),
+        connect: ConnectOptions {
+            connect_timeout: args.connect_timeout.clone(),
+            accept_new: args.accept_new,
+            ssh_config: args.ssh_config.clone(),
+        },
     }
 }
 
@@ -377,7 +385,9 @@ pub fn check(flow: &Path, inventory: &[String]) -> Result<u8> {
         }
     };
     let atoms = flow.atoms();
-    println!(
+    let mut out = String::new();
+    writeln!(
+        out,
         "ok: flow '{}' ({}): {} step(s), {} rollback step(s), {} atom(s), {} param(s)",
         flow.name,
         flow.path.display(),
@@ -385,14 +395,15 @@ pub fn check(flow: &Path, inventory: &[String]) -> Result<u8> {
         flow.rollback.len(),
         atoms.len(),
         flow.params.len()
-    );
+    )?;
     for atom in atoms {
-        println!(
+        writeln!(
+            out,
             "  atom {:<20} sha256 {}  {}",
             atom.name,
             atom.sha256,
             atom.path.display()
-        );
+        )?;
     }
     let sources: Vec<PathBuf> = default_sources(inventory)
         .iter()
@@ -412,21 +423,23 @@ pub fn check(flow: &Path, inventory: &[String]) -> Result<u8> {
             problems += 1;
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
     }
-    println!(
+    writeln!(
+        out,
         "guard: {} rule(s) in force, {} hit(s)",
         rules.rules.rules.len(),
         hits.len()
-    );
+    )?;
+    let code = super::stdout::write(out)?;
     if problems > 0 {
         eprintln!(
             "jobdeck: {problems} problem(s): a blocked command stops every run of this flow; fix the rule files named above"
         );
         return Ok(exit::USAGE);
     }
-    Ok(exit::OK)
+    Ok(code)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -437,6 +450,7 @@ pub fn rerun(
     params: &[String],
     yes: bool,
     safety: &SafetyArgs,
+    again: &AgainArgs,
     which: RerunHosts,
     output: Output,
 ) -> Result<u8> {
@@ -452,21 +466,28 @@ pub fn rerun(
             &given,
             yes,
             SafetyOptions::from_args(safety)?,
+            &again_options(again),
         )?;
         (inv, past)
     };
+    let limit = past.limit.as_ref().map(|l| l.pattern.clone());
     let Some(spec) = plan::rerun_spec(&inv, past, id, which) else {
         let what = match (which.failed, which.skipped) {
             (true, true) => "failed or skipped",
             (false, true) => "skipped",
             _ => "failed",
         };
-        println!("run {id} has no {what} hosts; nothing to rerun");
-        return Ok(exit::OK);
+        let matching = limit
+            .map(|pattern| format!(" matching --limit '{pattern}'"))
+            .unwrap_or_default();
+        return super::stdout::write(format!(
+            "run {id} has no {what} hosts{matching}; nothing to rerun\n"
+        ));
     };
     start_and_run(&inv, Some(path), spec, Trigger::Rerun(id), Some(id), output)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn resume(
     inventory: &[String],
     journal: Option<PathBuf>,
@@ -474,6 +495,7 @@ pub fn resume(
     params: &[String],
     yes: bool,
     safety: &SafetyArgs,
+    again: &AgainArgs,
     output: Output,
 ) -> Result<u8> {
     let path = journal_path(journal)?;
@@ -487,11 +509,21 @@ pub fn resume(
         &given,
         yes,
         SafetyOptions::from_args(safety)?,
+        &again_options(again),
     )?;
     if past.record.status != InstanceStatus::Interrupted {
         bail!(
             "run {id} is {}; only interrupted runs can be resumed (rerun --failed starts a new run)",
             past.record.status
+        );
+    }
+    if let Some(limit) = &past.limit
+        && plan::resumed_hosts(&past, &journal.resume_point(id)?).is_empty()
+    {
+        // Checked before the run is claimed: a typo leaves it as it was.
+        bail!(
+            "--limit '{}' matches none of run {id}'s hosts not yet done; nothing was resumed",
+            limit.pattern
         );
     }
     let base = std::env::current_dir()?;

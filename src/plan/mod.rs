@@ -28,7 +28,10 @@ pub use gates::{RunKind, add_gates};
 pub use options::{
     ConnectOptions, FieldError, Rollout, RolloutOptions, RunField, resolve_options, rollout,
 };
-pub use past::{Past, RerunHosts, past_inventory, past_run, rerun_spec, resume_plan};
+pub use past::{
+    AgainOptions, Past, RerunHosts, past_inventory, past_run, rerun_spec, resume_plan,
+    resumed_hosts,
+};
 pub use record::prepare_instance;
 pub use spec::{
     OperatorQuestion, RunSpec, adhoc_flow, in_run_order, operator_questions, selection_for,

@@ -9,12 +9,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use super::options::Rollout;
+use super::options::{ConnectOptions, FieldError, Rollout, RunField, resolve_options};
+use super::record::connect_json;
 use super::spec::{RunSpec, adhoc_flow};
+use crate::duration::parse_timeout;
 use crate::engine::events::{HostStatus, InstanceId, StepIndex, WaitReason};
 use crate::engine::{HostStart, Plan, StartPoint};
 use crate::flow::params;
-use crate::inventory::Inventory;
+use crate::inventory::select::Selection;
+use crate::inventory::{HostId, Inventory};
 use crate::journal::{self, Journal};
 use crate::rollout::BatchExpr;
 use crate::safety::SafetyOptions;
@@ -53,6 +56,74 @@ pub struct Past {
     pub spec: RunSpec,
     pub record: journal::InstanceRecord,
     pub detail: journal::InstanceDetail,
+    /// `--limit`: only these hosts of the run are run again.
+    pub limit: Option<Limit>,
+}
+
+/// What a rerun or resume may change of the run it repeats, as a run
+/// takes it: a pattern narrowing its hosts (`--limit`), the command
+/// timeout (`--timeout`) and how hosts are reached (`--connect-timeout`,
+/// `--accept-new`, `-F`). What is not given is what the run recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgainOptions {
+    pub limit: Option<String>,
+    pub timeout: Option<String>,
+    pub connect: ConnectOptions,
+}
+
+/// The hosts a `--limit` pattern matched in the inventory.
+#[derive(Debug, Clone)]
+pub struct Limit {
+    pub pattern: String,
+    pub hosts: Vec<HostId>,
+}
+
+impl Limit {
+    pub fn admits(&self, host: HostId) -> bool {
+        self.hosts.contains(&host)
+    }
+}
+
+impl AgainOptions {
+    /// The limit's hosts (a pattern that matches no host is an error, as
+    /// for a run), and the timeouts and connection options over `spec`'s.
+    fn apply(&self, inv: &Inventory, spec: &mut RunSpec) -> anyhow::Result<Option<Limit>> {
+        let field = |field: RunField, message: String| {
+            anyhow!("{}", FieldError::new(field, message).on_command_line())
+        };
+        if let Some(text) = &self.timeout {
+            let timeout =
+                parse_timeout(text).map_err(|e| field(RunField::Timeout, e.to_string()))?;
+            spec.rollout.timeout = Some(timeout);
+        }
+        let given = resolve_options(&self.connect).map_err(|e| anyhow!(e.on_command_line()))?;
+        let resolve = &mut spec.resolve;
+        resolve.accept_new |= given.accept_new;
+        if given.connect_timeout.is_some() {
+            resolve.connect_timeout = given.connect_timeout;
+        }
+        if given.ssh_config_path.is_some() {
+            resolve.ssh_config_path = given.ssh_config_path;
+        }
+        if let Some(target) = spec.target.as_object_mut() {
+            target.insert("connect".into(), connect_json(resolve));
+        }
+        let Some(pattern) = &self.limit else {
+            return Ok(None);
+        };
+        let selection = Selection {
+            pattern: Some(pattern.clone()),
+            ..Selection::default()
+        };
+        let base = std::env::current_dir()?;
+        let hosts = selection
+            .resolve(inv, &base)
+            .map_err(|e| field(RunField::Targets, e.to_string()))?;
+        Ok(Some(Limit {
+            pattern: pattern.clone(),
+            hosts,
+        }))
+    }
 }
 
 /// Rebuilds a past instance's flow from its journal snapshot (the flow file
@@ -67,6 +138,7 @@ pub fn past_run(
     given: &[(String, String)],
     yes: bool,
     safety: SafetyOptions,
+    again: &AgainOptions,
 ) -> Result<Past> {
     let detail = journal
         .instance(id)?
@@ -116,7 +188,7 @@ pub fn past_run(
             anyhow!("run {id} ran on '{name}', which is no longer in the inventory")
         })?);
     }
-    let spec = RunSpec {
+    let mut spec = RunSpec {
         flow,
         params,
         hosts,
@@ -126,10 +198,12 @@ pub fn past_run(
         resolve: connect_from_json(&record.target),
         safety: safety.or(SafetyOptions::from_json(&record.target["safety"])),
     };
+    let limit = again.apply(inv, &mut spec)?;
     Ok(Past {
         spec,
         record,
         detail,
+        limit,
     })
 }
 
@@ -219,12 +293,20 @@ pub fn rerun_spec(
     which: RerunHosts,
 ) -> Option<RunSpec> {
     let Past {
-        mut spec, detail, ..
+        mut spec,
+        detail,
+        limit,
+        ..
     } = past;
+    let limited = |name: &str| {
+        limit
+            .as_ref()
+            .is_none_or(|limit| inv.host_id(name).is_some_and(|host| limit.admits(host)))
+    };
     let chosen: Vec<String> = detail
         .hosts
         .iter()
-        .filter(|h| which.includes(h.status))
+        .filter(|h| which.includes(h.status) && limited(&h.name))
         .map(|h| h.name.clone())
         .collect();
     if chosen.is_empty() {
@@ -240,16 +322,46 @@ pub fn rerun_spec(
     Some(spec)
 }
 
+/// The hosts of `point` a resume runs: the run's hosts not yet done, those
+/// `--limit` admits when it was given.
+pub fn resumed_hosts(past: &Past, point: &journal::ResumePoint) -> Vec<usize> {
+    point
+        .remaining
+        .iter()
+        .flat_map(|(_, hosts)| hosts.iter().copied())
+        .filter(|&h| {
+            past.limit.as_ref().is_none_or(|limit| {
+                past.spec
+                    .hosts
+                    .get(h)
+                    .is_some_and(|&host| limit.admits(host))
+            })
+        })
+        .collect()
+}
+
 /// Turns `plan`, built (and gated) for interrupted run `past`, into the
 /// plan that continues it from `point`: hosts that finished keep their
 /// result, a host cut off mid-flow starts at its first step without an ok
 /// result (with the values its earlier steps exported), the recorded
-/// batches stand, and an interval being waited out goes on.
+/// batches stand, and an interval being waited out goes on. Hosts not yet
+/// done that `--limit` leaves out are taken out of their batches, so they
+/// end skipped (`rerun --skipped` reaches them later).
 pub fn resume_plan(plan: &mut Plan, past: &Past, point: &journal::ResumePoint) {
     let detail = &past.detail;
     let stored_batches: Vec<Vec<usize>> = detail.batches.iter().map(|b| b.hosts.clone()).collect();
     if !stored_batches.is_empty() {
         plan.batches = stored_batches;
+    }
+    let resumed = resumed_hosts(past, point);
+    let left_out: Vec<usize> = point
+        .remaining
+        .iter()
+        .flat_map(|(_, hosts)| hosts.iter().copied())
+        .filter(|h| !resumed.contains(h))
+        .collect();
+    for batch in &mut plan.batches {
+        batch.retain(|h| !left_out.contains(h));
     }
     let remaining: Vec<usize> = point
         .remaining
