@@ -530,8 +530,20 @@ fn editing_in_the_console_keeps_the_guardrails_the_cli_stored() {
         .args(["schedule", "add", "guarded"])
         .arg(&flow)
         .args(["--cron", "0 2 * * *", "--tz", "UTC", "--limit", "local"])
-        .args(["--lock", "nightly-db", "--lock-wait", "5m", "--allow", "shutdown"])
-        .args(["--notify", "webhook=http://127.0.0.1:9/hook", "--notify-on", "failed"])
+        .args([
+            "--lock",
+            "nightly-db",
+            "--lock-wait",
+            "5m",
+            "--allow",
+            "shutdown",
+        ])
+        .args([
+            "--notify",
+            "webhook=http://127.0.0.1:9/hook",
+            "--notify-on",
+            "failed",
+        ])
         .args(["--preflight", "strict", "--nice", "10"])
         .output()
         .unwrap();
@@ -568,10 +580,7 @@ fn editing_in_the_console_keeps_the_guardrails_the_cli_stored() {
     assert_eq!(after.describe_when(), "0 5 * * * (UTC)");
     assert_eq!(after.run.safety, before.run.safety);
     assert_eq!(after.run.safety.allow, ["shutdown"]);
-    assert_eq!(
-        after.run.safety.notify,
-        ["webhook=http://127.0.0.1:9/hook"]
-    );
+    assert_eq!(after.run.safety.notify, ["webhook=http://127.0.0.1:9/hook"]);
     assert_eq!(after.run.safety.notify_on.as_deref(), Some("failed"));
     assert_eq!(after.run.safety.lock_wait_ms, Some(300_000));
 }

@@ -9,9 +9,11 @@
 //! - `run_control`: the run this console started: starting it, its
 //!   controls and questions, its end.
 //! - `passphrase`: encrypted keys' passphrases, asked one at a time.
+//! - `guard`: the word a guard confirm rule waits for.
 //! - `chrome`: the title bar, status line, footer and help overlay.
 
 mod chrome;
+mod guard;
 mod keys;
 pub mod passphrase;
 mod run_control;
@@ -72,6 +74,8 @@ pub struct App {
     dialog: Option<(Dialog, Option<ViewId>)>,
     /// Passphrase questions, asked one at a time in the dialog.
     passphrases: PassphraseQueue,
+    /// What is typed for the guard's confirm rules, and what was answered.
+    guard: guard::GuardAnswer,
     /// The run the planner asked to start, while the start dialog is open.
     pending_spec: Option<RunSpec>,
     /// The run this console started and that has not ended yet.
@@ -161,6 +165,7 @@ impl App {
             schedules: SchedulesView::new(),
             dialog: None,
             passphrases: PassphraseQueue::default(),
+            guard: guard::GuardAnswer::default(),
             pending_spec: None,
             active_run: None,
             quit_after_run: false,
@@ -536,6 +541,11 @@ impl App {
         if self.asking_passphrase() {
             self.passphrases.apply(&action);
             self.raise_passphrase();
+            return;
+        }
+        if self.asking_guard() {
+            let waiting = self.guard_waiting();
+            self.guard_action(&action, &waiting);
             return;
         }
         let Some((dialog, owner)) = self.dialog.clone() else {

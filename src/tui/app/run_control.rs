@@ -63,8 +63,13 @@ impl App {
             }
             self.carry_out(fx, AppMessage::Run, Some(ViewId::Run));
         }
-        let (revision, question) = {
+        let (revision, question, guard_waiting) = {
             let s = RunStore::lock(&store);
+            let guard_waiting = if s.is_finished() {
+                Vec::new()
+            } else {
+                s.gates.confirm_waiting.clone()
+            };
             let question = if let Some(a) = &s.approval {
                 let step = s.steps.get(a.step).cloned().unwrap_or_default();
                 Some(Dialog::approval(a.batch, a.step, &step, &a.message))
@@ -77,12 +82,15 @@ impl App {
                     _ => None,
                 }
             };
-            (s.revision, question)
+            (s.revision, question, guard_waiting)
         };
         if self.drawn_revision != Some(revision) {
             self.drawn_revision = Some(revision);
+            self.run.refresh_gate_rows();
             self.dirty = true;
         }
+        // The guard's question comes first: nothing runs until it is answered.
+        self.raise_guard(&guard_waiting);
         if let Some(question) = question
             && self.active_run.is_some()
             && self.asked.as_ref() != Some(&question.kind)
@@ -135,6 +143,7 @@ impl App {
                             | DialogKind::QuitWithRun
                             | DialogKind::ConfirmBatch { .. }
                             | DialogKind::Approval { .. }
+                            | DialogKind::GuardConfirm { .. }
                             | DialogKind::Passphrase { .. }
                     )
                 }) {
@@ -146,9 +155,7 @@ impl App {
                     text.push_str(&format!(" (jobdeck resume {instance} continues it)"));
                 }
                 match problem {
-                    Some(p) => {
-                        self.set_status(StatusLevel::Warning, format!("{text}; journal: {p}"))
-                    }
+                    Some(p) => self.set_status(StatusLevel::Warning, format!("{text}; {p}")),
                     None => self.set_status(StatusLevel::Info, text),
                 }
                 if self.quit_after_run {
@@ -217,6 +224,7 @@ impl App {
         }
         self.run.set_store(store);
         self.asked = None;
+        self.reset_guard();
         self.show(ViewId::Run);
         self.set_status(StatusLevel::Info, format!("starting {name}…"));
     }
