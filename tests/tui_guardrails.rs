@@ -118,6 +118,17 @@ async fn the_right_word_lets_a_confirm_rule_through() {
     }
     type_keys(&mut app, "userdel");
     assert!(screen(&app, 160, 48).contains("> userdel▏"));
+    for (w, h) in [(80, 24), (160, 48)] {
+        app.dispatch(Action::Resize(w, h));
+        let text = screen(&app, w, h);
+        insta::with_settings!({
+            snapshot_suffix => format!("{w}x{h}"),
+            filters => vec![(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]"), (r"\b\d{2}:\d{2}:\d{2}\b", "HH:MM:SS")],
+        }, {
+            insta::assert_snapshot!("guard_confirm_dialog", text);
+        });
+    }
+    app.dispatch(Action::Resize(160, 48));
     press(&mut app, KeyCode::Enter);
     let (id, status) = until_ended(&mut app, &mut rx).await;
     assert_eq!(status, InstanceStatus::Ok);

@@ -439,6 +439,13 @@ impl RunStore {
             | EventKind::PreflightChecked { .. }
             | EventKind::RunRefused { .. }) => {
                 self.gates.absorb(kind);
+                // Before the first batch: the run waits at a gate.
+                if matches!(
+                    kind,
+                    EventKind::GuardConfirmNeeded { .. } | EventKind::LockWaiting { .. }
+                ) {
+                    self.status = InstanceStatus::Waiting;
+                }
             }
             EventKind::InstanceFinished { status, reason } => {
                 self.status = *status;
