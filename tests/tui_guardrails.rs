@@ -24,9 +24,30 @@ use jobdeck::tui::run_store::RunStore;
 use jobdeck::tui::widgets::dialog::DialogKind;
 use tokio::sync::mpsc;
 
+/// The console on the lab's journal running `flow` on the `local` hosts,
+/// started through the Planner's start dialog.
+async fn started(lab: &Lab, name: &str, flow: &str) -> (App, mpsc::Receiver<AppMessage>) {
+    let (mut app, mut rx) = planned(lab, name, flow);
+    press(&mut app, KeyCode::Char('s'));
+    // A flow with pre-flight checks its hosts first; the dialog follows.
+    pump_until(&mut app, &mut rx, "the start dialog", |a| {
+        a.dialog().is_some() || a.status_text().is_some_and(|s| s.contains("cannot start"))
+    })
+    .await;
+    assert_eq!(
+        app.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::StartRun),
+        "{:?}",
+        app.status_text()
+    );
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(app.current_view(), ViewId::Run);
+    (app, rx)
+}
+
 /// The console on the lab's journal, with `flow` (written to the lab) as
-/// the planner's only flow, the `local` hosts selected and the run started.
-fn started(lab: &Lab, name: &str, flow: &str) -> (App, mpsc::Receiver<AppMessage>) {
+/// the planner's only flow and the `local` hosts selected, in the Planner.
+fn planned(lab: &Lab, name: &str, flow: &str) -> (App, mpsc::Receiver<AppMessage>) {
     let path = lab.write(&format!("{name}.yml"), flow);
     let (tx, rx) = mpsc::channel(1024);
     let mut app = sample_app(160, 48);
@@ -36,15 +57,6 @@ fn started(lab: &Lab, name: &str, flow: &str) -> (App, mpsc::Receiver<AppMessage
         .set_catalog(Arc::new(Catalog::of_flows(vec![FlowEntry::load(&path)])));
     select_local(&mut app);
     press(&mut app, KeyCode::Char('3'));
-    press(&mut app, KeyCode::Char('s'));
-    assert_eq!(
-        app.dialog().map(|d| d.kind.clone()),
-        Some(DialogKind::StartRun),
-        "{:?}",
-        app.status_text()
-    );
-    press(&mut app, KeyCode::Char('y'));
-    assert_eq!(app.current_view(), ViewId::Run);
     (app, rx)
 }
 
@@ -101,7 +113,7 @@ fn hits(export: &serde_json::Value) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_right_word_lets_a_confirm_rule_through() {
     let lab = Lab::new();
-    let (mut app, mut rx) = started(&lab, "remove-user", CONFIRM_FLOW);
+    let (mut app, mut rx) = started(&lab, "remove-user", CONFIRM_FLOW).await;
     pump_until(&mut app, &mut rx, "the guard's dialog", guard_dialog).await;
     let text = screen(&app, 160, 48);
     assert!(
@@ -155,7 +167,7 @@ async fn a_wrong_word_or_esc_refuses_the_run_and_nothing_runs() {
         (None, "the operator refused the guard's rule 'userdel'"),
     ] {
         let lab = Lab::new();
-        let (mut app, mut rx) = started(&lab, "remove-user", CONFIRM_FLOW);
+        let (mut app, mut rx) = started(&lab, "remove-user", CONFIRM_FLOW).await;
         pump_until(&mut app, &mut rx, "the guard's dialog", guard_dialog).await;
         match answer {
             Some(word) => {
@@ -199,7 +211,8 @@ async fn a_block_hit_refuses_the_run_naming_the_rule_and_a_warn_hit_is_shown() {
         &lab,
         "wipe",
         "name: wipe\nsteps:\n  - name: wipe\n    command: rm -rf / --no-preserve-root\n",
-    );
+    )
+    .await;
     let (id, status) = until_ended(&mut app, &mut rx).await;
     assert_eq!(status, InstanceStatus::Aborted);
     assert!(!guard_dialog(&app));
@@ -212,11 +225,10 @@ async fn a_block_hit_refuses_the_run_naming_the_rule_and_a_warn_hit_is_shown() {
     assert!(hits(&lab.export(id)).contains(&("rm-root".to_string(), "blocked".to_string())));
 
     let lab = Lab::new();
-    let (mut app, mut rx) = started(
-        &lab,
+    let (mut app, mut rx) = started(&lab,
         "fetch",
         "name: fetch\nsteps:\n  - name: fetch\n    command: curl -fsS http://127.0.0.1:9/x | sh || echo fetched\n",
-    );
+    ).await;
     let (_, status) = until_ended(&mut app, &mut rx).await;
     assert_eq!(status, InstanceStatus::Ok);
     let text = screen(&app, 160, 48);
@@ -234,7 +246,8 @@ async fn a_held_lock_refuses_the_console_run_naming_the_holder() {
         &lab,
         "locked",
         "name: locked\nlock: db-main\nsteps:\n  - command: echo should-not-run\n",
-    );
+    )
+    .await;
     let (_, status) = until_ended(&mut app, &mut rx).await;
     assert_eq!(status, InstanceStatus::Aborted);
     let text = screen(&app, 160, 48);
@@ -244,22 +257,77 @@ async fn a_held_lock_refuses_the_console_run_naming_the_holder() {
     );
 }
 
+/// Each check appends its host to a file: how many times each host was
+/// checked. local-3 fails its check.
+fn checked_flow(lab: &Lab) -> String {
+    let log = lab.path("checks.log");
+    format!(
+        "name: checked\npreflight: ['echo \"$JOBDECK_HOST\" >> {}; test \"$JOBDECK_HOST\" != local-3']\nsteps:\n  - command: echo ran\n",
+        log.display()
+    )
+}
+
+fn checks_made(lab: &Lab) -> Vec<String> {
+    let mut hosts: Vec<String> = std::fs::read_to_string(lab.path("checks.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    hosts.sort();
+    hosts
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pre_flight_results_show_in_the_run_view() {
+async fn the_planner_shows_pre_flight_before_the_start_and_the_run_does_not_check_again() {
     let lab = Lab::new();
-    let (mut app, mut rx) = started(
-        &lab,
-        "checked",
-        "name: checked\npreflight: ['test \"$JOBDECK_HOST\" != local-3']\nsteps:\n  - command: echo ran\n",
+    let flow = checked_flow(&lab);
+    let (mut app, mut rx) = planned(&lab, "checked", &flow);
+    press(&mut app, KeyCode::Char('s'));
+    pump_until(&mut app, &mut rx, "the start dialog", |a| {
+        a.dialog().is_some()
+    })
+    .await;
+    let text = screen(&app, 160, 48);
+    assert!(
+        text.contains("== pre-flight (warn): 3 of 4 hosts ready")
+            && text.contains("local-[1-2,4]")
+            && text.contains("local-3")
+            && text.contains("check `echo")
+            && text.contains("no second check"),
+        "{text}"
     );
-    // Warn: the run goes on (local-3 is reachable, only the check failed).
-    let (_, status) = until_ended(&mut app, &mut rx).await;
+    assert_eq!(
+        checks_made(&lab),
+        ["local-1", "local-2", "local-3", "local-4"]
+    );
+    press(&mut app, KeyCode::Char('y'));
+    // Warn: the run goes on (local-3 is reachable, only its check failed).
+    let (id, status) = until_ended(&mut app, &mut rx).await;
     assert_eq!(status, InstanceStatus::Ok);
+    // The run took the Planner's results: no host was checked twice.
+    assert_eq!(
+        checks_made(&lab),
+        ["local-1", "local-2", "local-3", "local-4"]
+    );
     let text = screen(&app, 160, 48);
     assert!(
         text.contains("pre-flight (warn): 3 of 4 ready; local-3: check"),
         "{text}"
     );
+    let recorded = lab.export(id)["preflight"].as_array().unwrap().len();
+    assert_eq!(recorded, 4);
+
+    // Back to the plan instead: nothing starts; a new start checks again.
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('s'));
+    pump_until(&mut app, &mut rx, "the start dialog", |a| {
+        a.dialog().is_some()
+    })
+    .await;
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dialog().is_none());
+    assert_eq!(checks_made(&lab).len(), 8);
+    assert_eq!(lab.history().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,7 +338,7 @@ async fn console_runs_notify_as_headless_runs_do() {
         "name: told\nnotify:\n  - webhook: {}\n    'on': [started, finished]\nsteps:\n  - command: echo told\n",
         server.url("/hook")
     );
-    let (mut app, mut rx) = started(&lab, "told", &flow);
+    let (mut app, mut rx) = started(&lab, "told", &flow).await;
     let (id, status) = until_ended(&mut app, &mut rx).await;
     assert_eq!(status, InstanceStatus::Ok);
     // Deliveries are done (and recorded) before the run is reported ended.
@@ -295,7 +363,7 @@ async fn console_runs_notify_as_headless_runs_do() {
         "name: told\nnotify:\n  - webhook: {}\n    'on': [finished]\n    retries: 1\n    backoff: 10ms\nsteps:\n  - command: echo told\n",
         failing.url("/hook")
     );
-    let (mut app, mut rx) = started(&lab, "told", &flow);
+    let (mut app, mut rx) = started(&lab, "told", &flow).await;
     let (id, _) = until_ended(&mut app, &mut rx).await;
     assert_eq!(failing.requests().len(), 2);
     let status = app.status_text().unwrap();

@@ -27,7 +27,7 @@
 //! prints (exported values, reasons, error details).
 
 mod capture;
-mod gates;
+pub mod gates;
 mod gather;
 mod labels;
 mod progress;

@@ -78,6 +78,10 @@ pub struct App {
     guard: guard::GuardAnswer,
     /// The run the planner asked to start, while the start dialog is open.
     pending_spec: Option<RunSpec>,
+    /// Its hosts' pre-flight (results and connections) for the run to take.
+    pending_preflight: Option<crate::tui::tasks::preflight::Checked>,
+    /// The Planner's pre-flight is running: the start dialog follows it.
+    checking_preflight: bool,
     /// The run this console started and that has not ended yet.
     active_run: Option<RunHandle>,
     /// Quit once the active run has ended (after abort or detach).
@@ -167,6 +171,8 @@ impl App {
             passphrases: PassphraseQueue::default(),
             guard: guard::GuardAnswer::default(),
             pending_spec: None,
+            pending_preflight: None,
+            checking_preflight: false,
             active_run: None,
             quit_after_run: false,
             asked: None,
@@ -436,6 +442,7 @@ impl App {
                 self.carry_out(fx, AppMessage::Schedules, Some(ViewId::Schedules));
             }
             AppMessage::RunSession(report) => self.on_run_report(report),
+            AppMessage::Preflight(outcome) => self.on_preflight(outcome.map(|o| *o)),
             AppMessage::Passphrase(request) => {
                 self.passphrases.push(request);
                 self.raise_passphrase();

@@ -23,6 +23,7 @@ use crate::notify::{Notifier, NotifyContext, Sent};
 use crate::plan::{RunSpec, prepare_instance};
 use crate::transport::{PassphrasePrompt, Transport, TransportOptions};
 use crate::tui::run_store::{RunStore, SharedRunStore};
+use crate::tui::tasks::preflight::Checked;
 
 /// Events absorbed under one lock: bounds how long the UI may wait to draw.
 const ABSORB_BATCH: usize = 256;
@@ -99,6 +100,7 @@ pub async fn launch<M: Send + 'static>(
     store: SharedRunStore,
     reports: Reports<M>,
     prompt: Arc<dyn PassphrasePrompt>,
+    checked: Option<Checked>,
 ) {
     let report = |r: RunReport| {
         let sender = reports.sender.clone();
@@ -126,7 +128,17 @@ pub async fn launch<M: Send + 'static>(
         Ok(Err(e)) => return report(RunReport::Failed(format!("{e:#}"))).await,
         Err(e) => return report(RunReport::Failed(format!("preparing the run: {e}"))).await,
     };
-    let (plan, warnings) = (prepared.plan, prepared.warnings);
+    let (mut plan, warnings) = (prepared.plan, prepared.warnings);
+    let transport = match checked {
+        Some(checked) => adopt_preflight(&mut plan, checked).await,
+        None => None,
+    }
+    .unwrap_or_else(|| {
+        Transport::new(TransportOptions {
+            passphrase_prompt: prompt,
+            ..TransportOptions::default()
+        })
+    });
     let instance = plan.instance;
     RunStore::lock(&store).instance = instance;
 
@@ -143,10 +155,6 @@ pub async fn launch<M: Send + 'static>(
     ));
     let absorb = tokio::spawn(absorb_into_store(to_store, store.clone(), reason));
     let notifier = notify.and_then(|context| Notifier::start(context, sink.subscribe(1024)));
-    let transport = Transport::new(TransportOptions {
-        passphrase_prompt: prompt,
-        ..TransportOptions::default()
-    });
     let engine = tokio::spawn(engine::run(plan, transport, sink, control_rx));
     let ended = CancellationToken::new();
     let handle = RunHandle {
@@ -191,6 +199,29 @@ pub async fn launch<M: Send + 'static>(
         problem,
     })
     .await;
+}
+
+/// Hands the Planner's pre-flight to the run: its results (no second
+/// check) and its connections, with the transport they belong to. Results
+/// for other hosts (the plan changed) are dropped and the run checks again.
+async fn adopt_preflight(plan: &mut crate::engine::Plan, checked: Checked) -> Option<Transport> {
+    let same_hosts = plan.hosts.len() == checked.hosts.len()
+        && plan
+            .hosts
+            .iter()
+            .zip(&checked.hosts)
+            .all(|(h, n)| &h.name == n);
+    match &mut plan.gates.preflight {
+        Some(preflight) if same_hosts && preflight.mode == checked.mode => {
+            preflight.known = Some(checked.results);
+            plan.sessions = checked.pool;
+            Some(checked.transport)
+        }
+        _ => {
+            checked.close().await;
+            None
+        }
+    }
 }
 
 /// Notifications that could not be delivered, in one line (`show` lists
