@@ -513,3 +513,74 @@ fn every_run_option_problem_lands_on_its_own_field() {
     }
     assert!(field_block(&text, "batches").is_none(), "{text}");
 }
+
+/// A schedule's guardrails (`--lock`, `--allow`, `--notify`) are not fields
+/// of the form: editing another field keeps them in the journal row, and
+/// the form shows them.
+#[test]
+fn editing_in_the_console_keeps_the_guardrails_the_cli_stored() {
+    let s = setup();
+    let flow = s.root.join("flows/health-check.yml");
+    let added = Command::cargo_bin("jobdeck")
+        .unwrap()
+        .arg("--journal")
+        .arg(&s.journal)
+        .arg("-i")
+        .arg(&s.root)
+        .args(["schedule", "add", "guarded"])
+        .arg(&flow)
+        .args(["--cron", "0 2 * * *", "--tz", "UTC", "--limit", "local"])
+        .args([
+            "--lock",
+            "nightly-db",
+            "--lock-wait",
+            "5m",
+            "--allow",
+            "shutdown",
+        ])
+        .args([
+            "--notify",
+            "webhook=http://127.0.0.1:9/hook",
+            "--notify-on",
+            "failed",
+        ])
+        .args(["--preflight", "strict", "--nice", "10"])
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let before = stored(&s.journal).remove(0);
+    assert_eq!(before.run.safety.lock.as_deref(), Some("nightly-db"));
+
+    let mut app = app(&s, 160, 48);
+    press(&mut app, KeyCode::Char('e'));
+    let form = app.schedules_view_mut().form().expect("the edit form");
+    assert_eq!(form.name.text(), "guarded");
+    let text = screen(&app, 160, 48);
+    assert!(
+        text.contains("--lock nightly-db")
+            && text.contains("--allow shutdown")
+            && text.contains("--notify webhook=http://127.0.0.1:9/hook"),
+        "{text}"
+    );
+    // An unrelated field: the cron line.
+    down(&mut app, 2);
+    app.dispatch(Action::ClearInput);
+    type_keys(&mut app, "0 5 * * *");
+    app.dispatch(Action::Save);
+    assert!(
+        app.schedules_view_mut().form().is_none(),
+        "{:?}",
+        app.status_text()
+    );
+    let after = stored(&s.journal).remove(0);
+    assert_eq!(after.describe_when(), "0 5 * * * (UTC)");
+    assert_eq!(after.run.safety, before.run.safety);
+    assert_eq!(after.run.safety.allow, ["shutdown"]);
+    assert_eq!(after.run.safety.notify, ["webhook=http://127.0.0.1:9/hook"]);
+    assert_eq!(after.run.safety.notify_on.as_deref(), Some("failed"));
+    assert_eq!(after.run.safety.lock_wait_ms, Some(300_000));
+}

@@ -8,7 +8,7 @@ pub mod events;
 pub mod exports;
 pub mod gates;
 pub mod host;
-mod opening;
+pub mod opening;
 pub mod plan;
 pub mod runner;
 pub mod scrub;

@@ -9,10 +9,43 @@ use super::control::Control;
 use super::events::{EventKind, HostIndex, now_millis};
 use super::gates::{Holder, LOCK_POLL, blocking};
 use super::plan::HostStart;
+use super::plan::Plan;
 use super::runner::{Runner, recv};
 use crate::guard::{HitRecord, Outcome, needs_allow};
-use crate::preflight::{HostToCheck, PreflightMode, check_hosts};
+use crate::preflight::{HostToCheck, PreflightMode, PreflightPlan, check_hosts};
 use crate::transport::CancellationToken;
+
+/// The hosts pre-flight checks of `plan`: those `included` that start
+/// from a step, each with its env and the users its steps run as. The
+/// engine and a check made before the run (the console) ask the same.
+pub fn hosts_to_check(
+    plan: &Plan,
+    preflight: &PreflightPlan,
+    included: impl Fn(HostIndex) -> bool,
+) -> Vec<HostToCheck> {
+    (0..plan.hosts.len())
+        .filter(|&h| included(h) && matches!(plan.start.host(h), HostStart::FromStep(_)))
+        .map(|h| {
+            let mut sudo_users: Vec<String> = plan
+                .steps
+                .iter()
+                .chain(&plan.rollback)
+                .filter(|s| s.applies_to(h))
+                .filter_map(|s| s.run_as.clone())
+                .collect();
+            sudo_users.sort();
+            sudo_users.dedup();
+            let mut env = plan.hosts[h].env.clone();
+            env.extend(preflight.env.iter().cloned());
+            HostToCheck {
+                index: h,
+                target: plan.hosts[h].target.clone(),
+                env,
+                sudo_users,
+            }
+        })
+        .collect()
+}
 
 impl Runner {
     /// Passes every gate in turn; `Some(reason)` if the run may not start.
@@ -175,50 +208,40 @@ impl Runner {
         let plan = self.shared.plan.clone();
         let preflight = plan.gates.preflight.clone()?;
         let batched: HashSet<HostIndex> = self.batches.iter().flatten().copied().collect();
-        let hosts: Vec<HostToCheck> = (0..plan.hosts.len())
-            .filter(|&h| {
-                batched.contains(&h) && matches!(plan.start.host(h), HostStart::FromStep(_))
-            })
-            .map(|h| {
-                let mut sudo_users: Vec<String> = plan
-                    .steps
-                    .iter()
-                    .chain(&plan.rollback)
-                    .filter(|s| s.applies_to(h))
-                    .filter_map(|s| s.run_as.clone())
-                    .collect();
-                sudo_users.sort();
-                sudo_users.dedup();
-                let mut env = plan.hosts[h].env.clone();
-                env.extend(preflight.env.iter().cloned());
-                HostToCheck {
-                    index: h,
-                    target: plan.hosts[h].target.clone(),
-                    env,
-                    sudo_users,
-                }
-            })
-            .collect();
+        let hosts = hosts_to_check(&plan, &preflight, |h| batched.contains(&h));
         let total = hosts.len();
-        let cancel = CancellationToken::new();
-        let check = check_hosts(
-            &self.shared.transport,
-            hosts,
-            &preflight.checks,
-            preflight.timeout,
-            plan.policy.forks,
-            &cancel,
-            &plan.sessions,
-        );
-        tokio::pin!(check);
-        let results = loop {
-            tokio::select! {
-                results = &mut check => break results,
-                Some(control) = recv(&mut self.controls) => {
-                    if let Control::Abort { reason } = control {
-                        cancel.cancel();
-                        let _ = (&mut check).await;
-                        return Some(format!("aborted by operator during pre-flight: {reason}"));
+        let results = match &preflight.known {
+            // Checked just before the start; the sessions are in the pool.
+            Some(known) => {
+                let checked: HashSet<HostIndex> = hosts.iter().map(|h| h.index).collect();
+                known
+                    .iter()
+                    .filter(|r| checked.contains(&r.host))
+                    .cloned()
+                    .collect()
+            }
+            None => {
+                let cancel = CancellationToken::new();
+                let check = check_hosts(
+                    &self.shared.transport,
+                    hosts,
+                    &preflight.checks,
+                    preflight.timeout,
+                    plan.policy.forks,
+                    &cancel,
+                    &plan.sessions,
+                );
+                tokio::pin!(check);
+                loop {
+                    tokio::select! {
+                        results = &mut check => break results,
+                        Some(control) = recv(&mut self.controls) => {
+                            if let Control::Abort { reason } = control {
+                                cancel.cancel();
+                                let _ = (&mut check).await;
+                                return Some(format!("aborted by operator during pre-flight: {reason}"));
+                            }
+                        }
                     }
                 }
             }

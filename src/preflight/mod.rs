@@ -80,6 +80,10 @@ pub struct PreflightPlan {
     /// (`skip-unready`). `None` keeps the planned batches (a resume) and
     /// only drops unready hosts from them.
     pub rebatch: Option<BatchExpr>,
+    /// Results already checked for this plan's hosts (the console's
+    /// Planner, just before the start), with their sessions in the plan's
+    /// pool: the run takes them instead of checking again.
+    pub known: Option<Vec<Readiness>>,
 }
 
 /// One host's pre-flight result.

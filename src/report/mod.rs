@@ -28,7 +28,7 @@
 //! prints (exported values, reasons, error details).
 
 mod capture;
-mod gates;
+pub mod gates;
 mod gather;
 mod json_lines;
 mod labels;

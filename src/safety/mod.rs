@@ -227,6 +227,19 @@ pub struct GuardInput<'a> {
     pub adhoc: bool,
 }
 
+/// The run's pre-flight mode: the option, else the flow's, else `warn`
+/// when the flow has checks; `None`: no pre-flight.
+pub fn preflight_mode(flow: &Flow, options: &SafetyOptions) -> Option<PreflightMode> {
+    options
+        .preflight
+        .or(flow.preflight.as_ref().and_then(|p| p.mode))
+        .or(flow
+            .preflight
+            .as_ref()
+            .filter(|p| !p.checks.is_empty())
+            .map(|_| PreflightMode::Warn))
+}
+
 pub fn guard(input: GuardInput<'_>) -> Result<Guarded> {
     let GuardInput {
         flow,
@@ -245,14 +258,7 @@ pub fn guard(input: GuardInput<'_>) -> Result<Guarded> {
             .map_err(|e| anyhow!("{}: {what}: {e}", flow.path.display()))
     };
 
-    let mode = options
-        .preflight
-        .or(flow.preflight.as_ref().and_then(|p| p.mode))
-        .or(flow
-            .preflight
-            .as_ref()
-            .filter(|p| !p.checks.is_empty())
-            .map(|_| PreflightMode::Warn));
+    let mode = preflight_mode(flow, options);
     let checks = match &flow.preflight {
         Some(p) => p
             .checks
@@ -267,6 +273,7 @@ pub fn guard(input: GuardInput<'_>) -> Result<Guarded> {
         env: params.to_vec(),
         timeout: CHECK_TIMEOUT,
         rebatch: batches.cloned(),
+        known: None,
     });
 
     let sources = RuleSources::for_inventory(config.path.clone(), inventory);

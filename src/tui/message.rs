@@ -29,6 +29,9 @@ pub enum AppMessage {
     Schedules(schedules::Message),
     /// News about a run the console started.
     RunSession(RunReport),
+    /// The Planner's pre-flight before the start dialog (`None`: the
+    /// check could not run to its end).
+    Preflight(Option<Box<super::tasks::preflight::Outcome>>),
     /// The run's transport asks for an encrypted key's passphrase.
     Passphrase(PassphraseRequest),
 }

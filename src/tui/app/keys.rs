@@ -33,7 +33,7 @@ impl App {
             }
             Event::Resize(width, height) => self.dispatch(Action::Resize(width, height)),
             Event::Paste(text)
-                if self.active_view().captures_text() || self.asking_passphrase() =>
+                if self.active_view().captures_text() || self.dialog_takes_text() =>
             {
                 for c in text.chars().filter(|c| !c.is_control()) {
                     self.dispatch(Action::InsertChar(c));
@@ -44,9 +44,15 @@ impl App {
         }
     }
 
+    /// True while the open dialog is answered by typing.
+    fn dialog_takes_text(&self) -> bool {
+        self.asking_passphrase() || self.asking_guard()
+    }
+
     pub(super) fn contexts(&self) -> Vec<KeyContext> {
-        // The passphrase takes text: keys edit it as in an input box.
-        if self.asking_passphrase() {
+        // The passphrase and the guard's word take text: keys edit them
+        // as in an input box.
+        if self.dialog_takes_text() {
             return vec![KeyContext::Input];
         }
         if self.dialog.is_some() {
@@ -68,7 +74,7 @@ impl App {
             return Some(action);
         }
         let plain = key.modifiers.difference(KeyModifiers::SHIFT).is_empty();
-        if self.asking_passphrase() {
+        if self.dialog_takes_text() {
             return match key.code {
                 crossterm::event::KeyCode::Char(c) if plain => Some(Action::InsertChar(c)),
                 _ => None,

@@ -9,9 +9,11 @@
 //! - `run_control`: the run this console started: starting it, its
 //!   controls and questions, its end.
 //! - `passphrase`: encrypted keys' passphrases, asked one at a time.
+//! - `guard`: the word a guard confirm rule waits for.
 //! - `chrome`: the title bar, status line, footer and help overlay.
 
 mod chrome;
+mod guard;
 mod keys;
 pub mod passphrase;
 mod run_control;
@@ -72,8 +74,14 @@ pub struct App {
     dialog: Option<(Dialog, Option<ViewId>)>,
     /// Passphrase questions, asked one at a time in the dialog.
     passphrases: PassphraseQueue,
+    /// What is typed for the guard's confirm rules, and what was answered.
+    guard: guard::GuardAnswer,
     /// The run the planner asked to start, while the start dialog is open.
     pending_spec: Option<RunSpec>,
+    /// Its hosts' pre-flight (results and connections) for the run to take.
+    pending_preflight: Option<crate::tui::tasks::preflight::Checked>,
+    /// The Planner's pre-flight is running: the start dialog follows it.
+    checking_preflight: bool,
     /// The run this console started and that has not ended yet.
     active_run: Option<RunHandle>,
     /// Quit once the active run has ended (after abort or detach).
@@ -161,7 +169,10 @@ impl App {
             schedules: SchedulesView::new(),
             dialog: None,
             passphrases: PassphraseQueue::default(),
+            guard: guard::GuardAnswer::default(),
             pending_spec: None,
+            pending_preflight: None,
+            checking_preflight: false,
             active_run: None,
             quit_after_run: false,
             asked: None,
@@ -431,6 +442,7 @@ impl App {
                 self.carry_out(fx, AppMessage::Schedules, Some(ViewId::Schedules));
             }
             AppMessage::RunSession(report) => self.on_run_report(report),
+            AppMessage::Preflight(outcome) => self.on_preflight(outcome.map(|o| *o)),
             AppMessage::Passphrase(request) => {
                 self.passphrases.push(request);
                 self.raise_passphrase();
@@ -536,6 +548,11 @@ impl App {
         if self.asking_passphrase() {
             self.passphrases.apply(&action);
             self.raise_passphrase();
+            return;
+        }
+        if self.asking_guard() {
+            let waiting = self.guard_waiting();
+            self.guard_action(&action, &waiting);
             return;
         }
         let Some((dialog, owner)) = self.dialog.clone() else {

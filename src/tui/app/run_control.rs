@@ -15,8 +15,13 @@ use crate::tui::effects::{Effects, StatusLevel};
 use crate::tui::message::AppMessage;
 use crate::tui::run_store::RunStore;
 use crate::tui::tasks::passphrase::ConsolePrompt;
+use crate::tui::tasks::preflight::{self, Checked};
 use crate::tui::tasks::run_session::{self, Reports, RunHandle, RunReport};
 use crate::tui::widgets::dialog::{Dialog, DialogKind};
+
+/// Rows of pre-flight's table the start dialog shows (hosts are folded by
+/// result, so this many results).
+const PREFLIGHT_ROWS: usize = 12;
 
 impl App {
     /// The run started here that has not ended yet.
@@ -63,8 +68,13 @@ impl App {
             }
             self.carry_out(fx, AppMessage::Run, Some(ViewId::Run));
         }
-        let (revision, question) = {
+        let (revision, question, guard_waiting) = {
             let s = RunStore::lock(&store);
+            let guard_waiting = if s.is_finished() {
+                Vec::new()
+            } else {
+                s.gates.confirm_waiting.clone()
+            };
             let question = if let Some(a) = &s.approval {
                 let step = s.steps.get(a.step).cloned().unwrap_or_default();
                 Some(Dialog::approval(a.batch, a.step, &step, &a.message))
@@ -77,12 +87,15 @@ impl App {
                     _ => None,
                 }
             };
-            (s.revision, question)
+            (s.revision, question, guard_waiting)
         };
         if self.drawn_revision != Some(revision) {
             self.drawn_revision = Some(revision);
+            self.run.refresh_gate_rows();
             self.dirty = true;
         }
+        // The guard's question comes first: nothing runs until it is answered.
+        self.raise_guard(&guard_waiting);
         if let Some(question) = question
             && self.active_run.is_some()
             && self.asked.as_ref() != Some(&question.kind)
@@ -135,6 +148,7 @@ impl App {
                             | DialogKind::QuitWithRun
                             | DialogKind::ConfirmBatch { .. }
                             | DialogKind::Approval { .. }
+                            | DialogKind::GuardConfirm { .. }
                             | DialogKind::Passphrase { .. }
                     )
                 }) {
@@ -146,9 +160,7 @@ impl App {
                     text.push_str(&format!(" (jobdeck resume {instance} continues it)"));
                 }
                 match problem {
-                    Some(p) => {
-                        self.set_status(StatusLevel::Warning, format!("{text}; journal: {p}"))
-                    }
+                    Some(p) => self.set_status(StatusLevel::Warning, format!("{text}; {p}")),
                     None => self.set_status(StatusLevel::Info, text),
                 }
                 if self.quit_after_run {
@@ -171,12 +183,15 @@ impl App {
         if let Some(inv) = self.inventory.inventory() {
             self.planner.set_selection(inv, &self.inventory.selection());
         }
+        if self.checking_preflight {
+            self.set_status(StatusLevel::Info, "pre-flight is still checking the hosts…");
+            return;
+        }
         match self.planner.run_spec() {
-            Ok(spec) => {
-                let summary = self.planner.summary(&spec);
-                self.pending_spec = Some(spec);
-                self.dialog = Some((Dialog::start_run(summary), None));
+            Ok(spec) if crate::safety::preflight_mode(&spec.flow, &spec.safety).is_some() => {
+                self.check_preflight(spec)
             }
+            Ok(spec) => self.ask_start(spec, None),
             Err(problems) => {
                 let text = problems.join("; ");
                 self.set_status(StatusLevel::Error, format!("cannot start: {text}"));
@@ -184,8 +199,77 @@ impl App {
         }
     }
 
+    /// The start dialog: the plan summed up, then pre-flight's table.
+    fn ask_start(&mut self, spec: RunSpec, checked: Option<Checked>) {
+        let mut summary = self.planner.summary(&spec);
+        if let Some(checked) = &checked {
+            summary.push(String::new());
+            summary.extend(checked.table().into_iter().take(PREFLIGHT_ROWS));
+            summary
+                .push("The run takes these results and connections: no second check.".to_string());
+        }
+        self.pending_spec = Some(spec);
+        self.close_preflight();
+        self.pending_preflight = checked;
+        self.dialog = Some((Dialog::start_run(summary), None));
+    }
+
+    /// Checks the planned hosts off the UI task; the start dialog follows.
+    fn check_preflight(&mut self, spec: RunSpec) {
+        let (Some(inv), Some(sender)) = (self.inventory.inventory(), self.tasks.sender()) else {
+            // No runtime (tests without one): the run checks for itself.
+            return self.ask_start(spec, None);
+        };
+        let prompt = Arc::new(ConsolePrompt::new(sender.clone(), AppMessage::Passphrase));
+        let journal = self.journal.clone();
+        let hosts = spec.hosts.len();
+        let check = async move {
+            let outcome = preflight::check(inv, journal, spec, prompt).await;
+            let _ = sender
+                .send(AppMessage::Preflight(outcome.map(Box::new)))
+                .await;
+        };
+        if self.tasks.spawn(check) {
+            self.checking_preflight = true;
+            self.set_status(
+                StatusLevel::Info,
+                format!("pre-flight: checking {hosts} host(s)…"),
+            );
+        }
+    }
+
+    pub(super) fn on_preflight(&mut self, outcome: Option<preflight::Outcome>) {
+        self.checking_preflight = false;
+        match outcome {
+            None => self.set_status(StatusLevel::Error, "pre-flight stopped unexpectedly"),
+            Some(preflight::Outcome { result: Err(e), .. }) => {
+                self.set_status(StatusLevel::Error, format!("cannot start: {e}"))
+            }
+            Some(preflight::Outcome {
+                spec,
+                result: Ok(checked),
+            }) => {
+                if let Some(c) = &checked {
+                    let ready = c.results.iter().filter(|r| r.ready).count();
+                    self.set_status(
+                        StatusLevel::Info,
+                        format!("pre-flight: {ready} of {} host(s) ready", c.results.len()),
+                    );
+                }
+                self.ask_start(spec, checked);
+            }
+        }
+    }
+
+    /// Closes the connections of a pre-flight no run took.
+    fn close_preflight(&mut self) {
+        if let Some(checked) = self.pending_preflight.take() {
+            self.tasks.spawn(checked.close());
+        }
+    }
+
     /// Starts the confirmed run on the runtime and shows the Run view.
-    fn start_run(&mut self, spec: RunSpec) {
+    fn start_run(&mut self, spec: RunSpec, checked: Option<Checked>) {
         let Some(inv) = self.inventory.inventory() else {
             self.set_status(StatusLevel::Error, "the inventory is not loaded yet");
             return;
@@ -210,6 +294,7 @@ impl App {
                 wrap: AppMessage::RunSession,
             },
             prompt,
+            checked,
         );
         if !self.tasks.spawn(launch) {
             self.set_status(StatusLevel::Error, "runs need the console's runtime");
@@ -217,6 +302,7 @@ impl App {
         }
         self.run.set_store(store);
         self.asked = None;
+        self.reset_guard();
         self.show(ViewId::Run);
         self.set_status(StatusLevel::Info, format!("starting {name}…"));
     }
@@ -226,10 +312,14 @@ impl App {
         match (kind, action) {
             (DialogKind::StartRun, Action::Confirm) => {
                 if let Some(spec) = self.pending_spec.take() {
-                    self.start_run(spec);
+                    let checked = self.pending_preflight.take();
+                    self.start_run(spec, checked);
                 }
             }
-            (DialogKind::StartRun, _) => self.pending_spec = None,
+            (DialogKind::StartRun, _) => {
+                self.pending_spec = None;
+                self.close_preflight();
+            }
             (DialogKind::AbortRun, Action::Confirm) => self.control(
                 Control::Abort {
                     reason: "from the console".into(),

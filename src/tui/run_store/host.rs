@@ -50,6 +50,8 @@ pub struct HostRecord {
     pub exit_code: Option<i32>,
     /// Why the last step failed when it was not an exit code.
     pub error: Option<String>,
+    /// What the host waits for before its step can start (its slot).
+    pub waits_for: Option<String>,
     lines: VecDeque<OutputLine>,
     buffered_bytes: usize,
     /// Lines dropped from the front of the buffer (read back from the journal).
@@ -71,6 +73,7 @@ impl HostRecord {
             attempt: 0,
             exit_code: None,
             error: None,
+            waits_for: None,
             lines: VecDeque::new(),
             buffered_bytes: 0,
             dropped_lines: 0,

@@ -12,7 +12,9 @@
 //!
 //! - `host`: one host's lines, digest and line making.
 //! - `older`: asking the journal for lines the store dropped.
+//! - `gates`: the guard's hits, the run lock, pre-flight, a refusal.
 
+mod gates;
 mod host;
 mod older;
 
@@ -23,6 +25,7 @@ use crate::engine::events::{
     BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
     UnixMillis, WaitReason,
 };
+pub use gates::{Gates, LockWait};
 pub use host::{HostRecord, LineKind, LineMaker, OutputLine};
 pub use older::{LineReplay, OLDER_WINDOW_LINES, OlderLines, OlderRequest};
 
@@ -117,6 +120,8 @@ pub struct RunStore {
     pub current_batch: Option<BatchIndex>,
     pub waiting: Option<Waiting>,
     pub approval: Option<Approval>,
+    /// Before the first batch: guard, lock, pre-flight.
+    pub gates: Gates,
     pub paused: bool,
     /// Why the run ended the way it did (failures, abort, detach).
     pub reason: Option<String>,
@@ -148,6 +153,7 @@ impl RunStore {
             current_batch: None,
             waiting: None,
             approval: None,
+            gates: Gates::default(),
             paused: false,
             reason: None,
             started_at: None,
@@ -264,7 +270,9 @@ impl RunStore {
             self.reason = Some(reason.to_string());
             self.waiting = None;
             self.approval = None;
+            self.gates.end();
             for host in &mut self.hosts {
+                host.waits_for = None;
                 if matches!(host.status, HostStatus::Running | HostStatus::Connecting) {
                     host.status = HostStatus::Interrupted;
                 }
@@ -331,6 +339,7 @@ impl RunStore {
             } => {
                 if let Some(h) = self.hosts.get_mut(*host) {
                     h.status = HostStatus::Running;
+                    h.waits_for = None;
                     h.started_at.get_or_insert(at);
                     h.finished_at = None;
                     h.step = Some(*step);
@@ -360,6 +369,7 @@ impl RunStore {
             EventKind::HostFinished { host, status } => {
                 if let Some(h) = self.hosts.get_mut(*host) {
                     h.make_lines(limit, |maker, emit| maker.flush(emit));
+                    h.waits_for = None;
                     h.status = *status;
                     h.finished_at = Some(at);
                 }
@@ -408,21 +418,42 @@ impl RunStore {
                 };
             }
             EventKind::Exported { .. } => {}
-            // Shown by the console in a later change (guard confirm, lock
-            // and host-slot waits, the pre-flight table).
-            EventKind::GuardHit { .. }
+            EventKind::HostSlotWaiting {
+                host,
+                limit,
+                holders,
+                ..
+            } => {
+                if let Some(h) = self.hosts.get_mut(*host) {
+                    let runs: Vec<String> = holders.iter().map(|x| x.describe()).collect();
+                    h.waits_for = Some(format!(
+                        "waits for its turn: {limit} jobdeck step(s) already run on this host ({})",
+                        runs.join(", ")
+                    ));
+                }
+            }
+            kind @ (EventKind::GuardHit { .. }
             | EventKind::GuardConfirmNeeded { .. }
             | EventKind::LockWaiting { .. }
             | EventKind::LockAcquired { .. }
             | EventKind::PreflightChecked { .. }
-            | EventKind::HostSlotWaiting { .. }
-            | EventKind::RunRefused { .. } => {}
+            | EventKind::RunRefused { .. }) => {
+                self.gates.absorb(kind);
+                // Before the first batch: the run waits at a gate.
+                if matches!(
+                    kind,
+                    EventKind::GuardConfirmNeeded { .. } | EventKind::LockWaiting { .. }
+                ) {
+                    self.status = InstanceStatus::Waiting;
+                }
+            }
             EventKind::InstanceFinished { status, reason } => {
                 self.status = *status;
                 self.reason = reason.clone();
                 self.finished_at = Some(at);
                 self.waiting = None;
                 self.approval = None;
+                self.gates.end();
                 self.paused = false;
                 for h in &mut self.hosts {
                     h.make_lines(limit, |maker, emit| maker.flush(emit));

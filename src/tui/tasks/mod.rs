@@ -15,6 +15,7 @@ pub mod history;
 pub mod inventory;
 pub mod older_lines;
 pub mod passphrase;
+pub mod preflight;
 pub mod replay;
 pub mod run_session;
 pub mod schedules;

@@ -4,7 +4,8 @@
 //! Nothing here runs on the UI task. `launch` prepares the instance (SQLite,
 //! ssh_config) on a blocking thread, starts the journal writer, the engine
 //! and the two event consumers on the runtime, hands the UI a `RunHandle`,
-//! and reports when everything — the journal included — is done.
+//! and reports when everything — the journal and the notifications
+//! included — is done.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,9 +19,11 @@ use crate::engine::events::{Event, InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink};
 use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
+use crate::notify::{Notifier, NotifyContext, Sent};
 use crate::plan::{RunSpec, prepare_instance};
 use crate::transport::{PassphrasePrompt, Transport, TransportOptions};
 use crate::tui::run_store::{RunStore, SharedRunStore};
+use crate::tui::tasks::preflight::Checked;
 
 /// Events absorbed under one lock: bounds how long the UI may wait to draw.
 const ABSORB_BATCH: usize = 256;
@@ -75,7 +78,7 @@ pub enum RunReport {
     Ended {
         instance: InstanceId,
         status: InstanceStatus,
-        /// A journal problem worth showing.
+        /// A journal problem or an undelivered notification worth showing.
         problem: Option<String>,
     },
 }
@@ -97,6 +100,7 @@ pub async fn launch<M: Send + 'static>(
     store: SharedRunStore,
     reports: Reports<M>,
     prompt: Arc<dyn PassphrasePrompt>,
+    checked: Option<Checked>,
 ) {
     let report = |r: RunReport| {
         let sender = reports.sender.clone();
@@ -112,16 +116,29 @@ pub async fn launch<M: Send + 'static>(
         };
         let mut prepared = prepare_instance(&inv, &path, &spec, Trigger::Manual, None)?;
         prepared.plan.policy.interactive = true;
+        // Word of the run goes where the CLI's would: the same targets
+        // (config, flow, options) and the same notifier.
+        let notify = NotifyContext::for_run(&path, &prepared.plan, prepared.notify.clone());
         let (journal_sink, writer) = JournalWriter::spawn(&path, WriterOptions::default())?;
-        Ok((prepared, journal_sink, writer))
+        Ok((prepared, notify, journal_sink, writer))
     })
     .await;
-    let (prepared, journal_sink, writer) = match prepared {
+    let (prepared, notify, journal_sink, writer) = match prepared {
         Ok(Ok(parts)) => parts,
         Ok(Err(e)) => return report(RunReport::Failed(format!("{e:#}"))).await,
         Err(e) => return report(RunReport::Failed(format!("preparing the run: {e}"))).await,
     };
-    let (plan, warnings) = (prepared.plan, prepared.warnings);
+    let (mut plan, warnings) = (prepared.plan, prepared.warnings);
+    let transport = match checked {
+        Some(checked) => adopt_preflight(&mut plan, checked).await,
+        None => None,
+    }
+    .unwrap_or_else(|| {
+        Transport::new(TransportOptions {
+            passphrase_prompt: prompt,
+            ..TransportOptions::default()
+        })
+    });
     let instance = plan.instance;
     RunStore::lock(&store).instance = instance;
 
@@ -137,10 +154,7 @@ pub async fn launch<M: Send + 'static>(
         Some((instance, reason.clone())),
     ));
     let absorb = tokio::spawn(absorb_into_store(to_store, store.clone(), reason));
-    let transport = Transport::new(TransportOptions {
-        passphrase_prompt: prompt,
-        ..TransportOptions::default()
-    });
+    let notifier = notify.and_then(|context| Notifier::start(context, sink.subscribe(1024)));
     let engine = tokio::spawn(engine::run(plan, transport, sink, control_rx));
     let ended = CancellationToken::new();
     let handle = RunHandle {
@@ -165,6 +179,16 @@ pub async fn launch<M: Send + 'static>(
             None => stats.last_problem,
         })
         .unwrap_or_else(|| Some("the journal writer stopped unexpectedly".into()));
+    // Deliveries in flight finish (each bounded by its timeout and
+    // retries) before the run is reported ended, as headless runs wait.
+    let undelivered = match notifier {
+        Some(notifier) => undelivered(notifier.finish().await),
+        None => None,
+    };
+    let problem = match (problem.map(|p| format!("journal: {p}")), undelivered) {
+        (Some(p), Some(u)) => Some(format!("{p}; {u}")),
+        (p, u) => p.or(u),
+    };
     // The store saw the end (or the cut-off) as the journal did.
     let seen = RunStore::lock(&store).status;
     let status = if seen.is_final() { seen } else { status };
@@ -175,6 +199,48 @@ pub async fn launch<M: Send + 'static>(
         problem,
     })
     .await;
+}
+
+/// Hands the Planner's pre-flight to the run: its results (no second
+/// check) and its connections, with the transport they belong to. Results
+/// for other hosts (the plan changed) are dropped and the run checks again.
+async fn adopt_preflight(plan: &mut crate::engine::Plan, checked: Checked) -> Option<Transport> {
+    let same_hosts = plan.hosts.len() == checked.hosts.len()
+        && plan
+            .hosts
+            .iter()
+            .zip(&checked.hosts)
+            .all(|(h, n)| &h.name == n);
+    match &mut plan.gates.preflight {
+        Some(preflight) if same_hosts && preflight.mode == checked.mode => {
+            preflight.known = Some(checked.results);
+            plan.sessions = checked.pool;
+            Some(checked.transport)
+        }
+        _ => {
+            checked.close().await;
+            None
+        }
+    }
+}
+
+/// Notifications that could not be delivered, in one line (`show` lists
+/// every delivery).
+fn undelivered(sent: Vec<Sent>) -> Option<String> {
+    let failed: Vec<String> = sent
+        .into_iter()
+        .filter(|s| !s.delivery.sent)
+        .map(|s| {
+            format!(
+                "notification '{}' to {} failed after {} attempt(s): {}",
+                s.event,
+                s.target,
+                s.delivery.attempts,
+                s.delivery.error.unwrap_or_default()
+            )
+        })
+        .collect();
+    (!failed.is_empty()).then(|| failed.join("; "))
 }
 
 /// What the console says when the journal could not record the run.

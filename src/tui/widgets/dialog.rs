@@ -42,6 +42,10 @@ pub enum DialogKind {
     Resume {
         id: i64,
     },
+    /// The guard's confirm rules wait for their words (`rules`: their names).
+    GuardConfirm {
+        rules: Vec<String>,
+    },
     /// An encrypted key's passphrase, for the transport (`key` as shown).
     Passphrase {
         key: String,
@@ -67,6 +71,8 @@ pub struct Dialog {
     /// A text answer shown masked: how many characters are typed. The
     /// characters themselves never reach the dialog.
     pub masked: Option<usize>,
+    /// A text answer shown as typed (a guard rule's word: not a secret).
+    pub typed: Option<String>,
 }
 
 fn choice(action: Action, label: &'static str) -> Choice {
@@ -85,6 +91,7 @@ impl Dialog {
             ],
             warning: false,
             masked: None,
+            typed: None,
         }
     }
 
@@ -102,6 +109,7 @@ impl Dialog {
             ],
             warning: true,
             masked: None,
+            typed: None,
         }
     }
 
@@ -122,6 +130,7 @@ impl Dialog {
             ],
             warning: true,
             masked: None,
+            typed: None,
         }
     }
 
@@ -139,6 +148,7 @@ impl Dialog {
             ],
             warning: false,
             masked: None,
+            typed: None,
         }
     }
 
@@ -160,6 +170,7 @@ impl Dialog {
             ],
             warning: false,
             masked: None,
+            typed: None,
         }
     }
 
@@ -186,6 +197,46 @@ impl Dialog {
             ],
             warning: attempt > 1,
             masked: Some(typed),
+            typed: None,
+        }
+    }
+
+    /// The guard's confirm rules that wait: each rule, where it matched and
+    /// what, and the word to type; `typed` so far.
+    pub fn guard_confirm(hits: &[crate::guard::HitRecord], typed: &str) -> Dialog {
+        let mut lines = Vec::new();
+        for hit in hits {
+            lines.push(format!(
+                "rule '{}' at {}: `{}`",
+                hit.rule,
+                hit.location,
+                crate::report::sanitize::one_line(&hit.matched)
+            ));
+            if let Some(message) = &hit.message {
+                lines.push(format!("  {}", crate::report::sanitize::one_line(message)));
+            }
+        }
+        lines.push(String::new());
+        let words: Vec<String> = hits.iter().map(|h| format!("'{}'", h.word)).collect();
+        let mut unique = words.clone();
+        unique.dedup();
+        lines.push(format!(
+            "Nothing runs until you type the rule's word: {}. A wrong word or Esc refuses the run.",
+            unique.join(", then ")
+        ));
+        Dialog {
+            kind: DialogKind::GuardConfirm {
+                rules: hits.iter().map(|h| h.rule.clone()).collect(),
+            },
+            title: "The guard asks before this run starts".into(),
+            lines,
+            choices: vec![
+                choice(Action::Submit, "confirm the word"),
+                choice(Action::Cancel, "refuse the run"),
+            ],
+            warning: true,
+            masked: None,
+            typed: Some(typed.to_string()),
         }
     }
 
@@ -203,6 +254,7 @@ impl Dialog {
             ],
             warning: true,
             masked: None,
+            typed: None,
         }
     }
 
@@ -238,6 +290,7 @@ impl Dialog {
             ],
             warning: false,
             masked: None,
+            typed: None,
         }
     }
 
@@ -269,7 +322,11 @@ impl Dialog {
             .iter()
             .map(|l| l.chars().count().max(1).div_ceil(inner_width))
             .sum();
-        let input_rows = if self.masked.is_some() { 2 } else { 0 };
+        let input_rows = if self.masked.is_some() || self.typed.is_some() {
+            2
+        } else {
+            0
+        };
         let height = (wrapped + 4 + input_rows) as u16;
         let rect = layout::centered(area, width, height);
         let color = if self.warning {
@@ -289,6 +346,22 @@ impl Dialog {
             lines.push(Line::from(vec![
                 Span::styled("> ", theme.accent()),
                 Span::styled("•".repeat(bullets), theme.text()),
+                Span::styled("▏", theme.accent()),
+            ]));
+        }
+        if let Some(typed) = &self.typed {
+            lines.push(Line::default());
+            let shown: String = typed
+                .chars()
+                .rev()
+                .take(inner_width.saturating_sub(4))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            lines.push(Line::from(vec![
+                Span::styled("> ", theme.accent()),
+                Span::styled(shown, theme.text()),
                 Span::styled("▏", theme.accent()),
             ]));
         }

@@ -8,6 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::gates::{gate_lines, gate_state, host_note};
 use super::pane::{PaneLine, line_span};
 use super::{MAX_SPLIT, OutputLayout, Pane, ReplayBar, RunView};
 use crate::engine::events::{HostIndex, HostStatus, UnixMillis, WaitReason};
@@ -116,6 +117,11 @@ impl RunView {
         if let Some(bar) = self.replay {
             lines.push(replay_line(&bar, area.width as usize, theme));
         }
+        lines.extend(
+            gate_lines(store, theme)
+                .into_iter()
+                .take(self.gate_rows as usize),
+        );
         frame.render_widget(Paragraph::new(lines), area);
     }
 
@@ -127,6 +133,9 @@ impl RunView {
                 " replay: live controls are off — F reruns failed hosts, R resumes",
                 theme.muted(),
             ));
+        }
+        if let Some(line) = gate_state(store, theme, now) {
+            return line;
         }
         if let Some(approval) = &store.approval {
             return Line::from(Span::styled(
@@ -385,6 +394,12 @@ impl RunView {
         let mut block = panel("", primary && self.focus == Pane::Output, theme)
             .title(Line::from(title))
             .title_bottom(Line::from(bottom).right_aligned());
+        if let Some(note) = host_note(store, h) {
+            block = block.title_bottom(Line::from(Span::styled(
+                format!(" {} ", clip(&note, width.saturating_sub(20))),
+                theme.fg(theme.colors.warning),
+            )));
+        }
         if let Some(search) = &self.search
             && primary
         {
@@ -581,7 +596,11 @@ fn host_row(
     theme: &Theme,
 ) -> Line<'static> {
     let (glyph, color) = host_look(theme, host.status);
-    let elapsed = host.elapsed_ms(now).map(elapsed).unwrap_or_default();
+    // A host waiting for its slot says so where its time would be.
+    let elapsed = match &host.waits_for {
+        Some(_) => "slot…".to_string(),
+        None => host.elapsed_ms(now).map(elapsed).unwrap_or_default(),
+    };
     let pin = if pinned { "◆" } else { " " };
     // pin (2) + glyph (2) + name + elapsed (7)
     let name_width = width.saturating_sub(11);

@@ -14,6 +14,7 @@
 //! - `draw`: drawing.
 
 mod draw;
+mod gates;
 mod pane;
 mod save;
 
@@ -87,6 +88,8 @@ pub struct RunView {
     output_dir: Option<PathBuf>,
     /// Replay mode: a past run played back; live controls are off.
     replay: Option<ReplayBar>,
+    /// Lines under the header for the run's gates (guard, pre-flight).
+    gate_rows: u16,
 }
 
 /// The timeline of a replayed run, drawn under the header.
@@ -132,6 +135,7 @@ impl RunView {
             older: Older::default(),
             output_dir: None,
             replay: None,
+            gate_rows: 0,
         }
     }
 
@@ -187,6 +191,7 @@ impl RunView {
         self.follow = true;
         self.gather_scroll = 0;
         self.older.clear();
+        self.refresh_gate_rows();
     }
 
     pub fn store(&self) -> Option<&SharedRunStore> {
@@ -260,7 +265,7 @@ impl RunView {
     pub(super) fn body_parts(&self) -> (Rect, Rect, Rect) {
         let area = self.area;
         // A replay's timeline is a fourth header line.
-        let rows = if self.replay.is_some() { 4 } else { 3 };
+        let rows = (if self.replay.is_some() { 4 } else { 3 }) + self.gate_rows;
         let header = Rect::new(area.x, area.y, area.width, rows.min(area.height));
         let rest = Rect::new(
             area.x,

@@ -64,6 +64,21 @@ impl SchedulesView {
             })
             .collect();
         let (mut lines, focus) = form_lines(&rows, label_width, inner.width as usize, theme);
+        // Not edited here, so a save keeps them: shown one flag a line.
+        let kept = form.kept_safety().to_args();
+        if !kept.is_empty() {
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled(
+                " guardrails, kept as stored:",
+                theme.muted(),
+            )));
+            for pair in kept.chunks(2) {
+                lines.push(Line::from(Span::styled(
+                    format!("   {}", pair.join(" ")),
+                    theme.text(),
+                )));
+            }
+        }
         if form.saving {
             lines.push(Line::from(Span::styled(" saving…", theme.muted())));
         }

@@ -284,6 +284,12 @@ impl ScheduleForm {
         }
     }
 
+    /// The run's guardrails (`--lock`, `--allow`, `--notify`, ...): the
+    /// form does not edit them, and a save keeps them as stored.
+    pub fn kept_safety(&self) -> &crate::safety::SafetyOptions {
+        &self.base_run.safety
+    }
+
     /// Every field, top to bottom.
     pub fn fields(&self) -> Vec<Field> {
         let mut fields = vec![
