@@ -314,3 +314,16 @@ fn retries_of_a_host_do_not_notify_until_its_last_attempt() {
     assert_eq!(doc["event"], "failed");
     assert_eq!(doc["failed_hosts"][0]["error"], "try 3");
 }
+
+/// YAML 1.1 reads a plain `on:` key as `true`: a flow's notify target
+/// written as the README shows it (`on: [failed, recovered]`) still loads.
+#[test]
+fn a_flow_target_takes_its_events_under_a_plain_on_key() {
+    let lab = Lab::new();
+    let flow = lab.write(
+        "told.yml",
+        "name: told\nnotify:\n  - webhook: http://127.0.0.1:9/hooks/ops\n    on: [failed, recovered]\nsteps:\n  - command: 'true'\n",
+    );
+    let out = run(lab.cmd().args(["check", &s(&flow)])).expect(0);
+    assert!(!out.stderr.contains("unknown key"), "{}", out.stderr);
+}

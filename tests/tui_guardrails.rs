@@ -335,7 +335,7 @@ async fn console_runs_notify_as_headless_runs_do() {
     let lab = Lab::new();
     let server = HttpServer::start(Answer::Status(200));
     let flow = format!(
-        "name: told\nnotify:\n  - webhook: {}\n    'on': [started, finished]\nsteps:\n  - command: echo told\n",
+        "name: told\nnotify:\n  - webhook: {}\n    on: [started, finished]\nsteps:\n  - command: echo told\n",
         server.url("/hook")
     );
     let (mut app, mut rx) = started(&lab, "told", &flow).await;
@@ -360,7 +360,7 @@ async fn console_runs_notify_as_headless_runs_do() {
     let lab = Lab::new();
     let failing = HttpServer::start(Answer::Status(500));
     let flow = format!(
-        "name: told\nnotify:\n  - webhook: {}\n    'on': [finished]\n    retries: 1\n    backoff: 10ms\nsteps:\n  - command: echo told\n",
+        "name: told\nnotify:\n  - webhook: {}\n    on: [finished]\n    retries: 1\n    backoff: 10ms\nsteps:\n  - command: echo told\n",
         failing.url("/hook")
     );
     let (mut app, mut rx) = started(&lab, "told", &flow).await;

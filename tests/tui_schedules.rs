@@ -584,3 +584,32 @@ fn editing_in_the_console_keeps_the_guardrails_the_cli_stored() {
     assert_eq!(after.run.safety.notify_on.as_deref(), Some("failed"));
     assert_eq!(after.run.safety.lock_wait_ms, Some(300_000));
 }
+
+/// The console saves a schedule only if the guard lets every fire through,
+/// as `schedule add` does: a confirm rule needs the schedule's `--allow`.
+#[test]
+fn the_console_refuses_a_schedule_the_guard_would_stop_at_every_fire() {
+    let s = setup();
+    std::fs::write(
+        s.root.join("flows/reboot.yml"),
+        "name: reboot\nsteps:\n  - command: systemctl reboot\n",
+    )
+    .unwrap();
+    // Stored without a check (an older jobdeck): no --allow for `shutdown`.
+    let mut store = ScheduleStore::open(&s.journal).unwrap();
+    let mut new = new_schedule(&s, "reboots", cron("0 3 * * *"), "UTC");
+    new.flow_path = s.root.join("flows/reboot.yml");
+    new.flow_name = "reboot".into();
+    store.add(&new, now()).unwrap();
+    drop(store);
+    let mut app = app(&s, 160, 48);
+    press(&mut app, KeyCode::Char('e'));
+    app.dispatch(Action::Save);
+    let status = app.status_text().unwrap_or_default();
+    assert!(
+        status.contains("not saved: the guard would refuse every fire: rule 'shutdown'"),
+        "{status}"
+    );
+    assert!(app.schedules_view_mut().form().is_some());
+    assert_eq!(stored(&s.journal)[0].describe_when(), "0 3 * * * (UTC)");
+}

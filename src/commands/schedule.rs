@@ -235,23 +235,10 @@ fn check_guard(
     safety: &crate::safety::SafetyOptions,
     inventory: &[PathBuf],
 ) -> Result<()> {
-    let rules =
-        crate::guard::RuleSources::for_inventory(crate::config::config_path(), inventory).load();
-    for warning in &rules.warnings {
+    let warnings = schedule_rules::check_guard(flow, given, safety, inventory)
+        .map_err(|p| anyhow!(p.on_command_line()))?;
+    for warning in &warnings {
         eprintln!("jobdeck: warning: guard: {warning}");
-    }
-    let hits = crate::guard::check(&rules.rules, &crate::safety::subjects::of_flow(flow, given));
-    for hit in &hits {
-        match hit.action {
-            crate::guard::Action::Block => {
-                bail!("every fire would be blocked by the guard: {hit}")
-            }
-            crate::guard::Action::Confirm if !safety.allow.contains(&hit.rule) => bail!(
-                "the guard would refuse every fire: {hit}; a scheduled run has no operator, so pass --allow {} to let it through",
-                hit.rule
-            ),
-            _ => {}
-        }
     }
     Ok(())
 }

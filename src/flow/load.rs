@@ -549,6 +549,8 @@ fn read_notify(r: &mut Reader, node: &Node) -> Vec<crate::notify::Target> {
         let mut fields = Vec::new();
         let mut lines = Vec::new();
         for (key, entry) in map {
+            // YAML 1.1 reads a plain `on:` key as the boolean true.
+            let key = if key == "true" { "on" } else { key.as_str() };
             let field = match &entry.value.kind {
                 NodeKind::Scalar(Value::Number(n), _) if n.as_u64().is_some() => {
                     Field::Number(n.as_u64().unwrap_or(0))
@@ -573,8 +575,8 @@ fn read_notify(r: &mut Reader, node: &Node) -> Vec<crate::notify::Target> {
                     None => continue,
                 },
             };
-            lines.push((key.clone(), entry.key_line));
-            fields.push((key.clone(), field));
+            lines.push((key.to_owned(), entry.key_line));
+            fields.push((key.to_owned(), field));
         }
         match crate::notify::Target::from_fields(&fields) {
             Ok(target) => targets.push(target),

@@ -45,6 +45,37 @@ pub enum ScheduleField {
     Run(RunField),
 }
 
+/// What the guard says of every fire of `flow` with `given` params: the
+/// warnings of its rule files, or the hit that would stop each fire.
+pub fn check_guard(
+    flow: &Flow,
+    given: &[(String, String)],
+    safety: &crate::safety::SafetyOptions,
+    inventory: &[PathBuf],
+) -> Result<Vec<String>, Problem> {
+    let rules =
+        crate::guard::RuleSources::for_inventory(crate::config::config_path(), inventory).load();
+    let hits = crate::guard::check(&rules.rules, &crate::safety::subjects::of_flow(flow, given));
+    for hit in &hits {
+        match hit.action {
+            crate::guard::Action::Block => {
+                return Err(Problem::Guard {
+                    hit: hit.to_string(),
+                    allow: None,
+                });
+            }
+            crate::guard::Action::Confirm if !safety.allow.contains(&hit.rule) => {
+                return Err(Problem::Guard {
+                    hit: hit.to_string(),
+                    allow: Some(hit.rule.clone()),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(rules.warnings)
+}
+
 /// Wall-clock times in the form's words, in the schedule's zone.
 pub const FORM_TIME: &str = "%Y-%m-%d %H:%M";
 
@@ -120,6 +151,13 @@ pub enum Problem {
         question: OperatorQuestion,
         flow: String,
     },
+    /// The guard would stop every fire: a `block` hit, or a `confirm` hit
+    /// the schedule does not `--allow` (a scheduled run has no operator).
+    Guard {
+        hit: String,
+        /// The confirm rule to allow; `None` for a block.
+        allow: Option<String>,
+    },
     /// The store refused it (a name taken, the journal unwritable).
     NotStored(String),
 }
@@ -142,6 +180,7 @@ impl Problem {
             | Problem::Param { index, .. } => ScheduleField::Param(*index),
             Problem::Option(e) => ScheduleField::Run(e.field),
             Problem::NotStored(_) => ScheduleField::Name,
+            Problem::Guard { .. } => ScheduleField::Flow,
             Problem::NeedsOperator { .. } => ScheduleField::Run(RunField::Approve),
         }
     }
@@ -206,6 +245,15 @@ impl Problem {
             | Problem::Flow(message)
             | Problem::NotStored(message) => message.clone(),
             Problem::UnknownParam { .. } => self.to_string(),
+            Problem::Guard { hit, allow: None } => {
+                format!("every fire would be blocked by the guard: {hit}")
+            }
+            Problem::Guard {
+                hit,
+                allow: Some(rule),
+            } => format!(
+                "the guard would refuse every fire: {hit}; a scheduled run has no operator, so pass --allow {rule} to let it through"
+            ),
         }
     }
 }
@@ -222,6 +270,16 @@ impl fmt::Display for Problem {
             | Problem::Flow(message)
             | Problem::NotStored(message) => f.write_str(message),
             Problem::TimeMissing => f.write_str("a time is required: YYYY-MM-DD HH:MM"),
+            Problem::Guard { hit, allow: None } => {
+                write!(f, "every fire would be blocked by the guard: {hit}")
+            }
+            Problem::Guard {
+                hit,
+                allow: Some(rule),
+            } => write!(
+                f,
+                "the guard would refuse every fire: {hit}; a scheduled run has no operator (`schedule add --allow {rule}` lets it through)"
+            ),
             Problem::AtInPast {
                 text, now, zone, ..
             } => write!(

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::flow::load_flow;
 use crate::inventory::Inventory;
-use crate::plan::schedule::{Problem, check_run, check_targets};
+use crate::plan::schedule::{Problem, check_guard, check_run, check_targets};
 use crate::schedule::ScheduleStore;
 use crate::schedule::store::{FireRun, NewSchedule, Schedule, ScheduleListing, StoreError};
 
@@ -80,6 +80,8 @@ pub fn save(
     if let Some((inv, base)) = inventory {
         let workdir = new.run.workdir.as_ref().map(PathBuf::from).unwrap_or(base);
         check_targets(&flow, &new.run, &inv, &workdir).map_err(|p| vec![p])?;
+        // As `schedule add` checks: no fire may be refused by the guard.
+        check_guard(&flow, &new.run.params, &new.run.safety, &inv.sources).map_err(|p| vec![p])?;
     }
     let not_stored = |e: StoreError| {
         vec![Problem::NotStored(match e {
