@@ -1,7 +1,8 @@
 //! The SSH side of the transport, on russh.
 //!
-//! Connect = resolve + TCP connect + SSH handshake, all under the target's connect
-//! timeout; the host key is checked against the run's [`KnownHosts`] during the
+//! Connect = resolve + TCP connect + SSH handshake under the target's connect
+//! timeout: the connect and the server's first word within it, then no
+//! silence as long as it during the handshake (`heard.rs`); the host key is checked against the run's [`KnownHosts`] during the
 //! handshake. Authentication tries the agent, the explicit keys, the default keys and
 //! the password, in that order. Each exec opens a channel, runs the wrapper from
 //! `remote_command.rs`, and streams output until the channel closes.
@@ -29,6 +30,7 @@ use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use super::heard;
 use super::known_hosts::{HostKeyCheck, KnownHosts, lookup_name};
 use super::remote_command::{self, MarkerScanner};
 use super::{
@@ -399,13 +401,16 @@ impl SshSession {
             files,
             rejection: rejection.clone(),
         };
+        let (stream, heard) = heard::watch(stream);
         let handshake = client::connect_stream(ctx.config.clone(), stream, verifier);
-        let mut handle = match tokio::time::timeout_at(deadline, handshake).await {
-            Err(_) => {
+        let mut handle = match until_silent(handshake, &heard, deadline, target.connect_timeout)
+            .await
+        {
+            Err(Silent) => {
                 return Err(unreachable(
                     UnreachableReason::Timeout,
                     format!(
-                        "{}:{} accepted the connection but did not complete the SSH handshake within {:?}",
+                        "{}:{} accepted the connection but did not complete the SSH handshake: silent for {:?}",
                         target.address, target.port, target.connect_timeout
                     ),
                     started_at,
@@ -717,6 +722,34 @@ pub(crate) fn random_nonce() -> String {
         bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
     }
     data_encoding::HEXLOWER.encode(&bytes)
+}
+
+/// The handshake went silent: nothing by the first deadline, or nothing
+/// for `quiet` since the server last spoke.
+struct Silent;
+
+/// Awaits `work` while the server keeps talking. Until its first bytes the
+/// connect deadline holds; after them, only a silence of `quiet` ends the
+/// wait: a server slowed by many handshakes at once still answers.
+async fn until_silent<F: std::future::Future>(
+    work: F,
+    heard: &heard::LastHeard,
+    deadline: Instant,
+    quiet: Duration,
+) -> Result<F::Output, Silent> {
+    tokio::pin!(work);
+    loop {
+        let give_up = heard.at().map_or(deadline, |at| (at + quiet).max(deadline));
+        tokio::select! {
+            done = &mut work => return Ok(done),
+            _ = tokio::time::sleep_until(give_up) => {
+                let now_give_up = heard.at().map_or(deadline, |at| (at + quiet).max(deadline));
+                if now_give_up <= Instant::now() {
+                    return Err(Silent);
+                }
+            }
+        }
+    }
 }
 
 /// Resolves and connects; every failure is an Unreachable result with its reason.
