@@ -434,7 +434,7 @@ impl SshSession {
             }
             Ok(Ok(handle)) => handle,
         };
-        match authenticate(&ctx, &mut handle, target).await {
+        match authenticate(&ctx, &mut handle, target, &heard).await {
             Ok(()) => Ok(SshSession {
                 handle,
                 carrier: None,
@@ -815,15 +815,27 @@ async fn open_tcp(
 enum AuthError {
     /// The server refused every credential, or the exchange broke off.
     Rejected(String),
-    /// The server did not answer one authentication request within the connect timeout.
+    /// The server was silent for the connect timeout during one authentication request.
     Stalled,
 }
 
-/// Bounds one authentication round trip; prompting for passphrases stays outside.
-async fn answer<T>(limit: Duration, call: impl Future<Output = T>) -> Result<T, AuthError> {
-    tokio::time::timeout(limit, call)
-        .await
-        .map_err(|_| AuthError::Stalled)
+/// How long the server may stay silent while authenticating.
+struct Patience {
+    heard: heard::LastHeard,
+    quiet: Duration,
+}
+
+/// Bounds one authentication request (a round trip or a few) by the
+/// server's silence; prompting for passphrases stays outside.
+async fn answer<T>(limit: &Patience, call: impl Future<Output = T>) -> Result<T, AuthError> {
+    until_silent(
+        call,
+        &limit.heard,
+        Instant::now() + limit.quiet,
+        limit.quiet,
+    )
+    .await
+    .map_err(|Silent| AuthError::Stalled)
 }
 
 /// Agent, explicit keys, default keys, password — the first success wins.
@@ -831,9 +843,13 @@ async fn authenticate(
     ctx: &SshContext,
     handle: &mut Handle<HostKeyVerifier>,
     target: &Target,
+    heard: &heard::LastHeard,
 ) -> Result<(), AuthError> {
     let user = target.user.as_str();
-    let limit = target.connect_timeout;
+    let limit = &Patience {
+        heard: heard.clone(),
+        quiet: target.connect_timeout,
+    };
     let mut tried: Vec<String> = Vec::new();
     // Asked only when an RSA key is offered: the answer may mean waiting (up to 1 s)
     // for the server's extension info, which no other key type needs.
@@ -940,7 +956,7 @@ async fn rsa_hash_for(
     handle: &Handle<HostKeyVerifier>,
     key: &PublicKey,
     known: &mut Option<Option<HashAlg>>,
-    limit: Duration,
+    limit: &Patience,
 ) -> Result<Option<HashAlg>, AuthError> {
     if !matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. }) {
         return Ok(None);
