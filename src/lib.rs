@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod journal;
 pub mod locks;
 pub mod notify;
+pub mod open_files;
 pub mod paths;
 pub mod plan;
 pub mod preflight;

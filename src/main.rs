@@ -9,6 +9,9 @@ use jobdeck::plan::RerunHosts;
 use jobdeck::{commands, exit};
 
 fn main() -> ExitCode {
+    // Wide runs hold a socket or pipes per host; each run checks what it
+    // needs against the limit before connecting (plan::check_open_files).
+    let _ = jobdeck::open_files::raise_to_hard();
     let cli = Cli::parse();
     let journal = cli.journal_path();
     let inventory = cli.inventory_sources();

@@ -689,6 +689,66 @@ async fn refused_and_blackholed_hosts_fail_fast_without_delaying_others() {
     drop(silent);
 }
 
+/// A loopback relay to `port` that holds every reply of the server for
+/// `delay` before passing it on: a server slowed down by many handshakes
+/// at once. Returns the relay's port.
+async fn slow_relay(port: u16, delay: Duration) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                let _ = server_write.shutdown().await;
+            });
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                while let Ok(n @ 1..) = server_read.read(&mut buffer).await {
+                    tokio::time::sleep(delay).await;
+                    if client_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = client_write.shutdown().await;
+            });
+        }
+    });
+    relay_port
+}
+
+#[tokio::test]
+async fn a_slow_but_answering_server_is_not_timed_out() {
+    let sshd = SshdFixture::start();
+    // Every reply takes 1 s: the handshake's several round trips take
+    // longer than the 2 s connect timeout, but the server is never silent
+    // that long.
+    let mut target = target_for(&sshd);
+    target.port = slow_relay(sshd.port, Duration::from_secs(1)).await;
+    let known = sshd.path("known_hosts_relay");
+    std::fs::write(
+        &known,
+        format!("[127.0.0.1]:{} {}\n", target.port, sshd.host_public_key),
+    )
+    .unwrap();
+    target.user_known_hosts = vec![known];
+    target.connect_timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let out = run(&target, ExecRequest::command("echo slow")).await;
+    assert_status(&out, &Status::Ok);
+    assert_eq!(out.stdout(), "slow\n");
+    assert!(
+        started.elapsed() > Duration::from_secs(3),
+        "the relay did not slow the handshake: {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn local_connection_has_the_same_model() {
     let target = Target::local("localhost");

@@ -9,6 +9,8 @@
 //!   run asks its operator.
 //! - `build`: a spec and the inventory into the engine's `Plan`.
 //! - `gates`: the plan's guard, lock, pre-flight and notification targets.
+//! - `open_files`: whether the run's connections fit in the process's
+//!   open-file limit, checked before anything is recorded or connects.
 //! - `record`: a planned run recorded in the journal as a new instance.
 //! - `past`: a recorded run turned back into a spec (rerun) or a plan that
 //!   continues it (resume).
@@ -17,6 +19,7 @@
 
 pub mod build;
 pub mod gates;
+pub mod open_files;
 pub mod options;
 pub mod past;
 pub mod record;
@@ -25,6 +28,7 @@ pub mod spec;
 
 pub use build::{PreparedPlan, build_plan, set_instance};
 pub use gates::{RunKind, add_gates};
+pub use open_files::check_open_files;
 pub use options::{
     ConnectOptions, FieldError, Rollout, RolloutOptions, RunField, resolve_options, rollout,
 };

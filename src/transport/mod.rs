@@ -31,6 +31,7 @@
 //! line; the environment, the command and the script's arguments go over stdin.
 
 pub mod fanout;
+pub mod heard;
 pub mod known_hosts;
 pub mod local;
 pub mod manners;

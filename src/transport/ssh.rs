@@ -1,7 +1,8 @@
 //! The SSH side of the transport, on russh.
 //!
-//! Connect = resolve + TCP connect + SSH handshake, all under the target's connect
-//! timeout; the host key is checked against the run's [`KnownHosts`] during the
+//! Connect = resolve + TCP connect + SSH handshake under the target's connect
+//! timeout: the connect and the server's first word within it, then no
+//! silence as long as it during the handshake (`heard.rs`); the host key is checked against the run's [`KnownHosts`] during the
 //! handshake. Authentication tries the agent, the explicit keys, the default keys and
 //! the password, in that order. Each exec opens a channel, runs the wrapper from
 //! `remote_command.rs`, and streams output until the channel closes.
@@ -29,6 +30,7 @@ use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use super::heard;
 use super::known_hosts::{HostKeyCheck, KnownHosts, lookup_name};
 use super::remote_command::{self, MarkerScanner};
 use super::{
@@ -399,13 +401,16 @@ impl SshSession {
             files,
             rejection: rejection.clone(),
         };
+        let (stream, heard) = heard::watch(stream);
         let handshake = client::connect_stream(ctx.config.clone(), stream, verifier);
-        let mut handle = match tokio::time::timeout_at(deadline, handshake).await {
-            Err(_) => {
+        let mut handle = match until_silent(handshake, &heard, deadline, target.connect_timeout)
+            .await
+        {
+            Err(Silent) => {
                 return Err(unreachable(
                     UnreachableReason::Timeout,
                     format!(
-                        "{}:{} accepted the connection but did not complete the SSH handshake within {:?}",
+                        "{}:{} accepted the connection but did not complete the SSH handshake: silent for {:?}",
                         target.address, target.port, target.connect_timeout
                     ),
                     started_at,
@@ -429,7 +434,7 @@ impl SshSession {
             }
             Ok(Ok(handle)) => handle,
         };
-        match authenticate(&ctx, &mut handle, target).await {
+        match authenticate(&ctx, &mut handle, target, &heard).await {
             Ok(()) => Ok(SshSession {
                 handle,
                 carrier: None,
@@ -719,6 +724,34 @@ pub(crate) fn random_nonce() -> String {
     data_encoding::HEXLOWER.encode(&bytes)
 }
 
+/// The handshake went silent: nothing by the first deadline, or nothing
+/// for `quiet` since the server last spoke.
+struct Silent;
+
+/// Awaits `work` while the server keeps talking. Until its first bytes the
+/// connect deadline holds; after them, only a silence of `quiet` ends the
+/// wait: a server slowed by many handshakes at once still answers.
+async fn until_silent<F: std::future::Future>(
+    work: F,
+    heard: &heard::LastHeard,
+    deadline: Instant,
+    quiet: Duration,
+) -> Result<F::Output, Silent> {
+    tokio::pin!(work);
+    loop {
+        let give_up = heard.at().map_or(deadline, |at| (at + quiet).max(deadline));
+        tokio::select! {
+            done = &mut work => return Ok(done),
+            _ = tokio::time::sleep_until(give_up) => {
+                let now_give_up = heard.at().map_or(deadline, |at| (at + quiet).max(deadline));
+                if now_give_up <= Instant::now() {
+                    return Err(Silent);
+                }
+            }
+        }
+    }
+}
+
 /// Resolves and connects; every failure is an Unreachable result with its reason.
 async fn open_tcp(
     target: &Target,
@@ -782,15 +815,27 @@ async fn open_tcp(
 enum AuthError {
     /// The server refused every credential, or the exchange broke off.
     Rejected(String),
-    /// The server did not answer one authentication request within the connect timeout.
+    /// The server was silent for the connect timeout during one authentication request.
     Stalled,
 }
 
-/// Bounds one authentication round trip; prompting for passphrases stays outside.
-async fn answer<T>(limit: Duration, call: impl Future<Output = T>) -> Result<T, AuthError> {
-    tokio::time::timeout(limit, call)
-        .await
-        .map_err(|_| AuthError::Stalled)
+/// How long the server may stay silent while authenticating.
+struct Patience {
+    heard: heard::LastHeard,
+    quiet: Duration,
+}
+
+/// Bounds one authentication request (a round trip or a few) by the
+/// server's silence; prompting for passphrases stays outside.
+async fn answer<T>(limit: &Patience, call: impl Future<Output = T>) -> Result<T, AuthError> {
+    until_silent(
+        call,
+        &limit.heard,
+        Instant::now() + limit.quiet,
+        limit.quiet,
+    )
+    .await
+    .map_err(|Silent| AuthError::Stalled)
 }
 
 /// Agent, explicit keys, default keys, password — the first success wins.
@@ -798,9 +843,13 @@ async fn authenticate(
     ctx: &SshContext,
     handle: &mut Handle<HostKeyVerifier>,
     target: &Target,
+    heard: &heard::LastHeard,
 ) -> Result<(), AuthError> {
     let user = target.user.as_str();
-    let limit = target.connect_timeout;
+    let limit = &Patience {
+        heard: heard.clone(),
+        quiet: target.connect_timeout,
+    };
     let mut tried: Vec<String> = Vec::new();
     // Asked only when an RSA key is offered: the answer may mean waiting (up to 1 s)
     // for the server's extension info, which no other key type needs.
@@ -907,7 +956,7 @@ async fn rsa_hash_for(
     handle: &Handle<HostKeyVerifier>,
     key: &PublicKey,
     known: &mut Option<Option<HashAlg>>,
-    limit: Duration,
+    limit: &Patience,
 ) -> Result<Option<HashAlg>, AuthError> {
     if !matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. }) {
         return Ok(None);
