@@ -96,6 +96,9 @@ pub enum Command {
         #[arg(long)]
         status: Option<String>,
     },
+    /// Search the output of past runs: matching lines as `ID host step: line`,
+    /// newest runs first. Exits 0 when something matched, 1 when nothing did.
+    Grep(GrepArgs),
     /// Show a past run: results per host and their output.
     Show {
         id: i64,
@@ -240,6 +243,46 @@ pub enum ScheduleCommand {
         #[arg(long, value_name = "ZONE")]
         tz: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct GrepArgs {
+    /// The text to look for. It starts where a word starts: `refuse` finds
+    /// "refused", not "unrefused". With -E, a regex.
+    pub pattern: String,
+    /// Ignore case.
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
+    /// PATTERN is a regex (Rust syntax), matched against each line.
+    #[arg(short = 'E', long = "regex")]
+    pub regex: bool,
+    /// Show N lines of context before and after each match.
+    #[arg(short = 'C', long, value_name = "N", default_value_t = 0)]
+    pub context: usize,
+    /// Only runs of this flow.
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// Only hosts with this name, or whose name matches this glob (`web*`).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only runs started since then: a duration back from now (7d, 12h) or
+    /// a local date or time (2026-03-01, "2026-03-01 14:00").
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only runs started before then (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only runs with this status: ok, failed, aborted, interrupted, running, waiting, paused.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// One JSON object per matching line, with its context.
+    #[arg(long)]
+    pub json: bool,
+    /// The global --inventory, here without its short form: grep's -i is
+    /// --ignore-case. (An arg with the same id keeps clap from adding the
+    /// global one with its -i; grep reads no inventory.)
+    #[arg(long = "inventory", value_name = "SOURCE", hide = true)]
+    pub inventory: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

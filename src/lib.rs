@@ -17,6 +17,7 @@ pub mod rollout;
 pub mod schedule;
 pub mod transport;
 pub mod tui;
+pub mod when;
 
 /// Exit codes, documented in the README.
 pub mod exit {

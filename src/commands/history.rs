@@ -41,7 +41,7 @@ use crate::report::{
 pub const MAX_REPLAY_GAP_MS: i64 = 5_000;
 
 /// What a user can pass to `--status`.
-fn parse_status(text: &str) -> Result<InstanceStatus> {
+pub(crate) fn parse_status(text: &str) -> Result<InstanceStatus> {
     InstanceStatus::parse(&text.to_ascii_lowercase()).ok_or_else(|| {
         let names: Vec<&str> = InstanceStatus::ALL.iter().map(|s| s.as_str()).collect();
         anyhow!(
@@ -139,7 +139,7 @@ pub fn export(journal: Option<PathBuf>, id: i64) -> Result<u8> {
 
 // ------------------------------------------------------------ the journal
 
-fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
     match journal {
         Some(path) => Ok(path),
         None => Ok(journal::default_path()?),
@@ -147,7 +147,7 @@ fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 /// Opens the journal if the file exists; `None` if it does not.
-fn open_existing(path: &Path) -> Result<Option<Journal>> {
+pub(crate) fn open_existing(path: &Path) -> Result<Option<Journal>> {
     match std::fs::metadata(path) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => bail!("journal {}: {err}", path.display()),
@@ -181,7 +181,7 @@ fn no_such_instance(id: i64, path: &Path) -> anyhow::Error {
 // ------------------------------------------------------------ writing
 
 /// A closed pipe (`jobdeck history | head`) ends the output quietly.
-fn finish_output(result: io::Result<()>) -> Result<u8> {
+pub(crate) fn finish_output(result: io::Result<()>) -> Result<u8> {
     match result {
         Ok(()) => Ok(exit::OK),
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(exit::OK),

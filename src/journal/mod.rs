@@ -14,6 +14,7 @@ pub mod instance;
 pub mod owner;
 pub mod query;
 pub mod schema;
+pub mod search;
 pub mod writer;
 
 use std::fs::{DirBuilder, OpenOptions};

@@ -23,6 +23,7 @@ use rusqlite::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::JournalError;
+use super::search::index::StepWords;
 use crate::engine::events::{
     BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
     UnixMillis,
@@ -190,6 +191,8 @@ struct StepState {
     last_dropped_at: UnixMillis,
     /// The truncation marker needs writing at the end of the transaction.
     marker_dirty: bool,
+    /// The search index's view of the current attempt's output.
+    words: StepWords,
 }
 
 #[derive(Debug)]
@@ -414,6 +417,7 @@ impl WriterState {
                 let fresh = inst.fresh;
                 let st = step_state(tx, inst, id, *host, *step, fresh)?;
                 st.current_attempt = attempt + st.attempt_offset;
+                st.words = StepWords::new();
                 let stored_attempt = st.current_attempt;
                 tx.prepare_cached(
                     "INSERT INTO step_results (instance_id, host_idx, step_idx, attempt, status, started_at)
@@ -450,6 +454,8 @@ impl WriterState {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     )?
                     .execute(params![id, host, step, attempt, stream.as_str(), at, &data[..keep]])?;
+                    st.words
+                        .add_row(tx, tx.last_insert_rowid(), *stream, &data[..keep])?;
                     st.stored_bytes += keep as u64;
                 }
                 let dropped = (data.len() - keep) as u64;
