@@ -166,13 +166,23 @@ impl Journal {
     /// may stop the build (it continues from there next time).
     pub fn build_search_index(
         &self,
+        progress: impl FnMut(&IndexProgress) -> ControlFlow<()>,
+    ) -> Result<IndexProgress, JournalError> {
+        self.build_search_index_in_steps(BUILD_ROWS_PER_COMMIT, progress)
+    }
+
+    /// `build_search_index`, committing after about `rows_per_commit` rows
+    /// (whole hosts at a time).
+    pub fn build_search_index_in_steps(
+        &self,
+        rows_per_commit: u64,
         mut progress: impl FnMut(&IndexProgress) -> ControlFlow<()>,
     ) -> Result<IndexProgress, JournalError> {
         loop {
             let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             let mut state = read_progress(&tx)?;
             let mut rows = 0;
-            while rows < BUILD_ROWS_PER_COMMIT {
+            while rows < rows_per_commit.max(1) {
                 let Some(instance) = state.next_instance else {
                     break;
                 };

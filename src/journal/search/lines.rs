@@ -8,7 +8,7 @@
 //! newline and which newline of that row it is, so lines read in different
 //! windows are recognised as the same.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use rusqlite::{Connection, params};
@@ -79,8 +79,8 @@ fn lines(window: &Window) -> Vec<(LineId, String)> {
 #[derive(Debug, Default)]
 pub struct Gathered {
     lines: BTreeMap<LineId, (String, bool)>,
-    /// Lines that directly follow the line before them in `lines`.
-    follows: HashSet<LineId>,
+    /// The line that follows each line read, so runs join across windows.
+    next: HashMap<LineId, LineId>,
     pub matches: usize,
 }
 
@@ -98,7 +98,11 @@ impl Gathered {
             let last = (i + context).min(lines.len() - 1);
             keep[i.saturating_sub(context)..=last].fill(true);
         }
+        let mut previous = None;
         for (i, (id, text)) in lines.into_iter().enumerate() {
+            if let Some(previous) = previous.replace(id) {
+                self.next.insert(previous, id);
+            }
             if !keep[i] {
                 continue;
             }
@@ -107,20 +111,20 @@ impl Gathered {
                 entry.1 = true;
                 self.matches += 1;
             }
-            if i > 0 && keep[i - 1] {
-                self.follows.insert(id);
-            }
         }
     }
 
     /// The kept lines in runs of adjacent ones: `(text, is_match)`.
     pub fn into_runs(self) -> Vec<Vec<(String, bool)>> {
         let mut runs: Vec<Vec<(String, bool)>> = Vec::new();
+        let mut previous: Option<LineId> = None;
         for (id, line) in self.lines {
+            let follows = previous.is_some_and(|p| self.next.get(&p) == Some(&id));
             match runs.last_mut() {
-                Some(run) if self.follows.contains(&id) => run.push(line),
+                Some(run) if follows => run.push(line),
                 _ => runs.push(vec![line]),
             }
+            previous = Some(id);
         }
         runs
     }
@@ -175,13 +179,15 @@ impl<'c> StreamReader<'c> {
     /// it holds a part of, on to `context` lines after the last.
     pub fn around(&mut self, id: i64, context: usize) -> rusqlite::Result<Window> {
         let own = self.row(id)?;
-        // Before: the newline that starts its first line, then `context` more.
+        // Before: the newline that starts its first line, `context` more,
+        // and one more: the line before is read too, so that a run of lines
+        // kept by an earlier window is seen to go on in this one.
         let mut before = Vec::new();
         let mut newlines = 0;
         let at_start = !self.walk(id, false, |row| {
             newlines += count_newlines(&row.data);
             before.push(row);
-            newlines > context
+            newlines > context + 1
         })?;
         before.reverse();
         let mut rows = before;

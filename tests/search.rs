@@ -1,0 +1,606 @@
+//! Searching the journal's output (the library API `jobdeck grep` and the
+//! console use), against real journal files written by the real writer:
+//! lines that reached the journal in pieces, context, filters and order;
+//! that the index never finds less than reading every line (a property
+//! test over random output and patterns); and a journal from before the
+//! index: searchable at once, indexed once, stoppable and resumable.
+
+use jobdeck::{engine, journal};
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use engine::events::{Event, EventKind, HostStatus, InstanceId, InstanceStatus, Stream};
+use journal::search::{Pattern, SearchBlock, SearchQuery, SearchSummary};
+use journal::{Journal, JournalWriter, NewInstance, Trigger, WriterOptions};
+use proptest::prelude::*;
+
+/// One host's output: (step, stream, chunk) in arrival order.
+type HostOutput = Vec<(usize, Stream, Vec<u8>)>;
+
+struct RunSpec<'a> {
+    flow: &'a str,
+    status: InstanceStatus,
+    steps: &'a [&'a str],
+    hosts: Vec<(&'a str, HostOutput)>,
+}
+
+/// Writes a run through the journal writer, as the engine would; returns its id.
+fn write_run(path: &Path, run: &RunSpec<'_>) -> InstanceId {
+    let mut journal = Journal::open(path).unwrap();
+    let names: Vec<String> = run.hosts.iter().map(|(n, _)| n.to_string()).collect();
+    let id = journal
+        .create_instance(&NewInstance {
+            flow: run.flow.to_owned(),
+            flow_snapshot: format!("name: {}\n", run.flow),
+            hosts: names.clone(),
+            trigger: Trigger::Cli,
+            ..NewInstance::default()
+        })
+        .unwrap();
+    let (sink, handle) = JournalWriter::spawn(path, WriterOptions::default()).unwrap();
+    let send = |kind: EventKind| {
+        sink.blocking_send(Event {
+            instance: id,
+            at: 1,
+            kind,
+        })
+        .unwrap()
+    };
+    send(EventKind::InstanceStarted {
+        flow: run.flow.to_owned(),
+        hosts: names.clone(),
+        steps: run.steps.iter().map(|s| s.to_string()).collect(),
+        batches: vec![(0..names.len()).collect()],
+    });
+    for (host, (_, output)) in run.hosts.iter().enumerate() {
+        let mut started = vec![false; run.steps.len()];
+        for (step, stream, data) in output {
+            if !started[*step] {
+                send(EventKind::StepStarted {
+                    host,
+                    step: *step,
+                    attempt: 1,
+                });
+                started[*step] = true;
+            }
+            send(EventKind::Output {
+                host,
+                step: *step,
+                stream: *stream,
+                data: Bytes::copy_from_slice(data),
+            });
+        }
+        send(EventKind::HostFinished {
+            host,
+            status: HostStatus::Ok,
+        });
+    }
+    send(EventKind::InstanceFinished {
+        status: run.status,
+        reason: None,
+    });
+    sink.blocking_flush().unwrap();
+    drop(sink);
+    let stats = handle.join().unwrap();
+    assert_eq!(stats.errors, 0, "{:?}", stats.last_problem);
+    id
+}
+
+fn query(pattern: &str) -> SearchQuery {
+    SearchQuery {
+        pattern: Pattern::new(pattern, false, false).unwrap(),
+        context: 0,
+        flow: None,
+        host: None,
+        status: None,
+        since: None,
+        until: None,
+    }
+}
+
+fn search(journal: &Journal, query: &SearchQuery) -> (Vec<SearchBlock>, SearchSummary) {
+    let mut blocks = Vec::new();
+    let summary = journal
+        .search(query, |block| {
+            blocks.push(block);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    (blocks, summary)
+}
+
+/// `ID host step: line` for every match, as grep prints them.
+fn matches(journal: &Journal, query: &SearchQuery) -> Vec<String> {
+    search(journal, query)
+        .0
+        .iter()
+        .flat_map(|b| {
+            b.lines
+                .iter()
+                .filter(|l| l.is_match)
+                .map(move |l| format!("{} {} {}: {}", b.instance, b.host_name, b.step_name, l.text))
+        })
+        .collect()
+}
+
+fn temp() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    (dir, path)
+}
+
+fn out(step: usize, data: &str) -> (usize, Stream, Vec<u8>) {
+    (step, Stream::Stdout, data.as_bytes().to_vec())
+}
+
+fn err(step: usize, data: &str) -> (usize, Stream, Vec<u8>) {
+    (step, Stream::Stderr, data.as_bytes().to_vec())
+}
+
+#[test]
+fn lines_that_arrived_in_pieces_are_found_whole() {
+    let (_dir, path) = temp();
+    write_run(
+        &path,
+        &RunSpec {
+            flow: "deploy",
+            status: InstanceStatus::Ok,
+            steps: &["fetch"],
+            hosts: vec![(
+                "web1",
+                vec![
+                    out(0, "starting\ncurl: (7) conn"),
+                    err(0, "warning: slow\n"),
+                    out(0, "ection ref"),
+                    out(0, "used by 127.0.0.1\nretrying\x1b[31m ERR"),
+                    out(0, "OR\x1b[0m\r\ndone"),
+                ],
+            )],
+        },
+    );
+    let journal = Journal::open(&path).unwrap();
+    let rows: i64 = journal
+        .connection()
+        .query_row("SELECT count(*) FROM output", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 5, "each piece is a row of its own");
+    assert_eq!(
+        matches(&journal, &query("connection refused by")),
+        ["1 web1 fetch: curl: (7) connection refused by 127.0.0.1"]
+    );
+    // Escape sequences are not part of the text; the last line has no newline.
+    assert_eq!(
+        matches(&journal, &query("ERROR")),
+        ["1 web1 fetch: retrying ERROR"]
+    );
+    assert_eq!(matches(&journal, &query("done")), ["1 web1 fetch: done"]);
+    let (blocks, summary) = search(&journal, &query("slow"));
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].stream, Stream::Stderr);
+    assert!(
+        summary.used_index && summary.candidate_rows == 1,
+        "{summary:?}"
+    );
+}
+
+#[test]
+fn context_filters_and_order() {
+    let (_dir, path) = temp();
+    let lines = |host: &str| {
+        vec![out(
+            0,
+            &format!("one\ntwo\nthree {host} failed\nfour\nfive\nsix\nseven failed\neight\n"),
+        )]
+    };
+    let first = write_run(
+        &path,
+        &RunSpec {
+            flow: "deploy",
+            status: InstanceStatus::Failed,
+            steps: &["install"],
+            hosts: vec![("web1", lines("web1")), ("db1", lines("db1"))],
+        },
+    );
+    let second = write_run(
+        &path,
+        &RunSpec {
+            flow: "backup",
+            status: InstanceStatus::Ok,
+            steps: &["dump", "upload"],
+            hosts: vec![("web1", vec![out(1, "upload failed once\n")])],
+        },
+    );
+    let journal = Journal::open(&path).unwrap();
+    // Newest run first; then host order, as the run had them.
+    assert_eq!(
+        matches(&journal, &query("failed")),
+        [
+            format!("{second} web1 upload: upload failed once"),
+            format!("{first} web1 install: three web1 failed"),
+            format!("{first} web1 install: seven failed"),
+            format!("{first} db1 install: three db1 failed"),
+            format!("{first} db1 install: seven failed"),
+        ]
+    );
+    let mut q = query("failed");
+    q.flow = Some("deploy".into());
+    q.host = Some("d*".into());
+    q.context = 2;
+    let (blocks, _) = search(&journal, &q);
+    let texts: Vec<Vec<(&str, bool)>> = blocks
+        .iter()
+        .map(|b| {
+            b.lines
+                .iter()
+                .map(|l| (l.text.as_str(), l.is_match))
+                .collect()
+        })
+        .collect();
+    // Two lines of context each side; the groups touch, so they are one.
+    assert_eq!(
+        texts,
+        [vec![
+            ("one", false),
+            ("two", false),
+            ("three db1 failed", true),
+            ("four", false),
+            ("five", false),
+            ("six", false),
+            ("seven failed", true),
+            ("eight", false),
+        ]]
+    );
+    q.context = 1;
+    assert_eq!(
+        search(&journal, &q).0.len(),
+        2,
+        "apart with one line of context"
+    );
+    let mut q = query("failed");
+    q.status = Some(InstanceStatus::Ok);
+    assert_eq!(matches(&journal, &q).len(), 1);
+    q.status = None;
+    q.until = Some(0);
+    assert!(
+        matches(&journal, &q).is_empty(),
+        "no run was created before 1970"
+    );
+    q.until = None;
+    q.host = Some("nosuch".into());
+    assert!(matches(&journal, &q).is_empty());
+}
+
+#[test]
+fn a_caller_can_stop_early() {
+    let (_dir, path) = temp();
+    let many: HostOutput = (0..50)
+        .map(|i| out(0, &format!("hit {i}\nmiss\n")))
+        .collect();
+    write_run(
+        &path,
+        &RunSpec {
+            flow: "f",
+            status: InstanceStatus::Ok,
+            steps: &["s"],
+            hosts: vec![("h1", many.clone()), ("h2", many)],
+        },
+    );
+    let journal = Journal::open(&path).unwrap();
+    let mut seen = 0;
+    let summary = journal
+        .search(&query("hit"), |_| {
+            seen += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+    assert_eq!(seen, 1);
+    assert!(summary.stopped);
+}
+
+// ------------------------------------------------ index and full read agree
+
+/// Forgets the index's progress so the next search reads every line.
+fn read_everything(journal: &Journal) {
+    journal
+        .connection()
+        .execute(
+            "UPDATE output_words_backfill SET next_instance = (SELECT max(instance_id) FROM output), next_host = 0",
+            [],
+        )
+        .unwrap();
+}
+
+fn index_done(journal: &Journal) {
+    journal
+        .connection()
+        .execute("UPDATE output_words_backfill SET next_instance = NULL", [])
+        .unwrap();
+}
+
+fn token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            "connection", "refused", "Error", "ERROR", "db", "timeout", "café", "Café", "x1", "42",
+        ])
+        .prop_map(str::to_owned),
+        3 => prop::sample::select(vec![" ", " ", "_", "-", ":", "\n", "\r\n", "\t"]).prop_map(str::to_owned),
+        1 => prop::sample::select(vec!["\x1b[31m", "\x1b[0m", "\x1b]0;t\x07", "数据", "库", "\u{212A}"])
+            .prop_map(str::to_owned),
+    ]
+}
+
+/// A stream's tokens, its bytes, and where it is cut into rows.
+fn stream_bytes() -> impl Strategy<Value = (Vec<String>, Vec<u8>, Vec<usize>)> {
+    (
+        prop::collection::vec(token(), 1..60),
+        prop::collection::vec(0usize..400, 0..12),
+    )
+        .prop_map(|(tokens, cuts)| {
+            let mut bytes: Vec<u8> = tokens.concat().into_bytes();
+            // An invalid byte now and then.
+            if bytes.len() > 7 && bytes.len() % 7 == 0 {
+                bytes.insert(3, 0xff);
+            }
+            (tokens, bytes, cuts)
+        })
+}
+
+/// A plain pattern cut from a stream's own text: `len` tokens from `start`,
+/// if they hold no line end or escape sequence.
+fn cut_from(tokens: &[String], start: usize, len: usize) -> Option<String> {
+    let start = start % tokens.len();
+    let text: String = tokens[start..(start + len).min(tokens.len())].concat();
+    let clean = !text.is_empty()
+        && !text.contains(['\n', '\r', '\x1b', '\u{7}'])
+        && !text.trim().is_empty();
+    clean.then_some(text)
+}
+
+fn pattern() -> impl Strategy<Value = (String, bool, bool)> {
+    prop_oneof![
+        (
+            prop::sample::select(vec![
+                "connection",
+                "conn",
+                "refused",
+                "connection refused",
+                "error",
+                "Err",
+                "db_e",
+                "db",
+                "café",
+                "caf",
+                "数据",
+                "据库",
+                "42",
+                "x",
+                "timeout:",
+                "k",
+            ]),
+            any::<bool>()
+        )
+            .prop_map(|(p, i)| (p.to_owned(), false, i)),
+        (
+            prop::sample::select(vec![
+                r"\berror\b",
+                r"\bconn\w*",
+                r"(refused|timeout)\b",
+                r"^db",
+                r"\d+$",
+                r"café|x1",
+                r"\bconnection refused\b",
+            ]),
+            any::<bool>()
+        )
+            .prop_map(|(p, i)| (p.to_owned(), true, i)),
+    ]
+}
+
+fn split(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for p in points.into_iter().chain([bytes.len()]) {
+        if p > start {
+            pieces.push(bytes[start..p].to_vec());
+            start = p;
+        }
+    }
+    pieces
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_index_never_finds_less_than_reading_every_line(
+        streams in prop::collection::vec((stream_bytes(), any::<bool>()), 1..5),
+        mut patterns in prop::collection::vec(pattern(), 1..4),
+        cuts in prop::collection::vec((0usize..60, 1usize..8, any::<bool>()), 1..5),
+        context in 0usize..3,
+    ) {
+        for (start, len, ignore_case) in cuts {
+            if let Some(text) = cut_from(&streams[0].0.0, start, len) {
+                patterns.push((text, false, ignore_case));
+            }
+        }
+        let (_dir, path) = temp();
+        let hosts: Vec<(&str, HostOutput)> = streams
+            .iter()
+            .enumerate()
+            .map(|(i, ((_, bytes, cuts), stderr))| {
+                let stream = if *stderr { Stream::Stderr } else { Stream::Stdout };
+                let name = ["h0", "h1", "h2", "h3", "h4"][i];
+                (name, split(bytes, cuts).into_iter().map(|p| (0, stream, p)).collect())
+            })
+            .collect();
+        write_run(&path, &RunSpec { flow: "f", status: InstanceStatus::Ok, steps: &["s"], hosts });
+        let journal = Journal::open(&path).unwrap();
+        for (text, regex, ignore_case) in &patterns {
+            let q = SearchQuery {
+                pattern: Pattern::new(text, *regex, *ignore_case).unwrap(),
+                context,
+                ..query("x")
+            };
+            let (indexed, _) = search(&journal, &q);
+            read_everything(&journal);
+            let (read, summary) = search(&journal, &q);
+            index_done(&journal);
+            prop_assert!(summary.hosts_read_in_full > 0 || read.is_empty());
+            prop_assert_eq!(indexed, read, "pattern {:?} regex {} -i {}", text, regex, ignore_case);
+        }
+    }
+}
+
+// ------------------------------------------------ journals from before the index
+
+/// A journal as jobdeck wrote it before the index: schema 2, with output.
+fn journal_before_the_index(path: &Path, runs: usize, hosts: usize, lines_per_host: usize) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    for migration in &journal::schema::MIGRATIONS[..2] {
+        conn.execute_batch(migration.sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    let tx = rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    for run in 1..=runs {
+        tx.execute(
+            "INSERT INTO instances (id, flow, flow_snapshot, trigger, os_user, status, created_at)
+             VALUES (?1, 'old', '', 'cli', 'ops', 'ok', ?1)",
+            [run],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO steps (instance_id, step_idx, name) VALUES (?1, 0, 'check')",
+            [run],
+        )
+        .unwrap();
+        for host in 0..hosts {
+            tx.execute(
+                "INSERT INTO hosts (instance_id, host_idx, name) VALUES (?1, ?2, ?3)",
+                rusqlite::params![run, host, format!("old{host}")],
+            )
+            .unwrap();
+            for line in 0..lines_per_host {
+                let text = if line == lines_per_host / 2 {
+                    format!("run {run} host {host}: disk nearly full\n")
+                } else {
+                    format!("run {run} host {host} line {line}: all good\n")
+                };
+                tx.execute(
+                    "INSERT INTO output (instance_id, host_idx, step_idx, attempt, stream, at, data)
+                     VALUES (?1, ?2, 0, 1, 'stdout', 0, ?3)",
+                    rusqlite::params![run, host, text.into_bytes()],
+                )
+                .unwrap();
+            }
+        }
+    }
+    tx.commit().unwrap();
+}
+
+#[test]
+fn earlier_output_is_searchable_at_once_and_indexed_once_stoppable_and_resumable() {
+    let (_dir, path) = temp();
+    journal_before_the_index(&path, 3, 4, 20);
+    let journal = Journal::open(&path).unwrap();
+    let progress = journal.search_index_progress().unwrap();
+    assert_eq!(
+        (
+            progress.rows_total,
+            progress.rows_done,
+            progress.next_instance
+        ),
+        (240, 0, Some(3))
+    );
+    let expected: Vec<String> = (1..=3)
+        .rev()
+        .flat_map(|run| {
+            (0..4).map(move |h| format!("{run} old{h} check: run {run} host {h}: disk nearly full"))
+        })
+        .collect();
+    // Before the build: every line is read.
+    let (_, summary) = search(&journal, &query("nearly full"));
+    assert_eq!(summary.hosts_read_in_full, 12);
+    assert_eq!(matches(&journal, &query("nearly full")), expected);
+
+    // Stopped after the first commit: it says how far it got, and that stays.
+    let mut calls = 0;
+    let stopped = journal
+        .build_search_index_in_steps(30, |_| {
+            calls += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+    assert_eq!(calls, 1);
+    assert!(!stopped.is_done());
+    assert_eq!(
+        stopped.next_instance,
+        Some(3),
+        "newest run first, a host at a time"
+    );
+    assert_eq!((stopped.rows_done, stopped.next_host), (40, 2));
+    drop(journal);
+    let journal = Journal::open(&path).unwrap();
+    assert_eq!(journal.search_index_progress().unwrap(), stopped);
+    let (_, summary) = search(&journal, &query("nearly full"));
+    assert_eq!(
+        summary.hosts_read_in_full, 10,
+        "the two hosts indexed are no longer read whole"
+    );
+    assert_eq!(matches(&journal, &query("nearly full")), expected);
+
+    // Picked up where it stopped, to the end.
+    let done = journal
+        .build_search_index_in_steps(30, |_| ControlFlow::Continue(()))
+        .unwrap();
+    assert!(done.is_done());
+    assert_eq!(done.rows_done, 240);
+    let (_, summary) = search(&journal, &query("nearly full"));
+    assert_eq!(
+        (summary.hosts_read_in_full, summary.candidate_rows),
+        (0, 12)
+    );
+    assert_eq!(matches(&journal, &query("nearly full")), expected);
+    let indexed: i64 = journal
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM output_words WHERE output_words MATCH 'good'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexed, 228);
+}
+
+#[test]
+fn output_written_after_the_upgrade_is_indexed_by_the_writer() {
+    let (_dir, path) = temp();
+    journal_before_the_index(&path, 1, 1, 3);
+    let new = write_run(
+        &path,
+        &RunSpec {
+            flow: "new",
+            status: InstanceStatus::Ok,
+            steps: &["s"],
+            hosts: vec![("web1", vec![out(0, "disk nearly full too\n")])],
+        },
+    );
+    let journal = Journal::open(&path).unwrap();
+    let progress = journal.search_index_progress().unwrap();
+    assert_eq!(progress.next_instance, Some(1), "only the old run waits");
+    let (_, summary) = search(&journal, &query("nearly"));
+    assert_eq!((summary.hosts_read_in_full, summary.candidate_rows), (1, 1));
+    assert_eq!(
+        matches(&journal, &query("nearly")),
+        [
+            format!("{new} web1 s: disk nearly full too"),
+            "1 old0 check: run 1 host 0: disk nearly full".to_owned()
+        ]
+    );
+}
