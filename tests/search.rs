@@ -340,7 +340,7 @@ fn stream_bytes() -> impl Strategy<Value = (Vec<String>, Vec<u8>, Vec<usize>)> {
         .prop_map(|(tokens, cuts)| {
             let mut bytes: Vec<u8> = tokens.concat().into_bytes();
             // An invalid byte now and then.
-            if bytes.len() > 7 && bytes.len() % 7 == 0 {
+            if bytes.len() > 7 && bytes.len().is_multiple_of(7) {
                 bytes.insert(3, 0xff);
             }
             (tokens, bytes, cuts)
