@@ -95,10 +95,6 @@ fn build_index(journal: Journal, path: &Path) -> Result<Option<Journal>> {
     if progress.is_done() {
         return Ok(Some(journal));
     }
-    eprintln!(
-        "jobdeck: indexing the earlier output of {} for search (once; Ctrl-C stops, the next grep goes on)",
-        path.display()
-    );
     let stop = Arc::new(AtomicBool::new(false));
     let terminal = io::stderr().is_terminal();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -106,7 +102,12 @@ fn build_index(journal: Journal, path: &Path) -> Result<Option<Journal>> {
         .build()?;
     let (journal, result) = runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
+        // Ctrl-C is caught before the operator is told it stops the build.
         let mut interrupt = signal(SignalKind::interrupt())?;
+        eprintln!(
+            "jobdeck: indexing the earlier output of {} for search (once; Ctrl-C stops, the next grep goes on)",
+            path.display()
+        );
         let flag = stop.clone();
         let mut build = tokio::task::spawn_blocking(move || {
             let result = journal.build_search_index(|p| {
