@@ -219,17 +219,25 @@ CREATE TABLE scheduler_lease (
         version: 3,
         name: "the word index of output, for jobdeck grep",
         sql: r#"
--- The words each output row shows, as src/journal/search/ splits them
--- (already folded and space-separated, so the plain `ascii` tokenizer
--- keeps them as they are). No content of its own: the row ids are output
--- row ids, and search reads the lines from `output`. `detail = none`
--- keeps only which rows hold a word; the lines themselves are checked.
+-- The words output rows show, as src/journal/search/ splits them (already
+-- folded and space-separated, so the plain `ascii` tokenizer keeps them as
+-- they are). No content of its own: search reads the lines from `output`.
+-- `detail = none` keeps only which entries hold a word; the lines
+-- themselves are checked.
 CREATE VIRTUAL TABLE output_words USING fts5(
     words, content = '', contentless_delete = 1, detail = none, tokenize = 'ascii'
 );
--- Output deleted (pruned runs, the sliding tail of long output) leaves the index too.
+-- An entry of the index holds the words of consecutive rows of one stream;
+-- its id is the last row's. This names the first, when it is another.
+CREATE TABLE output_words_groups (
+    last_id  INTEGER PRIMARY KEY,
+    first_id INTEGER NOT NULL
+);
+-- Output deleted (pruned runs, the sliding tail of long output) leaves the
+-- index with its group's last row.
 CREATE TRIGGER output_words_forget AFTER DELETE ON output BEGIN
     DELETE FROM output_words WHERE rowid = old.id;
+    DELETE FROM output_words_groups WHERE last_id = old.id;
 END;
 -- Output stored before the index existed is indexed once, newest runs
 -- first (`jobdeck grep` does it, with progress; it can be stopped and

@@ -282,6 +282,7 @@ impl Writer {
                 }
             }
             state.write_truncation_markers(&tx)?;
+            state.flush_search_words(&tx)?;
             tx.commit()
         });
         state.stats.busy += started.elapsed();
@@ -417,6 +418,7 @@ impl WriterState {
                 let fresh = inst.fresh;
                 let st = step_state(tx, inst, id, *host, *step, fresh)?;
                 st.current_attempt = attempt + st.attempt_offset;
+                st.words.flush(tx)?;
                 st.words = StepWords::new();
                 let stored_attempt = st.current_attempt;
                 tx.prepare_cached(
@@ -583,6 +585,16 @@ impl WriterState {
             }
         }
         Ok(true)
+    }
+
+    /// Indexes the output rows of this transaction still grouped in memory.
+    fn flush_search_words(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        for inst in self.instances.values_mut().flatten() {
+            for st in inst.per_step.values_mut().filter(|st| st.words.pending()) {
+                st.words.flush(tx)?;
+            }
+        }
+        Ok(())
     }
 
     fn write_truncation_markers(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {

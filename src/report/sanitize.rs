@@ -20,6 +20,8 @@ pub struct Cleaner {
     partial: Vec<u8>,
     /// A `\r` not yet known to be part of a `\r\n`.
     carriage_return: bool,
+    /// The shown bytes of a push, kept to save an allocation per push.
+    shown: Vec<u8>,
 }
 
 impl Cleaner {
@@ -29,9 +31,29 @@ impl Cleaner {
 
     /// Cleans `bytes` onto `out`; whatever they leave unfinished waits.
     pub fn push(&mut self, bytes: &[u8], out: &mut String) {
-        let mut shown = std::mem::take(&mut self.partial);
+        // Plain text (printable ASCII, tabs, newlines) with nothing pending
+        // stays as it is: the common case, taken without a copy.
+        if self.partial.is_empty()
+            && !self.carriage_return
+            && self.escapes == EscapeState::Text
+            && bytes
+                .iter()
+                .all(|&b| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n')
+            && let Ok(text) = std::str::from_utf8(bytes)
+        {
+            out.push_str(text);
+            return;
+        }
+        let mut shown = std::mem::take(&mut self.shown);
+        shown.clear();
+        shown.append(&mut self.partial);
         shown.extend(bytes.iter().copied().filter(|&b| self.escapes.feed(b)));
-        let mut rest = shown.as_slice();
+        self.decode(&shown, out);
+        self.shown = shown;
+    }
+
+    fn decode(&mut self, shown: &[u8], out: &mut String) {
+        let mut rest = shown;
         loop {
             match std::str::from_utf8(rest) {
                 Ok(text) => {

@@ -1,11 +1,19 @@
 //! Keeping the word index of the journal's output (`output_words`, an FTS5
-//! table with no content of its own: its row ids are `output` row ids).
+//! table with no content of its own).
 //!
 //! Each output row is indexed with the words it shows (cleaned as `show`
 //! cleans output, see `report::sanitize`), together with the latest words
 //! of the line it continues, so a line that reached the journal in pieces
 //! is found whole: every row holds the words of the line it ends. A word
 //! cut between two rows is indexed whole in the second.
+//!
+//! Consecutive rows of one stream stored in one transaction form a group,
+//! indexed as one entry (an entry per row would cost as much as the row
+//! itself when output comes a line at a time): the entry's id is the
+//! group's last output row, and `output_words_groups` names its first row
+//! when it has more than one. Deleting the last row forgets the entry;
+//! output is only deleted oldest first (the sliding tail of long output)
+//! or a whole run at a time, so rows of a group never outlive its entry.
 //!
 //! The writer indexes each row as it stores it. Output stored before the
 //! index existed is indexed once by [`Journal::build_search_index`], newest
@@ -36,6 +44,8 @@ pub struct StreamWords {
     line: String,
     line_words: usize,
     shown: String,
+    /// The words of the latest row.
+    doc: String,
 }
 
 impl StreamWords {
@@ -43,10 +53,16 @@ impl StreamWords {
         StreamWords::default()
     }
 
-    /// The words to index for the stream's next row, `data`.
-    pub fn row_words(&mut self, data: &[u8]) -> String {
-        let mut doc = String::with_capacity(self.line.len() + data.len());
+    /// The words to index for the stream's next row, `data`; with the
+    /// latest words of the line it continues if `carry`.
+    pub fn row_words(&mut self, data: &[u8], carry: bool) -> &str {
+        let doc = &mut self.doc;
+        doc.clear();
         doc.push_str(&self.line);
+        let skip = if carry { 0 } else { doc.len() };
+        // Where the words of the line the row stops in begin, and how many.
+        let mut line_start = 0;
+        let mut line_words = self.line_words;
         let mut pieces = data.split(|&b| b == b'\n').peekable();
         while let Some(piece) = pieces.next() {
             let ends_line = pieces.peek().is_some();
@@ -55,39 +71,51 @@ impl StreamWords {
             if ends_line {
                 self.cleaner.end_line(&mut self.shown);
             }
-            let (line, line_words, shown) = (&mut self.line, &mut self.line_words, &self.shown);
-            let mut take = |word: &str| {
-                doc.push_str(word);
-                doc.push(' ');
-                line.push_str(word);
-                line.push(' ');
-                *line_words += 1;
-                if *line_words > CARRIED_WORDS
-                    && let Some(space) = line.find(' ')
-                {
-                    line.drain(..=space);
-                    *line_words -= 1;
-                }
-            };
-            self.splitter.feed(shown, &mut take);
+            line_words += self.splitter.feed(&self.shown, doc);
             if ends_line {
-                self.splitter.end(&mut take);
-                self.line.clear();
-                self.line_words = 0;
+                self.splitter.end(doc);
+                line_start = doc.len();
+                line_words = 0;
             }
         }
+        // The line goes on in the next row: it carries its latest words.
+        let mut carried = &doc[line_start..];
+        while line_words > CARRIED_WORDS
+            && let Some(space) = carried.find(' ')
+        {
+            carried = &carried[space + 1..];
+            line_words -= 1;
+        }
+        self.line.clear();
+        self.line.push_str(carried);
+        self.line_words = line_words;
         // A word the row stops in is found here too: the stream may end with it.
         if let Some(word) = self.splitter.unfinished() {
             doc.push_str(word);
         }
-        doc
+        &self.doc[skip..]
     }
 }
+
+/// Rows of one stream indexed as one entry.
+#[derive(Debug, Clone, Default)]
+struct Group {
+    first: i64,
+    last: i64,
+    rows: usize,
+    words: String,
+}
+
+/// A group is indexed once it holds this much; a match's group is what
+/// search reads back, so groups stay small.
+const GROUP_MAX_BYTES: usize = 16 * 1024;
+const GROUP_MAX_ROWS: usize = 64;
 
 /// The index's words of both streams of a step attempt.
 #[derive(Debug, Clone, Default)]
 pub struct StepWords {
     streams: [StreamWords; 2],
+    groups: [Option<Group>; 2],
 }
 
 impl StepWords {
@@ -95,7 +123,8 @@ impl StepWords {
         StepWords::default()
     }
 
-    /// Indexes the output row `id` that holds `data`.
+    /// Adds the output row `id`, which holds `data`, to its stream's group
+    /// (indexed at the latest by `flush`, before the transaction ends).
     pub fn add_row(
         &mut self,
         tx: &Transaction<'_>,
@@ -103,8 +132,35 @@ impl StepWords {
         stream: Stream,
         data: &[u8],
     ) -> rusqlite::Result<()> {
-        let words = self.streams[stream_slot(stream)].row_words(data);
-        insert(tx, id, &words)
+        let slot = stream_slot(stream);
+        // The first row of a group carries its line's words; the others
+        // continue what the group holds already.
+        let words = self.streams[slot].row_words(data, self.groups[slot].is_none());
+        let group = self.groups[slot].get_or_insert_with(|| Group {
+            first: id,
+            ..Group::default()
+        });
+        group.last = id;
+        group.rows += 1;
+        group.words.push_str(words);
+        group.words.push(' ');
+        if group.words.len() >= GROUP_MAX_BYTES || group.rows >= GROUP_MAX_ROWS {
+            write_group(tx, &self.groups[slot].take().expect("a group"))?;
+        }
+        Ok(())
+    }
+
+    /// Indexes what waits: call before the transaction commits.
+    pub fn flush(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        for group in self.groups.iter_mut().filter_map(Option::take) {
+            write_group(tx, &group)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a group waits for `flush`.
+    pub fn pending(&self) -> bool {
+        self.groups.iter().any(Option::is_some)
     }
 }
 
@@ -113,6 +169,16 @@ fn stream_slot(stream: Stream) -> usize {
         Stream::Stdout => 0,
         Stream::Stderr => 1,
     }
+}
+
+fn write_group(conn: &Connection, group: &Group) -> rusqlite::Result<()> {
+    if group.first != group.last {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO output_words_groups (last_id, first_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![group.last, group.first])?;
+    }
+    insert(conn, group.last, &group.words)
 }
 
 fn insert(conn: &Connection, id: i64, words: &str) -> rusqlite::Result<()> {
@@ -262,27 +328,45 @@ fn index_host(
          WHERE instance_id = ?1 AND host_idx = ?2 AND id < ?3 ORDER BY step_idx, id",
     )?;
     let mut rows = stmt.query(params![instance, host, below])?;
-    let mut streams: std::collections::HashMap<(i64, i64, String), StreamWords> =
-        std::collections::HashMap::new();
+    let mut attempts: std::collections::HashMap<i64, StepWords> = std::collections::HashMap::new();
     let mut count = 0;
     let mut step_seen = None;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
         let step: i64 = row.get(1)?;
         if step_seen != Some(step) {
-            streams.clear();
+            for (_, mut words) in attempts.drain() {
+                words.flush(tx)?;
+            }
             step_seen = Some(step);
         }
-        let key = (step, row.get::<_, i64>(2)?, row.get::<_, String>(3)?);
-        let data = row.get_ref(4)?.as_blob()?;
-        let words = streams.entry(key).or_default().row_words(data);
+        let stream = if row.get_ref(3)?.as_str()? == Stream::Stderr.as_str() {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        };
         // A row id used again after a delete may already be indexed.
-        tx.prepare_cached("DELETE FROM output_words WHERE rowid = ?1")?
-            .execute([id])?;
-        insert(tx, id, &words)?;
+        forget(tx, id)?;
+        attempts.entry(row.get(2)?).or_default().add_row(
+            tx,
+            id,
+            stream,
+            row.get_ref(4)?.as_blob()?,
+        )?;
         count += 1;
     }
+    for (_, mut words) in attempts.drain() {
+        words.flush(tx)?;
+    }
     Ok(count)
+}
+
+fn forget(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM output_words WHERE rowid = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM output_words_groups WHERE last_id = ?1")?
+        .execute([id])?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -292,7 +376,7 @@ mod tests {
     fn words_of_rows(rows: &[&[u8]]) -> Vec<String> {
         let mut stream = StreamWords::new();
         rows.iter()
-            .map(|row| stream.row_words(row).trim_end().to_owned())
+            .map(|row| stream.row_words(row, true).trim_end().to_owned())
             .collect()
     }
 

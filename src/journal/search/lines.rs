@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::pattern::Pattern;
 use crate::engine::events::{HostIndex, InstanceId, StepIndex, Stream};
@@ -175,30 +175,29 @@ impl<'c> StreamReader<'c> {
         })
     }
 
-    /// The rows around `id`: back to `context` lines before the first line
-    /// it holds a part of, on to `context` lines after the last.
-    pub fn around(&mut self, id: i64, context: usize) -> rusqlite::Result<Window> {
-        let own = self.row(id)?;
+    /// The rows from `first` to `last` and around them: back to `context`
+    /// lines before the first line they hold a part of, on to `context`
+    /// lines after the last.
+    pub fn around(&mut self, first: i64, last: i64, context: usize) -> rusqlite::Result<Window> {
+        let own = self.span(first, last)?;
         // Before: the newline that starts its first line, `context` more,
         // and one more: the line before is read too, so that a run of lines
         // kept by an earlier window is seen to go on in this one.
         let mut before = Vec::new();
         let mut newlines = 0;
-        let at_start = !self.walk(id, false, |row| {
+        let at_start = !self.walk(first, false, |row| {
             newlines += count_newlines(&row.data);
             before.push(row);
             newlines > context + 1
         })?;
         before.reverse();
         let mut rows = before;
-        rows.push(Row {
-            id,
-            data: own.clone(),
-        });
+        let ends_line = own.last().is_none_or(|row| row.data.last() == Some(&b'\n'));
+        rows.extend(own);
         // After: the newline that ends the line it stops in, then `context` more.
-        let mut wanted = context + usize::from(own.last() != Some(&b'\n'));
+        let mut wanted = context + usize::from(!ends_line);
         let at_end = wanted > 0
-            && !self.walk(id, true, |row| {
+            && !self.walk(last, true, |row| {
                 let n = count_newlines(&row.data);
                 rows.push(row);
                 if n >= wanted {
@@ -214,15 +213,44 @@ impl<'c> StreamReader<'c> {
         })
     }
 
+    /// The stream's rows from `first` to `last`.
+    fn span(&mut self, first: i64, last: i64) -> rusqlite::Result<Vec<Row>> {
+        let k = self.key;
+        let ids: Vec<(i64, u32, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, attempt, stream FROM output
+                 WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3 AND id BETWEEN ?4 AND ?5
+                 ORDER BY id",
+            )?
+            .query_map(params![k.instance, k.host, k.step, first, last], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut rows = Vec::new();
+        for (id, attempt, stream) in ids {
+            if self.mine(attempt, &stream) {
+                rows.push(Row {
+                    id,
+                    data: self.row(id)?,
+                });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A row's bytes; a row deleted meanwhile (the tail of a long output
+    /// slides on) reads as empty.
     fn row(&mut self, id: i64) -> rusqlite::Result<Rc<[u8]>> {
         if let Some(data) = self.cache.get(&id) {
             return Ok(data.clone());
         }
-        let data: Vec<u8> = self
+        let data: Option<Vec<u8>> = self
             .conn
             .prepare_cached("SELECT data FROM output WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))?;
-        let data: Rc<[u8]> = Rc::from(data);
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        let data: Rc<[u8]> = Rc::from(data.unwrap_or_default());
         self.cache.insert(id, data.clone());
         Ok(data)
     }

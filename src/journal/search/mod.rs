@@ -69,7 +69,7 @@ pub struct SearchSummary {
     pub blocks: usize,
     /// The index narrowed the search (the pattern needs a word).
     pub used_index: bool,
-    /// Output rows the index pointed at.
+    /// Groups of output rows the index pointed at.
     pub candidate_rows: usize,
     /// Hosts of runs whose earlier output is not indexed yet, read in full.
     pub hosts_read_in_full: usize,
@@ -102,8 +102,8 @@ struct Run {
 enum Work {
     /// Its output is not indexed yet: every line is checked.
     Everything,
-    /// The rows the index found, per stream.
-    Rows(BTreeMap<(StepIndex, u32, u8), Vec<i64>>),
+    /// The rows the index found, per stream: groups of rows, first to last.
+    Rows(BTreeMap<(StepIndex, u32, u8), Vec<(i64, i64)>>),
 }
 
 impl Journal {
@@ -147,8 +147,10 @@ impl Journal {
             Some(fts) => {
                 summary.used_index = true;
                 let mut stmt = self.conn.prepare_cached(
-                    "SELECT o.id, o.instance_id, o.host_idx, o.step_idx, o.attempt, o.stream
+                    "SELECT o.id, o.instance_id, o.host_idx, o.step_idx, o.attempt, o.stream,
+                            COALESCE(g.first_id, o.id)
                      FROM output_words w JOIN output o ON o.id = w.rowid
+                     LEFT JOIN output_words_groups g ON g.last_id = w.rowid
                      WHERE output_words MATCH ?1",
                 )?;
                 let mut rows = stmt.query([fts])?;
@@ -167,7 +169,7 @@ impl Journal {
                         streams
                             .entry((row.get(3)?, row.get(4)?, stream))
                             .or_default()
-                            .push(row.get(0)?);
+                            .push((row.get(6)?, row.get(0)?));
                     }
                 }
             }
@@ -318,15 +320,15 @@ impl Journal {
     fn gather(
         &self,
         key: StreamKey,
-        candidates: Option<&[i64]>,
+        candidates: Option<&[(i64, i64)]>,
         query: &SearchQuery,
     ) -> Result<Gathered, SearchError> {
         let mut reader = StreamReader::new(&self.conn, key);
         let mut gathered = Gathered::default();
         match candidates {
-            Some(ids) if ids.len() <= READ_AROUND_AT_MOST => {
-                for &id in ids {
-                    let window = reader.around(id, query.context)?;
+            Some(groups) if groups.len() <= READ_AROUND_AT_MOST => {
+                for &(first, last) in groups {
+                    let window = reader.around(first, last, query.context)?;
                     gathered.add(&window, &query.pattern, query.context);
                 }
             }
@@ -394,7 +396,7 @@ impl Journal {
 }
 
 /// A stream checked line by line when the index points at more of its
-/// rows than this; reading it whole is then cheaper.
+/// groups of rows than this; reading it whole is then cheaper.
 const READ_AROUND_AT_MOST: usize = 32;
 
 fn host_matches(filter: &GlobMatcher, name: &str) -> bool {

@@ -141,15 +141,32 @@ impl WordSplitter {
         WordSplitter::default()
     }
 
-    /// Feeds `text`; each word it completes goes to `done`.
-    pub fn feed(&mut self, text: &str, mut done: impl FnMut(&str)) {
+    /// Feeds `text`; each word it completes is appended to `out`, followed
+    /// by a space. Returns how many it completed.
+    pub fn feed(&mut self, text: &str, out: &mut String) -> usize {
+        let mut done = 0;
+        if text.is_ascii() {
+            // Most output: a byte at a time, no character decoding.
+            for &b in text.as_bytes() {
+                if b.is_ascii_alphanumeric() {
+                    if self.chars < MAX_WORD_CHARS {
+                        self.word.push(char::from(b.to_ascii_lowercase()));
+                    }
+                    self.chars += 1;
+                } else {
+                    done += self.end(out);
+                }
+            }
+            return done;
+        }
         for c in text.chars() {
             match kind(c) {
-                Kind::Separator => self.end(&mut done),
+                Kind::Separator => done += self.end(out),
                 Kind::Standalone => {
-                    self.end(&mut done);
-                    let mut buf = [0u8; 4];
-                    done(fold(c).encode_utf8(&mut buf));
+                    done += self.end(out);
+                    out.push(fold(c));
+                    out.push(' ');
+                    done += 1;
                 }
                 Kind::Joining => {
                     if self.chars < MAX_WORD_CHARS {
@@ -159,6 +176,7 @@ impl WordSplitter {
                 }
             }
         }
+        done
     }
 
     /// The word being read, if the text stopped inside one.
@@ -166,23 +184,27 @@ impl WordSplitter {
         (!self.word.is_empty()).then_some(self.word.as_str())
     }
 
-    /// Ends the word being read (the text ended).
-    pub fn end(&mut self, done: &mut impl FnMut(&str)) {
-        if !self.word.is_empty() {
-            done(&self.word);
-            self.word.clear();
-        }
+    /// Ends the word being read (the text ended): appended to `out` as
+    /// `feed` does; returns 1 if there was one.
+    pub fn end(&mut self, out: &mut String) -> usize {
         self.chars = 0;
+        if self.word.is_empty() {
+            return 0;
+        }
+        out.push_str(&self.word);
+        out.push(' ');
+        self.word.clear();
+        1
     }
 }
 
 /// The folded words of `text`, in order.
 pub fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = String::new();
     let mut splitter = WordSplitter::new();
-    splitter.feed(text, |w| out.push(w.to_owned()));
-    splitter.end(&mut |w: &str| out.push(w.to_owned()));
-    out
+    splitter.feed(text, &mut out);
+    splitter.end(&mut out);
+    out.split_whitespace().map(str::to_owned).collect()
 }
 
 #[cfg(test)]
@@ -215,13 +237,13 @@ mod tests {
         let long = "a".repeat(40);
         assert_eq!(words(&long), ["a".repeat(MAX_WORD_CHARS)]);
         let mut splitter = WordSplitter::new();
-        let mut out = Vec::new();
-        splitter.feed("conn", |w| out.push(w.to_owned()));
+        let mut out = String::new();
+        assert_eq!(splitter.feed("conn", &mut out), 0);
         assert_eq!(splitter.unfinished(), Some("conn"));
-        splitter.feed("ection refu", |w| out.push(w.to_owned()));
-        splitter.feed("sed", |w| out.push(w.to_owned()));
-        splitter.end(&mut |w: &str| out.push(w.to_owned()));
-        assert_eq!(out, ["connection", "refused"]);
+        assert_eq!(splitter.feed("ection refu", &mut out), 1);
+        splitter.feed("sed", &mut out);
+        assert_eq!(splitter.end(&mut out), 1);
+        assert_eq!(out, "connection refused ");
     }
 
     #[test]
