@@ -14,9 +14,8 @@
 # 2 if a run failed (then the numbers mean nothing).
 set -euo pipefail
 
-SHARED=${SHARED_BENCH:-/work/shared/bench}
+. "$(dirname "$0")/shared.sh"
 DIR=${BENCH_DIR:-/tmp/bench}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 N=1000 F=64 REPEAT=1 BUILD=1
 positional=()
 while [ $# -gt 0 ]; do
@@ -43,20 +42,10 @@ fi
 command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc; }
 
 "$SHARED/sshd-fleet.sh" "$N" >/dev/null
-[ -s "$DIR/known_hosts" ] || { echo "fanout: $DIR/known_hosts missing" >&2; exit 2; }
 
 # The fleet's inventory, with host keys checked against the fleet's wildcard
 # known_hosts line (never StrictHostKeyChecking=no for jobdeck).
-INV=$DIR/jobdeck-inv$N.ini
-{
-  echo "[fleet]"
-  cat "$DIR/hosts$N.txt"
-  echo "[fleet:vars]"
-  echo "ansible_port=2222"
-  echo "ansible_user=bench"
-  echo "ansible_ssh_private_key_file=$DIR/sshd/client_ed25519"
-  echo "ansible_ssh_common_args='-o UserKnownHostsFile=$DIR/known_hosts'"
-} > "$INV"
+INV=$("$(dirname "$0")/fleet-inventory.sh" "$N")
 
 if [ "$BUILD" = 1 ]; then
   (cd "$REPO" && CARGO_INCREMENTAL=0 cargo build --release --quiet)

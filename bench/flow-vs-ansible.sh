@@ -15,9 +15,8 @@
 # 2 if a run failed.
 set -euo pipefail
 
-SHARED=${SHARED_BENCH:-/work/shared/bench}
+. "$(dirname "$0")/shared.sh"
 DIR=${BENCH_DIR:-/tmp/bench}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 N=1000 F=64 REPEAT=1 BUILD=1 MODULE=raw
 positional=()
 while [ $# -gt 0 ]; do
@@ -37,20 +36,10 @@ command -v ansible-playbook >/dev/null || pip install -q ansible-core
 command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc; }
 
 "$SHARED/sshd-fleet.sh" "$N" >/dev/null
-[ -s "$DIR/known_hosts" ] || { echo "flow-vs-ansible: $DIR/known_hosts missing" >&2; exit 2; }
 
 # jobdeck checks host keys against the fleet's wildcard known_hosts line; ansible
 # uses the shared inventory (host key checking off, as peers.sh runs it).
-INV=$DIR/jobdeck-inv$N.ini
-{
-  echo "[fleet]"
-  cat "$DIR/hosts$N.txt"
-  echo "[fleet:vars]"
-  echo "ansible_port=2222"
-  echo "ansible_user=bench"
-  echo "ansible_ssh_private_key_file=$DIR/sshd/client_ed25519"
-  echo "ansible_ssh_common_args='-o UserKnownHostsFile=$DIR/known_hosts'"
-} > "$INV"
+INV=$("$(dirname "$0")/fleet-inventory.sh" "$N")
 
 # One batch of every host, F at a time, each host walking its three steps.
 FLOW=$DIR/flow3.yml

@@ -1,6 +1,8 @@
 //! Journal ingest: 1,000 hosts printing output concurrently through one
 //! `JournalSink` into a temp journal. Prints chunks/s, MB/s, the deepest the
-//! bounded channel got, and the total time.
+//! bounded channel got, and the total time. With more output per host than
+//! the journal keeps (CHUNKS x CHUNK_BYTES over 4 MiB), it measures keeping
+//! the head and the sliding tail, and prints what was dropped.
 //!
 //! `cargo bench --bench journal_ingest` (env: HOSTS, CHUNKS, CHUNK_BYTES, BATCH).
 
@@ -167,7 +169,10 @@ fn main() {
             |r| r.get(0),
         )
         .expect("count");
-    assert_eq!(stored as usize, chunks, "every chunk is in the journal");
+    let cap = WriterOptions::default().output_cap_bytes as usize;
+    if chunks_per_host * chunk_bytes <= cap {
+        assert_eq!(stored as usize, chunks, "every chunk is in the journal");
+    }
     assert_eq!(stats.errors, 0, "{:?}", stats.last_problem);
     let secs = elapsed.as_secs_f64();
     let mb = (chunks * chunk_bytes) as f64 / 1e6;
@@ -190,6 +195,11 @@ fn main() {
         stats.transactions, stats.largest_transaction
     );
     println!("  events applied    {}", stats.events_applied);
+    println!(
+        "  output kept       {:.1} MB, dropped {:.1} MB",
+        stats.output_bytes_stored as f64 / 1e6,
+        stats.output_bytes_dropped as f64 / 1e6
+    );
     println!(
         "  writer busy       {:.3} s ({:.0}% of the run): {:.0} events/s while busy",
         stats.busy.as_secs_f64(),

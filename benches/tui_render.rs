@@ -19,8 +19,8 @@ use jobdeck::engine::events::{Event, EventKind, HostStatus, InstanceStatus, Stre
 use jobdeck::tui::action::Action;
 use jobdeck::tui::app::App;
 use jobdeck::tui::keymap::Keymap;
-use jobdeck::tui::run_session::absorb_into_store;
 use jobdeck::tui::run_store::RunStore;
+use jobdeck::tui::tasks::run_session::absorb_into_store;
 use jobdeck::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # sshd and the client tools for the SSH tests, tmux for the console's
 # end-to-end test, ps/pkill (procps) to prove no process is left behind,
-# useradd/chpasswd (passwd) for the password-login user, sudo for run_as.
+# useradd/chpasswd (passwd) for the password-login user, sudo for run_as,
+# the sqlite3 command-line tool for the tests of other clients sharing the journal.
 need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
@@ -16,6 +17,7 @@ command -v pkill >/dev/null || need+=(procps)
 command -v chpasswd >/dev/null || need+=(passwd)
 command -v sudo >/dev/null || need+=(sudo)
 command -v python3 >/dev/null || need+=(python3)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

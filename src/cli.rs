@@ -95,10 +95,17 @@ pub enum Command {
         /// Only runs with this status: ok, failed, aborted, interrupted, running, waiting, paused.
         #[arg(long)]
         status: Option<String>,
+        /// Only runs started since then: a duration back from now (7d, 12h)
+        /// or a local date or time (2026-03-01, "2026-03-01 14:00").
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
     },
     /// Search the output of past runs: matching lines as `ID host step: line`,
     /// newest runs first. Exits 0 when something matched, 1 when nothing did.
     Grep(GrepArgs),
+    /// Journal housekeeping while runs go on: size, pruning old runs, backups, checks.
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Show a past run: results per host and their output.
     Show {
         id: i64,
@@ -137,6 +144,8 @@ pub enum Command {
         json: bool,
         #[arg(long, conflicts_with = "json")]
         gather: bool,
+        #[command(flatten)]
+        safety: SafetyArgs,
     },
     /// Continue an interrupted run: only the hosts not yet done.
     Resume {
@@ -150,6 +159,8 @@ pub enum Command {
         json: bool,
         #[arg(long, conflicts_with = "json")]
         gather: bool,
+        #[command(flatten)]
+        safety: SafetyArgs,
     },
     /// Export a whole run as JSON.
     Export {
@@ -286,6 +297,51 @@ pub struct GrepArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// File size, free pages, runs by status, output by flow and by month,
+    /// the largest runs.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete finished runs (ok, failed, aborted) older than a duration,
+    /// with their hosts, steps and output, and give the space back. Never
+    /// running, waiting, paused or interrupted runs, nor a schedule's last
+    /// run. Live runs go on meanwhile.
+    Prune {
+        /// Runs that ended longer ago than this: 90d, 12h, 1d12h.
+        #[arg(long, value_name = "DUR", required = true)]
+        older_than: String,
+        /// Keep the newest N runs of each flow, whatever their age.
+        #[arg(long, value_name = "N")]
+        keep_last: Option<usize>,
+        /// Only runs of this flow.
+        #[arg(long, value_name = "NAME")]
+        flow: Option<String>,
+        /// Say what would be deleted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the journal to a new file while runs and the daemon go on (a
+    /// consistent snapshot, checked before it gets its name).
+    Backup {
+        /// The copy; must not exist yet.
+        path: std::path::PathBuf,
+    },
+    /// Check the journal's integrity and its references between tables;
+    /// exits 1 when something is wrong.
+    Check {
+        /// SQLite's quick_check: faster, skips checking index contents.
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum InventoryCommand {
     /// Show the inventory as a project → cluster → app → hosts tree, or as
     /// the JSON document `ansible-inventory --list` prints.
@@ -387,6 +443,51 @@ pub struct RunPlanArgs {
     /// terminal: --mode confirm headless or in a schedule, approval steps).
     #[arg(short = 'y', long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+/// What guards a run: pre-flight, the guard's confirm rules, a run lock,
+/// nice/ionice, notifications. `--run`, `rerun`, `resume` and schedules
+/// take them (a rerun or resume keeps what its run recorded unless given).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SafetyArgs {
+    /// Check every host before batch 1 (connect, host key, sudo -n for
+    /// run_as users, the flow's preflight: checks): warn (report and go on),
+    /// strict (start nothing if a host is not ready), skip-unready (leave
+    /// those hosts out; `rerun --skipped` reaches them later).
+    #[arg(long, value_name = "warn|strict|skip-unready")]
+    pub preflight: Option<String>,
+    /// Let a guard rule of action `confirm` pass without a console (repeat
+    /// for several). --yes is not enough; `block` rules never pass.
+    #[arg(long, value_name = "RULE")]
+    pub allow: Vec<String>,
+    /// Hold this run lock while the run goes (${param} allowed); another run
+    /// asking for it waits (--lock-wait) or fails, naming the holder.
+    #[arg(long, value_name = "NAME")]
+    pub lock: Option<String>,
+    /// How long to wait for a held lock: 30s, 10m (default: fail at once).
+    #[arg(long, value_name = "DUR")]
+    pub lock_wait: Option<String>,
+    /// CPU niceness (0-19) of everything the steps start on the hosts.
+    #[arg(long, value_name = "N")]
+    pub nice: Option<String>,
+    /// I/O class of everything the steps start: idle, best-effort,
+    /// best-effort:N or N (0 highest, 7 lowest).
+    #[arg(long, value_name = "CLASS")]
+    pub ionice: Option<String>,
+    /// Send word of the run: webhook=URL (POST of a JSON document) or
+    /// command=CMD (the JSON on its stdin). Repeatable.
+    #[arg(long, value_name = "TARGET")]
+    pub notify: Vec<String>,
+    /// Events the --notify targets get: started, finished, failed,
+    /// recovered, needs_approval, paused, guard, or all (comma-separated;
+    /// default failed,recovered,needs_approval,paused,guard).
+    #[arg(long, value_name = "EVENTS")]
+    pub notify_on: Option<String>,
+    /// For a schedule's runs: send `failed` only when N runs in a row failed.
+    #[arg(long, value_name = "N")]
+    pub notify_after: Option<u32>,
 }
 
 /// Narrows a selection by the project → cluster → app tree, or replaces it

@@ -4,16 +4,23 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod duration;
 pub mod engine;
 pub mod escapes;
 pub mod flow;
+pub mod guard;
 pub mod hostlist;
 pub mod input_file;
 pub mod inventory;
 pub mod journal;
+pub mod locks;
+pub mod notify;
+pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod rollout;
+pub mod safety;
 pub mod schedule;
 pub mod transport;
 pub mod tui;
@@ -32,4 +39,8 @@ pub mod exit {
     /// A run stopped before its end and can be resumed (`jobdeck resume ID`):
     /// paused after a failure in a headless run, or interrupted.
     pub const INTERRUPTED: u8 = 4;
+    /// The journal could not record the run: no host started after the
+    /// failure, and those named on stderr ran without their results being
+    /// recorded.
+    pub const JOURNAL: u8 = 5;
 }

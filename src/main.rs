@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         }
         (None, Some(Command::Daemon { log })) => commands::run::journal_path(journal)
             .and_then(|path| jobdeck::schedule::daemon::run(path, log)),
-        (None, Some(Command::Check { flow })) => commands::run::check(&flow),
+        (None, Some(Command::Check { flow })) => commands::run::check(&flow, &cli.inventory),
         (
             None,
             Some(Command::History {
@@ -39,8 +39,10 @@ fn main() -> ExitCode {
                 limit,
                 flow,
                 status,
+                since,
             }),
-        ) => commands::history::history(journal, json, limit, flow, status),
+        ) => commands::history::history(journal, json, limit, flow, status, since),
+        (None, Some(Command::Journal(cmd))) => commands::journal::run(cmd, journal),
         (
             None,
             Some(Command::Show {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
                 yes,
                 json,
                 gather,
+                safety,
             }),
         ) => commands::run::rerun(
             &cli.inventory,
@@ -71,7 +74,8 @@ fn main() -> ExitCode {
             id,
             &params,
             yes,
-            commands::run::RerunHosts { failed, skipped },
+            &safety,
+            jobdeck::plan::RerunHosts { failed, skipped },
             commands::run::Output { json, gather },
         ),
         (
@@ -82,8 +86,17 @@ fn main() -> ExitCode {
                 yes,
                 json,
                 gather,
+                safety,
             }),
-        ) => commands::run::resume(&cli.inventory, journal, id, &params, yes, json, gather),
+        ) => commands::run::resume(
+            &cli.inventory,
+            journal,
+            id,
+            &params,
+            yes,
+            &safety,
+            commands::run::Output { json, gather },
+        ),
         (None, None) => jobdeck::tui::run_tui_blocking(jobdeck::tui::TuiOptions {
             inventory: cli.inventory.clone(),
             journal: cli.journal.clone(),

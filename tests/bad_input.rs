@@ -566,9 +566,11 @@ fn gather_shows_why_each_unreachable_host_was_unreachable() {
 /// before the first frame).
 #[test]
 fn console_warnings_stay_visible_after_the_inventory_loads() {
-    use jobdeck::tui::app::{App, StatusLevel};
+    use jobdeck::tui::app::App;
     use jobdeck::tui::config::Settings;
-    use jobdeck::tui::keymap::{Key, KeyContext};
+    use jobdeck::tui::effects::StatusLevel;
+    use jobdeck::tui::key::Key;
+    use jobdeck::tui::keymap::KeyContext;
 
     let lab = Lab::new();
     let config = lab.path("config/jobdeck");

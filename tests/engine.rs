@@ -83,6 +83,7 @@ fn step(name: &str, command: &str) -> PlannedStep {
         on_failure: OnFailure::Stop,
         run_as: None,
         applies_to: None,
+        manners: Default::default(),
     }
 }
 
@@ -127,6 +128,8 @@ fn plan(hosts: Vec<PlannedHost>, batches: Vec<Vec<HostIndex>>, steps: Vec<Planne
         },
         start: StartPoint::default(),
         secrets: Vec::new(),
+        gates: Default::default(),
+        sessions: Default::default(),
     }
 }
 
@@ -434,6 +437,14 @@ fn check_invariants(events: &[Event], done_hosts: &[HostIndex]) {
             }
         };
         match &event.kind {
+            // Gates before the first batch; these plans have none.
+            EventKind::GuardHit { .. }
+            | EventKind::GuardConfirmNeeded { .. }
+            | EventKind::LockWaiting { .. }
+            | EventKind::LockAcquired { .. }
+            | EventKind::PreflightChecked { .. }
+            | EventKind::HostSlotWaiting { .. }
+            | EventKind::RunRefused { .. } => fail(format!("gate event at {i}")),
             EventKind::InstanceStarted { .. } | EventKind::InstanceFinished { .. } => {
                 if i != 0 && i != events.len() - 1 {
                     fail(format!("instance boundary at {i}"));
@@ -1565,6 +1576,44 @@ async fn pause_holds_new_hosts_until_resume() {
         done.position("resumed", |k| *k == EventKind::Resumed)
             < done.position("h1", is_step_started(1, 0))
     );
+}
+
+/// What the journal's forwarder sends when a write failed: no new host,
+/// the running one finishes, and the run ends interrupted (resumable) with
+/// the pending hosts left pending, not skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stop_starts_no_new_host_and_ends_interrupted() {
+    let mut p = plan(
+        local_hosts(3),
+        vec![vec![0, 1], vec![2]],
+        vec![step("s", "sleep 0.3")],
+    );
+    p.policy.forks = 1;
+    let mut live = Live::start(p);
+    live.wait_for("h0 running", is_step_started(0, 0)).await;
+    live.send(Control::Stop {
+        reason: "the journal could not record the run: disk full".into(),
+    });
+    let done = live.finish().await;
+    assert_eq!(done.status, InstanceStatus::Interrupted);
+    let ended = |h| {
+        done.events.iter().find_map(|e| match e.kind {
+            EventKind::HostFinished { host, status } if host == h => Some(status),
+            _ => None,
+        })
+    };
+    assert_eq!(ended(0), Some(HostStatus::Ok), "the running host finished");
+    assert_eq!(ended(1), None, "h1 never started, and stays pending");
+    assert_eq!(ended(2), None);
+    assert!(!done.events.iter().any(|e| is_step_started(1, 0)(&e.kind)));
+    assert!(!done.events.iter().any(|e| is_batch_started(1)(&e.kind)));
+    match &done.events.last().unwrap().kind {
+        EventKind::InstanceFinished { reason, .. } => assert_eq!(
+            reason.as_deref(),
+            Some("the journal could not record the run: disk full")
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -22,6 +22,10 @@ const HOUR: i64 = 3_600_000;
 const SECRET: &str = "hunter2-s3cret";
 /// Small, so db1's first step is cut.
 const CAP: u64 = 1024;
+/// What `show` prints where db1's first step was cut.
+const MARKER: &str = "[... 1000 bytes, 10 lines not kept here: the journal keeps the first 512 bytes and the last 512 bytes of a step's output ...]";
+/// One of db1's 100-byte lines.
+const X: &str = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
 const ABORT_REASON: &str =
     "max-fail exceeded: 1 of 1 hosts failed (limit 0); no new hosts were started";
 const LATIN1: &[u8] = b"caf\xe9 latin1\n";
@@ -659,13 +663,14 @@ fn show_prints_the_header_then_each_host_in_run_order() {
             "-- step 2/2: start (attempt 2/2) [FAILED] exit 3, 0.20s\nstderr: boom again\n",
             "\n== db1 [OK] batch 2/2, exit 0, 1.51s\n",
             "-- step 1/2: stop [OK] exit 0, 0.20s\ncaf\u{fffd} latin1\n",
-            "[... 988 bytes not kept (cap 1.0 KiB), 1 chunk ...]\n",
+            // The marker stands where the bytes were: whole lines around it.
+            &format!("{X}\n{X}\n{X}\n{X}\n{X}\n{MARKER}\n{X}\n{X}\n{X}\n{X}\n{X}\n"),
             "-- step 2/2: start [OK] exit 0, 1.20s\nstarted db\n",
         ],
     );
-    // What was kept of the big chunk: 1012 bytes = 10 whole lines and a bit.
+    // What was kept of the big chunk: its first and last 5 lines.
     let xs = text.lines().filter(|l| l.starts_with("xxx")).count();
-    assert_eq!(xs, 11, "{text}");
+    assert_eq!(xs, 10, "{text}");
 }
 
 #[test]
@@ -702,7 +707,7 @@ fn show_narrows_to_a_host_and_a_step() {
     let stops = ok_run(&fx.path, &["show", "2", "--step", "stop"]);
     assert_eq!(stops.matches("-- step 1/2: stop").count(), 3, "{stops}");
     assert!(!stops.contains("-- step 2/2"), "{stops}");
-    assert!(stops.contains("988 bytes not kept"), "{stops}");
+    assert!(stops.contains(MARKER), "{stops}");
 }
 
 #[test]
@@ -743,9 +748,15 @@ fn show_json_has_the_same_data_with_raw_output() {
     assert_eq!(all["instance"]["status"], "failed");
     assert_eq!(all["hosts"].as_array().unwrap().len(), 3);
     assert_eq!(all["exports"][0]["value"], "b-42");
-    assert_eq!(all["truncations"][0]["dropped_bytes"], 988);
+    assert_eq!(all["truncations"][0]["dropped_bytes"], 1000);
+    assert_eq!(all["truncations"][0]["dropped_lines"], 10);
     let output = all["output"].as_array().unwrap();
-    assert_eq!(output.len(), 9);
+    // db1's big chunk is kept as its head and its tail, the marker between.
+    assert_eq!(output.len(), 11);
+    let marker = output.iter().position(|c| c["marker"] == true).unwrap();
+    assert_eq!(output[marker]["text"], format!("{MARKER}\n"));
+    assert_eq!(output[marker - 1]["host"], 2);
+    assert_eq!(output[marker + 1]["host"], 2);
     assert_eq!(output[1]["text"], "\u{1b}[31mwarn: slow stop\u{1b}[0m\n");
     assert_eq!(output[1]["stream"], "stderr");
     let latin1 = output.iter().find(|c| c.get("hex").is_some()).unwrap();
@@ -781,7 +792,7 @@ fn replay_plays_the_output_in_order_with_scaled_timing() {
     let took = started.elapsed();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines[0].starts_with("== replay of instance 2: deploy, 9 chunks"),
+        lines[0].starts_with("== replay of instance 2: deploy, 10 chunks"),
         "{text}"
     );
     let body: Vec<&str> = lines[1..]
@@ -799,19 +810,20 @@ fn replay_plays_the_output_in_order_with_scaled_timing() {
             "-- 1h1s later --",
             "web02 | stopping app",
             "db1   | caf\u{fffd} latin1",
+            &format!("db1   | {MARKER}"),
             "web02 | stderr: boom: port in use",
             "db1   | started db",
             "web02 | stderr: boom again",
         ],
         "{text}"
     );
-    // The last line of the cut chunk was unfinished; it shows when db1 moves on.
+    // The first and last 5 lines of the cut chunk.
     assert_eq!(
         lines
             .iter()
             .filter(|l| l.starts_with("db1   | xxx"))
             .count(),
-        11
+        10
     );
     // Kept gaps: 1 s + 0.3 s, the hour shortened to 5 s, then 2.4 s of the
     // second batch: 8.7 s of run time, 0.87 s at 10x. The upper bound only
@@ -864,7 +876,7 @@ fn export_prints_the_whole_instance() {
         exported["atoms"]["stop-service"]["body"],
         "#!/bin/sh\nsystemctl stop app\n"
     );
-    assert_eq!(exported["output"].as_array().unwrap().len(), 9);
+    assert_eq!(exported["output"].as_array().unwrap().len(), 11);
     // Pretty-printed, for reading and diffing.
     let text = ok_run(&fx.path, &["export", "2", "--json"]);
     assert!(text.starts_with("{\n  \""), "{}", &text[..40]);

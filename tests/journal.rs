@@ -20,8 +20,7 @@ use engine::events::{
 };
 use journal::{
     BatchRecord, Chunk, ExportRecord, HostRecord, InstanceFilter, Journal, JournalSink,
-    JournalWriter, NewInstance, SECRET_MASK, StepResultRecord, Trigger, TruncationRecord,
-    WriterOptions,
+    JournalWriter, NewInstance, SECRET_MASK, StepResultRecord, Trigger, WriterOptions,
 };
 use serde_json::json;
 
@@ -109,11 +108,12 @@ fn a_new_journal_gets_the_schema_and_a_newer_one_is_refused() {
     drop(journal);
 
     // A later jobdeck migrated the file past what this one knows.
+    let newer = journal::schema::latest_version() + 1;
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 3).unwrap();
+    raw.pragma_update(None, "user_version", newer).unwrap();
     drop(raw);
     let expected = format!(
-        "journal {} was written by a newer jobdeck (schema 3, this jobdeck knows {}); upgrade jobdeck",
+        "journal {} was written by a newer jobdeck (schema {newer}, this jobdeck knows {}); upgrade jobdeck",
         path.display(),
         journal::schema::latest_version()
     );
@@ -162,6 +162,100 @@ fn the_journal_and_its_wal_files_are_private() {
         0o700,
         "created parent dirs are private too"
     );
+}
+
+/// The kernel's POSIX locks this process holds on `path`'s inode
+/// (`/proc/locks`: "1: POSIX ADVISORY READ PID MAJ:MIN:INODE START END").
+fn my_locks_on(path: &Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(path).unwrap().ino().to_string();
+    let me = std::process::id().to_string();
+    std::fs::read_to_string("/proc/locks")
+        .unwrap()
+        .lines()
+        .filter(|line| !line.contains("->"))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.get(1) == Some(&"POSIX") && f.get(4) == Some(&me.as_str()))
+        .filter(|f| f.get(5).and_then(|dev| dev.rsplit(':').next()) == Some(inode.as_str()))
+        .count()
+}
+
+/// This process's descriptors of the journal's files that point at deleted files.
+fn deleted_journal_fds(pid: u32, path: &Path) -> Vec<String> {
+    let prefix = path.display().to_string();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .map(|target| target.display().to_string())
+                .filter(|t| t.starts_with(&prefix) && t.ends_with("(deleted)"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn opening_the_journal_again_keeps_the_locks_of_open_connections() {
+    // POSIX locks belong to the process: a second open that closed a
+    // descriptor of the file (to set its mode) dropped the first
+    // connection's lock, and the next SQLite client to close deleted -wal
+    // and -shm under it.
+    let (_dir, path) = temp_journal();
+    let mut first = Journal::open(&path).unwrap();
+    first
+        .create_instance(&new_instance("deploy", &["a"]))
+        .unwrap();
+    assert!(my_locks_on(&path) > 0, "an open connection holds a lock");
+    let second = Journal::open(&path).unwrap();
+    second.list_instances(&InstanceFilter::default()).unwrap();
+    let third = journal::JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    assert!(
+        my_locks_on(&path) > 0,
+        "opening the journal again dropped this process's locks on it"
+    );
+    // Another client comes and goes; it must not think it is the last one.
+    let out = Command::new("sqlite3")
+        .arg(&path)
+        .arg("SELECT count(*) FROM instances")
+        .output()
+        .expect("the sqlite3 command-line tool (scripts/test.sh installs it)");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    assert!(
+        wal.exists(),
+        "sqlite3 deleted the -wal under live connections"
+    );
+    assert_eq!(
+        deleted_journal_fds(std::process::id(), &path),
+        Vec::<String>::new()
+    );
+    // And what the connections write stays in the one journal everybody sees.
+    first
+        .create_instance(&new_instance("deploy", &["b"]))
+        .unwrap();
+    let out = Command::new("sqlite3")
+        .arg(&path)
+        .arg("SELECT count(*) FROM instances")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    drop(third);
+    drop(second);
+    assert_eq!(first.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn a_journal_path_through_a_file_is_one_clear_error() {
+    let err = Journal::open("/dev/null/x.db").err().unwrap().to_string();
+    assert_eq!(err, "journal /dev/null/x.db: /dev/null is not a directory");
+    let err = Journal::open_existing("/dev/null/x.db")
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(err, "journal /dev/null/x.db: /dev/null is not a directory");
+    let (_dir, path) = temp_journal();
+    assert!(Journal::open_existing(&path).unwrap().is_none());
+    assert!(!path.exists(), "looking never creates a journal");
 }
 
 #[test]
@@ -554,6 +648,7 @@ fn a_synthetic_run_round_trips_through_the_writer_and_queries() {
         at,
         stream,
         data: data.to_vec(),
+        marker: false,
     };
     assert_eq!(
         journal.output(id, Some(1), None).unwrap(),
@@ -669,15 +764,16 @@ fn history_filters_by_flow_status_time_and_limit() {
 
 // ---------------------------------------------------------------- output
 
-#[test]
-fn output_past_the_cap_is_dropped_and_counted_once() {
-    let (_dir, path) = temp_journal();
+/// Runs `chunks` of one host's one step through a writer with `cap`;
+/// returns the journal and the instance.
+fn write_output(cap: u64, chunks: &[&[u8]]) -> (tempfile::TempDir, Journal, InstanceId) {
+    let (dir, path) = temp_journal();
     let mut journal = Journal::open(&path).unwrap();
     let id = journal
         .create_instance(&new_instance("noisy", &["a", "b"]))
         .unwrap();
     let options = WriterOptions {
-        output_cap_bytes: 100,
+        output_cap_bytes: cap,
         ..WriterOptions::default()
     };
     let (sink, handle) = JournalWriter::spawn(&path, options).unwrap();
@@ -702,63 +798,136 @@ fn output_past_the_cap_is_dropped_and_counted_once() {
             },
         ),
     ];
-    // 13 chunks of 30 bytes: 100 kept (3 whole + 10 bytes of the 4th), 290 dropped.
-    for n in 0..13u8 {
-        let stream = if n % 2 == 0 {
-            Stream::Stdout
-        } else {
-            Stream::Stderr
-        };
-        events.push(ev(
-            id,
-            10 + i64::from(n),
-            out(0, 0, stream, &[b'a' + n; 30]),
-        ));
+    for (n, data) in chunks.iter().enumerate() {
+        events.push(ev(id, 10 + n as i64, out(0, 0, Stream::Stdout, data)));
+        // Several transactions: the marker is kept up to date across them.
+        if n % 7 == 6 {
+            send_all(&sink, std::mem::take(&mut events));
+        }
     }
     events.push(ev(
         id,
-        50,
-        out(1, 0, Stream::Stdout, b"host b is under its cap"),
+        500,
+        out(1, 0, Stream::Stdout, b"host b is under its cap\n"),
     ));
     send_all(&sink, events);
-    // A later transaction keeps counting into the same marker.
-    send_all(
-        &sink,
-        vec![ev(id, 60, out(0, 0, Stream::Stdout, &[b'z'; 10]))],
-    );
     drop(sink);
     let stats = handle.join().unwrap();
-    assert_eq!(stats.output_bytes_stored, 100 + 23);
-    assert_eq!(stats.output_bytes_dropped, 300);
+    assert_eq!(stats.errors, 0, "{:?}", stats.last_problem);
+    (dir, journal, id)
+}
 
+fn numbered_lines(count: usize) -> Vec<u8> {
+    (0..count)
+        .flat_map(|n| format!("line {n:03}\n").into_bytes())
+        .collect()
+}
+
+#[test]
+fn long_output_keeps_its_head_and_its_tail_with_a_marker_between() {
+    // 60 lines of 9 bytes, sent in chunks of 14 that split lines anywhere.
+    let all = numbered_lines(60);
+    let chunks: Vec<&[u8]> = all.chunks(14).collect();
+    let (_dir, journal, id) = write_output(100, &chunks);
+
+    let rows = journal.output(id, Some(0), Some(0)).unwrap();
+    let at = rows.iter().position(|c| c.marker).expect("a marker chunk");
+    assert_eq!(rows.iter().filter(|c| c.marker).count(), 1);
+    let head: Vec<u8> = rows[..at].iter().flat_map(|c| c.data.clone()).collect();
+    let tail: Vec<u8> = rows[at + 1..].iter().flat_map(|c| c.data.clone()).collect();
+    // Whole lines on both sides: the first 5 (45 bytes of the 50 the head
+    // may hold) and the last ones, at most the tail's 50 bytes and a chunk.
+    assert_eq!(head, all[..45]);
+    assert!(all.ends_with(&tail));
+    let dropped = all.len() - head.len() - tail.len();
+    assert_eq!(dropped % 9, 0, "whole lines are dropped");
+    assert!((36..=50 + 14).contains(&tail.len()), "{}", tail.len());
+    assert!(
+        tail.starts_with(b"line "),
+        "{}",
+        String::from_utf8_lossy(&tail)
+    );
+
+    let detail = journal.instance(id).unwrap().unwrap();
+    let cut = &detail.truncations[0];
+    assert_eq!(detail.truncations.len(), 1);
+    assert_eq!((cut.host, cut.step, cut.cap_bytes), (0, 0, 100));
+    assert_eq!(cut.dropped_bytes, dropped as u64);
+    assert_eq!(cut.dropped_lines, Some(dropped as u64 / 9));
+    assert!(cut.first_dropped_at > 10 && cut.last_dropped_at <= 10 + chunks.len() as i64);
+    assert_eq!(
+        String::from_utf8(rows[at].data.clone()).unwrap(),
+        format!(
+            "[... {dropped} bytes, {} lines not kept here: the journal keeps the first 50 bytes and the last 50 bytes of a step's output ...]\n",
+            dropped / 9
+        )
+    );
+    // The other host's output is whole, with no marker.
+    assert_eq!(
+        journal.output(id, Some(1), None).unwrap()[0].data,
+        b"host b is under its cap\n"
+    );
+    // A host's history walks the same chunks, marker included, in order.
+    let mut walked = Vec::new();
+    journal
+        .for_each_host_item(id, 0, |item| {
+            if let journal::HostItem::Chunk(c) = item {
+                walked.push(c);
+            }
+            true
+        })
+        .unwrap();
+    assert_eq!(walked, rows);
+    assert_eq!(journal.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn a_line_longer_than_the_cap_is_cut_inside_it() {
+    // No line ends at all: the head and tail are cut at the byte.
+    let all: Vec<u8> = (0..300u32).map(|n| b'a' + (n % 26) as u8).collect();
+    let chunks: Vec<&[u8]> = all.chunks(30).collect();
+    let (_dir, journal, id) = write_output(100, &chunks);
+    let rows = journal.output(id, Some(0), Some(0)).unwrap();
+    let at = rows.iter().position(|c| c.marker).unwrap();
+    let head: Vec<u8> = rows[..at].iter().flat_map(|c| c.data.clone()).collect();
+    let tail: Vec<u8> = rows[at + 1..].iter().flat_map(|c| c.data.clone()).collect();
+    assert_eq!(head, all[..50]);
+    assert_eq!(
+        tail,
+        all[all.len() - 60..],
+        "the last 50 bytes, in whole chunks"
+    );
+    let cut = &journal.instance(id).unwrap().unwrap().truncations[0];
+    assert_eq!(cut.dropped_bytes, 300 - 50 - 60);
+    assert_eq!(cut.dropped_lines, Some(0));
+    // One chunk bigger than the whole cap.
+    let (_dir, journal, id) = write_output(100, &[&all]);
     let kept: Vec<u8> = journal
         .output(id, Some(0), Some(0))
         .unwrap()
         .into_iter()
+        .filter(|c| !c.marker)
         .flat_map(|c| c.data)
         .collect();
-    let mut expected = Vec::new();
-    for n in 0..3u8 {
-        expected.extend([b'a' + n; 30]);
-    }
-    expected.extend([b'd'; 10]);
-    assert_eq!(kept, expected);
-    let d = journal.instance(id).unwrap().unwrap();
-    assert_eq!(
-        d.truncations,
-        vec![TruncationRecord {
-            host: 0,
-            step: 0,
-            cap_bytes: 100,
-            dropped_bytes: 300,
-            dropped_chunks: 11,
-            first_dropped_at: 13,
-            last_dropped_at: 60,
-        }]
-    );
-    assert_eq!(
-        journal.output(id, Some(1), None).unwrap()[0].data,
-        b"host b is under its cap"
+    assert_eq!(kept, [&all[..50], &all[250..]].concat());
+}
+
+#[test]
+fn output_under_the_cap_is_kept_whole_without_a_marker() {
+    let all = numbered_lines(11); // 99 bytes
+    let chunks: Vec<&[u8]> = all.chunks(14).collect();
+    let (_dir, journal, id) = write_output(100, &chunks);
+    let rows = journal.output(id, Some(0), Some(0)).unwrap();
+    assert!(rows.iter().all(|c| !c.marker));
+    let kept: Vec<u8> = rows.into_iter().flat_map(|c| c.data).collect();
+    assert_eq!(kept, all);
+    assert!(
+        journal
+            .instance(id)
+            .unwrap()
+            .unwrap()
+            .truncations
+            .is_empty()
     );
 }
 

@@ -75,6 +75,7 @@ impl Fixture {
             grace: DEFAULT_GRACE,
             kind: "test".into(),
             log_dir: Some(dir.path().join("logs")),
+            retention_config: None,
         };
         let scheduler = Scheduler::new(&journal, clock.clone(), options).unwrap();
         Fixture {
@@ -363,6 +364,62 @@ fn overlap_queue_starts_waiting_fires_one_after_another() {
             "started: a queued fire"
         ]
     );
+}
+
+#[test]
+fn a_fire_whose_lock_another_run_holds_follows_the_overlap_policy() {
+    use jobdeck::engine::Coordinator;
+    let mut f = Fixture::new("2026-05-04T09:59:00Z");
+    let locked = |name: &str, overlap| NewSchedule {
+        name: name.into(),
+        flow_path: "/srv/flows/nightly.yml".into(),
+        flow_name: "nightly".into(),
+        run: RunOptions {
+            safety: jobdeck::safety::SafetyOptions {
+                lock: Some("db-${cluster}".into()),
+                ..Default::default()
+            },
+            params: vec![("cluster".into(), "main".into())],
+            ..Default::default()
+        },
+        when: cron("0 * * * *"),
+        zone: Tz::UTC,
+        until: None,
+        overlap,
+        catch_up: CatchUp::Once,
+    };
+    let skip = f
+        .store()
+        .add(&locked("skip", Overlap::Skip), f.clock_now())
+        .unwrap()
+        .id;
+    let queue = f
+        .store()
+        .add(&locked("queue", Overlap::Queue), f.clock_now())
+        .unwrap()
+        .id;
+    // A run of this (live) process holds the lock the fires ask for.
+    let coordinator = jobdeck::locks::JournalCoordinator::open(&f.journal).unwrap();
+    assert_eq!(coordinator.try_lock("db-main", 99).unwrap(), None);
+    f.at("2026-05-04T10:00:00Z");
+    assert!(f.launched.take().is_empty());
+    let skipped = &f.outcomes(skip)[0];
+    assert!(
+        skipped.starts_with("skipped: lock 'db-main' is held by run 99 (")
+            && skipped.ends_with("(overlap skip)"),
+        "{skipped}"
+    );
+    assert!(f.outcomes(queue)[0].starts_with("queued: 1 waiting"));
+
+    coordinator.release_lock("db-main", 99);
+    f.at("2026-05-04T10:10:00Z");
+    let started = f.launched.take();
+    assert_eq!(
+        started.len(),
+        1,
+        "the queued fire starts once the lock is free"
+    );
+    assert_eq!(f.outcomes(queue)[1], "started: a queued fire");
 }
 
 #[test]

@@ -10,8 +10,9 @@ use crossterm::event::{
 };
 use jobdeck::inventory::Inventory;
 use jobdeck::tui::action::{Action, ViewId};
-use jobdeck::tui::app::{App, AppMessage};
+use jobdeck::tui::app::App;
 use jobdeck::tui::keymap::Keymap;
+use jobdeck::tui::message::AppMessage;
 use jobdeck::tui::theme::Theme;
 use jobdeck::tui::views::inventory::{Focus, InputMode};
 use ratatui::Terminal;
@@ -315,7 +316,7 @@ async fn patterns_run_off_the_ui_task_and_stale_answers_are_dropped() {
     // Four keystrokes, four evaluations; only the last one's answer counts.
     for _ in 0..4 {
         let message = messages.recv().await.unwrap();
-        assert!(matches!(message, AppMessage::PatternEvaluated { .. }));
+        assert!(matches!(message, AppMessage::Inventory(_)));
         app.on_message(message);
     }
     assert_eq!(app.inventory_view().pattern_count(), Some(Ok(10)));

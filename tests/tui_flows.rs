@@ -10,7 +10,8 @@ use jobdeck::flow::{StepKind, load_flow};
 use jobdeck::inventory::Inventory;
 use jobdeck::tui::action::{Action, ViewId};
 use jobdeck::tui::app::App;
-use jobdeck::tui::keymap::{Key, Keymap};
+use jobdeck::tui::key::Key;
+use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -200,4 +201,50 @@ fn a_new_flow_is_created_in_the_flows_directory() {
     let flow = load_flow(&root.join("flows/hello.yml")).expect("a valid new flow");
     assert_eq!(flow.name, "hello");
     assert_eq!(app.flows_view().library().unwrap().flows.len(), 4);
+}
+
+/// One catalog: a flow saved in the Flows view, or added on disk and picked
+/// up by the view's reload, is offered at once by the Planner and by the
+/// schedule form, without a restart.
+#[test]
+fn flows_saved_or_added_on_disk_reach_the_planner_and_the_schedule_form() {
+    let (_dir, root, mut app) = app(160, 48);
+    app.dispatch(Action::NewItem);
+    type_text(&mut app, "hello");
+    app.dispatch(Action::Submit);
+    app.dispatch(Action::Save);
+    let labels = app.planner_view().flow_labels();
+    assert!(labels.contains(&"hello".to_string()), "{labels:?}");
+
+    std::fs::write(
+        root.join("flows/zz-added.yml"),
+        "name: added\nsteps:\n  - name: hi\n    command: echo hi\n",
+    )
+    .unwrap();
+    app.dispatch(Action::Cancel); // the composer closes: saved, nothing to lose
+    app.dispatch(Action::Refresh);
+    assert_eq!(app.flows_view().library().unwrap().flows.len(), 5);
+    let labels = app.planner_view().flow_labels();
+    assert!(labels.contains(&"added".to_string()), "{labels:?}");
+
+    app.dispatch(Action::ShowView(ViewId::Schedules));
+    app.dispatch(Action::NewItem);
+    for _ in 0..4 {
+        app.dispatch(Action::Down); // name, kind, cron, zone, then flow
+    }
+    let mut offered = Vec::new();
+    for _ in 0..6 {
+        let text = screen(&app, 160, 48);
+        let shown = text
+            .split('‹')
+            .nth(1)
+            .and_then(|rest| rest.split('›').next())
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        offered.push(shown);
+        app.dispatch(Action::NextChoice);
+    }
+    assert!(offered.contains(&"added".to_string()), "{offered:?}");
+    assert!(offered.contains(&"hello".to_string()), "{offered:?}");
 }

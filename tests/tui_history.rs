@@ -4,7 +4,9 @@
 //! runtime the view's journal reads run inline, so every frame is settled.
 
 mod console;
-use console::screen;
+use console::{press, screen};
+
+use crossterm::event::KeyCode;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -258,9 +260,13 @@ fn journal() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn app(width: u16, height: u16, journal: &Path) -> App {
+    app_with(Keymap::builtin(), width, height, journal)
+}
+
+fn app_with(keymap: Keymap, width: u16, height: u16, journal: &Path) -> App {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory");
     let inv = Inventory::load(&[root.to_string_lossy().into_owned()]).unwrap();
-    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    let mut app = App::new(Theme::default_theme(), keymap);
     app.set_fixed_clock("12:00:00");
     app.dispatch(Action::Resize(width, height));
     app.set_inventory(Arc::new(inv), PathBuf::from(env!("CARGO_MANIFEST_DIR")));
@@ -596,4 +602,186 @@ fn a_replay_reads_output_older_than_its_buffer_back_from_the_journal() {
     );
     let text = screen(&app, 80, 24);
     assert!(text.contains("line 00000 of chatter"), "{text}");
+}
+
+/// The shared dialog asks before a rerun, with the keymap's keys: a
+/// remapped confirm key is shown and works, the old `y` does nothing.
+#[test]
+fn rerun_is_asked_in_the_shared_dialog_with_the_keymaps_keys() {
+    let (_dir, path) = journal();
+    let (keymap, problems) = Keymap::with_overrides(
+        "[dialog]\n\"o\" = \"confirm\"\n\"y\" = \"none\"\n",
+        Path::new("keymap.toml"),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    let mut app = app_with(keymap, 80, 24, &path);
+    app.set_program(PathBuf::from("/bin/true"));
+    app.dispatch(Action::RerunFailed); // #2 deploy: failed
+    assert!(app.dialog().is_some(), "the shared dialog asks");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("Rerun the failed hosts of #2"), "{text}");
+    assert!(text.contains("o start"), "{text}");
+    assert!(!text.contains("y start"), "{text}");
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.dialog().is_some(), "y is no longer a key of the dialog");
+    press(&mut app, KeyCode::Char('o'));
+    assert!(app.dialog().is_none());
+}
+
+/// A run that failed on web01 and was aborted (max-fail), in a journal of
+/// its own.
+fn aborted_journal() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let mut journal = Journal::open(&path).unwrap();
+    let (sink, handle) = JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    let id = journal
+        .create_instance(&new_instance("cutover", &["web01", "web02"]))
+        .unwrap();
+    let mut s = Script {
+        id,
+        events: Vec::new(),
+    };
+    s.at(
+        0,
+        EventKind::InstanceStarted {
+            flow: "cutover".into(),
+            hosts: vec!["web01".into(), "web02".into()],
+            steps: vec!["switch".into()],
+            batches: vec![vec![0], vec![1]],
+        },
+    )
+    .at(1, EventKind::BatchStarted { batch: 0 })
+    .step(10, 0, 0, 300, outcome(HostStatus::Failed, 1))
+    .at(
+        310,
+        EventKind::HostFinished {
+            host: 0,
+            status: HostStatus::Failed,
+        },
+    )
+    .at(
+        320,
+        EventKind::HostFinished {
+            host: 1,
+            status: HostStatus::Skipped,
+        },
+    )
+    .at(
+        400,
+        EventKind::InstanceFinished {
+            status: InstanceStatus::Aborted,
+            reason: Some("max-fail exceeded".into()),
+        },
+    );
+    for e in &s.events {
+        sink.blocking_send(e.clone()).unwrap();
+    }
+    sink.blocking_flush().unwrap();
+    drop(sink);
+    handle.join().unwrap();
+    (dir, path)
+}
+
+/// The glyph drawn before the first ` {word}` on the screen, with its colour.
+fn look_before(app: &App, width: u16, height: u16, word: &str) -> (String, ratatui::style::Color) {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let needle: Vec<char> = format!(" {word}").chars().collect();
+    for y in 0..height {
+        let row: Vec<(String, ratatui::style::Color)> = (0..width)
+            .map(|x| {
+                let cell = &buffer[(x, y)];
+                (cell.symbol().to_string(), cell.fg)
+            })
+            .collect();
+        for x in 1..row.len().saturating_sub(needle.len()) {
+            let found = needle
+                .iter()
+                .enumerate()
+                .all(|(i, c)| row[x + i].0 == c.to_string());
+            if found {
+                return row[x - 1].clone();
+            }
+        }
+    }
+    panic!("'{word}' is not on the screen");
+}
+
+/// One look per status: the History list and the Run view (here in
+/// replay) draw an aborted run with the same glyph in the same colour.
+#[test]
+fn an_aborted_run_looks_the_same_in_history_and_in_the_run_view() {
+    let (_dir, path) = aborted_journal();
+    let mut app = app(160, 48, &path);
+    let in_history = look_before(&app, 160, 48, "aborted");
+    app.dispatch(Action::Submit);
+    assert!(app.history_view().replay_id().is_some());
+    let in_run = look_before(&app, 160, 48, "aborted");
+    assert_eq!(in_history, in_run);
+}
+
+/// Reruns started from History go through the scheduler's launcher, off
+/// the UI thread: the child runs in its own process group and logs to a
+/// file only its user can read.
+#[test]
+fn a_rerun_starts_off_the_ui_thread_in_its_own_process_group() {
+    let (dir, path) = journal();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(rerun_in_its_own_group(dir, path));
+}
+
+async fn rerun_in_its_own_group(dir: tempfile::TempDir, path: PathBuf) {
+    let script = dir.path().join("fake-jobdeck");
+    let ran = dir.path().join("fake-jobdeck.ran");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nread -r stat < /proc/$$/stat\nset -- $stat\necho \"$1 $5\" > '{}'\n",
+            ran.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let mut app = app(80, 24, &path);
+    app.set_task_sender(tx);
+    app.set_program(script);
+    app.dispatch(Action::RerunFailed); // #2 deploy: failed
+    app.dispatch(Action::Confirm);
+    let said = app.status_text().unwrap_or_default().to_string();
+    assert!(!said.contains("(pid"), "started on the UI thread: {said}");
+    console::pump_until(&mut app, &mut rx, "the rerun to start", |a| {
+        a.status_text().is_some_and(|t| t.contains("(pid"))
+    })
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ran.exists() {
+        assert!(std::time::Instant::now() < deadline, "the child never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut written = String::new();
+    while !written.ends_with('\n') {
+        written = std::fs::read_to_string(&ran).unwrap();
+    }
+    let ids: Vec<&str> = written.split_whitespace().collect();
+    assert_eq!(ids[0], ids[1], "pid and process group: {written}");
+    let logs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("tui-logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let name = logs[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("rerun-2-"), "{name}");
+    let mode = std::fs::metadata(&logs[0]).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600,
+        "{name}"
+    );
 }

@@ -22,12 +22,13 @@ use jobdeck::engine::events::{HostStatus, InstanceStatus};
 use jobdeck::inventory::Inventory;
 use jobdeck::transport::Secret;
 use jobdeck::tui::action::{Action, ViewId};
-use jobdeck::tui::app::{App, AppMessage};
-use jobdeck::tui::dialog::DialogKind;
+use jobdeck::tui::app::App;
 use jobdeck::tui::keymap::Keymap;
-use jobdeck::tui::passphrase::PassphraseRequest;
+use jobdeck::tui::message::AppMessage;
 use jobdeck::tui::run_store::RunStore;
+use jobdeck::tui::tasks::passphrase::PassphraseRequest;
 use jobdeck::tui::theme::Theme;
+use jobdeck::tui::widgets::dialog::DialogKind;
 use support::SshdFixture;
 use tokio::sync::mpsc;
 

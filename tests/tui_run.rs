@@ -14,13 +14,14 @@ use crossterm::event::KeyCode;
 use jobdeck::engine::events::{
     Event, EventKind, HostStatus, InstanceStatus, StepOutcome, Stream, WaitReason,
 };
+use jobdeck::flow::catalog::{Catalog, FlowEntry};
 use jobdeck::journal::Journal;
 use jobdeck::tui::action::{Action, ViewId};
-use jobdeck::tui::app::{App, AppMessage};
-use jobdeck::tui::dialog::DialogKind;
+use jobdeck::tui::app::App;
+use jobdeck::tui::message::AppMessage;
 use jobdeck::tui::run_store::{RunStore, SharedRunStore};
-use jobdeck::tui::views::planner::FlowChoice;
 use jobdeck::tui::views::run::{OutputLayout, Pane};
+use jobdeck::tui::widgets::dialog::DialogKind;
 use tokio::sync::mpsc;
 
 fn check(name: &str, app: &App, width: u16, height: u16) {
@@ -483,17 +484,14 @@ async fn a_real_run_finishes_in_the_store_and_the_journal() {
 }
 
 /// A flow whose one step takes a few seconds, on the local hosts.
-fn slow_flow(dir: &Path) -> FlowChoice {
+fn slow_flow(dir: &Path) -> FlowEntry {
     let path = dir.join("slow.yml");
     std::fs::write(
         &path,
         "name: slow\nsteps:\n  - name: wait\n    command: sleep 2; echo done\n",
     )
     .unwrap();
-    FlowChoice {
-        flow: jobdeck::flow::load_flow(&path).map_err(|e| e.to_string()),
-        path,
-    }
+    FlowEntry::load(&path)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,7 +500,9 @@ async fn quitting_asks_then_detach_leaves_a_resumable_run() {
     let journal = dir.path().join("journal.db");
     let (mut app, mut rx) = live_app(&journal);
     app.planner_view_mut()
-        .set_flows(vec![slow_flow(dir.path())]);
+        .set_catalog(std::sync::Arc::new(Catalog::of_flows(vec![slow_flow(
+            dir.path(),
+        )])));
     start_planned(&mut app);
     pump_until(&mut app, &mut rx, "a host to run", |a| {
         a.run_view().store().is_some_and(|s| {
@@ -564,7 +564,9 @@ async fn abort_asks_first_then_stops_the_run() {
     let journal = dir.path().join("journal.db");
     let (mut app, mut rx) = live_app(&journal);
     app.planner_view_mut()
-        .set_flows(vec![slow_flow(dir.path())]);
+        .set_catalog(std::sync::Arc::new(Catalog::of_flows(vec![slow_flow(
+            dir.path(),
+        )])));
     start_planned(&mut app);
     pump_until(&mut app, &mut rx, "the run to start", |a| {
         a.active_run().is_some()
@@ -608,10 +610,10 @@ async fn confirm_waits_and_approvals_are_dialogs() {
     )
     .unwrap();
     let (mut app, mut rx) = live_app(&journal);
-    app.planner_view_mut().set_flows(vec![FlowChoice {
-        flow: jobdeck::flow::load_flow(&path).map_err(|e| e.to_string()),
-        path,
-    }]);
+    app.planner_view_mut()
+        .set_catalog(std::sync::Arc::new(Catalog::of_flows(vec![
+            FlowEntry::load(&path),
+        ])));
     start_planned(&mut app);
     let kind = |a: &App| a.dialog().map(|d| d.kind.clone());
     // Batch 1 (one host) stops at the approval step.
@@ -653,7 +655,9 @@ async fn quit_with_abort_waits_for_the_run_to_stop() {
     let journal = dir.path().join("journal.db");
     let (mut app, mut rx) = live_app(&journal);
     app.planner_view_mut()
-        .set_flows(vec![slow_flow(dir.path())]);
+        .set_catalog(std::sync::Arc::new(Catalog::of_flows(vec![slow_flow(
+            dir.path(),
+        )])));
     start_planned(&mut app);
     pump_until(&mut app, &mut rx, "the run to start", |a| {
         a.active_run().is_some()

@@ -239,7 +239,7 @@ fn the_add_form_previews_fire_times_as_you_type() {
         // A bad expression: the preview says why, and the field too.
         assert!(text.contains("secret: cannot be stored"), "{text}");
         assert!(text.contains("lab-app"), "a default is shown: {text}");
-        down(&mut app, 15); // from the flow, around to the cron field
+        down(&mut app, 19); // from the flow, around to the cron field
         press(&mut app, KeyCode::Backspace);
         press(&mut app, KeyCode::Backspace);
         press(&mut app, KeyCode::Backspace);
@@ -461,4 +461,55 @@ fn the_form_with_params_fits_both_sizes() {
         assert!(text.contains("(default: lab-app)"), "{text}");
         check("schedules_form_params", &app, w, h, s.dir.path());
     }
+}
+
+/// The form's lines from the one labelled `label` (marked ✘) down to the
+/// next field: the label's row and the problem wrapped under it.
+fn field_block(text: &str, label: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(&format!("│✘{label} ")))?;
+    let mut block = vec![lines[start]];
+    for line in &lines[start + 1..] {
+        // The next field starts with a mark column and a label.
+        let form = line.split("││").next().unwrap_or(line);
+        if form.starts_with("\"│ ") && !form.starts_with("\"│  ") || form.contains("│✘") {
+            break;
+        }
+        block.push(line);
+    }
+    Some(block.join("\n"))
+}
+
+/// Every run option a schedule holds is checked, and its problem shows at
+/// its own field (not under `batches`): forks, order, timeout and the
+/// connect timeout each have a field.
+#[test]
+fn every_run_option_problem_lands_on_its_own_field() {
+    let s = setup();
+    let mut schedule = new_schedule(&s, "odd-options", cron("0 2 * * *"), "UTC");
+    schedule.run.forks = Some(0);
+    schedule.run.order = Some("bogus".into());
+    schedule.run.timeout = Some("soon".into());
+    schedule.run.connect_timeout = Some("eleven".into());
+    ScheduleStore::open(&s.journal)
+        .unwrap()
+        .add(&schedule, now())
+        .unwrap();
+    let mut app = app(&s, 160, 48);
+    press(&mut app, KeyCode::Char('e'));
+    app.dispatch(Action::Save);
+    let text = screen(&app, 160, 48);
+    for (label, problem) in [
+        ("forks", "at least 1"),
+        ("order", "bogus"),
+        ("timeout", "soon"),
+        ("connect", "eleven"),
+    ] {
+        let block = field_block(&text, label)
+            .unwrap_or_else(|| panic!("no problem at the {label} field:\n{text}"));
+        assert!(block.contains(problem), "{label}: {block}\n{text}");
+    }
+    assert!(field_block(&text, "batches").is_none(), "{text}");
 }

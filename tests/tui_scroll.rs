@@ -12,11 +12,12 @@ use std::path::Path;
 use bytes::Bytes;
 use crossterm::event::KeyCode;
 use jobdeck::engine::events::{Event, EventKind, HostStatus, InstanceStatus, StepOutcome, Stream};
+use jobdeck::flow::catalog::{Catalog, FlowEntry};
 use jobdeck::journal::{Journal, JournalWriter, NewInstance, Trigger, WriterOptions};
 use jobdeck::tui::action::{Action, ViewId};
-use jobdeck::tui::app::{App, AppMessage};
+use jobdeck::tui::app::App;
+use jobdeck::tui::message::AppMessage;
 use jobdeck::tui::run_store::{LineKind, RunStore};
-use jobdeck::tui::views::planner::FlowChoice;
 use jobdeck::tui::views::run::Pane;
 use tokio::sync::mpsc;
 
@@ -76,10 +77,10 @@ async fn a_real_runs_output_scrolls_back_to_its_first_line() {
         "name: count\nsteps:\n  - name: count\n    command: seq 1 20000; sleep 3\n",
     )
     .unwrap();
-    app.planner_view_mut().set_flows(vec![FlowChoice {
-        flow: jobdeck::flow::load_flow(&flow).map_err(|e| e.to_string()),
-        path: flow,
-    }]);
+    app.planner_view_mut()
+        .set_catalog(std::sync::Arc::new(Catalog::of_flows(vec![
+            FlowEntry::load(&flow),
+        ])));
     // The inventory's `local` app: local-1..4, ansible_connection=local.
     app.dispatch(Action::Top);
     let labels = app.inventory_view().visible_labels();

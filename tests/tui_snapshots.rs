@@ -150,7 +150,7 @@ fn loading_and_failed_inventory() {
     app.set_loading("sample-inventory");
     assert!(screen(&app, 80, 24).contains("Loading the inventory from sample-inventory"));
     let err = Inventory::load(&["/nonexistent/inventory".to_string()]).unwrap_err();
-    app.on_message(jobdeck::tui::app::AppMessage::InventoryLoaded {
+    app.on_message(jobdeck::tui::message::AppMessage::InventoryLoaded {
         result: Err(err.to_string()),
         base: PathBuf::from("."),
     });

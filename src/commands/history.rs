@@ -26,19 +26,17 @@ use anyhow::{Result, anyhow, bail};
 use chrono::{Local, TimeZone};
 use serde_json::{Value, json};
 
+use super::show_guardrails::push_field;
 use crate::engine::events::{HostIndex, HostStatus, InstanceStatus, StepIndex, Stream, UnixMillis};
 use crate::exit;
 use crate::hostlist::fold;
 use crate::journal::{self, Chunk, InstanceDetail, InstanceFilter, InstanceSummary, Journal};
 use crate::report::sanitize::{clean_text, one_line};
 use crate::report::{
-    RunInfo, STDERR_MARK, format_bytes, format_host_time, format_run_time, format_wait,
-    status_label,
+    RunInfo, STDERR_MARK, format_host_time, format_run_time, format_wait, status_label,
 };
 
-/// The longest silence a replay keeps, in the run's own time (before
-/// `--speed` divides it).
-pub const MAX_REPLAY_GAP_MS: i64 = 5_000;
+use crate::journal::MAX_REPLAY_GAP_MS;
 
 /// What a user can pass to `--status`.
 pub(crate) fn parse_status(text: &str) -> Result<InstanceStatus> {
@@ -51,14 +49,42 @@ pub(crate) fn parse_status(text: &str) -> Result<InstanceStatus> {
     })
 }
 
+/// What a user can pass to `--since`: a duration back from `now` (`7d`,
+/// `12h`), or a local date or time (`2026-03-01`, `2026-03-01 14:00`,
+/// RFC 3339).
+fn parse_since(text: &str, now: UnixMillis) -> Result<UnixMillis> {
+    if let Ok(ago) = crate::duration::parse_duration(text) {
+        let ago = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
+        return Ok(now.saturating_sub(ago));
+    }
+    let trimmed = text.trim();
+    let with_time = if trimmed.len() == "2026-03-01".len() {
+        format!("{trimmed} 00:00")
+    } else {
+        trimmed.to_owned()
+    };
+    crate::schedule::parse_local_time(&with_time, crate::schedule::local_zone())
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            anyhow!(
+                "--since {text:?}: expected a duration back from now (7d, 12h, 30m) or a local date or time (2026-03-01, 2026-03-01 14:00)"
+            )
+        })
+}
+
 pub fn history(
     journal: Option<PathBuf>,
     json: bool,
     limit: usize,
     flow: Option<String>,
     status: Option<String>,
+    since: Option<String>,
 ) -> Result<u8> {
     let status = status.as_deref().map(parse_status).transpose()?;
+    let since = since
+        .as_deref()
+        .map(|text| parse_since(text, crate::engine::events::now_millis()))
+        .transpose()?;
     let path = journal_path(journal)?;
     let Some(journal) = open_existing(&path)? else {
         eprintln!(
@@ -70,7 +96,7 @@ pub fn history(
     let filter = InstanceFilter {
         flow,
         status,
-        since: None,
+        since,
         // `--limit 0`: everything.
         limit: (limit > 0).then_some(limit),
     };
@@ -148,12 +174,9 @@ pub(crate) fn journal_path(journal: Option<PathBuf>) -> Result<PathBuf> {
 
 /// Opens the journal if the file exists; `None` if it does not.
 pub(crate) fn open_existing(path: &Path) -> Result<Option<Journal>> {
-    match std::fs::metadata(path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => bail!("journal {}: {err}", path.display()),
-        Ok(_) => {}
-    }
-    let mut journal = Journal::open(path)?;
+    let Some(mut journal) = journal::open_existing(path)? else {
+        return Ok(None);
+    };
     // Reading goes on even if this fails (another process holding the
     // write lock past the busy timeout, say).
     if let Err(err) = journal.recover_interrupted() {
@@ -189,7 +212,7 @@ pub(crate) fn finish_output(result: io::Result<()>) -> Result<u8> {
     }
 }
 
-fn write_stdout(text: &str) -> Result<u8> {
+pub(crate) fn write_stdout(text: &str) -> Result<u8> {
     let mut out = io::stdout().lock();
     finish_output(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
@@ -475,19 +498,11 @@ fn render_header(
         one_line(&inst.flow),
         inst.status.as_str().to_uppercase()
     );
-    // Each field: a label, then its lines aligned under the first ("-" if none).
     let mut field = |label: &str, mut lines: Vec<String>| {
         if lines.is_empty() {
             lines.push("-".to_owned());
         }
-        for (i, line) in lines.iter().enumerate() {
-            let label = if i == 0 {
-                format!("{label}:")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(out, "  {label:<10} {line}");
-        }
+        push_field(&mut out, label, &lines);
     };
     if let Some(reason) = &inst.reason {
         field("reason", vec![one_line(reason)]);
@@ -618,8 +633,17 @@ fn render_header(
 #[derive(Default)]
 struct Section<'a> {
     result: Option<&'a journal::StepResultRecord>,
+    /// Output before and after the journal's cut marker (if any).
+    pieces: Vec<Piece>,
+}
+
+/// A run of output between cut markers.
+#[derive(Default)]
+struct Piece {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
+    /// The marker that ends this piece.
+    marker: Option<String>,
 }
 
 fn write_show(
@@ -630,6 +654,12 @@ fn write_show(
 ) -> io::Result<()> {
     let run = run_info(detail);
     out.write_all(render_header(detail, &run, &local_time).as_bytes())?;
+    let guardrails = journal
+        .guardrails(detail.instance.id)
+        .map_err(io::Error::other)?;
+    let lock = detail.instance.target["lock"].as_str();
+    let guarded = super::show_guardrails::render(&guardrails, lock, &run, &local_time);
+    out.write_all(guarded.as_bytes())?;
     for host in run_order(detail)
         .into_iter()
         .filter(|&h| selection.wants_host(h))
@@ -648,9 +678,16 @@ fn write_show(
         journal
             .for_each_output(detail.instance.id, Some(host), selection.step, |chunk| {
                 let section = sections.entry((chunk.step, chunk.attempt)).or_default();
-                match chunk.stream {
-                    Stream::Stdout => section.stdout.extend_from_slice(&chunk.data),
-                    Stream::Stderr => section.stderr.extend_from_slice(&chunk.data),
+                if section.pieces.last().is_none_or(|p| p.marker.is_some()) {
+                    section.pieces.push(Piece::default());
+                }
+                let piece = section.pieces.last_mut().expect("a piece");
+                match (chunk.marker, chunk.stream) {
+                    (true, _) => {
+                        piece.marker = Some(String::from_utf8_lossy(&chunk.data).trim_end().into())
+                    }
+                    (false, Stream::Stdout) => piece.stdout.extend_from_slice(&chunk.data),
+                    (false, Stream::Stderr) => piece.stderr.extend_from_slice(&chunk.data),
                 }
             })
             .map_err(io::Error::other)?;
@@ -731,22 +768,14 @@ fn render_host(
             None => out.push_str(" [no result recorded]"),
         }
         out.push('\n');
-        write_stream(&mut out, &section.stdout, "");
-        write_stream(&mut out, &section.stderr, STDERR_MARK);
-        // The cap is per host and step: its note follows the step's last attempt.
-        if attempt == of
-            && let Some(cut) = detail
-                .truncations
-                .iter()
-                .find(|t| t.host == host && t.step == step)
-        {
-            let _ = writeln!(
-                out,
-                "[... {} bytes not kept (cap {}), {} ...]",
-                cut.dropped_bytes,
-                format_bytes(cut.cap_bytes),
-                plural(cut.dropped_chunks as usize, "chunk", "chunks")
-            );
+        // The journal's cut marker stands where the dropped bytes were.
+        for piece in &section.pieces {
+            write_stream(&mut out, &piece.stdout, "");
+            write_stream(&mut out, &piece.stderr, STDERR_MARK);
+            if let Some(marker) = &piece.marker {
+                out.push_str(marker);
+                out.push('\n');
+            }
         }
     }
     if sections.is_empty() && record.status != HostStatus::Pending {
@@ -780,6 +809,9 @@ fn chunk_json(chunk: &Chunk) -> Value {
         "host": chunk.host, "step": chunk.step, "attempt": chunk.attempt,
         "at": chunk.at, "stream": chunk.stream,
     });
+    if chunk.marker {
+        value["marker"] = Value::Bool(true);
+    }
     match std::str::from_utf8(&chunk.data) {
         Ok(text) => value["text"] = Value::String(text.to_owned()),
         Err(_) => value["hex"] = Value::String(data_encoding::HEXLOWER.encode(&chunk.data)),
@@ -807,6 +839,10 @@ fn show_json(journal: &Journal, detail: &InstanceDetail, selection: Selection) -
     )?;
     let mut value = serde_json::to_value(&detail)?;
     value["output"] = Value::Array(output);
+    let guardrails = journal.guardrails(detail.instance.id)?;
+    value["guard_hits"] = serde_json::to_value(&guardrails.guard_hits)?;
+    value["preflight"] = serde_json::to_value(&guardrails.preflight)?;
+    value["notifications"] = serde_json::to_value(&guardrails.notifications)?;
     Ok(value)
 }
 
@@ -977,7 +1013,11 @@ fn play(
         "== replay of instance {}: {}, {} over {} at {speed}x; silences over {} are shortened",
         run.instance,
         run.flow,
-        plural(chunks.len(), "chunk", "chunks"),
+        plural(
+            chunks.iter().filter(|c| !c.marker).count(),
+            "chunk",
+            "chunks"
+        ),
         format_run_time(over),
         format_wait(MAX_REPLAY_GAP_MS)
     )?;
@@ -1022,6 +1062,7 @@ mod tests {
             at,
             stream,
             data: data.to_vec(),
+            marker: false,
         }
     }
 

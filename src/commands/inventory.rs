@@ -1,7 +1,6 @@
 //! `jobdeck inventory list|hosts|show`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
@@ -11,32 +10,21 @@ use crate::inventory::connection::{self, ConnectionSettings};
 use crate::inventory::select::Selection;
 use crate::inventory::{Inventory, ansible_json, vars};
 
-/// The `-i` values, or the default: ./inventory if it exists, otherwise the
-/// sample inventory shipped in the repository.
-pub fn default_sources(given: &[String]) -> Vec<String> {
-    if !given.is_empty() {
-        return given.to_vec();
-    }
-    if Path::new("inventory").exists() {
-        return vec!["inventory".into()];
-    }
-    let local = PathBuf::from("sample-inventory");
-    let sample = if local.exists() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory")
-    };
-    vec![sample.to_string_lossy().into_owned()]
-}
-
 /// Loads the inventory of the `-i` values (or the default) for a command,
 /// printing what loading went past on stderr.
 pub fn load(sources: &[String]) -> Result<Inventory> {
-    let inv = Inventory::load(&default_sources(sources))?;
+    Ok(warned(Inventory::load(
+        &crate::inventory::default_sources(sources),
+    )?))
+}
+
+/// Prints what loading `inv` went past (a skipped file, a bad line) on
+/// stderr, as every command that loads an inventory does.
+pub fn warned(inv: Inventory) -> Inventory {
     for warning in &inv.warnings {
         eprintln!("jobdeck: warning: {warning}");
     }
-    Ok(inv)
+    inv
 }
 
 pub fn run(sources: &[String], cmd: InventoryCommand) -> Result<u8> {

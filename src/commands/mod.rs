@@ -3,6 +3,8 @@
 pub mod grep;
 pub mod history;
 pub mod inventory;
+pub mod journal;
 pub mod rollout;
 pub mod run;
 pub mod schedule;
+pub mod show_guardrails;

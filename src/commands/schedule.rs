@@ -10,13 +10,12 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use super::inventory::default_sources;
-use super::run::{journal_path, parse_param_args, resolve_options, rollout_from};
+use super::run::{journal_path, parse_param_args};
 use crate::cli::{RunPlanArgs, ScheduleCommand};
 use crate::exit;
-use crate::flow::{StepKind, load_flow, params};
-use crate::inventory::select::Selection;
-use crate::rollout::BatchMode;
+use crate::flow::{load_flow, params};
+use crate::inventory::default_sources;
+use crate::plan::schedule::{self as schedule_rules, Kind};
 use crate::schedule::crontab::SEARCH_YEARS;
 use crate::schedule::lease;
 use crate::schedule::store::{
@@ -77,7 +76,7 @@ pub fn run(cmd: ScheduleCommand, inventory: &[String], journal: Option<PathBuf>)
 /// Reading commands do not create a journal that is not there.
 fn open_existing(journal: Option<PathBuf>) -> Result<ScheduleStore> {
     let path = journal_path(journal)?;
-    if !path.exists() {
+    if !crate::journal::exists(&path)? {
         bail!(
             "no journal at {}: no schedules yet (add one with `jobdeck schedule add`)",
             path.display()
@@ -126,43 +125,20 @@ pub fn add(
     req: AddRequest,
     now: DateTime<Utc>,
 ) -> Result<u8> {
-    let name = req.name.trim().to_owned();
-    if name.is_empty() || name.parse::<i64>().is_ok() {
-        bail!(
-            "schedule name '{}': expected a non-empty name that is not a number (numbers are ids)",
-            req.name
-        );
-    }
+    let said = |p: schedule_rules::Problem| anyhow!("{}", p.on_command_line());
+    let name = schedule_rules::check_name(&req.name).map_err(said)?;
     let zone = match &req.tz {
         Some(text) => parse_zone(text)?,
         None => local_zone(),
     };
     let when = match (&req.cron, &req.at) {
-        (Some(expr), None) => When::Cron(CronExpr::parse(expr)?),
-        (None, Some(text)) => {
-            let at = parse_local_time(text, zone)?.with_timezone(&Utc);
-            if at <= now {
-                bail!(
-                    "--at '{text}' is in the past ({}; now is {}): expected a future time",
-                    fmt_in(at, zone),
-                    fmt_in(now, zone)
-                );
-            }
-            When::At(at)
-        }
+        (Some(expr), None) => schedule_rules::check_when(Kind::Cron, expr, zone, now, false),
+        (None, Some(text)) => schedule_rules::check_when(Kind::At, text, zone, now, false),
         _ => bail!("give exactly one of --cron EXPR or --at TIME"),
-    };
+    }
+    .map_err(said)?;
     let until = match &req.until {
-        Some(text) => {
-            let end = parse_local_time(text, zone)?.with_timezone(&Utc);
-            if end <= now {
-                bail!(
-                    "--until '{text}' is in the past ({}): expected a future end date",
-                    fmt_in(end, zone)
-                );
-            }
-            Some(end)
-        }
+        Some(text) => schedule_rules::check_until(text, zone, now).map_err(said)?,
         None => None,
     };
     let overlap: Overlap = req.overlap.parse().map_err(|e: String| anyhow!(e))?;
@@ -171,78 +147,12 @@ pub fn add(
     let flow = load_flow(&req.flow).map_err(|errors| anyhow!("{errors}"))?;
     let flow_path = std::path::absolute(&req.flow)?;
     let given = parse_param_args(&req.run.params)?;
-    for (param_name, _) in &given {
-        if flow
-            .params
-            .iter()
-            .any(|p| &p.name == param_name && p.secret)
-        {
-            bail!(
-                "--param {param_name}: '{param_name}' is a secret param of flow '{}', and a schedule never stores secrets: leave it out (the flow's default applies) or run the flow by hand",
-                flow.name
-            );
-        }
-    }
-    if let Some(p) = flow
-        .params
-        .iter()
-        .find(|p| p.secret && p.required && p.default.is_none())
-    {
-        bail!(
-            "flow '{}' requires the secret param '{}', which a schedule cannot store: it can only be run by hand",
-            flow.name,
-            p.name
-        );
-    }
-    params::resolve(&flow.params, &given).map_err(|e| anyhow!("{}: {e}", flow.path.display()))?;
-    let rollout = rollout_from(&req.run, &flow)?;
-    resolve_options(&req.run)?;
-    if rollout.mode == BatchMode::Confirm && !req.run.yes {
-        bail!(
-            "--mode confirm needs an operator, and a scheduled run has none: pass --yes to confirm every batch"
-        );
-    }
-    if !req.run.yes
-        && flow
-            .steps
-            .iter()
-            .any(|s| matches!(s.kind, StepKind::Approval { .. }))
-    {
-        bail!(
-            "flow '{}' has approval steps, and a scheduled run has no operator: pass --yes to approve them",
-            flow.name
-        );
-    }
-
     let sources: Vec<String> = default_sources(inventory)
         .iter()
         .map(|s| absolute_source(s))
         .collect();
-    let inv = super::inventory::load(&sources)?;
+    let safety = crate::safety::SafetyOptions::from_args(&req.run.safety)?;
     let workdir = std::env::current_dir()?;
-    let selection = Selection {
-        pattern: req.run.limit.clone().or_else(|| flow.targets.clone()),
-        project: req.run.filter.project.clone(),
-        cluster: req.run.filter.cluster.clone(),
-        app: req.run.filter.app.clone(),
-        hosts: req.run.filter.hosts.clone(),
-    };
-    selection.resolve(&inv, &workdir)?;
-
-    let Some(first) = crate::schedule::store::next_fire(&when, zone, until, now) else {
-        match until {
-            Some(end) => bail!(
-                "the schedule never fires before its end date {}: check the expression and --until",
-                fmt_in(end, zone)
-            ),
-            None => bail!(
-                "'{}' has no fire time within {SEARCH_YEARS} years in {}: check the day and month fields",
-                req.cron.as_deref().unwrap_or_default(),
-                zone.name()
-            ),
-        }
-    };
-
     let run = RunOptions {
         inventory: sources,
         workdir: Some(workdir.display().to_string()),
@@ -266,7 +176,19 @@ pub fn add(
             .ssh_config
             .map(|p| absolute_source(&p.to_string_lossy())),
         yes: req.run.yes,
+        safety,
     };
+    if let Some(problem) = schedule_rules::check_run(&flow, &run).into_iter().next() {
+        if problem.is_param_value() {
+            params::resolve(&flow.params, &run.params)
+                .map_err(|e| anyhow!("{}: {e}", flow.path.display()))?;
+        }
+        return Err(said(problem));
+    }
+    let inv = super::inventory::load(&run.inventory)?;
+    check_guard(&flow, &run.params, &run.safety, &inv.sources)?;
+    schedule_rules::check_targets(&flow, &run, &inv, &workdir).map_err(said)?;
+    let first = schedule_rules::check_fires(&when, zone, until, now).map_err(said)?;
     let mut store = ScheduleStore::open(journal)?;
     let schedule = store.add(
         &NewSchedule {
@@ -301,6 +223,35 @@ pub fn add(
         );
     }
     Ok(exit::OK)
+}
+
+/// A scheduled run has no operator: a blocked command, or a confirm rule
+/// the schedule does not `--allow`, would refuse every fire. Say so now.
+fn check_guard(
+    flow: &crate::flow::Flow,
+    given: &[(String, String)],
+    safety: &crate::safety::SafetyOptions,
+    inventory: &[PathBuf],
+) -> Result<()> {
+    let rules =
+        crate::guard::RuleSources::for_inventory(crate::config::config_path(), inventory).load();
+    for warning in &rules.warnings {
+        eprintln!("jobdeck: warning: guard: {warning}");
+    }
+    let hits = crate::guard::check(&rules.rules, &crate::safety::subjects::of_flow(flow, given));
+    for hit in &hits {
+        match hit.action {
+            crate::guard::Action::Block => {
+                bail!("every fire would be blocked by the guard: {hit}")
+            }
+            crate::guard::Action::Confirm if !safety.allow.contains(&hit.rule) => bail!(
+                "the guard would refuse every fire: {hit}; a scheduled run has no operator, so pass --allow {} to let it through",
+                hit.rule
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn set_paused(journal: Option<PathBuf>, which: &str, paused: bool) -> Result<u8> {

@@ -16,10 +16,21 @@ pub enum Control {
     Abort {
         reason: String,
     },
+    /// Start nothing more: running hosts finish, pending ones stay pending,
+    /// and the instance ends interrupted (resumable) with this reason. Sent
+    /// when the journal cannot record the run any more.
+    Stop {
+        reason: String,
+    },
     /// Run the failed hosts again from the step that failed.
     RetryFailed,
     /// Skip a host: pending, it never starts; running, it is cancelled.
     SkipHost(HostIndex),
+    /// Confirms the guard's confirm rules whose word this is (before the
+    /// run starts, while it waits after `GuardConfirmNeeded`).
+    ConfirmGuard {
+        word: String,
+    },
 }
 
 /// The operator's end of an instance: cheap to clone.

@@ -128,6 +128,8 @@ pub enum WaitReason {
     Confirm,
     /// Mode `pause-on-failure`: a host failed; an operator must resume.
     Failure,
+    /// Before the first batch: another run holds the run's lock.
+    Lock,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,6 +211,45 @@ pub enum EventKind {
         status: InstanceStatus,
         /// Why, when it did not end ok (max-fail exceeded, aborted by operator).
         reason: Option<String>,
+    },
+    /// A guard rule matched what the run will send to its hosts; `outcome`
+    /// says what came of it. Comes before `InstanceStarted`.
+    GuardHit {
+        hit: Box<crate::guard::HitRecord>,
+    },
+    /// Confirm rules matched: the run waits until an operator typed each
+    /// rule's word (`Control::ConfirmGuard`). A headless run is refused.
+    GuardConfirmNeeded {
+        hits: Vec<crate::guard::HitRecord>,
+    },
+    /// The run waits for a lock another run holds; `until` is when it
+    /// gives up (`None`: it does not wait, and is refused).
+    LockWaiting {
+        name: String,
+        holder: Box<Holder>,
+        until: Option<UnixMillis>,
+    },
+    LockAcquired {
+        name: String,
+    },
+    /// Pre-flight results for every host checked (after `InstanceStarted`).
+    PreflightChecked {
+        mode: crate::preflight::PreflightMode,
+        hosts: Vec<crate::preflight::Readiness>,
+    },
+    /// A step waits for its turn on its host: `limit` jobdeck steps already
+    /// run there (the per-host limit), held by `holders`.
+    HostSlotWaiting {
+        host: HostIndex,
+        step: StepIndex,
+        limit: u32,
+        holders: Vec<Holder>,
+    },
+    /// The run did not start: the guard blocked it, nobody confirmed a
+    /// confirm rule, its lock was held, or a strict pre-flight failed. Its
+    /// hosts end skipped; `InstanceFinished` (aborted) follows.
+    RunRefused {
+        reason: String,
     },
 }
 
@@ -296,7 +337,42 @@ names!(InstanceStatus {
     Aborted => "aborted",
     Interrupted => "interrupted",
 });
-names!(WaitReason { Interval => "interval", Confirm => "confirm", Failure => "failure" });
+names!(WaitReason { Interval => "interval", Confirm => "confirm", Failure => "failure", Lock => "lock" });
+
+/// Who holds a lock or a host slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    /// The run (`None` for a holder that recorded none).
+    pub instance: Option<InstanceId>,
+    pub user: String,
+    /// The machine the holding jobdeck runs on.
+    pub host: String,
+    pub pid: u32,
+    /// Since when (Unix ms).
+    pub since: UnixMillis,
+}
+
+impl Holder {
+    /// `run 12 (ops on ctl1, pid 4242)`; the caller adds the time.
+    pub fn describe(&self) -> String {
+        let run = match self.instance {
+            Some(id) => format!("run {id}"),
+            None => "a run".to_owned(),
+        };
+        format!("{run} ({} on {}, pid {})", self.user, self.host, self.pid)
+    }
+
+    /// `run 12 (ops on ctl1, pid 4242) since 2026-03-01 14:02:11`
+    pub fn describe_since(&self) -> String {
+        use chrono::TimeZone;
+        let since = chrono::Local
+            .timestamp_millis_opt(self.since)
+            .single()
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| format!("@{}ms", self.since));
+        format!("{} since {since}", self.describe())
+    }
+}
 
 #[cfg(test)]
 mod tests {

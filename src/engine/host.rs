@@ -1,6 +1,8 @@
-//! One host's walk through the steps of a flow: connect once, run each step
-//! (with retries), pass `::set` exports on, and run the rollback steps when
-//! a step fails with `on_failure: rollback`.
+//! One host's walk through the steps of a flow: connect once (or take the
+//! connection pre-flight opened), run each step (with retries), pass `::set`
+//! exports on, and run the rollback steps when a step fails with
+//! `on_failure: rollback`. Under a per-host limit each attempt first waits
+//! for a slot on its host.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +14,7 @@ use super::events::{
     BatchIndex, EventKind, HostIndex, HostStatus, InstanceId, StepIndex, StepOutcome, Stream,
 };
 use super::exports::ExportScanner;
+use super::gates::{SLOT_POLL_FIRST, SLOT_POLL_MAX, SlotId, blocking, host_key};
 use super::plan::{Action, OnFailure, Plan, PlannedStep};
 use super::scrub::Scrubber;
 use super::sink::EventSink;
@@ -36,15 +39,19 @@ impl Shared {
     pub async fn emit(&self, mut kind: EventKind) {
         // Error texts can quote a secret (a copy destination built from a
         // secret param, say); output is scrubbed as it streams.
-        let text = match &mut kind {
-            EventKind::StepFinished { outcome, .. } => outcome.error.as_mut(),
-            EventKind::InstanceFinished { reason, .. } => reason.as_mut(),
-            _ => None,
-        };
-        if let Some(text) = text
-            && !self.plan.secrets.is_empty()
-        {
-            *text = Scrubber::new(&self.plan.secrets).mask_text(text);
+        if !self.plan.secrets.is_empty() {
+            let scrubber = Scrubber::new(&self.plan.secrets);
+            let mask = |text: &mut String| *text = scrubber.mask_text(text);
+            match &mut kind {
+                EventKind::StepFinished { outcome, .. } => outcome.error.iter_mut().for_each(mask),
+                EventKind::InstanceFinished { reason, .. } => reason.iter_mut().for_each(mask),
+                EventKind::RunRefused { reason } => mask(reason),
+                EventKind::PreflightChecked { hosts, .. } => hosts
+                    .iter_mut()
+                    .flat_map(|h| h.reason.iter_mut())
+                    .for_each(mask),
+                _ => {}
+            }
         }
         self.sink.emit(Event::now(self.plan.instance, kind)).await;
     }
@@ -65,6 +72,8 @@ pub type HostExports = Arc<Mutex<Vec<(String, String)>>>;
 pub struct HostRun {
     pub host: HostIndex,
     pub batch: BatchIndex,
+    /// How many batches the run has (`JOBDECK_BATCHES`).
+    pub batches: usize,
     pub start_step: StepIndex,
     pub cancel: CancellationToken,
     /// Attempts so far per step, so retried hosts keep counting up.
@@ -74,10 +83,31 @@ pub struct HostRun {
     pub exports: HostExports,
 }
 
+/// A host's connection: the one pre-flight opened, until the run has used
+/// it once, may have gone stale while the run waited, so a first exec that
+/// finds it dead connects again instead of failing the step.
+#[derive(Default)]
+pub struct Connection {
+    session: Option<HostSession>,
+    from_preflight: bool,
+}
+
+impl Connection {
+    pub async fn close(&mut self) {
+        if let Some(session) = self.session.take() {
+            session.close().await;
+        }
+    }
+}
+
 pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
     let plan = shared.plan.clone();
     let steps = &plan.steps;
-    let mut session: Option<HostSession> = None;
+    let kept = plan.sessions.take(run.host);
+    let mut session = Connection {
+        from_preflight: kept.is_some(),
+        session: kept,
+    };
     let mut exports = run.exports.lock().expect("exports lock").clone();
     let mut end = HostEnd {
         status: HostStatus::Ok,
@@ -121,9 +151,7 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
             }
         }
     }
-    if let Some(session) = session {
-        session.close().await;
-    }
+    session.close().await;
     *run.exports.lock().expect("exports lock") = exports;
     end
 }
@@ -133,7 +161,7 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
 async fn run_rollback(
     shared: &Arc<Shared>,
     run: &HostRun,
-    session: &mut Option<HostSession>,
+    session: &mut Connection,
     exports: &mut Vec<(String, String)>,
 ) {
     let first = shared.plan.steps.len();
@@ -153,7 +181,7 @@ async fn run_step(
     run: &HostRun,
     index: StepIndex,
     step: &PlannedStep,
-    session: &mut Option<HostSession>,
+    session: &mut Connection,
     exports: &mut Vec<(String, String)>,
 ) -> StepOutcome {
     let mut tries_left = step.retries;
@@ -164,7 +192,12 @@ async fn run_step(
             *n += 1;
             *n
         };
+        let slot = match wait_for_slot(shared, run, index, step).await {
+            Ok(slot) => slot,
+            Err(cancelled) => return cancelled,
+        };
         let outcome = run_attempt(shared, run, index, step, attempt, session, exports).await;
+        release_slot(shared, slot).await;
         let status = outcome.status;
         shared
             .emit(EventKind::StepFinished {
@@ -192,7 +225,7 @@ async fn run_attempt(
     index: StepIndex,
     step: &PlannedStep,
     attempt: u32,
-    session: &mut Option<HostSession>,
+    conn: &mut Connection,
     exports: &mut Vec<(String, String)>,
 ) -> StepOutcome {
     let started = EventKind::StepStarted {
@@ -206,29 +239,91 @@ async fn run_attempt(
             approve(shared, run, index, message).await
         }
         Action::Run(_) | Action::Upload { .. } => {
-            let open = match session {
-                Some(open) => open,
-                None => match connect(shared, run).await {
-                    Ok(new) => session.insert(new),
+            if conn.session.is_none() {
+                match connect(shared, run).await {
+                    Ok(new) => conn.session = Some(new),
                     Err(result) => {
                         shared.emit(started).await;
                         return outcome_of(&result);
                     }
-                },
-            };
+                }
+            }
             shared.emit(started).await;
+            let open = conn.session.as_ref().expect("connected above");
             if let Action::Upload { src, dest, mode } = &step.action {
+                conn.from_preflight = false;
                 return upload(shared, run, index, open, src, dest, *mode).await;
             }
-            let result = exec(shared, run, index, step, open, exports).await;
+            let mut result = exec(shared, run, index, step, open, exports).await;
+            if std::mem::take(&mut conn.from_preflight)
+                && matches!(result.status, Status::Unreachable { .. })
+            {
+                // The kept connection died while the run waited: one new one.
+                conn.close().await;
+                if let Ok(new) = connect(shared, run).await {
+                    result = exec(shared, run, index, step, &new, exports).await;
+                    conn.session = Some(new);
+                }
+            }
             if matches!(result.status, Status::Unreachable { .. }) {
                 // The connection died; the next attempt reconnects.
-                if let Some(dead) = session.take() {
-                    dead.close().await;
-                }
+                conn.close().await;
             }
             outcome_of(&result)
         }
+    }
+}
+
+/// Under a per-host limit: waits until this host has a free slot
+/// (`Ok(None)` without a limit). `Err` carries the outcome of a step
+/// cancelled while it waited.
+async fn wait_for_slot(
+    shared: &Arc<Shared>,
+    run: &HostRun,
+    index: StepIndex,
+    step: &PlannedStep,
+) -> Result<Option<SlotId>, StepOutcome> {
+    let gates = &shared.plan.gates;
+    let (Some(limit), Some(coordinator)) = (gates.host_limit, &gates.coordinator) else {
+        return Ok(None);
+    };
+    // An approval runs nothing on the host.
+    if matches!(step.action, Action::Approval { .. }) {
+        return Ok(None);
+    }
+    let key = host_key(&shared.plan.hosts[run.host].target);
+    let instance = shared.plan.instance;
+    let mut pause = SLOT_POLL_FIRST;
+    let mut announced = false;
+    loop {
+        let k = key.clone();
+        match blocking(coordinator, move |c| c.try_slot(&k, limit, instance)).await {
+            Ok(Ok(slot)) => return Ok(Some(slot)),
+            Ok(Err(holders)) if !announced => {
+                announced = true;
+                shared
+                    .emit(EventKind::HostSlotWaiting {
+                        host: run.host,
+                        step: index,
+                        limit,
+                        holders,
+                    })
+                    .await;
+            }
+            // Busy, or the journal briefly unavailable: ask again.
+            Ok(Err(_)) | Err(_) => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = run.cancel.cancelled() => return Err(failed(HostStatus::Cancelled, None)),
+        }
+        pause = (pause * 2).min(SLOT_POLL_MAX);
+    }
+}
+
+async fn release_slot(shared: &Arc<Shared>, slot: Option<SlotId>) {
+    if let (Some(slot), Some(coordinator)) = (slot, &shared.plan.gates.coordinator) {
+        blocking(coordinator, move |c| c.release_slot(slot)).await;
     }
 }
 
@@ -352,9 +447,15 @@ async fn exec(
     request.payload = payload.clone();
     request.timeout = step.timeout;
     request.run_as = step.run_as.clone();
+    request.manners = step.manners;
+    let batch = [
+        ("JOBDECK_BATCH".to_owned(), (run.batch + 1).to_string()),
+        ("JOBDECK_BATCHES".to_owned(), run.batches.to_string()),
+    ];
     request.env = host
         .env
         .iter()
+        .chain(&batch)
         .chain(&step.env)
         .chain(exports.iter())
         .cloned()

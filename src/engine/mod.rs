@@ -6,7 +6,9 @@
 pub mod control;
 pub mod events;
 pub mod exports;
+pub mod gates;
 pub mod host;
+mod opening;
 pub mod plan;
 pub mod runner;
 pub mod scrub;
@@ -14,6 +16,7 @@ pub mod sink;
 
 pub use control::{Control, ControlHandle};
 pub use events::{Event, EventKind, HostStatus, InstanceStatus};
+pub use gates::{Coordinator, Gates, Holder, LockRequest};
 pub use plan::{Action, HostStart, OnFailure, Plan, PlannedHost, PlannedStep, Policy, StartPoint};
 pub use runner::run;
 pub use sink::EventSink;

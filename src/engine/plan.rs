@@ -7,8 +7,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::events::{HostIndex, InstanceId, StepIndex, UnixMillis};
+use super::gates::Gates;
+use crate::preflight::SessionPool;
 use crate::rollout::{BatchMode, MaxFail};
-use crate::transport::{Payload, Target};
+use crate::transport::{Manners, Payload, Target};
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -25,6 +27,12 @@ pub struct Plan {
     pub start: StartPoint,
     /// Values scrubbed from output before anyone sees it (secret params, passwords).
     pub secrets: Vec<String>,
+    /// What must pass before the first batch (guard, lock, pre-flight) and
+    /// the per-host limit.
+    pub gates: Gates,
+    /// Connections opened before the run (pre-flight done by the caller):
+    /// each host's first step uses its own.
+    pub sessions: SessionPool,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +57,8 @@ pub struct PlannedStep {
     pub run_as: Option<String>,
     /// When the step names its own targets: which hosts it applies to (by index).
     pub applies_to: Option<Vec<bool>>,
+    /// nice / ionice for everything the step starts.
+    pub manners: Manners,
 }
 
 impl PlannedStep {

@@ -46,11 +46,15 @@ pub async fn run(
         })
         .collect();
     let mut runner = Runner {
+        batches: plan.batches.clone(),
         shared,
         controls: Some(controls),
         hosts,
+        lock_held: None,
+        preflight: None,
         paused: false,
         abort: None,
+        stop: None,
         attempts: HashMap::new(),
         exports: HashMap::new(),
         retrying_in_wait: false,
@@ -59,14 +63,14 @@ pub async fn run(
     runner.run().await
 }
 
-struct HostState {
-    status: HostStatus,
+pub(super) struct HostState {
+    pub(super) status: HostStatus,
     /// The step the host starts from when it (re)runs.
     next_step: StepIndex,
     skip: bool,
     cancel: CancellationToken,
     /// Excluded from this run (finished before a resume).
-    done_before: bool,
+    pub(super) done_before: bool,
 }
 
 impl HostState {
@@ -89,14 +93,26 @@ impl HostState {
     }
 }
 
-struct Runner {
-    shared: Arc<Shared>,
+pub(super) struct Runner {
+    pub(super) shared: Arc<Shared>,
     /// `None` once every control handle is gone.
-    controls: Option<mpsc::UnboundedReceiver<Control>>,
-    hosts: Vec<HostState>,
+    pub(super) controls: Option<mpsc::UnboundedReceiver<Control>>,
+    pub(super) hosts: Vec<HostState>,
+    /// Host indexes of each batch: the plan's, or those pre-flight left.
+    pub(super) batches: Vec<Vec<HostIndex>>,
+    /// The run lock this run took (released when it ends).
+    pub(super) lock_held: Option<String>,
+    /// Pre-flight results, announced after `InstanceStarted`.
+    pub(super) preflight: Option<(
+        crate::preflight::PreflightMode,
+        Vec<crate::preflight::Readiness>,
+    )>,
     paused: bool,
     /// Set when the run must stop: operator abort or max-fail.
     abort: Option<String>,
+    /// Set when nothing more may start (`Control::Stop`): the run ends
+    /// interrupted once the running hosts are done.
+    stop: Option<String>,
     attempts: HashMap<HostIndex, Arc<Mutex<HashMap<StepIndex, u32>>>>,
     exports: HashMap<HostIndex, HostExports>,
     /// Running hosts retried while waiting between batches: they start even
@@ -122,11 +138,14 @@ impl Runner {
         &self.shared.plan
     }
 
-    async fn emit(&self, kind: EventKind) {
+    pub(super) async fn emit(&self, kind: EventKind) {
         self.shared.emit(kind).await;
     }
 
+    /// The gates (guard, lock, pre-flight), then the batches; the lock and
+    /// the connections pre-flight kept are given back however it ends.
     async fn run(&mut self) -> InstanceStatus {
+        let refusal = self.open_gates().await;
         let plan = self.shared.plan.clone();
         let mut steps: Vec<String> = plan.steps.iter().map(|s| s.name.clone()).collect();
         steps.extend(
@@ -138,16 +157,36 @@ impl Runner {
             flow: plan.flow.clone(),
             hosts: plan.hosts.iter().map(|h| h.name.clone()).collect(),
             steps,
-            batches: plan.batches.clone(),
+            batches: self.batches.clone(),
         })
         .await;
+        if let Some((mode, hosts)) = self.preflight.take() {
+            self.emit(EventKind::PreflightChecked { mode, hosts }).await;
+        }
+        self.skip_unbatched().await;
+        let status = match refusal {
+            Some(reason) => {
+                self.emit(EventKind::RunRefused {
+                    reason: reason.clone(),
+                })
+                .await;
+                self.skip_remaining().await;
+                self.finish(InstanceStatus::Aborted, Some(reason)).await
+            }
+            None => self.run_batches().await,
+        };
+        self.close_gates().await;
+        status
+    }
 
+    async fn run_batches(&mut self) -> InstanceStatus {
+        let plan = self.shared.plan.clone();
         let first = plan.start.first_batch;
         // Headless, a confirm-mode rollout that would need a confirmation
         // fails before touching any host rather than after its first batch.
         let policy = &plan.policy;
         let will_wait =
-            plan.batches.len().saturating_sub(first) > 1 || plan.start.wait_until.is_some();
+            self.batches.len().saturating_sub(first) > 1 || plan.start.wait_until.is_some();
         if policy.mode == BatchMode::Confirm
             && !policy.auto_confirm
             && !policy.interactive
@@ -155,30 +194,33 @@ impl Runner {
         {
             self.abort = Some(CONFIRM_NEEDS_OPERATOR.into());
         }
-        for batch in first..plan.batches.len() {
+        for batch in first..self.batches.len() {
             let resumed_wait = batch == first && plan.start.wait_until.is_some();
             if (batch > first || resumed_wait)
                 && let WaitEnd::Abort = self.wait_before(batch, resumed_wait).await
             {
                 break;
             }
-            if self.abort.is_some() {
+            if self.halted() {
                 break;
             }
             self.emit(EventKind::BatchStarted { batch }).await;
-            let members: Vec<HostIndex> = plan.batches[batch]
+            let members: Vec<HostIndex> = self.batches[batch]
                 .iter()
                 .copied()
                 .filter(|&h| !self.hosts[h].done_before)
                 .collect();
             self.run_hosts(batch, members).await;
+            if self.stop.is_some() {
+                break; // the batch did not finish: its hosts not started stay pending
+            }
             let (ok, failed) = self.batch_counts(batch);
             self.emit(EventKind::BatchFinished { batch, ok, failed })
                 .await;
             if self.abort.is_some() {
                 break;
             }
-            let last = batch + 1 == plan.batches.len();
+            let last = batch + 1 == self.batches.len();
             if failed > 0 && !last && plan.policy.mode == BatchMode::PauseOnFailure {
                 if !plan.policy.interactive {
                     // The hosts of later batches stay pending: `resume` runs them.
@@ -189,7 +231,7 @@ impl Runner {
                                 "paused after batch {} of {}: {failed} host(s) failed; \
                                  `jobdeck resume {}` continues with batch {}",
                                 batch + 1,
-                                plan.batches.len(),
+                                self.batches.len(),
                                 plan.instance,
                                 batch + 2
                             )),
@@ -200,6 +242,10 @@ impl Runner {
                     break;
                 }
             }
+        }
+        if let Some(reason) = self.stop.clone() {
+            // Hosts not started stay pending: `resume` runs them.
+            return self.finish(InstanceStatus::Interrupted, Some(reason)).await;
         }
         self.skip_remaining().await;
         let status = if self.abort.is_some() {
@@ -223,7 +269,7 @@ impl Runner {
     }
 
     fn batch_counts(&self, batch: BatchIndex) -> (usize, usize) {
-        let members = &self.plan().batches[batch];
+        let members = &self.batches[batch];
         let ok = members
             .iter()
             .filter(|&&h| self.hosts[h].status == HostStatus::Ok)
@@ -233,6 +279,22 @@ impl Runner {
             .filter(|&&h| self.hosts[h].status.is_failure())
             .count();
         (ok, failed)
+    }
+
+    /// Hosts in no batch (pre-flight left them out) end as skipped at once.
+    async fn skip_unbatched(&mut self) {
+        let mut batched = vec![false; self.hosts.len()];
+        for &h in self.batches.iter().flatten() {
+            if let Some(slot) = batched.get_mut(h) {
+                *slot = true;
+            }
+        }
+        for (h, in_batch) in batched.into_iter().enumerate() {
+            let state = &self.hosts[h];
+            if !in_batch && !state.done_before && state.status == HostStatus::Pending {
+                self.set_final(h, HostStatus::Skipped).await;
+            }
+        }
     }
 
     /// Hosts that never started end as skipped, so every host has a final state.
@@ -247,6 +309,11 @@ impl Runner {
                 .await;
             }
         }
+    }
+
+    /// Nothing more may start: aborted, or stopped.
+    fn halted(&self) -> bool {
+        self.abort.is_some() || self.stop.is_some()
     }
 
     fn failures(&self) -> usize {
@@ -279,7 +346,7 @@ impl Runner {
                 self.check_stranded();
             }
             let held = self.paused && !self.retrying_in_wait;
-            while running.len() < forks && !held && self.abort.is_none() {
+            while running.len() < forks && !held && !self.halted() {
                 let Some(h) = queue.pop_front() else { break };
                 if self.hosts[h].skip {
                     self.set_final(h, HostStatus::Skipped).await;
@@ -287,7 +354,7 @@ impl Runner {
                 }
                 self.start_host(&mut running, batch, h);
             }
-            if running.is_empty() && (queue.is_empty() || self.abort.is_some()) {
+            if running.is_empty() && (queue.is_empty() || self.halted()) {
                 return;
             }
             tokio::select! {
@@ -353,6 +420,7 @@ impl Runner {
         let run = HostRun {
             host: h,
             batch,
+            batches: self.batches.len(),
             start_step: state.next_step,
             cancel: state.cancel.clone(),
             attempts: self.attempts.entry(h).or_default().clone(),
@@ -396,6 +464,9 @@ impl Runner {
                     host.cancel.cancel();
                 }
             }
+            Control::Stop { reason } => {
+                self.stop.get_or_insert(reason);
+            }
             Control::SkipHost(h) if h < self.hosts.len() => {
                 self.hosts[h].skip = true;
                 if self.hosts[h].status == HostStatus::Running {
@@ -403,10 +474,12 @@ impl Runner {
                 }
             }
             Control::SkipHost(_) => {}
+            // The guard is answered before the run starts.
+            Control::ConfirmGuard { .. } => {}
             Control::RetryFailed => {
-                let limit = batch.unwrap_or(self.plan().batches.len());
-                let failed: Vec<HostIndex> = self.plan().batches
-                    [..=limit.min(self.plan().batches.len() - 1)]
+                let limit = batch.unwrap_or(self.batches.len());
+                let failed: Vec<HostIndex> = self.batches
+                    [..=limit.min(self.batches.len().saturating_sub(1))]
                     .iter()
                     .flatten()
                     .copied()
@@ -466,7 +539,7 @@ impl Runner {
     async fn wait_until(&mut self, batch: BatchIndex, until: UnixMillis) -> WaitEnd {
         loop {
             self.check_stranded();
-            if self.abort.is_some() {
+            if self.halted() {
                 return WaitEnd::Abort;
             }
             let left = (until - now_millis()).max(0) as u64;
@@ -518,7 +591,7 @@ impl Runner {
                     if let Some(again) = self.handle(control, Some(previous)).await {
                         self.retry_hosts(previous, again).await;
                     }
-                    if self.abort.is_some() {
+                    if self.halted() {
                         return WaitEnd::Abort;
                     }
                 }
@@ -536,7 +609,7 @@ impl Runner {
     /// the run is paused (as it is after a failure); the wait goes on after it.
     async fn retry_hosts(&mut self, batch: BatchIndex, hosts: Vec<HostIndex>) {
         let batches: Vec<BatchIndex> = (0..=batch)
-            .filter(|&b| self.plan().batches[b].iter().any(|h| hosts.contains(h)))
+            .filter(|&b| self.batches[b].iter().any(|h| hosts.contains(h)))
             .collect();
         self.retrying_in_wait = true;
         self.run_hosts(batch, hosts).await;
@@ -565,7 +638,9 @@ impl Runner {
 }
 
 /// Receives the next control, or waits forever once every handle is gone.
-async fn recv(controls: &mut Option<mpsc::UnboundedReceiver<Control>>) -> Option<Control> {
+pub(super) async fn recv(
+    controls: &mut Option<mpsc::UnboundedReceiver<Control>>,
+) -> Option<Control> {
     match controls {
         Some(rx) => {
             let control = rx.recv().await;

@@ -10,12 +10,13 @@ use serde_json::Value;
 
 use super::atom_library::{AtomLibrary, LookupError};
 use super::params::{self, ParamKind, ParamSpec, is_env_name};
-use super::{Flow, FlowError, FlowErrors, RolloutSpec, Step, StepKind};
+use super::{Flow, FlowError, FlowErrors, FlowPreflight, RolloutSpec, Step, StepKind};
 use crate::duration::{DurationError, parse_duration, parse_timeout};
 use crate::engine::OnFailure;
 use crate::inventory::InventoryError;
 use crate::inventory::yaml11::{self, Entry, Node, NodeKind};
 use crate::rollout::BatchExpr;
+use crate::transport::Manners;
 
 /// Collects problems while walking a document.
 pub(crate) struct Reader {
@@ -297,6 +298,11 @@ const FLOW_KEYS: &[&str] = &[
     "steps",
     "rollback",
     "atoms",
+    "preflight",
+    "lock",
+    "nice",
+    "ionice",
+    "notify",
 ];
 const STEP_KEYS: &[&str] = &[
     "name",
@@ -312,6 +318,8 @@ const STEP_KEYS: &[&str] = &[
     "retry_interval",
     "on_failure",
     "targets",
+    "nice",
+    "ionice",
 ];
 
 /// Loads a flow and the atoms it uses, checking everything; all problems
@@ -433,6 +441,19 @@ fn read_flow(
         }
     }
     r.errors.extend(library.errors);
+    let preflight = map
+        .get("preflight")
+        .map(|e| read_preflight(r, e, &param_names));
+    let lock = map.get("lock").and_then(|e| {
+        let name = r.text(&e.value, "lock")?;
+        check_references(r, e.value.line, &name, &param_names);
+        Some(name)
+    });
+    let manners = read_manners(r, map);
+    let notify = map
+        .get("notify")
+        .map(|e| read_notify(r, &e.value))
+        .unwrap_or_default();
     Some(Flow {
         name,
         description,
@@ -443,7 +464,128 @@ fn read_flow(
         rollout,
         steps,
         rollback,
+        preflight,
+        lock,
+        manners,
+        notify,
     })
+}
+
+/// `preflight:` — a list of commands, or `{mode: strict, checks: [...]}`.
+fn read_preflight(r: &mut Reader, entry: &Entry, params: &[String]) -> FlowPreflight {
+    let mut preflight = FlowPreflight {
+        line: entry.key_line,
+        ..FlowPreflight::default()
+    };
+    let node = &entry.value;
+    let checks = match &node.kind {
+        NodeKind::Map(map) => {
+            r.only_keys(map, &["mode", "checks"], "preflight");
+            if let Some(e) = map.get("mode")
+                && let Some(text) = r.text(&e.value, "preflight mode")
+            {
+                match text.parse() {
+                    Ok(mode) => preflight.mode = Some(mode),
+                    Err(e2) => r.error(e.value.line, e2),
+                }
+            }
+            map.get("checks").map(|e| &e.value)
+        }
+        _ => Some(node),
+    };
+    if let Some(items) = checks.and_then(|n| r.list(n, "preflight checks")) {
+        for item in items {
+            if let Some(command) = r.text(item, "a pre-flight check") {
+                check_references(r, item.line, &command, params);
+                preflight.checks.push(command);
+            }
+        }
+    }
+    preflight
+}
+
+/// `nice:` (0-19) and `ionice:` (idle, best-effort[:N], N) of a flow or step.
+fn read_manners(r: &mut Reader, map: &IndexMap<String, Entry>) -> Manners {
+    let mut manners = Manners::default();
+    if let Some(e) = map.get("nice") {
+        let text = match &e.value.kind {
+            NodeKind::Scalar(Value::Number(n), _) => Some(n.to_string()),
+            _ => r.text(&e.value, "nice"),
+        };
+        match text.as_deref().map(crate::transport::manners::parse_nice) {
+            Some(Ok(n)) => manners.nice = Some(n),
+            Some(Err(err)) => r.error(e.value.line, err),
+            None => {}
+        }
+    }
+    if let Some(e) = map.get("ionice") {
+        let text = match &e.value.kind {
+            NodeKind::Scalar(Value::Number(n), _) => Some(n.to_string()),
+            _ => r.text(&e.value, "ionice"),
+        };
+        match text.map(|t| t.parse::<crate::transport::IoClass>()) {
+            Some(Ok(class)) => manners.ionice = Some(class),
+            Some(Err(err)) => r.error(e.value.line, err),
+            None => {}
+        }
+    }
+    manners
+}
+
+/// `notify:` — a list of targets (`webhook: URL` or `command: CMD`, with
+/// `on`, `after`, `headers`, `timeout`, `retries`, `backoff`).
+fn read_notify(r: &mut Reader, node: &Node) -> Vec<crate::notify::Target> {
+    use crate::notify::target::Field;
+    let Some(items) = r.list(node, "notify") else {
+        return Vec::new();
+    };
+    let mut targets = Vec::new();
+    for item in items {
+        let Some(map) = r.map(item, "a notify target") else {
+            continue;
+        };
+        let mut fields = Vec::new();
+        let mut lines = Vec::new();
+        for (key, entry) in map {
+            let field = match &entry.value.kind {
+                NodeKind::Scalar(Value::Number(n), _) if n.as_u64().is_some() => {
+                    Field::Number(n.as_u64().unwrap_or(0))
+                }
+                NodeKind::Seq(values) => Field::List(
+                    values
+                        .iter()
+                        .filter_map(|v| r.text(v, &format!("{key} item")))
+                        .collect(),
+                ),
+                NodeKind::Map(pairs) => Field::Map(
+                    pairs
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            r.text(&v.value, &format!("{key}.{k}"))
+                                .map(|t| (k.clone(), t))
+                        })
+                        .collect(),
+                ),
+                _ => match r.text(&entry.value, key) {
+                    Some(text) => Field::Text(text),
+                    None => continue,
+                },
+            };
+            lines.push((key.clone(), entry.key_line));
+            fields.push((key.clone(), field));
+        }
+        match crate::notify::Target::from_fields(&fields) {
+            Ok(target) => targets.push(target),
+            Err((key, message)) => {
+                let line = lines
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(item.line, |(_, l)| *l);
+                r.error(line, format!("notify: {message}"));
+            }
+        }
+    }
+    targets
 }
 
 fn read_rollout(r: &mut Reader, node: &Node) -> RolloutSpec {
@@ -692,7 +834,9 @@ fn read_step(r: &mut Reader, node: &Node, ctx: &mut StepContext, label: &str) ->
         },
         None => OnFailure::Stop,
     };
+    let manners = read_manners(r, map);
     Some(Step {
+        manners,
         name,
         line,
         timeout: map

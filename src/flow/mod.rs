@@ -6,13 +6,17 @@
 //!   comment header between two `# ---` lines, so an atom is one file.
 //! - A **flow** is YAML: params, default targets, a rollout, ordered steps
 //!   (an atom, an inline script, a command, a file copy, or an approval) and
-//!   rollback steps.
+//!   rollback steps; and what guards the run: pre-flight checks, a run
+//!   lock, nice/ionice, notification targets.
 //!
 //! Loading checks everything it can and reports every problem with its
 //! file and line.
 
 pub mod atom;
 mod atom_library;
+pub mod catalog;
+pub mod check;
+pub mod document;
 pub mod load;
 pub mod params;
 
@@ -25,7 +29,9 @@ pub use load::load_flow;
 pub use params::{ParamKind, ParamSpec};
 
 use crate::engine::OnFailure;
+use crate::preflight::PreflightMode;
 use crate::rollout::{BatchExpr, BatchMode, HostOrder, MaxFail};
+use crate::transport::Manners;
 
 /// A problem in a flow or atom file, at a line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +91,24 @@ pub struct Flow {
     pub rollout: RolloutSpec,
     pub steps: Vec<Step>,
     pub rollback: Vec<Step>,
+    /// `preflight:`: checks every host must pass before batch 1.
+    pub preflight: Option<FlowPreflight>,
+    /// `lock:`: a run lock (`${param}` allowed), held while the run goes.
+    pub lock: Option<String>,
+    /// `nice:` / `ionice:` for every step (a step's own settings win).
+    pub manners: Manners,
+    /// `notify:`: where to send word of the run.
+    pub notify: Vec<crate::notify::Target>,
+}
+
+/// A flow's `preflight:` — a list of commands, or `{mode, checks}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowPreflight {
+    pub mode: Option<PreflightMode>,
+    /// Short commands (`${param}` allowed); each must exit 0 on the host.
+    pub checks: Vec<String>,
+    /// The line of `preflight:` in the flow file.
+    pub line: usize,
 }
 
 impl Flow {
@@ -124,6 +148,8 @@ pub struct Step {
     pub on_failure: OnFailure,
     /// A host pattern; the step runs only on the run's hosts it matches.
     pub targets: Option<String>,
+    /// `nice:` / `ionice:` for everything the step starts.
+    pub manners: Manners,
 }
 
 #[derive(Debug, Clone)]

@@ -39,6 +39,18 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    /// Why `text` would not do as this param's value in a form or a stored
+    /// schedule: empty while required (with no default, and empty not
+    /// allowed), or refused by the param's type.
+    pub fn value_problem(&self, text: &str) -> Option<String> {
+        if text.is_empty() {
+            (self.required && self.default.is_none() && !self.allow_empty)
+                .then(|| "required".to_string())
+        } else {
+            self.check(text).err()
+        }
+    }
+
     /// Checks one value against the param's type; returns it normalised
     /// (`yes` → `true`, ` 42 ` → `42`). An empty value of a required param
     /// is refused unless the param says `allow_empty: true`.

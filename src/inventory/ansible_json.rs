@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::data::{ALL, GroupId};
+use super::pyliteral::float_repr;
 use super::{Inventory, VarMap, vars};
 
 /// Variables Ansible computes itself and strips from its output, even when
@@ -206,7 +207,7 @@ pub fn write_python_json(value: &Value, level: usize, out: &mut String) {
             if super::is_integer_text(n.as_str()) {
                 out.push_str(n.as_str());
             } else {
-                out.push_str(&python_float_repr(n.as_f64().unwrap_or(f64::NAN)));
+                out.push_str(&float_repr(n.as_f64().unwrap_or(f64::NAN)));
             }
         }
         Value::String(s) => push_json_string(s, out),
@@ -289,46 +290,6 @@ fn newline_indent(level: usize, out: &mut String) {
     }
 }
 
-/// Python's `repr(float)`: the shortest digits that round-trip, in fixed
-/// notation for exponents in [-4, 16) and scientific (`1e+16`) outside it.
-pub fn python_float_repr(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits, e.g. "1.5e20".
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");
-    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if (-4..16).contains(&exp) {
-        let point = exp + 1; // digits before the decimal point
-        let body = if point <= 0 {
-            format!("0.{}{}", "0".repeat((-point) as usize), digits)
-        } else if (point as usize) >= digits.len() {
-            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
-        } else {
-            let (int, frac) = digits.split_at(point as usize);
-            format!("{int}.{frac}")
-        };
-        format!("{sign}{body}")
-    } else {
-        let mantissa = if digits.len() > 1 {
-            format!("{}.{}", &digits[..1], &digits[1..])
-        } else {
-            digits
-        };
-        let exp_sign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{mantissa}e{exp_sign}{:02}", exp.abs())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,7 +309,7 @@ mod tests {
             (1.7976931348623157e308, "1.7976931348623157e+308"),
             (0.0, "0.0"),
         ] {
-            assert_eq!(python_float_repr(f), want, "{f}");
+            assert_eq!(float_repr(f), want, "{f}");
         }
     }
 

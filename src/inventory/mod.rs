@@ -157,3 +157,21 @@ impl Inventory {
         self.data.group_hosts(data::ALL)
     }
 }
+
+/// The `-i` values, or the default: ./inventory if it exists, otherwise the
+/// sample inventory shipped in the repository.
+pub fn default_sources(given: &[String]) -> Vec<String> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    if Path::new("inventory").exists() {
+        return vec!["inventory".into()];
+    }
+    let local = PathBuf::from("sample-inventory");
+    let sample = if local.exists() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory")
+    };
+    vec![sample.to_string_lossy().into_owned()]
+}

@@ -967,7 +967,7 @@ fn to_json(value: &Py) -> Value {
         Py::Int(i) => i.to_json(),
         Py::Float(f) => Number::from_f64(*f)
             .map(Value::Number)
-            .unwrap_or_else(|| Value::String(super::ansible_json::python_float_repr(*f))),
+            .unwrap_or_else(|| Value::String(float_repr(*f))),
         Py::Complex(re, im) => Value::String(complex_str(*re, *im)),
         Py::Str(s) => Value::String(s.clone()),
         Py::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
@@ -1039,7 +1039,7 @@ fn python_float_repr(f: f64, add_dot_zero: bool) -> String {
     if !f.is_finite() {
         return float_str(f);
     }
-    let repr = super::ansible_json::python_float_repr(f);
+    let repr = float_repr(f);
     match repr.strip_suffix(".0") {
         Some(whole) if !add_dot_zero => whole.to_string(),
         _ => repr,
@@ -1148,6 +1148,46 @@ impl BigInt {
             Some(m) if m <= i64::MAX as u64 + 1 => Value::from((m as i64).wrapping_neg()),
             _ => super::exact_integer(&self.to_decimal()),
         }
+    }
+}
+
+/// Python's `repr(float)`: the shortest digits that round-trip, in fixed
+/// notation for exponents in [-4, 16) and scientific (`1e+16`) outside it.
+pub fn float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits, e.g. "1.5e20".
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");
+    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if (-4..16).contains(&exp) {
+        let point = exp + 1; // digits before the decimal point
+        let body = if point <= 0 {
+            format!("0.{}{}", "0".repeat((-point) as usize), digits)
+        } else if (point as usize) >= digits.len() {
+            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
+        } else {
+            let (int, frac) = digits.split_at(point as usize);
+            format!("{int}.{frac}")
+        };
+        format!("{sign}{body}")
+    } else {
+        let mantissa = if digits.len() > 1 {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        };
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{exp_sign}{:02}", exp.abs())
     }
 }
 

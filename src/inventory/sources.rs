@@ -13,7 +13,8 @@ const IGNORED_EXTENSIONS: &[&str] = &[
     ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
 ];
 /// Ansible's own, plus jobdeck's flow library (`atoms/`, `flows/`,
-/// `files/`), which may live beside the inventory files.
+/// `files/`) and guard rules (`guard.toml`), which may live beside the
+/// inventory files.
 const IGNORED_NAMES: &[&str] = &[
     "host_vars",
     "group_vars",
@@ -21,6 +22,7 @@ const IGNORED_NAMES: &[&str] = &[
     "atoms",
     "flows",
     "files",
+    crate::guard::GUARD_FILE,
 ];
 const YAML_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 

@@ -76,15 +76,18 @@ fn group_chain(data: &InventoryData, h: HostId) -> Vec<GroupId> {
     chain
 }
 
-type AppMap = IndexMap<Option<String>, Vec<HostId>>;
-type ClusterMap = IndexMap<Option<String>, AppMap>;
+/// Apps by name (`None`: hosts with no app) and their hosts.
+pub type AppMap = IndexMap<Option<String>, Vec<HostId>>;
+/// Clusters by name and their apps.
+pub type ClusterMap = IndexMap<Option<String>, AppMap>;
+/// Projects by name and their clusters.
+pub type ProjectMap = IndexMap<Option<String>, ClusterMap>;
 
-/// The human form of `inventory list`: project → cluster → app → hosts, with
-/// counts, in inventory order. Hosts are folded into ranges.
-pub fn render_tree(inv: &Inventory) -> String {
-    let mut projects: IndexMap<Option<String>, ClusterMap> = IndexMap::new();
-    let hosts = inv.all_hosts();
-    for &h in &hosts {
+/// Every host by project, cluster and app, in inventory order: the tree
+/// `inventory list` prints and the console's Inventory view shows.
+pub fn by_placement(inv: &Inventory) -> ProjectMap {
+    let mut projects = ProjectMap::new();
+    for h in inv.all_hosts() {
         let p = &inv.placement[h];
         projects
             .entry(p.project.clone())
@@ -95,6 +98,14 @@ pub fn render_tree(inv: &Inventory) -> String {
             .or_default()
             .push(h);
     }
+    projects
+}
+
+/// The human form of `inventory list`: project → cluster → app → hosts, with
+/// counts, in inventory order. Hosts are folded into ranges.
+pub fn render_tree(inv: &Inventory) -> String {
+    let projects = by_placement(inv);
+    let hosts = inv.all_hosts();
     let label = |name: &Option<String>| name.clone().unwrap_or_else(|| "(none)".into());
     let mut rows: Vec<(String, usize, String)> = Vec::new();
     for (project, clusters) in &projects {

@@ -29,7 +29,7 @@ use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::InventoryError;
-use super::ansible_json::python_float_repr;
+use super::pyliteral::float_repr;
 
 /// Deepest nesting of mappings and sequences accepted.
 pub const MAX_DEPTH: usize = 256;
@@ -992,7 +992,7 @@ fn key_text(value: Value, ty: ScalarType) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() && ty == ScalarType::Float => python_float_repr(f),
+            Some(f) if n.is_f64() && ty == ScalarType::Float => float_repr(f),
             _ => n.to_string(),
         },
         Value::Object(map) => map

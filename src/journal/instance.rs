@@ -8,7 +8,7 @@ use std::str::FromStr;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
-use super::owner::{OwnerState, ProcessIdentity, owner_state};
+use super::owner::{OwnerState, ProcessIdentity, owner_from_row, owner_state};
 use super::query::ResumePoint;
 use super::{Journal, JournalError};
 use crate::engine::events::{InstanceId, InstanceStatus, now_millis};
@@ -252,22 +252,6 @@ impl Journal {
     }
 }
 
-/// Reads the owner columns (pid, host, start, boot id) starting at `first`.
-pub(crate) fn owner_from_row(
-    row: &rusqlite::Row<'_>,
-    first: usize,
-) -> rusqlite::Result<Option<ProcessIdentity>> {
-    let Some(pid) = row.get::<_, Option<u32>>(first)? else {
-        return Ok(None);
-    };
-    Ok(Some(ProcessIdentity {
-        pid,
-        host: row.get::<_, Option<String>>(first + 1)?.unwrap_or_default(),
-        start: row.get(first + 2)?,
-        boot_id: row.get(first + 3)?,
-    }))
-}
-
 fn json_or_empty(value: &Value) -> String {
     if value.is_null() {
         "{}".to_owned()
@@ -288,8 +272,11 @@ fn mark_interrupted(
         ),
         None => "no jobdeck process owned the instance".to_owned(),
     };
+    // A reason already there is why the run stopped being recorded (a
+    // failed journal write, see `write_failure`): it is the truer one.
     tx.execute(
-        "UPDATE instances SET status = 'interrupted', interrupted_from = status, reason = ?2 WHERE id = ?1",
+        "UPDATE instances SET status = 'interrupted', interrupted_from = status, reason = COALESCE(reason, ?2)
+         WHERE id = ?1",
         params![id, reason],
     )?;
     tx.execute(

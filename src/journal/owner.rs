@@ -54,6 +54,28 @@ pub fn owner_state(owner: &ProcessIdentity, here: &ProcessIdentity) -> OwnerStat
     }
 }
 
+/// Whether a row held by `owner`, last renewed at `heartbeat_at`, no
+/// longer holds at `now`: its heartbeat is older than `expiry` (or far in
+/// the future: the clock went back), or this machine can tell its process
+/// is gone. The scheduler lease, run locks and host slots all use this.
+pub fn is_stale(
+    owner: &ProcessIdentity,
+    heartbeat_at: i64,
+    now: i64,
+    expiry: std::time::Duration,
+) -> bool {
+    let expiry = expiry.as_millis() as i64;
+    let age = now - heartbeat_at;
+    age > expiry
+        || age < -expiry
+        || owner_state(owner, &ProcessIdentity::current()) == OwnerState::Gone
+}
+
+/// Whether two identities are the same process (pid, host, start, boot).
+pub fn same_process(a: &ProcessIdentity, b: &ProcessIdentity) -> bool {
+    a.pid == b.pid && a.host == b.host && a.start == b.start && a.boot_id == b.boot_id
+}
+
 fn pid_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
@@ -122,6 +144,36 @@ pub fn current_user() -> String {
     }
 }
 
+/// Reads the owner columns (pid, host, start, boot id) starting at `first`.
+pub(crate) fn owner_from_row(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<Option<ProcessIdentity>> {
+    let Some(pid) = row.get::<_, Option<u32>>(first)? else {
+        return Ok(None);
+    };
+    Ok(Some(ProcessIdentity {
+        pid,
+        host: row.get::<_, Option<String>>(first + 1)?.unwrap_or_default(),
+        start: row.get(first + 2)?,
+        boot_id: row.get(first + 3)?,
+    }))
+}
+
+/// A process of this machine that has exited: what a crashed owner looks
+/// like to the owner check (for tests).
+#[cfg(test)]
+pub(crate) fn exited_process() -> ProcessIdentity {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    ProcessIdentity {
+        pid,
+        start: None,
+        ..ProcessIdentity::current()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,15 +208,7 @@ mod tests {
 
     #[test]
     fn an_exited_child_is_gone() {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
         let me = ProcessIdentity::current();
-        let owner = ProcessIdentity {
-            pid,
-            start: None,
-            ..me.clone()
-        };
-        assert_eq!(owner_state(&owner, &me), OwnerState::Gone);
+        assert_eq!(owner_state(&exited_process(), &me), OwnerState::Gone);
     }
 }

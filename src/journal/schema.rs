@@ -132,7 +132,8 @@ CREATE TABLE output (
 -- The rowid is the implicit last column, so this also orders a host's output.
 CREATE INDEX output_by_host ON output(instance_id, host_idx, step_idx);
 
--- Output past the per host+step cap is dropped; one row says how much.
+-- Output past the per host+step cap is dropped; one row says how much
+-- (migration 3 adds where).
 CREATE TABLE truncations (
     instance_id      INTEGER NOT NULL,
     host_idx         INTEGER NOT NULL,
@@ -217,6 +218,113 @@ CREATE TABLE scheduler_lease (
     },
     Migration {
         version: 3,
+        name: "the head and the tail of long output",
+        sql: r#"
+-- Output past the cap is dropped from the middle: the head stays, the tail
+-- slides (see src/journal/output_cap.rs). A row is written once the head is
+-- complete, so `cut_after` is known before anything is dropped.
+-- `cut_after`: the output id after which the marker goes (0: before the
+-- step's first row); NULL: written by a jobdeck that kept the first bytes
+-- only (the marker follows the step's last row).
+ALTER TABLE truncations ADD COLUMN cut_after INTEGER;
+-- Line ends among the dropped bytes; NULL: not counted (an older jobdeck).
+ALTER TABLE truncations ADD COLUMN dropped_lines INTEGER;
+"#,
+    },
+    Migration {
+        version: 4,
+        name: "history filter indexes",
+        sql: r#"
+-- History pages filtered by date, alone or with a flow and/or a status
+-- (see query::list_instances). The instance rows are wide (flow text, host
+-- lists), so a filter must be answered from an index, never by reading
+-- rows; each index also holds the rowid, the id the page is ordered by.
+CREATE INDEX instances_by_created ON instances(created_at);
+CREATE INDEX instances_by_flow_created ON instances(flow, created_at);
+CREATE INDEX instances_by_status_created ON instances(status, created_at);
+-- Its last two columns are for pruning (journal::prune), which reads every
+-- instance's flow, trigger, status and end from this index alone.
+CREATE INDEX instances_by_flow_status_created
+    ON instances(flow, status, created_at, trigger, finished_at);
+"#,
+    },
+    Migration {
+        version: 5,
+        name: "guard hits, pre-flight results, run locks, host slots, notifications",
+        sql: r#"
+-- Every guard rule that matched a run, and what came of it.
+CREATE TABLE guard_hits (
+    id          INTEGER PRIMARY KEY,
+    instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+    rule        TEXT NOT NULL,
+    action      TEXT NOT NULL CHECK (action IN ('block', 'confirm', 'warn')),
+    outcome     TEXT NOT NULL CHECK (outcome IN ('blocked', 'confirmed', 'refused', 'warned')),
+    location    TEXT NOT NULL,                  -- file:line, or the command line
+    step_idx    INTEGER,
+    matched     TEXT NOT NULL,                  -- secrets masked
+    os_user     TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX guard_hits_by_instance ON guard_hits(instance_id, id);
+
+-- One row per host pre-flight checked.
+CREATE TABLE preflight (
+    instance_id INTEGER NOT NULL,
+    host_idx    INTEGER NOT NULL,
+    mode        TEXT NOT NULL,                  -- warn | strict | skip-unready
+    ready       INTEGER NOT NULL,
+    reason      TEXT,
+    at          INTEGER NOT NULL,
+    PRIMARY KEY (instance_id, host_idx),
+    FOREIGN KEY (instance_id, host_idx) REFERENCES hosts(instance_id, host_idx) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+-- Run locks: one row per held lock, owned like the scheduler lease (a dead
+-- owner on this host, or a heartbeat older than the expiry, frees it).
+CREATE TABLE run_locks (
+    name         TEXT PRIMARY KEY,
+    instance_id  INTEGER,
+    os_user      TEXT NOT NULL,
+    owner_pid    INTEGER NOT NULL,
+    owner_host   TEXT NOT NULL,
+    owner_start  INTEGER,
+    owner_boot   TEXT,
+    acquired_at  INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
+
+-- Steps running under a per-host limit: one row per step holding a slot.
+CREATE TABLE host_slots (
+    id           INTEGER PRIMARY KEY,
+    host_key     TEXT NOT NULL,                 -- address:port, or local:<machine>
+    instance_id  INTEGER,
+    os_user      TEXT NOT NULL,
+    owner_pid    INTEGER NOT NULL,
+    owner_host   TEXT NOT NULL,
+    owner_start  INTEGER,
+    owner_boot   TEXT,
+    acquired_at  INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
+CREATE INDEX host_slots_by_key ON host_slots(host_key);
+
+-- Each notification delivery: one row per event and target.
+CREATE TABLE notifications (
+    id          INTEGER PRIMARY KEY,
+    instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+    event       TEXT NOT NULL,
+    target      TEXT NOT NULL,                  -- as written: no expanded ${env:...} values
+    outcome     TEXT NOT NULL CHECK (outcome IN ('sent', 'failed')),
+    attempts    INTEGER NOT NULL,
+    http_status INTEGER,
+    error       TEXT,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX notifications_by_instance ON notifications(instance_id, id);
+"#,
+    },
+    Migration {
+        version: 6,
         name: "the word index of output, for jobdeck grep",
         sql: r#"
 -- The words output rows show, as src/journal/search/ splits them (already
@@ -280,11 +388,11 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalError> {
     check_not_newer(current, path)?;
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
         tx.execute_batch(migration.sql)
-            .map_err(|source| JournalError::Migration {
+            .map_err(|cause| JournalError::Migration {
                 path: path.to_path_buf(),
                 version: migration.version,
                 name: migration.name,
-                source,
+                cause,
             })?;
         // PRAGMA takes no bound parameters; the value is our own constant.
         tx.pragma_update(None, "user_version", migration.version)?;

@@ -17,26 +17,25 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::JournalError;
 use super::search::index::StepWords;
-use crate::engine::events::{
-    BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
-    UnixMillis,
-};
+use super::step_output::{OutputKey, StepOutput};
+use super::transaction::{begin_immediate, close_in_flight};
+use super::write_failure::{FailureLog, WriteFailure, is_event_error};
+use crate::engine::events::{BatchIndex, Event, EventKind, HostIndex, InstanceId, StepIndex};
 
-/// 4 MiB of output per host and step, as the docs promise by default.
-pub const DEFAULT_OUTPUT_CAP: u64 = 4 * 1024 * 1024;
+pub use super::output_cap::DEFAULT_OUTPUT_CAP;
 
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
     /// How many events may wait in the channel before `send` waits.
     pub capacity: usize,
-    /// Output bytes kept per host and step; the rest is counted and dropped.
+    /// Output bytes kept per host and step, half from its start and half
+    /// from its end; what falls between is counted and dropped.
     pub output_cap_bytes: u64,
     /// The most events applied in one transaction.
     pub max_batch_events: usize,
@@ -69,6 +68,9 @@ pub struct WriterStats {
     pub errors: u64,
     /// The latest skipped event or error, for the status line and logs.
     pub last_problem: Option<String>,
+    /// Set once a write failed: the writer records nothing more but the
+    /// ends of its runs (see `write_failure`).
+    pub failure: Option<WriteFailure>,
 }
 
 enum Msg {
@@ -87,6 +89,7 @@ pub struct SinkClosed;
 pub struct JournalSink {
     tx: mpsc::Sender<Msg>,
     stats: Arc<Mutex<WriterStats>>,
+    failed: CancellationToken,
 }
 
 impl JournalSink {
@@ -149,6 +152,22 @@ impl JournalSink {
     pub fn stats(&self) -> WriterStats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
+
+    /// Resolves once a write has failed: the journal records nothing more
+    /// of the run but its end, so nothing more should start.
+    pub fn failed(&self) -> WaitForCancellationFuture<'_> {
+        self.failed.cancelled()
+    }
+
+    /// Cancelled once a write has failed (for those that only look).
+    pub fn failed_token(&self) -> CancellationToken {
+        self.failed.clone()
+    }
+
+    /// What could not be recorded, once a write has failed.
+    pub fn failure(&self) -> Option<WriteFailure> {
+        self.stats().failure
+    }
 }
 
 pub struct JournalWriter;
@@ -165,32 +184,28 @@ impl JournalWriter {
         let (tx, rx) = mpsc::channel(options.capacity.max(1));
         let stats = Arc::new(Mutex::new(WriterStats::default()));
         let shared = Arc::clone(&stats);
+        let failed = CancellationToken::new();
+        let on_failure = failed.clone();
         let handle = std::thread::Builder::new()
             .name("jobdeck-journal".to_owned())
-            .spawn(move || Writer::new(conn, options, shared).run(rx))
-            .map_err(|source| JournalError::Io {
+            .spawn(move || Writer::new(conn, options, shared, on_failure).run(rx))
+            .map_err(|cause| JournalError::Io {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })?;
-        Ok((JournalSink { tx, stats }, handle))
+        Ok((JournalSink { tx, stats, failed }, handle))
     }
 }
 
 /// What the writer remembers about one host's step.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct StepState {
     /// Added to the engine's attempt numbers: when an instance is resumed,
     /// its earlier attempts are already in the journal and must stay.
     attempt_offset: u32,
     /// The attempt (as stored) that output is attributed to.
     current_attempt: u32,
-    stored_bytes: u64,
-    dropped_bytes: u64,
-    dropped_chunks: u64,
-    first_dropped_at: Option<UnixMillis>,
-    last_dropped_at: UnixMillis,
-    /// The truncation marker needs writing at the end of the transaction.
-    marker_dirty: bool,
+    output: StepOutput,
     /// The search index's view of the current attempt's output.
     words: StepWords,
 }
@@ -210,6 +225,8 @@ struct Writer {
     conn: Connection,
     state: WriterState,
     shared: Arc<Mutex<WriterStats>>,
+    /// Cancelled when a write fails.
+    on_failure: CancellationToken,
 }
 
 /// Everything but the connection, so a transaction on the connection and
@@ -222,10 +239,20 @@ struct WriterState {
     instances: HashMap<InstanceId, Option<InstanceState>>,
     /// Instances that finished in the current transaction; forgotten after it.
     finished: Vec<InstanceId>,
+    /// Host names of the instances being recorded, to name what a failed
+    /// write could not record.
+    host_names: HashMap<InstanceId, Vec<String>>,
+    /// Set once a write failed.
+    failure: Option<FailureLog>,
 }
 
 impl Writer {
-    fn new(conn: Connection, options: WriterOptions, shared: Arc<Mutex<WriterStats>>) -> Writer {
+    fn new(
+        conn: Connection,
+        options: WriterOptions,
+        shared: Arc<Mutex<WriterStats>>,
+        on_failure: CancellationToken,
+    ) -> Writer {
         Writer {
             conn,
             state: WriterState {
@@ -233,8 +260,11 @@ impl Writer {
                 stats: WriterStats::default(),
                 instances: HashMap::new(),
                 finished: Vec::new(),
+                host_names: HashMap::new(),
+                failure: None,
             },
             shared,
+            on_failure,
         }
     }
 
@@ -270,15 +300,29 @@ impl Writer {
     }
 
     fn write_batch(&mut self, events: &mut Vec<Event>) {
+        if self.state.failure.is_some() {
+            self.after_failure(events);
+            return;
+        }
         let count = events.len();
         let started = std::time::Instant::now();
         let state = &mut self.state;
+        for event in events.iter() {
+            if let EventKind::InstanceStarted { hosts, .. } = &event.kind {
+                state.host_names.insert(event.instance, hosts.clone());
+            }
+        }
+        let (mut applied, mut skipped) = (0, 0);
         let result = begin_immediate(&self.conn).and_then(|tx| {
-            for event in events.drain(..) {
-                match state.apply(&tx, &event) {
-                    Ok(true) => state.stats.events_applied += 1,
-                    Ok(false) => state.stats.events_skipped += 1,
-                    Err(err) => state.problem(true, format!("instance {}: {err}", event.instance)),
+            for event in events.iter() {
+                match state.apply(&tx, event) {
+                    Ok(true) => applied += 1,
+                    Ok(false) => skipped += 1,
+                    // A bad event is skipped; the journal itself is fine.
+                    Err(err) if is_event_error(&err) => {
+                        state.problem(true, format!("instance {}: {err}", event.instance))
+                    }
+                    Err(err) => return Err(err),
                 }
             }
             state.write_truncation_markers(&tx)?;
@@ -286,21 +330,63 @@ impl Writer {
             tx.commit()
         });
         state.stats.busy += started.elapsed();
-        for id in state.finished.drain(..) {
-            state.instances.remove(&id);
-        }
         match result {
             Ok(()) => {
+                state.stats.events_applied += applied;
+                state.stats.events_skipped += skipped;
                 state.stats.transactions += 1;
                 state.stats.largest_transaction = state.stats.largest_transaction.max(count);
-            }
-            Err(err) => {
+                for id in state.finished.drain(..) {
+                    state.instances.remove(&id);
+                    state.host_names.remove(&id);
+                }
                 events.clear();
-                // What we believed about the database may not hold any more.
-                state.instances.clear();
-                state.problem(true, format!("lost a batch of {count} events: {err}"));
+            }
+            Err(err) => self.fail(err, events),
+        }
+    }
+
+    /// A write failed: nothing of this batch is in the journal. Say why in
+    /// the journal if that still fits, tell the sink's users, and from now
+    /// on record only the runs' ends.
+    fn fail(&mut self, err: rusqlite::Error, events: &mut Vec<Event>) {
+        let state = &mut self.state;
+        state.finished.clear();
+        // What we believed about the database may not hold any more.
+        state.instances.clear();
+        state.problem(
+            true,
+            format!("a write failed, {} events lost: {err}", events.len()),
+        );
+        let mut failure = FailureLog::new(&err);
+        for (&id, names) in &state.host_names {
+            failure.track(id, names);
+        }
+        for event in events.iter() {
+            failure.note(event);
+        }
+        failure.write_reasons(&self.conn);
+        state.failure = Some(failure);
+        self.after_failure(events);
+        if let Ok(mut shared) = self.shared.lock() {
+            *shared = self.state.stats.clone();
+        }
+        self.on_failure.cancel();
+    }
+
+    /// Once a write failed: events only tell which hosts ran unrecorded; an
+    /// instance's end is recorded as an interruption.
+    fn after_failure(&mut self, events: &mut Vec<Event>) {
+        let Some(failure) = self.state.failure.as_mut() else {
+            return;
+        };
+        for event in events.drain(..) {
+            failure.note(&event);
+            if let EventKind::InstanceFinished { .. } = event.kind {
+                failure.write_end(&self.conn, event.instance);
             }
         }
+        self.state.stats.failure = Some(failure.report());
     }
 }
 
@@ -447,28 +533,17 @@ impl WriterState {
                 let cap = self.options.output_cap_bytes;
                 let fresh = inst.fresh;
                 let st = step_state(tx, inst, id, *host, *step, fresh)?;
-                let room = cap.saturating_sub(st.stored_bytes);
-                let keep = (data.len() as u64).min(room) as usize;
-                if keep > 0 {
-                    let attempt = st.current_attempt.max(st.attempt_offset + 1);
-                    tx.prepare_cached(
-                        "INSERT INTO output (instance_id, host_idx, step_idx, attempt, stream, at, data)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )?
-                    .execute(params![id, host, step, attempt, stream.as_str(), at, &data[..keep]])?;
-                    st.words
-                        .add_row(tx, tx.last_insert_rowid(), *stream, &data[..keep])?;
-                    st.stored_bytes += keep as u64;
-                }
-                let dropped = (data.len() - keep) as u64;
-                if dropped > 0 {
-                    st.dropped_bytes += dropped;
-                    st.dropped_chunks += 1;
-                    st.first_dropped_at.get_or_insert(at);
-                    st.last_dropped_at = at;
-                    st.marker_dirty = true;
-                }
-                self.stats.output_bytes_stored += keep as u64;
+                let key = OutputKey {
+                    instance: id,
+                    host: *host,
+                    step: *step,
+                    attempt: st.current_attempt.max(st.attempt_offset + 1),
+                };
+                let dropped = st
+                    .output
+                    .push(tx, key, cap, *stream, at, data, &mut st.words)?;
+                self.stats.output_bytes_stored +=
+                    data.len() as u64 - dropped.min(data.len() as u64);
                 self.stats.output_bytes_dropped += dropped;
             }
             EventKind::StepFinished {
@@ -566,6 +641,67 @@ impl WriterState {
                 )?
                 .execute(params![id, host, step, name, value, at])?;
             }
+            EventKind::GuardHit { hit } => {
+                let Some(outcome) = hit.outcome else {
+                    return self.skip(event, "a guard hit without an outcome");
+                };
+                tx.prepare_cached(
+                    "INSERT INTO guard_hits (instance_id, rule, action, outcome, location, step_idx, matched,
+                         os_user, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT os_user FROM instances WHERE id = ?1), ?8)",
+                )?
+                .execute(params![
+                    id,
+                    hit.rule,
+                    hit.action.as_str(),
+                    outcome.as_str(),
+                    hit.location,
+                    hit.step,
+                    hit.matched,
+                    at
+                ])?;
+            }
+            EventKind::LockWaiting { until, .. } => {
+                tx.prepare_cached(
+                    "UPDATE instances SET status = 'waiting', wait_reason = 'lock', resume_at = ?2 WHERE id = ?1",
+                )?
+                .execute(params![id, until])?;
+            }
+            EventKind::LockAcquired { .. } => {
+                tx.prepare_cached(
+                    "UPDATE instances SET status = 'running', wait_reason = NULL, resume_at = NULL
+                     WHERE id = ?1 AND wait_reason = 'lock'",
+                )?
+                .execute([id])?;
+            }
+            EventKind::PreflightChecked { mode, hosts } => {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO preflight (instance_id, host_idx, mode, ready, reason, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT DO UPDATE SET mode = excluded.mode, ready = excluded.ready,
+                         reason = excluded.reason, at = excluded.at",
+                )?;
+                let mut note = tx.prepare_cached(
+                    "UPDATE hosts SET error = ?3 WHERE instance_id = ?1 AND host_idx = ?2",
+                )?;
+                for host in hosts.iter().filter(|h| host_ok(h.host, inst)) {
+                    insert.execute(params![
+                        id,
+                        host.host,
+                        mode.as_str(),
+                        host.ready,
+                        host.reason,
+                        at
+                    ])?;
+                    if let Some(reason) = host.reason.as_ref().filter(|_| !host.ready) {
+                        note.execute(params![id, host.host, format!("pre-flight: {reason}")])?;
+                    }
+                }
+            }
+            // Live only: what a console shows while the run waits or starts.
+            EventKind::GuardConfirmNeeded { .. }
+            | EventKind::HostSlotWaiting { .. }
+            | EventKind::RunRefused { .. } => {}
             EventKind::InstanceFinished { status, reason } => {
                 if !status.is_final() {
                     return self.skip(event, "InstanceFinished with a status that is not final");
@@ -599,54 +735,20 @@ impl WriterState {
 
     fn write_truncation_markers(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
         let cap = self.options.output_cap_bytes;
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO truncations (instance_id, host_idx, step_idx, cap_bytes, dropped_bytes, dropped_chunks,
-                 first_dropped_at, last_dropped_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT DO UPDATE SET dropped_bytes = excluded.dropped_bytes,
-                 dropped_chunks = excluded.dropped_chunks, last_dropped_at = excluded.last_dropped_at",
-        )?;
-        for (id, inst) in self.instances.iter_mut() {
+        for (&id, inst) in self.instances.iter_mut() {
             let Some(inst) = inst else { continue };
-            for ((host, step), st) in inst.per_step.iter_mut().filter(|(_, st)| st.marker_dirty) {
-                upsert.execute(params![
-                    id,
+            for (&(host, step), st) in inst.per_step.iter_mut() {
+                let key = OutputKey {
+                    instance: id,
                     host,
                     step,
-                    cap,
-                    st.dropped_bytes,
-                    st.dropped_chunks,
-                    st.first_dropped_at.unwrap_or(st.last_dropped_at),
-                    st.last_dropped_at
-                ])?;
-                st.marker_dirty = false;
+                    attempt: st.current_attempt,
+                };
+                st.output.write_marker(tx, key, cap)?;
             }
         }
         Ok(())
     }
-}
-
-/// Takes the write lock up front. The busy handler waits up to
-/// `BUSY_TIMEOUT` inside BEGIN IMMEDIATE; past that we try a few more times,
-/// because giving up loses events.
-fn begin_immediate(conn: &Connection) -> rusqlite::Result<Transaction<'_>> {
-    let mut tries = 0;
-    loop {
-        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
-            Err(err) if is_busy(&err) && tries < 5 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            other => return other,
-        }
-    }
-}
-
-fn is_busy(err: &rusqlite::Error) -> bool {
-    matches!(
-        err.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    )
 }
 
 fn load_instance(tx: &Transaction<'_>, id: InstanceId) -> rusqlite::Result<Option<InstanceState>> {
@@ -683,15 +785,14 @@ fn step_state<'a>(
     match inst.per_step.entry((host, step)) {
         Entry::Occupied(e) => Ok(e.into_mut()),
         Entry::Vacant(e) => {
-            let mut st = StepState::default();
+            let mut st = StepState {
+                attempt_offset: 0,
+                current_attempt: 0,
+                output: StepOutput::new(),
+                words: StepWords::new(),
+            };
             if !fresh {
                 let key = params![id, host, step];
-                st.stored_bytes = tx
-                    .prepare_cached(
-                        "SELECT COALESCE(sum(length(data)), 0) FROM output
-                         WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3",
-                    )?
-                    .query_row(key, |r| r.get(0))?;
                 st.attempt_offset = tx
                     .prepare_cached(
                         "SELECT COALESCE(max(attempt), 0) FROM step_results
@@ -699,50 +800,17 @@ fn step_state<'a>(
                     )?
                     .query_row(key, |r| r.get(0))?;
                 st.current_attempt = st.attempt_offset;
-                if let Some((bytes, chunks, first, last)) = tx
-                    .prepare_cached(
-                        "SELECT dropped_bytes, dropped_chunks, first_dropped_at, last_dropped_at FROM truncations
-                         WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3",
-                    )?
-                    .query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                    .optional()?
-                {
-                    st.dropped_bytes = bytes;
-                    st.dropped_chunks = chunks;
-                    st.first_dropped_at = Some(first);
-                    st.last_dropped_at = last;
-                }
+                let key = OutputKey {
+                    instance: id,
+                    host,
+                    step,
+                    attempt: st.current_attempt,
+                };
+                st.output = StepOutput::load(tx, key)?;
             }
             Ok(e.insert(st))
         }
     }
-}
-
-/// A finished instance has nothing in flight: whatever the engine did not
-/// close itself is marked interrupted (jobdeck stopped) or cancelled.
-fn close_in_flight(
-    tx: &Transaction<'_>,
-    id: InstanceId,
-    status: InstanceStatus,
-) -> rusqlite::Result<()> {
-    let (host_status, batch_status) = if status == InstanceStatus::Interrupted {
-        (HostStatus::Interrupted.as_str(), "interrupted")
-    } else {
-        (HostStatus::Cancelled.as_str(), "cancelled")
-    };
-    tx.prepare_cached(
-        "UPDATE hosts SET status = ?2 WHERE instance_id = ?1 AND status IN ('running', 'connecting')",
-    )?
-    .execute(params![id, host_status])?;
-    tx.prepare_cached(
-        "UPDATE step_results SET status = ?2 WHERE instance_id = ?1 AND status IN ('running', 'connecting')",
-    )?
-    .execute(params![id, host_status])?;
-    tx.prepare_cached(
-        "UPDATE batches SET status = ?2 WHERE instance_id = ?1 AND status = 'running'",
-    )?
-    .execute(params![id, batch_status])?;
-    Ok(())
 }
 
 fn kind_name(kind: &EventKind) -> &'static str {
@@ -762,5 +830,12 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Resumed => "resumed",
         EventKind::Exported { .. } => "exported",
         EventKind::InstanceFinished { .. } => "instance_finished",
+        EventKind::GuardHit { .. } => "guard_hit",
+        EventKind::GuardConfirmNeeded { .. } => "guard_confirm_needed",
+        EventKind::LockWaiting { .. } => "lock_waiting",
+        EventKind::LockAcquired { .. } => "lock_acquired",
+        EventKind::PreflightChecked { .. } => "preflight_checked",
+        EventKind::HostSlotWaiting { .. } => "host_slot_waiting",
+        EventKind::RunRefused { .. } => "run_refused",
     }
 }

@@ -1,7 +1,9 @@
 //! One host's output while it runs, bounded in memory: the first half of
 //! the cap is kept from the start, the second half is a sliding window of
-//! the latest bytes, and whatever falls between is only counted. The
-//! journal keeps the full output; the reporter only shows it.
+//! the latest bytes, and whatever falls between is only counted. Both cuts
+//! fall on line ends where the output has them (`journal::output_cap`'s
+//! rules), so whole lines show on either side of the note. The journal
+//! keeps more (see `journal_keeps_all`); the reporter only shows it.
 //!
 //! In gather mode every byte (kept or not) also goes through a SHA-256 per
 //! step and stream, so hosts are grouped by their complete output.
@@ -11,12 +13,15 @@ use std::collections::VecDeque;
 use ring::digest;
 
 use crate::engine::events::{StepIndex, StepOutcome, Stream};
+use crate::journal::output_cap;
 
 /// A step run as the host saw it: one per attempt.
 pub struct Section {
     pub step: StepIndex,
     pub attempt: u32,
     pub outcome: Option<StepOutcome>,
+    /// Bytes the attempt printed, kept or not.
+    bytes: u64,
     /// Digests of stdout and stderr, in gather mode.
     digests: Option<[digest::Context; 2]>,
 }
@@ -64,8 +69,14 @@ pub struct HostCapture {
     tail_bytes: usize,
     head_cap: usize,
     tail_cap: usize,
+    /// The head is complete: later bytes go to the tail window.
+    head_done: bool,
+    /// The last byte that left the tail window ended a line (or none left).
+    dropped_ends_line: bool,
     total: u64,
     hashing: bool,
+    /// The journal could not record the run (known when the host ended).
+    pub journal_failed: bool,
 }
 
 impl HostCapture {
@@ -80,8 +91,11 @@ impl HostCapture {
             tail_bytes: 0,
             head_cap,
             tail_cap: cap - head_cap,
+            head_done: head_cap == 0,
+            dropped_ends_line: true,
             total: 0,
             hashing,
+            journal_failed: false,
         }
     }
 
@@ -91,6 +105,7 @@ impl HostCapture {
             step,
             attempt,
             outcome: None,
+            bytes: 0,
             digests: self.hashing.then(|| {
                 [
                     digest::Context::new(&digest::SHA256),
@@ -130,11 +145,21 @@ impl HostCapture {
             digests[stream_slot(stream)].update(data);
         }
         self.total += data.len() as u64;
+        self.sections[section].bytes += data.len() as u64;
 
-        let head_room = self.head_cap - self.head_bytes;
-        if head_room > 0 {
-            let (now, rest) = data.split_at(head_room.min(data.len()));
+        if !self.head_done {
+            let room = self.head_cap - self.head_bytes;
+            let take = match output_cap::head_end(data, room) {
+                _ if data.len() <= room => data.len(),
+                Some(end) => end,
+                // The head ends with its last line.
+                None if self.head.iter().any(|p| p.data.contains(&b'\n')) => 0,
+                // One line longer than the head: its start.
+                None => room,
+            };
+            let (now, rest) = data.split_at(take);
             match self.head.last_mut() {
+                _ if now.is_empty() => {}
                 Some(last) if last.section == section && last.stream == stream => {
                     last.data.extend_from_slice(now)
                 }
@@ -146,10 +171,12 @@ impl HostCapture {
                 }),
             }
             self.head_bytes += now.len();
-            if self.head_bytes == self.head_cap
-                && let Some(last) = self.head.last_mut()
-            {
-                last.data.shrink_to_fit(); // the head is complete
+            if self.head_bytes == self.head_cap || !rest.is_empty() {
+                self.head_done = true;
+                self.end_head_at_line();
+                if let Some(last) = self.head.last_mut() {
+                    last.data.shrink_to_fit();
+                }
             }
             data = rest;
         }
@@ -158,7 +185,11 @@ impl HostCapture {
         }
         // Only the last `tail_cap` bytes of this chunk can survive anyway.
         if data.len() > self.tail_cap {
-            data = &data[data.len() - self.tail_cap..];
+            let (gone, kept) = data.split_at(data.len() - self.tail_cap);
+            self.tail.clear();
+            self.tail_bytes = 0;
+            self.dropped_ends_line = gone.last() == Some(&b'\n');
+            data = kept;
         }
         match self.tail.back_mut() {
             Some(last)
@@ -180,13 +211,94 @@ impl HostCapture {
             let excess = self.tail_bytes - self.tail_cap;
             let front = self.tail.front_mut().expect("tail holds the excess");
             if front.len() <= excess {
+                self.dropped_ends_line = front.bytes().last() == Some(&b'\n');
                 self.tail_bytes -= front.len();
                 self.tail.pop_front();
             } else {
+                self.dropped_ends_line = front.bytes()[excess - 1] == b'\n';
                 front.start += excess;
                 self.tail_bytes -= excess;
             }
         }
+    }
+
+    /// The head is complete but ends inside a line: what follows its last
+    /// line end starts the tail instead (it is empty still).
+    fn end_head_at_line(&mut self) {
+        let Some(at) = self.head.iter().rposition(|p| p.data.contains(&b'\n')) else {
+            return; // one line longer than the head
+        };
+        let piece = &mut self.head[at];
+        let end = piece
+            .data
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |n| n + 1);
+        let mut moved = Vec::new();
+        if end < piece.data.len() {
+            moved.push(Piece {
+                section: piece.section,
+                stream: piece.stream,
+                data: piece.data.split_off(end),
+                start: 0,
+            });
+        }
+        moved.extend(self.head.drain(at + 1..));
+        for piece in moved {
+            self.head_bytes -= piece.len();
+            self.tail_bytes += piece.len();
+            self.tail.push_back(piece);
+        }
+    }
+
+    /// Once the host is done: the tail window starts at a line's start,
+    /// unless a line runs through all of it (the cut bytes count the rest).
+    pub fn align_cut(&mut self) {
+        if self.cut_bytes() == 0 || self.dropped_ends_line {
+            return;
+        }
+        let mut skip = 0;
+        for piece in &self.tail {
+            match output_cap::to_line_start(piece.bytes()) {
+                Some(n) => {
+                    skip += n;
+                    break;
+                }
+                None => skip += piece.len(),
+            }
+            if skip >= self.tail_bytes {
+                return; // no line end at all
+            }
+        }
+        while skip > 0 {
+            let front = self
+                .tail
+                .front_mut()
+                .expect("the skipped bytes are in the tail");
+            let n = skip.min(front.len());
+            front.start += n;
+            self.tail_bytes -= n;
+            skip -= n;
+            if front.len() == 0 {
+                self.tail.pop_front();
+            }
+        }
+        self.dropped_ends_line = true;
+    }
+
+    /// Whether the journal, which keeps `cap` bytes of each step (its head
+    /// and tail), has every byte this host printed.
+    pub fn journal_keeps_all(&self, cap: u64) -> bool {
+        let mut per_step: Vec<(StepIndex, u64)> = Vec::new();
+        for section in &self.sections {
+            match per_step.iter_mut().find(|(step, _)| *step == section.step) {
+                Some((_, bytes)) => *bytes += section.bytes,
+                None => per_step.push((section.step, section.bytes)),
+            }
+        }
+        per_step
+            .iter()
+            .all(|&(_, bytes)| output_cap::keeps_all(bytes, cap))
     }
 
     /// Bytes received but not kept (between the head and the tail).
@@ -279,6 +391,51 @@ mod tests {
         capture.push(0, Stream::Stdout, b"abcdefghij");
         assert_eq!(kept(&capture), (b"ab".to_vec(), b"ij".to_vec()));
         assert_eq!(capture.cut_bytes(), 6);
+    }
+
+    #[test]
+    fn the_cuts_fall_on_line_ends() {
+        let text = b"aaa\nbbb\nccc\nddd\neee\nfff\nggg\n";
+        for chunk_size in 1..=text.len() {
+            let mut capture = HostCapture::new(20, false);
+            for chunk in text.chunks(chunk_size) {
+                capture.push(0, Stream::Stdout, chunk);
+            }
+            capture.align_cut();
+            let (head, tail) = kept(&capture);
+            assert_eq!(head, b"aaa\nbbb\n", "chunks of {chunk_size}");
+            assert!(text.ends_with(&tail), "chunks of {chunk_size}");
+            assert!(
+                tail.len() >= 4 && tail.len() <= 10 && tail.len() % 4 == 0,
+                "chunks of {chunk_size}: {:?}",
+                String::from_utf8_lossy(&tail)
+            );
+            assert_eq!(
+                capture.cut_bytes(),
+                (text.len() - head.len() - tail.len()) as u64
+            );
+        }
+        // One line longer than the cap is cut inside it.
+        let mut capture = HostCapture::new(10, false);
+        capture.push(0, Stream::Stdout, &[b'x'; 30]);
+        capture.align_cut();
+        assert_eq!(kept(&capture), (vec![b'x'; 5], vec![b'x'; 5]));
+    }
+
+    #[test]
+    fn the_journal_has_it_all_unless_a_step_passed_its_cap() {
+        let mut capture = HostCapture::new(10, false);
+        capture.start_step(0, 1);
+        capture.push(0, Stream::Stdout, &[b'x'; 60]);
+        capture.start_step(0, 2);
+        capture.push(0, Stream::Stdout, &[b'x'; 60]);
+        capture.start_step(1, 1);
+        capture.push(1, Stream::Stdout, &[b'x'; 100]);
+        assert!(capture.journal_keeps_all(120));
+        assert!(
+            !capture.journal_keeps_all(119),
+            "step 0's two attempts add up"
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 use ring::digest;
 
 use super::capture::HostCapture;
-use super::render::{host_detail, render_output, status_label};
+use super::labels::status_label;
+use super::render::{host_detail, render_output};
 use super::run::RunInfo;
 use crate::engine::events::{HostIndex, HostStatus};
 use crate::hostlist;

@@ -27,7 +27,9 @@
 //! prints (exported values, reasons, error details).
 
 mod capture;
+mod gates;
 mod gather;
+mod labels;
 mod progress;
 mod render;
 mod run;
@@ -43,7 +45,7 @@ use tokio::sync::mpsc;
 
 pub use render::STDERR_MARK;
 // For `jobdeck show`, which lays out a past run the way a live one looks.
-pub use render::{format_bytes, format_host_time, format_run_time, format_wait, status_label};
+pub use labels::{format_bytes, format_host_time, format_run_time, format_wait, status_label};
 pub use run::RunInfo;
 pub use summary::RunSummary;
 
@@ -147,6 +149,9 @@ pub struct ReportOptions {
     /// Hosts that finished before a resume (the engine does not run them
     /// again), with how they ended: the summary counts them.
     pub done_before: Vec<(HostIndex, HostStatus)>,
+    /// Cancelled once the journal could not record the run: a cut note then
+    /// no longer points at the journal for what it cut.
+    pub journal_failed: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl ReportOptions {
@@ -158,6 +163,7 @@ impl ReportOptions {
             clock: Clock::system(),
             secrets: Vec::new(),
             done_before: Vec::new(),
+            journal_failed: None,
         }
     }
 
@@ -380,6 +386,7 @@ impl Reporter {
                     (WaitReason::Failure, _) => {
                         format!("paused: hosts failed; waiting for an operator before {next}")
                     }
+                    (WaitReason::Lock, _) => format!("waiting for the run's lock before {next}"),
                 };
                 if let Some(progress) = &mut self.progress {
                     progress.wait(text.clone(), event.at, *until);
@@ -431,6 +438,71 @@ impl Reporter {
             EventKind::Exported { .. } => {}
             EventKind::InstanceFinished { status, reason } => {
                 self.run.finished = Some((*status, reason.as_ref().map(|r| self.mask(r))));
+            }
+            EventKind::GuardHit { hit } => {
+                if lines {
+                    let text = self.mask(&gates::guard_hit(hit));
+                    self.write(&text);
+                }
+            }
+            EventKind::GuardConfirmNeeded { hits } => {
+                if lines {
+                    let text = self.mask(&gates::guard_confirm(hits));
+                    self.write(&text);
+                }
+            }
+            EventKind::LockWaiting {
+                name,
+                holder,
+                until,
+            } => {
+                let until_text = until.map(|u| self.options.clock.time_of_day(u));
+                let text = gates::lock_waiting(name, holder, until_text.as_deref());
+                if let Some(progress) = &mut self.progress {
+                    progress.wait(text.clone(), event.at, *until);
+                }
+                if lines {
+                    self.write(&format!("== {text}\n"));
+                }
+            }
+            EventKind::LockAcquired { name } => {
+                if let Some(progress) = &mut self.progress {
+                    progress.end_wait();
+                }
+                if lines {
+                    self.write(&format!("== lock '{}' taken\n", sanitize::one_line(name)));
+                }
+            }
+            EventKind::PreflightChecked { mode, hosts } => {
+                if lines {
+                    let run = &self.run;
+                    let text = gates::preflight_table(*mode, hosts, &|h| run.host_name(h));
+                    let text = self.mask(&text);
+                    self.write(&text);
+                }
+            }
+            EventKind::HostSlotWaiting {
+                host,
+                step,
+                limit,
+                holders,
+            } => {
+                if lines {
+                    let text = gates::slot_waiting(
+                        &self.run.host_name(*host),
+                        &self.run.step_label(*step),
+                        *limit,
+                        holders,
+                    );
+                    self.write(&text);
+                }
+            }
+            EventKind::RunRefused { reason } => {
+                self.run.refused = true;
+                if lines {
+                    let text = format!("== not started: {}\n", self.mask(reason));
+                    self.write(&text);
+                }
             }
         }
     }
@@ -501,7 +573,12 @@ impl Reporter {
                 self.run.batch_of[host].is_some() && self.run.batch_of[host] == self.current_batch;
             progress.host_finished(status.is_failure(), current);
         }
-        let capture = self.captures.remove(&host);
+        let mut capture = self.captures.remove(&host);
+        if let Some(capture) = &mut capture {
+            capture.align_cut();
+            capture.journal_failed =
+                (self.options.journal_failed.as_ref()).is_some_and(|failed| failed.is_cancelled());
+        }
         match self.options.mode {
             OutputMode::Json => {}
             OutputMode::Gather => self.gather.add(&self.run, host, status, capture),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::render::format_wait;
+use super::labels::format_wait;
 use crate::engine::events::UnixMillis;
 
 pub struct Progress {

@@ -1,73 +1,18 @@
-//! Text for people: status labels, times, and one host's output laid out
-//! step by step, stdout first, then stderr with every line marked.
+//! One host's output laid out step by step for people, stdout first, then
+//! stderr with every line marked.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::capture::{HostCapture, Piece};
+use super::labels::{format_bytes, format_host_time, status_label};
 use super::run::RunInfo;
 use super::sanitize::{clean_text, one_line};
-use crate::duration::format_duration;
 use crate::engine::events::{HostIndex, HostStatus, StepOutcome, Stream};
+use crate::journal::output_cap::{self, DEFAULT_OUTPUT_CAP};
 
 /// Every stderr line starts with this, so `grep 'stderr: '` finds them.
 pub const STDERR_MARK: &str = "stderr: ";
-
-pub fn status_label(status: HostStatus) -> &'static str {
-    match status {
-        HostStatus::Pending => "PENDING",
-        HostStatus::Connecting => "CONNECTING",
-        HostStatus::Running => "RUNNING",
-        HostStatus::Ok => "OK",
-        HostStatus::Failed => "FAILED",
-        HostStatus::TimedOut => "TIMED OUT",
-        HostStatus::Unreachable => "UNREACHABLE",
-        HostStatus::AuthFailed => "AUTH FAILED",
-        HostStatus::HostKeyRejected => "HOST KEY REJECTED",
-        HostStatus::Cancelled => "CANCELLED",
-        HostStatus::Skipped => "SKIPPED",
-        HostStatus::RolledBack => "ROLLED BACK",
-        HostStatus::Interrupted => "INTERRUPTED",
-    }
-}
-
-/// A host's run time: `1.23s`, or `2m5s` past a minute.
-pub fn format_host_time(duration: Duration) -> String {
-    if duration < Duration::from_secs(60) {
-        format!("{:.2}s", duration.as_secs_f64())
-    } else {
-        format_duration(Duration::from_secs(duration.as_secs()))
-    }
-}
-
-/// A whole run's time: `12.3s`, or `1h2m3s` past a minute.
-pub fn format_run_time(duration: Duration) -> String {
-    if duration < Duration::from_secs(60) {
-        format!("{:.1}s", duration.as_secs_f64())
-    } else {
-        format_duration(Duration::from_secs(duration.as_secs()))
-    }
-}
-
-/// A wait, rounded to whole seconds: `2h`, `1m30s`.
-pub fn format_wait(millis: i64) -> String {
-    let secs = (millis.max(0) as u64).div_ceil(1000);
-    format_duration(Duration::from_secs(secs))
-}
-
-pub fn format_bytes(bytes: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let b = bytes as f64;
-    if b < KIB {
-        format!("{bytes} bytes")
-    } else if b < KIB * KIB {
-        format!("{:.1} KiB", b / KIB)
-    } else if b < KIB * KIB * KIB {
-        format!("{:.1} MiB", b / (KIB * KIB))
-    } else {
-        format!("{:.1} GiB", b / (KIB * KIB * KIB))
-    }
-}
 
 /// `exit 3`, `signal KILL`, `connection refused`, or a mix, `, `-joined.
 pub fn outcome_detail(outcome: &StepOutcome, with_error: bool) -> String {
@@ -191,12 +136,23 @@ pub fn render_output(out: &mut String, capture: &HostCapture, run: &RunInfo, hos
         }
         write_streams(out, take_section(&mut head, index));
         if cut > 0 && cut_section == Some(index) {
-            let _ = writeln!(
-                out,
-                "[... {} of output cut here; the journal has it: jobdeck show {} --host {} ...]",
-                format_bytes(cut),
+            // Say what the journal has only as far as it has it.
+            let show = format!(
+                "jobdeck show {} --host {}",
                 run.instance,
                 run.host_name(host)
+            );
+            let journal = if capture.journal_failed {
+                "the journal could not record this run (see the errors below)".to_owned()
+            } else if capture.journal_keeps_all(DEFAULT_OUTPUT_CAP) {
+                format!("the journal has it: {show}")
+            } else {
+                format!("{}: {show}", output_cap::what_is_kept(DEFAULT_OUTPUT_CAP))
+            };
+            let _ = writeln!(
+                out,
+                "[... {} of output cut here; {journal} ...]",
+                format_bytes(cut)
             );
         }
         write_streams(out, take_section(&mut tail, index));
@@ -238,17 +194,6 @@ fn write_streams(out: &mut String, pieces: Vec<&Piece>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_and_sizes() {
-        assert_eq!(format_host_time(Duration::from_millis(1234)), "1.23s");
-        assert_eq!(format_host_time(Duration::from_millis(125_400)), "2m5s");
-        assert_eq!(format_run_time(Duration::from_millis(12_345)), "12.3s");
-        assert_eq!(format_wait(7_200_000), "2h");
-        assert_eq!(format_wait(89_001), "1m30s");
-        assert_eq!(format_bytes(10), "10 bytes");
-        assert_eq!(format_bytes(8 * 1024 * 1024 + 512 * 1024), "8.5 MiB");
-    }
 
     #[test]
     fn outcome_details() {

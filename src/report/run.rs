@@ -26,6 +26,8 @@ pub struct RunInfo {
     pub started_at: Option<UnixMillis>,
     pub last_at: UnixMillis,
     pub finished: Option<(InstanceStatus, Option<String>)>,
+    /// The run was refused before any host ran (guard, lock, pre-flight).
+    pub refused: bool,
     pub final_status: Vec<Option<HostStatus>>,
     /// How many of `final_status` came from before a resume.
     pub done_before: usize,
@@ -174,6 +176,7 @@ impl RunInfo {
             status,
             reason,
             elapsed: self.elapsed(),
+            refused: self.refused,
             output_error: None,
         }
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::render::{format_run_time, status_label};
+use super::labels::{format_run_time, status_label};
 use crate::engine::events::{HostStatus, InstanceId, InstanceStatus};
 use crate::exit;
 
@@ -23,6 +23,9 @@ pub struct RunSummary {
     pub status: InstanceStatus,
     pub reason: Option<String>,
     pub elapsed: Duration,
+    /// Refused before any host ran: the guard, the lock or a strict
+    /// pre-flight said no. Exits 2, like bad input: nothing was run.
+    pub refused: bool,
     /// Writing the report failed (say, a closed pipe); events were still
     /// consumed to the end so the engine was never held up.
     pub output_error: Option<String>,
@@ -47,6 +50,9 @@ impl RunSummary {
 
     /// The process exit code for `jobdeck --run` (see `jobdeck::exit`).
     pub fn exit_code(&self) -> u8 {
+        if self.refused {
+            return exit::USAGE;
+        }
         match self.status {
             InstanceStatus::Ok if self.failed() == 0 => exit::OK,
             InstanceStatus::Ok | InstanceStatus::Failed => exit::FAILED,
@@ -114,6 +120,7 @@ mod tests {
             status,
             reason: None,
             elapsed: Duration::from_millis(12_345),
+            refused: false,
             output_error: None,
         }
     }

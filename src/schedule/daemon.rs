@@ -52,6 +52,11 @@ fn open_log_file(path: &Path) -> Result<LogTarget> {
 
 pub fn run(journal: PathBuf, log: Option<PathBuf>) -> Result<u8> {
     let target = match &log {
+        // Appending to the journal would corrupt it (and drop SQLite's locks).
+        Some(path) if crate::journal::is_journal_file(path, &journal) => anyhow::bail!(
+            "--log {}: that is the journal's own file; give the log another name",
+            path.display()
+        ),
         Some(path) => open_log_file(path)?,
         None => LogTarget::Stderr,
     };

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::engine::events::UnixMillis;
 use crate::journal::ProcessIdentity;
-use crate::journal::owner::{OwnerState, owner_state};
+use crate::journal::owner::{is_stale as owner_is_stale, same_process};
 
 /// How long a heartbeat keeps the lease, and how often the holder renews.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,10 +90,6 @@ pub enum Acquire {
     Busy(LeaseHolder),
 }
 
-fn same_process(a: &ProcessIdentity, b: &ProcessIdentity) -> bool {
-    a.pid == b.pid && a.host == b.host && a.start == b.start && a.boot_id == b.boot_id
-}
-
 pub fn holder(conn: &Connection) -> rusqlite::Result<Option<LeaseHolder>> {
     conn.query_row(
         "SELECT owner_pid, owner_host, owner_start, owner_boot, owner_kind, acquired_at, heartbeat_at
@@ -119,11 +115,7 @@ pub fn holder(conn: &Connection) -> rusqlite::Result<Option<LeaseHolder>> {
 /// Whether `current` no longer keeps the lease at `now`: its heartbeat
 /// expired, or this machine can tell its process is gone.
 pub fn is_stale(current: &LeaseHolder, now: UnixMillis, times: LeaseTimes) -> bool {
-    let expiry = times.expiry.as_millis() as i64;
-    let age = now - current.heartbeat_at;
-    age > expiry
-        || age < -expiry
-        || owner_state(&current.owner, &ProcessIdentity::current()) == OwnerState::Gone
+    owner_is_stale(&current.owner, current.heartbeat_at, now, times.expiry)
 }
 
 /// Takes or keeps the lease for `me` (see the module rules).
@@ -257,15 +249,8 @@ mod tests {
     #[test]
     fn a_dead_holder_on_this_host_is_replaced_at_once() {
         let (_dir, mut conn) = journal();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
         let me = ProcessIdentity::current();
-        let dead = ProcessIdentity {
-            pid,
-            start: None,
-            ..me.clone()
-        };
+        let dead = crate::journal::owner::exited_process();
         acquire(&mut conn, &dead, "daemon", 1_000, TIMES).unwrap();
         let took = acquire(&mut conn, &me, "console", 1_001, TIMES).unwrap();
         assert!(matches!(took, Acquire::Held { replaced: Some(ref h) } if h.owner == dead));

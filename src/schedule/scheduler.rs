@@ -21,15 +21,13 @@
 //!    then overlap, record the outcome and the next fire time in one
 //!    transaction that also checks the lease, and only then start runs.
 //!    A fire is therefore started at most once, even if two schedulers race.
+//! 5. Hourly, prune run logs, and start a retention pass on the journal
+//!    (on its own thread, see `retention`).
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -38,7 +36,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{TransactionBehavior, params};
 use serde_json::Value;
 
+pub use super::event::{Level, SchedulerEvent};
+pub use super::launcher::{LaunchKind, LaunchRequest, Launched, Launcher, ProcessLauncher};
 use super::lease::{self, Acquire, LeaseTimes};
+use super::retention::RetentionJob;
 use super::store::{
     self, CATCH_UP_CAP, CatchUp, Overlap, QUEUE_CAP, Schedule, ScheduleStore, StoreError,
     from_millis, millis,
@@ -207,127 +208,6 @@ pub fn plan_fires(schedule: &Schedule, now: DateTime<Utc>, grace: Duration) -> F
     FirePlan { run, missed, next }
 }
 
-/// How a scheduler event reads in a log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Level::Info => "info",
-            Level::Warn => "warning",
-            Level::Error => "error",
-        })
-    }
-}
-
-/// Something the scheduler did or noticed, one line each.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchedulerEvent {
-    pub at: DateTime<Utc>,
-    pub level: Level,
-    pub message: String,
-}
-
-/// What a child process is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LaunchKind {
-    /// A schedule's fire at its due time.
-    Fire { schedule: i64, due: DateTime<Utc> },
-    /// `jobdeck resume` of a rollout interrupted while waiting.
-    Resume { instance: InstanceId },
-}
-
-/// One child process to start: `program args...` in `workdir`, its output
-/// appended to `log`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LaunchRequest {
-    pub kind: LaunchKind,
-    pub args: Vec<String>,
-    pub workdir: Option<PathBuf>,
-    pub log: PathBuf,
-}
-
-/// A started child; `child` is None for launchers that start nothing real.
-pub struct Launched {
-    pub pid: u32,
-    pub child: Option<Child>,
-}
-
-/// Starts runs. The real one spawns jobdeck; tests record requests.
-pub trait Launcher: Send {
-    fn launch(&mut self, request: &LaunchRequest) -> std::io::Result<Launched>;
-}
-
-/// Spawns `program` (normally this jobdeck binary) for each run.
-pub struct ProcessLauncher {
-    pub program: PathBuf,
-}
-
-impl ProcessLauncher {
-    /// This binary. The console and the daemon both use it.
-    pub fn current_exe() -> std::io::Result<ProcessLauncher> {
-        Ok(ProcessLauncher {
-            program: std::env::current_exe()?,
-        })
-    }
-}
-
-impl Launcher for ProcessLauncher {
-    fn launch(&mut self, request: &LaunchRequest) -> std::io::Result<Launched> {
-        let mut log = open_log(&request.log)?;
-        let when = Utc::now().to_rfc3339();
-        let what = match &request.kind {
-            LaunchKind::Fire { schedule, due } => {
-                format!("schedule {schedule}, fire time {}", due.to_rfc3339())
-            }
-            LaunchKind::Resume { instance } => format!("resume of run {instance}"),
-        };
-        writeln!(log, "# jobdeck scheduler, {when}: {what}")?;
-        writeln!(
-            log,
-            "# {} {}",
-            self.program.display(),
-            request.args.join(" ")
-        )?;
-        let mut command = Command::new(&self.program);
-        command
-            .args(&request.args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            // Its own process group: a Ctrl-C meant for the daemon's
-            // terminal does not abort the runs it started.
-            .process_group(0);
-        if let Some(dir) = request.workdir.as_deref().filter(|d| d.is_dir()) {
-            command.current_dir(dir);
-        }
-        let child = command.spawn()?;
-        Ok(Launched {
-            pid: child.id(),
-            child: Some(child),
-        })
-    }
-}
-
-fn open_log(path: &Path) -> std::io::Result<File> {
-    if let Some(parent) = path.parent() {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)?;
-    }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-}
-
 /// How a scheduler runs.
 pub struct SchedulerOptions {
     pub launcher: Box<dyn Launcher>,
@@ -339,6 +219,9 @@ pub struct SchedulerOptions {
     pub kind: String,
     /// Where run logs go. Default: `schedule-logs/` next to the journal.
     pub log_dir: Option<PathBuf>,
+    /// The config file whose `[retention]` section the lease holder applies
+    /// every hour (see `retention`); `None`: no retention.
+    pub retention_config: Option<PathBuf>,
 }
 
 impl SchedulerOptions {
@@ -351,6 +234,8 @@ impl SchedulerOptions {
             grace: DEFAULT_GRACE,
             kind: kind.to_owned(),
             log_dir: None,
+            retention_config: crate::tui::config::default_config_dir()
+                .map(|dir| dir.join("config.toml")),
         })
     }
 }
@@ -376,6 +261,7 @@ pub struct Scheduler {
     last_durable_check: Option<DateTime<Utc>>,
     /// When old run logs were last pruned (wall clock: file times are real).
     last_log_prune: Option<std::time::Instant>,
+    retention: RetentionJob,
     /// The holder last reported while standing by, so it is logged once.
     reported_holder: Option<u32>,
     children: Vec<ChildRun>,
@@ -444,6 +330,7 @@ impl Scheduler {
             last_lease_check: None,
             last_durable_check: None,
             last_log_prune: None,
+            retention: RetentionJob::default(),
             reported_holder: None,
             children: Vec::new(),
             resumes_tried: HashSet::new(),
@@ -540,6 +427,16 @@ impl Scheduler {
             }
             self.prune_logs();
         }
+        // A pass that started while holding the lease is collected even if
+        // the lease has gone since; a new one starts only under the lease.
+        let config = self
+            .options
+            .retention_config
+            .as_deref()
+            .filter(|_| self.holding);
+        for (level, message) in self.retention.poll(now, self.store.path(), config) {
+            self.event(level, message);
+        }
         std::mem::take(&mut self.events)
     }
 
@@ -572,6 +469,9 @@ impl Scheduler {
     /// Releases the lease. Runs already started keep going.
     pub fn shutdown(&mut self) -> Vec<SchedulerEvent> {
         self.reap_children();
+        for (level, message) in self.retention.stop() {
+            self.event(level, message);
+        }
         if self.holding {
             match lease::release(self.store.connection(), &self.me) {
                 Ok(()) => self.event(Level::Info, "scheduler stopped; lease released"),
@@ -679,17 +579,28 @@ impl Scheduler {
             Err(_) => false,
         });
         for (kind, schedule, pid, status, log) in finished {
-            let what = match kind {
+            let what = match &kind {
                 LaunchKind::Fire { schedule, .. } => {
                     format!("schedule {schedule}: run (pid {pid})")
                 }
-                LaunchKind::Resume { instance } => format!("resume of run {instance} (pid {pid})"),
+                other => format!("{} (pid {pid})", other.describe()),
             };
             let (level, message, error) = match status.code() {
                 Some(code) if code == i32::from(crate::exit::USAGE) => (
                     Level::Error,
                     format!("{what} did not start: exit {code}; see {}", log.display()),
                     Some(format!("exit {code} (nothing ran); see {}", log.display())),
+                ),
+                Some(code) if code == i32::from(crate::exit::JOURNAL) => (
+                    Level::Error,
+                    format!(
+                        "{what} ended: exit {code}, the journal could not record it; see {}",
+                        log.display()
+                    ),
+                    Some(format!(
+                        "exit {code}: the journal could not record the run; see {}",
+                        log.display()
+                    )),
                 ),
                 Some(code) => (Level::Info, format!("{what} ended: exit {code}"), None),
                 None => (
@@ -739,9 +650,31 @@ impl Scheduler {
         Ok(())
     }
 
+    /// `lock 'NAME' is held by run 12 (...)` when the schedule's run lock
+    /// (`--lock`, or the flow's `lock:` with the schedule's params) is held.
+    fn held_lock_of(&self, schedule: &Schedule) -> Option<String> {
+        let name = lock_name(schedule)?;
+        let holder = crate::locks::lock_holder(self.store.connection(), &name).ok()??;
+        Some(format!(
+            "lock '{name}' is held by {}",
+            holder.describe_since()
+        ))
+    }
+
     fn fire_schedule(&mut self, schedule: &Schedule, now: DateTime<Utc>) -> Result<(), StoreError> {
         let plan = plan_fires(schedule, now, self.options.grace);
-        let mut busy = self.busy(schedule.id)?;
+        let running = self.busy(schedule.id)?;
+        // A fire whose run lock another run holds is busy too: the overlap
+        // policy decides (skip, queue behind it, or start and let it wait).
+        let lock_held = if running {
+            None
+        } else {
+            self.held_lock_of(schedule)
+        };
+        let why_busy = lock_held
+            .clone()
+            .unwrap_or_else(|| "an instance is still running".to_owned());
+        let mut busy = running || lock_held.is_some();
         let mut queued = schedule.queued;
         let mut starts: Vec<DateTime<Utc>> = Vec::new();
         // (due, outcome, detail) rows for `schedule_fires`.
@@ -776,7 +709,7 @@ impl Scheduler {
                 };
             match schedule.overlap {
                 Overlap::Skip if busy => {
-                    let detail = "an instance is still running (overlap skip)".to_owned();
+                    let detail = format!("{why_busy} (overlap skip)");
                     self.event(
                         Level::Warn,
                         format!("{label}: fire time {} skipped: {detail}", due.to_rfc3339()),
@@ -789,7 +722,7 @@ impl Scheduler {
                         self.event(
                             Level::Info,
                             format!(
-                                "{label}: fire time {} queued behind the running instance ({queued} waiting)",
+                                "{label}: fire time {} queued: {why_busy} ({queued} waiting)",
                                 due.to_rfc3339()
                             ),
                         );
@@ -1026,6 +959,22 @@ impl Scheduler {
 }
 
 /// `--run FLOW --journal J --trigger schedule:ID` and the schedule's options.
+/// The run lock a fire of `schedule` will ask for, params substituted.
+/// Reads the flow file (as the fire will); `None` if it has none or does
+/// not load (the fire itself then reports why).
+pub fn lock_name(schedule: &Schedule) -> Option<String> {
+    let written = match &schedule.run.safety.lock {
+        Some(name) => name.clone(),
+        None => crate::flow::load_flow(&schedule.flow_path).ok()?.lock?,
+    };
+    let flow = crate::flow::load_flow(&schedule.flow_path).ok();
+    let values = match &flow {
+        Some(flow) => crate::flow::params::resolve(&flow.params, &schedule.run.params).ok()?,
+        None => schedule.run.params.clone(),
+    };
+    crate::flow::params::substitute(&written, &values).ok()
+}
+
 pub fn fire_args(schedule: &Schedule, journal: &Path) -> Vec<String> {
     let mut args = vec![
         "--run".to_owned(),

@@ -137,6 +137,8 @@ pub struct RunOptions {
     pub accept_new: bool,
     pub ssh_config: Option<String>,
     pub yes: bool,
+    /// Pre-flight, --allow, the lock, nice/ionice, notifications.
+    pub safety: crate::safety::SafetyOptions,
 }
 
 impl RunOptions {
@@ -178,6 +180,7 @@ impl RunOptions {
         if self.yes {
             args.push("--yes".to_owned());
         }
+        args.extend(self.safety.to_args());
         args
     }
 }
@@ -271,6 +274,9 @@ pub struct ScheduleListing {
     pub last_instance: Option<(InstanceId, InstanceStatus)>,
     pub running: usize,
 }
+
+/// A fire and the instance it started, when one is known.
+pub type FireRun = (FireRecord, Option<(InstanceId, InstanceStatus)>);
 
 /// One line of `schedule_fires`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -596,6 +602,67 @@ impl ScheduleStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The latest fires of a schedule, newest first, each `started` one with
+    /// the instance it started. The fire log does not name the instance: an
+    /// instance of this schedule created after a start (and before the next
+    /// start) is taken to be its run, in order.
+    pub fn fires_with_runs(
+        &self,
+        schedule_id: i64,
+        limit: usize,
+    ) -> Result<Vec<FireRun>, StoreError> {
+        let mut fires = self.fires(schedule_id, limit)?;
+        fires.reverse(); // oldest first, to pair with instances in order
+        let mut instances: Vec<(InstanceId, InstanceStatus, i64)> = Vec::new();
+        if let Some(oldest) = fires.iter().map(|f| f.at).min() {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT id, status, created_at FROM instances
+                 WHERE trigger = ?1 AND created_at >= ?2 ORDER BY id",
+            )?;
+            let found = stmt.query_map(params![trigger_of(schedule_id), oldest], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in found {
+                let (id, status, created) = row?;
+                let status = InstanceStatus::parse(&status).unwrap_or(InstanceStatus::Interrupted);
+                instances.push((id, status, created));
+            }
+        }
+        let starts: Vec<i64> = fires
+            .iter()
+            .filter(|f| f.outcome == "started")
+            .map(|f| f.at)
+            .collect();
+        let mut next_instance = 0;
+        let mut out = Vec::new();
+        for fire in fires {
+            let mut instance = None;
+            if fire.outcome == "started" {
+                // Instances before this start belong to nothing shown here.
+                while instances
+                    .get(next_instance)
+                    .is_some_and(|(_, _, created)| *created < fire.at)
+                {
+                    next_instance += 1;
+                }
+                let window_end = starts.iter().copied().find(|at| *at > fire.at);
+                if let Some((id, status, created)) = instances.get(next_instance)
+                    && window_end.is_none_or(|end| *created < end)
+                {
+                    instance = Some((*id, *status));
+                    next_instance += 1;
+                }
+            }
+            out.push((fire, instance));
+        }
+        out.reverse();
+        Ok(out)
+    }
+
     /// Pauses or resumes. Resuming starts again from the next fire after
     /// `now`: what fell due while paused is not caught up (the operator
     /// paused on purpose). Returns false if it already was in that state.
@@ -850,5 +917,80 @@ mod tests {
             err,
             "unknown --overlap 'sometimes': expected skip, queue, allow"
         );
+    }
+
+    #[test]
+    fn fires_are_paired_with_the_instances_they_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let mut store = ScheduleStore::open(&path).unwrap();
+        let now = utc("2026-03-02T08:00:00Z");
+        let s = store
+            .add(
+                &NewSchedule {
+                    name: "n".into(),
+                    flow_path: "/f.yml".into(),
+                    flow_name: "f".into(),
+                    run: RunOptions::default(),
+                    when: When::Cron(CronExpr::parse("0 * * * *").unwrap()),
+                    zone: chrono_tz::Tz::UTC,
+                    until: None,
+                    overlap: Overlap::Skip,
+                    catch_up: CatchUp::Once,
+                },
+                now,
+            )
+            .unwrap();
+        let conn = store.connection();
+        let hour = 3_600_000;
+        let t0 = now.timestamp_millis();
+        // 08:00 started #1; 09:00 started but never made an instance;
+        // 10:00 skipped; 11:00 started #2 (created a bit later).
+        for (i, (outcome, detail)) in [
+            ("started", None),
+            ("started", None),
+            ("skipped", Some("still running")),
+            ("started", None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let at = t0 + i as i64 * hour;
+            conn.execute(
+                "INSERT INTO schedule_fires (schedule_id, due_at, at, outcome, detail) VALUES (?1, ?2, ?2, ?3, ?4)",
+                params![s.id, at, outcome, detail],
+            )
+            .unwrap();
+        }
+        let mut journal = crate::journal::Journal::open(&path).unwrap();
+        for (offset, status) in [(1000, "ok"), (3 * hour + 5000, "failed")] {
+            let id = journal
+                .create_instance(&crate::journal::NewInstance {
+                    flow: "f".into(),
+                    trigger: crate::journal::Trigger::Schedule(s.id),
+                    ..crate::journal::NewInstance::default()
+                })
+                .unwrap();
+            conn.execute(
+                "UPDATE instances SET status = ?2, created_at = ?3 WHERE id = ?1",
+                params![id, status, t0 + offset],
+            )
+            .unwrap();
+        }
+        let fires = store.fires_with_runs(s.id, 10).unwrap();
+        let runs: Vec<(&str, Option<(InstanceId, InstanceStatus)>)> = fires
+            .iter()
+            .map(|(f, run)| (f.outcome.as_str(), *run))
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                ("started", Some((2, InstanceStatus::Failed))),
+                ("skipped", None),
+                ("started", None),
+                ("started", Some((1, InstanceStatus::Ok))),
+            ]
+        );
+        assert_eq!(fires[3].0.due_at, t0);
     }
 }

@@ -44,11 +44,17 @@ impl LocalSession {
         };
         let mark = super::ssh::random_nonce();
         let run_as = request.run_as.as_deref();
-        let launch =
-            match remote_command::launch(&request.payload, &request.env, run_as, &mark, None) {
-                Ok(launch) => launch,
-                Err(err) => return failed(err.to_string()),
-            };
+        let launch = match remote_command::launch(
+            &request.payload,
+            &request.env,
+            run_as,
+            &request.manners,
+            &mark,
+            None,
+        ) {
+            Ok(launch) => launch,
+            Err(err) => return failed(err.to_string()),
+        };
         let mut command = Command::new("/bin/sh");
         command
             .arg("-c")

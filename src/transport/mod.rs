@@ -33,6 +33,7 @@
 pub mod fanout;
 pub mod known_hosts;
 pub mod local;
+pub mod manners;
 pub mod proxy;
 pub mod remote_command;
 pub mod resolve;
@@ -50,6 +51,7 @@ use tokio::sync::mpsc;
 pub use tokio_util::sync::CancellationToken;
 
 pub use known_hosts::KnownHosts;
+pub use manners::{IoClass, Manners};
 pub use resolve::{ResolveOptions, ResolvedTarget, resolve_target};
 pub use sftp::{UploadError, UploadReport};
 pub use ssh::{NoPassphrase, PassphrasePrompt, TerminalPrompt};
@@ -217,6 +219,8 @@ pub struct ExecRequest {
     /// Run as this user through `sudo -n -u USER` (no password prompt: the
     /// host's sudoers must allow it). The kill on timeout goes through sudo too.
     pub run_as: Option<String>,
+    /// nice / ionice for everything the command starts.
+    pub manners: Manners,
 }
 
 /// A request that cannot be run as given.
@@ -252,6 +256,7 @@ impl ExecRequest {
             cancel: CancellationToken::new(),
             kill_grace: DEFAULT_KILL_GRACE,
             run_as: None,
+            manners: Manners::default(),
         }
     }
 

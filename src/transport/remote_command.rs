@@ -7,7 +7,8 @@
 //! channel's stdin, where only the step's own shell reads it:
 //!
 //! 1. The bootstrap prints its pid, tagged with a per-run nonce so no command
-//!    output can forge it. OpenSSH starts every exec request in a new session
+//!    output can forge it, then applies the step's manners (renice and
+//!    ionice of its own shell, which everything it starts inherits). OpenSSH starts every exec request in a new session
 //!    (`setsid()` before the user's shell), so that pid is the command's
 //!    process group and session id.
 //! 2. It reads exactly N lines from stdin (N is on the command line; `read`
@@ -39,7 +40,7 @@
 
 use std::time::Duration;
 
-use super::{Payload, RequestError};
+use super::{Manners, Payload, RequestError};
 
 /// Quotes `value` for a POSIX shell: `'...'`, with each `'` written as `'\''`.
 /// Safe for every byte sequence: quotes, `$`, backticks, newlines, spaces.
@@ -159,6 +160,7 @@ pub fn launch(
     payload: &Payload,
     env: &[(String, String)],
     run_as: Option<&str>,
+    manners: &Manners,
     mark: &str,
     pgid_nonce: Option<&str>,
 ) -> Result<Launch, RequestError> {
@@ -175,6 +177,8 @@ pub fn launch(
             pgid_marker_prefix(nonce)
         ));
     }
+    // nice / ionice of this shell: everything it starts (sudo too) inherits them.
+    bootstrap.push_str(&manners.shell_lines());
     match run_as {
         // sudo resets the environment, and its shell runs in a session of its
         // own (use_pty): that shell is re-exec'd with the mark, so it is found
@@ -490,6 +494,7 @@ mod tests {
             &Payload::Command(command.clone()),
             &env,
             None,
+            &Manners::default(),
             "m1",
             Some("n1"),
         )
@@ -522,7 +527,7 @@ mod tests {
             args: vec!["a b".into(), "it's".into()],
         };
         let env = vec![("X".to_string(), "x value".to_string())];
-        let launch = launch(&script, &env, None, "m2", None).unwrap();
+        let launch = launch(&script, &env, None, &Manners::default(), "m2", None).unwrap();
         assert!(!launch.bootstrap.contains("a b"), "{}", launch.bootstrap);
         let (out, err, code) = run_launch(&launch.bootstrap, &launch.stdin);
         assert_eq!(code, Some(0), "{err}");
@@ -531,7 +536,15 @@ mod tests {
 
     #[test]
     fn settings_cut_short_fail_the_step_with_a_message() {
-        let launch = launch(&Payload::Command("echo ran".into()), &[], None, "m3", None).unwrap();
+        let launch = launch(
+            &Payload::Command("echo ran".into()),
+            &[],
+            None,
+            &Manners::default(),
+            "m3",
+            None,
+        )
+        .unwrap();
         let (out, err, code) = run_launch(&launch.bootstrap, &launch.stdin[..10]);
         assert_eq!(code, Some(125));
         assert!(out.is_empty(), "{out}");
@@ -545,7 +558,15 @@ mod tests {
             body: "#!/usr/bin/env python3\nprint(1)\n".into(),
             args: vec!["a b".into()],
         };
-        let launch = launch(&script, &env, Some("app"), "m1", Some("n1")).unwrap();
+        let launch = launch(
+            &script,
+            &env,
+            Some("app"),
+            &Manners::default(),
+            "m1",
+            Some("n1"),
+        )
+        .unwrap();
         assert!(
             launch
                 .bootstrap

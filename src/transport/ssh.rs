@@ -459,6 +459,7 @@ impl SshSession {
             &request.payload,
             &request.env,
             request.run_as.as_deref(),
+            &request.manners,
             &mark,
             Some(&nonce),
         ) {

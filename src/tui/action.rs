@@ -125,7 +125,7 @@ pub enum Action {
     SaveHosts,
     // Not bindable: produced by the event loop
     /// A key for a view that edits text itself (the embedded editor).
-    Key(super::keymap::Key),
+    Key(super::key::Key),
     InsertChar(char),
     Resize(u16, u16),
     ScrollUp {
@@ -139,17 +139,6 @@ pub enum Action {
     Click {
         column: u16,
         row: u16,
-    },
-    Status(String),
-    /// Save text to a file (off the UI task), then say where in the status line.
-    WriteFile {
-        path: std::path::PathBuf,
-        contents: String,
-    },
-    /// The pattern box asks for its text to be evaluated off the UI task.
-    EvaluatePattern {
-        generation: u64,
-        pattern: String,
     },
 }
 

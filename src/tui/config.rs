@@ -16,6 +16,16 @@ use crate::input_file::{self, InputError};
 struct ConfigFile {
     #[serde(default)]
     tui: TuiSection,
+    /// The journal's retention rules: `journal::retention` reads them.
+    #[serde(default, rename = "retention")]
+    _retention: Option<toml::Value>,
+    // Read by the run commands (src/config.rs, the guard's rules).
+    #[serde(default, rename = "guard")]
+    _guard: Option<toml::Value>,
+    #[serde(default, rename = "limits")]
+    _limits: Option<toml::Value>,
+    #[serde(default, rename = "notify")]
+    _notify: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,7 +135,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("config.toml"),
-            "[tui]\ntheme = \"light\"\nmouse = false\n",
+            "[tui]\ntheme = \"light\"\nmouse = false\n[retention]\ndays = 90\n",
         )
         .unwrap();
         let settings = load(Some(dir.path()), None, None);
@@ -162,7 +172,7 @@ mod tests {
         );
         assert!(settings.warnings[1].ends_with("the line is ignored"));
         // The keymap's good line applies.
-        let ctrl_q = crate::tui::keymap::Key::parse("ctrl-q").unwrap();
+        let ctrl_q = crate::tui::key::Key::parse("ctrl-q").unwrap();
         assert_eq!(
             settings
                 .keymap

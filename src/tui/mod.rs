@@ -2,37 +2,36 @@
 //!
 //! One tokio task owns the terminal and the `App`. It waits on a
 //! cancellation token, SIGTERM/SIGHUP, the terminal's event stream, the
-//! channel background tasks report on, and a render tick; it redraws at
-//! most 30 times a second and only when something changed. Slow work (the
-//! inventory load, pattern files; later SSH, the journal) runs elsewhere
-//! and arrives as `AppMessage`s.
+//! channel background work reports on, and a render tick; it redraws at
+//! most 30 times a second and only when something changed. Slow work (SSH,
+//! the journal, files, processes) runs elsewhere and arrives as
+//! `AppMessage`s.
 //!
-//! - `action`: the `Action` enum every input becomes.
-//! - `keymap`: keys to actions per context, from TOML.
-//! - `theme`: colours and glyphs by meaning, from `themes/*.toml`.
-//! - `config`: the config directory (config.toml, keymap.toml, themes/).
-//! - `app`: the state and the drawing of the whole screen.
-//! - `views`: one module per view.
+//! - `app`: the console's state, the routing of actions, messages and
+//!   effects, the run it started, the title, status line, footer and help.
+//! - `views`: one folder per view; `widgets`: the parts they share.
+//! - `action`, `key`, `keymap`: what input means, per context, from TOML.
+//! - `effects`: what a view asks of the App; `message`: what work reports.
+//! - `tasks`: the work itself, off the UI task (journal reads, checks and
+//!   saves, child runs, a run's engine and journal, key passphrases).
 //! - `run_store`: a run as the console sees it, built from engine events.
-//! - `run_session`: starting a run (engine, journal, store) off the UI task.
-//! - `dialog`: modal questions (start, abort, quit with a run, approve).
-//! - `passphrase`: encrypted keys' passphrases, asked in a dialog.
-//! - `terminal`: full-screen mode in and out, panic hook, Ctrl-Z.
+//! - `theme`, `config`, `layout`, `terminal`: colours and glyphs, the
+//!   config directory, where things go on the screen, full-screen mode.
 
 pub mod action;
 pub mod app;
 pub mod config;
-pub mod dialog;
-pub mod input;
+pub mod effects;
+pub mod key;
 pub mod keymap;
 pub mod layout;
-pub mod passphrase;
-pub mod replay;
-pub mod run_session;
+pub mod message;
 pub mod run_store;
+pub mod tasks;
 pub mod terminal;
 pub mod theme;
 pub mod views;
+pub mod widgets;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -45,9 +44,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::inventory::Inventory;
-use app::{App, AppMessage};
+use app::App;
 use config::Settings;
+use effects::StatusLevel;
+use message::AppMessage;
 use terminal::TerminalSession;
 
 /// How the console is started. `Default` gives the default inventory,
@@ -117,9 +117,9 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     }
     app.set_journal(options.journal.clone());
     if !settings.warnings.is_empty() {
-        app.set_status(app::StatusLevel::Warning, settings.warnings.join("; "));
+        app.set_status(StatusLevel::Warning, settings.warnings.join("; "));
     }
-    let sources = crate::commands::inventory::default_sources(&options.inventory);
+    let sources = crate::inventory::default_sources(&options.inventory);
     app.set_loading(&sources.join(", "));
     spawn_inventory_load(sources, tasks.clone());
     // Due schedules fire while the console is open; the journal's lease
@@ -141,7 +141,7 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
             started
                 .map_err(|e| {
                     app.set_status(
-                        app::StatusLevel::Warning,
+                        StatusLevel::Warning,
                         format!("schedules will not fire: {e:#}"),
                     )
                 })
@@ -169,7 +169,7 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
                 "jobdeck: run {id} was detached and is interrupted; `jobdeck resume {id}` continues it"
             ),
             _ = drain => {}
-            _ = tokio::time::sleep(run_session::SHUTDOWN_WAIT) => eprintln!(
+            _ = tokio::time::sleep(tasks::run_session::SHUTDOWN_WAIT) => eprintln!(
                 "jobdeck: run {id}: the journal did not confirm in time; it will read as interrupted"
             ),
         }
@@ -217,9 +217,7 @@ fn lower_this_thread_priority() {
 
 fn spawn_inventory_load(sources: Vec<String>, tasks: mpsc::Sender<AppMessage>) {
     tokio::task::spawn_blocking(move || {
-        let result = Inventory::load(&sources)
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
+        let result = tasks::inventory::load(&sources);
         let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let _ = tasks.blocking_send(AppMessage::InventoryLoaded { result, base });
     });

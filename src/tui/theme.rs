@@ -97,6 +97,7 @@ slots!(
         timed_out,
         unreachable,
         rolled_back,
+        paused,
         selected,
         unselected,
         partly_selected,

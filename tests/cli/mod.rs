@@ -1,8 +1,10 @@
 //! What the command-line tests share: running the binary and reading how
-//! it ended, and a temp dir to write its input files in.
+//! it ended, a temp dir to write its input files in, and waiting for what a
+//! background jobdeck does.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
@@ -76,4 +78,25 @@ impl Sandbox {
         std::fs::write(&path, bytes).unwrap();
         path
     }
+}
+
+/// Polls `probe` every 50 ms until it gives a value; fails the test,
+/// naming `what`, after `limit`.
+#[track_caller]
+pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A UTC time `secs` seconds from now, as `schedule add --at` takes it.
+pub fn in_seconds(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }

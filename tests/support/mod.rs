@@ -6,6 +6,8 @@
 //! fixture kills sshd. Needs root (sshd switches to the logged-in user) and the
 //! `openssh-server` and `openssh-client` packages.
 //!
+//! `jobdeck_on` runs the binary itself on a journal.
+//!
 //! Password tests use a dedicated local user ([`PASSWORD_USER`]), created on first use
 //! with a random password that lives only as long as the test process.
 #![allow(dead_code)]
@@ -115,6 +117,20 @@ impl SshdFixture {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// An INI inventory line for host `name` that logs into this sshd on
+    /// `port` (normally `self.port`) with the fixture's user, key and
+    /// known_hosts.
+    pub fn host_line(&self, name: &str, port: u16) -> String {
+        format!(
+            "{name} ansible_host=127.0.0.1 ansible_port={port} ansible_user={} \
+             ansible_ssh_private_key_file={} \
+             ansible_ssh_common_args='-o UserKnownHostsFile={}'",
+            self.user,
+            self.client_key.display(),
+            self.known_hosts.display()
+        )
     }
 
     /// Generates another client key (with `passphrase`, "" for none) and authorizes it.
@@ -360,4 +376,20 @@ pub fn hostile_known_hosts_lines(port: u16) -> Vec<u8> {
         format!("[127.0.0.1]:{port},other ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC\r\n").as_bytes(),
     );
     bytes
+}
+
+/// Runs the jobdeck binary in `dir` on `journal`: exit code, stdout, stderr.
+pub fn jobdeck_on(dir: &Path, journal: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_jobdeck"))
+        .args(args)
+        .arg("--journal")
+        .arg(journal)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

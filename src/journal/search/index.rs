@@ -171,6 +171,13 @@ fn stream_slot(stream: Stream) -> usize {
     }
 }
 
+/// Indexes the output row `id`, holding `data` from the start of a line, as
+/// an entry of its own.
+pub fn index_alone(conn: &Connection, id: i64, data: &[u8]) -> rusqlite::Result<()> {
+    let mut stream = StreamWords::new();
+    insert(conn, id, stream.row_words(data, true))
+}
+
 fn write_group(conn: &Connection, group: &Group) -> rusqlite::Result<()> {
     if group.first != group.last {
         conn.prepare_cached(

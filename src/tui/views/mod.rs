@@ -1,13 +1,16 @@
-//! The console's views. Each one turns actions into state changes (and
-//! maybe a follow-up action) in `handle`, and draws itself from `&self`:
-//! drawing never changes state, so a frame can be drawn any number of times.
+//! The console's views. Each is a folder: `mod.rs` holds the view and
+//! routes actions and messages to small state modules that know nothing of
+//! the terminal; drawing lives apart and takes `&self`, so a frame can be
+//! drawn any number of times and never changes what is shown next.
+//!
+//! A view touches no file, database or process: slow work goes out as an
+//! effect (`Effects::work`) and its result comes back as the view's
+//! message.
 
-pub mod inventory;
-// tuihist: History, Flows, Schedules and their background work.
-pub mod background;
 pub mod flows;
 pub mod history;
-pub mod param_fields;
+pub mod inventory;
+
 pub mod planner;
 pub mod run;
 pub mod schedules;
@@ -16,8 +19,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::action::Action;
+use super::effects::Effects;
 use super::keymap::KeyContext;
 use super::theme::Theme;
+use super::widgets::dialog::DialogKind;
 
 /// One entry of the footer: the keys of `actions`, then `label`.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,10 +47,8 @@ impl Hint {
     }
 }
 
+/// How the App draws a view and finds its keys.
 pub trait View {
-    /// Applies an action; may answer with a follow-up action for the app.
-    fn handle(&mut self, action: &Action) -> Option<Action>;
-
     fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme);
 
     /// Tells the view the area it will be drawn in, so paging and mouse
@@ -61,20 +64,33 @@ pub trait View {
         false
     }
 
-    /// The keys that apply now, for the footer.
-    fn hints(&self) -> Vec<Hint>;
-
     /// True while the view edits text itself (the embedded editor): keys
     /// its contexts do not bind arrive as `Action::Key`.
     fn raw_keys(&self) -> bool {
         false
     }
 
+    /// The keys that apply now, for the footer.
+    fn hints(&self) -> Vec<Hint>;
+
     /// Sections for the help overlay: a title and the context it lists.
-    fn help_sections(&self) -> Vec<(&'static str, KeyContext)> {
-        Vec::new()
-    }
+    fn help_sections(&self) -> Vec<(&'static str, KeyContext)>;
+}
+
+/// How a view changes: by the operator's actions, by the results of the
+/// work it asked for, and by the answers to its questions. Everything it
+/// wants besides its own state goes into `fx`.
+pub trait Update {
+    /// What the view's work reports back.
+    type Message;
+
+    fn handle(&mut self, action: &Action, fx: &mut Effects<Self::Message>);
+
+    fn on_message(&mut self, message: Self::Message, fx: &mut Effects<Self::Message>);
+
+    /// The operator answered a question this view asked in the dialog.
+    fn answer(&mut self, _kind: &DialogKind, _action: &Action, _fx: &mut Effects<Self::Message>) {}
 
     /// The view was just brought to the front.
-    fn on_show(&mut self) {}
+    fn on_show(&mut self, _fx: &mut Effects<Self::Message>) {}
 }

@@ -1,0 +1,376 @@
+//! The run this console started: asking to start it (the planner's plan,
+//! summed up in the dialog), starting it off the UI task, its controls
+//! (pause, confirm, abort, retry, skip), the questions it raises (a batch
+//! to confirm, a step to approve, a key's passphrase), quitting with it
+//! active (abort or detach), and its end.
+
+use std::sync::Arc;
+
+use super::App;
+use crate::engine::Control;
+use crate::engine::events::{HostStatus, WaitReason};
+use crate::plan::RunSpec;
+use crate::tui::action::{Action, ViewId};
+use crate::tui::effects::{Effects, StatusLevel};
+use crate::tui::message::AppMessage;
+use crate::tui::run_store::RunStore;
+use crate::tui::tasks::passphrase::ConsolePrompt;
+use crate::tui::tasks::run_session::{self, Reports, RunHandle, RunReport};
+use crate::tui::widgets::dialog::{Dialog, DialogKind};
+
+impl App {
+    /// The run started here that has not ended yet.
+    pub fn active_run(&self) -> Option<&RunHandle> {
+        self.active_run.as_ref()
+    }
+
+    /// Takes the active run out (the console is closing: detach it).
+    /// Its passphrase questions are skipped: nobody will answer them.
+    pub fn take_active_run(&mut self) -> Option<RunHandle> {
+        self.passphrases.skip_all();
+        self.raise_passphrase();
+        self.active_run.take()
+    }
+
+    /// True while the passphrase dialog has the keyboard.
+    pub(super) fn asking_passphrase(&self) -> bool {
+        matches!(
+            self.dialog.as_ref().map(|(d, _)| &d.kind),
+            Some(DialogKind::Passphrase { .. })
+        )
+    }
+
+    /// Shows the first waiting passphrase question unless another dialog
+    /// is open (it comes back when that one is answered); closes the
+    /// passphrase dialog when no question is left.
+    pub(super) fn raise_passphrase(&mut self) {
+        if self.dialog.is_none() || self.asking_passphrase() {
+            self.dialog = self.passphrases.dialog().map(|d| (d, None));
+        }
+    }
+
+    /// Called every frame tick: redraws when the run store changed (and
+    /// every few ticks while a run is live, for clocks), and raises the
+    /// run's questions (confirm a batch, approve a step) as dialogs.
+    pub(super) fn tick_run(&mut self) {
+        let Some(store) = self.run.store().cloned() else {
+            return;
+        };
+        if self.view == ViewId::Run {
+            let mut fx = Effects::new();
+            if self.run.request_older(&mut fx) {
+                self.dirty = true;
+            }
+            self.carry_out(fx, AppMessage::Run, Some(ViewId::Run));
+        }
+        let (revision, question) = {
+            let s = RunStore::lock(&store);
+            let question = if let Some(a) = &s.approval {
+                let step = s.steps.get(a.step).cloned().unwrap_or_default();
+                Some(Dialog::approval(a.batch, a.step, &step, &a.message))
+            } else {
+                match s.waiting {
+                    Some(w) if w.reason == WaitReason::Confirm && !s.is_finished() => {
+                        let hosts = s.batches.get(w.next_batch).map_or(0, |b| b.hosts.len());
+                        Some(Dialog::confirm_batch(w.next_batch, s.batches.len(), hosts))
+                    }
+                    _ => None,
+                }
+            };
+            (s.revision, question)
+        };
+        if self.drawn_revision != Some(revision) {
+            self.drawn_revision = Some(revision);
+            self.dirty = true;
+        }
+        if let Some(question) = question
+            && self.active_run.is_some()
+            && self.asked.as_ref() != Some(&question.kind)
+            && self.dialog.is_none()
+        {
+            self.asked = Some(question.kind.clone());
+            self.dialog = Some((question, None));
+            self.dirty = true;
+        }
+    }
+
+    /// True while the shown run still changes by itself (clocks, countdowns).
+    pub fn run_is_live(&self) -> bool {
+        self.active_run.is_some()
+    }
+
+    pub(super) fn on_run_report(&mut self, report: RunReport) {
+        match report {
+            RunReport::Started(handle) => {
+                let id = handle.instance;
+                match handle.warnings.as_slice() {
+                    [] => self.set_status(StatusLevel::Info, format!("run {id} started")),
+                    warnings => self.set_status(
+                        StatusLevel::Warning,
+                        format!("run {id} started; warning: {}", warnings.join("; ")),
+                    ),
+                }
+                self.active_run = Some(handle);
+            }
+            RunReport::Failed(e) => {
+                self.set_status(StatusLevel::Error, format!("the run did not start: {e}"));
+                let mut failed = RunStore::default();
+                failed.reason = Some(e);
+                failed.end_stream("the run did not start");
+                self.run.set_store(failed.shared());
+                if self.quit_after_run {
+                    self.quit = true;
+                }
+            }
+            RunReport::Ended {
+                instance,
+                status,
+                problem,
+            } => {
+                self.active_run = None;
+                if self.dialog.as_ref().is_some_and(|(d, _)| {
+                    matches!(
+                        d.kind,
+                        DialogKind::AbortRun
+                            | DialogKind::QuitWithRun
+                            | DialogKind::ConfirmBatch { .. }
+                            | DialogKind::Approval { .. }
+                            | DialogKind::Passphrase { .. }
+                    )
+                }) {
+                    self.dialog = None;
+                }
+                self.passphrases.skip_all();
+                let mut text = format!("run {instance} finished: {status}");
+                if status == crate::engine::InstanceStatus::Interrupted {
+                    text.push_str(&format!(" (jobdeck resume {instance} continues it)"));
+                }
+                match problem {
+                    Some(p) => {
+                        self.set_status(StatusLevel::Warning, format!("{text}; journal: {p}"))
+                    }
+                    None => self.set_status(StatusLevel::Info, text),
+                }
+                if self.quit_after_run {
+                    self.quit = true;
+                }
+            }
+        }
+    }
+
+    /// The planner asked to start: check the form, then ask with a summary.
+    pub(super) fn request_start(&mut self) {
+        if let Some(handle) = &self.active_run {
+            let id = handle.instance;
+            self.set_status(
+                StatusLevel::Warning,
+                format!("run {id} is still active: one run at a time (see the Run view, 4)"),
+            );
+            return;
+        }
+        if let Some(inv) = self.inventory.inventory() {
+            self.planner.set_selection(inv, &self.inventory.selection());
+        }
+        match self.planner.run_spec() {
+            Ok(spec) => {
+                let summary = self.planner.summary(&spec);
+                self.pending_spec = Some(spec);
+                self.dialog = Some((Dialog::start_run(summary), None));
+            }
+            Err(problems) => {
+                let text = problems.join("; ");
+                self.set_status(StatusLevel::Error, format!("cannot start: {text}"));
+            }
+        }
+    }
+
+    /// Starts the confirmed run on the runtime and shows the Run view.
+    fn start_run(&mut self, spec: RunSpec) {
+        let Some(inv) = self.inventory.inventory() else {
+            self.set_status(StatusLevel::Error, "the inventory is not loaded yet");
+            return;
+        };
+        let Some(sender) = self.tasks.sender() else {
+            self.set_status(StatusLevel::Error, "runs need the console's runtime");
+            return;
+        };
+        let mut store = RunStore::default();
+        store.flow = spec.flow.name.clone();
+        let store = store.shared();
+        let name = spec.flow.name.clone();
+        // Passphrases are asked in the console's dialog, never on the terminal.
+        let prompt = Arc::new(ConsolePrompt::new(sender.clone(), AppMessage::Passphrase));
+        let launch = run_session::launch(
+            inv,
+            self.journal.clone(),
+            spec,
+            store.clone(),
+            Reports {
+                sender,
+                wrap: AppMessage::RunSession,
+            },
+            prompt,
+        );
+        if !self.tasks.spawn(launch) {
+            self.set_status(StatusLevel::Error, "runs need the console's runtime");
+            return;
+        }
+        self.run.set_store(store);
+        self.asked = None;
+        self.show(ViewId::Run);
+        self.set_status(StatusLevel::Info, format!("starting {name}…"));
+    }
+
+    /// The answer to a question the App asked about its run.
+    pub(super) fn run_dialog_answer(&mut self, kind: DialogKind, action: Action) {
+        match (kind, action) {
+            (DialogKind::StartRun, Action::Confirm) => {
+                if let Some(spec) = self.pending_spec.take() {
+                    self.start_run(spec);
+                }
+            }
+            (DialogKind::StartRun, _) => self.pending_spec = None,
+            (DialogKind::AbortRun, Action::Confirm) => self.control(
+                Control::Abort {
+                    reason: "from the console".into(),
+                },
+                "aborting: stopping commands on the hosts",
+            ),
+            (DialogKind::QuitWithRun, Action::AbortRun) => {
+                self.quit_after_run = true;
+                self.control(
+                    Control::Abort {
+                        reason: "the operator quit the console".into(),
+                    },
+                    "aborting the run; jobdeck quits when it has stopped",
+                );
+            }
+            (DialogKind::QuitWithRun, Action::Detach) => self.detach_and_quit(),
+            (DialogKind::ConfirmBatch { .. } | DialogKind::Approval { .. }, Action::Confirm) => {
+                self.control(Control::Confirm, "confirmed")
+            }
+            (DialogKind::ConfirmBatch { .. } | DialogKind::Approval { .. }, Action::AbortRun) => {
+                let (id, active) = self.run_counts();
+                self.dialog = Some((Dialog::abort_run(id, active), None));
+            }
+            _ => {}
+        }
+    }
+
+    fn detach_and_quit(&mut self) {
+        match &self.active_run {
+            Some(handle) => {
+                let id = handle.instance;
+                handle.detach();
+                self.quit_after_run = true;
+                self.passphrases.skip_all();
+                self.set_status(
+                    StatusLevel::Info,
+                    format!("detaching run {id}: recorded as interrupted (jobdeck resume {id})"),
+                );
+            }
+            None => self.quit = true,
+        }
+    }
+
+    fn run_counts(&self) -> (i64, usize) {
+        self.run
+            .store()
+            .map(|s| {
+                let s = RunStore::lock(s);
+                (s.instance, s.counts().active)
+            })
+            .unwrap_or((0, 0))
+    }
+
+    fn control(&mut self, control: Control, said: &str) {
+        // An aborted run's hosts no longer need their keys: stop asking. The
+        // questions are answered when the run has ended; answering now could
+        // fail a host before the engine has seen the abort.
+        if matches!(control, Control::Abort { .. }) {
+            self.passphrases.withdraw_all();
+            self.raise_passphrase();
+        }
+        match &self.active_run {
+            Some(handle) if handle.send(control) => {
+                self.set_status(StatusLevel::Info, said.to_string())
+            }
+            _ => self.set_status(StatusLevel::Warning, "no active run to control"),
+        }
+    }
+
+    /// Run controls from the Run view's keys.
+    pub(super) fn run_action(&mut self, action: &Action) {
+        if self.active_run.is_none() {
+            self.set_status(
+                StatusLevel::Warning,
+                "this run is not active: start one from the Planner (3)",
+            );
+            return;
+        }
+        let store = self.run.store().cloned();
+        let (paused, waiting) = store
+            .map(|s| {
+                let s = RunStore::lock(&s);
+                (s.paused, s.waiting.is_some() || s.approval.is_some())
+            })
+            .unwrap_or((false, false));
+        match action {
+            Action::TogglePause if paused => self.control(Control::Resume, "resumed"),
+            Action::TogglePause => self.control(
+                Control::Pause,
+                "pausing: no new host starts; running ones finish",
+            ),
+            Action::Confirm if waiting => self.control(Control::Confirm, "confirmed"),
+            Action::Confirm => {
+                self.set_status(StatusLevel::Info, "nothing waits for a confirmation")
+            }
+            Action::AbortRun => {
+                let (id, active) = self.run_counts();
+                self.dialog = Some((Dialog::abort_run(id, active), None));
+            }
+            Action::RetryFailed => self.control(Control::RetryFailed, "retrying the failed hosts"),
+            Action::SkipHost => {
+                let host = self.run.cursor_host();
+                let name = host.and_then(|h| {
+                    self.run.store().map(|s| {
+                        let s = RunStore::lock(s);
+                        (s.hosts[h].name.clone(), s.hosts[h].status)
+                    })
+                });
+                match (host, name) {
+                    (Some(h), Some((name, status)))
+                        if !status.is_final() || status == HostStatus::Pending =>
+                    {
+                        self.control(Control::SkipHost(h), &format!("skipping {name}"))
+                    }
+                    (_, Some((name, status))) => {
+                        self.set_status(StatusLevel::Info, format!("{name} is already {status}"))
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Quit, unless a run is active: then ask whether to abort or detach.
+    /// Asked again while the question is open, it detaches.
+    pub(super) fn ask_quit(&mut self) {
+        let Some(handle) = &self.active_run else {
+            self.quit = true;
+            return;
+        };
+        let id = handle.instance;
+        match self.dialog.as_ref().map(|(d, _)| &d.kind) {
+            Some(DialogKind::QuitWithRun) => {
+                self.dialog = None;
+                self.detach_and_quit();
+            }
+            _ => {
+                self.help = None;
+                self.dialog = Some((Dialog::quit_with_run(id), None));
+            }
+        }
+    }
+}

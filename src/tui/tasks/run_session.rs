@@ -1,0 +1,214 @@
+//! Running a plan from the console: the same engine and journal as the
+//! headless run, with the console's store as one more consumer.
+//!
+//! Nothing here runs on the UI task. `launch` prepares the instance (SQLite,
+//! ssh_config) on a blocking thread, starts the journal writer, the engine
+//! and the two event consumers on the runtime, hands the UI a `RunHandle`,
+//! and reports when everything — the journal included — is done.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::events::{Event, InstanceId, InstanceStatus};
+use crate::engine::{self, Control, ControlHandle, EventSink};
+use crate::inventory::Inventory;
+use crate::journal::{JournalWriter, Trigger, WriterOptions};
+use crate::plan::{RunSpec, prepare_instance};
+use crate::transport::{PassphrasePrompt, Transport, TransportOptions};
+use crate::tui::run_store::{RunStore, SharedRunStore};
+
+/// Events absorbed under one lock: bounds how long the UI may wait to draw.
+const ABSORB_BATCH: usize = 256;
+
+/// Why a run that stopped without finishing is interrupted.
+pub fn detach_reason(id: InstanceId) -> String {
+    format!("detached from the console; `jobdeck resume {id}` continues it")
+}
+
+/// The UI's end of a live run. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RunHandle {
+    pub instance: InstanceId,
+    pub store: SharedRunStore,
+    /// What building the plan warned about (ssh_config, host keys), for
+    /// the status line: the console must not print them over its screen.
+    pub warnings: Vec<String>,
+    controls: ControlHandle,
+    engine: AbortHandle,
+    /// Cancelled once the engine has stopped and the journal has everything.
+    ended: CancellationToken,
+}
+
+impl RunHandle {
+    pub fn send(&self, control: Control) -> bool {
+        self.controls.send(control)
+    }
+
+    /// Stops the engine where it stands. The journal records the instance
+    /// as interrupted (resumable); running commands are stopped as their
+    /// connections close.
+    pub fn detach(&self) {
+        self.engine.abort();
+    }
+
+    pub fn has_ended(&self) -> bool {
+        self.ended.is_cancelled()
+    }
+
+    /// Waits until the engine has stopped and the journal is written.
+    pub async fn wait_ended(&self) {
+        self.ended.cancelled().await;
+    }
+}
+
+/// What the UI hears about a run it asked for.
+#[derive(Debug)]
+pub enum RunReport {
+    Started(RunHandle),
+    /// Preparing failed: nothing ran (a bad host, step or journal).
+    Failed(String),
+    Ended {
+        instance: InstanceId,
+        status: InstanceStatus,
+        /// A journal problem worth showing.
+        problem: Option<String>,
+    },
+}
+
+/// Where a run reports: the console's channel, and how a report becomes
+/// the console's message.
+pub struct Reports<M> {
+    pub sender: mpsc::Sender<M>,
+    pub wrap: fn(RunReport) -> M,
+}
+
+/// Prepares and starts a run; reports through `reports`. `store` is the
+/// one the Run view already shows; `prompt` asks for key passphrases (the
+/// console's dialog: never the terminal under the console's screen).
+pub async fn launch<M: Send + 'static>(
+    inv: Arc<Inventory>,
+    journal: Option<PathBuf>,
+    spec: RunSpec,
+    store: SharedRunStore,
+    reports: Reports<M>,
+    prompt: Arc<dyn PassphrasePrompt>,
+) {
+    let report = |r: RunReport| {
+        let sender = reports.sender.clone();
+        let message = (reports.wrap)(r);
+        async move {
+            let _ = sender.send(message).await;
+        }
+    };
+    let prepared = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let path = match journal {
+            Some(p) => p,
+            None => crate::journal::default_path()?,
+        };
+        let mut prepared = prepare_instance(&inv, &path, &spec, Trigger::Manual, None)?;
+        prepared.plan.policy.interactive = true;
+        let (journal_sink, writer) = JournalWriter::spawn(&path, WriterOptions::default())?;
+        Ok((prepared, journal_sink, writer))
+    })
+    .await;
+    let (prepared, journal_sink, writer) = match prepared {
+        Ok(Ok(parts)) => parts,
+        Ok(Err(e)) => return report(RunReport::Failed(format!("{e:#}"))).await,
+        Err(e) => return report(RunReport::Failed(format!("preparing the run: {e}"))).await,
+    };
+    let (plan, warnings) = (prepared.plan, prepared.warnings);
+    let instance = plan.instance;
+    RunStore::lock(&store).instance = instance;
+
+    let mut sink = EventSink::new();
+    let to_journal = sink.subscribe(4096);
+    let to_store = sink.subscribe(4096);
+    let reason = detach_reason(instance);
+    let (controls, control_rx) = ControlHandle::channel();
+    let forward = tokio::spawn(crate::journal::forward::forward_to_journal(
+        to_journal,
+        journal_sink,
+        controls.clone(),
+        Some((instance, reason.clone())),
+    ));
+    let absorb = tokio::spawn(absorb_into_store(to_store, store.clone(), reason));
+    let transport = Transport::new(TransportOptions {
+        passphrase_prompt: prompt,
+        ..TransportOptions::default()
+    });
+    let engine = tokio::spawn(engine::run(plan, transport, sink, control_rx));
+    let ended = CancellationToken::new();
+    let handle = RunHandle {
+        instance,
+        store: store.clone(),
+        warnings,
+        controls,
+        engine: engine.abort_handle(),
+        ended: ended.clone(),
+    };
+    report(RunReport::Started(handle)).await;
+
+    let status = engine.await.unwrap_or(InstanceStatus::Interrupted);
+    let _ = absorb.await;
+    let _ = forward.await;
+    let problem = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|stats| match stats.failure {
+            Some(failure) => Some(journal_failure_problem(&failure)),
+            None => stats.last_problem,
+        })
+        .unwrap_or_else(|| Some("the journal writer stopped unexpectedly".into()));
+    // The store saw the end (or the cut-off) as the journal did.
+    let seen = RunStore::lock(&store).status;
+    let status = if seen.is_final() { seen } else { status };
+    ended.cancel();
+    report(RunReport::Ended {
+        instance,
+        status,
+        problem,
+    })
+    .await;
+}
+
+/// What the console says when the journal could not record the run.
+fn journal_failure_problem(failure: &crate::journal::WriteFailure) -> String {
+    let hosts: Vec<String> = failure.runs.iter().flat_map(|r| r.hosts.clone()).collect();
+    let mut text = format!("{}; no host started after that", failure.stop_reason());
+    if !hosts.is_empty() {
+        text.push_str(&format!(
+            "; results NOT recorded for: {}",
+            crate::hostlist::fold(hosts.iter().map(String::as_str))
+        ));
+    }
+    text
+}
+
+/// Takes events into the store in bounded batches: one lock per batch, so
+/// a flood of output costs few locks and the UI never waits long to draw.
+pub async fn absorb_into_store(
+    mut events: mpsc::Receiver<Event>,
+    store: SharedRunStore,
+    cut_off_reason: String,
+) {
+    let mut batch = Vec::with_capacity(ABSORB_BATCH);
+    loop {
+        if events.recv_many(&mut batch, ABSORB_BATCH).await == 0 {
+            break;
+        }
+        let mut guard = RunStore::lock(&store);
+        for event in batch.drain(..) {
+            guard.absorb(&event);
+        }
+    }
+    RunStore::lock(&store).end_stream(&cut_off_reason);
+}
+
+/// How long quitting waits for a detached or aborted run's journal.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);

@@ -1,0 +1,575 @@
+//! The live Run view: hosts grouped by batch with their state and elapsed
+//! time, the selected host's output streaming (stderr in its own colour),
+//! 2–4 hosts side by side, a gathered view that folds hosts with the same
+//! output and outcome into one block, progress per batch and overall with
+//! an ETA and the countdown of a batch interval.
+//!
+//! The view reads a `RunStore` that a background task fills; it keeps only
+//! where the operator is looking (cursor, pane, scroll, search). Leaving
+//! the view does not touch the run. Controls (pause, confirm, abort...)
+//! are the app's business: it holds the run's handle.
+//!
+//! - `pane`: the output pane's position, older lines read back, search.
+//! - `save`: the text of the output and host-list files.
+//! - `draw`: drawing.
+
+mod draw;
+mod pane;
+mod save;
+
+use std::path::PathBuf;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{Hint, Update, View};
+use crate::engine::events::{HostIndex, UnixMillis, now_millis};
+use crate::tui::action::Action;
+use crate::tui::effects::Effects;
+use crate::tui::keymap::KeyContext;
+use crate::tui::layout;
+use crate::tui::run_store::{OlderLines, RunStore, SharedRunStore};
+use crate::tui::tasks;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::panel::panel;
+use crate::tui::widgets::text_box::TextInput;
+use pane::Older;
+
+/// What the view's work reports.
+#[derive(Debug)]
+pub enum Message {
+    /// Lines read back from the journal.
+    Older(OlderLines),
+    /// A file written (what to say), or why it was not.
+    Saved(Result<String, String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Hosts,
+    Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputLayout {
+    /// The host under the cursor.
+    Single,
+    /// 2–4 hosts side by side: pinned ones first, then from the cursor on.
+    Split(usize),
+    /// Hosts with the same output and outcome as one block each.
+    Gathered,
+}
+
+pub struct RunView {
+    store: Option<SharedRunStore>,
+    /// Position in the store's host order.
+    cursor: usize,
+    focus: Pane,
+    layout: OutputLayout,
+    pinned: Vec<HostIndex>,
+    follow: bool,
+    /// The absolute line at the top of the output pane when not following.
+    top_line: u64,
+    gather_scroll: usize,
+    /// The search box, while it has the keyboard.
+    search: Option<TextInput>,
+    term: String,
+    area: Rect,
+    /// Replaces the clock (tests).
+    fixed_now: Option<UnixMillis>,
+    /// The journal the shown run is recorded in: lines the store dropped
+    /// are read back from it when the operator scrolls up to them.
+    journal: Option<PathBuf>,
+    older: Older,
+    /// Where saved files go; `None`: the current directory.
+    output_dir: Option<PathBuf>,
+    /// Replay mode: a past run played back; live controls are off.
+    replay: Option<ReplayBar>,
+}
+
+/// The timeline of a replayed run, drawn under the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayBar {
+    pub playing: bool,
+    pub speed: i64,
+    /// Milliseconds into the (gap-shortened) timeline, and its length.
+    pub position: i64,
+    pub duration: i64,
+    /// The run's own clock at the playhead, for elapsed times.
+    pub now: UnixMillis,
+}
+
+impl Default for RunView {
+    fn default() -> Self {
+        RunView::new()
+    }
+}
+
+/// Most hosts shown side by side.
+const MAX_SPLIT: usize = 4;
+/// Width of the host list.
+const HOST_LIST_WIDTH: u16 = 34;
+const WHEEL_LINES: u64 = 3;
+
+impl RunView {
+    pub fn new() -> RunView {
+        RunView {
+            store: None,
+            cursor: 0,
+            focus: Pane::Hosts,
+            layout: OutputLayout::Single,
+            pinned: Vec::new(),
+            follow: true,
+            top_line: 0,
+            gather_scroll: 0,
+            search: None,
+            term: String::new(),
+            area: Rect::default(),
+            fixed_now: None,
+            journal: None,
+            older: Older::default(),
+            output_dir: None,
+            replay: None,
+        }
+    }
+
+    /// Replay mode (a past run) with its timeline, or live mode (`None`).
+    pub fn set_replay(&mut self, bar: Option<ReplayBar>) {
+        self.replay = bar;
+    }
+
+    pub fn replay_bar(&self) -> Option<ReplayBar> {
+        self.replay
+    }
+
+    /// The store was rebuilt in place (a replay seeked back): lines read
+    /// back for the old contents are dropped, the cursor stays.
+    pub fn store_rebuilt(&mut self) {
+        self.older.clear();
+        if let Some(store) = &self.store {
+            let count = RunStore::lock(store).hosts.len();
+            self.cursor = self.cursor.min(count.saturating_sub(1));
+        }
+    }
+
+    /// The journal runs shown here are recorded in.
+    pub fn set_journal(&mut self, journal: PathBuf) {
+        self.journal = Some(journal);
+    }
+
+    /// Where saved output and host lists go instead of the current directory.
+    pub fn set_output_dir(&mut self, dir: PathBuf) {
+        self.output_dir = Some(dir);
+    }
+
+    /// The absolute line at the top of the primary output pane.
+    pub fn top_line(&self) -> u64 {
+        self.top_line
+    }
+
+    /// A read of older lines is in flight.
+    pub fn loading_older(&self) -> bool {
+        self.older.pending.is_some()
+    }
+
+    /// Why older lines could not be read, if they could not.
+    pub fn older_problem(&self) -> Option<&str> {
+        self.older.problem.as_ref().map(|(_, p)| p.as_str())
+    }
+
+    /// Shows another run (a new one started, or one opened from history).
+    pub fn set_store(&mut self, store: SharedRunStore) {
+        self.store = Some(store);
+        self.cursor = 0;
+        self.pinned.clear();
+        self.follow = true;
+        self.gather_scroll = 0;
+        self.older.clear();
+    }
+
+    pub fn store(&self) -> Option<&SharedRunStore> {
+        self.store.as_ref()
+    }
+
+    /// The store's revision, so the app redraws when events arrive.
+    pub fn revision(&self) -> Option<u64> {
+        self.store.as_ref().map(|s| RunStore::lock(s).revision)
+    }
+
+    pub fn set_fixed_now(&mut self, now: UnixMillis) {
+        self.fixed_now = Some(now);
+    }
+
+    pub(super) fn now(&self) -> UnixMillis {
+        match (self.replay, self.fixed_now) {
+            (Some(bar), _) => bar.now,
+            (None, Some(now)) => now,
+            (None, None) => now_millis(),
+        }
+    }
+
+    pub fn layout(&self) -> OutputLayout {
+        self.layout
+    }
+
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    pub fn following(&self) -> bool {
+        self.follow
+    }
+
+    pub fn search_term(&self) -> &str {
+        &self.term
+    }
+
+    /// The host under the cursor.
+    pub fn cursor_host(&self) -> Option<HostIndex> {
+        let store = RunStore::lock(self.store.as_ref()?);
+        store.host_order().get(self.cursor).copied()
+    }
+
+    /// Moves the cursor to a host by name.
+    pub fn select_host(&mut self, name: &str) -> bool {
+        let Some(store) = &self.store else {
+            return false;
+        };
+        let position = {
+            let store = RunStore::lock(store);
+            store
+                .host_order()
+                .iter()
+                .position(|&h| store.hosts[h].name == name)
+        };
+        match position {
+            Some(p) => {
+                if p != self.cursor {
+                    self.older.clear();
+                }
+                self.cursor = p;
+                self.follow = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(super) fn body_parts(&self) -> (Rect, Rect, Rect) {
+        let area = self.area;
+        // A replay's timeline is a fourth header line.
+        let rows = if self.replay.is_some() { 4 } else { 3 };
+        let header = Rect::new(area.x, area.y, area.width, rows.min(area.height));
+        let rest = Rect::new(
+            area.x,
+            area.y + header.height,
+            area.width,
+            area.height.saturating_sub(header.height),
+        );
+        let list_width = if area.width >= layout::WIDE {
+            HOST_LIST_WIDTH + 6
+        } else {
+            HOST_LIST_WIDTH.min(area.width / 2)
+        };
+        let hosts = Rect::new(rest.x, rest.y, list_width, rest.height);
+        let output = Rect::new(
+            rest.x + list_width,
+            rest.y,
+            rest.width.saturating_sub(list_width),
+            rest.height,
+        );
+        (header, hosts, output)
+    }
+
+    /// Rows of output the primary pane shows.
+    pub fn output_height(&self) -> u64 {
+        let (_, _, output) = self.body_parts();
+        u64::from(output.height.saturating_sub(2)).max(1)
+    }
+
+    fn list_height(&self) -> usize {
+        let (_, hosts, _) = self.body_parts();
+        hosts.height.saturating_sub(2).max(1) as usize
+    }
+
+    fn move_cursor(&mut self, to: usize) {
+        let Some(store) = &self.store else { return };
+        let count = RunStore::lock(store).hosts.len();
+        let to = to.min(count.saturating_sub(1));
+        if to != self.cursor {
+            self.cursor = to;
+            self.follow = true;
+            self.older.clear();
+        }
+    }
+}
+
+impl RunView {
+    /// Saves a file the operator asked for, off the UI task.
+    fn save(&self, file: Option<(PathBuf, String)>, fx: &mut Effects<Message>) {
+        let Some((name, contents)) = file else {
+            return;
+        };
+        let path = match &self.output_dir {
+            Some(dir) => dir.join(name),
+            None => name,
+        };
+        let journal = self.journal.clone();
+        fx.work(move || {
+            Message::Saved(tasks::files::save_text(
+                &path,
+                &contents,
+                journal.as_deref(),
+            ))
+        });
+    }
+}
+
+impl Update for RunView {
+    type Message = Message;
+
+    fn handle(&mut self, action: &Action, fx: &mut Effects<Message>) {
+        if let Some(search) = &mut self.search {
+            match action {
+                Action::Submit => {
+                    self.search = None;
+                    self.jump_to_match(false, fx);
+                }
+                Action::Cancel => {
+                    self.search = None;
+                    self.term.clear();
+                }
+                edit => {
+                    if search.edit(edit) {
+                        self.term = search.text().to_string();
+                    }
+                }
+            }
+            return;
+        }
+        let page = self.list_height().max(2) - 1;
+        let out_page = self.output_height().max(2) as i64 - 1;
+        match (action, self.focus) {
+            (Action::FocusNext, _) => {
+                self.focus = match self.focus {
+                    Pane::Hosts => Pane::Output,
+                    Pane::Output => Pane::Hosts,
+                }
+            }
+            (Action::Down, Pane::Hosts) => self.move_cursor(self.cursor + 1),
+            (Action::Up, Pane::Hosts) => self.move_cursor(self.cursor.saturating_sub(1)),
+            (Action::PageDown, Pane::Hosts) => self.move_cursor(self.cursor + page),
+            (Action::PageUp, Pane::Hosts) => self.move_cursor(self.cursor.saturating_sub(page)),
+            (Action::Top, Pane::Hosts) => self.move_cursor(0),
+            (Action::Bottom, Pane::Hosts) => self.move_cursor(usize::MAX),
+            (Action::Down, Pane::Output) => self.scroll_output(1, fx),
+            (Action::Up, Pane::Output) => self.scroll_output(-1, fx),
+            (Action::PageDown, Pane::Output) => self.scroll_output(out_page, fx),
+            (Action::PageUp, Pane::Output) => self.scroll_output(-out_page, fx),
+            (Action::Top, Pane::Output) => {
+                self.gather_scroll = 0;
+                self.scroll_output(i64::MIN / 2, fx);
+            }
+            (Action::Bottom, Pane::Output) => {
+                self.follow = true;
+                self.older.clear();
+            }
+            (Action::ToggleFollow, _) => {
+                self.follow = !self.follow;
+                if self.follow {
+                    self.older.clear();
+                } else {
+                    // Stay where the tail is now.
+                    self.scroll_output(0, fx);
+                    self.follow = false;
+                }
+            }
+            (Action::ToggleGather, _) => {
+                self.layout = if self.layout == OutputLayout::Gathered {
+                    OutputLayout::Single
+                } else {
+                    OutputLayout::Gathered
+                };
+                self.gather_scroll = 0;
+            }
+            (Action::CycleSplit, _) => {
+                self.layout = match self.layout {
+                    OutputLayout::Single | OutputLayout::Gathered => OutputLayout::Split(2),
+                    OutputLayout::Split(n) if n < MAX_SPLIT => OutputLayout::Split(n + 1),
+                    OutputLayout::Split(_) => OutputLayout::Single,
+                };
+            }
+            (Action::TogglePin, _) => {
+                if let Some(h) = self.cursor_host() {
+                    if let Some(i) = self.pinned.iter().position(|&p| p == h) {
+                        self.pinned.remove(i);
+                    } else {
+                        if self.pinned.len() == MAX_SPLIT {
+                            self.pinned.remove(0);
+                        }
+                        self.pinned.push(h);
+                        if self.layout == OutputLayout::Single {
+                            self.layout = OutputLayout::Split(2);
+                        }
+                    }
+                }
+            }
+            (Action::Search, _) => {
+                self.search = Some(TextInput::default());
+                self.term.clear();
+            }
+            (Action::SearchNext, _) => self.jump_to_match(true, fx),
+            (Action::SearchPrev, _) => self.jump_to_match(false, fx),
+            (Action::SaveOutput, _) => self.save(self.output_file(), fx),
+            (Action::SaveHosts, _) => self.save(self.hosts_file(), fx),
+            (Action::Cancel, _) if !self.term.is_empty() => self.term.clear(),
+            (Action::Cancel, Pane::Output) => self.focus = Pane::Hosts,
+            (Action::ScrollDown { column, row }, _) | (Action::ScrollUp { column, row }, _) => {
+                let down = matches!(action, Action::ScrollDown { .. });
+                let (_, hosts, output) = self.body_parts();
+                if layout::contains(output, *column, *row) {
+                    let delta = WHEEL_LINES as i64;
+                    self.scroll_output(if down { delta } else { -delta }, fx);
+                } else if layout::contains(hosts, *column, *row) {
+                    let to = if down {
+                        self.cursor + 3
+                    } else {
+                        self.cursor.saturating_sub(3)
+                    };
+                    self.move_cursor(to);
+                }
+            }
+            (Action::Click { column, row }, _) => {
+                let (_, hosts, output) = self.body_parts();
+                if layout::contains(output, *column, *row) {
+                    self.focus = Pane::Output;
+                } else if layout::contains(hosts, *column, *row) {
+                    self.focus = Pane::Hosts;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_message(&mut self, message: Message, fx: &mut Effects<Message>) {
+        match message {
+            Message::Older(read) => self.older_read(read),
+            Message::Saved(Ok(said)) => fx.info(said),
+            Message::Saved(Err(said)) => fx.error(said),
+        }
+    }
+}
+
+impl View for RunView {
+    fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let Some(store) = &self.store else {
+            let lines = vec![
+                Line::from(Span::styled(" No run yet.", theme.title())),
+                Line::default(),
+                Line::from(Span::styled(
+                    " Select hosts in the Inventory (1), plan a rollout in the Planner (3), start it: it shows here.",
+                    theme.muted(),
+                )),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .block(panel(" Run ", false, theme))
+                    .wrap(ratatui::widgets::Wrap { trim: false }),
+                area,
+            );
+            return;
+        };
+        let store = RunStore::lock(store);
+        let (header, hosts, output) = self.body_parts();
+        self.draw_header(frame, header, theme, &store);
+        self.draw_hosts(frame, hosts, theme, &store);
+        self.draw_output(frame, output, theme, &store);
+    }
+
+    fn set_area(&mut self, area: Rect) {
+        self.area = area;
+    }
+
+    fn key_contexts(&self) -> Vec<KeyContext> {
+        if self.search.is_some() {
+            vec![KeyContext::Input]
+        } else {
+            vec![KeyContext::Run]
+        }
+    }
+
+    fn captures_text(&self) -> bool {
+        self.search.is_some()
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        if self.search.is_some() {
+            return vec![
+                Hint::new(Action::Submit, "keep"),
+                Hint::new(Action::Cancel, "clear"),
+            ];
+        }
+        if self.replay.is_some() {
+            return vec![
+                Hint::new(Action::PlayPause, "play"),
+                Hint::new(Action::CycleSpeed, "speed"),
+                Hint::pair(Action::SeekBack, Action::SeekForward, "seek"),
+                Hint::pair(Action::Down, Action::Up, "move"),
+                Hint::new(Action::FocusNext, "pane"),
+                Hint::new(Action::ToggleGather, "gather"),
+                Hint::new(Action::CycleSplit, "split"),
+                Hint::new(Action::Search, "search"),
+                Hint::new(Action::RerunFailed, "rerun failed"),
+                Hint::new(Action::ResumeRun, "resume"),
+                Hint::new(Action::SaveOutput, "save output"),
+                Hint::new(Action::Cancel, "back"),
+            ];
+        }
+        let Some(store) = &self.store else {
+            return vec![Hint::new(
+                Action::ShowView(crate::tui::action::ViewId::Planner),
+                "planner",
+            )];
+        };
+        let (finished, waiting, paused) = {
+            let s = RunStore::lock(store);
+            (
+                s.is_finished() || s.stream_ended,
+                s.waiting.is_some() || s.approval.is_some(),
+                s.paused,
+            )
+        };
+        let mut hints = vec![Hint::pair(Action::Down, Action::Up, "move")];
+        if !finished {
+            if waiting {
+                hints.push(Hint::new(Action::Confirm, "confirm"));
+            }
+            hints.push(Hint::new(
+                Action::TogglePause,
+                if paused { "resume" } else { "pause" },
+            ));
+            hints.push(Hint::new(Action::AbortRun, "abort"));
+        }
+        hints.extend([
+            Hint::new(Action::FocusNext, "pane"),
+            Hint::new(Action::ToggleGather, "gather"),
+            Hint::new(Action::CycleSplit, "split"),
+            Hint::new(Action::Search, "search"),
+            Hint::new(Action::ToggleFollow, "follow"),
+            Hint::new(Action::RetryFailed, "retry failed"),
+            Hint::new(Action::SkipHost, "skip"),
+            Hint::new(Action::SaveOutput, "save output"),
+        ]);
+        hints
+    }
+
+    fn help_sections(&self) -> Vec<(&'static str, KeyContext)> {
+        vec![
+            ("Run", KeyContext::Run),
+            ("Search box", KeyContext::Input),
+            ("Questions", KeyContext::Dialog),
+        ]
+    }
+}

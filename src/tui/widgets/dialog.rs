@@ -1,0 +1,321 @@
+//! Modal questions: start this run?, abort?, quit with a run active?,
+//! confirm the next batch, approve a step, delete a schedule?, a key's
+//! passphrase. While one is open it has the keyboard (the `dialog` keymap
+//! context; the passphrase question takes text like an input box) and is
+//! drawn over the view.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use crate::engine::events::{BatchIndex, StepIndex};
+use crate::tui::action::Action;
+use crate::tui::layout;
+use crate::tui::theme::Theme;
+
+/// What the dialog is asking, so the app knows what an answer means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogKind {
+    /// The planner's final check before a run starts.
+    StartRun,
+    AbortRun,
+    /// Quit was asked while a run is active: abort it, or detach.
+    QuitWithRun,
+    ConfirmBatch {
+        next_batch: BatchIndex,
+    },
+    Approval {
+        batch: BatchIndex,
+        step: StepIndex,
+    },
+    /// Delete this stored schedule?
+    DeleteSchedule {
+        id: i64,
+    },
+    /// Rerun the failed hosts of this run, as a new run?
+    Rerun {
+        id: i64,
+    },
+    /// Resume this interrupted run?
+    Resume {
+        id: i64,
+    },
+    /// An encrypted key's passphrase, for the transport (`key` as shown).
+    Passphrase {
+        key: String,
+        attempt: u32,
+    },
+}
+
+/// One way to answer, shown as its key and label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub action: Action,
+    pub label: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    pub kind: DialogKind,
+    pub title: String,
+    pub lines: Vec<String>,
+    pub choices: Vec<Choice>,
+    /// Draw in the warning colour (destructive questions).
+    pub warning: bool,
+    /// A text answer shown masked: how many characters are typed. The
+    /// characters themselves never reach the dialog.
+    pub masked: Option<usize>,
+}
+
+fn choice(action: Action, label: &'static str) -> Choice {
+    Choice { action, label }
+}
+
+impl Dialog {
+    pub fn start_run(lines: Vec<String>) -> Dialog {
+        Dialog {
+            kind: DialogKind::StartRun,
+            title: "Start this run?".into(),
+            lines,
+            choices: vec![
+                choice(Action::Confirm, "start"),
+                choice(Action::Cancel, "back to the plan"),
+            ],
+            warning: false,
+            masked: None,
+        }
+    }
+
+    pub fn abort_run(instance: i64, active: usize) -> Dialog {
+        Dialog {
+            kind: DialogKind::AbortRun,
+            title: format!("Abort run {instance}?"),
+            lines: vec![
+                format!("{active} host(s) are running: their commands are killed."),
+                "Hosts that have not started are skipped. The run ends as aborted.".into(),
+            ],
+            choices: vec![
+                choice(Action::Confirm, "abort the run"),
+                choice(Action::Cancel, "keep running"),
+            ],
+            warning: true,
+            masked: None,
+        }
+    }
+
+    pub fn quit_with_run(instance: i64) -> Dialog {
+        Dialog {
+            kind: DialogKind::QuitWithRun,
+            title: format!("Run {instance} is still active"),
+            lines: vec![
+                "Abort: stop its commands, record it as aborted, then quit.".into(),
+                format!(
+                    "Detach: stop here and record it as interrupted; `jobdeck resume {instance}` continues it later."
+                ),
+            ],
+            choices: vec![
+                choice(Action::AbortRun, "abort and quit"),
+                choice(Action::Detach, "detach and quit"),
+                choice(Action::Cancel, "stay"),
+            ],
+            warning: true,
+            masked: None,
+        }
+    }
+
+    pub fn confirm_batch(next_batch: BatchIndex, batches: usize, hosts: usize) -> Dialog {
+        Dialog {
+            kind: DialogKind::ConfirmBatch { next_batch },
+            title: format!("Batch {} of {batches} is ready", next_batch + 1),
+            lines: vec![format!(
+                "{hosts} host(s) start when you confirm. Earlier batches are done."
+            )],
+            choices: vec![
+                choice(Action::Confirm, "start the batch"),
+                choice(Action::Cancel, "not yet (c confirms later)"),
+                choice(Action::AbortRun, "abort the run"),
+            ],
+            warning: false,
+            masked: None,
+        }
+    }
+
+    pub fn approval(batch: BatchIndex, step: StepIndex, step_name: &str, message: &str) -> Dialog {
+        let mut lines: Vec<String> = message.lines().map(str::to_string).collect();
+        lines.push(String::new());
+        lines.push(format!(
+            "Batch {} waits at step '{step_name}' until you approve.",
+            batch + 1
+        ));
+        Dialog {
+            kind: DialogKind::Approval { batch, step },
+            title: "Approval needed".into(),
+            lines,
+            choices: vec![
+                choice(Action::Confirm, "approve"),
+                choice(Action::Cancel, "not yet (c approves later)"),
+                choice(Action::AbortRun, "abort the run"),
+            ],
+            warning: false,
+            masked: None,
+        }
+    }
+
+    /// Asks for `key`'s passphrase; `typed` characters show as bullets.
+    /// `more_waiting` other keys are asked after this one.
+    pub fn passphrase(key: String, attempt: u32, typed: usize, more_waiting: usize) -> Dialog {
+        let mut lines = vec![if attempt > 1 {
+            format!("Wrong passphrase, try again (attempt {attempt}).")
+        } else {
+            "The key is encrypted: its passphrase unlocks it for this run.".to_string()
+        }];
+        if more_waiting > 0 {
+            lines.push(format!(
+                "{more_waiting} more key(s) wait for a passphrase after this one."
+            ));
+        }
+        Dialog {
+            title: format!("Passphrase for key '{key}'"),
+            kind: DialogKind::Passphrase { key, attempt },
+            lines,
+            choices: vec![
+                choice(Action::Submit, "unlock"),
+                choice(Action::Cancel, "skip this key"),
+            ],
+            warning: attempt > 1,
+            masked: Some(typed),
+        }
+    }
+
+    pub fn delete_schedule(id: i64, name: &str) -> Dialog {
+        Dialog {
+            kind: DialogKind::DeleteSchedule { id },
+            title: format!("Delete schedule {id} '{name}'?"),
+            lines: vec![
+                "It stops firing and its fire log is removed.".into(),
+                "The runs it started stay in History.".into(),
+            ],
+            choices: vec![
+                choice(Action::Confirm, "delete"),
+                choice(Action::Cancel, "keep it"),
+            ],
+            warning: true,
+            masked: None,
+        }
+    }
+
+    /// Before a rerun started from History.
+    pub fn rerun(id: i64, flow: &str) -> Dialog {
+        Dialog::child_run(
+            DialogKind::Rerun { id },
+            "rerun",
+            format!("Rerun the failed hosts of #{id} ({flow}) as a new run?"),
+        )
+    }
+
+    /// Before a resume started from History.
+    pub fn resume(id: i64, flow: &str) -> Dialog {
+        Dialog::child_run(
+            DialogKind::Resume { id },
+            "resume",
+            format!("Resume interrupted run #{id} ({flow})?"),
+        )
+    }
+
+    fn child_run(kind: DialogKind, title: &str, question: String) -> Dialog {
+        Dialog {
+            kind,
+            title: title.into(),
+            lines: vec![
+                question,
+                "Runs `jobdeck` as a child process; its log goes next to the journal.".into(),
+            ],
+            choices: vec![
+                choice(Action::Confirm, "start"),
+                choice(Action::Cancel, "cancel"),
+            ],
+            warning: false,
+            masked: None,
+        }
+    }
+
+    /// True if `action` is one of this dialog's answers.
+    pub fn accepts(&self, action: &Action) -> bool {
+        self.choices.iter().any(|c| &c.action == action)
+    }
+
+    /// Draws the dialog centred in `area`; `key_of` names an action's key.
+    pub fn draw(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        key_of: &dyn Fn(&Action) -> String,
+    ) {
+        let width = self
+            .lines
+            .iter()
+            .map(|l| l.chars().count())
+            .chain([self.title.chars().count() + 4, 40])
+            .max()
+            .unwrap_or(40)
+            .saturating_add(4)
+            .min(100) as u16;
+        let inner_width = width.saturating_sub(2).max(1) as usize;
+        let wrapped: usize = self
+            .lines
+            .iter()
+            .map(|l| l.chars().count().max(1).div_ceil(inner_width))
+            .sum();
+        let input_rows = if self.masked.is_some() { 2 } else { 0 };
+        let height = (wrapped + 4 + input_rows) as u16;
+        let rect = layout::centered(area, width, height);
+        let color = if self.warning {
+            theme.colors.warning
+        } else {
+            theme.colors.border_focused
+        };
+        let mut lines: Vec<Line> = self
+            .lines
+            .iter()
+            .map(|l| Line::from(Span::styled(l.clone(), theme.text())))
+            .collect();
+        if let Some(typed) = self.masked {
+            lines.push(Line::default());
+            // One bullet per character, as many as fit, and the cursor.
+            let bullets = typed.min(inner_width.saturating_sub(4));
+            lines.push(Line::from(vec![
+                Span::styled("> ", theme.accent()),
+                Span::styled("•".repeat(bullets), theme.text()),
+                Span::styled("▏", theme.accent()),
+            ]));
+        }
+        lines.push(Line::default());
+        let mut spans = Vec::new();
+        for c in &self.choices {
+            spans.push(Span::styled(
+                key_of(&c.action),
+                theme.accent().add_modifier(Modifier::BOLD),
+            ));
+            spans.push(Span::styled(format!(" {}   ", c.label), theme.muted()));
+        }
+        lines.push(Line::from(spans));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.fg(color))
+            .title(Span::styled(
+                format!(" {} ", self.title),
+                theme.title().fg(color),
+            ));
+        frame.render_widget(Clear, rect);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .style(theme.base())
+                .wrap(Wrap { trim: false }),
+            rect,
+        );
+    }
+}
