@@ -13,10 +13,10 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use engine::events::{InstanceStatus, Stream};
-use journal::Journal;
 use journal::search::{Pattern, SearchBlock, SearchQuery, SearchSummary};
+use journal::{Journal, WriterOptions};
 use proptest::prelude::*;
-use search_support::{HostOutput, RunSpec, journal_before_the_index, write_run};
+use search_support::{HostOutput, RunSpec, journal_before_the_index, write_run, write_run_with};
 
 fn query(pattern: &str) -> SearchQuery {
     SearchQuery {
@@ -229,6 +229,57 @@ fn a_caller_can_stop_early() {
     assert!(summary.stopped);
 }
 
+/// Past the cap the journal keeps a head and a tail (`journal::output_cap`):
+/// what was dropped is not found, what was kept is, and a line cut by the
+/// drop is never joined to the tail's first into a line nobody printed.
+#[test]
+fn long_output_is_searched_as_kept_with_a_line_break_at_the_cut() {
+    let options = WriterOptions {
+        output_cap_bytes: 64,
+        ..WriterOptions::default()
+    };
+    let hosts = vec![(
+        "web1",
+        vec![
+            // Longer than the head (32 bytes): its start is kept.
+            out(0, "alpha begins a line that goes on and on"),
+            out(0, &format!("{}\n", "dropped ".repeat(20))),
+            out(0, &"x".repeat(100)),
+            out(0, " omega\n"),
+        ],
+    )];
+    for flush_each in [false, true] {
+        let (_dir, path) = temp();
+        let run = RunSpec {
+            flow: "long",
+            status: InstanceStatus::Ok,
+            steps: &["s"],
+            hosts: hosts.clone(),
+        };
+        let id = write_run_with(&path, &run, options.clone(), flush_each);
+        let journal = Journal::open(&path).unwrap();
+        let dropped: i64 = journal
+            .connection()
+            .query_row(
+                "SELECT dropped_bytes FROM truncations WHERE instance_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(dropped > 0, "the cap dropped the middle");
+        assert_eq!(matches(&journal, &query("dropped")), Vec::<String>::new());
+        let alpha = matches(&journal, &query("alpha"));
+        let omega = matches(&journal, &query("omega"));
+        assert_eq!(alpha.len(), 1, "{alpha:?}");
+        assert_eq!(omega.len(), 1, "{omega:?}");
+        assert!(
+            !alpha[0].contains("omega") && !omega[0].contains("alpha"),
+            "one line across the cut: {alpha:?} {omega:?}"
+        );
+        assert!(omega[0].ends_with("xxxx omega"), "{omega:?}");
+    }
+}
+
 // ------------------------------------------------ index and full read agree
 
 /// Forgets the index's progress so the next search reads every line.
@@ -352,6 +403,8 @@ proptest! {
         mut patterns in prop::collection::vec(pattern(), 1..4),
         cuts in prop::collection::vec((0usize..60, 1usize..8, any::<bool>()), 1..5),
         context in 0usize..3,
+        cap in prop_oneof![3 => Just(None), 1 => (8u64..160).prop_map(Some)],
+        flush_each in any::<bool>(),
     ) {
         for (start, len, ignore_case) in cuts {
             if let Some(text) = cut_from(&streams[0].0.0, start, len) {
@@ -368,7 +421,13 @@ proptest! {
                 (name, split(bytes, cuts).into_iter().map(|p| (0, stream, p)).collect())
             })
             .collect();
-        write_run(&path, &RunSpec { flow: "f", status: InstanceStatus::Ok, steps: &["s"], hosts });
+        // With a small cap the journal keeps a head and a sliding tail.
+        let options = WriterOptions {
+            output_cap_bytes: cap.unwrap_or(WriterOptions::default().output_cap_bytes),
+            ..WriterOptions::default()
+        };
+        let run = RunSpec { flow: "f", status: InstanceStatus::Ok, steps: &["s"], hosts };
+        write_run_with(&path, &run, options, flush_each);
         let journal = Journal::open(&path).unwrap();
         for (text, regex, ignore_case) in &patterns {
             let q = SearchQuery {

@@ -20,6 +20,17 @@ pub struct RunSpec<'a> {
 
 /// Writes a run through the journal writer, as the engine would; returns its id.
 pub fn write_run(path: &Path, run: &RunSpec<'_>) -> InstanceId {
+    write_run_with(path, run, WriterOptions::default(), false)
+}
+
+/// `write_run` with the writer's options (the output cap), and with every
+/// chunk in a transaction of its own if `flush_each`.
+pub fn write_run_with(
+    path: &Path,
+    run: &RunSpec<'_>,
+    options: WriterOptions,
+    flush_each: bool,
+) -> InstanceId {
     let mut journal = Journal::open(path).unwrap();
     let names: Vec<String> = run.hosts.iter().map(|(n, _)| n.to_string()).collect();
     let id = journal
@@ -31,7 +42,7 @@ pub fn write_run(path: &Path, run: &RunSpec<'_>) -> InstanceId {
             ..NewInstance::default()
         })
         .unwrap();
-    let (sink, handle) = JournalWriter::spawn(path, WriterOptions::default()).unwrap();
+    let (sink, handle) = JournalWriter::spawn(path, options).unwrap();
     let send = |kind: EventKind| {
         sink.blocking_send(Event {
             instance: id,
@@ -63,6 +74,9 @@ pub fn write_run(path: &Path, run: &RunSpec<'_>) -> InstanceId {
                 stream: *stream,
                 data: Bytes::copy_from_slice(data),
             });
+            if flush_each {
+                sink.blocking_flush().unwrap();
+            }
         }
         send(EventKind::HostFinished {
             host,

@@ -7,6 +7,10 @@
 //! the same text the index saw. It is known by the row that holds its
 //! newline and which newline of that row it is, so lines read in different
 //! windows are recognised as the same.
+//!
+//! Where the journal dropped the middle of a long output (see
+//! `journal::output_cap`), a line ends at the cut: the head's last line and
+//! the tail's first are never joined into one that was never printed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -43,6 +47,8 @@ pub struct Window {
     rows: Vec<Row>,
     at_start: bool,
     at_end: bool,
+    /// Output was dropped after this row (of any stream of the step).
+    cut_after: Option<i64>,
 }
 
 /// The complete lines of a window.
@@ -50,7 +56,19 @@ fn lines(window: &Window) -> Vec<(LineId, String)> {
     let mut out = Vec::new();
     let mut line: Vec<u8> = Vec::new();
     let mut whole = window.at_start;
+    let mut previous: Option<i64> = None;
     for row in &window.rows {
+        if let (Some(cut), Some(before)) = (window.cut_after, previous)
+            && before <= cut
+            && cut < row.id
+        {
+            if whole && !line.is_empty() {
+                out.push(((before, u32::MAX), clean_line(&line)));
+            }
+            line.clear();
+            whole = true;
+        }
+        previous = Some(row.id);
         let mut ordinal = 0u32;
         let mut rest: &[u8] = &row.data;
         while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
@@ -135,15 +153,27 @@ pub struct StreamReader<'c> {
     conn: &'c Connection,
     key: StreamKey,
     cache: HashMap<i64, Rc<[u8]>>,
+    cut_after: Option<i64>,
 }
 
 impl<'c> StreamReader<'c> {
-    pub fn new(conn: &'c Connection, key: StreamKey) -> StreamReader<'c> {
-        StreamReader {
+    pub fn new(conn: &'c Connection, key: StreamKey) -> rusqlite::Result<StreamReader<'c>> {
+        let cut_after = conn
+            .prepare_cached(
+                "SELECT cut_after FROM truncations
+                 WHERE instance_id = ?1 AND host_idx = ?2 AND step_idx = ?3 AND dropped_bytes > 0",
+            )?
+            .query_row(params![key.instance, key.host, key.step], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .optional()?
+            .flatten();
+        Ok(StreamReader {
             conn,
             key,
             cache: HashMap::new(),
-        }
+            cut_after,
+        })
     }
 
     fn mine(&self, attempt: u32, stream: &str) -> bool {
@@ -172,6 +202,7 @@ impl<'c> StreamReader<'c> {
             rows,
             at_start: true,
             at_end: true,
+            cut_after: self.cut_after,
         })
     }
 
@@ -210,6 +241,7 @@ impl<'c> StreamReader<'c> {
             rows,
             at_start,
             at_end,
+            cut_after: self.cut_after,
         })
     }
 
@@ -321,7 +353,33 @@ mod tests {
                 .collect(),
             at_start,
             at_end,
+            cut_after: None,
         }
+    }
+
+    #[test]
+    fn a_line_ends_where_output_was_dropped() {
+        let mut w = window(
+            &[
+                b"x
+head's last line, cut",
+                b" tail's first
+y
+",
+            ],
+            true,
+            true,
+        );
+        w.cut_after = Some(1);
+        assert_eq!(
+            lines(&w),
+            [
+                ((1, 0), "x".to_owned()),
+                ((1, u32::MAX), "head's last line, cut".to_owned()),
+                ((2, 0), " tail's first".to_owned()),
+                ((2, 1), "y".to_owned())
+            ]
+        );
     }
 
     #[test]

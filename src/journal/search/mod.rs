@@ -323,7 +323,7 @@ impl Journal {
         candidates: Option<&[(i64, i64)]>,
         query: &SearchQuery,
     ) -> Result<Gathered, SearchError> {
-        let mut reader = StreamReader::new(&self.conn, key);
+        let mut reader = StreamReader::new(&self.conn, key)?;
         let mut gathered = Gathered::default();
         match candidates {
             Some(groups) if groups.len() <= READ_AROUND_AT_MOST => {
