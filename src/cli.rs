@@ -51,9 +51,18 @@ pub struct RunArgs {
     /// Print one JSON object per event.
     #[arg(long)]
     pub json: bool,
-    /// Fold hosts with identical output into one block (clush -b style).
+    /// Fold hosts with alike output into one block (clush -b style): outputs
+    /// are compared with each host's own names and address replaced.
     #[arg(long, conflicts_with = "json")]
     pub gather: bool,
+    /// With --gather: also treat timestamps, hex ids and numbers as host
+    /// specific.
+    #[arg(long, requires = "gather")]
+    pub normalize: bool,
+    /// With --gather: say how many hosts are alike ("38 of 40 alike, 2
+    /// differ") and show each other group as a diff against the largest.
+    #[arg(long, requires = "gather")]
+    pub diff: bool,
     /// What started the run (`schedule:ID`); only the scheduler passes it.
     #[arg(long, value_name = "TRIGGER", hide = true, requires = "run")]
     pub trigger: Option<String>,

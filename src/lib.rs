@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod duration;
 pub mod engine;

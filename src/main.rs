@@ -76,7 +76,12 @@ fn main() -> ExitCode {
             yes,
             &safety,
             jobdeck::plan::RerunHosts { failed, skipped },
-            commands::run::Output { json, gather },
+            commands::run::Output {
+                json,
+                gather,
+                normalize: false,
+                diff: false,
+            },
         ),
         (
             None,
@@ -95,7 +100,12 @@ fn main() -> ExitCode {
             &params,
             yes,
             &safety,
-            commands::run::Output { json, gather },
+            commands::run::Output {
+                json,
+                gather,
+                normalize: false,
+                diff: false,
+            },
         ),
         (None, None) => jobdeck::tui::run_tui_blocking(jobdeck::tui::TuiOptions {
             inventory: cli.inventory.clone(),

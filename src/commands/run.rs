@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{RunArgs, RunPlanArgs, SafetyArgs};
+use crate::compare::{HostTerms, NormalizeOptions};
 use crate::duration::format_duration;
 use crate::engine::events::{InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink, HostStart, Plan};
@@ -22,6 +23,7 @@ use crate::plan::{
     self, ConnectOptions, OperatorQuestion, PreparedPlan, RerunHosts, Rollout, RolloutOptions,
     RunKind, RunSpec,
 };
+use crate::report::gather::GatherOptions;
 use crate::report::{ReportOptions, Reporter};
 use crate::safety::{self, SafetyOptions};
 use crate::transport::resolve::ResolveOptions;
@@ -32,6 +34,10 @@ use crate::transport::{NoPassphrase, TerminalPrompt, Transport, TransportOptions
 pub struct Output {
     pub json: bool,
     pub gather: bool,
+    /// `--normalize`: timestamps, hex ids and numbers too (gather).
+    pub normalize: bool,
+    /// `--diff`: minority groups as diffs (gather).
+    pub diff: bool,
 }
 
 pub fn headless(
@@ -86,6 +92,8 @@ pub fn headless(
     let output = Output {
         json: args.json,
         gather: args.gather,
+        normalize: args.normalize,
+        diff: args.diff,
     };
     // Only the scheduler passes --trigger (hidden): its runs say which schedule fired them.
     let trigger = match &args.trigger {
@@ -213,6 +221,22 @@ pub fn execute(
         .build()
         .context("cannot start the async runtime")?;
     let mut options = ReportOptions::for_stdout(output.json, output.gather);
+    options.gather = GatherOptions {
+        hosts: plan
+            .hosts
+            .iter()
+            .map(|h| HostTerms {
+                name: h.name.clone(),
+                address: Some(h.target.address.clone()),
+            })
+            .collect(),
+        normalize: if output.normalize {
+            NormalizeOptions::all()
+        } else {
+            NormalizeOptions::default()
+        },
+        diff: output.diff,
+    };
     options.secrets = plan.secrets.clone();
     options.done_before = (0..plan.hosts.len())
         .filter_map(|h| match plan.start.host(h) {

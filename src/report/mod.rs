@@ -28,7 +28,7 @@
 
 mod capture;
 mod gates;
-mod gather;
+pub mod gather;
 mod labels;
 mod progress;
 mod render;
@@ -152,6 +152,8 @@ pub struct ReportOptions {
     /// Cancelled once the journal could not record the run: a cut note then
     /// no longer points at the journal for what it cut.
     pub journal_failed: Option<tokio_util::sync::CancellationToken>,
+    /// How `--gather` compares hosts.
+    pub gather: gather::GatherOptions,
 }
 
 impl ReportOptions {
@@ -164,6 +166,7 @@ impl ReportOptions {
             secrets: Vec::new(),
             done_before: Vec::new(),
             journal_failed: None,
+            gather: gather::GatherOptions::default(),
         }
     }
 
@@ -207,6 +210,7 @@ impl Reporter {
             (_, Progressbars::Terminal) => Some(Progress::new(false)),
             (_, Progressbars::Hidden) => Some(Progress::new(true)),
         };
+        let gather = Gather::new(options.gather.clone());
         Reporter {
             out,
             scrubber: Scrubber::new(&options.secrets),
@@ -215,7 +219,7 @@ impl Reporter {
             captures: HashMap::new(),
             printed: 0,
             never_started: Vec::new(),
-            gather: Gather::default(),
+            gather,
             progress,
             current_batch: None,
             output_error: None,
