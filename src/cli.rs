@@ -61,9 +61,18 @@ pub struct OutputArgs {
     /// index) instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Fold hosts with identical output into one block (clush -b style).
+    /// Fold hosts with alike output into one block (clush -b style): outputs
+    /// are compared with each host's own names and address replaced.
     #[arg(long, conflicts_with = "json")]
     pub gather: bool,
+    /// With --gather: also treat timestamps, hex ids and numbers as host
+    /// specific.
+    #[arg(long, requires = "gather")]
+    pub normalize: bool,
+    /// With --gather: say how many hosts are alike ("38 of 40 alike, 2
+    /// differ") and show each other group as a diff against the largest.
+    #[arg(long, requires = "gather")]
+    pub diff: bool,
 }
 
 /// `-i` for a subcommand that reads the inventory.
@@ -172,6 +181,9 @@ pub enum Command {
         #[command(flatten)]
         journal: JournalArgs,
     },
+    /// Search the output of past runs: matching lines as `ID host step: line`,
+    /// newest runs first. Exits 0 when something matched, 1 when nothing did.
+    Grep(GrepArgs),
     /// Journal housekeeping while runs go on: size, pruning old runs, backups, checks.
     #[command(subcommand)]
     Journal(JournalCommand),
@@ -383,6 +395,43 @@ pub enum ScheduleCommand {
     },
 }
 
+#[derive(Debug, Args)]
+pub struct GrepArgs {
+    /// The text to look for. It starts where a word starts: `refuse` finds
+    /// "refused", not "unrefused". With -E, a regex.
+    pub pattern: String,
+    /// Ignore case.
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
+    /// PATTERN is a regex (Rust syntax), matched against each line.
+    #[arg(short = 'E', long = "regex")]
+    pub regex: bool,
+    /// Show N lines of context before and after each match.
+    #[arg(short = 'C', long, value_name = "N", default_value_t = 0)]
+    pub context: usize,
+    /// Only runs of this flow.
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// Only hosts with this name, or whose name matches this glob (`web*`).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only runs started since then: a duration back from now (7d, 12h) or
+    /// a local date or time (2026-03-01, "2026-03-01 14:00").
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only runs started before then (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only runs with this status: ok, failed, aborted, interrupted, running, waiting, paused.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// One JSON object per matching line, with its context.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub journal: JournalArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
     /// File size, free pages, runs by status, output by flow and by month,
@@ -532,6 +581,7 @@ impl Command {
             | Command::Rerun { journal, .. }
             | Command::Resume { journal, .. }
             | Command::Export { journal, .. } => Some(journal),
+            Command::Grep(args) => Some(&args.journal),
             Command::Schedule(command) => command.journal(),
             Command::Journal(command) => Some(command.journal()),
             Command::Inventory(_)

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod duration;
 pub mod engine;
@@ -26,6 +27,7 @@ pub mod safety;
 pub mod schedule;
 pub mod transport;
 pub mod tui;
+pub mod when;
 
 /// Exit codes, documented in the README.
 pub mod exit {

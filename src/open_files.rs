@@ -26,8 +26,8 @@ pub fn limits() -> io::Result<Limits> {
         return Err(io::Error::last_os_error());
     }
     Ok(Limits {
-        soft: limit.rlim_cur as u64,
-        hard: limit.rlim_max as u64,
+        soft: limit.rlim_cur,
+        hard: limit.rlim_max,
     })
 }
 

@@ -81,9 +81,11 @@ fn a_journal_that_fills_up_stops_the_run_and_names_what_it_could_not_record() {
     )
     .unwrap();
     // Each host marks that it ran; h2 prints 3 MB of lines, more than the
-    // journal has room for.
+    // journal has room for, then takes a while as real work does: the
+    // writer (which also indexes the output for search, slow in a debug
+    // build) finds the disk full before the next host is due.
     let command = format!(
-        "echo $JOBDECK_HOST >> {}; if [ $JOBDECK_HOST = h2 ]; then yes 'a line of output' | head -c 3000000; fi; echo done",
+        "echo $JOBDECK_HOST >> {}; if [ $JOBDECK_HOST = h2 ]; then yes 'a line of output' | head -c 3000000; sleep 3; fi; echo done",
         marks.display()
     );
     drop(jobdeck::journal::Journal::open(&journal).unwrap());

@@ -40,7 +40,7 @@ use crate::report::{
 use crate::journal::MAX_REPLAY_GAP_MS;
 
 /// What a user can pass to `--status`.
-fn parse_status(text: &str) -> Result<InstanceStatus> {
+pub(crate) fn parse_status(text: &str) -> Result<InstanceStatus> {
     InstanceStatus::parse(&text.to_ascii_lowercase()).ok_or_else(|| {
         let names: Vec<&str> = InstanceStatus::ALL.iter().map(|s| s.as_str()).collect();
         anyhow!(
@@ -54,23 +54,7 @@ fn parse_status(text: &str) -> Result<InstanceStatus> {
 /// `12h`), or a local date or time (`2026-03-01`, `2026-03-01 14:00`,
 /// RFC 3339).
 fn parse_since(text: &str, now: UnixMillis) -> Result<UnixMillis> {
-    if let Ok(ago) = crate::duration::parse_duration(text) {
-        let ago = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
-        return Ok(now.saturating_sub(ago));
-    }
-    let trimmed = text.trim();
-    let with_time = if trimmed.len() == "2026-03-01".len() {
-        format!("{trimmed} 00:00")
-    } else {
-        trimmed.to_owned()
-    };
-    crate::schedule::parse_local_time(&with_time, crate::schedule::local_zone())
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| {
-            anyhow!(
-                "--since {text:?}: expected a duration back from now (7d, 12h, 30m) or a local date or time (2026-03-01, 2026-03-01 14:00)"
-            )
-        })
+    crate::when::parse_when(text, now, "--since").map_err(|e| anyhow!(e))
 }
 
 pub fn history(

@@ -1,5 +1,6 @@
 //! One module per subcommand family; each turns parsed arguments into output.
 
+pub mod grep;
 pub mod history;
 pub mod inventory;
 pub mod journal;

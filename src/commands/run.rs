@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{AgainArgs, RunArgs, RunPlanArgs, SafetyArgs};
+use crate::compare::{HostTerms, NormalizeOptions};
 use crate::duration::format_duration;
 use crate::engine::events::{InstanceId, InstanceStatus};
 use crate::engine::{self, Control, ControlHandle, EventSink, HostStart, Plan};
@@ -23,6 +24,7 @@ use crate::plan::{
     self, AgainOptions, ConnectOptions, OperatorQuestion, PreparedPlan, RerunHosts, Rollout,
     RolloutOptions, RunKind, RunSpec,
 };
+use crate::report::gather::GatherOptions;
 use crate::report::{ReportOptions, Reporter};
 use crate::safety::{self, SafetyOptions};
 use crate::transport::resolve::ResolveOptions;
@@ -221,6 +223,22 @@ pub fn execute(
         .build()
         .context("cannot start the async runtime")?;
     let mut options = ReportOptions::for_stdout(output.json, output.gather);
+    options.gather = GatherOptions {
+        hosts: plan
+            .hosts
+            .iter()
+            .map(|h| HostTerms {
+                name: h.name.clone(),
+                address: Some(h.target.address.clone()),
+            })
+            .collect(),
+        normalize: if output.normalize {
+            NormalizeOptions::all()
+        } else {
+            NormalizeOptions::default()
+        },
+        diff: output.diff,
+    };
     options.secrets = plan.secrets.clone();
     options.done_before = (0..plan.hosts.len())
         .filter_map(|h| match plan.start.host(h) {

@@ -26,6 +26,7 @@ pub mod prune;
 pub mod query;
 pub mod retention;
 pub mod schema;
+pub mod search;
 pub mod stats;
 mod step_output;
 mod transaction;

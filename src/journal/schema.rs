@@ -323,6 +323,46 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_by_instance ON notifications(instance_id, id);
 "#,
     },
+    Migration {
+        version: 6,
+        name: "the word index of output, for jobdeck grep",
+        sql: r#"
+-- The words output rows show, as src/journal/search/ splits them (already
+-- folded and space-separated, so the plain `ascii` tokenizer keeps them as
+-- they are). No content of its own: search reads the lines from `output`.
+-- `detail = none` keeps only which entries hold a word; the lines
+-- themselves are checked.
+CREATE VIRTUAL TABLE output_words USING fts5(
+    words, content = '', contentless_delete = 1, detail = none, tokenize = 'ascii'
+);
+-- An entry of the index holds the words of consecutive rows of one stream;
+-- its id is the last row's. This names the first, when it is another.
+CREATE TABLE output_words_groups (
+    last_id  INTEGER PRIMARY KEY,
+    first_id INTEGER NOT NULL
+);
+-- Output deleted (pruned runs, the sliding tail of long output) leaves the
+-- index with its group's last row.
+CREATE TRIGGER output_words_forget AFTER DELETE ON output BEGIN
+    DELETE FROM output_words WHERE rowid = old.id;
+    DELETE FROM output_words_groups WHERE last_id = old.id;
+END;
+-- Output stored before the index existed is indexed once, newest runs
+-- first (`jobdeck grep` does it, with progress; it can be stopped and
+-- picks up where it stopped).
+CREATE TABLE output_words_backfill (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    below         INTEGER NOT NULL,             -- output rows with a smaller id are earlier output
+    next_instance INTEGER,                      -- the next run to index; NULL: done
+    next_host     INTEGER NOT NULL DEFAULT 0,   -- and within it, the next host
+    rows_total    INTEGER NOT NULL,
+    rows_done     INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO output_words_backfill (id, below, next_instance, rows_total)
+SELECT 1, COALESCE((SELECT max(id) FROM output), 0) + 1,
+       (SELECT max(instance_id) FROM output), (SELECT count(*) FROM output);
+"#,
+    },
 ];
 
 /// The schema version this binary writes.

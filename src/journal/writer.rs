@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::JournalError;
+use super::search::index::StepWords;
 use super::step_output::{OutputKey, StepOutput};
 use super::transaction::{begin_immediate, close_in_flight};
 use super::write_failure::{FailureLog, WriteFailure, is_event_error};
@@ -205,6 +206,8 @@ struct StepState {
     /// The attempt (as stored) that output is attributed to.
     current_attempt: u32,
     output: StepOutput,
+    /// The search index's view of the current attempt's output.
+    words: StepWords,
 }
 
 #[derive(Debug)]
@@ -323,6 +326,7 @@ impl Writer {
                 }
             }
             state.write_truncation_markers(&tx)?;
+            state.flush_search_words(&tx)?;
             tx.commit()
         });
         state.stats.busy += started.elapsed();
@@ -500,6 +504,8 @@ impl WriterState {
                 let fresh = inst.fresh;
                 let st = step_state(tx, inst, id, *host, *step, fresh)?;
                 st.current_attempt = attempt + st.attempt_offset;
+                st.words.flush(tx)?;
+                st.words = StepWords::new();
                 let stored_attempt = st.current_attempt;
                 tx.prepare_cached(
                     "INSERT INTO step_results (instance_id, host_idx, step_idx, attempt, status, started_at)
@@ -533,7 +539,9 @@ impl WriterState {
                     step: *step,
                     attempt: st.current_attempt.max(st.attempt_offset + 1),
                 };
-                let dropped = st.output.push(tx, key, cap, *stream, at, data)?;
+                let dropped = st
+                    .output
+                    .push(tx, key, cap, *stream, at, data, &mut st.words)?;
                 self.stats.output_bytes_stored +=
                     data.len() as u64 - dropped.min(data.len() as u64);
                 self.stats.output_bytes_dropped += dropped;
@@ -715,6 +723,16 @@ impl WriterState {
         Ok(true)
     }
 
+    /// Indexes the output rows of this transaction still grouped in memory.
+    fn flush_search_words(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        for inst in self.instances.values_mut().flatten() {
+            for st in inst.per_step.values_mut().filter(|st| st.words.pending()) {
+                st.words.flush(tx)?;
+            }
+        }
+        Ok(())
+    }
+
     fn write_truncation_markers(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
         let cap = self.options.output_cap_bytes;
         for (&id, inst) in self.instances.iter_mut() {
@@ -771,6 +789,7 @@ fn step_state<'a>(
                 attempt_offset: 0,
                 current_attempt: 0,
                 output: StepOutput::new(),
+                words: StepWords::new(),
             };
             if !fresh {
                 let key = params![id, host, step];

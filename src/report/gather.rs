@@ -1,10 +1,17 @@
-//! `--gather`: hosts with identical output and outcome are shown once, as
-//! one block under their folded host list (clush -b style). Hosts are
-//! grouped by a digest of their complete output, so 1,000 hosts cost one
-//! hash lookup each, and only one capture per distinct group is kept.
-//! Error texts (why a host was unreachable) are not part of the digest, as
-//! they often name the host; a block whose hosts ended for different
-//! reasons lists each reason under the hosts that share it.
+//! `--gather`: hosts with alike output and the same outcome are shown once,
+//! as one block under their folded host list (clush -b style). Outputs are
+//! compared after what is host specific is normalised (`compare`): the
+//! host's own names and address always, timestamps, hex ids and numbers
+//! with `--normalize`; a block whose hosts printed different texts shows
+//! the template (`{host}` for the name, ...) once. `--diff` starts with
+//! "38 of 40 alike, 2 differ" and shows each minority group as a diff
+//! against the majority.
+//!
+//! Error texts (why a host was unreachable) are not compared, as they often
+//! name the host; a block whose hosts ended for different reasons lists
+//! each reason under the hosts that share it. A host whose output was cut
+//! (more than the reporter keeps) is only alike to hosts whose complete
+//! output was the same, byte for byte (a digest of all of it).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -15,15 +22,29 @@ use super::capture::HostCapture;
 use super::labels::status_label;
 use super::render::{host_detail, render_output};
 use super::run::RunInfo;
+use crate::compare::{Comparison, HostTerms, NormalizeOptions, Normalizer, unified_diff};
 use crate::engine::events::{HostIndex, HostStatus};
 use crate::hostlist;
 
+/// How gather compares hosts.
+#[derive(Debug, Clone, Default)]
+pub struct GatherOptions {
+    /// Each host's names, by host index (missing: its name in the run).
+    pub hosts: Vec<HostTerms>,
+    pub normalize: NormalizeOptions,
+    /// Minority groups as diffs against the majority.
+    pub diff: bool,
+}
+
 #[derive(Debug)]
 struct Group {
-    hosts: Vec<HostIndex>,
     status: HostStatus,
-    /// The first host's capture; every host of the group printed the same.
+    /// The first host's capture, shown when every host printed the same.
     shown: Option<(HostIndex, HostCapture)>,
+    /// The digest of the first host's complete output and outcomes.
+    raw_key: Vec<u8>,
+    /// Hosts of the group printed different texts: the template is shown.
+    varied: bool,
     /// Each distinct detail with its error text (`exit 1, connection
     /// refused`), and the hosts that ended with it, in first-seen order.
     reasons: Vec<(String, Vec<HostIndex>)>,
@@ -31,12 +52,21 @@ struct Group {
 
 #[derive(Debug, Default)]
 pub struct Gather {
+    options: GatherOptions,
+    compare: Comparison<HostIndex>,
+    /// By the group index `compare` gives.
     groups: Vec<Group>,
-    by_key: HashMap<Vec<u8>, usize>,
     group_of: HashMap<HostIndex, usize>,
 }
 
 impl Gather {
+    pub fn new(options: GatherOptions) -> Gather {
+        Gather {
+            options,
+            ..Gather::default()
+        }
+    }
+
     pub fn add(
         &mut self,
         run: &RunInfo,
@@ -46,8 +76,8 @@ impl Gather {
     ) {
         // A host run again (retry failed) leaves its earlier group.
         if let Some(old) = self.group_of.remove(&host) {
+            self.compare.remove(&host);
             let group = &mut self.groups[old];
-            group.hosts.retain(|&h| h != host);
             for (_, hosts) in &mut group.reasons {
                 hosts.retain(|&h| h != host);
             }
@@ -55,33 +85,44 @@ impl Gather {
         }
         let mut key = digest::Context::new(&digest::SHA256);
         key.update(status.as_str().as_bytes());
-        let key = match &capture {
+        let raw_key = match &capture {
             Some(capture) => capture.group_key(key),
             None => key.finish(),
+        }
+        .as_ref()
+        .to_vec();
+        let mut text = String::new();
+        let mut class = status.as_str().to_owned();
+        if let Some(capture) = &capture {
+            render_output(&mut text, capture, run, host);
+            if capture.cut_bytes() > 0 {
+                class.push(' ');
+                class.extend(raw_key.iter().map(|b| format!("{b:02x}")));
+            }
+        }
+        let terms = match self.options.hosts.get(host) {
+            Some(terms) => terms.clone(),
+            None => HostTerms::named(&run.host_name(host)),
         };
+        let template = Normalizer::new(&terms, self.options.normalize).normalize(&text);
         let reason = host_detail(capture.as_ref(), status, run, true);
-        let index = match self.by_key.get(key.as_ref()) {
-            Some(&index) => {
-                let group = &mut self.groups[index];
-                if group.shown.is_none() {
-                    group.shown = capture.map(|c| (host, c));
-                }
-                index
+        let index = self.compare.add(host, class, template);
+        if index == self.groups.len() {
+            self.groups.push(Group {
+                status,
+                shown: capture.map(|c| (host, c)),
+                raw_key,
+                varied: false,
+                reasons: Vec::new(),
+            });
+        } else {
+            let group = &mut self.groups[index];
+            group.varied |= group.raw_key != raw_key;
+            if group.shown.is_none() {
+                group.shown = capture.map(|c| (host, c));
             }
-            None => {
-                self.groups.push(Group {
-                    hosts: Vec::new(),
-                    status,
-                    shown: capture.map(|c| (host, c)),
-                    reasons: Vec::new(),
-                });
-                self.by_key
-                    .insert(key.as_ref().to_vec(), self.groups.len() - 1);
-                self.groups.len() - 1
-            }
-        };
+        }
         let group = &mut self.groups[index];
-        group.hosts.push(host);
         match group.reasons.iter_mut().find(|(r, _)| *r == reason) {
             Some((_, hosts)) => hosts.push(host),
             None => group.reasons.push((reason, vec![host])),
@@ -89,25 +130,23 @@ impl Gather {
         self.group_of.insert(host, index);
     }
 
-    /// Every group as a block, largest first, then by first host.
+    /// Every group as a block, largest first, then by first host; with
+    /// `diff`, the summary first and each group after the first as a diff
+    /// against it.
     pub fn render(&mut self, run: &RunInfo) -> String {
-        let mut order: Vec<usize> = (0..self.groups.len())
-            .filter(|&g| !self.groups[g].hosts.is_empty())
-            .collect();
-        for group in &mut self.groups {
-            group.hosts.sort_unstable();
-        }
-        order.sort_by_key(|&g| {
-            let group = &self.groups[g];
-            (std::cmp::Reverse(group.hosts.len()), group.hosts[0])
-        });
+        let ranked = self.compare.ranked();
         let mut out = String::new();
-        for g in order {
+        if self.options.diff && !ranked.is_empty() {
+            let _ = writeln!(out, "{}", self.compare.summary());
+        }
+        let majority = ranked.first().copied();
+        for &g in &ranked {
+            let hosts = &self.compare.group(g).members;
             let group = &self.groups[g];
             let mut title = format!(
                 "{} ({}): {}",
-                fold(run, &group.hosts),
-                group.hosts.len(),
+                fold(run, hosts),
+                hosts.len(),
                 status_label(group.status)
             );
             let differ = group.reasons.len() > 1;
@@ -137,8 +176,27 @@ impl Gather {
             let width = header.iter().map(|l| l.chars().count()).max().unwrap_or(0);
             let rule = "-".repeat(width.clamp(15, 80));
             let _ = writeln!(out, "{rule}\n{}\n{rule}", header.join("\n"));
-            if let Some((host, capture)) = &group.shown {
-                render_output(&mut out, capture, run, *host);
+            match majority.filter(|&m| self.options.diff && m != g) {
+                Some(m) => {
+                    let major = self.compare.group(m);
+                    let diff = unified_diff(
+                        &major.template,
+                        &self.compare.group(g).template,
+                        &fold(run, &major.members),
+                        &fold(run, hosts),
+                    );
+                    if diff.is_empty() {
+                        out.push_str("(same output as the majority)\n");
+                    } else {
+                        out.push_str(&diff);
+                    }
+                }
+                None if group.varied => out.push_str(&self.compare.group(g).template),
+                None => {
+                    if let Some((host, capture)) = &group.shown {
+                        render_output(&mut out, capture, run, *host);
+                    }
+                }
             }
         }
         out

@@ -29,7 +29,7 @@
 
 mod capture;
 pub mod gates;
-mod gather;
+pub mod gather;
 mod json_lines;
 mod labels;
 mod progress;
@@ -155,6 +155,8 @@ pub struct ReportOptions {
     /// Cancelled once the journal could not record the run: a cut note then
     /// no longer points at the journal for what it cut.
     pub journal_failed: Option<tokio_util::sync::CancellationToken>,
+    /// How `--gather` compares hosts.
+    pub gather: gather::GatherOptions,
 }
 
 impl ReportOptions {
@@ -167,6 +169,7 @@ impl ReportOptions {
             secrets: Vec::new(),
             done_before: Vec::new(),
             journal_failed: None,
+            gather: gather::GatherOptions::default(),
         }
     }
 
@@ -211,6 +214,7 @@ impl Reporter {
             (_, Progressbars::Terminal) => Some(Progress::new(false)),
             (_, Progressbars::Hidden) => Some(Progress::new(true)),
         };
+        let gather = Gather::new(options.gather.clone());
         Reporter {
             out,
             scrubber: Scrubber::new(&options.secrets),
@@ -220,7 +224,7 @@ impl Reporter {
             captures: HashMap::new(),
             printed: 0,
             never_started: Vec::new(),
-            gather: Gather::default(),
+            gather,
             progress,
             current_batch: None,
             output_error: None,
