@@ -33,6 +33,7 @@ mod labels;
 mod progress;
 mod render;
 mod run;
+pub use run::step_label;
 pub mod sanitize;
 mod summary;
 

@@ -11,9 +11,10 @@
 //!
 //! - `pane`: the output pane's position, older lines read back, search.
 //! - `save`: the text of the output and host-list files.
-//! - `draw`: drawing.
+//! - `draw`, `output_line`: drawing; a row of output.
 
 mod draw;
+mod output_line;
 mod pane;
 mod save;
 
@@ -533,14 +534,17 @@ impl View for RunView {
                 "planner",
             )];
         };
-        let (finished, waiting, paused) = {
+        let (finished, waiting, paused, failed) = {
             let s = RunStore::lock(store);
             (
                 s.is_finished() || s.stream_ended,
                 s.waiting.is_some() || s.approval.is_some(),
                 s.paused,
+                s.counts().failed > 0,
             )
         };
+        // Only keys that do something now: an ended run takes no controls,
+        // and R starts a new run of its failed hosts.
         let mut hints = vec![Hint::pair(Action::Down, Action::Up, "move")];
         if !finished {
             if waiting {
@@ -551,6 +555,12 @@ impl View for RunView {
                 if paused { "resume" } else { "pause" },
             ));
             hints.push(Hint::new(Action::AbortRun, "abort"));
+            if failed {
+                hints.push(Hint::new(Action::RerunFailed, "retry failed"));
+            }
+            hints.push(Hint::new(Action::SkipHost, "skip"));
+        } else if failed {
+            hints.push(Hint::new(Action::RerunFailed, "rerun failed"));
         }
         hints.extend([
             Hint::new(Action::FocusNext, "pane"),
@@ -558,8 +568,6 @@ impl View for RunView {
             Hint::new(Action::CycleSplit, "split"),
             Hint::new(Action::Search, "search"),
             Hint::new(Action::ToggleFollow, "follow"),
-            Hint::new(Action::RetryFailed, "retry failed"),
-            Hint::new(Action::SkipHost, "skip"),
             Hint::new(Action::SaveOutput, "save output"),
         ]);
         hints
