@@ -158,3 +158,39 @@ fn loading_and_failed_inventory() {
     assert!(text.contains("The inventory could not be loaded"), "{text}");
     assert!(text.contains("/nonexistent/inventory"), "{text}");
 }
+
+/// The fuzzy filter ranks whole-word and prefix matches first: "web"
+/// lists the web app and hosts before shop-worker-b (whose letters w, e, b
+/// only match scattered).
+#[test]
+fn inventory_filter_ranks_words_and_prefixes_first() {
+    let mut app = sample_app(160, 48);
+    app.dispatch(Action::Filter);
+    type_text(&mut app, "web");
+    let labels = app.inventory_view().visible_labels();
+    let web = labels
+        .iter()
+        .position(|l| l.contains("web"))
+        .expect("web shown");
+    if let Some(worker) = labels.iter().position(|l| l.contains("worker")) {
+        assert!(web < worker, "{labels:?}");
+    }
+    check("inventory_filter_ranked", &app, 160, 48);
+}
+
+/// The pattern box reopens with its last text selected: typing replaces
+/// it, and the box shows it selected.
+#[test]
+fn inventory_pattern_box_reopens_with_its_text_selected() {
+    let mut app = sample_app(80, 24);
+    app.dispatch(Action::Pattern);
+    type_text(&mut app, "shop_web");
+    app.dispatch(Action::Submit);
+    app.dispatch(Action::Pattern);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("pattern: shop_web"), "{text}");
+    type_text(&mut app, "local");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("pattern: local█"), "{text}");
+    assert!(!text.contains("shop_weblocal"), "{text}");
+}
