@@ -258,12 +258,12 @@ fn editor_asks_before_throwing_away_unsaved_edits() {
     let before = std::fs::read_to_string(root.join("flows/deploy.yml")).unwrap();
     app.dispatch(Action::Down); // deploy
     app.dispatch(Action::EditText);
-    assert!(!screen(&app, 80, 24).contains("[modified]"));
+    assert!(!screen(&app, 80, 24).contains("● modified"));
     type_text(&mut app, "x");
-    assert!(screen(&app, 80, 24).contains("deploy.yml [modified]"));
+    assert!(screen(&app, 80, 24).contains("deploy.yml ● modified"));
     key(&mut app, KeyCode::Backspace);
     assert!(
-        !screen(&app, 80, 24).contains("[modified]"),
+        !screen(&app, 80, 24).contains("● modified"),
         "back as on disk"
     );
     type_text(&mut app, "# draft note");

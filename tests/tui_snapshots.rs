@@ -194,3 +194,27 @@ fn inventory_pattern_box_reopens_with_its_text_selected() {
     assert!(text.contains("pattern: local█"), "{text}");
     assert!(!text.contains("shop_weblocal"), "{text}");
 }
+
+/// Each view's help speaks of that view only: the Schedules help does not
+/// borrow the Flows view's "create a new flow", "save to the file" or
+/// "remove the step", and the popup takes the width its lines need.
+#[test]
+fn each_views_help_lists_its_own_keys() {
+    let mut app = sample_app(160, 48);
+    app.dispatch(Action::ShowView(jobdeck::tui::action::ViewId::Schedules));
+    app.dispatch(Action::Help);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("Help · Schedules"), "{text}");
+    for borrowed in ["flow", "save to the file", "remove the step", "atom"] {
+        assert!(!text.contains(borrowed), "{borrowed}: {text}");
+    }
+    assert!(text.contains("add a schedule"), "{text}");
+    assert!(text.contains("delete the schedule (asks first)"), "{text}");
+    app.dispatch(Action::Cancel);
+    app.dispatch(Action::ShowView(jobdeck::tui::action::ViewId::Flows));
+    app.dispatch(Action::Help);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("create a new flow"), "{text}");
+    assert!(text.contains("remove the step"), "{text}");
+    assert!(!text.contains("schedule"), "{text}");
+}

@@ -232,7 +232,7 @@ impl App {
                         format!("  {:<16}", keys.join(" ")),
                         theme.accent().add_modifier(Modifier::BOLD),
                     ),
-                    Span::styled(action.description().to_string(), theme.text()),
+                    Span::styled(help_words(context, &action).to_string(), theme.text()),
                 ]));
             }
         }
@@ -242,7 +242,10 @@ impl App {
     fn draw_help(&self, frame: &mut Frame, body: Rect, scroll: usize) {
         let theme = &self.theme;
         let lines = self.help_lines();
-        let area = layout::centered(body, 64, lines.len() as u16 + 2);
+        // As wide as the longest line, as far as the screen allows.
+        let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+        let width = (widest + 4).clamp(40, body.width.max(1));
+        let area = layout::centered(body, width, lines.len() as u16 + 2);
         let height = layout::inner(area).height as usize;
         let scroll = scroll.min(lines.len().saturating_sub(height));
         let mut block = Block::default()
@@ -280,6 +283,33 @@ impl App {
             }
             _ => {}
         }
+    }
+}
+
+/// What a key does in one context: the action's own words, or the
+/// context's where the action means something particular there, so each
+/// view's help speaks of that view only.
+fn help_words(context: KeyContext, action: &Action) -> &'static str {
+    use KeyContext as C;
+    match (context, action) {
+        (C::Flows, Action::NewItem) => "create a new flow",
+        (C::Flows, Action::Edit) => "compose the flow, open the atom",
+        (C::Flows, Action::Refresh) => "read flows and atoms again",
+        (C::Composer, Action::DeleteItem) => "remove the step",
+        (C::Composer | C::Editor, Action::Save) => "save to the file",
+        (C::Editor, Action::Cancel) => "leave (asks first with unsaved edits)",
+        (C::Schedules, Action::NewItem) => "add a schedule",
+        (C::Schedules, Action::Edit) => "edit the schedule",
+        (C::Schedules, Action::DeleteItem) => "delete the schedule (asks first)",
+        (C::Schedules, Action::TogglePause) => "pause or resume the schedule",
+        (C::Schedules, Action::Refresh) => "read the schedules again",
+        (C::ScheduleForm, Action::Save) => "save the schedule",
+        (C::History, Action::Refresh) => "read the list again",
+        (C::Run, Action::TogglePause) => "pause or resume the run",
+        (C::Run, Action::RerunFailed | Action::RetryFailed) => {
+            "failed hosts again: retry now, or rerun once ended"
+        }
+        _ => action.description(),
     }
 }
 

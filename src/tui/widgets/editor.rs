@@ -141,7 +141,7 @@ impl Editor {
         let (row, col) = (cursor.0, cursor.1);
         let mut title = vec![Span::styled(format!(" {} ", self.title), theme.title())];
         if self.modified {
-            title.push(Span::styled("[modified] ", theme.fg(theme.colors.warning)));
+            title.push(Span::styled("● modified ", theme.fg(theme.colors.warning)));
         }
         if self.checked && self.errors.is_empty() {
             title.push(Span::styled(

@@ -13,7 +13,7 @@ use super::pane::{PaneLine, line_span};
 use super::{MAX_SPLIT, OutputLayout, Pane, ReplayBar, RunView};
 use crate::engine::events::{HostIndex, HostStatus, UnixMillis, WaitReason};
 use crate::hostlist;
-use crate::tui::run_store::{Counts, HostRecord, LineKind, RunStore};
+use crate::tui::run_store::{Counts, HostRecord, RunStore};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::clip::clip;
 use crate::tui::widgets::durations::{countdown, elapsed, timeline};
