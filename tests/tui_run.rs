@@ -689,6 +689,49 @@ fn output_shows_as_a_terminal_would() {
     assert!(bell.modifier.contains(ratatui::style::Modifier::DIM));
 }
 
+/// A line longer than the pane is cut with `…`; `>` and `<` scroll the
+/// pane sideways, with `…` on the side that is cut.
+#[test]
+fn long_lines_are_cut_with_a_mark_and_scroll_sideways() {
+    let mut store = RunStore::default();
+    let long: String = (0..40).map(|i| format!("w{i:02} ")).collect();
+    let events = vec![
+        EventKind::InstanceStarted {
+            flow: "deploy".into(),
+            hosts: vec!["web-01".into()],
+            steps: vec!["install".into()],
+            batches: vec![vec![0]],
+        },
+        EventKind::BatchStarted { batch: 0 },
+        EventKind::StepStarted {
+            host: 0,
+            step: 0,
+            attempt: 1,
+        },
+        output(0, Stream::Stdout, &format!("{long}\n")),
+    ];
+    for (i, kind) in events.into_iter().enumerate() {
+        store.absorb(&at(i as i64 * 100, kind));
+    }
+    let mut app = run_app(80, 24, store.shared());
+    let row = |app: &App| {
+        screen(app, 80, 24)
+            .lines()
+            .find(|l| l.contains("w03"))
+            .map(String::from)
+            .unwrap_or_default()
+    };
+    let first = row(&app);
+    assert!(first.contains("│w00 w01"), "{}", screen(&app, 80, 24));
+    assert!(first.contains("…│"), "cut with a mark: {first}");
+    press(&mut app, KeyCode::Char('>'));
+    let moved = row(&app);
+    assert!(moved.contains("│…02 w03"), "{moved}");
+    assert!(!moved.contains("w00"), "{moved}");
+    press(&mut app, KeyCode::Char('<'));
+    assert_eq!(row(&app), first);
+}
+
 // ---- Real runs on local hosts ----------------------------------------------
 
 /// An app wired to a task channel on the test's runtime, with its journal

@@ -115,6 +115,9 @@ pub enum Action {
     RetryFailed,
     SkipHost,
     ToggleFollow,
+    /// The output pane shows columns further left or right.
+    ScrollLeft,
+    ScrollRight,
     ToggleGather,
     CycleSplit,
     TogglePin,
@@ -290,6 +293,16 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "skip_host",
         Action::SkipHost,
         "skip the host under the cursor",
+    ),
+    (
+        "scroll_left",
+        Action::ScrollLeft,
+        "show the output's columns further left",
+    ),
+    (
+        "scroll_right",
+        Action::ScrollRight,
+        "show the output's columns further right",
     ),
     (
         "follow",

@@ -342,7 +342,14 @@ impl RunView {
             match row {
                 PaneLine::Line(kind, text) => {
                     in_gap = false;
-                    lines.push(output_line(kind, &text, &self.term, width, theme));
+                    lines.push(output_line(
+                        kind,
+                        &text,
+                        &self.term,
+                        width,
+                        self.column,
+                        theme,
+                    ));
                 }
                 // One note per run of missing lines; the rest stay blank.
                 _ if in_gap => lines.push(marker_line(&PaneLine::Blank, theme)),
@@ -444,7 +451,14 @@ impl RunView {
                 )));
             }
             for line in host.lines() {
-                block_lines.push(output_line(line.kind, &line.text, &self.term, width, theme));
+                block_lines.push(output_line(
+                    line.kind,
+                    &line.text,
+                    &self.term,
+                    width,
+                    self.column,
+                    theme,
+                ));
             }
             block_lines.push(Line::default());
             let from = skip.saturating_sub(row);

@@ -74,6 +74,8 @@ pub struct RunView {
     /// The absolute line at the top of the output pane when not following.
     top_line: u64,
     gather_scroll: usize,
+    /// The first column of output shown (long lines scroll sideways).
+    column: usize,
     /// The search box, while it has the keyboard.
     search: Option<TextInput>,
     term: String,
@@ -113,6 +115,10 @@ const MAX_SPLIT: usize = 4;
 /// Width of the host list.
 const HOST_LIST_WIDTH: u16 = 34;
 const WHEEL_LINES: u64 = 3;
+/// Columns one sideways scroll moves, and the furthest it goes (a line is
+/// at most a few KiB: see the store's line limit).
+const SIDE_STEP: usize = 8;
+const MAX_COLUMN: usize = 64 * 1024;
 
 impl RunView {
     pub fn new() -> RunView {
@@ -125,6 +131,7 @@ impl RunView {
             follow: true,
             top_line: 0,
             gather_scroll: 0,
+            column: 0,
             search: None,
             term: String::new(),
             area: Rect::default(),
@@ -387,6 +394,10 @@ impl Update for RunView {
                     self.follow = false;
                 }
             }
+            (Action::ScrollRight, _) => {
+                self.column = (self.column + SIDE_STEP).min(MAX_COLUMN);
+            }
+            (Action::ScrollLeft, _) => self.column = self.column.saturating_sub(SIDE_STEP),
             (Action::ToggleGather, _) => {
                 self.layout = if self.layout == OutputLayout::Gathered {
                     OutputLayout::Single

@@ -22,11 +22,15 @@ pub(super) fn marker_line(row: &PaneLine<'_>, theme: &Theme) -> Line<'static> {
 }
 
 /// A line of a host's output, its search matches marked.
+///
+/// The pane shows the columns from `column` on; a line cut on either side
+/// carries a `…` there.
 pub(super) fn output_line(
     kind: LineKind,
     text: &str,
     term: &str,
     width: usize,
+    column: usize,
     theme: &Theme,
 ) -> Line<'static> {
     let (prefix, style) = match kind {
@@ -35,10 +39,8 @@ pub(super) fn output_line(
         LineKind::Step => ("", theme.accent().add_modifier(Modifier::BOLD)),
         LineKind::Note => ("", theme.fg(theme.colors.failed)),
     };
-    let text: String = text
-        .chars()
-        .take(width.saturating_sub(prefix.chars().count()))
-        .collect();
+    let room = width.saturating_sub(prefix.chars().count());
+    let text = shown_columns(text, column, room);
     let mut spans = Vec::new();
     if !prefix.is_empty() {
         spans.push(Span::styled(prefix, style));
@@ -73,6 +75,24 @@ pub(super) fn output_line(
     Line::from(dim_control_pictures(spans, theme))
 }
 
+/// The `room` columns of `text` from `column` on, with `…` where the text
+/// goes on past either edge.
+fn shown_columns(text: &str, column: usize, room: usize) -> String {
+    let total = text.chars().count();
+    let mut shown: Vec<char> = text.chars().skip(column).take(room).collect();
+    if room == 0 || shown.is_empty() {
+        return shown.into_iter().collect();
+    }
+    if column > 0 {
+        shown[0] = '…';
+    }
+    if column + room < total {
+        let last = shown.len() - 1;
+        shown[last] = '…';
+    }
+    shown.into_iter().collect()
+}
+
 /// Control characters of the output (shown as control pictures, `␇`) are
 /// drawn dim, apart from the text around them.
 fn dim_control_pictures(spans: Vec<Span<'static>>, theme: &Theme) -> Vec<Span<'static>> {
@@ -105,4 +125,18 @@ fn dim_control_pictures(spans: Vec<Span<'static>>, theme: &Theme) -> Vec<Span<'s
         out.push(Span::styled(run, style));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_lines_carry_an_ellipsis_on_the_cut_side() {
+        assert_eq!(shown_columns("abcdefghij", 0, 20), "abcdefghij");
+        assert_eq!(shown_columns("abcdefghij", 0, 5), "abcd…");
+        assert_eq!(shown_columns("abcdefghij", 3, 5), "…efg…");
+        assert_eq!(shown_columns("abcdefghij", 6, 5), "…hij");
+        assert_eq!(shown_columns("abc", 8, 5), "");
+    }
 }
