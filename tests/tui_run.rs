@@ -487,6 +487,31 @@ fn controls_need_an_active_run_and_quit_is_plain_without_one() {
     assert!(app.should_quit());
 }
 
+/// web-01 alone running `steps` (batch 1 started, step `step` started),
+/// then `then`.
+fn one_host(steps: &[&str], step: usize, then: Vec<EventKind>) -> SharedRunStore {
+    let mut store = RunStore::default();
+    let mut events = vec![
+        EventKind::InstanceStarted {
+            flow: "deploy".into(),
+            hosts: vec!["web-01".into()],
+            steps: steps.iter().map(|s| s.to_string()).collect(),
+            batches: vec![vec![0]],
+        },
+        EventKind::BatchStarted { batch: 0 },
+        EventKind::StepStarted {
+            host: 0,
+            step,
+            attempt: 1,
+        },
+    ];
+    events.extend(then);
+    for (i, kind) in events.into_iter().enumerate() {
+        store.absorb(&at(i as i64 * 100, kind));
+    }
+    store.shared()
+}
+
 /// The synthetic run, ended: aborted while batch 2 ran (web-03 cancelled
 /// part way, the rest never started).
 fn aborted_store() -> SharedRunStore {
@@ -604,35 +629,16 @@ fn a_paused_interval_countdown_stands_still_and_says_so() {
 /// flow's steps and the rollback steps apart.
 #[test]
 fn step_numbers_count_the_rollback_section_apart() {
-    let mut store = RunStore::default();
-    let events = vec![
-        EventKind::InstanceStarted {
-            flow: "deploy".into(),
-            hosts: vec!["web-01".into()],
-            steps: vec![
-                "stop".into(),
-                "install".into(),
-                "start".into(),
-                "rollback: restore".into(),
-            ],
-            batches: vec![vec![0]],
-        },
-        EventKind::BatchStarted { batch: 0 },
-        EventKind::StepStarted {
-            host: 0,
-            step: 1,
-            attempt: 1,
-        },
-        EventKind::StepStarted {
+    let store = one_host(
+        &["stop", "install", "start", "rollback: restore"],
+        1,
+        vec![EventKind::StepStarted {
             host: 0,
             step: 3,
             attempt: 1,
-        },
-    ];
-    for (i, kind) in events.into_iter().enumerate() {
-        store.absorb(&at(i as i64 * 100, kind));
-    }
-    let app = run_app(160, 48, store.shared());
+        }],
+    );
+    let app = run_app(160, 48, store);
     let text = screen(&app, 160, 48);
     assert!(text.contains("── step 2/3: install"), "{text}");
     assert!(text.contains("── rollback 1/1: restore"), "{text}");
@@ -648,29 +654,17 @@ fn step_numbers_count_the_rollback_section_apart() {
 /// control characters as dim control pictures.
 #[test]
 fn output_shows_as_a_terminal_would() {
-    let mut store = RunStore::default();
-    let events = vec![
-        EventKind::InstanceStarted {
-            flow: "deploy".into(),
-            hosts: vec!["web-01".into()],
-            steps: vec!["install".into()],
-            batches: vec![vec![0]],
-        },
-        EventKind::BatchStarted { batch: 0 },
-        EventKind::StepStarted {
-            host: 0,
-            step: 0,
-            attempt: 1,
-        },
-        output(0, Stream::Stdout, "name\tsize\n"),
-        output(0, Stream::Stdout, "[##  ] 50%\r"),
-        output(0, Stream::Stdout, "[####] 100%\r\n"),
-        output(0, Stream::Stdout, "\x1b[32mgreen\x1b[0m bell\x07\n"),
-    ];
-    for (i, kind) in events.into_iter().enumerate() {
-        store.absorb(&at(i as i64 * 100, kind));
-    }
-    let app = run_app(160, 48, store.shared());
+    let store = one_host(
+        &["install"],
+        0,
+        vec![
+            output(0, Stream::Stdout, "name\tsize\n"),
+            output(0, Stream::Stdout, "[##  ] 50%\r"),
+            output(0, Stream::Stdout, "[####] 100%\r\n"),
+            output(0, Stream::Stdout, "\x1b[32mgreen\x1b[0m bell\x07\n"),
+        ],
+    );
+    let app = run_app(160, 48, store);
     let text = screen(&app, 160, 48);
     assert!(text.contains("name    size"), "{text}");
     assert!(text.contains("[####] 100%"), "{text}");
@@ -693,27 +687,13 @@ fn output_shows_as_a_terminal_would() {
 /// pane sideways, with `…` on the side that is cut.
 #[test]
 fn long_lines_are_cut_with_a_mark_and_scroll_sideways() {
-    let mut store = RunStore::default();
     let long: String = (0..40).map(|i| format!("w{i:02} ")).collect();
-    let events = vec![
-        EventKind::InstanceStarted {
-            flow: "deploy".into(),
-            hosts: vec!["web-01".into()],
-            steps: vec!["install".into()],
-            batches: vec![vec![0]],
-        },
-        EventKind::BatchStarted { batch: 0 },
-        EventKind::StepStarted {
-            host: 0,
-            step: 0,
-            attempt: 1,
-        },
-        output(0, Stream::Stdout, &format!("{long}\n")),
-    ];
-    for (i, kind) in events.into_iter().enumerate() {
-        store.absorb(&at(i as i64 * 100, kind));
-    }
-    let mut app = run_app(80, 24, store.shared());
+    let store = one_host(
+        &["install"],
+        0,
+        vec![output(0, Stream::Stdout, &format!("{long}\n"))],
+    );
+    let mut app = run_app(80, 24, store);
     let row = |app: &App| {
         screen(app, 80, 24)
             .lines()
