@@ -218,3 +218,24 @@ fn each_views_help_lists_its_own_keys() {
     assert!(text.contains("remove the step"), "{text}");
     assert!(!text.contains("schedule"), "{text}");
 }
+
+/// A status message longer than the line wraps between words over the
+/// rows above it, so a long error can be read whole.
+#[test]
+fn a_long_status_message_wraps() {
+    let mut app = sample_app(80, 24);
+    let long = "cannot write /var/lib/jobdeck/output/web-01.txt: permission denied \
+                (the directory belongs to another user; choose another with --output-dir \
+                or fix its owner) and the host list was not saved either";
+    app.set_status(jobdeck::tui::effects::StatusLevel::Error, long);
+    let text = screen(&app, 80, 24);
+    for word in ["permission denied", "--output-dir", "not saved", "either"] {
+        assert!(text.contains(word), "{word}: {text}");
+    }
+    // Upwards from the status row, above the footer: the message's start
+    // first, its end on the status row.
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(rows[rows.len() - 5].contains("cannot write"), "{text}");
+    assert!(rows[rows.len() - 2].contains("either"), "{text}");
+    check("status_wrapped", &app, 80, 24);
+}

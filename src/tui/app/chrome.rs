@@ -16,6 +16,10 @@ use crate::tui::keymap::KeyContext;
 use crate::tui::layout::{self, Screen};
 use crate::tui::run_store::RunStore;
 use crate::tui::views::Hint;
+use crate::tui::widgets::clip::{clip, wrap_words};
+
+/// Rows a long status message may take, its own included.
+const STATUS_ROWS: usize = 4;
 
 const APP_LABEL: &str = " jobdeck ";
 
@@ -102,27 +106,54 @@ impl App {
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
     }
 
+    /// The status line. A message too long for one row wraps between
+    /// words upwards, over the bottom rows of the view (at most
+    /// `STATUS_ROWS`; the last ends in `…` if even that is not enough).
     fn draw_status(&self, frame: &mut Frame, area: Rect) {
         let theme = &self.theme;
-        let line = match &self.status {
-            None => Line::default(),
-            Some(status) => {
-                let (glyph, color) = match status.level {
-                    StatusLevel::Info => (&theme.glyphs.info, theme.colors.info),
-                    StatusLevel::Warning => (&theme.glyphs.warning, theme.colors.warning),
-                    StatusLevel::Error => (&theme.glyphs.error, theme.colors.error),
+        let background = theme.base().bg(theme.colors.status_bg);
+        let Some(status) = &self.status else {
+            frame.render_widget(Paragraph::new(Line::default()).style(background), area);
+            return;
+        };
+        let (glyph, color) = match status.level {
+            StatusLevel::Info => (&theme.glyphs.info, theme.colors.info),
+            StatusLevel::Warning => (&theme.glyphs.warning, theme.colors.warning),
+            StatusLevel::Error => (&theme.glyphs.error, theme.colors.error),
+        };
+        let head = format!(" {} ", status.at);
+        let mark = format!("{glyph} ");
+        let indent = head.chars().count() + mark.chars().count();
+        let room = (area.width as usize).saturating_sub(indent).max(1);
+        let mut rows = wrap_words(&status.text, room);
+        if rows.len() > STATUS_ROWS {
+            rows.truncate(STATUS_ROWS);
+            let last = rows.pop().unwrap_or_default();
+            rows.push(clip(&format!("{last} …"), room));
+        }
+        let extra = (rows.len().max(1) as u16 - 1).min(area.y);
+        let lines: Vec<Line> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let (head, mark) = if i == 0 {
+                    (head.clone(), mark.clone())
+                } else {
+                    (
+                        " ".repeat(head.chars().count()),
+                        " ".repeat(mark.chars().count()),
+                    )
                 };
                 Line::from(vec![
-                    Span::styled(format!(" {} ", status.at), theme.muted()),
-                    Span::styled(format!("{glyph} "), theme.fg(color)),
-                    Span::styled(status.text.clone(), theme.fg(color)),
+                    Span::styled(head, theme.muted()),
+                    Span::styled(mark, theme.fg(color)),
+                    Span::styled(row, theme.fg(color)),
                 ])
-            }
-        };
-        frame.render_widget(
-            Paragraph::new(line).style(theme.base().bg(theme.colors.status_bg)),
-            area,
-        );
+            })
+            .collect();
+        let area = Rect::new(area.x, area.y - extra, area.width, area.height + extra);
+        frame.render_widget(Clear, area);
+        frame.render_widget(Paragraph::new(lines).style(background), area);
     }
 
     /// The keys that apply now: the view's, then help and quit. Room for
