@@ -483,6 +483,12 @@ fn controls_need_an_active_run_and_quit_is_plain_without_one() {
     let mut app = run_app(80, 24, synthetic_store());
     press(&mut app, KeyCode::Char('p'));
     assert!(app.status_text().unwrap().contains("not active"));
+    // space pauses too, as it plays and pauses a replay (pin is m).
+    app.set_status(jobdeck::tui::effects::StatusLevel::Info, "");
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.status_text().unwrap().contains("not active"));
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.run_view().layout(), OutputLayout::Split(2), "m pins");
     press(&mut app, KeyCode::Char('q'));
     assert!(app.should_quit());
 }
