@@ -1109,6 +1109,64 @@ async fn interval_waits_between_batches() {
     assert!(finished0 < waiting_pos);
 }
 
+/// A pause during an interval stops its clock: on resume the engine
+/// announces the interval's new end, later by the time spent paused, and
+/// the next batch does not start before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pause_stops_the_interval_clock() {
+    let mut p = two_batches(BatchMode::PauseOnFailure);
+    p.policy.interval = Duration::from_secs(3);
+    let mut live = Live::start(p);
+    let first = live
+        .wait_for("interval", is_waiting(WaitReason::Interval))
+        .await;
+    let EventKind::Waiting {
+        until: Some(first_until),
+        ..
+    } = first.kind
+    else {
+        unreachable!()
+    };
+    live.send(Control::Pause);
+    let paused = live
+        .wait_for("paused", |k| matches!(k, EventKind::Paused))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    live.send(Control::Resume);
+    let resumed = live
+        .wait_for("resumed", |k| matches!(k, EventKind::Resumed))
+        .await;
+    let again = live
+        .wait_for("the interval again", is_waiting(WaitReason::Interval))
+        .await;
+    let EventKind::Waiting {
+        until: Some(new_until),
+        next_batch,
+        ..
+    } = again.kind
+    else {
+        unreachable!()
+    };
+    assert_eq!(next_batch, 1);
+    let held = resumed.at - paused.at;
+    assert!(held >= 1400, "paused for {held} ms");
+    // What was left at the pause is left after the resume.
+    let left_at_pause = first_until - paused.at;
+    let left_after = new_until - again.at;
+    assert!(
+        (left_after - left_at_pause).abs() <= 300,
+        "left {left_at_pause} ms at the pause, {left_after} ms after it"
+    );
+    let batch1 = live.wait_for("batch 1", is_batch_started(1)).await;
+    assert!(
+        batch1.at >= new_until - 5,
+        "batch 1 at {} before {new_until}",
+        batch1.at
+    );
+    let done = live.finish().await;
+    assert_eq!(done.status, InstanceStatus::Ok, "{}", done.dump());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn confirm_cuts_an_interval_short() {
     let mut p = two_batches(BatchMode::PauseOnFailure);

@@ -248,3 +248,87 @@ fn flows_saved_or_added_on_disk_reach_the_planner_and_the_schedule_form() {
     assert!(offered.contains(&"added".to_string()), "{offered:?}");
     assert!(offered.contains(&"hello".to_string()), "{offered:?}");
 }
+
+/// Esc in the editor with unsaved edits warns first and only a second Esc
+/// throws them away; the title carries a "modified" mark while the text
+/// differs from the file (typing it back as it was clears the mark).
+#[test]
+fn editor_asks_before_throwing_away_unsaved_edits() {
+    let (dir, root, mut app) = app(80, 24);
+    let before = std::fs::read_to_string(root.join("flows/deploy.yml")).unwrap();
+    app.dispatch(Action::Down); // deploy
+    app.dispatch(Action::EditText);
+    assert!(!screen(&app, 80, 24).contains("● modified"));
+    type_text(&mut app, "x");
+    assert!(screen(&app, 80, 24).contains("deploy.yml ● modified"));
+    key(&mut app, KeyCode::Backspace);
+    assert!(
+        !screen(&app, 80, 24).contains("● modified"),
+        "back as on disk"
+    );
+    type_text(&mut app, "# draft note");
+    check("flows_editor_modified", &app, 80, 24, dir.path());
+
+    app.dispatch(Action::Cancel);
+    assert!(
+        app.flows_view().editor().is_some(),
+        "the first Esc only warns"
+    );
+    let status = app.status_text().unwrap();
+    assert!(status.contains("esc again throws them away"), "{status}");
+    // Another key in between: the next Esc warns again.
+    key(&mut app, KeyCode::Right);
+    app.dispatch(Action::Cancel);
+    assert!(app.flows_view().editor().is_some());
+    app.dispatch(Action::Cancel);
+    assert!(
+        screen(&app, 80, 24).contains("compose/open"),
+        "back in the library"
+    );
+    let after = std::fs::read_to_string(root.join("flows/deploy.yml")).unwrap();
+    assert_eq!(before, after, "nothing was written");
+
+    // No edits: Esc leaves at once.
+    app.dispatch(Action::EditText);
+    assert!(app.flows_view().editor().is_some());
+    app.dispatch(Action::Cancel);
+    assert!(screen(&app, 80, 24).contains("compose/open"));
+}
+
+/// Ctrl-S on text that does not pass refuses first and says how to keep
+/// it anyway; Ctrl-S again writes it as a draft, with a warning naming the
+/// problem, and the "modified" mark goes.
+#[test]
+fn editor_saves_a_draft_that_does_not_validate_after_a_warning() {
+    let (_dir, root, mut app) = app(80, 24);
+    app.dispatch(Action::Down); // deploy
+    app.dispatch(Action::EditText);
+    for _ in 0..28 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Home);
+    type_text(&mut app, "    timeout: soon");
+    key(&mut app, KeyCode::Enter);
+    app.dispatch(Action::Save);
+    let path = root.join("flows/deploy.yml");
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("soon"));
+    let status = app.status_text().unwrap();
+    assert!(
+        status.contains("ctrl-s again saves it as a draft"),
+        "{status}"
+    );
+
+    app.dispatch(Action::Save);
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("timeout: soon")
+    );
+    let status = app.status_text().unwrap();
+    assert!(status.contains("as a draft with 1 problem(s)"), "{status}");
+    assert!(status.contains("line 29"), "{status}");
+    assert!(!app.flows_view().editor().unwrap().is_modified());
+    // The draft is saved; leaving needs no second Esc.
+    app.dispatch(Action::Cancel);
+    assert!(app.flows_view().editor().is_none() || screen(&app, 80, 24).contains("compose/open"));
+}

@@ -170,6 +170,79 @@ fn planner_needs_hosts_and_masks_secrets() {
     check("planner_start_dialog", &app, 160, 48);
 }
 
+/// With nothing selected in the Inventory, the Planner takes the flow's
+/// `targets:` (as a headless run does) and says so; a selection replaces
+/// them.
+#[test]
+fn planner_uses_the_flows_targets_when_nothing_is_selected() {
+    let mut app = sample_app(160, 48);
+    press(&mut app, KeyCode::Char('3'));
+    assert!(app.planner_view_mut().focus_row("Flow"));
+    // Cycle to health-check (a flow with `targets: local`).
+    for _ in 0..3 {
+        let spec = app.planner_view().run_spec();
+        if spec.as_ref().is_ok_and(|s| s.flow.name == "health-check") {
+            break;
+        }
+        press(&mut app, KeyCode::Right);
+    }
+    let text = screen(&app, 160, 48);
+    assert!(
+        text.contains("4: local-[1-4] (the flow's targets 'local': nothing selected)"),
+        "{text}"
+    );
+    let spec = app.planner_view().run_spec().expect("runs on the targets");
+    assert_eq!(spec.hosts.len(), 4);
+    // A selection in the Inventory replaces the targets.
+    press(&mut app, KeyCode::Char('1'));
+    app.dispatch(Action::Top);
+    let labels = app.inventory_view().visible_labels();
+    let row = labels.iter().position(|l| l == "local").unwrap();
+    for _ in 0..row {
+        app.dispatch(Action::Down);
+    }
+    app.dispatch(Action::Expand);
+    app.dispatch(Action::Down);
+    app.dispatch(Action::ToggleSelect);
+    assert_eq!(app.selection().len(), 1, "{:?}", app.selection());
+    press(&mut app, KeyCode::Char('3'));
+    let text = screen(&app, 160, 48);
+    assert!(!text.contains("the flow's targets"), "{text}");
+    assert_eq!(app.planner_view().run_spec().unwrap().hosts.len(), 1);
+}
+
+/// Switching flows keeps what was typed into the rollout rows and the
+/// params the new flow shares; what was still a default follows the flow.
+#[test]
+fn switching_flows_keeps_what_was_typed() {
+    let mut app = sample_app(160, 48);
+    select_local(&mut app);
+    press(&mut app, KeyCode::Char('3'));
+    assert!(app.planner_view_mut().choose_flow("deploy"));
+    set_field(&mut app, "Batches", "1 50%");
+    set_field(&mut app, "Interval", "3m");
+    set_field(&mut app, "service", "billing");
+    set_field(&mut app, "version", "1.4.2");
+    assert!(app.planner_view_mut().focus_row("Mode"));
+    press(&mut app, KeyCode::Right);
+    let mode_before = app.planner_view().run_spec().unwrap().rollout.mode;
+    // To config-push (shares `service`, has no `version`) by the Flow row.
+    assert!(app.planner_view_mut().focus_row("Flow"));
+    press(&mut app, KeyCode::Left);
+    let spec = app.planner_view().run_spec().expect("a plan");
+    assert_eq!(spec.flow.name, "config-push");
+    assert!(
+        spec.params
+            .contains(&("service".to_string(), "billing".to_string())),
+        "{:?}",
+        spec.params
+    );
+    assert_eq!(spec.rollout.mode, mode_before);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("1 50%"), "{text}");
+    assert!(text.contains("3m"), "{text}");
+}
+
 // ---- Run view from synthetic events -------------------------------------
 
 const T0: i64 = 1_700_000_000_000;
@@ -410,8 +483,239 @@ fn controls_need_an_active_run_and_quit_is_plain_without_one() {
     let mut app = run_app(80, 24, synthetic_store());
     press(&mut app, KeyCode::Char('p'));
     assert!(app.status_text().unwrap().contains("not active"));
+    // space pauses too, as it plays and pauses a replay (pin is m).
+    app.set_status(jobdeck::tui::effects::StatusLevel::Info, "");
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.status_text().unwrap().contains("not active"));
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.run_view().layout(), OutputLayout::Split(2), "m pins");
     press(&mut app, KeyCode::Char('q'));
     assert!(app.should_quit());
+}
+
+/// web-01 alone running `steps` (batch 1 started, step `step` started),
+/// then `then`.
+fn one_host(steps: &[&str], step: usize, then: Vec<EventKind>) -> SharedRunStore {
+    let mut store = RunStore::default();
+    let mut events = vec![
+        EventKind::InstanceStarted {
+            flow: "deploy".into(),
+            hosts: vec!["web-01".into()],
+            steps: steps.iter().map(|s| s.to_string()).collect(),
+            batches: vec![vec![0]],
+        },
+        EventKind::BatchStarted { batch: 0 },
+        EventKind::StepStarted {
+            host: 0,
+            step,
+            attempt: 1,
+        },
+    ];
+    events.extend(then);
+    for (i, kind) in events.into_iter().enumerate() {
+        store.absorb(&at(i as i64 * 100, kind));
+    }
+    store.shared()
+}
+
+/// The synthetic run, ended: aborted while batch 2 ran (web-03 cancelled
+/// part way, the rest never started).
+fn aborted_store() -> SharedRunStore {
+    let store = synthetic_store();
+    {
+        let mut s = RunStore::lock(&store);
+        let mut events = vec![
+            EventKind::BatchStarted { batch: 1 },
+            EventKind::StepStarted {
+                host: 2,
+                step: 0,
+                attempt: 1,
+            },
+            EventKind::HostFinished {
+                host: 2,
+                status: HostStatus::Cancelled,
+            },
+        ];
+        for host in 3..6 {
+            events.push(EventKind::HostFinished {
+                host,
+                status: HostStatus::Skipped,
+            });
+        }
+        events.push(EventKind::InstanceFinished {
+            status: InstanceStatus::Aborted,
+            reason: Some("aborted by the operator".into()),
+        });
+        for (i, kind) in events.into_iter().enumerate() {
+            s.absorb(&at(3_000 + i as i64 * 100, kind));
+        }
+    }
+    store
+}
+
+/// After the run ended the footer offers only keys that still do
+/// something (no pause, abort, skip), and R starts a rerun of its failed
+/// hosts through History's question instead of saying "not active".
+#[test]
+fn an_ended_run_offers_only_working_keys_and_r_reruns_its_failed_hosts() {
+    let app = run_app(160, 48, synthetic_store());
+    let live = screen(&app, 160, 48);
+    assert!(live.contains("pause"), "{live}");
+    assert!(live.contains("R retry failed"), "{live}");
+
+    let mut app = run_app(160, 48, aborted_store());
+    let text = screen(&app, 160, 48);
+    let footer = text.lines().last().unwrap();
+    assert!(footer.contains("R rerun failed"), "{footer}");
+    for gone in ["pause", "abort", "skip", "confirm"] {
+        assert!(
+            !footer.contains(gone),
+            "{gone} offered after the end: {footer}"
+        );
+    }
+    press(&mut app, KeyCode::Char('R'));
+    assert_eq!(
+        app.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::Rerun { id: 42 }),
+        "{:?}",
+        app.status_text()
+    );
+    // The same question History asks for its R, on the same run.
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.dialog().is_none());
+}
+
+/// An aborted run's counters and gauges show its cancelled and skipped
+/// hosts apart, not as done.
+#[test]
+fn an_aborted_run_counts_cancelled_hosts_as_cancelled() {
+    for (w, h) in SIZES {
+        let app = run_app(w, h, aborted_store());
+        let text = screen(&app, w, h);
+        assert!(text.contains(" 2/6 · 1 cancelled · 3 skipped"), "{text}");
+        assert!(!text.contains(" 6/6"), "{text}");
+        check("run_aborted", &app, w, h);
+    }
+}
+
+/// Pausing during an interval stops its countdown and says so; the
+/// countdown goes on from the new end the engine gives on resume.
+#[test]
+fn a_paused_interval_countdown_stands_still_and_says_so() {
+    let store = synthetic_store();
+    let mut app = run_app(80, 24, store.clone());
+    assert!(screen(&app, 80, 24).contains("batch 2 starts in 2:00"));
+    RunStore::lock(&store).absorb(&at(3_000, EventKind::Paused));
+    for now in [5_000, 65_000] {
+        app.run_view_mut().set_fixed_now(T0 + now);
+        let text = screen(&app, 80, 24);
+        assert!(
+            text.contains("paused: the countdown to batch 2 stopped at 2:02"),
+            "{text}"
+        );
+    }
+    {
+        let mut s = RunStore::lock(&store);
+        s.absorb(&at(65_000, EventKind::Resumed));
+        s.absorb(&at(
+            65_000,
+            EventKind::Waiting {
+                next_batch: 1,
+                reason: WaitReason::Interval,
+                until: Some(T0 + 65_000 + 122_000),
+            },
+        ));
+    }
+    app.run_view_mut().set_fixed_now(T0 + 66_000);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("batch 2 starts in 2:01"), "{text}");
+}
+
+/// Steps are numbered as the headless output and `show` number them: the
+/// flow's steps and the rollback steps apart.
+#[test]
+fn step_numbers_count_the_rollback_section_apart() {
+    let store = one_host(
+        &["stop", "install", "start", "rollback: restore"],
+        1,
+        vec![EventKind::StepStarted {
+            host: 0,
+            step: 3,
+            attempt: 1,
+        }],
+    );
+    let app = run_app(160, 48, store);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("── step 2/3: install"), "{text}");
+    assert!(text.contains("── rollback 1/1: restore"), "{text}");
+    assert!(
+        text.contains("· rollback 1/1: restore"),
+        "the pane title: {text}"
+    );
+    assert!(!text.contains("4/4"), "{text}");
+}
+
+/// Output shows as a terminal would leave it: tabs expanded, a progress
+/// bar redrawn with CR shows its last state, colours stripped, and other
+/// control characters as dim control pictures.
+#[test]
+fn output_shows_as_a_terminal_would() {
+    let store = one_host(
+        &["install"],
+        0,
+        vec![
+            output(0, Stream::Stdout, "name\tsize\n"),
+            output(0, Stream::Stdout, "[##  ] 50%\r"),
+            output(0, Stream::Stdout, "[####] 100%\r\n"),
+            output(0, Stream::Stdout, "\x1b[32mgreen\x1b[0m bell\x07\n"),
+        ],
+    );
+    let app = run_app(160, 48, store);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("name    size"), "{text}");
+    assert!(text.contains("[####] 100%"), "{text}");
+    assert!(!text.contains("50%"), "{text}");
+    assert!(!text.contains("^M"), "{text}");
+    assert!(text.contains("green bell\u{2407}"), "{text}");
+    // The control picture is dim.
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let bell = buffer
+        .content()
+        .iter()
+        .find(|cell| cell.symbol() == "\u{2407}")
+        .expect("the bell is shown");
+    assert!(bell.modifier.contains(ratatui::style::Modifier::DIM));
+}
+
+/// A line longer than the pane is cut with `…`; `>` and `<` scroll the
+/// pane sideways, with `…` on the side that is cut.
+#[test]
+fn long_lines_are_cut_with_a_mark_and_scroll_sideways() {
+    let long: String = (0..40).map(|i| format!("w{i:02} ")).collect();
+    let store = one_host(
+        &["install"],
+        0,
+        vec![output(0, Stream::Stdout, &format!("{long}\n"))],
+    );
+    let mut app = run_app(80, 24, store);
+    let row = |app: &App| {
+        screen(app, 80, 24)
+            .lines()
+            .find(|l| l.contains("w03"))
+            .map(String::from)
+            .unwrap_or_default()
+    };
+    let first = row(&app);
+    assert!(first.contains("│w00 w01"), "{}", screen(&app, 80, 24));
+    assert!(first.contains("…│"), "cut with a mark: {first}");
+    press(&mut app, KeyCode::Char('>'));
+    let moved = row(&app);
+    assert!(moved.contains("│…02 w03"), "{moved}");
+    assert!(!moved.contains("w00"), "{moved}");
+    press(&mut app, KeyCode::Char('<'));
+    assert_eq!(row(&app), first);
 }
 
 // ---- Real runs on local hosts ----------------------------------------------

@@ -110,7 +110,7 @@ async fn a_real_runs_output_scrolls_back_to_its_first_line() {
     let live = app.active_run().is_some();
     let (_, rows) = shown(&app);
     let texts: Vec<String> = rows.into_iter().map(|r| r.unwrap().1).collect();
-    assert_eq!(texts[..3], ["── 1/1 count", "1", "2"]);
+    assert_eq!(texts[..3], ["── step 1/1: count", "1", "2"]);
     app.dispatch(Action::Bottom);
     assert!(app.run_view().following());
     app.dispatch(Action::FocusNext);
@@ -136,17 +136,17 @@ async fn a_real_runs_output_scrolls_back_to_its_first_line() {
     wait_loaded(&mut app, &mut rx).await;
     let text = screen(&app, 160, 48);
     assert!(text.contains("── start of output ──"), "{text}");
-    assert!(text.contains("── 1/1 count"), "{text}");
+    assert!(text.contains("── step 1/1: count"), "{text}");
     let (top, rows) = shown(&app);
     assert_eq!(top, 0);
     let texts: Vec<String> = rows.into_iter().map(|r| r.unwrap().1).collect();
-    assert_eq!(texts[0], "── 1/1 count");
+    assert_eq!(texts[0], "── step 1/1: count");
     assert_eq!(texts[1], "1");
     assert_eq!(texts[2], "2");
 
     // Every line, paged through from the top across the seam: each once, in order.
     let all = page_through(&mut app, &mut rx).await;
-    let mut expected = vec!["── 1/1 count".to_string()];
+    let mut expected = vec!["── step 1/1: count".to_string()];
     expected.extend((1..=20_000).map(|n| n.to_string()));
     assert_eq!(all.len(), expected.len());
     assert!(all == expected, "the lines differ from seq's");
@@ -291,7 +291,7 @@ async fn loading_and_start_markers_at_80x24() {
     assert_eq!(
         rows,
         [
-            Some((LineKind::Step, "── 1/1 count".into())),
+            Some((LineKind::Step, "── step 1/1: count".into())),
             Some((LineKind::Stdout, "line 1".into())),
             Some((LineKind::Stdout, "line 2".into())),
             Some((LineKind::Stdout, "line 3".into())),

@@ -158,3 +158,84 @@ fn loading_and_failed_inventory() {
     assert!(text.contains("The inventory could not be loaded"), "{text}");
     assert!(text.contains("/nonexistent/inventory"), "{text}");
 }
+
+/// The fuzzy filter ranks whole-word and prefix matches first: "web"
+/// lists the web app and hosts before shop-worker-b (whose letters w, e, b
+/// only match scattered).
+#[test]
+fn inventory_filter_ranks_words_and_prefixes_first() {
+    let mut app = sample_app(160, 48);
+    app.dispatch(Action::Filter);
+    type_text(&mut app, "web");
+    let labels = app.inventory_view().visible_labels();
+    let web = labels
+        .iter()
+        .position(|l| l.contains("web"))
+        .expect("web shown");
+    if let Some(worker) = labels.iter().position(|l| l.contains("worker")) {
+        assert!(web < worker, "{labels:?}");
+    }
+    check("inventory_filter_ranked", &app, 160, 48);
+}
+
+/// The pattern box reopens with its last text selected: typing replaces
+/// it, and the box shows it selected.
+#[test]
+fn inventory_pattern_box_reopens_with_its_text_selected() {
+    let mut app = sample_app(80, 24);
+    app.dispatch(Action::Pattern);
+    type_text(&mut app, "shop_web");
+    app.dispatch(Action::Submit);
+    app.dispatch(Action::Pattern);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("pattern: shop_web"), "{text}");
+    type_text(&mut app, "local");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("pattern: local█"), "{text}");
+    assert!(!text.contains("shop_weblocal"), "{text}");
+}
+
+/// Each view's help speaks of that view only: the Schedules help does not
+/// borrow the Flows view's "create a new flow", "save to the file" or
+/// "remove the step", and the popup takes the width its lines need.
+#[test]
+fn each_views_help_lists_its_own_keys() {
+    let mut app = sample_app(160, 48);
+    app.dispatch(Action::ShowView(jobdeck::tui::action::ViewId::Schedules));
+    app.dispatch(Action::Help);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("Help · Schedules"), "{text}");
+    for borrowed in ["flow", "save to the file", "remove the step", "atom"] {
+        assert!(!text.contains(borrowed), "{borrowed}: {text}");
+    }
+    assert!(text.contains("add a schedule"), "{text}");
+    assert!(text.contains("delete the schedule (asks first)"), "{text}");
+    app.dispatch(Action::Cancel);
+    app.dispatch(Action::ShowView(jobdeck::tui::action::ViewId::Flows));
+    app.dispatch(Action::Help);
+    let text = screen(&app, 160, 48);
+    assert!(text.contains("create a new flow"), "{text}");
+    assert!(text.contains("remove the step"), "{text}");
+    assert!(!text.contains("schedule"), "{text}");
+}
+
+/// A status message longer than the line wraps between words over the
+/// rows above it, so a long error can be read whole.
+#[test]
+fn a_long_status_message_wraps() {
+    let mut app = sample_app(80, 24);
+    let long = "cannot write /var/lib/jobdeck/output/web-01.txt: permission denied \
+                (the directory belongs to another user; choose another with --output-dir \
+                or fix its owner) and the host list was not saved either";
+    app.set_status(jobdeck::tui::effects::StatusLevel::Error, long);
+    let text = screen(&app, 80, 24);
+    for word in ["permission denied", "--output-dir", "not saved", "either"] {
+        assert!(text.contains(word), "{word}: {text}");
+    }
+    // Upwards from the status row, above the footer: the message's start
+    // first, its end on the status row.
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(rows[rows.len() - 5].contains("cannot write"), "{text}");
+    assert!(rows[rows.len() - 2].contains("either"), "{text}");
+    check("status_wrapped", &app, 80, 24);
+}

@@ -535,12 +535,29 @@ impl Runner {
     }
 
     /// Sleeps until `until` (Unix ms); Confirm cuts it short, Abort ends it.
-    /// A pause holds the run after the interval until Resume.
-    async fn wait_until(&mut self, batch: BatchIndex, until: UnixMillis) -> WaitEnd {
+    /// A pause stops the clock: on Resume the interval goes on with what
+    /// was left, announced by a new `Waiting` with its new end.
+    async fn wait_until(&mut self, batch: BatchIndex, mut until: UnixMillis) -> WaitEnd {
+        // Milliseconds the interval had left when it was paused.
+        let mut held: Option<i64> = None;
         loop {
             self.check_stranded();
             if self.halted() {
                 return WaitEnd::Abort;
+            }
+            match (self.paused, held) {
+                (true, None) => held = Some((until - now_millis()).max(0)),
+                (false, Some(left)) => {
+                    held = None;
+                    until = now_millis() + left;
+                    self.emit(EventKind::Waiting {
+                        next_batch: batch,
+                        reason: WaitReason::Interval,
+                        until: Some(until),
+                    })
+                    .await;
+                }
+                _ => {}
             }
             let left = (until - now_millis()).max(0) as u64;
             if left == 0 && !self.paused {
@@ -551,7 +568,7 @@ impl Runner {
                 None => {
                     let sleep = tokio::time::sleep(std::time::Duration::from_millis(left));
                     tokio::select! {
-                        _ = sleep, if left > 0 => continue,
+                        _ = sleep, if left > 0 && !self.paused => continue,
                         Some(control) = recv(&mut self.controls) => control,
                         // The operator left: the checks above decide.
                         else => continue,

@@ -28,9 +28,13 @@ pub enum Then {
     Save,
     /// Write a new file; one already there stays and the save is refused.
     SaveNew,
+    /// Write the file over the one there even when the check finds
+    /// problems: a draft the user chose to keep (runs refuse it until fixed).
+    SaveDraft,
 }
 
-/// Checks `text` as the file at `path` and, if it passes, does `then`:
+/// Checks `text` as the file at `path` and, if it passes (or `then` is a
+/// draft), does `then`:
 /// the problems by line, and what the save did (if one was asked for).
 pub fn check_and_save(
     kind: CheckKind,
@@ -49,7 +53,12 @@ pub fn check_and_save(
             .map(|e| located(e, path, path))
             .unwrap_or_default(),
     };
-    let saved = (then != Then::Nothing && errors.is_empty()).then(|| {
+    let write = match then {
+        Then::Nothing => false,
+        Then::Save | Then::SaveNew => errors.is_empty(),
+        Then::SaveDraft => true,
+    };
+    let saved = write.then(|| {
         write_atomically(path, text)
             .map(|()| path.to_path_buf())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))

@@ -36,6 +36,7 @@ mod progress;
 pub mod recorded;
 mod render;
 mod run;
+pub use run::step_label;
 pub mod sanitize;
 mod summary;
 

@@ -13,6 +13,27 @@ use crate::engine::events::{
 /// The engine names rollback steps `rollback: NAME` after the flow's steps.
 const ROLLBACK_PREFIX: &str = "rollback: ";
 
+/// A step of a run's step list as every output numbers it, the flow's
+/// steps and the rollback steps apart: `step 2/3: install` or
+/// `rollback 1/2: restore`. The headless report, `show` and the console
+/// all call this.
+pub fn step_label(steps: &[String], step: StepIndex) -> String {
+    let Some(name) = steps.get(step) else {
+        return format!("step #{}", step + 1);
+    };
+    let main_steps = steps
+        .iter()
+        .take_while(|s| !s.starts_with(ROLLBACK_PREFIX))
+        .count();
+    if step < main_steps {
+        format!("step {}/{main_steps}: {name}", step + 1)
+    } else {
+        let rollbacks = steps.len() - main_steps;
+        let name = name.strip_prefix(ROLLBACK_PREFIX).unwrap_or(name);
+        format!("rollback {}/{rollbacks}: {name}", step + 1 - main_steps)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct RunInfo {
     pub instance: InstanceId,
@@ -79,19 +100,7 @@ impl RunInfo {
 
     /// `step 2/3: install` or `rollback 1/2: restore`.
     pub fn step_label(&self, step: StepIndex) -> String {
-        let Some(name) = self.steps.get(step) else {
-            return format!("step #{}", step + 1);
-        };
-        if step < self.main_steps {
-            format!("step {}/{}: {name}", step + 1, self.main_steps)
-        } else {
-            let rollbacks = self.steps.len() - self.main_steps;
-            let name = name.strip_prefix(ROLLBACK_PREFIX).unwrap_or(name);
-            format!(
-                "rollback {}/{rollbacks}: {name}",
-                step + 1 - self.main_steps
-            )
-        }
+        step_label(&self.steps, step)
     }
 
     pub fn multi_step(&self) -> bool {

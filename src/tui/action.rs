@@ -115,6 +115,9 @@ pub enum Action {
     RetryFailed,
     SkipHost,
     ToggleFollow,
+    /// The output pane shows columns further left or right.
+    ScrollLeft,
+    ScrollRight,
     ToggleGather,
     CycleSplit,
     TogglePin,
@@ -244,19 +247,19 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
     ("resume_run", Action::ResumeRun, "resume an interrupted run"),
     ("cycle_status", Action::CycleStatus, "filter by status"),
     ("cycle_date", Action::CycleDate, "filter by date"),
-    ("refresh", Action::Refresh, "reload from disk"),
-    ("new", Action::NewItem, "create a new flow or schedule"),
-    (
-        "edit",
-        Action::Edit,
-        "edit: compose a flow, open an atom or schedule",
-    ),
+    ("refresh", Action::Refresh, "reload"),
+    ("new", Action::NewItem, "create a new one"),
+    ("edit", Action::Edit, "edit the one under the cursor"),
     ("edit_text", Action::EditText, "edit the text in the editor"),
     ("add_step", Action::AddStep, "add a step (atom picker)"),
-    ("delete", Action::DeleteItem, "remove the step or schedule"),
+    (
+        "delete",
+        Action::DeleteItem,
+        "delete the one under the cursor",
+    ),
     ("move_up", Action::MoveUp, "move the step up"),
     ("move_down", Action::MoveDown, "move the step down"),
-    ("save", Action::Save, "save to the file"),
+    ("save", Action::Save, "save"),
     (
         "validate",
         Action::Validate,
@@ -280,11 +283,7 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         Action::Detach,
         "detach: leave the run interrupted and resumable",
     ),
-    (
-        "pause",
-        Action::TogglePause,
-        "pause or resume the run or schedule",
-    ),
+    ("pause", Action::TogglePause, "pause or resume"),
     (
         "retry_failed",
         Action::RetryFailed,
@@ -294,6 +293,16 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "skip_host",
         Action::SkipHost,
         "skip the host under the cursor",
+    ),
+    (
+        "scroll_left",
+        Action::ScrollLeft,
+        "show the output's columns further left",
+    ),
+    (
+        "scroll_right",
+        Action::ScrollRight,
+        "show the output's columns further right",
     ),
     (
         "follow",

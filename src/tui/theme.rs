@@ -94,6 +94,7 @@ slots!(
         pending,
         connecting,
         skipped,
+        cancelled,
         timed_out,
         unreachable,
         rolled_back,

@@ -16,6 +16,10 @@ use crate::tui::keymap::KeyContext;
 use crate::tui::layout::{self, Screen};
 use crate::tui::run_store::RunStore;
 use crate::tui::views::Hint;
+use crate::tui::widgets::clip::{clip, wrap_words};
+
+/// Rows a long status message may take, its own included.
+const STATUS_ROWS: usize = 4;
 
 const APP_LABEL: &str = " jobdeck ";
 
@@ -102,27 +106,54 @@ impl App {
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
     }
 
+    /// The status line. A message too long for one row wraps between
+    /// words upwards, over the bottom rows of the view (at most
+    /// `STATUS_ROWS`; the last ends in `…` if even that is not enough).
     fn draw_status(&self, frame: &mut Frame, area: Rect) {
         let theme = &self.theme;
-        let line = match &self.status {
-            None => Line::default(),
-            Some(status) => {
-                let (glyph, color) = match status.level {
-                    StatusLevel::Info => (&theme.glyphs.info, theme.colors.info),
-                    StatusLevel::Warning => (&theme.glyphs.warning, theme.colors.warning),
-                    StatusLevel::Error => (&theme.glyphs.error, theme.colors.error),
+        let background = theme.base().bg(theme.colors.status_bg);
+        let Some(status) = &self.status else {
+            frame.render_widget(Paragraph::new(Line::default()).style(background), area);
+            return;
+        };
+        let (glyph, color) = match status.level {
+            StatusLevel::Info => (&theme.glyphs.info, theme.colors.info),
+            StatusLevel::Warning => (&theme.glyphs.warning, theme.colors.warning),
+            StatusLevel::Error => (&theme.glyphs.error, theme.colors.error),
+        };
+        let head = format!(" {} ", status.at);
+        let mark = format!("{glyph} ");
+        let indent = head.chars().count() + mark.chars().count();
+        let room = (area.width as usize).saturating_sub(indent).max(1);
+        let mut rows = wrap_words(&status.text, room);
+        if rows.len() > STATUS_ROWS {
+            rows.truncate(STATUS_ROWS);
+            let last = rows.pop().unwrap_or_default();
+            rows.push(clip(&format!("{last} …"), room));
+        }
+        let extra = (rows.len().max(1) as u16 - 1).min(area.y);
+        let lines: Vec<Line> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let (head, mark) = if i == 0 {
+                    (head.clone(), mark.clone())
+                } else {
+                    (
+                        " ".repeat(head.chars().count()),
+                        " ".repeat(mark.chars().count()),
+                    )
                 };
                 Line::from(vec![
-                    Span::styled(format!(" {} ", status.at), theme.muted()),
-                    Span::styled(format!("{glyph} "), theme.fg(color)),
-                    Span::styled(status.text.clone(), theme.fg(color)),
+                    Span::styled(head, theme.muted()),
+                    Span::styled(mark, theme.fg(color)),
+                    Span::styled(row, theme.fg(color)),
                 ])
-            }
-        };
-        frame.render_widget(
-            Paragraph::new(line).style(theme.base().bg(theme.colors.status_bg)),
-            area,
-        );
+            })
+            .collect();
+        let area = Rect::new(area.x, area.y - extra, area.width, area.height + extra);
+        frame.render_widget(Clear, area);
+        frame.render_widget(Paragraph::new(lines).style(background), area);
     }
 
     /// The keys that apply now: the view's, then help and quit. Room for
@@ -232,7 +263,7 @@ impl App {
                         format!("  {:<16}", keys.join(" ")),
                         theme.accent().add_modifier(Modifier::BOLD),
                     ),
-                    Span::styled(action.description().to_string(), theme.text()),
+                    Span::styled(help_words(context, &action).to_string(), theme.text()),
                 ]));
             }
         }
@@ -242,7 +273,10 @@ impl App {
     fn draw_help(&self, frame: &mut Frame, body: Rect, scroll: usize) {
         let theme = &self.theme;
         let lines = self.help_lines();
-        let area = layout::centered(body, 64, lines.len() as u16 + 2);
+        // As wide as the longest line, as far as the screen allows.
+        let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+        let width = (widest + 4).clamp(40, body.width.max(1));
+        let area = layout::centered(body, width, lines.len() as u16 + 2);
         let height = layout::inner(area).height as usize;
         let scroll = scroll.min(lines.len().saturating_sub(height));
         let mut block = Block::default()
@@ -280,6 +314,33 @@ impl App {
             }
             _ => {}
         }
+    }
+}
+
+/// What a key does in one context: the action's own words, or the
+/// context's where the action means something particular there, so each
+/// view's help speaks of that view only.
+fn help_words(context: KeyContext, action: &Action) -> &'static str {
+    use KeyContext as C;
+    match (context, action) {
+        (C::Flows, Action::NewItem) => "create a new flow",
+        (C::Flows, Action::Edit) => "compose the flow, open the atom",
+        (C::Flows, Action::Refresh) => "read flows and atoms again",
+        (C::Composer, Action::DeleteItem) => "remove the step",
+        (C::Composer | C::Editor, Action::Save) => "save to the file",
+        (C::Editor, Action::Cancel) => "leave (asks first with unsaved edits)",
+        (C::Schedules, Action::NewItem) => "add a schedule",
+        (C::Schedules, Action::Edit) => "edit the schedule",
+        (C::Schedules, Action::DeleteItem) => "delete the schedule (asks first)",
+        (C::Schedules, Action::TogglePause) => "pause or resume the schedule",
+        (C::Schedules, Action::Refresh) => "read the schedules again",
+        (C::ScheduleForm, Action::Save) => "save the schedule",
+        (C::History, Action::Refresh) => "read the list again",
+        (C::Run, Action::TogglePause) => "pause or resume the run",
+        (C::Run, Action::RerunFailed | Action::RetryFailed) => {
+            "failed hosts again: retry now, or rerun once ended"
+        }
+        _ => action.description(),
     }
 }
 

@@ -32,10 +32,11 @@ use super::layout::Screen;
 use super::message::AppMessage;
 use super::run_store::SharedRunStore;
 use super::tasks::Tasks;
+use super::tasks::children::ChildKind;
 use super::tasks::run_session::RunHandle;
 use super::theme::Theme;
 use super::views::flows::FlowsView;
-use super::views::history::HistoryView;
+use super::views::history::{EndedRun, HistoryView};
 use super::views::inventory::InventoryView;
 use super::views::planner::PlannerView;
 use super::views::run::RunView;
@@ -410,6 +411,10 @@ impl App {
                 self.schedules.set_catalog(catalog.clone());
                 self.planner.set_catalog(catalog.clone());
                 self.flows.set_catalog(catalog);
+                if self.view == ViewId::Planner {
+                    // The flow shown may have changed: its targets may stand in.
+                    with_view!(self, ViewId::Planner, |v, fx| v.on_show(&mut fx));
+                }
             }
             AppMessage::Inventory(m) => {
                 let mut fx = Effects::new();
@@ -533,6 +538,7 @@ impl App {
             | Action::Confirm
             | Action::AbortRun
             | Action::RetryFailed
+            | Action::RerunFailed
             | Action::SkipHost
                 if self.view == ViewId::Run =>
             {
@@ -570,14 +576,34 @@ impl App {
         }
     }
 
+    /// A rerun or resume asked of History for a run another view shows:
+    /// History asks the question, starts the child run and lists it.
+    fn ask_history(&mut self, kind: ChildKind, run: EndedRun) {
+        let mut fx = Effects::new();
+        self.history.ask_about(kind, run, &mut fx);
+        self.carry_out(fx, AppMessage::History, Some(ViewId::History));
+    }
+
     fn show(&mut self, view: ViewId) {
         self.view = view;
-        if view == ViewId::Planner
-            && let Some(inv) = self.inventory.inventory()
-        {
-            self.planner.set_selection(inv, &self.inventory.selection());
+        if view == ViewId::Planner {
+            self.selection_to_planner();
         }
         with_view!(self, view, |v, fx| v.on_show(&mut fx));
+    }
+
+    /// The Inventory's selection (and where its patterns read files) to
+    /// the Planner.
+    fn selection_to_planner(&mut self) {
+        if let Some(inv) = self.inventory.inventory() {
+            let base = self
+                .catalog_places
+                .as_ref()
+                .map(|(_, base)| base.clone())
+                .unwrap_or_else(|| PathBuf::from("."));
+            self.planner
+                .set_selection(inv, &self.inventory.selection(), base);
+        }
     }
 
     fn resize(&mut self, size: Rect) {

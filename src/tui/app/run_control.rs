@@ -14,9 +14,11 @@ use crate::tui::action::{Action, ViewId};
 use crate::tui::effects::{Effects, StatusLevel};
 use crate::tui::message::AppMessage;
 use crate::tui::run_store::RunStore;
+use crate::tui::tasks::children::ChildKind;
 use crate::tui::tasks::passphrase::ConsolePrompt;
 use crate::tui::tasks::preflight::{self, Checked};
 use crate::tui::tasks::run_session::{self, Reports, RunHandle, RunReport};
+use crate::tui::views::history::EndedRun;
 use crate::tui::widgets::dialog::{Dialog, DialogKind};
 
 /// Rows of pre-flight's table the start dialog shows (hosts are folded by
@@ -180,9 +182,7 @@ impl App {
             );
             return;
         }
-        if let Some(inv) = self.inventory.inventory() {
-            self.planner.set_selection(inv, &self.inventory.selection());
-        }
+        self.selection_to_planner();
         if self.checking_preflight {
             self.set_status(StatusLevel::Info, "pre-flight is still checking the hosts…");
             return;
@@ -391,6 +391,10 @@ impl App {
 
     /// Run controls from the Run view's keys.
     pub(super) fn run_action(&mut self, action: &Action) {
+        let again = matches!(action, Action::RetryFailed | Action::RerunFailed);
+        if self.active_run.is_none() && again {
+            return self.rerun_shown_run();
+        }
         if self.active_run.is_none() {
             self.set_status(
                 StatusLevel::Warning,
@@ -419,7 +423,9 @@ impl App {
                 let (id, active) = self.run_counts();
                 self.dialog = Some((Dialog::abort_run(id, active), None));
             }
-            Action::RetryFailed => self.control(Control::RetryFailed, "retrying the failed hosts"),
+            Action::RetryFailed | Action::RerunFailed => {
+                self.control(Control::RetryFailed, "retrying the failed hosts")
+            }
             Action::SkipHost => {
                 let host = self.run.cursor_host();
                 let name = host.and_then(|h| {
@@ -442,6 +448,30 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// `R` on a run that has ended: its failed hosts run again as a new
+    /// run, asked and started by History as its own `R` does.
+    fn rerun_shown_run(&mut self) {
+        let Some(store) = self.run.store().cloned() else {
+            return self.set_status(
+                StatusLevel::Warning,
+                "no run shown: start one from the Planner (3)",
+            );
+        };
+        let run = {
+            let s = RunStore::lock(&store);
+            EndedRun {
+                id: s.instance,
+                flow: s.flow.clone(),
+                status: s.status,
+                failed: s.counts().failed,
+            }
+        };
+        if run.id <= 0 {
+            return self.set_status(StatusLevel::Warning, "this run was never recorded");
+        }
+        self.ask_history(ChildKind::Rerun, run);
     }
 
     /// Quit, unless a run is active: then ask whether to abort or detach.

@@ -8,8 +8,8 @@
 
 use std::collections::VecDeque;
 
+use super::screen_line::screen_line;
 use crate::engine::events::{BatchIndex, HostStatus, StepIndex, StepOutcome, Stream, UnixMillis};
-use crate::report::sanitize::clean_text;
 
 /// A line longer than this is cut into pieces, so one endless line cannot
 /// grow a partial-line buffer without bound.
@@ -174,16 +174,13 @@ impl LineMaker {
         emit: &mut dyn FnMut(LineKind, String),
     ) {
         self.flush(emit);
-        let name = steps.get(step).map_or("", String::as_str);
+        let label = crate::report::step_label(steps, step);
         let retry = if attempt > 1 {
             format!(" (attempt {attempt})")
         } else {
             String::new()
         };
-        emit(
-            LineKind::Step,
-            format!("── {}/{} {name}{retry}", step + 1, steps.len()),
-        );
+        emit(LineKind::Step, format!("── {label}{retry}"));
     }
 
     pub fn output(&mut self, stream: Stream, data: &[u8], emit: &mut dyn FnMut(LineKind, String)) {
@@ -197,13 +194,13 @@ impl LineMaker {
             let mut line = std::mem::take(&mut self.partial[slot]);
             line.extend_from_slice(&rest[..end]);
             rest = &rest[end + 1..];
-            emit(kind, clean_text(&line));
+            emit(kind, screen_line(&line));
         }
         self.partial[slot].extend_from_slice(rest);
         while self.partial[slot].len() > MAX_LINE_BYTES {
             let tail = self.partial[slot].split_off(MAX_LINE_BYTES);
             let piece = std::mem::replace(&mut self.partial[slot], tail);
-            emit(kind, clean_text(&piece));
+            emit(kind, screen_line(&piece));
         }
     }
 
@@ -221,7 +218,7 @@ impl LineMaker {
         for (slot, kind) in [(0, LineKind::Stdout), (1, LineKind::Stderr)] {
             if !self.partial[slot].is_empty() {
                 let line = std::mem::take(&mut self.partial[slot]);
-                emit(kind, clean_text(&line));
+                emit(kind, screen_line(&line));
             }
         }
     }

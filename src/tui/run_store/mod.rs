@@ -17,6 +17,7 @@
 mod gates;
 mod host;
 mod older;
+pub mod screen_line;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,6 +49,9 @@ pub struct Waiting {
     pub next_batch: BatchIndex,
     pub reason: WaitReason,
     pub until: Option<UnixMillis>,
+    /// The interval's time left when the run was paused: its clock stands
+    /// still until the run resumes (the engine then sends a new `until`).
+    pub held_left: Option<i64>,
 }
 
 /// An approval step holds a batch.
@@ -66,13 +70,22 @@ pub struct Counts {
     pub active: usize,
     pub ok: usize,
     pub failed: usize,
-    /// Skipped, cancelled, interrupted: done without success or failure.
-    pub other: usize,
+    /// Skipped by an operator, or never started (the run ended first).
+    pub skipped: usize,
+    /// Stopped part way by an abort, or by jobdeck stopping.
+    pub cancelled: usize,
 }
 
 impl Counts {
+    /// Hosts that went through the flow, ok or failed. Skipped and
+    /// cancelled hosts are counted apart, never as done.
     pub fn done(&self) -> usize {
-        self.ok + self.failed + self.other
+        self.ok + self.failed
+    }
+
+    /// Hosts that will not change any more.
+    pub fn ended(&self) -> usize {
+        self.done() + self.skipped + self.cancelled
     }
 
     fn add(&mut self, status: HostStatus) {
@@ -82,7 +95,8 @@ impl Counts {
             HostStatus::Connecting | HostStatus::Running => self.active += 1,
             HostStatus::Ok => self.ok += 1,
             s if s.is_failure() => self.failed += 1,
-            _ => self.other += 1,
+            HostStatus::Cancelled | HostStatus::Interrupted => self.cancelled += 1,
+            _ => self.skipped += 1,
         }
     }
 }
@@ -256,7 +270,7 @@ impl RunStore {
             return None;
         }
         let spent = (now - start).max(0);
-        let left = counts.total - done;
+        let left = counts.total - counts.ended();
         Some(spent * left as i64 / done as i64)
     }
 
@@ -388,6 +402,7 @@ impl RunStore {
                     next_batch: *next_batch,
                     reason: *reason,
                     until: *until,
+                    held_left: None,
                 });
                 if !self.paused {
                     self.status = InstanceStatus::Waiting;
@@ -408,9 +423,17 @@ impl RunStore {
             EventKind::Paused => {
                 self.paused = true;
                 self.status = InstanceStatus::Paused;
+                if let Some(wait) = &mut self.waiting
+                    && let Some(until) = wait.until
+                {
+                    wait.held_left = Some((until - at).max(0));
+                }
             }
             EventKind::Resumed => {
                 self.paused = false;
+                if let Some(wait) = &mut self.waiting {
+                    wait.held_left = None;
+                }
                 self.status = if self.waiting.is_some() {
                     InstanceStatus::Waiting
                 } else {

@@ -43,15 +43,22 @@ fn open_existing(path: &Path) -> Result<Option<Journal>, String> {
     Ok(Some(journal))
 }
 
-/// The runs the filter passes, newest first; `None` without a journal.
-pub fn list(path: &Path, filter: &InstanceFilter) -> Result<Option<Vec<InstanceSummary>>, String> {
+/// The runs a filter passed, and how many the journal holds in all.
+#[derive(Debug)]
+pub struct Listing {
+    pub rows: Vec<InstanceSummary>,
+    pub total: usize,
+}
+
+/// The runs the filter passes, newest first, with the journal's total;
+/// `None` without a journal.
+pub fn list(path: &Path, filter: &InstanceFilter) -> Result<Option<Listing>, String> {
     let Some(journal) = open_existing(path)? else {
         return Ok(None);
     };
-    journal
-        .list_instances(filter)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    let rows = journal.list_instances(filter).map_err(|e| e.to_string())?;
+    let total = journal.count_instances().map_err(|e| e.to_string())?;
+    Ok(Some(Listing { rows, total }))
 }
 
 /// Reads a run's plan (unless given) and builds its store up to real

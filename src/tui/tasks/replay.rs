@@ -789,14 +789,14 @@ mod tests {
         assert_eq!(
             web01,
             [
-                "── 1/2 stop",
+                "── step 1/2: stop",
                 "stopping app",
                 "half a line",
                 "✘ failed, exit 1: exit status 1",
-                "── 1/2 stop (attempt 2)",
+                "── step 1/2: stop (attempt 2)",
                 "stopping app again",
                 "warn: slow stop",
-                "── 2/2 start",
+                "── step 2/2: start",
                 "starting app",
                 "ready"
             ]

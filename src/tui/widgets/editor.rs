@@ -29,6 +29,10 @@ pub struct Editor {
     pub errors: Vec<(usize, String)>,
     /// The text was checked since its last change.
     pub checked: bool,
+    /// The text as it is on disk (as opened, or as last saved).
+    saved_text: String,
+    /// The text differs from `saved_text`.
+    modified: bool,
     /// The first line shown, and the text rows the last layout had.
     offset: usize,
     height: usize,
@@ -43,15 +47,35 @@ impl Editor {
             lines
         });
         area.set_tab_length(2);
-        Editor {
+        let mut editor = Editor {
             area,
             syntax,
             title,
             errors: Vec::new(),
             checked: false,
+            saved_text: String::new(),
+            modified: false,
             offset: 0,
             height: 1,
-        }
+        };
+        editor.saved_text = editor.text();
+        editor
+    }
+
+    /// The text has edits that are not on disk.
+    pub fn is_modified(&self) -> bool {
+        self.modified
+    }
+
+    /// `text` is now what the file holds (a save wrote it).
+    pub fn mark_saved(&mut self, text: String) {
+        self.saved_text = text;
+        self.modified = self.text() != self.saved_text;
+    }
+
+    fn changed(&mut self) {
+        self.checked = false;
+        self.modified = self.text() != self.saved_text;
     }
 
     pub fn text(&self) -> String {
@@ -101,14 +125,14 @@ impl Editor {
             shift: key.modifiers.contains(KeyModifiers::SHIFT),
         };
         if self.area.input(input) {
-            self.checked = false;
+            self.changed();
         }
         self.follow_cursor();
     }
 
     pub fn insert(&mut self, c: char) {
         self.area.insert_char(c);
-        self.checked = false;
+        self.changed();
         self.follow_cursor();
     }
 
@@ -116,6 +140,9 @@ impl Editor {
         let cursor = self.area.cursor();
         let (row, col) = (cursor.0, cursor.1);
         let mut title = vec![Span::styled(format!(" {} ", self.title), theme.title())];
+        if self.modified {
+            title.push(Span::styled("● modified ", theme.fg(theme.colors.warning)));
+        }
         if self.checked && self.errors.is_empty() {
             title.push(Span::styled(
                 format!("{} valid ", theme.glyphs.ok),

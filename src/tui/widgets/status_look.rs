@@ -36,9 +36,8 @@ pub fn host_look(theme: &Theme, status: HostStatus) -> (&str, Color) {
             (&g.unreachable, c.unreachable)
         }
         HostStatus::RolledBack => (&g.rolled_back, c.rolled_back),
-        HostStatus::Skipped | HostStatus::Cancelled | HostStatus::Interrupted => {
-            (&g.skipped, c.skipped)
-        }
+        HostStatus::Skipped => (&g.skipped, c.skipped),
+        HostStatus::Cancelled | HostStatus::Interrupted => (&g.cancelled, c.skipped),
     }
 }
 

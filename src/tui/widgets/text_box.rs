@@ -7,6 +7,9 @@ use crate::tui::action::Action;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
     text: String,
+    /// The whole text is selected (a box reopened on it): typing replaces
+    /// it, backspace removes it.
+    selected: bool,
 }
 
 /// Longest input kept: a pasted wall of text must not grow without bound.
@@ -30,17 +33,33 @@ impl TextInput {
         self.text.is_empty()
     }
 
+    /// Selects the whole text, so what is typed next replaces it.
+    pub fn select_all(&mut self) {
+        self.selected = !self.text.is_empty();
+    }
+
+    pub fn is_selected(&self) -> bool {
+        self.selected
+    }
+
     pub fn push(&mut self, c: char) {
+        if std::mem::take(&mut self.selected) && !c.is_control() {
+            self.text.clear();
+        }
         if !c.is_control() && self.text.len() + c.len_utf8() <= MAX_LEN {
             self.text.push(c);
         }
     }
 
     pub fn backspace(&mut self) {
+        if std::mem::take(&mut self.selected) {
+            self.text.clear();
+        }
         self.text.pop();
     }
 
     pub fn clear(&mut self) {
+        self.selected = false;
         self.text.clear();
     }
 
@@ -94,6 +113,23 @@ mod tests {
             input.push('a');
         }
         assert_eq!(input.text().len(), MAX_LEN);
+    }
+
+    #[test]
+    fn typing_replaces_a_selected_text() {
+        let mut input = TextInput::with_text("web*");
+        input.select_all();
+        assert!(input.is_selected());
+        input.push('d');
+        assert_eq!(input.text(), "d");
+        assert!(!input.is_selected());
+        let mut input = TextInput::with_text("web*");
+        input.select_all();
+        input.backspace();
+        assert!(input.is_empty());
+        let mut empty = TextInput::default();
+        empty.select_all();
+        assert!(!empty.is_selected());
     }
 
     #[test]

@@ -33,6 +33,38 @@ pub enum EditorTarget {
     },
 }
 
+/// A warning was given in the editor; the same key again goes ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Armed {
+    /// Esc again throws the unsaved edits away.
+    Discard,
+    /// Ctrl-S again saves the text that did not pass as a draft.
+    Draft,
+}
+
+impl EditorTarget {
+    /// The editor holds the only copy of its edits: leaving throws them
+    /// away. (A composer step's script or the composer's YAML go back to
+    /// the composer, which asks in its turn.)
+    fn owns_its_edits(&self) -> bool {
+        matches!(
+            self,
+            EditorTarget::Atom { .. }
+                | EditorTarget::FlowYaml {
+                    from_composer: false,
+                    ..
+                }
+        )
+    }
+
+    fn kind(&self) -> CheckKind {
+        match self {
+            EditorTarget::Atom { .. } => CheckKind::Atom,
+            _ => CheckKind::Flow,
+        }
+    }
+}
+
 /// The last part of a path, for titles.
 pub fn file_name(path: &Path) -> String {
     path.file_name()
@@ -123,6 +155,8 @@ impl FlowsView {
                 generation,
                 errors,
                 saved,
+                text,
+                then,
             }
         });
     }
@@ -194,6 +228,35 @@ impl FlowsView {
         }
     }
 
+    /// Esc in the editor: unsaved edits of a file are only thrown away
+    /// when Esc comes a second time, after a warning.
+    pub(super) fn cancel_editor(&mut self, confirmed: bool, fx: &mut Effects<Message>) {
+        let unsaved = self
+            .editor
+            .as_ref()
+            .is_some_and(|(editor, target)| target.owns_its_edits() && editor.is_modified());
+        if unsaved && !confirmed {
+            self.editor_armed = Some(Armed::Discard);
+            fx.warn("unsaved edits: ctrl-s saves them, esc again throws them away");
+            return;
+        }
+        self.leave_editor(fx);
+    }
+
+    /// Ctrl-S a second time after a check refused the text: it is written
+    /// as it is, and the status line says it does not pass.
+    pub(super) fn save_draft(&mut self, fx: &mut Effects<Message>) {
+        let Some((editor, target)) = &self.editor else {
+            return;
+        };
+        let path = match target {
+            EditorTarget::Atom { path } | EditorTarget::FlowYaml { path, .. } => path.clone(),
+            EditorTarget::Script { .. } => return,
+        };
+        let (kind, text) = (target.kind(), editor.text());
+        self.check(kind, path, text, Then::SaveDraft, fx);
+    }
+
     /// Leaves the editor, taking its text back into the composer.
     pub(super) fn leave_editor(&mut self, fx: &mut Effects<Message>) {
         let Some((editor, target)) = self.editor.take() else {
@@ -243,6 +306,8 @@ impl FlowsView {
         &mut self,
         errors: Problems,
         saved: Option<Result<PathBuf, String>>,
+        text: String,
+        was_save: bool,
         fx: &mut Effects<Message>,
     ) {
         let count = errors.len();
@@ -270,20 +335,43 @@ impl FlowsView {
                 }
             }
         }
+        let in_own_file = self.focus == Focus::Editor
+            && self
+                .editor
+                .as_ref()
+                .is_some_and(|(_, target)| target.owns_its_edits());
         match (saved, first) {
-            (Some(Ok(path)), _) => {
+            (Some(Ok(path)), first) => {
                 if let Some(c) = &mut self.composer
                     && self.focus == Focus::Composer
                 {
                     c.dirty = false;
                     c.is_new = false;
                 }
+                if let Some((editor, _)) = &mut self.editor
+                    && self.focus == Focus::Editor
+                {
+                    editor.mark_saved(text);
+                }
                 self.loading = true;
                 fx.ask_app(AppRequest::ReloadCatalog);
-                fx.info(format!("saved {}", path.display()));
+                match first {
+                    None => fx.info(format!("saved {}", path.display())),
+                    Some(first) => fx.warn(format!(
+                        "saved {} as a draft with {count} problem(s): check and runs \
+                         refuse it until they are fixed; {first}",
+                        path.display()
+                    )),
+                }
             }
             (Some(Err(e)), _) => fx.error(e),
             (None, None) => fx.info("valid: jobdeck check accepts it"),
+            (None, Some(first)) if was_save && in_own_file => {
+                self.editor_armed = Some(Armed::Draft);
+                fx.error(format!(
+                    "{count} problem(s), not saved (ctrl-s again saves it as a draft); {first}"
+                ));
+            }
             (None, Some(first)) => fx.error(format!("{count} problem(s), not saved; {first}")),
         }
     }

@@ -36,7 +36,7 @@ use crate::tui::widgets::scroll_list::ScrollList;
 use crate::tui::widgets::text_box::TextInput;
 use compose::{Picker, Prompt};
 pub use composer::{Composer, ComposerRow, MASK, StepField};
-use editing::EditorTarget;
+use editing::{Armed, EditorTarget};
 
 /// What the view's checks report.
 #[derive(Debug)]
@@ -45,8 +45,13 @@ pub enum Message {
     Checked {
         generation: u64,
         errors: Problems,
-        /// The file written, when this was a save and the text was valid.
+        /// The file written, when this was a save and the text was valid
+        /// (or a draft was asked for).
         saved: Option<Result<std::path::PathBuf, String>>,
+        /// The text that was checked (and saved, if it was).
+        text: String,
+        /// What was asked after the check.
+        then: crate::flow::check::Then,
     },
 }
 
@@ -71,6 +76,8 @@ pub struct FlowsView {
     list: ScrollList,
     composer: Option<Composer>,
     editor: Option<(Editor, EditorTarget)>,
+    /// What a second Esc or Ctrl-S in the editor will do, after a warning.
+    editor_armed: Option<Armed>,
     focus: Focus,
     prompt: Option<(Prompt, TextInput)>,
     picker: Option<Picker>,
@@ -92,6 +99,7 @@ impl FlowsView {
             list: ScrollList::default(),
             composer: None,
             editor: None,
+            editor_armed: None,
             focus: Focus::Library,
             prompt: None,
             picker: None,
@@ -163,6 +171,7 @@ impl FlowsView {
     }
 
     fn editor_action(&mut self, action: &Action, fx: &mut Effects<Message>) {
+        let armed = self.editor_armed.take();
         match action {
             Action::Key(key) => {
                 if let Some((editor, _)) = &mut self.editor {
@@ -175,8 +184,9 @@ impl FlowsView {
                 }
             }
             Action::Validate => self.editor_check(false, fx),
+            Action::Save if armed == Some(Armed::Draft) => self.save_draft(fx),
             Action::Save => self.editor_check(true, fx),
-            Action::Cancel => self.leave_editor(fx),
+            Action::Cancel => self.cancel_editor(armed == Some(Armed::Discard), fx),
             _ => {}
         }
     }
@@ -239,9 +249,12 @@ impl Update for FlowsView {
                 generation,
                 errors,
                 saved,
+                text,
+                then,
             } => {
                 if generation == self.generation {
-                    self.apply_check(errors, saved, fx);
+                    let was_save = then != crate::flow::check::Then::Nothing;
+                    self.apply_check(errors, saved, text, was_save, fx);
                 }
             }
         }

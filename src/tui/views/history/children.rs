@@ -10,6 +10,16 @@ use crate::tui::effects::Effects;
 use crate::tui::tasks::children::{self, ChildEvent, ChildKind, ChildRun};
 use crate::tui::widgets::dialog::{Dialog, DialogKind};
 
+/// What a rerun or resume question needs to know of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndedRun {
+    pub id: InstanceId,
+    pub flow: String,
+    pub status: InstanceStatus,
+    /// Hosts that failed (or were cut off) in it.
+    pub failed: usize,
+}
+
 /// Child runs shown at the bottom of the list.
 const JOBS_KEPT: usize = 3;
 
@@ -27,18 +37,36 @@ pub struct ChildJob {
 impl HistoryView {
     /// Asks before a rerun or resume of the run under the cursor (or open).
     pub(super) fn ask(&mut self, kind: ChildKind, fx: &mut Effects<Message>) {
-        let (id, flow, status, failed) = match (&self.mode, &self.open_run) {
-            (Mode::Replay, Some(r)) => (
-                r.id,
-                r.plan.flow.clone(),
-                r.plan.status,
-                r.plan.failed_hosts,
-            ),
+        let facts = match (&self.mode, &self.open_run) {
+            (Mode::Replay, Some(r)) => EndedRun {
+                id: r.id,
+                flow: r.plan.flow.clone(),
+                status: r.plan.status,
+                failed: r.plan.failed_hosts,
+            },
             _ => match self.selected_summary() {
-                Some(s) => (s.id, s.flow.clone(), s.status, s.hosts_failed),
+                Some(s) => EndedRun {
+                    id: s.id,
+                    flow: s.flow.clone(),
+                    status: s.status,
+                    failed: s.hosts_failed,
+                },
                 None => return,
             },
         };
+        self.ask_about(kind, facts, fx);
+    }
+
+    /// Asks before a rerun or resume of `run` (one History shows, or one
+    /// the Run view shows after it ended: the same question and the same
+    /// child run), or says why there is nothing to do.
+    pub fn ask_about(&mut self, kind: ChildKind, run: EndedRun, fx: &mut Effects<Message>) {
+        let EndedRun {
+            id,
+            flow,
+            status,
+            failed,
+        } = run;
         let refusal = match kind {
             ChildKind::Rerun if failed == 0 && status == InstanceStatus::Ok => {
                 Some(format!("run #{id} has no failed hosts: nothing to rerun"))
@@ -47,7 +75,7 @@ impl HistoryView {
                 "run #{id} is still {status}: rerun it when it ends"
             )),
             ChildKind::Resume if status != InstanceStatus::Interrupted => Some(format!(
-                "run #{id} is {status}; only interrupted runs resume (F reruns failed hosts)"
+                "run #{id} is {status}; only interrupted runs resume (R reruns failed hosts)"
             )),
             _ => None,
         };

@@ -48,7 +48,8 @@ impl HistoryView {
             theme.text()
         };
         let count = match self.rows.ready() {
-            Some(rows) => format!("  {} of {} runs", visible.len(), rows.len()),
+            // M is every run the journal holds: the filters only narrow N.
+            Some(_) => format!("  {} of {} runs", visible.len(), self.total_runs),
             None => String::new(),
         };
         let bar = Line::from(vec![

@@ -37,13 +37,14 @@ use crate::tui::effects::Effects;
 use crate::tui::keymap::KeyContext;
 use crate::tui::run_store::SharedRunStore;
 use crate::tui::tasks::children::ChildEvent;
-use crate::tui::tasks::history::{Advance, Built};
+use crate::tui::tasks::history::{Advance, Built, Listing};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::dialog::DialogKind;
 use crate::tui::widgets::load_state::LoadState;
 use crate::tui::widgets::scroll_list::ScrollList;
 use crate::tui::widgets::text_box::TextInput;
 use children::ChildJob;
+pub use children::EndedRun;
 pub use playback::{Playback, SPEEDS};
 use replay::OpenRun;
 use runs::DateFilter;
@@ -56,7 +57,7 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 pub enum Message {
     Listed {
         generation: u64,
-        result: Result<Option<Vec<InstanceSummary>>, String>,
+        result: Result<Option<Listing>, String>,
     },
     /// A run read up to a point: opened (at its end), or rebuilt after a seek back.
     Built {
@@ -93,6 +94,8 @@ pub struct HistoryView {
     mode: Mode,
     /// `None` until the first read, `Some(None)` when there is no journal.
     rows: LoadState<Vec<InstanceSummary>>,
+    /// Runs in the journal, whatever the filters pass.
+    total_runs: usize,
     flow_filter: TextInput,
     status_filter: Option<InstanceStatus>,
     date_filter: DateFilter,
@@ -125,6 +128,7 @@ impl HistoryView {
             program: None,
             mode: Mode::List,
             rows: LoadState::Loading,
+            total_runs: 0,
             flow_filter: TextInput::default(),
             status_filter: None,
             date_filter: DateFilter::Any,

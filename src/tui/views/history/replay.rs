@@ -248,14 +248,12 @@ impl HistoryView {
             Action::SeekForward => self.playback.seek(self.playback.step(), now),
             Action::SeekStart => self.playback.seek_to(0, now),
             Action::SeekEnd => self.playback.seek_to(i64::MAX, now),
-            Action::RerunFailed => self.ask(tasks::children::ChildKind::Rerun, fx),
+            Action::RerunFailed | Action::RetryFailed => {
+                self.ask(tasks::children::ChildKind::Rerun, fx)
+            }
             Action::ResumeRun => self.ask(tasks::children::ChildKind::Resume, fx),
-            Action::TogglePause
-            | Action::Confirm
-            | Action::AbortRun
-            | Action::RetryFailed
-            | Action::SkipHost => fx.warn(
-                "a replay cannot be controlled: F reruns its failed hosts, R resumes it if interrupted; live runs are in Run (4)",
+            Action::TogglePause | Action::Confirm | Action::AbortRun | Action::SkipHost => fx.warn(
+                "a replay cannot be controlled: R reruns its failed hosts, u resumes it if interrupted; live runs are in Run (4)",
             ),
             Action::Cancel if self.run.search_term().is_empty() => {
                 return self.close_replay(fx);

@@ -9,6 +9,7 @@ use crate::journal::{InstanceFilter, InstanceSummary};
 use crate::tui::action::Action;
 use crate::tui::effects::Effects;
 use crate::tui::tasks;
+use crate::tui::tasks::history::Listing;
 use crate::tui::widgets::load_state::LoadState;
 
 /// Rows fetched from the journal; filters apply before the limit.
@@ -122,8 +123,14 @@ impl HistoryView {
     }
 
     /// The list as read.
-    pub(super) fn listed(&mut self, result: Result<Option<Vec<InstanceSummary>>, String>) {
+    pub(super) fn listed(&mut self, result: Result<Option<Listing>, String>) {
         self.loading = false;
+        let result = result.map(|listing| {
+            listing.map(|Listing { rows, total }| {
+                self.total_runs = total;
+                rows
+            })
+        });
         self.rows = LoadState::from_read(result);
         let count = self.visible().len();
         self.list.clamp(count);

@@ -170,7 +170,14 @@ impl InventoryView {
                 let room = width.saturating_sub(label.len() + 1);
                 let input = Line::from(vec![
                     Span::styled(label, theme.accent()),
-                    Span::styled(self.pattern.visible_tail(room).to_string(), theme.text()),
+                    Span::styled(
+                        self.pattern.visible_tail(room).to_string(),
+                        if self.pattern.is_selected() {
+                            theme.selection()
+                        } else {
+                            theme.text()
+                        },
+                    ),
                     Span::styled("█", theme.accent()),
                 ]);
                 let g = &theme.glyphs;

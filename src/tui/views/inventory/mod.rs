@@ -509,6 +509,8 @@ impl Update for InventoryView {
             Action::Pattern => {
                 self.focus = Focus::Tree;
                 self.input = Some(InputMode::Pattern);
+                // Reopened on the last pattern: typing replaces it.
+                self.pattern.select_all();
                 self.pattern_changed(fx);
             }
             Action::ToggleDetail | Action::FocusNext => {

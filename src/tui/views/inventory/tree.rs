@@ -198,7 +198,7 @@ pub fn filtered_rows(nodes: &[Node], filter: &str, matcher: &mut Matcher) -> Vec
             leads_to_match[parent] = true;
         }
     }
-    let mut rows = Vec::new();
+    let mut shown = vec![false; nodes.len()];
     let mut under_match_until = 0;
     for (i, node) in nodes.iter().enumerate() {
         let matched = indices[i].is_some();
@@ -206,14 +206,92 @@ pub fn filtered_rows(nodes: &[Node], filter: &str, matcher: &mut Matcher) -> Vec
         if matched && node.is_group() {
             under_match_until = under_match_until.max(node.end);
         }
-        if matched || under_match || leads_to_match[i] {
-            rows.push(TreeRow {
-                node: i,
-                matched: indices[i].take().unwrap_or_default(),
-            });
+        shown[i] = matched || under_match || leads_to_match[i];
+    }
+    // Siblings are ordered by their best match inside: whole words and
+    // prefixes first, then other substrings, then scattered letters, so
+    // "web" lists the web hosts before shop-worker-b. The tree stays a tree.
+    let needle = filter.trim().to_lowercase();
+    let mut best: Vec<u8> = nodes
+        .iter()
+        .zip(&indices)
+        .map(|(node, hit)| match hit {
+            Some(_) => match_rank(&node.label, &needle),
+            None => UNRANKED,
+        })
+        .collect();
+    for i in (0..nodes.len()).rev() {
+        if let Some(parent) = nodes[i].parent {
+            best[parent] = best[parent].min(best[i]);
         }
     }
+    let mut rows = Vec::new();
+    let roots = siblings(nodes, 0, nodes.len());
+    push_ranked(nodes, roots, &shown, &best, &mut indices, &mut rows);
     rows
+}
+
+/// A match's rank: 0 a whole word or a word's prefix, 1 elsewhere in a
+/// word, 2 letters scattered (a fuzzy match only).
+fn match_rank(label: &str, needle: &str) -> u8 {
+    if needle.is_empty() {
+        return 0;
+    }
+    let label = label.to_lowercase();
+    let mut rank = 2;
+    for (at, _) in label.match_indices(needle) {
+        let word_start = label[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if word_start {
+            return 0;
+        }
+        rank = 1;
+    }
+    rank
+}
+
+/// Worse than any match: nodes shown only for what is above or below them.
+const UNRANKED: u8 = 3;
+
+/// The direct children of the span `from..end` of the tree.
+fn siblings(nodes: &[Node], from: usize, end: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut i = from;
+    while i < end {
+        out.push(i);
+        i = if nodes[i].is_group() {
+            nodes[i].end.max(i + 1)
+        } else {
+            i + 1
+        };
+    }
+    out
+}
+
+/// The shown nodes among `level`, best first (ties in tree order), each
+/// followed by its own shown children.
+fn push_ranked(
+    nodes: &[Node],
+    mut level: Vec<usize>,
+    shown: &[bool],
+    best: &[u8],
+    indices: &mut [Option<Vec<u32>>],
+    rows: &mut Vec<TreeRow>,
+) {
+    level.retain(|&i| shown[i]);
+    level.sort_by_key(|&i| best[i]);
+    for i in level {
+        rows.push(TreeRow {
+            node: i,
+            matched: indices[i].take().unwrap_or_default(),
+        });
+        if nodes[i].is_group() {
+            let children = siblings(nodes, i + 1, nodes[i].end);
+            push_ranked(nodes, children, shown, best, indices, rows);
+        }
+    }
 }
 
 /// Takes the hosts with no project, cluster or app out of the tree.

@@ -28,7 +28,23 @@ impl PlannerView {
             .unwrap_or(14)
             .min(32);
         let mut lines: Vec<Line> = Vec::new();
-        let hosts = if self.form.hosts.is_empty() {
+        let hosts = if let Some((pattern, problem)) = self.form.hosts_from_targets() {
+            // Nothing selected: the flow's targets stand in, as in a headless run.
+            let text = match problem {
+                Some(problem) => format!("none: the flow's targets '{pattern}': {problem}"),
+                None => format!(
+                    "{}: {} (the flow's targets '{pattern}': nothing selected)",
+                    self.form.hosts.len(),
+                    clip(&self.form.hosts_folded, 40)
+                ),
+            };
+            let color = if problem.is_some() {
+                theme.colors.warning
+            } else {
+                theme.colors.selected
+            };
+            Span::styled(text, theme.fg(color))
+        } else if self.form.hosts.is_empty() {
             Span::styled(
                 "none selected: select hosts in the Inventory view (1)",
                 theme.fg(theme.colors.warning),

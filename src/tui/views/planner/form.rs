@@ -38,6 +38,31 @@ pub const MODES: [BatchMode; 3] = [
     BatchMode::Confirm,
 ];
 
+/// A flow's rollout defaults as the form's rows show them.
+struct RolloutTexts {
+    batches: String,
+    interval: String,
+    mode: BatchMode,
+    max_fail: String,
+    forks: String,
+}
+
+impl RolloutTexts {
+    fn of(flow: Option<&Flow>) -> RolloutTexts {
+        let rollout = flow.map(|f| f.rollout.clone()).unwrap_or_default();
+        RolloutTexts {
+            batches: rollout
+                .batches
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "100%".into()),
+            interval: format_duration(rollout.interval.unwrap_or_default()),
+            mode: rollout.mode.unwrap_or_default(),
+            max_fail: rollout.max_fail.map(|m| m.to_string()).unwrap_or_default(),
+            forks: rollout.forks.unwrap_or(DEFAULT_FORKS).to_string(),
+        }
+    }
+}
+
 /// Batches previewed by name; the rest are summarised.
 const PREVIEW_BATCHES: usize = 200;
 
@@ -59,6 +84,20 @@ pub struct PlanForm {
     pub plan: Result<Vec<usize>, String>,
     /// Folded host names per batch.
     pub preview: Vec<String>,
+    /// Nothing is selected: the hosts are (to be) the flow's targets.
+    targets: Option<TargetsState>,
+}
+
+/// The flow's `targets:` standing in for an empty selection.
+#[derive(Debug, Clone, PartialEq)]
+enum TargetsState {
+    /// To be found for the chosen flow.
+    Wanted,
+    /// Found for `pattern` (or why it selects none).
+    Found {
+        pattern: String,
+        problem: Option<String>,
+    },
 }
 
 impl PlanForm {
@@ -77,6 +116,7 @@ impl PlanForm {
             hosts_folded: String::new(),
             plan: Ok(Vec::new()),
             preview: Vec::new(),
+            targets: None,
         };
         form.apply_flow_defaults();
         form
@@ -122,25 +162,74 @@ impl PlanForm {
 
     pub fn choose(&mut self, index: usize) {
         if index < self.entries().len() && index != self.flow_index {
-            self.flow_index = index;
-            self.apply_flow_defaults();
+            self.switch_flow(index);
         }
     }
 
-    /// The hosts selected in the Inventory view, by name.
+    /// The hosts selected in the Inventory view, by name. With none, the
+    /// hosts come from the flow's `targets:` (`set_targets`), as in a
+    /// headless run.
     pub fn set_selection(&mut self, inv: Arc<Inventory>, names: &[String]) {
         let ids: Vec<HostId> = names.iter().filter_map(|n| inv.host_id(n)).collect();
-        let changed = self.inv.as_ref().is_none_or(|old| !Arc::ptr_eq(old, &inv)) || {
-            let mut before = self.hosts.clone();
-            let mut after = ids.clone();
-            before.sort_unstable();
-            after.sort_unstable();
-            before != after
-        };
+        if ids.is_empty() {
+            let same_inv = self.inv.as_ref().is_some_and(|old| Arc::ptr_eq(old, &inv));
+            self.inv = Some(inv);
+            if !same_inv || self.targets.is_none() {
+                self.targets = Some(TargetsState::Wanted);
+                self.hosts.clear();
+                self.reorder_hosts();
+            }
+            return;
+        }
+        let from_targets = self.targets.take().is_some();
+        let changed =
+            from_targets || self.inv.as_ref().is_none_or(|old| !Arc::ptr_eq(old, &inv)) || {
+                let mut before = self.hosts.clone();
+                let mut after = ids.clone();
+                before.sort_unstable();
+                after.sort_unstable();
+                before != after
+            };
         self.inv = Some(inv);
         if changed {
             self.hosts = ids;
             self.reorder_hosts();
+        }
+    }
+
+    /// The flow's `targets:` pattern, when nothing is selected and the
+    /// hosts still have to be found for it.
+    pub fn targets_wanted(&self) -> Option<String> {
+        let pattern = self.flow()?.targets.clone()?;
+        match &self.targets {
+            Some(TargetsState::Wanted) => Some(pattern),
+            Some(TargetsState::Found { pattern: p, .. }) if *p != pattern => Some(pattern),
+            _ => None,
+        }
+    }
+
+    /// The hosts the flow's `targets:` pattern selects (found off the UI
+    /// task), unless a selection came in meanwhile.
+    pub fn set_targets(&mut self, pattern: String, found: Result<Vec<HostId>, String>) {
+        if self.targets.is_none() {
+            return;
+        }
+        self.hosts = found.as_ref().cloned().unwrap_or_default();
+        self.targets = Some(TargetsState::Found {
+            pattern,
+            problem: found.err(),
+        });
+        self.reorder_hosts();
+    }
+
+    /// Where the hosts come from when nothing is selected: the flow's
+    /// targets pattern, and why it selects none if it does not.
+    pub fn hosts_from_targets(&self) -> Option<(&str, Option<&str>)> {
+        match &self.targets {
+            Some(TargetsState::Found { pattern, problem }) => {
+                Some((pattern.as_str(), problem.as_deref()))
+            }
+            _ => None,
         }
     }
 
@@ -159,24 +248,65 @@ impl PlanForm {
     /// The form takes the chosen flow's params and rollout defaults.
     pub fn apply_flow_defaults(&mut self) {
         let flow = self.flow().cloned();
-        let rollout = flow.as_ref().map(|f| f.rollout.clone()).unwrap_or_default();
         self.params = flow
             .as_ref()
             .map(|f| param_fields::fields_for(&f.params, &[]))
             .unwrap_or_default();
-        self.batches = TextInput::with_text(
-            &rollout
-                .batches
-                .map(|b| b.to_string())
-                .unwrap_or_else(|| "100%".into()),
-        );
-        self.interval =
-            TextInput::with_text(&format_duration(rollout.interval.unwrap_or_default()));
-        self.mode = rollout.mode.unwrap_or_default();
-        self.max_fail =
-            TextInput::with_text(&rollout.max_fail.map(|m| m.to_string()).unwrap_or_default());
-        self.forks = TextInput::with_text(&rollout.forks.unwrap_or(DEFAULT_FORKS).to_string());
+        let defaults = RolloutTexts::of(flow.as_ref());
+        self.batches = TextInput::with_text(&defaults.batches);
+        self.interval = TextInput::with_text(&defaults.interval);
+        self.mode = defaults.mode;
+        self.max_fail = TextInput::with_text(&defaults.max_fail);
+        self.forks = TextInput::with_text(&defaults.forks);
         self.reorder_hosts();
+    }
+
+    /// Another flow is chosen: what the operator typed stays (batches,
+    /// interval, mode, max-fail, forks, and the params the new flow
+    /// shares); what still is the old flow's default becomes the new one's.
+    pub fn switch_flow(&mut self, index: usize) {
+        let old = RolloutTexts::of(self.flow());
+        let typed = RolloutTexts {
+            batches: self.batches.text().to_string(),
+            interval: self.interval.text().to_string(),
+            mode: self.mode,
+            max_fail: self.max_fail.text().to_string(),
+            forks: self.forks.text().to_string(),
+        };
+        let typed_params: Vec<(String, String)> = param_fields::given(&self.params)
+            .into_iter()
+            .filter(|(name, value)| {
+                let old_default = self
+                    .params
+                    .iter()
+                    .find(|f| f.spec.name == *name)
+                    .and_then(|f| f.spec.default.as_deref());
+                old_default != Some(value.as_str())
+            })
+            .collect();
+        self.flow_index = index;
+        if self.targets.is_some() {
+            // The hosts were the old flow's targets: the new flow's stand in.
+            self.targets = Some(TargetsState::Wanted);
+            self.hosts.clear();
+        }
+        self.apply_flow_defaults();
+        if let Some(flow) = self.flow() {
+            self.params = param_fields::fields_for(&flow.params, &typed_params);
+        }
+        let keep = |typed: &String, old: &String, field: &mut TextInput| {
+            if typed != old {
+                *field = TextInput::with_text(typed);
+            }
+        };
+        keep(&typed.batches, &old.batches, &mut self.batches);
+        keep(&typed.interval, &old.interval, &mut self.interval);
+        keep(&typed.max_fail, &old.max_fail, &mut self.max_fail);
+        keep(&typed.forks, &old.forks, &mut self.forks);
+        if typed.mode != old.mode {
+            self.mode = typed.mode;
+        }
+        self.replan();
     }
 
     pub fn rows(&self) -> Vec<PlanRow> {
@@ -240,8 +370,10 @@ impl PlanForm {
         match row {
             PlanRow::Flow => {
                 let n = self.entries().len();
-                self.flow_index = step(self.flow_index, n);
-                self.apply_flow_defaults();
+                let next = step(self.flow_index, n);
+                if next != self.flow_index {
+                    self.switch_flow(next);
+                }
             }
             PlanRow::Mode => {
                 let i = MODES.iter().position(|&m| m == self.mode).unwrap_or(0);
@@ -336,10 +468,15 @@ impl PlanForm {
             return Err(problems);
         };
         if self.hosts.is_empty() {
-            problems.insert(
-                0,
-                "no hosts selected: select hosts or groups in the Inventory view".into(),
-            );
+            let why = match self.hosts_from_targets() {
+                Some((pattern, Some(problem))) => {
+                    format!(
+                        "no hosts: nothing is selected and the flow's targets '{pattern}' select none ({problem})"
+                    )
+                }
+                _ => "no hosts selected: select hosts or groups in the Inventory view".into(),
+            };
+            problems.insert(0, why);
         }
         let given = param_fields::given(&self.params);
         let params = match params::resolve(&flow.params, &given) {

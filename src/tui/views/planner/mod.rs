@@ -11,6 +11,7 @@
 mod draw;
 mod form;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use ratatui::Frame;
@@ -25,15 +26,22 @@ use crate::tui::action::Action;
 use crate::tui::effects::Effects;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout::{self, WIDE};
+use crate::tui::tasks;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::scroll_list::ScrollList;
 use form::{PlanForm, PlanRow};
 
 pub use form::sizes_text;
 
-/// The Planner does no slow work: nothing comes back.
+/// What the Planner's work reports.
 #[derive(Debug)]
-pub enum Message {}
+pub enum Message {
+    /// The hosts the flow's `targets:` pattern selects.
+    Targets {
+        pattern: String,
+        found: Result<Vec<crate::inventory::HostId>, String>,
+    },
+}
 
 pub struct PlannerView {
     form: PlanForm,
@@ -43,6 +51,8 @@ pub struct PlannerView {
     /// The flow picker while it is open.
     picker: Option<ScrollList>,
     area: Rect,
+    /// Where the inventory's relative paths start.
+    base: PathBuf,
 }
 
 impl Default for PlannerView {
@@ -59,6 +69,7 @@ impl PlannerView {
             editing: false,
             picker: None,
             area: Rect::default(),
+            base: PathBuf::from("."),
         }
     }
 
@@ -82,15 +93,29 @@ impl PlannerView {
         let Some(i) = self.form.entries().iter().position(|f| f.label() == name) else {
             return false;
         };
-        self.form.flow_index = i;
-        self.form.apply_flow_defaults();
+        self.form.choose(i);
         self.row = self.row.min(self.form.rows().len().saturating_sub(1));
         true
     }
 
-    /// The hosts selected in the Inventory view, by name, in inventory order.
-    pub fn set_selection(&mut self, inv: Arc<Inventory>, names: &[String]) {
+    /// The hosts selected in the Inventory view, by name, in inventory
+    /// order; `base` is where an `@file` pattern of the flow's targets is read.
+    pub fn set_selection(&mut self, inv: Arc<Inventory>, names: &[String], base: PathBuf) {
         self.form.set_selection(inv, names);
+        self.base = base;
+    }
+
+    /// With nothing selected, finds the hosts of the flow's `targets:` off
+    /// the UI task (a pattern may read a file).
+    fn find_targets(&mut self, fx: &mut Effects<Message>) {
+        let (Some(pattern), Some(inv)) = (self.form.targets_wanted(), self.form.inv.clone()) else {
+            return;
+        };
+        let base = self.base.clone();
+        fx.work(move || Message::Targets {
+            found: tasks::inventory::evaluate_pattern(&inv, &pattern, &base),
+            pattern,
+        });
     }
 
     /// The run the form describes, or every reason it cannot start.
@@ -189,10 +214,8 @@ impl PlannerView {
     }
 }
 
-impl Update for PlannerView {
-    type Message = Message;
-
-    fn handle(&mut self, action: &Action, fx: &mut Effects<Message>) {
+impl PlannerView {
+    fn route(&mut self, action: &Action, fx: &mut Effects<Message>) {
         if self.picker.is_some() {
             return self.handle_picker(action);
         }
@@ -217,9 +240,29 @@ impl Update for PlannerView {
             _ => {}
         }
     }
+}
+
+impl Update for PlannerView {
+    type Message = Message;
+
+    fn handle(&mut self, action: &Action, fx: &mut Effects<Message>) {
+        self.route(action, fx);
+        // Another flow may have been chosen: its targets stand in.
+        self.find_targets(fx);
+    }
 
     fn on_message(&mut self, message: Message, _fx: &mut Effects<Message>) {
-        match message {}
+        match message {
+            Message::Targets { pattern, found } => {
+                if self.form.targets_wanted().as_deref() == Some(pattern.as_str()) {
+                    self.form.set_targets(pattern, found);
+                }
+            }
+        }
+    }
+
+    fn on_show(&mut self, fx: &mut Effects<Message>) {
+        self.find_targets(fx);
     }
 }
 

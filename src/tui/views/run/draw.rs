@@ -9,11 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::gates::{gate_lines, gate_state, host_note};
+use super::output_line::{marker_line, output_line};
 use super::pane::{PaneLine, line_span};
 use super::{MAX_SPLIT, OutputLayout, Pane, ReplayBar, RunView};
 use crate::engine::events::{HostIndex, HostStatus, UnixMillis, WaitReason};
 use crate::hostlist;
-use crate::tui::run_store::{Counts, HostRecord, LineKind, RunStore};
+use crate::tui::run_store::{Counts, HostRecord, RunStore};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::clip::clip;
 use crate::tui::widgets::durations::{countdown, elapsed, timeline};
@@ -87,15 +88,23 @@ impl RunView {
                 ),
                 theme.muted(),
             ),
+            Span::styled(
+                [
+                    (counts.skipped, &theme.glyphs.skipped),
+                    (counts.cancelled, &theme.glyphs.cancelled),
+                ]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, glyph)| format!("  {glyph} {n}"))
+                .collect::<String>(),
+                theme.fg(theme.colors.skipped),
+            ),
         ]);
         let bar_width = (area.width as usize / 3).clamp(10, 50);
         let mut gauge = vec![Span::styled(" Overall ", theme.muted())];
         gauge.extend(bar(&counts, bar_width, theme));
-        gauge.push(Span::styled(
-            format!(" {}/{}", counts.done(), counts.total),
-            theme.text(),
-        ));
-        if let Some(eta) = store.eta_ms(now).filter(|_| counts.done() < counts.total) {
+        gauge.push(Span::styled(tally(&counts), theme.text()));
+        if let Some(eta) = store.eta_ms(now).filter(|_| counts.ended() < counts.total) {
             gauge.push(Span::styled(
                 format!(" · ETA {}", elapsed(eta)),
                 theme.muted(),
@@ -107,10 +116,7 @@ impl RunView {
             let bc = store.batch_counts(b);
             gauge.push(Span::styled(format!("   Batch {} ", b + 1), theme.muted()));
             gauge.extend(bar(&bc, bar_width / 2, theme));
-            gauge.push(Span::styled(
-                format!(" {}/{}", bc.done(), bc.total),
-                theme.text(),
-            ));
+            gauge.push(Span::styled(tally(&bc), theme.text()));
         }
         let state = self.state_line(store, theme, now);
         let mut lines = vec![title, Line::from(gauge), state];
@@ -130,7 +136,7 @@ impl RunView {
         let warn = theme.fg(theme.colors.warning);
         if self.replay.is_some() && !store.status.is_final() {
             return Line::from(Span::styled(
-                " replay: live controls are off — F reruns failed hosts, R resumes",
+                " replay: live controls are off — R reruns failed hosts, u resumes",
                 theme.muted(),
             ));
         }
@@ -149,10 +155,15 @@ impl RunView {
         }
         if let Some(wait) = store.waiting {
             let text = match wait.reason {
+                WaitReason::Interval if store.paused => format!(
+                    " ⏸ paused: the countdown to batch {} stopped at {} — p resumes it",
+                    wait.next_batch + 1,
+                    countdown(wait.held_left.unwrap_or(0))
+                ),
                 WaitReason::Interval => {
                     let left = wait.until.map(|u| (u - now).max(0)).unwrap_or(0);
                     format!(
-                        " ⏳ batch {} starts in {} — c starts it now, p holds it",
+                        " ⏳ batch {} starts in {} — c starts it now, p pauses the countdown",
                         wait.next_batch + 1,
                         countdown(left)
                     )
@@ -340,7 +351,14 @@ impl RunView {
             match row {
                 PaneLine::Line(kind, text) => {
                     in_gap = false;
-                    lines.push(output_line(kind, &text, &self.term, width, theme));
+                    lines.push(output_line(
+                        kind,
+                        &text,
+                        &self.term,
+                        width,
+                        self.column,
+                        theme,
+                    ));
                 }
                 // One note per run of missing lines; the rest stay blank.
                 _ if in_gap => lines.push(marker_line(&PaneLine::Blank, theme)),
@@ -363,12 +381,7 @@ impl RunView {
         }
         if let Some(step) = host.step {
             title.push(Span::styled(
-                format!(
-                    " · {}/{} {}",
-                    step + 1,
-                    store.steps.len(),
-                    store.steps.get(step).map(String::as_str).unwrap_or("")
-                ),
+                format!(" · {}", crate::report::step_label(&store.steps, step)),
                 theme.muted(),
             ));
         }
@@ -453,7 +466,14 @@ impl RunView {
                 )));
             }
             for line in host.lines() {
-                block_lines.push(output_line(line.kind, &line.text, &self.term, width, theme));
+                block_lines.push(output_line(
+                    line.kind,
+                    &line.text,
+                    &self.term,
+                    width,
+                    self.column,
+                    theme,
+                ));
             }
             block_lines.push(Line::default());
             let from = skip.saturating_sub(row);
@@ -504,69 +524,6 @@ fn replay_line(bar: &ReplayBar, width: usize, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// A row that is not output: where the output starts, or lines on their way.
-pub(super) fn marker_line(row: &PaneLine<'_>, theme: &Theme) -> Line<'static> {
-    let text = match row {
-        PaneLine::StartOfOutput => "── start of output ──".to_string(),
-        PaneLine::Loading => "⋯ loading older output…".to_string(),
-        PaneLine::Unavailable(why) => format!("⋯ older output unavailable: {why}"),
-        PaneLine::Blank | PaneLine::Line(..) => String::new(),
-    };
-    Line::from(Span::styled(text, theme.muted()))
-}
-
-/// First and one-past-last absolute line of a host, unfinished lines included.
-fn output_line(
-    kind: LineKind,
-    text: &str,
-    term: &str,
-    width: usize,
-    theme: &Theme,
-) -> Line<'static> {
-    let (prefix, style) = match kind {
-        LineKind::Stdout => ("", theme.text()),
-        LineKind::Stderr => ("▌", theme.fg(theme.colors.stderr)),
-        LineKind::Step => ("", theme.accent().add_modifier(Modifier::BOLD)),
-        LineKind::Note => ("", theme.fg(theme.colors.failed)),
-    };
-    let text: String = text
-        .chars()
-        .take(width.saturating_sub(prefix.chars().count()))
-        .collect();
-    let mut spans = Vec::new();
-    if !prefix.is_empty() {
-        spans.push(Span::styled(prefix, style));
-    }
-    if term.is_empty() {
-        spans.push(Span::styled(text, style));
-    } else {
-        let lower = text.to_lowercase();
-        let needle = term.to_lowercase();
-        let mut at = 0;
-        // Lowercasing can change byte lengths outside ASCII; highlight only
-        // when the positions line up.
-        if lower.len() == text.len() {
-            while let Some(found) = lower[at..].find(&needle) {
-                let start = at + found;
-                let end = start + needle.len();
-                if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                    break;
-                }
-                spans.push(Span::styled(text[at..start].to_string(), style));
-                spans.push(Span::styled(
-                    text[start..end].to_string(),
-                    Style::new()
-                        .fg(theme.colors.selection_fg)
-                        .bg(theme.colors.matched),
-                ));
-                at = end;
-            }
-        }
-        spans.push(Span::styled(text[at..].to_string(), style));
-    }
-    Line::from(spans)
-}
-
 fn batch_row(store: &RunStore, b: usize, width: usize, theme: &Theme) -> Line<'static> {
     let counts = store.batch_counts(b);
     let current = store.current_batch == Some(b);
@@ -576,7 +533,12 @@ fn batch_row(store: &RunStore, b: usize, width: usize, theme: &Theme) -> Line<'s
         theme.muted()
     };
     let label = format!("Batch {}/{} ", b + 1, store.batches.len());
-    let tail = format!(" {}/{}", counts.done(), counts.total);
+    // The host list is narrow: hosts that did not go through the flow
+    // (skipped, cancelled) are one figure here; the header names them.
+    let tail = match counts.cancelled + counts.skipped {
+        0 => format!(" {}/{}", counts.done(), counts.total),
+        n => format!(" {}/{} +{n}", counts.done(), counts.total),
+    };
     let bar_width = width
         .saturating_sub(label.chars().count() + tail.chars().count() + 1)
         .min(16);
@@ -620,7 +582,20 @@ fn host_row(
     ])
 }
 
-/// A bar of `width` cells: ok, failed, other done, running, then pending.
+/// `done/total`, and the hosts that did not go through the flow apart:
+/// ` 2/6 · 1 cancelled · 3 skipped`.
+fn tally(counts: &Counts) -> String {
+    let mut text = format!(" {}/{}", counts.done(), counts.total);
+    for (n, word) in [(counts.cancelled, "cancelled"), (counts.skipped, "skipped")] {
+        if n > 0 {
+            text.push_str(&format!(" · {n} {word}"));
+        }
+    }
+    text
+}
+
+/// A bar of `width` cells: ok, failed, skipped, cancelled, running, then
+/// pending.
 fn bar(counts: &Counts, width: usize, theme: &Theme) -> Vec<Span<'static>> {
     if width == 0 {
         return Vec::new();
@@ -633,15 +608,21 @@ fn bar(counts: &Counts, width: usize, theme: &Theme) -> Vec<Span<'static>> {
     } else {
         0
     };
-    let other = cells(counts.other);
+    let skipped = cells(counts.skipped);
+    let cancelled = if counts.cancelled > 0 {
+        cells(counts.cancelled).max(1)
+    } else {
+        0
+    };
     let active = cells(counts.active);
-    let used = (ok + failed + other + active).min(width);
+    let used = (ok + failed + skipped + cancelled + active).min(width);
     let rest = width - used;
     let part = |n: usize, c: &str, color: Color| Span::styled(c.repeat(n), Style::new().fg(color));
     vec![
         part(ok, "█", theme.colors.ok),
         part(failed, "█", theme.colors.failed),
-        part(other, "█", theme.colors.skipped),
+        part(skipped, "█", theme.colors.skipped),
+        part(cancelled, &theme.glyphs.cancelled, theme.colors.skipped),
         part(active, "▒", theme.colors.running),
         part(rest, "░", theme.colors.muted),
     ]

@@ -11,10 +11,11 @@
 //!
 //! - `pane`: the output pane's position, older lines read back, search.
 //! - `save`: the text of the output and host-list files.
-//! - `draw`: drawing.
+//! - `draw`, `output_line`: drawing; a row of output.
 
 mod draw;
 mod gates;
+mod output_line;
 mod pane;
 mod save;
 
@@ -74,6 +75,8 @@ pub struct RunView {
     /// The absolute line at the top of the output pane when not following.
     top_line: u64,
     gather_scroll: usize,
+    /// The first column of output shown (long lines scroll sideways).
+    column: usize,
     /// The search box, while it has the keyboard.
     search: Option<TextInput>,
     term: String,
@@ -115,6 +118,10 @@ const MAX_SPLIT: usize = 4;
 /// Width of the host list.
 const HOST_LIST_WIDTH: u16 = 34;
 const WHEEL_LINES: u64 = 3;
+/// Columns one sideways scroll moves, and the furthest it goes (a line is
+/// at most a few KiB: see the store's line limit).
+const SIDE_STEP: usize = 8;
+const MAX_COLUMN: usize = 64 * 1024;
 
 impl RunView {
     pub fn new() -> RunView {
@@ -127,6 +134,7 @@ impl RunView {
             follow: true,
             top_line: 0,
             gather_scroll: 0,
+            column: 0,
             search: None,
             term: String::new(),
             area: Rect::default(),
@@ -391,6 +399,10 @@ impl Update for RunView {
                     self.follow = false;
                 }
             }
+            (Action::ScrollRight, _) => {
+                self.column = (self.column + SIDE_STEP).min(MAX_COLUMN);
+            }
+            (Action::ScrollLeft, _) => self.column = self.column.saturating_sub(SIDE_STEP),
             (Action::ToggleGather, _) => {
                 self.layout = if self.layout == OutputLayout::Gathered {
                     OutputLayout::Single
@@ -538,14 +550,17 @@ impl View for RunView {
                 "planner",
             )];
         };
-        let (finished, waiting, paused) = {
+        let (finished, waiting, paused, failed) = {
             let s = RunStore::lock(store);
             (
                 s.is_finished() || s.stream_ended,
                 s.waiting.is_some() || s.approval.is_some(),
                 s.paused,
+                s.counts().failed > 0,
             )
         };
+        // Only keys that do something now: an ended run takes no controls,
+        // and R starts a new run of its failed hosts.
         let mut hints = vec![Hint::pair(Action::Down, Action::Up, "move")];
         if !finished {
             if waiting {
@@ -556,6 +571,12 @@ impl View for RunView {
                 if paused { "resume" } else { "pause" },
             ));
             hints.push(Hint::new(Action::AbortRun, "abort"));
+            if failed {
+                hints.push(Hint::new(Action::RerunFailed, "retry failed"));
+            }
+            hints.push(Hint::new(Action::SkipHost, "skip"));
+        } else if failed {
+            hints.push(Hint::new(Action::RerunFailed, "rerun failed"));
         }
         hints.extend([
             Hint::new(Action::FocusNext, "pane"),
@@ -563,8 +584,6 @@ impl View for RunView {
             Hint::new(Action::CycleSplit, "split"),
             Hint::new(Action::Search, "search"),
             Hint::new(Action::ToggleFollow, "follow"),
-            Hint::new(Action::RetryFailed, "retry failed"),
-            Hint::new(Action::SkipHost, "skip"),
             Hint::new(Action::SaveOutput, "save output"),
         ]);
         hints

@@ -123,7 +123,9 @@ impl RunView {
         };
         PaneLine::Line(
             kind,
-            std::borrow::Cow::Owned(crate::report::sanitize::clean_text(host.partial(stream))),
+            std::borrow::Cow::Owned(crate::tui::run_store::screen_line::screen_line(
+                host.partial(stream),
+            )),
         )
     }
 
