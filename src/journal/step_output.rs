@@ -192,6 +192,7 @@ impl StepOutput {
                 self.delete_row(tx, &row, at)?;
             }
             self.drop_bytes(gone, at, false);
+            words.cut(stream);
             self.tail_aligned = gone.last() == Some(&b'\n');
             data = kept;
         }

@@ -97,6 +97,14 @@ impl StreamWords {
     }
 }
 
+impl StreamWords {
+    /// Output was dropped before the next row: a line ends there, as
+    /// search reads it, so no word or escape runs on across the cut.
+    pub fn cut(&mut self) {
+        *self = StreamWords::default();
+    }
+}
+
 /// Rows of one stream indexed as one entry.
 #[derive(Debug, Clone, Default)]
 struct Group {
@@ -121,6 +129,11 @@ pub struct StepWords {
 impl StepWords {
     pub fn new() -> StepWords {
         StepWords::default()
+    }
+
+    /// Output of `stream` was dropped before its next row (see `StreamWords::cut`).
+    pub fn cut(&mut self, stream: Stream) {
+        self.streams[stream_slot(stream)].cut();
     }
 
     /// Adds the output row `id`, which holds `data`, to its stream's group
