@@ -63,7 +63,8 @@ fn a_held_lock_fails_a_run_at_once_or_makes_it_wait() {
             "db-main",
             "--run",
             "-c",
-            "touch a-started; sleep 2",
+            // Holds the lock until the test lets it go, however slow the machine.
+            "touch a-started; for i in $(seq 1 1200); do [ -e release ] && break; sleep 0.05; done",
         ],
         "a",
     );
@@ -96,30 +97,35 @@ fn a_held_lock_fails_a_run_at_once_or_makes_it_wait() {
         refused.stdout
     );
 
-    let waited = run(lab.cmd().args([
-        "-i",
-        &inv,
-        "--lock",
-        "db-main",
-        "--lock-wait",
-        "60s",
-        "--run",
-        "-c",
-        "touch c-ran",
-    ]))
-    .expect(0);
-    assert!(
-        waited.stdout.contains(&format!(
-            "== waiting for lock 'db-main', held by run {holder_id}"
-        )),
-        "{}",
-        waited.stdout
+    let mut waiter = spawn(
+        &lab,
+        &[
+            "-i",
+            &inv,
+            "--lock",
+            "db-main",
+            "--lock-wait",
+            "60s",
+            "--run",
+            "-c",
+            "touch c-ran",
+        ],
+        "c",
     );
-    assert!(
-        waited.stdout.contains("== lock 'db-main' taken"),
-        "{}",
-        waited.stdout
-    );
+    let waiting = format!("== waiting for lock 'db-main', held by run {holder_id}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(lab.path("c.out"))
+        .unwrap_or_default()
+        .contains(&waiting)
+    {
+        assert!(Instant::now() < deadline, "the second run never waited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!lab.exists("c-ran"));
+    std::fs::write(lab.path("release"), "").unwrap();
+    assert!(waiter.wait().unwrap().success());
+    let waited = std::fs::read_to_string(lab.path("c.out")).unwrap();
+    assert!(waited.contains("== lock 'db-main' taken"), "{waited}");
     assert!(holder.wait().unwrap().success());
     // It ran only once the holder had finished.
     let waiter = lab.last_id();
