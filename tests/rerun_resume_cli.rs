@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use cli::{Outcome, run};
+use cli::{Outcome, host_statuses, run, statuses};
 use serde_json::Value;
 
 mod cli;
@@ -74,25 +74,8 @@ impl Lab {
     }
 
     fn statuses(&self, id: i64) -> BTreeMap<String, String> {
-        self.export(id)["hosts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                (
-                    h["name"].as_str().unwrap().to_owned(),
-                    h["status"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
+        host_statuses(&self.export(id))
     }
-}
-
-fn statuses(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(h, s)| (h.to_string(), s.to_string()))
-        .collect()
 }
 
 /// h2, h3 and h4 fail while `fail-HOST` exists in the marks directory;

@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use cli::{Outcome, copy_sample_inventory, run};
+use cli::{Outcome, copy_sample_inventory, host_statuses, run, statuses};
 use serde_json::Value;
 
 mod cli;
@@ -122,28 +122,6 @@ impl Lab {
             .map(|t| t.lines().count())
             .unwrap_or(0)
     }
-}
-
-/// host name → status, from an export.
-fn host_statuses(export: &Value) -> BTreeMap<String, String> {
-    export["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["name"].as_str().unwrap().to_string(),
-                h["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn statuses(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(h, s)| (h.to_string(), s.to_string()))
-        .collect()
 }
 
 /// Every stdout text of one host in an export, concatenated in order.

@@ -3,6 +3,7 @@
 //! background jobdeck does.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -132,4 +133,27 @@ pub fn in_seconds(secs: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(secs))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
+}
+
+/// host name → status, from an export.
+pub fn host_statuses(export: &serde_json::Value) -> BTreeMap<String, String> {
+    export["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["name"].as_str().unwrap().to_string(),
+                h["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The expected host name → status map, written as pairs.
+pub fn statuses(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(h, s)| (h.to_string(), s.to_string()))
+        .collect()
 }
