@@ -812,8 +812,7 @@ async fn open_tcp(
             started_at,
         ))
     };
-    let lookup = tokio::net::lookup_host((target.address.as_str(), target.port));
-    let addresses: Vec<SocketAddr> = match tokio::time::timeout_at(deadline, lookup).await {
+    let addresses: Vec<SocketAddr> = match resolve(target, deadline).await {
         Err(_) => return Err(timed_out()),
         Ok(Err(err)) => {
             return Err(DialFailure::last(unreachable(
@@ -822,7 +821,7 @@ async fn open_tcp(
                 started_at,
             )));
         }
-        Ok(Ok(addresses)) => addresses.collect(),
+        Ok(Ok(addresses)) => addresses,
     };
     if addresses.is_empty() {
         return Err(DialFailure::last(unreachable(
@@ -856,6 +855,23 @@ async fn open_tcp(
             started_at,
         ),
     })
+}
+
+/// The target's addresses. An address that is already an IP is used as it is:
+/// the resolver runs on tokio's blocking pool, and a thousand connections at
+/// once would start hundreds of threads (each with its stack and malloc arena)
+/// only to be told the same address back.
+async fn resolve(
+    target: &Target,
+    deadline: Instant,
+) -> Result<io::Result<Vec<SocketAddr>>, tokio::time::error::Elapsed> {
+    if let Ok(ip) = target.address.parse::<std::net::IpAddr>() {
+        return Ok(Ok(vec![SocketAddr::new(ip, target.port)]));
+    }
+    let lookup = tokio::net::lookup_host((target.address.as_str(), target.port));
+    tokio::time::timeout_at(deadline, lookup)
+        .await
+        .map(|found| found.map(Iterator::collect))
 }
 
 /// A connection attempt that failed, and whether it may be dialled again.
