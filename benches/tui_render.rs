@@ -74,6 +74,16 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// "median …, p99 …, max …" of sorted durations.
+fn spread(sorted: &[Duration]) -> String {
+    format!(
+        "median {}, p99 {}, max {}",
+        ms(percentile(sorted, 0.5)),
+        ms(percentile(sorted, 0.99)),
+        ms(sorted.last().copied().unwrap_or_default())
+    )
+}
+
 /// A small deterministic generator, so runs compare.
 struct Rng(u64);
 impl Rng {
@@ -162,11 +172,9 @@ fn inventory_case(hosts: usize) {
         ms(first_frame)
     );
     println!(
-        "  filter key to screen: {} keys, median {}, p99 {}, max {}  (target ≤ 50 ms)",
+        "  filter key to screen: {} keys, {}  (target ≤ 50 ms)",
         latencies.len(),
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
-        ms(latencies.last().copied().unwrap_or_default())
+        spread(&latencies)
     );
     println!(
         "  peak RSS so far (VmHWM): {:.1} MB",
@@ -380,24 +388,15 @@ fn main() {
         total_time.as_secs_f64()
     );
     println!(
-        "  frame draw while streaming: {} frames, median {}, p99 {}, max {}  (target ≤ 8 ms)",
+        "  frame draw while streaming: {} frames, {}  (target ≤ 8 ms)",
         draws.len(),
-        ms(percentile(&draws, 0.5)),
-        ms(percentile(&draws, 0.99)),
-        ms(draws.last().copied().unwrap_or_default())
+        spread(&draws)
     );
+    println!("  frame draw CPU time (this thread only): {}", spread(&cpu));
     println!(
-        "  frame draw CPU time (this thread only): median {}, p99 {}, max {}",
-        ms(percentile(&cpu, 0.5)),
-        ms(percentile(&cpu, 0.99)),
-        ms(cpu.last().copied().unwrap_or_default())
-    );
-    println!(
-        "  key-to-screen latency: {} keys, median {}, p99 {}, max {}  (target ≤ 50 ms)",
+        "  key-to-screen latency: {} keys, {}  (target ≤ 50 ms)",
         latencies.len(),
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
-        ms(latencies.last().copied().unwrap_or_default())
+        spread(&latencies)
     );
     println!(
         "  gathered view: {blocks} blocks for {hosts} hosts; final gathered frame {}",
