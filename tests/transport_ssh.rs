@@ -728,15 +728,8 @@ async fn a_slow_but_answering_server_is_not_timed_out() {
     // Every reply takes 1 s: the handshake's several round trips take
     // longer than the 2 s connect timeout, but the server is never silent
     // that long.
-    let mut target = target_for(&sshd);
-    target.port = slow_relay(sshd.port, Duration::from_secs(1)).await;
-    let known = sshd.path("known_hosts_relay");
-    std::fs::write(
-        &known,
-        format!("[127.0.0.1]:{} {}\n", target.port, sshd.host_public_key),
-    )
-    .unwrap();
-    target.user_known_hosts = vec![known];
+    let port = slow_relay(sshd.port, Duration::from_secs(1)).await;
+    let mut target = target_through_relay(&sshd, port);
     target.connect_timeout = Duration::from_secs(2);
     let started = Instant::now();
     let out = run(&target, ExecRequest::command("echo slow")).await;
@@ -747,6 +740,144 @@ async fn a_slow_but_answering_server_is_not_timed_out() {
         "the relay did not slow the handshake: {:?}",
         started.elapsed()
     );
+}
+
+/// A target that reaches `sshd` through a relay listening on `port`, with the
+/// relay's address in its own known_hosts file.
+fn target_through_relay(sshd: &SshdFixture, port: u16) -> Target {
+    let mut target = target_for(sshd);
+    target.port = port;
+    let known = sshd.path(&format!("known_hosts_relay_{port}"));
+    std::fs::write(
+        &known,
+        format!("[127.0.0.1]:{port} {}\n", sshd.host_public_key),
+    )
+    .unwrap();
+    target.user_known_hosts = vec![known];
+    target
+}
+
+/// A loopback relay to `port` that resets the first `resets` connections once
+/// the client has spoken (the way a server whose listen backlog overflowed
+/// does) and passes the later ones through. Returns the relay's port and how
+/// many connections it accepted.
+async fn resetting_relay(port: u16, resets: u32) -> (u16, Arc<AtomicU32>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicU32::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let number = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(async move {
+                if number <= resets {
+                    let mut banner = [0u8; 64];
+                    let _ = client.read(&mut banner).await;
+                    // Closing with a zero linger sends a reset instead of a FIN.
+                    client.set_zero_linger().unwrap();
+                    drop(client);
+                    return;
+                }
+                let mut server = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    (relay_port, accepted)
+}
+
+#[tokio::test]
+async fn connections_reset_before_login_are_dialled_again() {
+    let sshd = SshdFixture::start();
+    let (port, accepted) = resetting_relay(sshd.port, 3).await;
+    let out = run(
+        &target_through_relay(&sshd, port),
+        ExecRequest::command("echo through"),
+    )
+    .await;
+    assert_status(&out, &Status::Ok);
+    assert_eq!(out.stdout(), "through\n");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        4,
+        "three resets, one login"
+    );
+
+    // A host that resets every connection is tried a bounded number of times and
+    // says so.
+    let (port, accepted) = resetting_relay(sshd.port, u32::MAX).await;
+    let started = Instant::now();
+    let out = run(
+        &target_through_relay(&sshd, port),
+        ExecRequest::command("echo never"),
+    )
+    .await;
+    let Status::Unreachable { detail, .. } = &out.result.status else {
+        panic!("expected unreachable, got {:?}", out.result);
+    };
+    assert!(detail.contains("reset"), "{detail}");
+    assert!(detail.contains("after 5 attempts"), "{detail}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 5);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "the waits between attempts are short: {:?}",
+        started.elapsed()
+    );
+}
+
+/// A loopback relay to `port` that resets every connection it carries as soon
+/// as the file `signal` exists. Returns the relay's port and how many
+/// connections it accepted.
+async fn relay_reset_on(port: u16, signal: std::path::PathBuf) -> (u16, Arc<AtomicU32>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicU32::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let signal = signal.clone();
+            tokio::spawn(async move {
+                let mut server = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                let signalled = async {
+                    while !signal.exists() {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    () = signalled => {}
+                }
+                client.set_zero_linger().unwrap();
+            });
+        }
+    });
+    (relay_port, accepted)
+}
+
+#[tokio::test]
+async fn a_connection_reset_after_the_command_started_is_not_dialled_again() {
+    let sshd = SshdFixture::start();
+    let ran = sshd.path("ran");
+    let signal = sshd.path("started");
+    let (port, accepted) = relay_reset_on(sshd.port, signal.clone()).await;
+    let out = run(
+        &target_through_relay(&sshd, port),
+        ExecRequest::command(format!(
+            "echo ran >> {}; touch {}; sleep 3",
+            ran.display(),
+            signal.display()
+        )),
+    )
+    .await;
+    assert!(!out.result.status.is_ok(), "{:?}", out.result);
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\n", "ran once");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "no second connection");
 }
 
 #[tokio::test]

@@ -36,6 +36,7 @@ pub mod known_hosts;
 pub mod local;
 pub mod manners;
 pub mod proxy;
+mod redial;
 pub mod remote_command;
 pub mod resolve;
 pub mod sftp;

@@ -3,7 +3,8 @@
 //! Connect = resolve + TCP connect + SSH handshake under the target's connect
 //! timeout: the connect and the server's first word within it, then no
 //! silence as long as it during the handshake (`heard.rs`); the host key is checked against the run's [`KnownHosts`] during the
-//! handshake. Authentication tries the agent, the explicit keys, the default keys and
+//! handshake. A direct connection broken off (reset, closed) before login is dialled
+//! again a few times (`redial.rs`). Authentication tries the agent, the explicit keys, the default keys and
 //! the password, in that order. Each exec opens a channel, runs the wrapper from
 //! `remote_command.rs`, and streams output until the channel closes.
 //!
@@ -32,6 +33,7 @@ use tokio::time::Instant;
 
 use super::heard;
 use super::known_hosts::{HostKeyCheck, KnownHosts, lookup_name};
+use super::redial;
 use super::remote_command::{self, MarkerScanner};
 use super::{
     ExecRequest, ExecResult, Exit, HostKeyPolicy, OutputChunk, OutputSender, OutputStream, Secret,
@@ -370,12 +372,34 @@ fn unreachable(reason: UnreachableReason, detail: String, started_at: SystemTime
 }
 
 impl SshSession {
-    /// Resolves, connects over TCP and authenticates, within the connect timeout.
+    /// Resolves, connects over TCP and authenticates, each attempt within the connect
+    /// timeout. A connection broken off (reset, closed) before login is dialled again
+    /// (`redial.rs`); the last attempt's failure is the result.
     pub async fn connect(ctx: Arc<SshContext>, target: &Target) -> Result<SshSession, ExecResult> {
         let started_at = SystemTime::now();
+        let mut retry = 0;
+        loop {
+            let failure = match Self::dial(ctx.clone(), target, started_at).await {
+                Ok(session) => return Ok(session),
+                Err(failure) => failure,
+            };
+            if !failure.broken_off || retry == redial::RETRIES {
+                return Err(failure.result.after_attempts(retry + 1));
+            }
+            retry += 1;
+            tokio::time::sleep(redial::wait_before(retry)).await;
+        }
+    }
+
+    /// One attempt of [`SshSession::connect`].
+    async fn dial(
+        ctx: Arc<SshContext>,
+        target: &Target,
+        started_at: SystemTime,
+    ) -> Result<SshSession, DialFailure> {
         let deadline = Instant::now() + target.connect_timeout;
         let stream = open_tcp(target, deadline, started_at).await?;
-        Self::connect_over(ctx, target, stream, deadline, started_at).await
+        Self::handshake(ctx, target, stream, deadline, started_at).await
     }
 
     /// The SSH handshake and authentication over an already open byte stream.
@@ -386,6 +410,21 @@ impl SshSession {
         deadline: Instant,
         started_at: SystemTime,
     ) -> Result<SshSession, ExecResult>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        Self::handshake(ctx, target, stream, deadline, started_at)
+            .await
+            .map_err(|failure| failure.result)
+    }
+
+    async fn handshake<S>(
+        ctx: Arc<SshContext>,
+        target: &Target,
+        stream: S,
+        deadline: Instant,
+        started_at: SystemTime,
+    ) -> Result<SshSession, DialFailure>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -407,29 +446,33 @@ impl SshSession {
             .await
         {
             Err(Silent) => {
-                return Err(unreachable(
+                return Err(DialFailure::last(unreachable(
                     UnreachableReason::Timeout,
                     format!(
                         "{}:{} accepted the connection but did not complete the SSH handshake: silent for {:?}",
                         target.address, target.port, target.connect_timeout
                     ),
                     started_at,
-                ));
+                )));
             }
             Ok(Err(err)) => {
                 let rejected = rejection.lock().unwrap_or_else(|e| e.into_inner()).take();
                 return Err(match rejected {
-                    Some(detail) => {
-                        ExecResult::not_started(Status::HostKeyRejected { detail }, started_at)
-                    }
-                    None => unreachable(
-                        UnreachableReason::Other,
-                        format!(
-                            "SSH handshake with {}:{} failed: {err}",
-                            target.address, target.port
-                        ),
+                    Some(detail) => DialFailure::last(ExecResult::not_started(
+                        Status::HostKeyRejected { detail },
                         started_at,
-                    ),
+                    )),
+                    None => DialFailure {
+                        broken_off: redial::handshake_broken_off(&err),
+                        result: unreachable(
+                            UnreachableReason::Other,
+                            format!(
+                                "SSH handshake with {}:{} failed: {err}",
+                                target.address, target.port
+                            ),
+                            started_at,
+                        ),
+                    },
                 });
             }
             Ok(Ok(handle)) => handle,
@@ -439,18 +482,18 @@ impl SshSession {
                 handle,
                 carrier: None,
             }),
-            Err(AuthError::Rejected(detail)) => Err(ExecResult::not_started(
+            Err(AuthError::Rejected(detail)) => Err(DialFailure::last(ExecResult::not_started(
                 Status::AuthFailed { detail },
                 started_at,
-            )),
-            Err(AuthError::Stalled) => Err(unreachable(
+            ))),
+            Err(AuthError::Stalled) => Err(DialFailure::last(unreachable(
                 UnreachableReason::Timeout,
                 format!(
                     "{}:{} stopped answering during authentication (no reply within {:?})",
                     target.address, target.port, target.connect_timeout
                 ),
                 started_at,
-            )),
+            ))),
         }
     }
 
@@ -757,36 +800,35 @@ async fn open_tcp(
     target: &Target,
     deadline: Instant,
     started_at: SystemTime,
-) -> Result<TcpStream, ExecResult> {
+) -> Result<TcpStream, DialFailure> {
     let endpoint = format!("{}:{}", target.address, target.port);
     let timed_out = || {
-        unreachable(
+        DialFailure::last(unreachable(
             UnreachableReason::Timeout,
             format!(
                 "no connection to {endpoint} within {:?}",
                 target.connect_timeout
             ),
             started_at,
-        )
+        ))
     };
-    let lookup = tokio::net::lookup_host((target.address.as_str(), target.port));
-    let addresses: Vec<SocketAddr> = match tokio::time::timeout_at(deadline, lookup).await {
+    let addresses: Vec<SocketAddr> = match resolve(target, deadline).await {
         Err(_) => return Err(timed_out()),
         Ok(Err(err)) => {
-            return Err(unreachable(
+            return Err(DialFailure::last(unreachable(
                 UnreachableReason::Dns,
                 format!("cannot resolve {}: {err}", target.address),
                 started_at,
-            ));
+            )));
         }
-        Ok(Ok(addresses)) => addresses.collect(),
+        Ok(Ok(addresses)) => addresses,
     };
     if addresses.is_empty() {
-        return Err(unreachable(
+        return Err(DialFailure::last(unreachable(
             UnreachableReason::Dns,
             format!("{} resolves to no address", target.address),
             started_at,
-        ));
+        )));
     }
     let mut last_error: Option<io::Error> = None;
     for address in addresses {
@@ -805,11 +847,61 @@ async fn open_tcp(
         io::ErrorKind::TimedOut => UnreachableReason::Timeout,
         _ => UnreachableReason::Other,
     };
-    Err(unreachable(
-        reason,
-        format!("cannot connect to {endpoint}: {err}"),
-        started_at,
-    ))
+    Err(DialFailure {
+        broken_off: redial::is_broken_off(&err),
+        result: unreachable(
+            reason,
+            format!("cannot connect to {endpoint}: {err}"),
+            started_at,
+        ),
+    })
+}
+
+/// The target's addresses. An address that is already an IP is used as it is:
+/// the resolver runs on tokio's blocking pool, and a thousand connections at
+/// once would start hundreds of threads (each with its stack and malloc arena)
+/// only to be told the same address back.
+async fn resolve(
+    target: &Target,
+    deadline: Instant,
+) -> Result<io::Result<Vec<SocketAddr>>, tokio::time::error::Elapsed> {
+    if let Ok(ip) = target.address.parse::<std::net::IpAddr>() {
+        return Ok(Ok(vec![SocketAddr::new(ip, target.port)]));
+    }
+    let lookup = tokio::net::lookup_host((target.address.as_str(), target.port));
+    tokio::time::timeout_at(deadline, lookup)
+        .await
+        .map(|found| found.map(Iterator::collect))
+}
+
+/// A connection attempt that failed, and whether it may be dialled again.
+struct DialFailure {
+    result: ExecResult,
+    /// The connection was reset or closed before login: nothing ran.
+    broken_off: bool,
+}
+
+impl DialFailure {
+    /// A failure dialling again would not mend (a timeout, a key, a credential).
+    fn last(result: ExecResult) -> Self {
+        DialFailure {
+            result,
+            broken_off: false,
+        }
+    }
+}
+
+impl ExecResult {
+    /// Says in an unreachable host's detail how many attempts were made, if several.
+    fn after_attempts(mut self, attempts: u32) -> Self {
+        if attempts > 1
+            && let Status::Unreachable { detail, .. } = &mut self.status
+        {
+            detail.push_str(&format!(" (after {attempts} attempts)"));
+        }
+        self.duration = self.started_at.elapsed().unwrap_or_default();
+        self
+    }
 }
 
 enum AuthError {
