@@ -292,8 +292,10 @@ fn ctrl_z_and_fg_keep_every_line_of_a_streaming_run_in_order() {
     let Some(tmux) = start_shell("e2e-suspend", 160, 48) else {
         return;
     };
+    // No `; echo` after it: the shell would run that at the stop. `fg`
+    // gives the exit status.
     tmux.text(&format!(
-        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i {}; echo JOBDECK-EXITED-$?",
+        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i {}",
         shell_quote(&dir.path().join("config")),
         shell_quote(&binary),
         shell_quote(&journal),
@@ -325,7 +327,7 @@ fn ctrl_z_and_fg_keep_every_line_of_a_streaming_run_in_order() {
         "the console's screen stayed:\n{shell}"
     );
     std::thread::sleep(Duration::from_secs(3));
-    tmux.text("fg");
+    tmux.text("fg; echo JOBDECK-EXITED-$?");
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("finished ok", Duration::from_secs(30));
     let seen = ticks(&screen);
