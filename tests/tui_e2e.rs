@@ -86,6 +86,18 @@ fn start_console(
     width: u16,
     height: u16,
 ) -> Option<Tmux> {
+    let command = format!(
+        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i sample-inventory; echo JOBDECK-EXITED-$?; sleep 60",
+        shell_quote(config),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_jobdeck"))),
+        shell_quote(journal),
+    );
+    new_session(name, width, height, &command)
+}
+
+/// A detached tmux session `e2e` of `width`×`height` in the repository,
+/// running `command`, on a server of its own. `None` without tmux.
+fn new_session(name: &str, width: u16, height: u16, command: &str) -> Option<Tmux> {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("SKIPPED tui_e2e: tmux is not installed (apt-get install tmux); .ci installs it");
         return None;
@@ -93,13 +105,6 @@ fn start_console(
     let tmux = Tmux {
         socket: format!("jobdeck-{name}-{}", std::process::id()),
     };
-    let command = format!(
-        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i sample-inventory; echo JOBDECK-EXITED-$?; sleep 60",
-        shell_quote(config),
-        shell_quote(Path::new(env!("CARGO_BIN_EXE_jobdeck"))),
-        shell_quote(journal),
-    );
-    let root = env!("CARGO_MANIFEST_DIR");
     let (width, height) = (width.to_string(), height.to_string());
     let out = tmux.run(&[
         "new-session",
@@ -111,8 +116,8 @@ fn start_console(
         "-s",
         "e2e",
         "-c",
-        root,
-        &command,
+        env!("CARGO_MANIFEST_DIR"),
+        command,
     ]);
     assert!(out.status.success(), "tmux new-session: {out:?}");
     Some(tmux)
@@ -223,28 +228,12 @@ fn a_broken_keymap_line_is_shown_after_the_inventory_loads() {
 /// An interactive shell (job control on) in a detached tmux session `e2e`
 /// of `width`×`height` in the repository. `None` without tmux.
 fn start_shell(name: &str, width: u16, height: u16) -> Option<Tmux> {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED tui_e2e: tmux is not installed (apt-get install tmux); .ci installs it");
-        return None;
-    }
-    let tmux = Tmux {
-        socket: format!("jobdeck-{name}-{}", std::process::id()),
-    };
-    let (width, height) = (width.to_string(), height.to_string());
-    let out = tmux.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        &width,
-        "-y",
-        &height,
-        "-s",
-        "e2e",
-        "-c",
-        env!("CARGO_MANIFEST_DIR"),
+    let tmux = new_session(
+        name,
+        width,
+        height,
         "env PS1='shell$ ' bash --norc --noprofile -i",
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+    )?;
     tmux.wait_for("shell$", Duration::from_secs(10));
     Some(tmux)
 }

@@ -279,14 +279,9 @@ fn synthetic_run(path: &Path) -> RunStore {
     store
 }
 
-fn check(name: &str, app: &App) {
-    insta::with_settings!({ snapshot_suffix => "80x24" }, {
-        insta::assert_snapshot!(name, screen(app, 80, 24));
-    });
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loading_and_start_markers_at_80x24() {
+/// The console at 80×24 showing `synthetic_run`, its journal in a
+/// temporary directory (kept alive by the first value).
+async fn synthetic_app() -> (tempfile::TempDir, App, mpsc::Receiver<AppMessage>) {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.db");
     let store = tokio::task::spawn_blocking({
@@ -297,12 +292,24 @@ async fn loading_and_start_markers_at_80x24() {
     .unwrap();
     let first = store.hosts[0].first_line();
     assert!(first > 200, "{first}");
-    let (tx, mut rx) = mpsc::channel(64);
+    let (tx, rx) = mpsc::channel(64);
     let mut app = sample_app(80, 24);
     app.set_task_sender(tx);
-    app.set_journal(Some(journal.clone()));
+    app.set_journal(Some(journal));
     app.show_run_store(store.shared());
     app.run_view_mut().set_fixed_now(T0 + 60_000);
+    (dir, app, rx)
+}
+
+fn check(name: &str, app: &App) {
+    insta::with_settings!({ snapshot_suffix => "80x24" }, {
+        insta::assert_snapshot!(name, screen(app, 80, 24));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_and_start_markers_at_80x24() {
+    let (_dir, mut app, mut rx) = synthetic_app().await;
     app.dispatch(Action::FocusNext);
     app.dispatch(Action::Top);
     // The read is in flight until its message is taken in.
@@ -397,22 +404,7 @@ async fn match_after(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_goes_both_ways_over_the_whole_output_and_wraps_like_vim() {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("journal.db");
-    let store = tokio::task::spawn_blocking({
-        let journal = journal.clone();
-        move || synthetic_run(&journal)
-    })
-    .await
-    .unwrap();
-    let first = store.hosts[0].first_line();
-    assert!(first > 200, "{first}");
-    let (tx, mut rx) = mpsc::channel(64);
-    let mut app = sample_app(80, 24);
-    app.set_task_sender(tx);
-    app.set_journal(Some(journal.clone()));
-    app.show_run_store(store.shared());
-    app.run_view_mut().set_fixed_now(T0 + 60_000);
+    let (_dir, mut app, mut rx) = synthetic_app().await;
     // "line 12" is on lines 12 and 121..=129 (120 is "warning 120"): all
     // dropped by the store, so only the journal can find them.
     assert_eq!(match_after(&mut app, &mut rx, "/line 12\n").await, Some(12));

@@ -31,17 +31,7 @@ fn matching_lines(request: &MatchRequest) -> Result<Vec<u64>, String> {
     let deadline = std::time::Instant::now() + WRITER_CATCH_UP;
     loop {
         let mut replay = LineReplay::searching(request.needle(), check.clone());
-        let mut stopped_early = false;
-        journal
-            .for_each_host_item(request.instance, request.host, |item| {
-                let more = replay.item(item);
-                stopped_early = !more;
-                more
-            })
-            .map_err(|e| e.to_string())?;
-        if !stopped_early {
-            replay.end();
-        }
+        super::older_lines::feed(&journal, request.instance, request.host, &mut replay)?;
         if let Some(found) = replay.matches(request.check_from, &request.check) {
             return Ok(found);
         }
