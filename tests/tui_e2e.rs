@@ -86,6 +86,18 @@ fn start_console(
     width: u16,
     height: u16,
 ) -> Option<Tmux> {
+    let command = format!(
+        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i sample-inventory; echo JOBDECK-EXITED-$?; sleep 60",
+        shell_quote(config),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_jobdeck"))),
+        shell_quote(journal),
+    );
+    new_session(name, width, height, &command)
+}
+
+/// A detached tmux session `e2e` of `width`×`height` in the repository,
+/// running `command`, on a server of its own. `None` without tmux.
+fn new_session(name: &str, width: u16, height: u16, command: &str) -> Option<Tmux> {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("SKIPPED tui_e2e: tmux is not installed (apt-get install tmux); .ci installs it");
         return None;
@@ -93,13 +105,6 @@ fn start_console(
     let tmux = Tmux {
         socket: format!("jobdeck-{name}-{}", std::process::id()),
     };
-    let command = format!(
-        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i sample-inventory; echo JOBDECK-EXITED-$?; sleep 60",
-        shell_quote(config),
-        shell_quote(Path::new(env!("CARGO_BIN_EXE_jobdeck"))),
-        shell_quote(journal),
-    );
-    let root = env!("CARGO_MANIFEST_DIR");
     let (width, height) = (width.to_string(), height.to_string());
     let out = tmux.run(&[
         "new-session",
@@ -111,8 +116,8 @@ fn start_console(
         "-s",
         "e2e",
         "-c",
-        root,
-        &command,
+        env!("CARGO_MANIFEST_DIR"),
+        command,
     ]);
     assert!(out.status.success(), "tmux new-session: {out:?}");
     Some(tmux)
@@ -218,4 +223,115 @@ fn a_broken_keymap_line_is_shown_after_the_inventory_loads() {
     // The good line applies: ctrl-x quits.
     tmux.keys(&["C-x"]);
     tmux.wait_for("JOBDECK-EXITED-0", Duration::from_secs(10));
+}
+
+/// An interactive shell (job control on) in a detached tmux session `e2e`
+/// of `width`×`height` in the repository. `None` without tmux.
+fn start_shell(name: &str, width: u16, height: u16) -> Option<Tmux> {
+    let tmux = new_session(
+        name,
+        width,
+        height,
+        "env PS1='shell$ ' bash --norc --noprofile -i",
+    )?;
+    tmux.wait_for("shell$", Duration::from_secs(10));
+    Some(tmux)
+}
+
+/// The `tick-NN` lines on the screen, in the order they stand.
+fn ticks(screen: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for line in screen.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find("tick-") {
+            let digits: String = rest[at + 5..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(n) = digits.parse() {
+                found.push(n);
+            }
+            rest = &rest[at + 5..];
+        }
+    }
+    found
+}
+
+/// Ctrl-Z while a run streams numbered lines, a few seconds at the shell
+/// while the host keeps printing, then `fg`: the output pane shows every
+/// line once, in order, and so does the journal.
+#[test]
+fn ctrl_z_and_fg_keep_every_line_of_a_streaming_run_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-inventory"))
+        .arg(&inventory)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    std::fs::write(
+        inventory.join("flows/a-ticks.yml"),
+        "name: a-ticks\nsteps:\n  - name: ticks\n    command: for i in $(seq -w 1 30); do echo tick-$i; sleep 0.25; done\n",
+    )
+    .unwrap();
+    let journal = dir.path().join("journal.db");
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_jobdeck"));
+    let Some(tmux) = start_shell("e2e-suspend", 160, 48) else {
+        return;
+    };
+    // No `; echo` after it: the shell would run that at the stop. `fg`
+    // gives the exit status.
+    tmux.text(&format!(
+        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i {}",
+        shell_quote(&dir.path().join("config")),
+        shell_quote(&binary),
+        shell_quote(&journal),
+        shell_quote(&inventory),
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("loaded 18 hosts", Duration::from_secs(20));
+    tmux.keys(&["p"]);
+    tmux.text("local-1");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("1 selected", Duration::from_secs(5));
+    tmux.keys(&["3"]);
+    let screen = tmux.wait_for("Preview: hosts per batch", Duration::from_secs(5));
+    if !screen.contains("Plan · a-ticks") {
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("Choose a flow", Duration::from_secs(5));
+        tmux.keys(&["g", "Enter"]);
+        tmux.wait_for("Plan · a-ticks", Duration::from_secs(5));
+    }
+    tmux.keys(&["s"]);
+    tmux.wait_for("Start this run?", Duration::from_secs(5));
+    tmux.keys(&["y"]);
+    tmux.wait_for("tick-03", Duration::from_secs(20));
+    // Suspended: the shell has the terminal while the host goes on.
+    tmux.keys(&["C-z"]);
+    let shell = tmux.wait_for("Stopped", Duration::from_secs(5));
+    assert!(
+        !shell.contains("tick-"),
+        "the console's screen stayed:\n{shell}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    tmux.text("fg; echo JOBDECK-EXITED-$?");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("finished ok", Duration::from_secs(30));
+    let seen = ticks(&screen);
+    let want: Vec<u32> = (1..=30).collect();
+    assert_eq!(seen, want, "the output pane after fg:\n{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("JOBDECK-EXITED-0", Duration::from_secs(10));
+    // The journal has them once each, in order, too.
+    let show = Command::new(&binary)
+        .arg("--journal")
+        .arg(&journal)
+        .args(["show", "1", "--host", "local-1"])
+        .output()
+        .unwrap();
+    assert!(show.status.success(), "{show:?}");
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert_eq!(ticks(&text), want, "{text}");
 }

@@ -444,9 +444,9 @@ fn seeking_to_the_middle_shows_the_run_as_it_stood_then() {
         "{:?}",
         app.status_text()
     );
-    // q goes back to the list from a replay (the footer says so), and only
-    // then quits.
-    assert!(screen(&app, 80, 24).contains("q back"));
+    // q (as esc, which the footer names) goes back to the list from a
+    // replay, and only then quits.
+    assert!(screen(&app, 80, 24).contains("esc back"));
     app.dispatch(Action::Quit);
     assert!(app.history_view().replay_id().is_none());
     assert!(!app.should_quit());
@@ -511,6 +511,27 @@ fn rerun_asks_first_and_refuses_what_cannot_run() {
     );
     app.dispatch(Action::Cancel);
     assert!(!screen(&app, 80, 24).contains("Rerun the failed hosts"));
+}
+
+/// A replay's footer offers a rerun or a resume only when it would not
+/// be refused (the same rule the question uses).
+#[test]
+fn a_replays_footer_offers_only_what_would_not_be_refused() {
+    let (_dir, path) = journal();
+    let mut app = app(160, 48, &path);
+    let footer = |app: &App| screen(app, 160, 48).lines().last().unwrap().to_string();
+    app.dispatch(Action::Submit); // #2 deploy: failed
+    let failed = footer(&app);
+    assert!(failed.contains("R rerun failed"), "{failed}");
+    assert!(!failed.contains("resume"), "{failed}");
+    app.dispatch(Action::Cancel);
+    app.dispatch(Action::Down); // #1 health: ok
+    app.dispatch(Action::Submit);
+    assert_eq!(app.history_view().replay_id(), Some(1));
+    let ok = footer(&app);
+    assert!(!ok.contains("rerun"), "{ok}");
+    assert!(!ok.contains("resume"), "{ok}");
+    assert!(ok.contains("esc back"), "{ok}");
 }
 
 #[test]

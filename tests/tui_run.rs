@@ -5,7 +5,7 @@
 //! `resume` command continues.
 
 mod console;
-use console::{press, pump_until, root, sample_app, screen, type_keys};
+use console::{press, pump_until, root, sample_app, sample_app_with_keys, screen, type_keys};
 
 use std::path::Path;
 
@@ -455,8 +455,14 @@ fn output_scrolls_searches_and_saves() {
     let text = screen(&app, 160, 48);
     assert!(text.contains("needle in the middle"), "{text}");
     assert!(!app.run_view().following());
+    // The only match: `n` goes round the end back to it, and says so.
+    let found = app.run_view().search_match();
     press(&mut app, KeyCode::Char('n'));
-    assert!(app.status_text().unwrap().contains("not found below"));
+    assert_eq!(app.run_view().search_match(), found);
+    assert_eq!(
+        app.status_text(),
+        Some("search hit BOTTOM, continuing at TOP")
+    );
     // `f` follows the tail again.
     press(&mut app, KeyCode::Char('f'));
     assert!(app.run_view().following());
@@ -631,6 +637,55 @@ fn a_paused_interval_countdown_stands_still_and_says_so() {
     assert!(text.contains("batch 2 starts in 2:01"), "{text}");
 }
 
+/// Texts that say which key to press name the keymap's key: a remapped
+/// one shows its new letter.
+#[test]
+fn state_lines_name_the_keys_of_the_keymap_in_use() {
+    let builtin = run_app(160, 48, synthetic_store());
+    let text = screen(&builtin, 160, 48);
+    assert!(
+        text.contains("— c starts it now, p pauses the countdown"),
+        "{text}"
+    );
+    let (keymap, errors) = jobdeck::tui::keymap::Keymap::with_overrides(
+        "[run]\n\"c\" = \"none\"\n\"o\" = \"confirm\"\n\"p\" = \"none\"\n\"space\" = \"none\"\n\"P\" = \"pause\"\n",
+        Path::new("keymap.toml"),
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut app = sample_app_with_keys(160, 48, keymap);
+    app.show_run_store(synthetic_store());
+    app.run_view_mut().set_fixed_now(T0 + 5_000);
+    let text = screen(&app, 160, 48);
+    assert!(
+        text.contains("— o starts it now, P pauses the countdown"),
+        "{text}"
+    );
+    let running = one_host(&["install"], 0, Vec::new());
+    app.show_run_store(running);
+    let text = screen(&app, 160, 48);
+    assert!(
+        text.contains("running — P pause · a abort · R retry failed · s skip host"),
+        "{text}"
+    );
+}
+
+/// A pane title cut by the border ends with `…`.
+#[test]
+fn a_cut_pane_title_ends_with_an_ellipsis() {
+    let store = one_host(
+        &["stop", "install", "restart-the-application"],
+        2,
+        Vec::new(),
+    );
+    let app = run_app(80, 24, store);
+    let text = screen(&app, 80, 24);
+    let title = text
+        .lines()
+        .find(|l| l.contains("web-01 ▶"))
+        .unwrap_or_default();
+    assert!(title.contains("· step 3/3: restar…┐"), "{text}");
+}
+
 /// Steps are numbered as the headless output and `show` number them: the
 /// flow's steps and the rollback steps apart.
 #[test]
@@ -716,6 +771,38 @@ fn long_lines_are_cut_with_a_mark_and_scroll_sideways() {
     assert!(!moved.contains("w00"), "{moved}");
     press(&mut app, KeyCode::Char('<'));
     assert_eq!(row(&app), first);
+}
+
+#[test]
+fn z_switches_between_wrapping_long_lines_and_scrolling_sideways() {
+    let long: String = (0..40).map(|i| format!("w{i:02} ")).collect();
+    let mut then = vec![output(0, Stream::Stdout, &format!("{long}\n"))];
+    then.push(output(0, Stream::Stderr, &format!("E {long}\n")));
+    then.extend((1..=30).map(|n| output(0, Stream::Stdout, &format!("short {n}\n"))));
+    then.push(output(0, Stream::Stdout, &format!("tail {long}\n")));
+    let store = one_host(&["install"], 0, then);
+    for (width, height) in [(80, 24), (160, 48)] {
+        let mut app = run_app(width, height, store.clone());
+        let text = screen(&app, width, height);
+        assert!(text.contains("follow · no wrap"), "{text}");
+        check("run_long_lines_cut", &app, width, height);
+        press(&mut app, KeyCode::Char('z'));
+        assert!(app.run_view().wrapping());
+        let text = screen(&app, width, height);
+        // Following, the last line shows whole, on as many rows as it needs.
+        assert!(text.contains("follow · wrap"), "{text}");
+        assert!(text.contains("w39"), "{text}");
+        check("run_long_lines_wrapped", &app, width, height);
+        // From the top, the first long line and stderr's, each whole.
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('g'));
+        let text = screen(&app, width, height);
+        assert!(text.matches("w39").count() >= 2, "{text}");
+        assert!(text.contains("│▌E w00"), "{text}");
+        press(&mut app, KeyCode::Char('z'));
+        assert!(!app.run_view().wrapping());
+        assert!(!screen(&app, width, height).contains("w39"));
+    }
 }
 
 // ---- Real runs on local hosts ----------------------------------------------

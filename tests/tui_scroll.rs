@@ -1,11 +1,12 @@
-//! Scrolling the Run view past the store's bounded buffer: the older lines
-//! come back from the journal, meeting the buffer without a seam. A real
+//! Scrolling and searching the Run view past the store's bounded buffer:
+//! the older lines (and a search's matches among them) come back from the
+//! journal, meeting the buffer without a seam. A real
 //! run on the sample inventory's local hosts (`seq 1 20000`), and a run
 //! written to a journal from synthetic events with a 1 KiB buffer, whose
 //! loading and start-of-output markers are snapshots at 80×24.
 
 mod console;
-use console::{press, pump_until, sample_app, screen};
+use console::{press, pump_until, sample_app, screen, type_keys};
 
 use std::path::Path;
 
@@ -113,6 +114,30 @@ async fn a_real_runs_output_scrolls_back_to_its_first_line() {
     assert_eq!(texts[..3], ["── step 1/1: count", "1", "2"]);
     app.dispatch(Action::Bottom);
     assert!(app.run_view().following());
+    // A search from the tail goes round to the first match, in the lines
+    // the store dropped: found in the journal while the run is live.
+    type_keys(&mut app, "/777\n");
+    pump_until(&mut app, &mut rx, "the search", |a| {
+        !a.run_view().searching_journal()
+    })
+    .await;
+    assert_eq!(app.run_view().search_match(), Some((0, 777)));
+    wait_loaded(&mut app, &mut rx).await;
+    let text = screen(&app, 160, 48);
+    assert!(
+        text.contains("search hit BOTTOM, continuing at TOP"),
+        "{text}"
+    );
+    let (top, rows) = shown(&app);
+    let at = (777 - top) as usize;
+    assert_eq!(rows[at].as_ref().unwrap().1, "777");
+    type_keys(&mut app, "n");
+    pump_until(&mut app, &mut rx, "the next match", |a| {
+        !a.run_view().searching_journal()
+    })
+    .await;
+    assert_eq!(app.run_view().search_match(), Some((0, 1777)));
+    app.dispatch(Action::Bottom);
     app.dispatch(Action::FocusNext);
     assert!(live, "the run ended before its older lines were read");
     pump_until(&mut app, &mut rx, "the run to end", |a| {
@@ -254,14 +279,9 @@ fn synthetic_run(path: &Path) -> RunStore {
     store
 }
 
-fn check(name: &str, app: &App) {
-    insta::with_settings!({ snapshot_suffix => "80x24" }, {
-        insta::assert_snapshot!(name, screen(app, 80, 24));
-    });
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loading_and_start_markers_at_80x24() {
+/// The console at 80×24 showing `synthetic_run`, its journal in a
+/// temporary directory (kept alive by the first value).
+async fn synthetic_app() -> (tempfile::TempDir, App, mpsc::Receiver<AppMessage>) {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.db");
     let store = tokio::task::spawn_blocking({
@@ -272,12 +292,24 @@ async fn loading_and_start_markers_at_80x24() {
     .unwrap();
     let first = store.hosts[0].first_line();
     assert!(first > 200, "{first}");
-    let (tx, mut rx) = mpsc::channel(64);
+    let (tx, rx) = mpsc::channel(64);
     let mut app = sample_app(80, 24);
     app.set_task_sender(tx);
-    app.set_journal(Some(journal.clone()));
+    app.set_journal(Some(journal));
     app.show_run_store(store.shared());
     app.run_view_mut().set_fixed_now(T0 + 60_000);
+    (dir, app, rx)
+}
+
+fn check(name: &str, app: &App) {
+    insta::with_settings!({ snapshot_suffix => "80x24" }, {
+        insta::assert_snapshot!(name, screen(app, 80, 24));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_and_start_markers_at_80x24() {
+    let (_dir, mut app, mut rx) = synthetic_app().await;
     app.dispatch(Action::FocusNext);
     app.dispatch(Action::Top);
     // The read is in flight until its message is taken in.
@@ -356,4 +388,57 @@ fn without_a_runtime_the_read_is_inline_and_a_mismatch_is_said() {
     assert!(problem.contains("journal has"), "{problem}");
     let text = screen(&app, 80, 24);
     assert!(text.contains("older output unavailable"), "{text}");
+}
+
+/// The match last jumped to, once any journal search behind it is done.
+async fn match_after(
+    app: &mut App,
+    rx: &mut mpsc::Receiver<AppMessage>,
+    keys: &str,
+) -> Option<u64> {
+    type_keys(app, keys);
+    pump_until(app, rx, "the search", |a| !a.run_view().searching_journal()).await;
+    wait_loaded(app, rx).await;
+    app.run_view().search_match().map(|(_, line)| line)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_goes_both_ways_over_the_whole_output_and_wraps_like_vim() {
+    let (_dir, mut app, mut rx) = synthetic_app().await;
+    // "line 12" is on lines 12 and 121..=129 (120 is "warning 120"): all
+    // dropped by the store, so only the journal can find them.
+    assert_eq!(match_after(&mut app, &mut rx, "/line 12\n").await, Some(12));
+    assert_eq!(
+        app.status_text(),
+        Some("search hit BOTTOM, continuing at TOP")
+    );
+    assert!(!app.run_view().following());
+    check("run_search_match", &app);
+    assert_eq!(match_after(&mut app, &mut rx, "n").await, Some(121));
+    assert_eq!(match_after(&mut app, &mut rx, "n").await, Some(122));
+    assert_eq!(match_after(&mut app, &mut rx, "N").await, Some(121));
+    assert_eq!(match_after(&mut app, &mut rx, "NN").await, Some(129));
+    assert_eq!(
+        app.status_text(),
+        Some("search hit TOP, continuing at BOTTOM")
+    );
+    // `?` searches backward and `n` goes on backward; the buffer's
+    // "warning 300" and the journal's "warning 30" are one search.
+    let last = match_after(&mut app, &mut rx, "f?warning 30\n").await;
+    assert_eq!(last, Some(300));
+    assert!(screen(&app, 80, 24).contains("warning 300"));
+    assert_eq!(match_after(&mut app, &mut rx, "n").await, Some(30));
+    assert_eq!(match_after(&mut app, &mut rx, "n").await, Some(300));
+    // Nothing anywhere: said, and the pane stays.
+    let top = app.run_view().top_line();
+    type_keys(&mut app, "/no such text\n");
+    pump_until(&mut app, &mut rx, "the search", |a| {
+        !a.run_view().searching_journal()
+    })
+    .await;
+    assert_eq!(
+        app.status_text(),
+        Some("'no such text' not found in web-01's output")
+    );
+    assert_eq!(app.run_view().top_line(), top);
 }

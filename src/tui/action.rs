@@ -122,8 +122,11 @@ pub enum Action {
     CycleSplit,
     TogglePin,
     Search,
+    SearchBackward,
     SearchNext,
     SearchPrev,
+    /// Long lines wrap, or the pane scrolls sideways.
+    ToggleWrap,
     SaveOutput,
     SaveHosts,
     // Not bindable: produced by the event loop
@@ -320,9 +323,27 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "1, 2, 3 or 4 hosts side by side",
     ),
     ("pin", Action::TogglePin, "pin a host into the split view"),
-    ("search", Action::Search, "search the output"),
-    ("search_next", Action::SearchNext, "next match"),
-    ("search_prev", Action::SearchPrev, "previous match"),
+    ("search", Action::Search, "search the output forward"),
+    (
+        "search_backward",
+        Action::SearchBackward,
+        "search the output backward",
+    ),
+    (
+        "search_next",
+        Action::SearchNext,
+        "next match, the way the search went",
+    ),
+    (
+        "search_prev",
+        Action::SearchPrev,
+        "next match the other way",
+    ),
+    (
+        "wrap",
+        Action::ToggleWrap,
+        "wrap long lines, or scroll them sideways",
+    ),
     (
         "save_output",
         Action::SaveOutput,

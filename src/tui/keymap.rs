@@ -218,7 +218,10 @@ impl Keymap {
                 .get(c)
                 .map(|b| {
                     b.iter()
-                        .filter(|(_, a)| *a == action)
+                        // A key an earlier context takes means something else here.
+                        .filter(|(k, a)| {
+                            *a == action && self.lookup(contexts, k).as_ref() == Some(action)
+                        })
                         .map(|(k, _)| *k)
                         .collect()
                 })

@@ -23,6 +23,7 @@ pub mod app;
 pub mod config;
 pub mod effects;
 pub mod key;
+pub mod key_names;
 pub mod keymap;
 pub mod layout;
 pub mod message;

@@ -24,12 +24,17 @@ pub fn root() -> PathBuf {
 
 /// The console at `width`×`height` on the sample inventory, its clock fixed.
 pub fn sample_app(width: u16, height: u16) -> App {
+    sample_app_with_keys(width, height, Keymap::builtin())
+}
+
+/// `sample_app` with another keymap.
+pub fn sample_app_with_keys(width: u16, height: u16, keymap: Keymap) -> App {
     let inventory = Inventory::load(&[root()
         .join("sample-inventory")
         .to_string_lossy()
         .into_owned()])
     .unwrap();
-    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    let mut app = App::new(Theme::default_theme(), keymap);
     app.set_fixed_clock("12:00:00");
     app.dispatch(Action::Resize(width, height));
     app.set_inventory(Arc::new(inventory), root());
@@ -48,10 +53,13 @@ pub fn press(app: &mut App, code: KeyCode) {
     app.on_event(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-/// Each character of `text` as a key press.
+/// Each character of `text` as a key press (`\n` is Enter).
 pub fn type_keys(app: &mut App, text: &str) {
     for c in text.chars() {
-        press(app, KeyCode::Char(c));
+        match c {
+            '\n' => press(app, KeyCode::Enter),
+            c => press(app, KeyCode::Char(c)),
+        }
     }
 }
 

@@ -185,14 +185,12 @@ impl App {
                 self.active_view().hints(),
                 vec![
                     Hint::new(Action::Help, "help"),
-                    Hint::new(
-                        Action::Quit,
-                        if self.in_history_replay() {
-                            "back"
-                        } else {
-                            "quit"
-                        },
-                    ),
+                    // A replay's q goes back (its own binding, before quit's).
+                    if self.in_history_replay() {
+                        Hint::new(Action::Cancel, "back")
+                    } else {
+                        Hint::new(Action::Quit, "quit")
+                    },
                 ],
             )
         };
@@ -244,6 +242,10 @@ impl App {
         let theme = &self.theme;
         let mut sections: Vec<(&str, KeyContext)> = self.active_view().help_sections();
         sections.push(("Everywhere", KeyContext::Global));
+        // The contexts under the help: a global key the view binds itself
+        // is listed with the view's keys, not here.
+        let mut under = self.active_view().key_contexts();
+        under.push(KeyContext::Global);
         let mut lines = Vec::new();
         for (title, context) in sections {
             if !lines.is_empty() {
@@ -252,6 +254,12 @@ impl App {
             lines.push(Line::from(Span::styled(title.to_string(), theme.title())));
             let mut actions: Vec<(Action, Vec<String>)> = Vec::new();
             for (key, action) in self.keymap.bindings(context) {
+                // A key the view takes for something else is not this one.
+                if context == KeyContext::Global
+                    && self.keymap.lookup(&under, &key).as_ref() != Some(&action)
+                {
+                    continue;
+                }
                 match actions.iter_mut().find(|(a, _)| *a == action) {
                     Some((_, keys)) => keys.push(key.to_string()),
                     None => actions.push((action, vec![key.to_string()])),

@@ -27,7 +27,8 @@ use tokio::sync::mpsc;
 
 use super::action::{Action, ViewId};
 use super::effects::{AppRequest, Effect, Effects, StatusLevel};
-use super::keymap::Keymap;
+use super::key_names::KeyNames;
+use super::keymap::{KeyContext, Keymap};
 use super::layout::Screen;
 use super::message::AppMessage;
 use super::run_store::SharedRunStore;
@@ -158,14 +159,20 @@ macro_rules! with_view {
 
 impl App {
     pub fn new(theme: Theme, keymap: Keymap) -> App {
+        // Texts that name keys take them from the keymap in use.
+        let keys = KeyNames::new(std::sync::Arc::new(keymap.clone()), &[KeyContext::Run]);
+        let mut run = RunView::new();
+        run.set_key_names(keys.clone());
+        let mut history = HistoryView::new();
+        history.set_key_names(keys.with_contexts(&[KeyContext::Replay, KeyContext::Run]));
         App {
             theme,
             keymap,
             view: ViewId::Inventory,
             inventory: InventoryView::new(),
             planner: PlannerView::new(),
-            run: RunView::new(),
-            history: HistoryView::new(),
+            run,
+            history,
             flows: FlowsView::new(),
             schedules: SchedulesView::new(),
             dialog: None,

@@ -12,10 +12,14 @@
 //!
 //! - `host`: one host's lines, digest and line making.
 //! - `older`: asking the journal for lines the store dropped.
+//! - `dropped_matches`, `needle`: searching those lines, and the rule a
+//!   line matches a search by.
 //! - `gates`: the guard's hits, the run lock, pre-flight, a refusal.
 
+mod dropped_matches;
 mod gates;
 mod host;
+mod needle;
 mod older;
 pub mod screen_line;
 
@@ -26,9 +30,11 @@ use crate::engine::events::{
     BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
     UnixMillis, WaitReason,
 };
+pub use dropped_matches::{DroppedMatches, MatchRequest};
 pub use gates::{Gates, LockWait};
 pub use host::{HostRecord, LineKind, LineMaker, OutputLine};
-pub use older::{LineReplay, OLDER_WINDOW_LINES, OlderLines, OlderRequest};
+pub use needle::Needle;
+pub use older::{LineReplay, MAX_MATCHES, OLDER_WINDOW_LINES, OlderLines, OlderRequest};
 
 /// A store shared by the absorbing task and the UI.
 pub type SharedRunStore = Arc<Mutex<RunStore>>;

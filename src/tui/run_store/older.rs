@@ -6,6 +6,7 @@
 
 use super::RunStore;
 use super::host::{LineKind, LineMaker, OutputLine};
+use super::needle::Needle;
 use crate::engine::events::{HostIndex, InstanceId, StepOutcome};
 
 /// Most lines read back from the journal and kept at once (for the host in
@@ -77,7 +78,12 @@ struct NumberedLines {
     /// Past the journal's cut marker the store's numbers are unknown: the
     /// lines are kept unnumbered, to be placed by the store's own lines.
     after_cut: Option<Vec<OutputLine>>,
+    /// A search: the numbers of the lines before `check` that match.
+    find: Option<(Needle, Vec<u64>)>,
 }
+
+/// Most matches one search of a host's output keeps.
+pub const MAX_MATCHES: usize = 100_000;
 
 impl NumberedLines {
     fn push(&mut self, kind: LineKind, text: String) {
@@ -90,6 +96,13 @@ impl NumberedLines {
         }
         let n = self.made;
         self.made += 1;
+        if let Some((needle, found)) = &mut self.find
+            && n < self.check.start
+            && found.len() < MAX_MATCHES
+            && needle.is_in(&text)
+        {
+            found.push(n);
+        }
         let to = if self.keep.contains(&n) {
             &mut self.kept
         } else if self.check.contains(&n) {
@@ -134,6 +147,14 @@ impl LineReplay {
             current: None,
             cut: None,
         }
+    }
+
+    /// Finds the lines before `check` (the store's first buffered ones)
+    /// that hold `needle`, numbered as the store did.
+    pub fn searching(needle: Needle, check: std::ops::Range<u64>) -> LineReplay {
+        let mut replay = LineReplay::new(0..0, check);
+        replay.lines.find = Some((needle, Vec::new()));
+        replay
     }
 
     /// Takes one item; false once every line wanted is made.
@@ -185,14 +206,7 @@ impl LineReplay {
     ) -> Option<Option<Vec<OutputLine>>> {
         let (cut_at, marker) = self.cut.as_ref()?;
         let after = self.lines.after_cut.as_deref().unwrap_or_default();
-        let found = (0..=after.len().saturating_sub(check.len()))
-            .rev()
-            .find(|&j| !check.is_empty() && after[j..].starts_with(check));
-        let Some(j) = found else {
-            return Some(None);
-        };
-        // The store's line `check_from` is the journal's `after[j]`.
-        let Some(tail_start) = check_from.checked_sub(j as u64).filter(|t| t >= cut_at) else {
+        let Some(tail_start) = self.tail_start(check_from, check)? else {
             return Some(None);
         };
         let keep = self.lines.keep.clone();
@@ -211,6 +225,48 @@ impl LineReplay {
             })
             .collect();
         Some(Some(lines))
+    }
+
+    /// The store's number of the first line after the cut: where the
+    /// store's first lines (`check`, from `check_from`) are in the
+    /// journal's tail. `None` without a cut; `Some(None)` when the store's
+    /// lines are not (yet) in the journal.
+    fn tail_start(&self, check_from: u64, check: &[OutputLine]) -> Option<Option<u64>> {
+        let (cut_at, _) = self.cut.as_ref()?;
+        let after = self.lines.after_cut.as_deref().unwrap_or_default();
+        let found = (0..=after.len().saturating_sub(check.len()))
+            .rev()
+            .find(|&j| !check.is_empty() && after[j..].starts_with(check));
+        // The store's line `check_from` is the journal's `after[j]`.
+        Some(found.and_then(|j| check_from.checked_sub(j as u64).filter(|t| t >= cut_at)))
+    }
+
+    /// A search's answer: the numbers of the matching lines before the
+    /// store's first buffered one (`check_from`, whose lines are `check`).
+    /// `None` while the journal has not reached the store's lines. The cut
+    /// marker is a line of its own, so no match spans it.
+    pub fn matches(&self, check_from: u64, check: &[OutputLine]) -> Option<Vec<u64>> {
+        let (needle, found) = self.lines.find.as_ref()?;
+        let mut found = found.clone();
+        match self.tail_start(check_from, check) {
+            Some(Some(tail_start)) => {
+                let after = self.lines.after_cut.as_deref().unwrap_or_default();
+                found.extend(
+                    after
+                        .iter()
+                        .enumerate()
+                        .map(|(j, line)| (tail_start + j as u64, line))
+                        .take_while(|(n, _)| *n < check_from)
+                        .filter(|(_, line)| needle.is_in(&line.text))
+                        .map(|(n, _)| n)
+                        .take(MAX_MATCHES.saturating_sub(found.len())),
+                );
+                Some(found)
+            }
+            Some(None) => None,
+            None if self.complete() && self.lines.checked == check => Some(found),
+            None => None,
+        }
     }
 
     /// No more items: the last attempt's end, and the host's (it flushes

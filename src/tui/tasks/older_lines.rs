@@ -22,6 +22,28 @@ pub fn read_older(request: OlderRequest) -> OlderLines {
     }
 }
 
+/// Feeds one host's journal items to `replay` until it has what it wants
+/// (or, with all of them, ends it).
+pub(super) fn feed(
+    journal: &crate::journal::Journal,
+    instance: crate::engine::events::InstanceId,
+    host: crate::engine::events::HostIndex,
+    replay: &mut LineReplay,
+) -> Result<(), String> {
+    let mut stopped_early = false;
+    journal
+        .for_each_host_item(instance, host, |item| {
+            let more = replay.item(item);
+            stopped_early = !more;
+            more
+        })
+        .map_err(|e| e.to_string())?;
+    if !stopped_early {
+        replay.end();
+    }
+    Ok(())
+}
+
 fn read_older_lines(request: &OlderRequest) -> Result<(u64, Vec<OutputLine>), String> {
     let path = &request.journal;
     // Reading never creates a journal.
@@ -32,17 +54,7 @@ fn read_older_lines(request: &OlderRequest) -> Result<(u64, Vec<OutputLine>), St
     let deadline = std::time::Instant::now() + WRITER_CATCH_UP;
     loop {
         let mut replay = LineReplay::new(request.lines.clone(), check.clone());
-        let mut stopped_early = false;
-        journal
-            .for_each_host_item(request.instance, request.host, |item| {
-                let more = replay.item(item);
-                stopped_early = !more;
-                more
-            })
-            .map_err(|e| e.to_string())?;
-        if !stopped_early {
-            replay.end();
-        }
+        feed(&journal, request.instance, request.host, &mut replay)?;
         match replay.across_cut(request.check_from, &request.check) {
             Some(Some(lines)) => return Ok((request.lines.start, lines)),
             Some(None) => {} // the journal has not caught up yet

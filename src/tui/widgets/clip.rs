@@ -1,5 +1,7 @@
 //! Text that does not fit: cut with an ellipsis, or wrapped between words.
 
+use ratatui::text::Span;
+
 /// At most `width` characters; a cut text ends with `…`.
 pub fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -11,6 +13,33 @@ pub fn clip(text: &str, width: usize) -> String {
         cut.push('…');
         cut
     }
+}
+
+/// Styled pieces of one line (a pane's title) in at most `width`
+/// characters; a cut line ends with `…` in the style of the piece it cut.
+pub fn clip_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let total: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    if total <= width {
+        return spans;
+    }
+    let mut left = width.saturating_sub(1);
+    let mut out = Vec::new();
+    for span in spans {
+        if width == 0 {
+            break;
+        }
+        let count = span.content.chars().count();
+        if count < left || (count == left && left > 0) {
+            left -= count;
+            out.push(span);
+            continue;
+        }
+        let mut cut: String = span.content.chars().take(left).collect();
+        cut.push('…');
+        out.push(Span::styled(cut, span.style));
+        break;
+    }
+    out
 }
 
 /// `text` in lines of at most `width` characters, broken between words
@@ -57,6 +86,30 @@ mod tests {
         assert_eq!(clip("deployment", 6), "deplo…");
         assert_eq!(clip("x", 0), "");
         assert_eq!(clip("ünïcödé", 4), "ünï…");
+    }
+
+    #[test]
+    fn a_cut_title_ends_with_a_mark() {
+        let spans = || {
+            vec![
+                Span::raw(" web-01 "),
+                Span::raw("ok"),
+                Span::raw(" · step 3/3: restart "),
+            ]
+        };
+        let text = |spans: Vec<Span<'static>>| {
+            spans
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect::<String>()
+        };
+        assert_eq!(
+            text(clip_spans(spans(), 80)),
+            " web-01 ok · step 3/3: restart "
+        );
+        assert_eq!(text(clip_spans(spans(), 22)), " web-01 ok · step 3/3…");
+        assert_eq!(text(clip_spans(spans(), 9)), " web-01 …");
+        assert_eq!(text(clip_spans(spans(), 0)), "");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::{HistoryView, Message, Mode};
 use crate::engine::events::{InstanceId, InstanceStatus};
 use crate::tui::action::Action;
 use crate::tui::effects::Effects;
+use crate::tui::key_names::KeyNames;
 use crate::tui::tasks::children::{self, ChildEvent, ChildKind, ChildRun};
 use crate::tui::widgets::dialog::{Dialog, DialogKind};
 
@@ -18,6 +19,27 @@ pub struct EndedRun {
     pub status: InstanceStatus,
     /// Hosts that failed (or were cut off) in it.
     pub failed: usize,
+}
+
+impl EndedRun {
+    /// Why a rerun or resume of this run would be refused, if it would:
+    /// the question, and the footer offering the key, ask this alike.
+    pub fn refusal(&self, kind: ChildKind, keys: &KeyNames) -> Option<String> {
+        let (id, status) = (self.id, self.status);
+        match kind {
+            ChildKind::Rerun if self.failed == 0 && status == InstanceStatus::Ok => {
+                Some(format!("run #{id} has no failed hosts: nothing to rerun"))
+            }
+            ChildKind::Rerun if !status.is_final() => Some(format!(
+                "run #{id} is still {status}: rerun it when it ends"
+            )),
+            ChildKind::Resume if status != InstanceStatus::Interrupted => Some(format!(
+                "run #{id} is {status}; only interrupted runs resume ({} reruns failed hosts)",
+                keys.of(&Action::RerunFailed)
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Child runs shown at the bottom of the list.
@@ -37,13 +59,8 @@ pub struct ChildJob {
 impl HistoryView {
     /// Asks before a rerun or resume of the run under the cursor (or open).
     pub(super) fn ask(&mut self, kind: ChildKind, fx: &mut Effects<Message>) {
-        let facts = match (&self.mode, &self.open_run) {
-            (Mode::Replay, Some(r)) => EndedRun {
-                id: r.id,
-                flow: r.plan.flow.clone(),
-                status: r.plan.status,
-                failed: r.plan.failed_hosts,
-            },
+        let facts = match (&self.mode, self.replayed_run()) {
+            (Mode::Replay, Some(run)) => run,
             _ => match self.selected_summary() {
                 Some(s) => EndedRun {
                     id: s.id,
@@ -61,31 +78,24 @@ impl HistoryView {
     /// the Run view shows after it ended: the same question and the same
     /// child run), or says why there is nothing to do.
     pub fn ask_about(&mut self, kind: ChildKind, run: EndedRun, fx: &mut Effects<Message>) {
-        let EndedRun {
-            id,
-            flow,
-            status,
-            failed,
-        } = run;
-        let refusal = match kind {
-            ChildKind::Rerun if failed == 0 && status == InstanceStatus::Ok => {
-                Some(format!("run #{id} has no failed hosts: nothing to rerun"))
-            }
-            ChildKind::Rerun if !status.is_final() => Some(format!(
-                "run #{id} is still {status}: rerun it when it ends"
-            )),
-            ChildKind::Resume if status != InstanceStatus::Interrupted => Some(format!(
-                "run #{id} is {status}; only interrupted runs resume (R reruns failed hosts)"
-            )),
-            _ => None,
-        };
-        match refusal {
+        match run.refusal(kind, &self.keys) {
             Some(text) => fx.warn(text),
             None => fx.dialog(match kind {
-                ChildKind::Rerun => Dialog::rerun(id, &flow),
-                ChildKind::Resume => Dialog::resume(id, &flow),
+                ChildKind::Rerun => Dialog::rerun(run.id, &run.flow),
+                ChildKind::Resume => Dialog::resume(run.id, &run.flow),
             }),
         }
+    }
+
+    /// The replay's run, as a rerun or resume question sees it.
+    pub(super) fn replayed_run(&self) -> Option<EndedRun> {
+        let r = self.open_run.as_ref()?;
+        Some(EndedRun {
+            id: r.id,
+            flow: r.plan.flow.clone(),
+            status: r.plan.status,
+            failed: r.plan.failed_hosts,
+        })
     }
 
     /// The dialog's answer: start it, or not.

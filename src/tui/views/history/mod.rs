@@ -34,9 +34,10 @@ use crate::engine::events::{InstanceId, InstanceStatus};
 use crate::journal::InstanceSummary;
 use crate::tui::action::Action;
 use crate::tui::effects::Effects;
+use crate::tui::key_names::KeyNames;
 use crate::tui::keymap::KeyContext;
 use crate::tui::run_store::SharedRunStore;
-use crate::tui::tasks::children::ChildEvent;
+use crate::tui::tasks::children::{ChildEvent, ChildKind};
 use crate::tui::tasks::history::{Advance, Built, Listing};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::dialog::DialogKind;
@@ -112,6 +113,8 @@ pub struct HistoryView {
     playback: Playback,
     jobs: Vec<ChildJob>,
     area: Rect,
+    /// The keys texts name (a replay's, then the Run view's).
+    keys: KeyNames,
 }
 
 impl Default for HistoryView {
@@ -121,6 +124,12 @@ impl Default for HistoryView {
 }
 
 impl HistoryView {
+    /// The keymap texts take key names from.
+    pub fn set_key_names(&mut self, keys: KeyNames) {
+        self.run.set_key_names(keys.clone());
+        self.keys = keys;
+    }
+
     pub fn new() -> HistoryView {
         HistoryView {
             journal: None,
@@ -143,6 +152,7 @@ impl HistoryView {
             playback: Playback::new(0),
             jobs: Vec::new(),
             area: Rect::default(),
+            keys: KeyNames::default().with_contexts(&[KeyContext::Replay, KeyContext::Run]),
         }
     }
 
@@ -299,7 +309,20 @@ impl View for HistoryView {
                 Hint::new(Action::RerunFailed, "rerun failed"),
                 Hint::new(Action::ResumeRun, "resume"),
             ],
-            Mode::Replay => self.run.hints(),
+            Mode::Replay => {
+                // Only what would not be refused.
+                let refused = |kind| {
+                    self.replayed_run()
+                        .is_none_or(|r| r.refusal(kind, &self.keys).is_some())
+                };
+                let mut hints = self.run.hints();
+                hints.retain(|hint| match hint.actions.first() {
+                    Some(Action::RerunFailed) => !refused(ChildKind::Rerun),
+                    Some(Action::ResumeRun) => !refused(ChildKind::Resume),
+                    _ => true,
+                });
+                hints
+            }
         }
     }
 

@@ -35,6 +35,7 @@ impl HistoryView {
     /// A Run view for a replay, on this view's journal.
     pub(super) fn replay_run_view(&self) -> RunView {
         let mut run = RunView::new();
+        run.set_key_names(self.keys.clone());
         if let Some(path) = &self.journal {
             run.set_journal(path.clone());
         }
@@ -252,9 +253,14 @@ impl HistoryView {
                 self.ask(tasks::children::ChildKind::Rerun, fx)
             }
             Action::ResumeRun => self.ask(tasks::children::ChildKind::Resume, fx),
-            Action::TogglePause | Action::Confirm | Action::AbortRun | Action::SkipHost => fx.warn(
-                "a replay cannot be controlled: R reruns its failed hosts, u resumes it if interrupted; live runs are in Run (4)",
-            ),
+            Action::TogglePause | Action::Confirm | Action::AbortRun | Action::SkipHost => {
+                fx.warn(format!(
+                    "a replay cannot be controlled: {} reruns its failed hosts, {} resumes it if interrupted; live runs are in Run ({})",
+                    self.keys.of(&Action::RerunFailed),
+                    self.keys.of(&Action::ResumeRun),
+                    self.keys.of(&Action::ShowView(crate::tui::action::ViewId::Run)),
+                ))
+            }
             Action::Cancel if self.run.search_term().is_empty() => {
                 return self.close_replay(fx);
             }

@@ -9,14 +9,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::gates::{gate_lines, gate_state, host_note};
-use super::output_line::{marker_line, output_line};
+use super::output_line::{marker_line, output_line, wrapped_line};
 use super::pane::{PaneLine, line_span};
 use super::{MAX_SPLIT, OutputLayout, Pane, ReplayBar, RunView};
 use crate::engine::events::{HostIndex, HostStatus, UnixMillis, WaitReason};
 use crate::hostlist;
+use crate::tui::action::Action;
 use crate::tui::run_store::{Counts, HostRecord, RunStore};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::clip::clip;
+use crate::tui::widgets::clip::{clip, clip_spans};
 use crate::tui::widgets::durations::{countdown, elapsed, timeline};
 use crate::tui::widgets::panel::panel;
 use crate::tui::widgets::scroll_list::keep_in_view;
@@ -134,21 +135,27 @@ impl RunView {
     /// What the run waits for, or how it ended.
     fn state_line(&self, store: &RunStore, theme: &Theme, now: UnixMillis) -> Line<'static> {
         let warn = theme.fg(theme.colors.warning);
+        let key = |action: Action| self.keys.of(&action);
         if self.replay.is_some() && !store.status.is_final() {
             return Line::from(Span::styled(
-                " replay: live controls are off — R reruns failed hosts, u resumes",
+                format!(
+                    " replay: live controls are off — {} reruns failed hosts, {} resumes",
+                    key(Action::RerunFailed),
+                    key(Action::ResumeRun)
+                ),
                 theme.muted(),
             ));
         }
-        if let Some(line) = gate_state(store, theme, now) {
+        if let Some(line) = gate_state(store, theme, now, &self.keys) {
             return line;
         }
         if let Some(approval) = &store.approval {
             return Line::from(Span::styled(
                 format!(
-                    " ⏸ batch {} waits for approval: {} — c approves",
+                    " ⏸ batch {} waits for approval: {} — {} approves",
                     approval.batch + 1,
-                    crate::report::sanitize::one_line(&approval.message)
+                    crate::report::sanitize::one_line(&approval.message),
+                    key(Action::Confirm)
                 ),
                 warn,
             ));
@@ -156,24 +163,34 @@ impl RunView {
         if let Some(wait) = store.waiting {
             let text = match wait.reason {
                 WaitReason::Interval if store.paused => format!(
-                    " ⏸ paused: the countdown to batch {} stopped at {} — p resumes it",
+                    " ⏸ paused: the countdown to batch {} stopped at {} — {} resumes it",
                     wait.next_batch + 1,
-                    countdown(wait.held_left.unwrap_or(0))
+                    countdown(wait.held_left.unwrap_or(0)),
+                    key(Action::TogglePause)
                 ),
                 WaitReason::Interval => {
                     let left = wait.until.map(|u| (u - now).max(0)).unwrap_or(0);
                     format!(
-                        " ⏳ batch {} starts in {} — c starts it now, p pauses the countdown",
+                        " ⏳ batch {} starts in {} — {} starts it now, {} pauses the countdown",
                         wait.next_batch + 1,
-                        countdown(left)
+                        countdown(left),
+                        key(Action::Confirm),
+                        key(Action::TogglePause)
                     )
                 }
                 WaitReason::Confirm => {
-                    format!(" ⏸ batch {} is ready — c confirms it", wait.next_batch + 1)
+                    format!(
+                        " ⏸ batch {} is ready — {} confirms it",
+                        wait.next_batch + 1,
+                        key(Action::Confirm)
+                    )
                 }
                 WaitReason::Failure => format!(
-                    " ⏸ paused: hosts failed — c goes on with batch {}, R retries failed, a aborts",
-                    wait.next_batch + 1
+                    " ⏸ paused: hosts failed — {} goes on with batch {}, {} retries failed, {} aborts",
+                    key(Action::Confirm),
+                    wait.next_batch + 1,
+                    key(Action::RerunFailed),
+                    key(Action::AbortRun)
                 ),
                 WaitReason::Lock => " ⏳ waiting for the run's lock".to_owned(),
             };
@@ -181,7 +198,10 @@ impl RunView {
         }
         if store.paused {
             return Line::from(Span::styled(
-                " ⏸ paused: no new host starts (running ones finish) — p resumes",
+                format!(
+                    " ⏸ paused: no new host starts (running ones finish) — {} resumes",
+                    key(Action::TogglePause)
+                ),
                 warn,
             ));
         }
@@ -204,7 +224,13 @@ impl RunView {
             return Line::from(Span::styled(" preparing the run…", theme.muted()));
         }
         Line::from(Span::styled(
-            " running — p pause · a abort · R retry failed · s skip host",
+            format!(
+                " running — {} pause · {} abort · {} retry failed · {} skip host",
+                key(Action::TogglePause),
+                key(Action::AbortRun),
+                key(Action::RerunFailed),
+                key(Action::SkipHost)
+            ),
             theme.muted(),
         ))
     }
@@ -345,28 +371,54 @@ impl RunView {
             rows.end = rows.end.min(top + height.saturating_sub(1));
             lines.push(marker_line(&PaneLine::StartOfOutput, theme));
         }
-        let mut in_gap = false;
-        for i in rows {
-            let row = self.row(host, h, i);
-            match row {
-                PaneLine::Line(kind, text) => {
-                    in_gap = false;
-                    lines.push(output_line(
-                        kind,
-                        &text,
-                        &self.term,
-                        width,
-                        self.column,
-                        theme,
-                    ));
+        let following = self.follow || !primary;
+        if self.wrap && following {
+            // The tail's rows, from the last line up until the pane is full.
+            let mut tail: Vec<Line> = Vec::new();
+            for i in (first..end).rev() {
+                if let PaneLine::Line(kind, text) = self.row(host, h, i) {
+                    let mut rows = wrapped_line(kind, &text, &self.search.term, width, theme);
+                    rows.append(&mut tail);
+                    tail = rows;
                 }
-                // One note per run of missing lines; the rest stay blank.
-                _ if in_gap => lines.push(marker_line(&PaneLine::Blank, theme)),
-                other => {
-                    in_gap = true;
-                    lines.push(marker_line(&other, theme));
+                if tail.len() as u64 >= height {
+                    break;
                 }
             }
+            let skip = tail.len().saturating_sub(height as usize);
+            lines.extend(tail.into_iter().skip(skip));
+        } else {
+            let mut in_gap = false;
+            for i in rows {
+                let row = self.row(host, h, i);
+                match row {
+                    PaneLine::Line(kind, text) if self.wrap => {
+                        in_gap = false;
+                        lines.extend(wrapped_line(kind, &text, &self.search.term, width, theme));
+                    }
+                    PaneLine::Line(kind, text) => {
+                        in_gap = false;
+                        lines.push(output_line(
+                            kind,
+                            &text,
+                            &self.search.term,
+                            width,
+                            self.column,
+                            theme,
+                        ));
+                    }
+                    // One note per run of missing lines; the rest stay blank.
+                    _ if in_gap => lines.push(marker_line(&PaneLine::Blank, theme)),
+                    other => {
+                        in_gap = true;
+                        lines.push(marker_line(&other, theme));
+                    }
+                }
+                if lines.len() as u64 >= height {
+                    break;
+                }
+            }
+            lines.truncate(height as usize);
         }
         let (glyph, color) = host_look(theme, host.status);
         let mut title = vec![
@@ -391,7 +443,16 @@ impl RunView {
         } else {
             format!("line {}/{}", top + 1, end)
         };
-        let mut bottom = vec![Span::styled(format!(" {position} "), theme.accent())];
+        // Which way long lines go: wrapped, or cut (scrolled sideways).
+        let long_lines = match (self.wrap, self.column) {
+            (true, _) => "wrap".to_string(),
+            (false, 0) => "no wrap".to_string(),
+            (false, column) => format!("no wrap · col {}", column + 1),
+        };
+        let mut bottom = vec![Span::styled(
+            format!(" {position} · {long_lines} "),
+            theme.accent(),
+        )];
         // Where the rest is, unless scrolling up reads it back here.
         if host.first_line() > 0 && !(primary && self.reads_older(store, host)) {
             bottom.push(Span::styled(
@@ -405,7 +466,7 @@ impl RunView {
             ));
         }
         let mut block = panel("", primary && self.focus == Pane::Output, theme)
-            .title(Line::from(title))
+            .title(Line::from(clip_spans(title, width)))
             .title_bottom(Line::from(bottom).right_aligned());
         if let Some(note) = host_note(store, h) {
             block = block.title_bottom(Line::from(Span::styled(
@@ -413,11 +474,14 @@ impl RunView {
                 theme.fg(theme.colors.warning),
             )));
         }
-        if let Some(search) = &self.search
+        if let Some((search, _)) = &self.search.input
             && primary
         {
             block = block.title_bottom(Line::from(vec![
-                Span::styled(" / ", theme.accent().add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!(" {} ", self.search.direction.prompt()),
+                    theme.accent().add_modifier(Modifier::BOLD),
+                ),
                 Span::styled(
                     format!("{}▏ ", search.visible_tail(width / 2)),
                     theme.text(),
@@ -469,7 +533,7 @@ impl RunView {
                 block_lines.push(output_line(
                     line.kind,
                     &line.text,
-                    &self.term,
+                    &self.search.term,
                     width,
                     self.column,
                     theme,
@@ -489,6 +553,7 @@ impl RunView {
             store.hosts.len(),
             blocks.len()
         );
+        let title = clip(&title, width);
         frame.render_widget(
             Paragraph::new(lines).block(panel(&title, self.focus == Pane::Output, theme)),
             area,

@@ -74,6 +74,7 @@ pub(super) fn gate_state(
     store: &RunStore,
     theme: &Theme,
     now: UnixMillis,
+    keys: &crate::tui::key_names::KeyNames,
 ) -> Option<Line<'static>> {
     let warn = theme.fg(theme.colors.warning);
     let gates = &store.gates;
@@ -107,9 +108,10 @@ pub(super) fn gate_state(
             .unwrap_or_default();
         return Some(Line::from(Span::styled(
             format!(
-                " ⏳ waiting for lock '{}' held by {}{left} — a aborts",
+                " ⏳ waiting for lock '{}' held by {}{left} — {} aborts",
                 wait.name,
-                wait.holder.describe_since()
+                wait.holder.describe_since(),
+                keys.of(&crate::tui::action::Action::AbortRun)
             ),
             warn,
         )));

@@ -9,7 +9,8 @@
 //! the view does not touch the run. Controls (pause, confirm, abort...)
 //! are the app's business: it holds the run's handle.
 //!
-//! - `pane`: the output pane's position, older lines read back, search.
+//! - `pane`: the output pane's position, older lines read back.
+//! - `search`: `/ ? n N` over the whole output of a host.
 //! - `save`: the text of the output and host-list files.
 //! - `draw`, `output_line`: drawing; a row of output.
 
@@ -18,6 +19,7 @@ mod gates;
 mod output_line;
 mod pane;
 mod save;
+mod search;
 
 use std::path::PathBuf;
 
@@ -30,20 +32,24 @@ use super::{Hint, Update, View};
 use crate::engine::events::{HostIndex, UnixMillis, now_millis};
 use crate::tui::action::Action;
 use crate::tui::effects::Effects;
+use crate::tui::key_names::KeyNames;
 use crate::tui::keymap::KeyContext;
 use crate::tui::layout;
-use crate::tui::run_store::{OlderLines, RunStore, SharedRunStore};
+use crate::tui::run_store::{DroppedMatches, OlderLines, RunStore, SharedRunStore};
 use crate::tui::tasks;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::panel::panel;
-use crate::tui::widgets::text_box::TextInput;
 use pane::Older;
+pub use search::Direction;
+use search::Search;
 
 /// What the view's work reports.
 #[derive(Debug)]
 pub enum Message {
     /// Lines read back from the journal.
     Older(OlderLines),
+    /// A search's matches among the lines the store dropped.
+    Matches(DroppedMatches),
     /// A file written (what to say), or why it was not.
     Saved(Result<String, String>),
 }
@@ -77,9 +83,9 @@ pub struct RunView {
     gather_scroll: usize,
     /// The first column of output shown (long lines scroll sideways).
     column: usize,
-    /// The search box, while it has the keyboard.
-    search: Option<TextInput>,
-    term: String,
+    /// Long lines wrap instead (the column is then not used).
+    wrap: bool,
+    search: Search,
     area: Rect,
     /// Replaces the clock (tests).
     fixed_now: Option<UnixMillis>,
@@ -93,6 +99,8 @@ pub struct RunView {
     replay: Option<ReplayBar>,
     /// Lines under the header for the run's gates (guard, pre-flight).
     gate_rows: u16,
+    /// The keys texts name ("— c confirms it").
+    keys: KeyNames,
 }
 
 /// The timeline of a replayed run, drawn under the header.
@@ -135,8 +143,8 @@ impl RunView {
             top_line: 0,
             gather_scroll: 0,
             column: 0,
-            search: None,
-            term: String::new(),
+            wrap: false,
+            search: Search::default(),
             area: Rect::default(),
             fixed_now: None,
             journal: None,
@@ -144,7 +152,13 @@ impl RunView {
             output_dir: None,
             replay: None,
             gate_rows: 0,
+            keys: KeyNames::default(),
         }
+    }
+
+    /// The keymap texts take key names from.
+    pub fn set_key_names(&mut self, keys: KeyNames) {
+        self.keys = keys;
     }
 
     /// Replay mode (a past run) with its timeline, or live mode (`None`).
@@ -160,6 +174,7 @@ impl RunView {
     /// back for the old contents are dropped, the cursor stays.
     pub fn store_rebuilt(&mut self) {
         self.older.clear();
+        self.search.forget_read();
         if let Some(store) = &self.store {
             let count = RunStore::lock(store).hosts.len();
             self.cursor = self.cursor.min(count.saturating_sub(1));
@@ -199,6 +214,7 @@ impl RunView {
         self.follow = true;
         self.gather_scroll = 0;
         self.older.clear();
+        self.search.forget_read();
         self.refresh_gate_rows();
     }
 
@@ -235,8 +251,27 @@ impl RunView {
         self.follow
     }
 
+    fn wrap_hint(&self) -> &'static str {
+        if self.wrap { "no wrap" } else { "wrap" }
+    }
+
+    /// Long lines wrap (else the pane scrolls sideways).
+    pub fn wrapping(&self) -> bool {
+        self.wrap
+    }
+
     pub fn search_term(&self) -> &str {
-        &self.term
+        &self.search.term
+    }
+
+    /// The match last jumped to: host and absolute line.
+    pub fn search_match(&self) -> Option<(HostIndex, u64)> {
+        self.search.current
+    }
+
+    /// A search of the journal (the lines the store dropped) is under way.
+    pub fn searching_journal(&self) -> bool {
+        self.search.searching_journal()
     }
 
     /// The host under the cursor.
@@ -344,22 +379,8 @@ impl Update for RunView {
     type Message = Message;
 
     fn handle(&mut self, action: &Action, fx: &mut Effects<Message>) {
-        if let Some(search) = &mut self.search {
-            match action {
-                Action::Submit => {
-                    self.search = None;
-                    self.jump_to_match(false, fx);
-                }
-                Action::Cancel => {
-                    self.search = None;
-                    self.term.clear();
-                }
-                edit => {
-                    if search.edit(edit) {
-                        self.term = search.text().to_string();
-                    }
-                }
-            }
+        if self.search.input.is_some() {
+            self.search_box_key(action, fx);
             return;
         }
         let page = self.list_height().max(2) - 1;
@@ -403,6 +424,7 @@ impl Update for RunView {
                 self.column = (self.column + SIDE_STEP).min(MAX_COLUMN);
             }
             (Action::ScrollLeft, _) => self.column = self.column.saturating_sub(SIDE_STEP),
+            (Action::ToggleWrap, _) => self.wrap = !self.wrap,
             (Action::ToggleGather, _) => {
                 self.layout = if self.layout == OutputLayout::Gathered {
                     OutputLayout::Single
@@ -433,15 +455,13 @@ impl Update for RunView {
                     }
                 }
             }
-            (Action::Search, _) => {
-                self.search = Some(TextInput::default());
-                self.term.clear();
-            }
-            (Action::SearchNext, _) => self.jump_to_match(true, fx),
-            (Action::SearchPrev, _) => self.jump_to_match(false, fx),
+            (Action::Search, _) => self.open_search(Direction::Forward),
+            (Action::SearchBackward, _) => self.open_search(Direction::Backward),
+            (Action::SearchNext, _) => self.search_again(true, fx),
+            (Action::SearchPrev, _) => self.search_again(false, fx),
             (Action::SaveOutput, _) => self.save(self.output_file(), fx),
             (Action::SaveHosts, _) => self.save(self.hosts_file(), fx),
-            (Action::Cancel, _) if !self.term.is_empty() => self.term.clear(),
+            (Action::Cancel, _) if !self.search.term.is_empty() => self.search.term.clear(),
             (Action::Cancel, Pane::Output) => self.focus = Pane::Hosts,
             (Action::ScrollDown { column, row }, _) | (Action::ScrollUp { column, row }, _) => {
                 let down = matches!(action, Action::ScrollDown { .. });
@@ -473,6 +493,7 @@ impl Update for RunView {
     fn on_message(&mut self, message: Message, fx: &mut Effects<Message>) {
         match message {
             Message::Older(read) => self.older_read(read),
+            Message::Matches(read) => self.dropped_matches_read(read, fx),
             Message::Saved(Ok(said)) => fx.info(said),
             Message::Saved(Err(said)) => fx.error(said),
         }
@@ -510,7 +531,7 @@ impl View for RunView {
     }
 
     fn key_contexts(&self) -> Vec<KeyContext> {
-        if self.search.is_some() {
+        if self.search.input.is_some() {
             vec![KeyContext::Input]
         } else {
             vec![KeyContext::Run]
@@ -518,14 +539,14 @@ impl View for RunView {
     }
 
     fn captures_text(&self) -> bool {
-        self.search.is_some()
+        self.search.input.is_some()
     }
 
     fn hints(&self) -> Vec<Hint> {
-        if self.search.is_some() {
+        if self.search.input.is_some() {
             return vec![
-                Hint::new(Action::Submit, "keep"),
-                Hint::new(Action::Cancel, "clear"),
+                Hint::new(Action::Submit, "search"),
+                Hint::new(Action::Cancel, "cancel"),
             ];
         }
         if self.replay.is_some() {
@@ -538,10 +559,10 @@ impl View for RunView {
                 Hint::new(Action::ToggleGather, "gather"),
                 Hint::new(Action::CycleSplit, "split"),
                 Hint::new(Action::Search, "search"),
+                Hint::new(Action::ToggleWrap, self.wrap_hint()),
                 Hint::new(Action::RerunFailed, "rerun failed"),
                 Hint::new(Action::ResumeRun, "resume"),
                 Hint::new(Action::SaveOutput, "save output"),
-                Hint::new(Action::Cancel, "back"),
             ];
         }
         let Some(store) = &self.store else {
@@ -583,6 +604,7 @@ impl View for RunView {
             Hint::new(Action::ToggleGather, "gather"),
             Hint::new(Action::CycleSplit, "split"),
             Hint::new(Action::Search, "search"),
+            Hint::new(Action::ToggleWrap, self.wrap_hint()),
             Hint::new(Action::ToggleFollow, "follow"),
             Hint::new(Action::SaveOutput, "save output"),
         ]);

@@ -21,6 +21,16 @@ pub(super) fn marker_line(row: &PaneLine<'_>, theme: &Theme) -> Line<'static> {
     Line::from(Span::styled(text, theme.muted()))
 }
 
+/// How a line's prefix (stderr's bar) and text look.
+fn look(kind: LineKind, theme: &Theme) -> (&'static str, Style) {
+    match kind {
+        LineKind::Stdout => ("", theme.text()),
+        LineKind::Stderr => ("▌", theme.fg(theme.colors.stderr)),
+        LineKind::Step => ("", theme.accent().add_modifier(Modifier::BOLD)),
+        LineKind::Note => ("", theme.fg(theme.colors.failed)),
+    }
+}
+
 /// A line of a host's output, its search matches marked.
 ///
 /// The pane shows the columns from `column` on; a line cut on either side
@@ -33,20 +43,62 @@ pub(super) fn output_line(
     column: usize,
     theme: &Theme,
 ) -> Line<'static> {
-    let (prefix, style) = match kind {
-        LineKind::Stdout => ("", theme.text()),
-        LineKind::Stderr => ("▌", theme.fg(theme.colors.stderr)),
-        LineKind::Step => ("", theme.accent().add_modifier(Modifier::BOLD)),
-        LineKind::Note => ("", theme.fg(theme.colors.failed)),
-    };
+    let (prefix, style) = look(kind, theme);
     let room = width.saturating_sub(prefix.chars().count());
     let text = shown_columns(text, column, room);
     let mut spans = Vec::new();
     if !prefix.is_empty() {
         spans.push(Span::styled(prefix, style));
     }
+    spans.extend(marked(&text, term, style, theme));
+    Line::from(dim_control_pictures(spans, theme))
+}
+
+/// A line of a host's output wrapped into rows of `width` columns, each
+/// row with the line's prefix, its search matches marked.
+pub(super) fn wrapped_line(
+    kind: LineKind,
+    text: &str,
+    term: &str,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let (prefix, style) = look(kind, theme);
+    let room = width.saturating_sub(prefix.chars().count()).max(1);
+    let spans = dim_control_pictures(marked(text, term, style, theme), theme);
+    let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0;
+    for span in spans {
+        let mut chars = span.content.chars().peekable();
+        while chars.peek().is_some() {
+            if used == room {
+                rows.push(Vec::new());
+                used = 0;
+            }
+            let piece: String = chars.by_ref().take(room - used).collect();
+            used += piece.chars().count();
+            rows.last_mut()
+                .expect("rows start with one")
+                .push(Span::styled(piece, span.style));
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mut spans = Vec::with_capacity(row.len() + 1);
+            if !prefix.is_empty() {
+                spans.push(Span::styled(prefix, style));
+            }
+            spans.extend(row);
+            Line::from(spans)
+        })
+        .collect()
+}
+
+/// `text` in `style`, the places that match the search term marked.
+fn marked(text: &str, term: &str, style: Style, theme: &Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
     if term.is_empty() {
-        spans.push(Span::styled(text, style));
+        spans.push(Span::styled(text.to_string(), style));
     } else {
         let lower = text.to_lowercase();
         let needle = term.to_lowercase();
@@ -72,7 +124,7 @@ pub(super) fn output_line(
         }
         spans.push(Span::styled(text[at..].to_string(), style));
     }
-    Line::from(dim_control_pictures(spans, theme))
+    spans
 }
 
 /// The `room` columns of `text` from `column` on, with `…` where the text
@@ -138,5 +190,15 @@ mod tests {
         assert_eq!(shown_columns("abcdefghij", 3, 5), "…efg…");
         assert_eq!(shown_columns("abcdefghij", 6, 5), "…hij");
         assert_eq!(shown_columns("abc", 8, 5), "");
+    }
+
+    #[test]
+    fn a_wrapped_line_keeps_every_character_and_its_prefix_on_each_row() {
+        let theme = Theme::default_theme();
+        let rows = wrapped_line(LineKind::Stderr, "abcdefghij", "def", 5, &theme);
+        let texts: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+        assert_eq!(texts, ["▌abcd", "▌efgh", "▌ij"]);
+        let one = wrapped_line(LineKind::Stdout, "", "", 5, &theme);
+        assert_eq!(one.len(), 1);
     }
 }

@@ -1,6 +1,5 @@
-//! The output pane's state: which absolute line is at the top, the window
-//! of older lines read back from the journal for the host in focus, and
-//! search. Everything here reads the run store; the journal read itself
+//! The output pane's state: which absolute line is at the top, and the
+//! window of older lines read back from the journal for the host in focus. Everything here reads the run store; the journal read itself
 //! runs off the UI task (`tasks::older_lines`) and comes back as a
 //! `Message::Older`.
 
@@ -235,58 +234,6 @@ impl RunView {
             self.older.clear();
         } else {
             self.request_older(fx);
-        }
-    }
-
-    pub(super) fn jump_to_match(&mut self, forward: bool, fx: &mut Effects<Message>) {
-        if self.term.is_empty() {
-            return;
-        }
-        let (Some(h), Some(store)) = (self.cursor_host(), self.store.as_ref()) else {
-            return;
-        };
-        let store = RunStore::lock(store);
-        let host = &store.hosts[h];
-        let height = self.output_height();
-        let (first, end) = line_span(host);
-        let bottom_top = end.saturating_sub(height).max(first);
-        let top = if self.follow {
-            bottom_top
-        } else {
-            self.top_line
-        };
-        // The line the search continues from: the middle of the pane.
-        let from = top + height / 2;
-        let needle = self.term.to_lowercase();
-        let matches = |i: u64| {
-            let Some(index) = i.checked_sub(first) else {
-                return false;
-            };
-            let index = index as usize;
-            host.lines()
-                .get(index)
-                .is_some_and(|l| l.text.to_lowercase().contains(&needle))
-        };
-        let found = if forward {
-            (from + 1..end).find(|&i| matches(i))
-        } else {
-            (first..from.min(end)).rev().find(|&i| matches(i))
-        };
-        let name = host.name.clone();
-        drop(store);
-        match found {
-            Some(line) => {
-                self.top_line = line.saturating_sub(height / 2).max(first).min(bottom_top);
-                self.follow = self.top_line >= bottom_top && bottom_top > first;
-                if self.follow && !(self.top_line..self.top_line + height).contains(&line) {
-                    self.follow = false;
-                }
-            }
-            None => fx.info(format!(
-                "'{}' not found {} in {name}'s buffered output",
-                self.term,
-                if forward { "below" } else { "above" }
-            )),
         }
     }
 }
