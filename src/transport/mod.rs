@@ -39,6 +39,7 @@ pub mod proxy;
 pub mod remote_command;
 pub mod resolve;
 pub mod sftp;
+pub mod shell;
 pub mod ssh;
 pub mod ssh_config;
 

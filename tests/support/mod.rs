@@ -12,6 +12,8 @@
 //! with a random password that lives only as long as the test process.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,60 @@
+//! `jobdeck ssh HOST` in a real terminal: tmux runs it against the sshd
+//! fixture, the test types a command and sees its output, resizes the
+//! window and sees `stty size` follow, and leaves with `exit 3`, which
+//! becomes jobdeck's exit status and the audit row's, the terminal's
+//! modes as they were before. Skipped, with a
+//! message, only when tmux is not installed.
+
+mod support;
+
+use std::time::Duration;
+
+use support::SshdFixture;
+use support::tmux::{self, shell_quote};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn an_interactive_session_passes_keys_output_resizes_and_the_exit_status() {
+    let sshd = SshdFixture::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!("[web]\n{}\n", sshd.host_line("web1", sshd.port)),
+    )
+    .unwrap();
+    let journal = dir.path().join("journal.db");
+    let jobdeck = std::path::Path::new(env!("CARGO_BIN_EXE_jobdeck"));
+    let command = format!(
+        "saved=$(stty -g); \
+         env -u SSH_AUTH_SOCK XDG_CONFIG_HOME={config} {jobdeck} --journal {journal} ssh -i {inventory} web1; \
+         echo JOBDECK-EXITED-$?; [ \"$(stty -g)\" = \"$saved\" ] && echo TERMINAL-RESTORED; sleep 600",
+        config = shell_quote(&dir.path().join("config")),
+        jobdeck = shell_quote(jobdeck),
+        journal = shell_quote(&journal),
+        inventory = shell_quote(&inventory),
+    );
+    let Some(term) = tmux::start("ssh-tmux", dir.path(), 100, 30, &command) else {
+        return;
+    };
+    term.line("echo hi-$((6*7))");
+    term.wait_for("hi-42", WAIT);
+    term.line("echo size=$(stty size)");
+    term.wait_for("size=30 100", WAIT);
+    term.resize(120, 40);
+    // The resize reaches the pty through SIGWINCH and a window-change request.
+    std::thread::sleep(Duration::from_millis(500));
+    term.line("echo size=$(stty size)");
+    term.wait_for("size=40 120", WAIT);
+    term.line("exit 3");
+    term.wait_for("JOBDECK-EXITED-3", WAIT);
+    term.wait_for("TERMINAL-RESTORED", WAIT);
+
+    let (code, stdout, stderr) =
+        support::jobdeck_on(dir.path(), &journal, &["ssh", "--list", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows[0]["exit_code"], 3, "{rows}");
+    assert!(rows[0]["command"].is_null(), "a login shell: {rows}");
+}
