@@ -126,6 +126,8 @@ pub enum Action {
     SearchPrev,
     SaveOutput,
     SaveHosts,
+    /// A shell on the host under the cursor (Inventory, Run, History's replay).
+    Shell,
     // Not bindable: produced by the event loop
     /// A key for a view that edits text itself (the embedded editor).
     Key(super::key::Key),
@@ -332,6 +334,11 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "save_hosts",
         Action::SaveHosts,
         "save the host list with states to a file here",
+    ),
+    (
+        "shell",
+        Action::Shell,
+        "a shell on the host under the cursor (as jobdeck ssh; exit returns here)",
     ),
 ];
 

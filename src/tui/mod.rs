@@ -223,6 +223,27 @@ fn spawn_inventory_load(sources: Vec<String>, tasks: mpsc::Sender<AppMessage>) {
     });
 }
 
+/// A shell on a host (`s`), with the terminal given to it: the session
+/// runs on a thread of its own; meanwhile the console draws nothing but
+/// takes in its messages, so runs and schedules go on.
+async fn run_shell(
+    request: tasks::shell::ShellRequest,
+    app: &mut App,
+    messages: &mut mpsc::Receiver<AppMessage>,
+) {
+    let host = request.host.clone();
+    let mut ended = tasks::shell::spawn(request);
+    let result = loop {
+        tokio::select! {
+            result = &mut ended => {
+                break result.unwrap_or_else(|_| Err("the session thread stopped".into()));
+            }
+            Some(message) = messages.recv() => app.on_message(message),
+        }
+    };
+    app.shell_ended(&host, result);
+}
+
 async fn event_loop(
     session: &mut TerminalSession,
     app: &mut App,
@@ -276,6 +297,22 @@ async fn event_loop(
         }
         if app.take_suspend() {
             session.suspend().context("suspending")?;
+            let size = session.terminal.size()?;
+            app.dispatch(action::Action::Resize(size.width, size.height));
+            app.mark_dirty();
+        }
+        if let Some(request) = app.take_shell() {
+            // The terminal's reader must stop first: it would take the
+            // session's keys.
+            drop(events);
+            session.restore().context("leaving full-screen mode")?;
+            run_shell(request, app, messages).await;
+            // Dropping the reader left a wake-up behind that would end the
+            // next wait for input at once (the cursor query in `resume`):
+            // this poll takes it.
+            let _ = crossterm::event::poll(Duration::ZERO);
+            session.resume().context("entering full-screen mode")?;
+            events = crossterm::event::EventStream::new();
             let size = session.terminal.size()?;
             app.dispatch(action::Action::Resize(size.width, size.height));
             app.mark_dirty();

@@ -17,6 +17,7 @@ mod guard;
 mod keys;
 pub mod passphrase;
 mod run_control;
+mod shell;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -102,6 +103,8 @@ pub struct App {
     size: Rect,
     quit: bool,
     suspend: bool,
+    /// A shell the user asked for (`s`), for the event loop to run.
+    shell: Option<crate::tui::tasks::shell::ShellRequest>,
     dirty: bool,
     /// Actions views asked for, to apply after the current one.
     follow_ups: VecDeque<Action>,
@@ -185,6 +188,7 @@ impl App {
             size: Rect::default(),
             quit: false,
             suspend: false,
+            shell: None,
             dirty: true,
             follow_ups: VecDeque::new(),
             tasks: Tasks::default(),
@@ -534,6 +538,7 @@ impl App {
                 }
             }
             Action::StartRun if self.view == ViewId::Planner => self.request_start(),
+            Action::Shell => self.request_shell(),
             Action::TogglePause
             | Action::Confirm
             | Action::AbortRun

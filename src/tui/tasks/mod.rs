@@ -19,6 +19,7 @@ pub mod preflight;
 pub mod replay;
 pub mod run_session;
 pub mod schedules;
+pub mod shell;
 
 use std::future::Future;
 
