@@ -556,6 +556,14 @@ impl HostSession {
         }
     }
 
+    /// True once an SSH connection is known to be gone (a local one never is).
+    pub fn is_closed(&self) -> bool {
+        match self {
+            HostSession::Ssh(session) => session.is_closed(),
+            HostSession::Local(_) => false,
+        }
+    }
+
     /// Uploads a file or a directory tree to `remote`, atomically per file; see
     /// [`sftp`] for the exact semantics. A bare mode (`Some(0o644)`, `None` to
     /// keep the local permission bits) is enough when parents need not be created.

@@ -106,7 +106,10 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
         );
     }
     let (tasks, mut messages) = mpsc::channel(MESSAGE_QUEUE);
+    let warm = crate::preflight::WarmPool::new(settings.pool_idle, settings.pool_max);
+    let sweeper = tokio::spawn(sweep_now_and_then(warm.clone()));
     let mut app = App::new(settings.theme, settings.keymap);
+    app.set_warm_pool(warm.clone());
     app.set_task_sender(tasks.clone());
     if let Some(journal) = options
         .journal
@@ -177,6 +180,8 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     if let Some(scheduler) = scheduler {
         let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
     }
+    sweeper.abort();
+    warm.close_all().await;
     outcome?;
     Ok(crate::exit::OK)
 }
@@ -221,6 +226,15 @@ fn spawn_inventory_load(sources: Vec<String>, tasks: mpsc::Sender<AppMessage>) {
         let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let _ = tasks.blocking_send(AppMessage::InventoryLoaded { result, base });
     });
+}
+
+/// Closes warm connections past their idle time.
+async fn sweep_now_and_then(warm: crate::preflight::WarmPool) {
+    let mut every = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        warm.sweep().await;
+    }
 }
 
 /// A shell on a host (`s`), with the terminal given to it: the session

@@ -103,6 +103,8 @@ pub struct App {
     size: Rect,
     quit: bool,
     suspend: bool,
+    /// Connections kept between this console's runs.
+    warm: Option<crate::preflight::WarmPool>,
     /// A shell the user asked for (`s`), for the event loop to run.
     shell: Option<crate::tui::tasks::shell::ShellRequest>,
     dirty: bool,
@@ -189,6 +191,7 @@ impl App {
             quit: false,
             suspend: false,
             shell: None,
+            warm: None,
             dirty: true,
             follow_ups: VecDeque::new(),
             tasks: Tasks::default(),
@@ -214,6 +217,11 @@ impl App {
             self.run.set_journal(path.clone());
         }
         self.journal = journal;
+    }
+
+    /// Runs keep their connections here for the next run on the same hosts.
+    pub fn set_warm_pool(&mut self, warm: crate::preflight::WarmPool) {
+        self.warm = Some(warm);
     }
 
     /// Where saved files go instead of the current directory (tests).
