@@ -75,6 +75,51 @@ pub struct OutputArgs {
     pub diff: bool,
 }
 
+/// `jobdeck ssh`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SshArgs {
+    /// The host: an inventory name, or a pattern that matches exactly one host.
+    #[arg(required_unless_present_any = ["list", "output"])]
+    pub host: Option<String>,
+    /// The command to run instead of a login shell, after `--`
+    /// (`jobdeck ssh web1 -- uptime`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+    /// Ask for a terminal even for a command (as ssh -t). Default: a login
+    /// shell gets one when stdin is a terminal, a command when both stdin
+    /// and stdout are.
+    #[arg(short = 't', conflicts_with = "no_tty")]
+    pub tty: bool,
+    /// Never ask for a terminal (as ssh -T).
+    #[arg(short = 'T')]
+    pub no_tty: bool,
+    /// List the recorded sessions (newest first) instead of opening one.
+    #[arg(long, conflicts_with_all = ["host", "output"])]
+    pub list: bool,
+    /// Print the output kept for session ID ([ssh] keep_output = true).
+    #[arg(long, value_name = "ID", conflicts_with = "host")]
+    pub output: Option<i64>,
+    /// With --list: print JSON.
+    #[arg(long, requires = "list")]
+    pub json: bool,
+    /// With --list: at most this many sessions.
+    #[arg(long, default_value_t = 20, requires = "list")]
+    pub limit: u32,
+    /// Connect timeout (default: the inventory's or ssh_config's, else 10s).
+    #[arg(long, value_name = "DUR")]
+    pub connect_timeout: Option<String>,
+    /// Record an unknown host key (a changed key still fails), like StrictHostKeyChecking=accept-new.
+    #[arg(long)]
+    pub accept_new: bool,
+    /// Read this ssh_config instead of ~/.ssh/config.
+    #[arg(short = 'F', value_name = "FILE")]
+    pub ssh_config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    #[command(flatten)]
+    pub journal: JournalArgs,
+}
+
 /// `-i` for a subcommand that reads the inventory.
 #[derive(Debug, Clone, Default, Args)]
 pub struct InventoryArgs {
@@ -184,6 +229,11 @@ pub enum Command {
     /// Search the output of past runs: matching lines as `ID host step: line`,
     /// newest runs first. Exits 0 when something matched, 1 when nothing did.
     Grep(GrepArgs),
+    /// A shell on one inventory host, or one command there (`-- CMD`), over
+    /// the same SSH as runs (names, ansible_host, keys, jump hosts,
+    /// known_hosts, agent). Exits with the remote status, 255 when the
+    /// host could not be reached. Each session is an audit row (`--list`).
+    Ssh(SshArgs),
     /// Journal housekeeping while runs go on: size, pruning old runs, backups, checks.
     #[command(subcommand)]
     Journal(JournalCommand),
@@ -582,6 +632,7 @@ impl Command {
             | Command::Resume { journal, .. }
             | Command::Export { journal, .. } => Some(journal),
             Command::Grep(args) => Some(&args.journal),
+            Command::Ssh(args) => Some(&args.journal),
             Command::Schedule(command) => command.journal(),
             Command::Journal(command) => Some(command.journal()),
             Command::Inventory(_)
@@ -599,6 +650,7 @@ impl Command {
                 &inventory.inventory
             }
             Command::Inventory(command) => command.inventory(),
+            Command::Ssh(args) => &args.inventory.inventory,
             Command::Schedule(ScheduleCommand::Add { inventory, .. }) => &inventory.inventory,
             _ => &[],
         }

@@ -153,6 +153,9 @@ pub struct RunConfig {
     pub per_host: Option<u32>,
     /// `[[notify]]`: targets every run notifies.
     pub notify: Vec<crate::notify::Target>,
+    /// `[ssh] keep_output = true`: shell sessions keep their output in the
+    /// journal (masked, capped like run output).
+    pub ssh_keep_output: bool,
     /// `file:line: ...` for every entry that was left out.
     pub warnings: Vec<String>,
 }
@@ -200,6 +203,9 @@ impl RunConfig {
                     .push(format!("{}: [limits] must be a table", file.at(limits))),
             }
         }
+        if let Some(ssh) = get(&file.root, "ssh") {
+            self.read_ssh(&file, ssh);
+        }
         if let Some(notify) = get(&file.root, "notify") {
             let Some(items) = notify.get_ref().as_array() else {
                 self.warnings.push(format!(
@@ -213,6 +219,32 @@ impl RunConfig {
                     Ok(target) => self.notify.push(target),
                     Err(e) => self.warnings.push(e),
                 }
+            }
+        }
+    }
+}
+
+impl RunConfig {
+    /// `[ssh]`: what shell sessions keep.
+    fn read_ssh(&mut self, file: &TomlFile<'_>, ssh: &Spanned<DeValue<'_>>) {
+        let Some(table) = ssh.get_ref().as_table() else {
+            self.warnings
+                .push(format!("{}: [ssh] must be a table", file.at(ssh)));
+            return;
+        };
+        for (key, value) in unknown_keys(table, &["keep_output"]) {
+            self.warnings.push(format!(
+                "{}: unknown key '{key}' in [ssh]; expected keep_output",
+                file.at(value)
+            ));
+        }
+        if let Some(value) = get(table, "keep_output") {
+            match value.get_ref() {
+                DeValue::Boolean(keep) => self.ssh_keep_output = *keep,
+                _ => self.warnings.push(format!(
+                    "{}: keep_output must be true or false",
+                    file.at(value)
+                )),
             }
         }
     }

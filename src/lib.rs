@@ -25,6 +25,7 @@ pub mod report;
 pub mod rollout;
 pub mod safety;
 pub mod schedule;
+pub mod shell;
 pub mod transport;
 pub mod tui;
 pub mod when;

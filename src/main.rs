@@ -61,6 +61,7 @@ fn main() -> ExitCode {
         ) => commands::history::show(journal, id, host, step, json, replay.then_some(speed)),
         (None, Some(Command::Export { id, .. })) => commands::history::export(journal, id),
         (None, Some(Command::Grep(args))) => commands::grep::run(journal, &args),
+        (None, Some(Command::Ssh(args))) => commands::ssh::run(&inventory, journal, &args),
         (
             None,
             Some(Command::Rerun {

@@ -664,7 +664,7 @@ fn state_lines_name_the_keys_of_the_keymap_in_use() {
     app.show_run_store(running);
     let text = screen(&app, 160, 48);
     assert!(
-        text.contains("running — P pause · a abort · R retry failed · s skip host"),
+        text.contains("running — P pause · a abort · R retry failed · S skip host"),
         "{text}"
     );
 }

@@ -8,4 +8,5 @@ pub mod rollout;
 pub mod run;
 pub mod schedule;
 pub mod show_guardrails;
+pub mod ssh;
 pub mod stdout;

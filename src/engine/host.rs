@@ -165,7 +165,10 @@ pub async fn run_host(shared: Arc<Shared>, run: HostRun) -> HostEnd {
             }
         }
     }
-    session.close().await;
+    // Kept for the next run in the console; closed otherwise.
+    if let Some(open) = session.session.take() {
+        plan.sessions.release(run.host, open).await;
+    }
     *run.exports.lock().expect("exports lock") = exports;
     end
 }

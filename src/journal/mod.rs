@@ -27,6 +27,7 @@ pub mod query;
 pub mod retention;
 pub mod schema;
 pub mod search;
+pub mod shell_sessions;
 pub mod stats;
 mod step_output;
 mod transaction;

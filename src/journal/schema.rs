@@ -363,6 +363,31 @@ SELECT 1, COALESCE((SELECT max(id) FROM output), 0) + 1,
        (SELECT max(instance_id) FROM output), (SELECT count(*) FROM output);
 "#,
     },
+    Migration {
+        version: 7,
+        name: "shell sessions (jobdeck ssh, the console's s): the audit rows",
+        sql: r#"
+-- One row per interactive session, written when it starts (a killed
+-- session still shows) and completed when it ends.
+CREATE TABLE shell_sessions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    os_user     TEXT NOT NULL,                -- who ran jobdeck
+    host        TEXT NOT NULL,                -- the inventory name
+    remote_user TEXT NOT NULL,
+    address     TEXT NOT NULL,                -- what was dialled (ansible_host / HostName)
+    port        INTEGER NOT NULL,
+    command     TEXT,                         -- NULL: a login shell; secrets masked
+    started_at  INTEGER NOT NULL,             -- Unix ms
+    ended_at    INTEGER,                      -- NULL: still open, or jobdeck was killed
+    exit_code   INTEGER,
+    exit_signal TEXT,
+    error       TEXT,                         -- why it ended without an exit status
+    output      BLOB,                         -- kept only when [ssh] keep_output; masked, head+tail
+    output_bytes INTEGER                      -- what the session printed in all
+);
+CREATE INDEX shell_sessions_by_host ON shell_sessions(host, id);
+"#,
+    },
 ];
 
 /// The schema version this binary writes.

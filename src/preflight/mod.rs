@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use check::{HostToCheck, check_hosts};
-pub use pool::SessionPool;
+pub use pool::{DEFAULT_WARM_CAP, DEFAULT_WARM_IDLE, PoolKey, SessionPool, WarmPool};
 
 use crate::rollout::BatchExpr;
 

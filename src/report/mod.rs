@@ -27,7 +27,7 @@
 //! prints params, and masks the secrets it is given in every other text it
 //! prints (exported values, reasons, error details).
 
-mod capture;
+pub mod capture;
 pub mod gates;
 pub mod gather;
 mod json_lines;

@@ -40,6 +40,7 @@ mod redial;
 pub mod remote_command;
 pub mod resolve;
 pub mod sftp;
+pub mod shell;
 pub mod ssh;
 pub mod ssh_config;
 
@@ -553,6 +554,14 @@ impl HostSession {
     pub async fn close(self) {
         if let HostSession::Ssh(session) = self {
             session.close().await;
+        }
+    }
+
+    /// True once an SSH connection is known to be gone (a local one never is).
+    pub fn is_closed(&self) -> bool {
+        match self {
+            HostSession::Ssh(session) => session.is_closed(),
+            HostSession::Local(_) => false,
         }
     }
 

@@ -739,7 +739,7 @@ async fn send(output: &OutputSender, stream: OutputStream, data: Vec<u8>) {
     let _ = output.send(chunk).await;
 }
 
-fn signal_label(signal: &Sig) -> String {
+pub(crate) fn signal_label(signal: &Sig) -> String {
     match signal {
         Sig::Custom(name) => name.trim_start_matches("SIG").to_string(),
         other => format!("{other:?}"),

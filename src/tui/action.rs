@@ -129,6 +129,8 @@ pub enum Action {
     ToggleWrap,
     SaveOutput,
     SaveHosts,
+    /// A shell on the host under the cursor (Inventory, Run, History's replay).
+    Shell,
     // Not bindable: produced by the event loop
     /// A key for a view that edits text itself (the embedded editor).
     Key(super::key::Key),
@@ -353,6 +355,11 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "save_hosts",
         Action::SaveHosts,
         "save the host list with states to a file here",
+    ),
+    (
+        "shell",
+        Action::Shell,
+        "a shell on the host under the cursor (as jobdeck ssh; exit returns here)",
     ),
 ];
 

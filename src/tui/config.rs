@@ -4,12 +4,15 @@
 //! console: it is reported as a warning and the built-in default is used.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::keymap::{Keymap, line_of};
 use super::theme::{DEFAULT_THEME, Theme, ThemeChoice};
+use crate::duration::{format_duration, parse_duration};
 use crate::input_file::{self, InputError};
+use crate::preflight::{DEFAULT_WARM_CAP, DEFAULT_WARM_IDLE};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +29,8 @@ struct ConfigFile {
     _limits: Option<toml::Value>,
     #[serde(default, rename = "notify")]
     _notify: Option<toml::Value>,
+    #[serde(default, rename = "ssh")]
+    _ssh: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,6 +38,10 @@ struct ConfigFile {
 struct TuiSection {
     theme: Option<String>,
     mouse: Option<bool>,
+    /// How long a connection waits for the next run (`10m`).
+    pool_idle: Option<String>,
+    /// How many connections wait at most (0: none are kept).
+    pool_max: Option<usize>,
 }
 
 /// Everything read from disk before the console starts.
@@ -41,6 +50,9 @@ pub struct Settings {
     pub theme: Theme,
     pub keymap: Keymap,
     pub mouse: bool,
+    /// Connections kept between runs: how long, how many.
+    pub pool_idle: Duration,
+    pub pool_max: usize,
     /// Problems to show in the status line.
     pub warnings: Vec<String>,
 }
@@ -105,7 +117,20 @@ impl Settings {
             },
         };
 
+        let pool_idle = match config.tui.pool_idle.as_deref().map(parse_duration) {
+            None => DEFAULT_WARM_IDLE,
+            Some(Ok(idle)) => idle,
+            Some(Err(e)) => {
+                warnings.push(format!(
+                    "config [tui] pool_idle: {e}; keeping connections {}",
+                    format_duration(DEFAULT_WARM_IDLE)
+                ));
+                DEFAULT_WARM_IDLE
+            }
+        };
         Ok(Settings {
+            pool_idle,
+            pool_max: config.tui.pool_max.unwrap_or(DEFAULT_WARM_CAP),
             theme: choice.theme,
             keymap,
             mouse: mouse.or(config.tui.mouse).unwrap_or(true),

@@ -107,7 +107,10 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
         );
     }
     let (tasks, mut messages) = mpsc::channel(MESSAGE_QUEUE);
+    let warm = crate::preflight::WarmPool::new(settings.pool_idle, settings.pool_max);
+    let sweeper = tokio::spawn(sweep_now_and_then(warm.clone()));
     let mut app = App::new(settings.theme, settings.keymap);
+    app.set_warm_pool(warm.clone());
     app.set_task_sender(tasks.clone());
     if let Some(journal) = options
         .journal
@@ -178,6 +181,8 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     if let Some(scheduler) = scheduler {
         let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
     }
+    sweeper.abort();
+    warm.close_all().await;
     outcome?;
     Ok(crate::exit::OK)
 }
@@ -222,6 +227,36 @@ fn spawn_inventory_load(sources: Vec<String>, tasks: mpsc::Sender<AppMessage>) {
         let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let _ = tasks.blocking_send(AppMessage::InventoryLoaded { result, base });
     });
+}
+
+/// Closes warm connections past their idle time.
+async fn sweep_now_and_then(warm: crate::preflight::WarmPool) {
+    let mut every = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        warm.sweep().await;
+    }
+}
+
+/// A shell on a host (`s`), with the terminal given to it: the session
+/// runs on a thread of its own; meanwhile the console draws nothing but
+/// takes in its messages, so runs and schedules go on.
+async fn run_shell(
+    request: tasks::shell::ShellRequest,
+    app: &mut App,
+    messages: &mut mpsc::Receiver<AppMessage>,
+) {
+    let host = request.host.clone();
+    let mut ended = tasks::shell::spawn(request);
+    let result = loop {
+        tokio::select! {
+            result = &mut ended => {
+                break result.unwrap_or_else(|_| Err("the session thread stopped".into()));
+            }
+            Some(message) = messages.recv() => app.on_message(message),
+        }
+    };
+    app.shell_ended(&host, result);
 }
 
 async fn event_loop(
@@ -277,6 +312,22 @@ async fn event_loop(
         }
         if app.take_suspend() {
             session.suspend().context("suspending")?;
+            let size = session.terminal.size()?;
+            app.dispatch(action::Action::Resize(size.width, size.height));
+            app.mark_dirty();
+        }
+        if let Some(request) = app.take_shell() {
+            // The terminal's reader must stop first: it would take the
+            // session's keys.
+            drop(events);
+            session.restore().context("leaving full-screen mode")?;
+            run_shell(request, app, messages).await;
+            // Dropping the reader left a wake-up behind that would end the
+            // next wait for input at once (the cursor query in `resume`):
+            // this poll takes it.
+            let _ = crossterm::event::poll(Duration::ZERO);
+            session.resume().context("entering full-screen mode")?;
+            events = crossterm::event::EventStream::new();
             let size = session.terminal.size()?;
             app.dispatch(action::Action::Resize(size.width, size.height));
             app.mark_dirty();

@@ -1,6 +1,7 @@
 //! Entering and leaving the terminal's full-screen mode. The terminal is
 //! restored however the console ends: on return (Drop), on panic (a hook
-//! installed once), and around Ctrl-Z (suspend, then re-enter on `fg`).
+//! installed once), around Ctrl-Z (suspend, then re-enter on `fg`) and
+//! around a shell session (`s`: restore, then resume).
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
@@ -50,6 +51,11 @@ impl TerminalSession {
     /// Leaves full-screen mode; safe to call more than once.
     pub fn restore(&mut self) -> io::Result<()> {
         restore_terminal()
+    }
+
+    /// Takes the terminal again after `restore` (a shell session ended).
+    pub fn resume(&mut self) -> io::Result<()> {
+        self.start()
     }
 
     /// Ctrl-Z: give the shell its terminal back, stop, and take it again

@@ -12,6 +12,8 @@
 //! with a random password that lives only as long as the test process.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -191,6 +193,27 @@ impl SshdFixture {
 }
 
 impl SshdFixture {
+    /// The pids of sshd's per-connection processes (the listener's children).
+    pub fn connection_processes(&self) -> Vec<u32> {
+        let listener = self.sshd.id();
+        let mut children = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // pid (comm) state ppid ...: comm may hold spaces, so after ')'.
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if parent == Some(listener) {
+                children.push(pid);
+            }
+        }
+        children
+    }
+
     /// How many TCP connections sshd has accepted so far (its VERBOSE log has one
     /// "Connection from" line per connection).
     pub fn connections_accepted(&self) -> usize {

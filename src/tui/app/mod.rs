@@ -17,6 +17,7 @@ mod guard;
 mod keys;
 pub mod passphrase;
 mod run_control;
+mod shell;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -103,6 +104,10 @@ pub struct App {
     size: Rect,
     quit: bool,
     suspend: bool,
+    /// Connections kept between this console's runs.
+    warm: Option<crate::preflight::WarmPool>,
+    /// A shell the user asked for (`s`), for the event loop to run.
+    shell: Option<crate::tui::tasks::shell::ShellRequest>,
     dirty: bool,
     /// Actions views asked for, to apply after the current one.
     follow_ups: VecDeque<Action>,
@@ -192,6 +197,8 @@ impl App {
             size: Rect::default(),
             quit: false,
             suspend: false,
+            shell: None,
+            warm: None,
             dirty: true,
             follow_ups: VecDeque::new(),
             tasks: Tasks::default(),
@@ -217,6 +224,11 @@ impl App {
             self.run.set_journal(path.clone());
         }
         self.journal = journal;
+    }
+
+    /// Runs keep their connections here for the next run on the same hosts.
+    pub fn set_warm_pool(&mut self, warm: crate::preflight::WarmPool) {
+        self.warm = Some(warm);
     }
 
     /// Where saved files go instead of the current directory (tests).
@@ -541,6 +553,7 @@ impl App {
                 }
             }
             Action::StartRun if self.view == ViewId::Planner => self.request_start(),
+            Action::Shell => self.request_shell(),
             Action::TogglePause
             | Action::Confirm
             | Action::AbortRun

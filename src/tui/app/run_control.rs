@@ -294,7 +294,10 @@ impl App {
                 wrap: AppMessage::RunSession,
             },
             prompt,
-            checked,
+            run_session::Connections {
+                checked,
+                warm: self.warm.clone(),
+            },
         );
         if !self.tasks.spawn(launch) {
             self.set_status(StatusLevel::Error, "runs need the console's runtime");

@@ -20,6 +20,7 @@ pub mod replay;
 pub mod run_session;
 pub mod schedules;
 pub mod search_output;
+pub mod shell;
 
 use std::future::Future;
 

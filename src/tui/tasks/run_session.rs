@@ -21,6 +21,7 @@ use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
 use crate::notify::{Notifier, NotifyContext, Sent};
 use crate::plan::{RunSpec, prepare_instance};
+use crate::preflight::WarmPool;
 use crate::transport::{PassphrasePrompt, Transport, TransportOptions};
 use crate::tui::run_store::{RunStore, SharedRunStore};
 use crate::tui::tasks::preflight::Checked;
@@ -83,6 +84,14 @@ pub enum RunReport {
     },
 }
 
+/// The connections a console run starts with: the Planner's pre-flight
+/// (results and sessions), and the warm pool of earlier runs.
+#[derive(Default)]
+pub struct Connections {
+    pub checked: Option<Checked>,
+    pub warm: Option<WarmPool>,
+}
+
 /// Where a run reports: the console's channel, and how a report becomes
 /// the console's message.
 pub struct Reports<M> {
@@ -100,8 +109,9 @@ pub async fn launch<M: Send + 'static>(
     store: SharedRunStore,
     reports: Reports<M>,
     prompt: Arc<dyn PassphrasePrompt>,
-    checked: Option<Checked>,
+    connections: Connections,
 ) {
+    let Connections { checked, warm } = connections;
     let report = |r: RunReport| {
         let sender = reports.sender.clone();
         let message = (reports.wrap)(r);
@@ -139,6 +149,9 @@ pub async fn launch<M: Send + 'static>(
             ..TransportOptions::default()
         })
     });
+    if let Some(warm) = &warm {
+        warm.lend_to(&mut plan);
+    }
     let instance = plan.instance;
     RunStore::lock(&store).instance = instance;
 

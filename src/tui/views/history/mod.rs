@@ -176,6 +176,12 @@ impl HistoryView {
         self.open_run.as_ref().map(|r| r.id)
     }
 
+    /// The host under the cursor of the run open in replay.
+    pub fn replay_cursor_host_name(&self) -> Option<String> {
+        self.open_run.as_ref()?;
+        self.run.cursor_host_name()
+    }
+
     /// The replay's store (what the Run view shows).
     pub fn replay_store(&self) -> Option<&SharedRunStore> {
         self.open_run.as_ref().map(|r| &r.store)

@@ -343,6 +343,17 @@ impl InventoryView {
         m.detail_scroll = m.detail_scroll.saturating_add_signed(by).min(max);
     }
 
+    /// The host under the cursor, when the cursor is on a host (not a group).
+    pub fn cursor_host_name(&self) -> Option<String> {
+        let Load::Ready(m) = &self.load else {
+            return None;
+        };
+        match m.nodes[self.cursor_node()?].level {
+            Level::Host(host) => Some(m.inv.host_name(host).to_string()),
+            _ => None,
+        }
+    }
+
     fn cursor_node(&self) -> Option<usize> {
         match &self.load {
             Load::Ready(m) => m.rows.get(m.list.cursor()).map(|r| r.node),

@@ -280,6 +280,13 @@ impl RunView {
         store.host_order().get(self.cursor).copied()
     }
 
+    /// The name of the host under the cursor.
+    pub fn cursor_host_name(&self) -> Option<String> {
+        let store = RunStore::lock(self.store.as_ref()?);
+        let host = *store.host_order().get(self.cursor)?;
+        store.hosts.get(host).map(|h| h.name.clone())
+    }
+
     /// Moves the cursor to a host by name.
     pub fn select_host(&mut self, name: &str) -> bool {
         let Some(store) = &self.store else {
