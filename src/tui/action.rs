@@ -359,7 +359,7 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
     (
         "shell",
         Action::Shell,
-        "a shell on the host under the cursor (as jobdeck ssh; exit returns here)",
+        "a shell on the host (exit returns here)",
     ),
 ];
 
