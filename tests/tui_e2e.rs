@@ -9,73 +9,15 @@
 //!
 //! Skipped, with a message, only when tmux is not installed.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-struct Tmux {
-    socket: String,
-}
+use support::tmux::{self, Tmux, shell_quote};
 
-impl Tmux {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            let out = self.run(&["send-keys", "-t", "e2e", key]);
-            assert!(out.status.success(), "send-keys {key}: {out:?}");
-            // Let the console take each key in before the next.
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    fn text(&self, text: &str) {
-        let out = self.run(&["send-keys", "-t", "e2e", "-l", text]);
-        assert!(out.status.success(), "send-keys -l {text}: {out:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-
-    fn screen(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-t", "e2e"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until the screen shows `needle`; fails with the screen.
-    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen();
-            if screen.contains(needle) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {needle:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // Our own server only (a socket of our own).
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
-fn shell_quote(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
-}
-
-/// `jobdeck -i sample-inventory` in a detached tmux session `e2e` of
+/// `jobdeck -i sample-inventory` in a detached tmux session of
 /// `width`×`height`, run from the repository with `config` as
 /// XDG_CONFIG_HOME. The shell line keeps the pane open after jobdeck exits,
 /// with its status. `None` (the test is skipped) without tmux.
@@ -95,32 +37,16 @@ fn start_console(
     new_session(name, width, height, &command)
 }
 
-/// A detached tmux session `e2e` of `width`×`height` in the repository,
-/// running `command`, on a server of its own. `None` without tmux.
+/// A detached tmux session of `width`×`height` in the repository, running
+/// `command`, on a server of its own. `None` without tmux.
 fn new_session(name: &str, width: u16, height: u16, command: &str) -> Option<Tmux> {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED tui_e2e: tmux is not installed (apt-get install tmux); .ci installs it");
-        return None;
-    }
-    let tmux = Tmux {
-        socket: format!("jobdeck-{name}-{}", std::process::id()),
-    };
-    let (width, height) = (width.to_string(), height.to_string());
-    let out = tmux.run(&[
-        "new-session",
-        "-d",
-        "-x",
-        &width,
-        "-y",
-        &height,
-        "-s",
-        "e2e",
-        "-c",
-        env!("CARGO_MANIFEST_DIR"),
+    tmux::start(
+        name,
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        width,
+        height,
         command,
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
-    Some(tmux)
+    )
 }
 
 #[test]

@@ -58,10 +58,16 @@ impl Tmux {
         }
     }
 
-    /// Text typed as is, then Enter.
-    pub fn line(&self, text: &str) {
+    /// Text typed as is.
+    pub fn text(&self, text: &str) {
         let out = self.run(&["send-keys", "-t", "t", "-l", text]);
         assert!(out.status.success(), "send-keys -l {text}: {out:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    /// Text typed as is, then Enter.
+    pub fn line(&self, text: &str) {
+        self.text(text);
         self.keys(&["Enter"]);
     }
 
