@@ -125,6 +125,9 @@ pub enum Action {
     SearchBackward,
     SearchNext,
     SearchPrev,
+    /// Search everything at once: every host of the run (Run view), every
+    /// run's output in the journal (History).
+    SearchAll,
     /// Long lines wrap, or the pane scrolls sideways.
     ToggleWrap,
     SaveOutput,
@@ -340,6 +343,11 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "search_prev",
         Action::SearchPrev,
         "next match the other way",
+    ),
+    (
+        "search_all",
+        Action::SearchAll,
+        "search every host's output: a list of the hosts that match",
     ),
     (
         "wrap",

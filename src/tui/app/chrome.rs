@@ -344,6 +344,11 @@ fn help_words(context: KeyContext, action: &Action) -> &'static str {
         (C::Schedules, Action::Refresh) => "read the schedules again",
         (C::ScheduleForm, Action::Save) => "save the schedule",
         (C::History, Action::Refresh) => "read the list again",
+        (C::History, Action::Filter) => "filter the runs by flow name",
+        (C::History, Action::SearchAll) => {
+            "search every run's output in the journal; enter opens the match"
+        }
+        (C::Run, Action::Submit) => "jump to the host picked in the list of matches",
         (C::Run, Action::TogglePause) => "pause or resume the run",
         (C::Run, Action::RerunFailed | Action::RetryFailed) => {
             "failed hosts again: retry now, or rerun once ended"

@@ -305,6 +305,9 @@ impl RunView {
         theme: &Theme,
         store: &RunStore,
     ) {
+        if self.all.listing {
+            return self.draw_all_hosts(frame, area, theme, store);
+        }
         match self.layout {
             OutputLayout::Gathered => self.draw_gathered(frame, area, theme, store),
             OutputLayout::Single => {

@@ -11,10 +11,13 @@
 //!
 //! - `pane`: the output pane's position, older lines read back.
 //! - `search`: `/ ? n N` over the whole output of a host.
+//! - `all_hosts`: `ctrl-f`, the hosts whose output matches, with counts.
 //! - `save`: the text of the output and host-list files.
-//! - `draw`, `output_line`: drawing; a row of output.
+//! - `draw`, `draw_all_hosts`, `output_line`: drawing; a row of output.
 
+mod all_hosts;
 mod draw;
+mod draw_all_hosts;
 mod gates;
 mod output_line;
 mod pane;
@@ -39,6 +42,8 @@ use crate::tui::run_store::{DroppedMatches, OlderLines, RunStore, SharedRunStore
 use crate::tui::tasks;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::panel::panel;
+use all_hosts::AllHosts;
+pub use all_hosts::HostMatches;
 use pane::Older;
 pub use search::Direction;
 use search::Search;
@@ -50,6 +55,8 @@ pub enum Message {
     Older(OlderLines),
     /// A search's matches among the lines the store dropped.
     Matches(DroppedMatches),
+    /// The same, for every host the search over all hosts asked about.
+    AllMatches(Vec<DroppedMatches>),
     /// A file written (what to say), or why it was not.
     Saved(Result<String, String>),
 }
@@ -86,6 +93,8 @@ pub struct RunView {
     /// Long lines wrap instead (the column is then not used).
     wrap: bool,
     search: Search,
+    /// The search over every host (`ctrl-f`) and its list.
+    all: AllHosts,
     area: Rect,
     /// Replaces the clock (tests).
     fixed_now: Option<UnixMillis>,
@@ -145,6 +154,7 @@ impl RunView {
             column: 0,
             wrap: false,
             search: Search::default(),
+            all: AllHosts::default(),
             area: Rect::default(),
             fixed_now: None,
             journal: None,
@@ -175,6 +185,7 @@ impl RunView {
     pub fn store_rebuilt(&mut self) {
         self.older.clear();
         self.search.forget_read();
+        self.all.forget();
         if let Some(store) = &self.store {
             let count = RunStore::lock(store).hosts.len();
             self.cursor = self.cursor.min(count.saturating_sub(1));
@@ -215,6 +226,7 @@ impl RunView {
         self.gather_scroll = 0;
         self.older.clear();
         self.search.forget_read();
+        self.all.forget();
         self.refresh_gate_rows();
     }
 
@@ -390,6 +402,13 @@ impl Update for RunView {
             self.search_box_key(action, fx);
             return;
         }
+        if self.all.input.is_some() {
+            self.all_hosts_box_key(action, fx);
+            return;
+        }
+        if self.all.listing && self.all_hosts_list_key(action, fx) {
+            return;
+        }
         let page = self.list_height().max(2) - 1;
         let out_page = self.output_height().max(2) as i64 - 1;
         match (action, self.focus) {
@@ -466,6 +485,7 @@ impl Update for RunView {
             (Action::SearchBackward, _) => self.open_search(Direction::Backward),
             (Action::SearchNext, _) => self.search_again(true, fx),
             (Action::SearchPrev, _) => self.search_again(false, fx),
+            (Action::SearchAll, _) => self.open_all_hosts(),
             (Action::SaveOutput, _) => self.save(self.output_file(), fx),
             (Action::SaveHosts, _) => self.save(self.hosts_file(), fx),
             (Action::Cancel, _) if !self.search.term.is_empty() => self.search.term.clear(),
@@ -501,6 +521,7 @@ impl Update for RunView {
         match message {
             Message::Older(read) => self.older_read(read),
             Message::Matches(read) => self.dropped_matches_read(read, fx),
+            Message::AllMatches(reads) => self.all_matches_read(reads),
             Message::Saved(Ok(said)) => fx.info(said),
             Message::Saved(Err(said)) => fx.error(said),
         }
@@ -538,7 +559,7 @@ impl View for RunView {
     }
 
     fn key_contexts(&self) -> Vec<KeyContext> {
-        if self.search.input.is_some() {
+        if self.search.input.is_some() || self.all.input.is_some() {
             vec![KeyContext::Input]
         } else {
             vec![KeyContext::Run]
@@ -546,7 +567,7 @@ impl View for RunView {
     }
 
     fn captures_text(&self) -> bool {
-        self.search.input.is_some()
+        self.search.input.is_some() || self.all.input.is_some()
     }
 
     fn hints(&self) -> Vec<Hint> {
@@ -554,6 +575,20 @@ impl View for RunView {
             return vec![
                 Hint::new(Action::Submit, "search"),
                 Hint::new(Action::Cancel, "cancel"),
+            ];
+        }
+        if self.all.input.is_some() {
+            return vec![
+                Hint::new(Action::Submit, "search all hosts"),
+                Hint::new(Action::Cancel, "cancel"),
+            ];
+        }
+        if self.all.listing {
+            return vec![
+                Hint::new(Action::Submit, "jump to host"),
+                Hint::pair(Action::Down, Action::Up, "move"),
+                Hint::pair(Action::SearchNext, Action::SearchPrev, "next/prev match"),
+                Hint::new(Action::Cancel, "close"),
             ];
         }
         if self.replay.is_some() {

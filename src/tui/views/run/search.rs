@@ -3,8 +3,9 @@
 //! a word in the status line. A search covers the whole output of the host
 //! under the cursor: the store's buffer, and the lines it dropped, whose
 //! matches come from the journal (`tasks::search_output`, off the UI
-//! task). Matches are kept per host, so a search over every host of the
-//! run can hold them side by side.
+//! task). Matches are kept per host: the search over every host
+//! (`all_hosts`) fills them too, and when it is the search shown, `n`/`N`
+//! go on to the next host that matches instead of going round one host.
 
 use std::collections::HashMap;
 
@@ -52,10 +53,10 @@ pub(super) struct Search {
     /// The match last jumped to: host and line.
     pub(super) current: Option<(HostIndex, u64)>,
     /// Per host, the matches among the lines its store dropped.
-    dropped: HashMap<HostIndex, DroppedMatches>,
+    pub(super) dropped: HashMap<HostIndex, DroppedMatches>,
     /// A journal search in flight: its generation, and the jump waiting
     /// for it.
-    pending: Option<(u64, Direction)>,
+    pending: Option<(u64, Direction, Start)>,
     generation: u64,
 }
 
@@ -87,6 +88,16 @@ impl Search {
     }
 }
 
+/// Where a search starts in the host under the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    /// From the match shown, or from the pane's edge.
+    Pane,
+    /// From the host's first line (forward) or its last (backward): the
+    /// search came over from another host.
+    Edge,
+}
+
 /// Where the next match was found.
 enum Found {
     At(u64),
@@ -116,7 +127,7 @@ impl RunView {
                 }
                 self.search.input = None;
                 self.search.current = None;
-                self.find(self.search.direction, fx, true);
+                self.find(self.search.direction, fx, true, Start::Pane);
             }
             Action::Cancel => {
                 self.search.term = before.clone();
@@ -137,12 +148,12 @@ impl RunView {
         } else {
             self.search.direction.reversed()
         };
-        self.find(direction, fx, true);
+        self.find(direction, fx, true, Start::Pane);
     }
 
     /// A journal search came back: the jump that waited for it goes on.
     pub(super) fn dropped_matches_read(&mut self, read: DroppedMatches, fx: &mut Effects<Message>) {
-        let Some((generation, direction)) = self.search.pending else {
+        let Some((generation, direction, start)) = self.search.pending else {
             return;
         };
         let same_run = self
@@ -154,14 +165,22 @@ impl RunView {
         }
         self.search.pending = None;
         self.search.dropped.insert(read.host, read);
-        self.find(direction, fx, false);
+        self.find(direction, fx, false, start);
     }
 
     /// Moves to the next match `direction`-wards in the host under the
     /// cursor. Without the matches among its dropped lines (or with some
     /// older than what it dropped since), asks the journal first when
-    /// `may_read`, and goes on when the answer comes.
-    fn find(&mut self, direction: Direction, fx: &mut Effects<Message>, may_read: bool) {
+    /// `may_read`, and goes on when the answer comes. While the search over
+    /// every host is the one shown, the end of a host's matches leads to
+    /// the next host that has some.
+    pub(super) fn find(
+        &mut self,
+        direction: Direction,
+        fx: &mut Effects<Message>,
+        may_read: bool,
+        start: Start,
+    ) {
         if self.search.term.is_empty() {
             return;
         }
@@ -192,7 +211,7 @@ impl RunView {
             ) else {
                 return;
             };
-            self.search.pending = Some((self.search.generation, direction));
+            self.search.pending = Some((self.search.generation, direction, start));
             fx.info(format!("searching {}'s earlier output…", host.name));
             fx.work(move || Message::Matches(search_dropped(request)));
             return;
@@ -211,8 +230,10 @@ impl RunView {
             self.top_line
         };
         // From the match shown, or from the pane's edge.
-        let from: i64 = match self.search.current {
-            Some((ch, line)) if ch == h && (top..top + height).contains(&line) => line as i64,
+        let from: i64 = match (start, self.search.current) {
+            (Start::Edge, _) if direction == Direction::Forward => -1,
+            (Start::Edge, _) => end as i64,
+            (_, Some((ch, line))) if ch == h && (top..top + height).contains(&line) => line as i64,
             _ if direction == Direction::Forward => top as i64 - 1,
             _ => (top + height) as i64,
         };
@@ -224,6 +245,23 @@ impl RunView {
         let name = host.name.clone();
         let lowest = self.lowest_line(&store, host);
         drop(store);
+        let across = start == Start::Pane && self.all.covers(&self.search.term);
+        if across
+            && !matches!(found, Found::At(_))
+            && let Some((next, wrapped)) = self.next_matching_host(h, direction)
+        {
+            let went = if wrapped {
+                match direction {
+                    Direction::Forward => "search hit the last host, continuing at the first: ",
+                    Direction::Backward => "search hit the first host, continuing at the last: ",
+                }
+            } else {
+                "search went on to "
+            };
+            let next_name = self.host_name(next);
+            fx.info(format!("{went}{next_name}"));
+            return self.jump_to_host(next, direction, fx);
+        }
         let line = match found {
             Found::At(line) => line,
             Found::Wrapped(line) => {
