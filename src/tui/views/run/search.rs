@@ -58,6 +58,18 @@ pub(super) struct Search {
     /// for it.
     pending: Option<(u64, Direction, Start)>,
     generation: u64,
+    /// Going to one line found elsewhere (History's search): the term is
+    /// that line's text while the matches before it are passed; then the
+    /// operator's term comes back.
+    reveal: Option<Reveal>,
+}
+
+#[derive(Debug)]
+struct Reveal {
+    /// Matches of the line's text still to pass.
+    skip: usize,
+    /// The term highlighted once there.
+    term: String,
 }
 
 impl Default for Search {
@@ -70,6 +82,7 @@ impl Default for Search {
             dropped: HashMap::new(),
             pending: None,
             generation: 0,
+            reveal: None,
         }
     }
 }
@@ -79,6 +92,7 @@ impl Search {
     pub(super) fn forget_read(&mut self) {
         self.dropped.clear();
         self.pending = None;
+        self.reveal = None;
         self.current = None;
         self.generation += 1;
     }
@@ -166,6 +180,60 @@ impl RunView {
         self.search.pending = None;
         self.search.dropped.insert(read.host, read);
         self.find(direction, fx, false, start);
+        self.go_on_revealing(fx);
+    }
+
+    /// Shows `host`'s line `text` (a match of `term` found in the journal
+    /// by History's search), passing the `before` earlier lines of its
+    /// output that hold the same text; `term` is then the search shown.
+    pub fn reveal(
+        &mut self,
+        host: &str,
+        text: &str,
+        before: usize,
+        term: &str,
+        fx: &mut Effects<Message>,
+    ) {
+        if !self.select_host(host) {
+            return fx.warn(format!("{host} is not in this run"));
+        }
+        self.search.term = text.to_string();
+        self.search.direction = Direction::Forward;
+        self.search.current = None;
+        self.search.reveal = Some(Reveal {
+            skip: before,
+            term: term.to_string(),
+        });
+        self.find(Direction::Forward, fx, true, Start::Edge);
+        self.go_on_revealing(fx);
+    }
+
+    /// Passes the matches left before the line to reveal (each found
+    /// without another read: the first one read the journal), then puts
+    /// the operator's term back; a line not found leads to the term's
+    /// first match.
+    fn go_on_revealing(&mut self, fx: &mut Effects<Message>) {
+        while self.search.pending.is_none() {
+            let Some(reveal) = &mut self.search.reveal else {
+                return;
+            };
+            if reveal.skip == 0 || self.search.current.is_none() {
+                let term = std::mem::take(&mut reveal.term);
+                let found = self.search.current.is_some();
+                self.search.reveal = None;
+                if let Some((h, line)) = self.search.current {
+                    let name = self.host_name(h);
+                    fx.info(format!("'{term}' in {name}'s output, line {}", line + 1));
+                }
+                self.search.term = term;
+                if !found {
+                    self.find(Direction::Forward, fx, true, Start::Edge);
+                }
+                return;
+            }
+            reveal.skip -= 1;
+            self.find(Direction::Forward, fx, false, Start::Pane);
+        }
     }
 
     /// Moves to the next match `direction`-wards in the host under the
