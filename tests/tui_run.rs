@@ -388,7 +388,7 @@ fn gathered_view_folds_a_thousand_hosts_into_few_blocks() {
     press(&mut app, KeyCode::Char('b'));
     let text = screen(&app, 160, 48);
     assert!(
-        text.contains("Gathered: 1000 host(s) in 3 block(s)"),
+        text.contains("Gathered: 992 of 1000 alike, 8 differ"),
         "{text}"
     );
     assert!(

@@ -119,6 +119,9 @@ pub enum Action {
     ScrollLeft,
     ScrollRight,
     ToggleGather,
+    /// The gathered view shows each minority group as a diff against the
+    /// majority (or the outputs again).
+    GatherDiff,
     CycleSplit,
     TogglePin,
     Search,
@@ -321,6 +324,11 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "gather",
         Action::ToggleGather,
         "gathered view: hosts with equal output as one block",
+    ),
+    (
+        "gather_diff",
+        Action::GatherDiff,
+        "gathered view: each group that differs as a diff against the majority",
     ),
     (
         "split",

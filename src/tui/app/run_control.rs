@@ -65,7 +65,7 @@ impl App {
         };
         if self.view == ViewId::Run {
             let mut fx = Effects::new();
-            if self.run.request_older(&mut fx) | self.run.refresh_all_hosts(&mut fx) {
+            if self.run.request_older(&mut fx) | self.run.refresh_from_store(&mut fx) {
                 self.dirty = true;
             }
             self.carry_out(fx, AppMessage::Run, Some(ViewId::Run));

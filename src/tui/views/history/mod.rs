@@ -234,7 +234,7 @@ impl HistoryView {
         if shown && self.mode == Mode::Replay {
             let mut run_fx = Effects::new();
             changed |= self.run.request_older(&mut run_fx);
-            changed |= self.run.refresh_all_hosts(&mut run_fx);
+            changed |= self.run.refresh_from_store(&mut run_fx);
             fx.absorb(run_fx, Message::Run);
         }
         let due = self

@@ -13,11 +13,15 @@
 //! - `search`: `/ ? n N` over the whole output of a host.
 //! - `all_hosts`: `ctrl-f`, the hosts whose output matches, with counts.
 //! - `save`: the text of the output and host-list files.
-//! - `draw`, `draw_all_hosts`, `output_line`: drawing; a row of output.
+//! - `compare`: the gathered view's groups of alike output and diffs.
+//! - `draw`, `draw_all_hosts`, `draw_gathered`, `output_line`: drawing; a
+//!   row of output.
 
 mod all_hosts;
+mod compare;
 mod draw;
 mod draw_all_hosts;
+mod draw_gathered;
 mod gates;
 mod output_line;
 mod pane;
@@ -44,6 +48,8 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::panel::panel;
 use all_hosts::AllHosts;
 pub use all_hosts::HostMatches;
+use compare::Gathering;
+pub use compare::{AlikeGroup, Compared};
 use pane::Older;
 pub use search::Direction;
 use search::Search;
@@ -95,6 +101,8 @@ pub struct RunView {
     search: Search,
     /// The search over every host (`ctrl-f`) and its list.
     all: AllHosts,
+    /// The gathered view's comparison.
+    gathering: Gathering,
     area: Rect,
     /// Replaces the clock (tests).
     fixed_now: Option<UnixMillis>,
@@ -155,6 +163,7 @@ impl RunView {
             wrap: false,
             search: Search::default(),
             all: AllHosts::default(),
+            gathering: Gathering::default(),
             area: Rect::default(),
             fixed_now: None,
             journal: None,
@@ -186,6 +195,8 @@ impl RunView {
         self.older.clear();
         self.search.forget_read();
         self.all.forget();
+        self.gathering.forget();
+        self.refresh_gathering();
         if let Some(store) = &self.store {
             let count = RunStore::lock(store).hosts.len();
             self.cursor = self.cursor.min(count.saturating_sub(1));
@@ -227,11 +238,20 @@ impl RunView {
         self.older.clear();
         self.search.forget_read();
         self.all.forget();
+        self.gathering.forget();
+        self.refresh_gathering();
         self.refresh_gate_rows();
     }
 
     pub fn store(&self) -> Option<&SharedRunStore> {
         self.store.as_ref()
+    }
+
+    /// Brings what is worked out from the store up to date (the counts of
+    /// the search over every host, the gathered view's comparison); time
+    /// passing calls it. True when something shown changed.
+    pub fn refresh_from_store(&mut self, fx: &mut Effects<Message>) -> bool {
+        self.refresh_all_hosts(fx) | self.refresh_gathering()
     }
 
     /// The store's revision, so the app redraws when events arrive.
@@ -458,6 +478,12 @@ impl Update for RunView {
                     OutputLayout::Gathered
                 };
                 self.gather_scroll = 0;
+                self.refresh_gathering();
+            }
+            (Action::GatherDiff, _) => {
+                self.gathering.diff = !self.gathering.diff || self.layout != OutputLayout::Gathered;
+                self.layout = OutputLayout::Gathered;
+                self.refresh_gathering();
             }
             (Action::CycleSplit, _) => {
                 self.layout = match self.layout {
