@@ -352,11 +352,11 @@ impl View for HistoryView {
             Mode::List => vec![
                 Hint::new(Action::Submit, "open"),
                 Hint::new(Action::Filter, "flow"),
-                Hint::new(Action::SearchAll, "search output"),
                 Hint::new(Action::CycleStatus, "status"),
                 Hint::new(Action::CycleDate, "date"),
                 Hint::new(Action::RerunFailed, "rerun failed"),
                 Hint::new(Action::ResumeRun, "resume"),
+                Hint::new(Action::SearchAll, "grep"),
             ],
             Mode::Replay => {
                 // Only what would not be refused.
