@@ -166,7 +166,7 @@ impl App {
                 dialog
                     .choices
                     .iter()
-                    .map(|c| Hint::new(c.action.clone(), c.label))
+                    .map(|c| Hint::new(c.action.clone(), c.label.clone()))
                     .collect(),
                 Vec::new(),
             )
@@ -195,7 +195,7 @@ impl App {
             )
         };
         let contexts = self.contexts();
-        let label = |hint: &Hint| -> Option<(String, &'static str, usize)> {
+        let label = |hint: &Hint| -> Option<(String, std::borrow::Cow<'static, str>, usize)> {
             let keys: Vec<String> = hint
                 .actions
                 .iter()
@@ -211,7 +211,7 @@ impl App {
             }
             let keys = keys.join("/");
             let width = keys.chars().count() + 1 + hint.label.chars().count() + 2;
-            Some((keys, hint.label, width))
+            Some((keys, hint.label.clone(), width))
         };
         let always: Vec<_> = always.iter().filter_map(label).collect();
         let reserved: usize = always.iter().map(|(_, _, w)| w).sum();

@@ -180,6 +180,11 @@ impl RunView {
         self.keys = keys;
     }
 
+    /// The keys texts about this run name (its dialogs' too).
+    pub fn key_names(&self) -> &KeyNames {
+        &self.keys
+    }
+
     /// Replay mode (a past run) with its timeline, or live mode (`None`).
     pub fn set_replay(&mut self, bar: Option<ReplayBar>) {
         self.replay = bar;
