@@ -368,5 +368,8 @@ fn the_editors_warnings_name_the_save_key_in_use() {
     }
     app.dispatch(Action::Save);
     let status = app.status_text().unwrap().to_string();
-    assert!(status.contains("(ctrl-w again saves it as a draft)"), "{status}");
+    assert!(
+        status.contains("(ctrl-w again saves it as a draft)"),
+        "{status}"
+    );
 }

@@ -627,11 +627,11 @@ impl View for RunView {
                 Hint::new(Action::PlayPause, "play"),
                 Hint::new(Action::CycleSpeed, "speed"),
                 Hint::pair(Action::SeekBack, Action::SeekForward, "seek"),
-                Hint::pair(Action::Down, Action::Up, "move"),
-                Hint::new(Action::FocusNext, "pane"),
                 Hint::new(Action::ToggleGather, "gather"),
-                Hint::new(Action::CycleSplit, "split"),
+                Hint::pair(Action::Down, Action::Up, "move"),
                 Hint::new(Action::Search, "search"),
+                Hint::new(Action::FocusNext, "pane"),
+                Hint::new(Action::CycleSplit, "split"),
                 Hint::new(Action::ToggleWrap, self.wrap_hint()),
                 Hint::new(Action::RerunFailed, "rerun failed"),
                 Hint::new(Action::ResumeRun, "resume"),
@@ -654,8 +654,10 @@ impl View for RunView {
             )
         };
         // Only keys that do something now: an ended run takes no controls,
-        // and R starts a new run of its failed hosts.
-        let mut hints = vec![Hint::pair(Action::Down, Action::Up, "move")];
+        // and R starts a new run of its failed hosts. The run's controls
+        // and the gathered view come first: at 80 columns the footer ends
+        // there (the help lists every key).
+        let mut hints = Vec::new();
         if !finished {
             if waiting {
                 hints.push(Hint::new(Action::Confirm, "confirm"));
@@ -666,17 +668,19 @@ impl View for RunView {
             ));
             hints.push(Hint::new(Action::AbortRun, "abort"));
             if failed {
-                hints.push(Hint::new(Action::RerunFailed, "retry failed"));
+                hints.push(Hint::new(Action::RerunFailed, "retry"));
             }
             hints.push(Hint::new(Action::SkipHost, "skip"));
         } else if failed {
             hints.push(Hint::new(Action::RerunFailed, "rerun failed"));
         }
         hints.extend([
-            Hint::new(Action::FocusNext, "pane"),
             Hint::new(Action::ToggleGather, "gather"),
-            Hint::new(Action::CycleSplit, "split"),
+            Hint::pair(Action::Down, Action::Up, "move"),
+            Hint::new(Action::Shell, "shell"),
             Hint::new(Action::Search, "search"),
+            Hint::new(Action::FocusNext, "pane"),
+            Hint::new(Action::CycleSplit, "split"),
             Hint::new(Action::ToggleWrap, self.wrap_hint()),
             Hint::new(Action::ToggleFollow, "follow"),
             Hint::new(Action::SaveOutput, "save output"),
