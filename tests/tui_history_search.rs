@@ -6,14 +6,12 @@
 //! every host in that replay.
 
 mod console;
+use console::journaled::journaled_run;
 use console::{press, pump_until, sample_app, screen, type_keys};
 
 use std::path::Path;
 
-use bytes::Bytes;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
-use jobdeck::engine::events::{Event, EventKind, HostStatus, InstanceStatus, StepOutcome, Stream};
-use jobdeck::journal::{Journal, JournalWriter, NewInstance, Trigger, WriterOptions};
 use jobdeck::tui::action::{Action, ViewId};
 use jobdeck::tui::app::App;
 use jobdeck::tui::message::AppMessage;
@@ -28,80 +26,9 @@ fn ctrl_f(app: &mut App) {
     )));
 }
 
-/// Writes one finished run of `flow` through the journal's writer: each
-/// host prints its lines in one step named `step`.
+/// Records one finished run of `flow` in the journal.
 fn record_run(path: &Path, flow: &str, step: &str, hosts: &[(&str, Vec<String>)], at: i64) {
-    let mut journal = Journal::open(path).unwrap();
-    let names: Vec<String> = hosts.iter().map(|(h, _)| h.to_string()).collect();
-    let id = journal
-        .create_instance(&NewInstance {
-            flow: flow.into(),
-            flow_snapshot: format!("name: {flow}\n"),
-            hosts: names.clone(),
-            trigger: Trigger::Cli,
-            ..NewInstance::default()
-        })
-        .unwrap();
-    drop(journal);
-    let mut kinds = vec![
-        EventKind::InstanceStarted {
-            flow: flow.into(),
-            hosts: names,
-            steps: vec![step.into()],
-            batches: vec![(0..hosts.len()).collect()],
-        },
-        EventKind::BatchStarted { batch: 0 },
-    ];
-    for (host, (_, lines)) in hosts.iter().enumerate() {
-        kinds.push(EventKind::StepStarted {
-            host,
-            step: 0,
-            attempt: 1,
-        });
-        for line in lines {
-            kinds.push(EventKind::Output {
-                host,
-                step: 0,
-                stream: Stream::Stdout,
-                data: Bytes::from(format!("{line}\n").into_bytes()),
-            });
-        }
-        kinds.push(EventKind::StepFinished {
-            host,
-            step: 0,
-            attempt: 1,
-            outcome: StepOutcome {
-                status: HostStatus::Ok,
-                exit_code: Some(0),
-                signal: None,
-                error: None,
-            },
-        });
-        kinds.push(EventKind::HostFinished {
-            host,
-            status: HostStatus::Ok,
-        });
-    }
-    kinds.push(EventKind::BatchFinished {
-        batch: 0,
-        ok: hosts.len(),
-        failed: 0,
-    });
-    kinds.push(EventKind::InstanceFinished {
-        status: InstanceStatus::Ok,
-        reason: None,
-    });
-    let (sink, writer) = JournalWriter::spawn(path, WriterOptions::default()).unwrap();
-    for (i, kind) in kinds.into_iter().enumerate() {
-        sink.blocking_send(Event {
-            instance: id,
-            at: at + i as i64,
-            kind,
-        })
-        .unwrap();
-    }
-    drop(sink);
-    writer.join().unwrap();
+    journaled_run(path, flow, step, hosts, at, 32 * 1024);
 }
 
 /// Three runs: #1 deploy (web-02 refused twice with the same words, the

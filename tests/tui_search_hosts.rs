@@ -7,15 +7,15 @@
 
 mod console;
 mod support;
+use console::journaled::journaled_run;
 use console::{pump_until, sample_app, screen, type_keys};
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
-use jobdeck::engine::events::{Event, EventKind, HostStatus, InstanceStatus, StepOutcome, Stream};
+use jobdeck::engine::events::InstanceStatus;
 use jobdeck::engine::{
     Action as StepAction, ControlHandle, EventSink, OnFailure, Plan, PlannedHost, PlannedStep,
     Policy, StartPoint,
@@ -52,84 +52,20 @@ fn errors_of(host: usize) -> &'static [u64] {
 }
 
 fn synthetic_run(path: &Path) -> RunStore {
-    let mut journal = Journal::open(path).unwrap();
-    let hosts: Vec<String> = HOSTS.iter().map(|h| h.to_string()).collect();
-    let id = journal
-        .create_instance(&NewInstance {
-            flow: "count".into(),
-            flow_snapshot: "name: count\n".into(),
-            hosts: hosts.clone(),
-            trigger: Trigger::Cli,
-            ..NewInstance::default()
+    let hosts: Vec<(&str, Vec<String>)> = HOSTS
+        .iter()
+        .enumerate()
+        .map(|(host, &name)| {
+            let lines = (1..=200u64)
+                .map(|n| match errors_of(host).contains(&n) {
+                    true => format!("line {n}: ERROR disk"),
+                    false => format!("line {n}"),
+                })
+                .collect();
+            (name, lines)
         })
-        .unwrap();
-    let mut kinds = vec![
-        EventKind::InstanceStarted {
-            flow: "count".into(),
-            hosts,
-            steps: vec!["count".into()],
-            batches: vec![vec![0, 1, 2]],
-        },
-        EventKind::BatchStarted { batch: 0 },
-    ];
-    for host in 0..3 {
-        kinds.push(EventKind::StepStarted {
-            host,
-            step: 0,
-            attempt: 1,
-        });
-        for n in 1..=200u64 {
-            let text = if errors_of(host).contains(&n) {
-                format!("line {n}: ERROR disk\n")
-            } else {
-                format!("line {n}\n")
-            };
-            kinds.push(EventKind::Output {
-                host,
-                step: 0,
-                stream: Stream::Stdout,
-                data: Bytes::from(text.into_bytes()),
-            });
-        }
-        kinds.push(EventKind::StepFinished {
-            host,
-            step: 0,
-            attempt: 1,
-            outcome: StepOutcome {
-                status: HostStatus::Ok,
-                exit_code: Some(0),
-                signal: None,
-                error: None,
-            },
-        });
-        kinds.push(EventKind::HostFinished {
-            host,
-            status: HostStatus::Ok,
-        });
-    }
-    kinds.push(EventKind::BatchFinished {
-        batch: 0,
-        ok: 3,
-        failed: 0,
-    });
-    kinds.push(EventKind::InstanceFinished {
-        status: InstanceStatus::Ok,
-        reason: None,
-    });
-    let (sink, writer) = JournalWriter::spawn(path, WriterOptions::default()).unwrap();
-    let mut store = RunStore::new(id, 1024);
-    for (i, kind) in kinds.into_iter().enumerate() {
-        let event = Event {
-            instance: id,
-            at: T0 + i as i64 * 10,
-            kind,
-        };
-        store.absorb(&event);
-        sink.blocking_send(event).unwrap();
-    }
-    drop(sink);
-    writer.join().unwrap();
-    store
+        .collect();
+    journaled_run(path, "count", "count", &hosts, T0, 1024)
 }
 
 async fn synthetic_app() -> (tempfile::TempDir, App, mpsc::Receiver<AppMessage>) {
