@@ -168,12 +168,19 @@ async fn a_search_over_every_host_lists_counts_and_n_goes_on_across_hosts() {
     type_keys(&mut app, "N");
     settle(&mut app, &mut rx).await;
     assert_eq!(cursor_and_match(&app), at("web-01", 150));
-    // The list comes back with ctrl-f and Esc closes it.
+    // The list comes back with ctrl-f and Esc closes it; another key
+    // (here `n`) closes it and does what it does.
     ctrl_f(&mut app);
     type_keys(&mut app, "\n");
     assert!(app.run_view().listing_all_hosts());
     app.dispatch(Action::Cancel);
     assert!(!app.run_view().listing_all_hosts());
+    ctrl_f(&mut app);
+    type_keys(&mut app, "\n");
+    type_keys(&mut app, "n");
+    settle(&mut app, &mut rx).await;
+    assert!(!app.run_view().listing_all_hosts());
+    assert_eq!(cursor_and_match(&app), at("web-03", 20));
     // A term found nowhere says so.
     ctrl_f(&mut app);
     type_keys(&mut app, "nothing-like-this\n");

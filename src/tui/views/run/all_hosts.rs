@@ -132,7 +132,8 @@ impl RunView {
         }
     }
 
-    /// A key while the list is shown; false when the list does not take it.
+    /// A key while the list is shown; false when the list does not take
+    /// it (it closes then, so what the key does shows).
     pub(super) fn all_hosts_list_key(
         &mut self,
         action: &Action,
@@ -159,7 +160,11 @@ impl RunView {
                 self.all.listing = false;
                 return true;
             }
-            _ => return false,
+            // Any other key closes the list and does what it does.
+            _ => {
+                self.all.listing = false;
+                return false;
+            }
         };
         true
     }
