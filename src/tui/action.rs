@@ -323,7 +323,7 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
     (
         "gather",
         Action::ToggleGather,
-        "gathered view: hosts with equal output as one block",
+        "gathered view: hosts whose output is alike (names aside) as one group",
     ),
     (
         "gather_diff",
