@@ -21,7 +21,7 @@ use jobdeck::engine::{
     Policy, StartPoint,
 };
 use jobdeck::journal::{Journal, JournalWriter, NewInstance, Trigger, WriterOptions};
-use jobdeck::transport::{self, KnownHosts, Payload, Target, Transport, TransportOptions};
+use jobdeck::transport::{self, KnownHosts, Payload, Transport, TransportOptions};
 use jobdeck::tui::action::Action;
 use jobdeck::tui::app::App;
 use jobdeck::tui::message::AppMessage;
@@ -191,17 +191,9 @@ async fn a_search_over_every_host_lists_counts_and_n_goes_on_across_hosts() {
 }
 
 fn host(name: &str, errors: usize, sshd: &SshdFixture) -> PlannedHost {
-    let mut target = Target::new(name);
-    target.address = "127.0.0.1".into();
-    target.port = sshd.port;
-    target.user = sshd.user.clone();
-    target.identity_files = vec![sshd.client_key.clone()];
-    target.identities_only = true;
-    target.user_known_hosts = vec![sshd.known_hosts.clone()];
-    target.global_known_hosts = Vec::new();
     PlannedHost {
         name: name.to_string(),
-        target,
+        target: sshd.target(name),
         env: vec![("ERRORS".into(), errors.to_string())],
     }
 }
