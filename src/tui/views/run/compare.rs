@@ -63,6 +63,11 @@ impl RunView {
     /// view is shown. True when it did.
     pub fn refresh_gathering(&mut self) -> bool {
         if self.layout != OutputLayout::Gathered {
+            // The templates cost as much as the buffers they copy: kept
+            // only while the view shows them.
+            if self.gathering.revision.is_some() {
+                self.gathering.forget();
+            }
             return false;
         }
         let Some(store) = self.store.clone() else {
