@@ -31,6 +31,11 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The sample inventory copied to a temp dir, and an app on it.
 fn app(width: u16, height: u16) -> (tempfile::TempDir, PathBuf, App) {
+    app_with_keys(width, height, Keymap::builtin())
+}
+
+/// `app` with another keymap.
+fn app_with_keys(width: u16, height: u16, keymap: Keymap) -> (tempfile::TempDir, PathBuf, App) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("inv");
     copy_dir(
@@ -38,7 +43,7 @@ fn app(width: u16, height: u16) -> (tempfile::TempDir, PathBuf, App) {
         &root,
     );
     let inv = Inventory::load(&[root.to_string_lossy().into_owned()]).unwrap();
-    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    let mut app = App::new(Theme::default_theme(), keymap);
     app.set_fixed_clock("12:00:00");
     app.dispatch(Action::Resize(width, height));
     app.set_inventory(Arc::new(inv), dir.path().to_path_buf());
@@ -331,4 +336,40 @@ fn editor_saves_a_draft_that_does_not_validate_after_a_warning() {
     // The draft is saved; leaving needs no second Esc.
     app.dispatch(Action::Cancel);
     assert!(app.flows_view().editor().is_none() || screen(&app, 80, 24).contains("compose/open"));
+}
+
+/// Texts that name a key take it from the keymap in use: the editor's
+/// save key in its warnings.
+#[test]
+fn the_editors_warnings_name_the_save_key_in_use() {
+    let (keymap, errors) = Keymap::with_overrides(
+        "[editor]\n\"ctrl-s\" = \"none\"\n\"ctrl-w\" = \"save\"\n",
+        Path::new("keymap.toml"),
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let (_dir, _root, mut app) = app_with_keys(100, 30, keymap);
+    app.dispatch(Action::Down);
+    app.dispatch(Action::EditText);
+    assert!(app.flows_view().editor().is_some(), "the editor is open");
+    app.dispatch(Action::InsertChar('x'));
+    app.dispatch(Action::Cancel);
+    let status = app.status_text().unwrap().to_string();
+    assert_eq!(
+        status,
+        "unsaved edits: ctrl-w saves them, esc again throws them away"
+    );
+    // The key in use saves, and a text that does not pass says so with it.
+    app.dispatch(Action::Key(Key {
+        code: KeyCode::Home,
+        modifiers: KeyModifiers::CONTROL,
+    }));
+    for c in "::: not yaml\n".chars() {
+        app.dispatch(Action::InsertChar(c));
+    }
+    app.dispatch(Action::Save);
+    let status = app.status_text().unwrap().to_string();
+    assert!(
+        status.contains("(ctrl-w again saves it as a draft)"),
+        "{status}"
+    );
 }

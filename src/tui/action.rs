@@ -119,12 +119,18 @@ pub enum Action {
     ScrollLeft,
     ScrollRight,
     ToggleGather,
+    /// The gathered view shows each minority group as a diff against the
+    /// majority (or the outputs again).
+    GatherDiff,
     CycleSplit,
     TogglePin,
     Search,
     SearchBackward,
     SearchNext,
     SearchPrev,
+    /// Search everything at once: every host of the run (Run view), every
+    /// run's output in the journal (History).
+    SearchAll,
     /// Long lines wrap, or the pane scrolls sideways.
     ToggleWrap,
     SaveOutput,
@@ -317,7 +323,12 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
     (
         "gather",
         Action::ToggleGather,
-        "gathered view: hosts with equal output as one block",
+        "gathered view: hosts whose output is alike (names aside) as one group",
+    ),
+    (
+        "gather_diff",
+        Action::GatherDiff,
+        "gathered view: each group that differs as a diff against the majority",
     ),
     (
         "split",
@@ -340,6 +351,11 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "search_prev",
         Action::SearchPrev,
         "next match the other way",
+    ),
+    (
+        "search_all",
+        Action::SearchAll,
+        "search every host's output: a list of the hosts that match",
     ),
     (
         "wrap",

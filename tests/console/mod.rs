@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+pub mod journaled;
+
 use jobdeck::inventory::Inventory;
 use jobdeck::tui::action::Action;
 use jobdeck::tui::app::App;

@@ -135,6 +135,20 @@ impl SshdFixture {
         )
     }
 
+    /// A transport target named `name` that logs into this sshd with the
+    /// fixture's user, key and known_hosts (and nothing of the machine's).
+    pub fn target(&self, name: &str) -> jobdeck::transport::Target {
+        let mut target = jobdeck::transport::Target::new(name);
+        target.address = "127.0.0.1".into();
+        target.port = self.port;
+        target.user = self.user.clone();
+        target.identity_files = vec![self.client_key.clone()];
+        target.identities_only = true;
+        target.user_known_hosts = vec![self.known_hosts.clone()];
+        target.global_known_hosts = Vec::new();
+        target
+    }
+
     /// Generates another client key (with `passphrase`, "" for none) and authorizes it.
     pub fn add_client_key(&self, name: &str, passphrase: &str) -> PathBuf {
         let key = self.path(name);

@@ -166,7 +166,7 @@ impl App {
                 dialog
                     .choices
                     .iter()
-                    .map(|c| Hint::new(c.action.clone(), c.label))
+                    .map(|c| Hint::new(c.action.clone(), c.label.clone()))
                     .collect(),
                 Vec::new(),
             )
@@ -195,7 +195,7 @@ impl App {
             )
         };
         let contexts = self.contexts();
-        let label = |hint: &Hint| -> Option<(String, &'static str, usize)> {
+        let label = |hint: &Hint| -> Option<(String, std::borrow::Cow<'static, str>, usize)> {
             let keys: Vec<String> = hint
                 .actions
                 .iter()
@@ -211,7 +211,7 @@ impl App {
             }
             let keys = keys.join("/");
             let width = keys.chars().count() + 1 + hint.label.chars().count() + 2;
-            Some((keys, hint.label, width))
+            Some((keys, hint.label.clone(), width))
         };
         let always: Vec<_> = always.iter().filter_map(label).collect();
         let reserved: usize = always.iter().map(|(_, _, w)| w).sum();
@@ -344,6 +344,11 @@ fn help_words(context: KeyContext, action: &Action) -> &'static str {
         (C::Schedules, Action::Refresh) => "read the schedules again",
         (C::ScheduleForm, Action::Save) => "save the schedule",
         (C::History, Action::Refresh) => "read the list again",
+        (C::History, Action::Filter) => "filter the runs by flow name",
+        (C::History, Action::SearchAll) => {
+            "search every run's output in the journal; enter opens the match"
+        }
+        (C::Run, Action::Submit) => "jump to the host picked in the list of matches",
         (C::Run, Action::TogglePause) => "pause or resume the run",
         (C::Run, Action::RerunFailed | Action::RetryFailed) => {
             "failed hosts again: retry now, or rerun once ended"

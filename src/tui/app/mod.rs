@@ -170,6 +170,8 @@ impl App {
         run.set_key_names(keys.clone());
         let mut history = HistoryView::new();
         history.set_key_names(keys.with_contexts(&[KeyContext::Replay, KeyContext::Run]));
+        let mut flows = FlowsView::new();
+        flows.set_key_names(keys.clone());
         App {
             theme,
             keymap,
@@ -178,7 +180,7 @@ impl App {
             planner: PlannerView::new(),
             run,
             history,
-            flows: FlowsView::new(),
+            flows,
             schedules: SchedulesView::new(),
             dialog: None,
             passphrases: PassphraseQueue::default(),

@@ -65,7 +65,7 @@ impl App {
         };
         if self.view == ViewId::Run {
             let mut fx = Effects::new();
-            if self.run.request_older(&mut fx) {
+            if self.run.request_older(&mut fx) | self.run.refresh_from_store(&mut fx) {
                 self.dirty = true;
             }
             self.carry_out(fx, AppMessage::Run, Some(ViewId::Run));
@@ -79,12 +79,23 @@ impl App {
             };
             let question = if let Some(a) = &s.approval {
                 let step = s.steps.get(a.step).cloned().unwrap_or_default();
-                Some(Dialog::approval(a.batch, a.step, &step, &a.message))
+                Some(Dialog::approval(
+                    a.batch,
+                    a.step,
+                    &step,
+                    &a.message,
+                    self.run.key_names(),
+                ))
             } else {
                 match s.waiting {
                     Some(w) if w.reason == WaitReason::Confirm && !s.is_finished() => {
                         let hosts = s.batches.get(w.next_batch).map_or(0, |b| b.hosts.len());
-                        Some(Dialog::confirm_batch(w.next_batch, s.batches.len(), hosts))
+                        Some(Dialog::confirm_batch(
+                            w.next_batch,
+                            s.batches.len(),
+                            hosts,
+                            self.run.key_names(),
+                        ))
                     }
                     _ => None,
                 }

@@ -13,6 +13,7 @@ pub mod children;
 pub mod files;
 pub mod history;
 pub mod inventory;
+pub mod journal_search;
 pub mod older_lines;
 pub mod passphrase;
 pub mod preflight;

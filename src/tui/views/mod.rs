@@ -28,21 +28,21 @@ use super::widgets::dialog::DialogKind;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hint {
     pub actions: Vec<Action>,
-    pub label: &'static str,
+    pub label: std::borrow::Cow<'static, str>,
 }
 
 impl Hint {
-    pub fn new(action: Action, label: &'static str) -> Hint {
+    pub fn new(action: Action, label: impl Into<std::borrow::Cow<'static, str>>) -> Hint {
         Hint {
             actions: vec![action],
-            label,
+            label: label.into(),
         }
     }
 
     pub fn pair(first: Action, second: Action, label: &'static str) -> Hint {
         Hint {
             actions: vec![first, second],
-            label,
+            label: label.into(),
         }
     }
 }

@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::engine::events::{BatchIndex, StepIndex};
 use crate::tui::action::Action;
+use crate::tui::key_names::KeyNames;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
 
@@ -57,7 +58,7 @@ pub enum DialogKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choice {
     pub action: Action,
-    pub label: &'static str,
+    pub label: std::borrow::Cow<'static, str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +76,11 @@ pub struct Dialog {
     pub typed: Option<String>,
 }
 
-fn choice(action: Action, label: &'static str) -> Choice {
-    Choice { action, label }
+fn choice(action: Action, label: impl Into<std::borrow::Cow<'static, str>>) -> Choice {
+    Choice {
+        action,
+        label: label.into(),
+    }
 }
 
 impl Dialog {
@@ -134,7 +138,14 @@ impl Dialog {
         }
     }
 
-    pub fn confirm_batch(next_batch: BatchIndex, batches: usize, hosts: usize) -> Dialog {
+    /// `keys` names the key that confirms later (the keymap in use).
+    pub fn confirm_batch(
+        next_batch: BatchIndex,
+        batches: usize,
+        hosts: usize,
+        keys: &KeyNames,
+    ) -> Dialog {
+        let later = format!("not yet ({} confirms later)", keys.of(&Action::Confirm));
         Dialog {
             kind: DialogKind::ConfirmBatch { next_batch },
             title: format!("Batch {} of {batches} is ready", next_batch + 1),
@@ -143,7 +154,7 @@ impl Dialog {
             )],
             choices: vec![
                 choice(Action::Confirm, "start the batch"),
-                choice(Action::Cancel, "not yet (c confirms later)"),
+                choice(Action::Cancel, later),
                 choice(Action::AbortRun, "abort the run"),
             ],
             warning: false,
@@ -152,7 +163,15 @@ impl Dialog {
         }
     }
 
-    pub fn approval(batch: BatchIndex, step: StepIndex, step_name: &str, message: &str) -> Dialog {
+    /// `keys` names the key that approves later (the keymap in use).
+    pub fn approval(
+        batch: BatchIndex,
+        step: StepIndex,
+        step_name: &str,
+        message: &str,
+        keys: &KeyNames,
+    ) -> Dialog {
+        let later = format!("not yet ({} approves later)", keys.of(&Action::Confirm));
         let mut lines: Vec<String> = message.lines().map(str::to_string).collect();
         lines.push(String::new());
         lines.push(format!(
@@ -165,7 +184,7 @@ impl Dialog {
             lines,
             choices: vec![
                 choice(Action::Confirm, "approve"),
-                choice(Action::Cancel, "not yet (c approves later)"),
+                choice(Action::Cancel, later),
                 choice(Action::AbortRun, "abort the run"),
             ],
             warning: false,
@@ -389,6 +408,40 @@ impl Dialog {
                 .style(theme.base())
                 .wrap(Wrap { trim: false }),
             rect,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::Dialog;
+    use crate::tui::key_names::KeyNames;
+    use crate::tui::keymap::{KeyContext, Keymap};
+
+    #[test]
+    fn not_yet_names_the_confirm_key_of_the_keymap_in_use() {
+        let later = |dialog: Dialog| dialog.choices[1].label.to_string();
+        let builtin = KeyNames::default();
+        assert_eq!(
+            later(Dialog::confirm_batch(1, 2, 3, &builtin)),
+            "not yet (c confirms later)"
+        );
+        let (keymap, errors) = Keymap::with_overrides(
+            "[run]\n\"c\" = \"none\"\n\"o\" = \"confirm\"\n",
+            Path::new("keymap.toml"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let keys = KeyNames::new(Arc::new(keymap), &[KeyContext::Run]);
+        assert_eq!(
+            later(Dialog::confirm_batch(1, 2, 3, &keys)),
+            "not yet (o confirms later)"
+        );
+        assert_eq!(
+            later(Dialog::approval(0, 0, "gate", "Go on?", &keys)),
+            "not yet (o approves later)"
         );
     }
 }

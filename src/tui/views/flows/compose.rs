@@ -17,6 +17,7 @@ use crate::flow::document::{FlowDoc, Section};
 use crate::flow::params::scalar_text;
 use crate::tui::action::Action;
 use crate::tui::effects::Effects;
+use crate::tui::keymap::KeyContext;
 use crate::tui::layout;
 use crate::tui::widgets::editor::Editor;
 use crate::tui::widgets::highlight::Syntax;
@@ -147,7 +148,12 @@ impl FlowsView {
             Action::Cancel => {
                 if composer.dirty && !composer.discard_armed {
                     composer.discard_armed = true;
-                    fx.warn("unsaved changes: ctrl-s saves, esc again discards them");
+                    let keys = self.keys.with_contexts(&[KeyContext::Composer]);
+                    fx.warn(format!(
+                        "unsaved changes: {} saves, {} again discards them",
+                        keys.of(&Action::Save),
+                        keys.of(&Action::Cancel)
+                    ));
                 } else {
                     self.composer = None;
                     self.focus = Focus::Library;

@@ -12,6 +12,7 @@ use super::composer::Composer;
 use super::{FlowsView, Focus, Item, Message};
 use crate::flow::check::{CheckKind, Problems, Then, check_and_save};
 use crate::flow::document::{FlowDoc, Section};
+use crate::tui::action::Action;
 use crate::tui::effects::{AppRequest, Effects};
 use crate::tui::widgets::editor::Editor;
 use crate::tui::widgets::highlight::Syntax;
@@ -237,7 +238,11 @@ impl FlowsView {
             .is_some_and(|(editor, target)| target.owns_its_edits() && editor.is_modified());
         if unsaved && !confirmed {
             self.editor_armed = Some(Armed::Discard);
-            fx.warn("unsaved edits: ctrl-s saves them, esc again throws them away");
+            fx.warn(format!(
+                "unsaved edits: {} saves them, {} again throws them away",
+                self.keys.of(&Action::Save),
+                self.keys.of(&Action::Cancel)
+            ));
             return;
         }
         self.leave_editor(fx);
@@ -369,7 +374,8 @@ impl FlowsView {
             (None, Some(first)) if was_save && in_own_file => {
                 self.editor_armed = Some(Armed::Draft);
                 fx.error(format!(
-                    "{count} problem(s), not saved (ctrl-s again saves it as a draft); {first}"
+                    "{count} problem(s), not saved ({} again saves it as a draft); {first}",
+                    self.keys.of(&Action::Save)
                 ));
             }
             (None, Some(first)) => fx.error(format!("{count} problem(s), not saved; {first}")),

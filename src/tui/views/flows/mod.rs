@@ -29,6 +29,7 @@ use crate::flow::catalog::Catalog;
 use crate::flow::check::Problems;
 use crate::tui::action::Action;
 use crate::tui::effects::{AppRequest, Effects};
+use crate::tui::key_names::KeyNames;
 use crate::tui::keymap::KeyContext;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::editor::Editor;
@@ -83,6 +84,8 @@ pub struct FlowsView {
     picker: Option<Picker>,
     generation: u64,
     area: Rect,
+    /// The keys warnings name (the editor's save, say).
+    keys: KeyNames,
 }
 
 impl Default for FlowsView {
@@ -105,7 +108,13 @@ impl FlowsView {
             picker: None,
             generation: 0,
             area: Rect::default(),
+            keys: KeyNames::default().with_contexts(&[KeyContext::Editor]),
         }
+    }
+
+    /// The keymap warnings take key names from.
+    pub fn set_key_names(&mut self, keys: KeyNames) {
+        self.keys = keys.with_contexts(&[KeyContext::Editor]);
     }
 
     /// The catalog was read (again).

@@ -200,7 +200,7 @@ impl HistoryView {
     }
 }
 
-fn row(area: Rect, y: u16) -> Rect {
+pub(super) fn row(area: Rect, y: u16) -> Rect {
     if y >= area.height {
         return Rect::new(area.x, area.y, area.width, 0);
     }

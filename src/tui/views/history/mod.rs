@@ -7,7 +7,8 @@
 //! - `replay`: a run opened in the Run view's replay mode.
 //! - `playback`: the replay's playhead.
 //! - `children`: reruns and resumes started from here.
-//! - `draw`: drawing the list.
+//! - `search`: the search box over the whole journal (`ctrl-f`).
+//! - `draw`, `draw_search`: drawing the list, the search box's matches.
 //!
 //! Every journal read runs off the UI task and comes back as a `Message`;
 //! a missing journal is never created. The list refreshes every `REFRESH`
@@ -18,9 +19,11 @@
 
 mod children;
 mod draw;
+mod draw_search;
 mod playback;
 mod replay;
 mod runs;
+mod search;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -49,6 +52,7 @@ pub use children::EndedRun;
 pub use playback::{Playback, SPEEDS};
 use replay::OpenRun;
 use runs::DateFilter;
+use search::JournalSearch;
 
 /// How often the list (and an unfinished open run) is re-read.
 pub const REFRESH: Duration = Duration::from_secs(2);
@@ -78,6 +82,11 @@ pub enum Message {
         label: String,
         event: ChildEvent,
     },
+    /// The search box's answer.
+    Searched {
+        generation: u64,
+        result: Result<crate::tui::tasks::journal_search::JournalHits, String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +94,8 @@ enum Mode {
     List,
     FlowFilter,
     Replay,
+    /// The search box over the journal and its matches.
+    Search,
 }
 
 pub struct HistoryView {
@@ -112,6 +123,7 @@ pub struct HistoryView {
     build_generation: u64,
     playback: Playback,
     jobs: Vec<ChildJob>,
+    search: JournalSearch,
     area: Rect,
     /// The keys texts name (a replay's, then the Run view's).
     keys: KeyNames,
@@ -151,6 +163,7 @@ impl HistoryView {
             build_generation: 0,
             playback: Playback::new(0),
             jobs: Vec::new(),
+            search: JournalSearch::default(),
             area: Rect::default(),
             keys: KeyNames::default().with_contexts(&[KeyContext::Replay, KeyContext::Run]),
         }
@@ -197,6 +210,16 @@ impl HistoryView {
         &self.run
     }
 
+    /// The search box's last answer for its query.
+    pub fn search_found(&self) -> Option<&crate::tui::tasks::journal_search::JournalHits> {
+        self.search.found.as_ref()?.as_ref().ok()
+    }
+
+    /// The search box or its matches are shown.
+    pub fn searching_journal(&self) -> bool {
+        self.mode == Mode::Search
+    }
+
     pub fn playback(&self) -> &Playback {
         &self.playback
     }
@@ -211,6 +234,7 @@ impl HistoryView {
         if shown && self.mode == Mode::Replay {
             let mut run_fx = Effects::new();
             changed |= self.run.request_older(&mut run_fx);
+            changed |= self.run.refresh_from_store(&mut run_fx);
             fx.absorb(run_fx, Message::Run);
         }
         let due = self
@@ -232,6 +256,7 @@ impl Update for HistoryView {
             Mode::FlowFilter => self.filter_action(action),
             Mode::List => self.list_action(action, fx),
             Mode::Replay => self.replay_action(action, fx),
+            Mode::Search => self.search_action(action, fx),
         }
     }
 
@@ -258,6 +283,7 @@ impl Update for HistoryView {
                 fx.absorb(run_fx, Message::Run);
             }
             Message::Child { label, event } => self.child_event(label, event, fx),
+            Message::Searched { generation, result } => self.searched(generation, result),
         }
     }
 
@@ -276,6 +302,7 @@ impl View for HistoryView {
     fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         match (&self.mode, &self.open_run) {
             (Mode::Replay, Some(_)) => self.run.draw(frame, area, theme),
+            (Mode::Search, _) => self.draw_search(frame, area, theme),
             _ => self.draw_list(frame, area, theme),
         }
     }
@@ -285,12 +312,15 @@ impl View for HistoryView {
         self.run.set_area(area);
         let count = self.visible().len();
         self.list.set_height(self.list_height(), count);
+        let hits = self.search.hits().len();
+        self.search.list.set_height(self.search_list_height(), hits);
     }
 
     fn key_contexts(&self) -> Vec<KeyContext> {
         match self.mode {
             Mode::FlowFilter => vec![KeyContext::Input],
-            Mode::List => vec![KeyContext::History],
+            Mode::Search if self.search.typing => vec![KeyContext::Input],
+            Mode::List | Mode::Search => vec![KeyContext::History],
             // Playback keys first, then the Run view's own.
             Mode::Replay if self.run.captures_text() => self.run.key_contexts(),
             Mode::Replay => vec![KeyContext::Replay, KeyContext::Run],
@@ -298,7 +328,9 @@ impl View for HistoryView {
     }
 
     fn captures_text(&self) -> bool {
-        self.mode == Mode::FlowFilter || (self.mode == Mode::Replay && self.run.captures_text())
+        self.mode == Mode::FlowFilter
+            || (self.mode == Mode::Search && self.search.typing)
+            || (self.mode == Mode::Replay && self.run.captures_text())
     }
 
     fn hints(&self) -> Vec<Hint> {
@@ -307,6 +339,16 @@ impl View for HistoryView {
                 Hint::new(Action::Submit, "done"),
                 Hint::new(Action::Cancel, "clear"),
             ],
+            Mode::Search if self.search.typing => vec![
+                Hint::new(Action::Submit, "to the matches"),
+                Hint::new(Action::Cancel, "close"),
+            ],
+            Mode::Search => vec![
+                Hint::new(Action::Submit, "open at the line"),
+                Hint::pair(Action::Down, Action::Up, "move"),
+                Hint::new(Action::SearchAll, "edit the search"),
+                Hint::new(Action::Cancel, "close"),
+            ],
             Mode::List => vec![
                 Hint::new(Action::Submit, "open"),
                 Hint::new(Action::Filter, "flow"),
@@ -314,6 +356,7 @@ impl View for HistoryView {
                 Hint::new(Action::CycleDate, "date"),
                 Hint::new(Action::RerunFailed, "rerun failed"),
                 Hint::new(Action::ResumeRun, "resume"),
+                Hint::new(Action::SearchAll, "grep"),
             ],
             Mode::Replay => {
                 // Only what would not be refused.

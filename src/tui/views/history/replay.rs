@@ -124,7 +124,12 @@ impl HistoryView {
     }
 
     pub(super) fn close_replay(&mut self, fx: &mut Effects<Message>) {
-        self.mode = Mode::List;
+        // Back where it was opened from: the list, or the search's matches.
+        self.mode = if std::mem::take(&mut self.search.came_from) {
+            Mode::Search
+        } else {
+            Mode::List
+        };
         self.open_run = None;
         self.run = self.replay_run_view();
         self.refresh(fx);
@@ -186,6 +191,7 @@ impl HistoryView {
                     reading: false,
                 });
                 self.mode = Mode::Replay;
+                self.reveal_opened(fx);
             }
         }
         self.sync_replay(fx);

@@ -164,6 +164,7 @@ impl HistoryView {
                 }
             }
             Action::Filter => self.mode = Mode::FlowFilter,
+            Action::SearchAll => self.open_search(),
             Action::CycleStatus => {
                 self.status_filter = next_status(self.status_filter);
                 self.list.select(0, count);

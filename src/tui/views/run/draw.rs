@@ -13,7 +13,6 @@ use super::output_line::{marker_line, output_line, wrapped_line};
 use super::pane::{PaneLine, line_span};
 use super::{MAX_SPLIT, OutputLayout, Pane, ReplayBar, RunView};
 use crate::engine::events::{HostIndex, HostStatus, UnixMillis, WaitReason};
-use crate::hostlist;
 use crate::tui::action::Action;
 use crate::tui::run_store::{Counts, HostRecord, RunStore};
 use crate::tui::theme::Theme;
@@ -305,6 +304,9 @@ impl RunView {
         theme: &Theme,
         store: &RunStore,
     ) {
+        if self.all.listing {
+            return self.draw_all_hosts(frame, area, theme, store);
+        }
         match self.layout {
             OutputLayout::Gathered => self.draw_gathered(frame, area, theme, store),
             OutputLayout::Single => {
@@ -497,67 +499,6 @@ impl RunView {
             lines.push(Line::from(Span::styled(note, theme.muted())));
         }
         frame.render_widget(Paragraph::new(lines).block(block), area);
-    }
-
-    fn draw_gathered(&self, frame: &mut Frame, area: Rect, theme: &Theme, store: &RunStore) {
-        let blocks = store.gathered();
-        let height = area.height.saturating_sub(2) as usize;
-        let width = area.width.saturating_sub(2) as usize;
-        let mut lines: Vec<Line> = Vec::with_capacity(height);
-        let mut row = 0usize;
-        let skip = self.gather_scroll;
-        for block in &blocks {
-            let host = &store.hosts[block.hosts[0]];
-            let extra = usize::from(host.first_line() > 0);
-            let size = 1 + extra + host.lines().len() + 1;
-            if row + size <= skip {
-                row += size;
-                continue;
-            }
-            let (glyph, color) = host_look(theme, block.status);
-            let names = hostlist::fold(block.hosts.iter().map(|&h| store.hosts[h].name.as_str()));
-            let mut block_lines = vec![Line::from(vec![
-                Span::styled(
-                    format!("{glyph} {} ", clip(&names, width.saturating_sub(24))),
-                    theme.fg(color).add_modifier(Modifier::BOLD),
-                ),
-                Span::styled(block.outcome(), theme.muted()),
-            ])];
-            if extra > 0 {
-                block_lines.push(Line::from(Span::styled(
-                    format!("  … {} earlier lines", host.first_line()),
-                    theme.muted(),
-                )));
-            }
-            for line in host.lines() {
-                block_lines.push(output_line(
-                    line.kind,
-                    &line.text,
-                    &self.search.term,
-                    width,
-                    self.column,
-                    theme,
-                ));
-            }
-            block_lines.push(Line::default());
-            let from = skip.saturating_sub(row);
-            lines.extend(block_lines.into_iter().skip(from));
-            row += size;
-            if lines.len() >= height {
-                break;
-            }
-        }
-        lines.truncate(height);
-        let title = format!(
-            " Gathered: {} host(s) in {} block(s) ",
-            store.hosts.len(),
-            blocks.len()
-        );
-        let title = clip(&title, width);
-        frame.render_widget(
-            Paragraph::new(lines).block(panel(&title, self.focus == Pane::Output, theme)),
-            area,
-        );
     }
 }
 

@@ -11,10 +11,17 @@
 //!
 //! - `pane`: the output pane's position, older lines read back.
 //! - `search`: `/ ? n N` over the whole output of a host.
+//! - `all_hosts`: `ctrl-f`, the hosts whose output matches, with counts.
 //! - `save`: the text of the output and host-list files.
-//! - `draw`, `output_line`: drawing; a row of output.
+//! - `compare`: the gathered view's groups of alike output and diffs.
+//! - `draw`, `draw_all_hosts`, `draw_gathered`, `output_line`: drawing; a
+//!   row of output.
 
+mod all_hosts;
+mod compare;
 mod draw;
+mod draw_all_hosts;
+mod draw_gathered;
 mod gates;
 mod output_line;
 mod pane;
@@ -39,6 +46,10 @@ use crate::tui::run_store::{DroppedMatches, OlderLines, RunStore, SharedRunStore
 use crate::tui::tasks;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::panel::panel;
+use all_hosts::AllHosts;
+pub use all_hosts::HostMatches;
+use compare::Gathering;
+pub use compare::{AlikeGroup, Compared};
 use pane::Older;
 pub use search::Direction;
 use search::Search;
@@ -50,6 +61,8 @@ pub enum Message {
     Older(OlderLines),
     /// A search's matches among the lines the store dropped.
     Matches(DroppedMatches),
+    /// The same, for every host the search over all hosts asked about.
+    AllMatches(Vec<DroppedMatches>),
     /// A file written (what to say), or why it was not.
     Saved(Result<String, String>),
 }
@@ -86,6 +99,10 @@ pub struct RunView {
     /// Long lines wrap instead (the column is then not used).
     wrap: bool,
     search: Search,
+    /// The search over every host (`ctrl-f`) and its list.
+    all: AllHosts,
+    /// The gathered view's comparison.
+    gathering: Gathering,
     area: Rect,
     /// Replaces the clock (tests).
     fixed_now: Option<UnixMillis>,
@@ -145,6 +162,8 @@ impl RunView {
             column: 0,
             wrap: false,
             search: Search::default(),
+            all: AllHosts::default(),
+            gathering: Gathering::default(),
             area: Rect::default(),
             fixed_now: None,
             journal: None,
@@ -161,6 +180,11 @@ impl RunView {
         self.keys = keys;
     }
 
+    /// The keys texts about this run name (its dialogs' too).
+    pub fn key_names(&self) -> &KeyNames {
+        &self.keys
+    }
+
     /// Replay mode (a past run) with its timeline, or live mode (`None`).
     pub fn set_replay(&mut self, bar: Option<ReplayBar>) {
         self.replay = bar;
@@ -175,6 +199,9 @@ impl RunView {
     pub fn store_rebuilt(&mut self) {
         self.older.clear();
         self.search.forget_read();
+        self.all.forget();
+        self.gathering.forget();
+        self.refresh_gathering();
         if let Some(store) = &self.store {
             let count = RunStore::lock(store).hosts.len();
             self.cursor = self.cursor.min(count.saturating_sub(1));
@@ -215,11 +242,21 @@ impl RunView {
         self.gather_scroll = 0;
         self.older.clear();
         self.search.forget_read();
+        self.all.forget();
+        self.gathering.forget();
+        self.refresh_gathering();
         self.refresh_gate_rows();
     }
 
     pub fn store(&self) -> Option<&SharedRunStore> {
         self.store.as_ref()
+    }
+
+    /// Brings what is worked out from the store up to date (the counts of
+    /// the search over every host, the gathered view's comparison); time
+    /// passing calls it. True when something shown changed.
+    pub fn refresh_from_store(&mut self, fx: &mut Effects<Message>) -> bool {
+        self.refresh_all_hosts(fx) | self.refresh_gathering()
     }
 
     /// The store's revision, so the app redraws when events arrive.
@@ -390,6 +427,13 @@ impl Update for RunView {
             self.search_box_key(action, fx);
             return;
         }
+        if self.all.input.is_some() {
+            self.all_hosts_box_key(action, fx);
+            return;
+        }
+        if self.all.listing && self.all_hosts_list_key(action, fx) {
+            return;
+        }
         let page = self.list_height().max(2) - 1;
         let out_page = self.output_height().max(2) as i64 - 1;
         match (action, self.focus) {
@@ -439,6 +483,12 @@ impl Update for RunView {
                     OutputLayout::Gathered
                 };
                 self.gather_scroll = 0;
+                self.refresh_gathering();
+            }
+            (Action::GatherDiff, _) => {
+                self.gathering.diff = !self.gathering.diff || self.layout != OutputLayout::Gathered;
+                self.layout = OutputLayout::Gathered;
+                self.refresh_gathering();
             }
             (Action::CycleSplit, _) => {
                 self.layout = match self.layout {
@@ -466,6 +516,7 @@ impl Update for RunView {
             (Action::SearchBackward, _) => self.open_search(Direction::Backward),
             (Action::SearchNext, _) => self.search_again(true, fx),
             (Action::SearchPrev, _) => self.search_again(false, fx),
+            (Action::SearchAll, _) => self.open_all_hosts(),
             (Action::SaveOutput, _) => self.save(self.output_file(), fx),
             (Action::SaveHosts, _) => self.save(self.hosts_file(), fx),
             (Action::Cancel, _) if !self.search.term.is_empty() => self.search.term.clear(),
@@ -501,6 +552,7 @@ impl Update for RunView {
         match message {
             Message::Older(read) => self.older_read(read),
             Message::Matches(read) => self.dropped_matches_read(read, fx),
+            Message::AllMatches(reads) => self.all_matches_read(reads),
             Message::Saved(Ok(said)) => fx.info(said),
             Message::Saved(Err(said)) => fx.error(said),
         }
@@ -538,7 +590,7 @@ impl View for RunView {
     }
 
     fn key_contexts(&self) -> Vec<KeyContext> {
-        if self.search.input.is_some() {
+        if self.search.input.is_some() || self.all.input.is_some() {
             vec![KeyContext::Input]
         } else {
             vec![KeyContext::Run]
@@ -546,7 +598,7 @@ impl View for RunView {
     }
 
     fn captures_text(&self) -> bool {
-        self.search.input.is_some()
+        self.search.input.is_some() || self.all.input.is_some()
     }
 
     fn hints(&self) -> Vec<Hint> {
@@ -556,16 +608,30 @@ impl View for RunView {
                 Hint::new(Action::Cancel, "cancel"),
             ];
         }
+        if self.all.input.is_some() {
+            return vec![
+                Hint::new(Action::Submit, "search all hosts"),
+                Hint::new(Action::Cancel, "cancel"),
+            ];
+        }
+        if self.all.listing {
+            return vec![
+                Hint::new(Action::Submit, "jump to host"),
+                Hint::pair(Action::Down, Action::Up, "move"),
+                Hint::pair(Action::SearchNext, Action::SearchPrev, "next/prev match"),
+                Hint::new(Action::Cancel, "close"),
+            ];
+        }
         if self.replay.is_some() {
             return vec![
                 Hint::new(Action::PlayPause, "play"),
                 Hint::new(Action::CycleSpeed, "speed"),
                 Hint::pair(Action::SeekBack, Action::SeekForward, "seek"),
-                Hint::pair(Action::Down, Action::Up, "move"),
-                Hint::new(Action::FocusNext, "pane"),
                 Hint::new(Action::ToggleGather, "gather"),
-                Hint::new(Action::CycleSplit, "split"),
+                Hint::pair(Action::Down, Action::Up, "move"),
                 Hint::new(Action::Search, "search"),
+                Hint::new(Action::FocusNext, "pane"),
+                Hint::new(Action::CycleSplit, "split"),
                 Hint::new(Action::ToggleWrap, self.wrap_hint()),
                 Hint::new(Action::RerunFailed, "rerun failed"),
                 Hint::new(Action::ResumeRun, "resume"),
@@ -588,8 +654,10 @@ impl View for RunView {
             )
         };
         // Only keys that do something now: an ended run takes no controls,
-        // and R starts a new run of its failed hosts.
-        let mut hints = vec![Hint::pair(Action::Down, Action::Up, "move")];
+        // and R starts a new run of its failed hosts. The run's controls
+        // and the gathered view come first: at 80 columns the footer ends
+        // there (the help lists every key).
+        let mut hints = Vec::new();
         if !finished {
             if waiting {
                 hints.push(Hint::new(Action::Confirm, "confirm"));
@@ -600,17 +668,19 @@ impl View for RunView {
             ));
             hints.push(Hint::new(Action::AbortRun, "abort"));
             if failed {
-                hints.push(Hint::new(Action::RerunFailed, "retry failed"));
+                hints.push(Hint::new(Action::RerunFailed, "retry"));
             }
             hints.push(Hint::new(Action::SkipHost, "skip"));
         } else if failed {
             hints.push(Hint::new(Action::RerunFailed, "rerun failed"));
         }
         hints.extend([
-            Hint::new(Action::FocusNext, "pane"),
             Hint::new(Action::ToggleGather, "gather"),
-            Hint::new(Action::CycleSplit, "split"),
+            Hint::pair(Action::Down, Action::Up, "move"),
+            Hint::new(Action::Shell, "shell"),
             Hint::new(Action::Search, "search"),
+            Hint::new(Action::FocusNext, "pane"),
+            Hint::new(Action::CycleSplit, "split"),
             Hint::new(Action::ToggleWrap, self.wrap_hint()),
             Hint::new(Action::ToggleFollow, "follow"),
             Hint::new(Action::SaveOutput, "save output"),

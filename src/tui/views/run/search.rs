@@ -3,8 +3,9 @@
 //! a word in the status line. A search covers the whole output of the host
 //! under the cursor: the store's buffer, and the lines it dropped, whose
 //! matches come from the journal (`tasks::search_output`, off the UI
-//! task). Matches are kept per host, so a search over every host of the
-//! run can hold them side by side.
+//! task). Matches are kept per host: the search over every host
+//! (`all_hosts`) fills them too, and when it is the search shown, `n`/`N`
+//! go on to the next host that matches instead of going round one host.
 
 use std::collections::HashMap;
 
@@ -52,11 +53,23 @@ pub(super) struct Search {
     /// The match last jumped to: host and line.
     pub(super) current: Option<(HostIndex, u64)>,
     /// Per host, the matches among the lines its store dropped.
-    dropped: HashMap<HostIndex, DroppedMatches>,
+    pub(super) dropped: HashMap<HostIndex, DroppedMatches>,
     /// A journal search in flight: its generation, and the jump waiting
     /// for it.
-    pending: Option<(u64, Direction)>,
+    pending: Option<(u64, Direction, Start)>,
     generation: u64,
+    /// Going to one line found elsewhere (History's search): the term is
+    /// that line's text while the matches before it are passed; then the
+    /// operator's term comes back.
+    reveal: Option<Reveal>,
+}
+
+#[derive(Debug)]
+struct Reveal {
+    /// Matches of the line's text still to pass.
+    skip: usize,
+    /// The term highlighted once there.
+    term: String,
 }
 
 impl Default for Search {
@@ -69,6 +82,7 @@ impl Default for Search {
             dropped: HashMap::new(),
             pending: None,
             generation: 0,
+            reveal: None,
         }
     }
 }
@@ -78,6 +92,7 @@ impl Search {
     pub(super) fn forget_read(&mut self) {
         self.dropped.clear();
         self.pending = None;
+        self.reveal = None;
         self.current = None;
         self.generation += 1;
     }
@@ -85,6 +100,16 @@ impl Search {
     pub(super) fn searching_journal(&self) -> bool {
         self.pending.is_some()
     }
+}
+
+/// Where a search starts in the host under the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    /// From the match shown, or from the pane's edge.
+    Pane,
+    /// From the host's first line (forward) or its last (backward): the
+    /// search came over from another host.
+    Edge,
 }
 
 /// Where the next match was found.
@@ -116,7 +141,7 @@ impl RunView {
                 }
                 self.search.input = None;
                 self.search.current = None;
-                self.find(self.search.direction, fx, true);
+                self.find(self.search.direction, fx, true, Start::Pane);
             }
             Action::Cancel => {
                 self.search.term = before.clone();
@@ -137,12 +162,12 @@ impl RunView {
         } else {
             self.search.direction.reversed()
         };
-        self.find(direction, fx, true);
+        self.find(direction, fx, true, Start::Pane);
     }
 
     /// A journal search came back: the jump that waited for it goes on.
     pub(super) fn dropped_matches_read(&mut self, read: DroppedMatches, fx: &mut Effects<Message>) {
-        let Some((generation, direction)) = self.search.pending else {
+        let Some((generation, direction, start)) = self.search.pending else {
             return;
         };
         let same_run = self
@@ -154,14 +179,76 @@ impl RunView {
         }
         self.search.pending = None;
         self.search.dropped.insert(read.host, read);
-        self.find(direction, fx, false);
+        self.find(direction, fx, false, start);
+        self.go_on_revealing(fx);
+    }
+
+    /// Shows `host`'s line `text` (a match of `term` found in the journal
+    /// by History's search), passing the `before` earlier lines of its
+    /// output that hold the same text; `term` is then the search shown.
+    pub fn reveal(
+        &mut self,
+        host: &str,
+        text: &str,
+        before: usize,
+        term: &str,
+        fx: &mut Effects<Message>,
+    ) {
+        if !self.select_host(host) {
+            return fx.warn(format!("{host} is not in this run"));
+        }
+        self.search.term = text.to_string();
+        self.search.direction = Direction::Forward;
+        self.search.current = None;
+        self.search.reveal = Some(Reveal {
+            skip: before,
+            term: term.to_string(),
+        });
+        self.find(Direction::Forward, fx, true, Start::Edge);
+        self.go_on_revealing(fx);
+    }
+
+    /// Passes the matches left before the line to reveal (each found
+    /// without another read: the first one read the journal), then puts
+    /// the operator's term back; a line not found leads to the term's
+    /// first match.
+    fn go_on_revealing(&mut self, fx: &mut Effects<Message>) {
+        while self.search.pending.is_none() {
+            let Some(reveal) = &mut self.search.reveal else {
+                return;
+            };
+            if reveal.skip == 0 || self.search.current.is_none() {
+                let term = std::mem::take(&mut reveal.term);
+                let found = self.search.current.is_some();
+                self.search.reveal = None;
+                if let Some((h, line)) = self.search.current {
+                    let name = self.host_name(h);
+                    fx.info(format!("'{term}' in {name}'s output, line {}", line + 1));
+                }
+                self.search.term = term;
+                if !found {
+                    self.find(Direction::Forward, fx, true, Start::Edge);
+                }
+                return;
+            }
+            reveal.skip -= 1;
+            self.find(Direction::Forward, fx, false, Start::Pane);
+        }
     }
 
     /// Moves to the next match `direction`-wards in the host under the
     /// cursor. Without the matches among its dropped lines (or with some
     /// older than what it dropped since), asks the journal first when
-    /// `may_read`, and goes on when the answer comes.
-    fn find(&mut self, direction: Direction, fx: &mut Effects<Message>, may_read: bool) {
+    /// `may_read`, and goes on when the answer comes. While the search over
+    /// every host is the one shown, the end of a host's matches leads to
+    /// the next host that has some.
+    pub(super) fn find(
+        &mut self,
+        direction: Direction,
+        fx: &mut Effects<Message>,
+        may_read: bool,
+        start: Start,
+    ) {
         if self.search.term.is_empty() {
             return;
         }
@@ -192,7 +279,7 @@ impl RunView {
             ) else {
                 return;
             };
-            self.search.pending = Some((self.search.generation, direction));
+            self.search.pending = Some((self.search.generation, direction, start));
             fx.info(format!("searching {}'s earlier output…", host.name));
             fx.work(move || Message::Matches(search_dropped(request)));
             return;
@@ -211,8 +298,10 @@ impl RunView {
             self.top_line
         };
         // From the match shown, or from the pane's edge.
-        let from: i64 = match self.search.current {
-            Some((ch, line)) if ch == h && (top..top + height).contains(&line) => line as i64,
+        let from: i64 = match (start, self.search.current) {
+            (Start::Edge, _) if direction == Direction::Forward => -1,
+            (Start::Edge, _) => end as i64,
+            (_, Some((ch, line))) if ch == h && (top..top + height).contains(&line) => line as i64,
             _ if direction == Direction::Forward => top as i64 - 1,
             _ => (top + height) as i64,
         };
@@ -224,6 +313,23 @@ impl RunView {
         let name = host.name.clone();
         let lowest = self.lowest_line(&store, host);
         drop(store);
+        let across = start == Start::Pane && self.all.covers(&self.search.term);
+        if across
+            && !matches!(found, Found::At(_))
+            && let Some((next, wrapped)) = self.next_matching_host(h, direction)
+        {
+            let went = if wrapped {
+                match direction {
+                    Direction::Forward => "search hit the last host, continuing at the first: ",
+                    Direction::Backward => "search hit the first host, continuing at the last: ",
+                }
+            } else {
+                "search went on to "
+            };
+            let next_name = self.host_name(next);
+            fx.info(format!("{went}{next_name}"));
+            return self.jump_to_host(next, direction, fx);
+        }
         let line = match found {
             Found::At(line) => line,
             Found::Wrapped(line) => {
