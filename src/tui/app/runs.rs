@@ -1,0 +1,196 @@
+//! The runs this console shows: the live ones it started (each with its
+//! handle, so its controls reach it alone) and ended ones still listed.
+//! One of them is shown in the Run view; its questions (guard word,
+//! batch confirmation, approval) are the ones asked, the others wait
+//! parked here until the operator switches to them.
+
+use std::sync::Arc;
+
+use super::guard::GuardAnswer;
+use crate::engine::events::InstanceId;
+use crate::tui::run_store::SharedRunStore;
+use crate::tui::tasks::run_session::RunHandle;
+use crate::tui::widgets::dialog::DialogKind;
+
+/// Ended runs kept in the list; the oldest ended one goes first. Live
+/// runs are never dropped.
+pub const ENDED_KEPT: usize = 8;
+
+/// One run of the list.
+pub struct ConsoleRun {
+    pub store: SharedRunStore,
+    /// Set while the run is live (started and not yet ended).
+    pub handle: Option<RunHandle>,
+    /// The shown run's question state while another run is shown.
+    parked: Option<Questions>,
+}
+
+/// What was asked and answered for a run: kept with it while another is
+/// shown, so switching back neither asks again nor forgets a typed word.
+#[derive(Default)]
+pub struct Questions {
+    pub asked: Option<DialogKind>,
+    pub guard: GuardAnswer,
+}
+
+#[derive(Default)]
+pub struct RunList {
+    runs: Vec<ConsoleRun>,
+    shown: usize,
+}
+
+impl RunList {
+    pub fn count(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Position of the shown run.
+    pub fn shown_index(&self) -> usize {
+        self.shown
+    }
+
+    pub fn stores(&self) -> Vec<SharedRunStore> {
+        self.runs.iter().map(|r| r.store.clone()).collect()
+    }
+
+    pub fn shown(&self) -> Option<&ConsoleRun> {
+        self.runs.get(self.shown)
+    }
+
+    /// The shown run's handle while it is live.
+    pub fn shown_handle(&self) -> Option<&RunHandle> {
+        self.shown().and_then(|r| r.handle.as_ref())
+    }
+
+    /// Every live run's handle, in list order.
+    pub fn live(&self) -> impl Iterator<Item = &RunHandle> {
+        self.runs.iter().filter_map(|r| r.handle.as_ref())
+    }
+
+    pub fn any_live(&self) -> bool {
+        self.live().next().is_some()
+    }
+
+    /// Adds a run and shows it; `parked` is the question state of the run
+    /// shown until now. Ended runs over `ENDED_KEPT` leave the list.
+    pub fn add(&mut self, store: SharedRunStore, parked: Questions) {
+        if let Some(run) = self.runs.get_mut(self.shown) {
+            run.parked = Some(parked);
+        }
+        self.runs.push(ConsoleRun {
+            store,
+            handle: None,
+            parked: None,
+        });
+        self.shown = self.runs.len() - 1;
+        while self.runs.iter().filter(|r| r.handle.is_none()).count() > ENDED_KEPT + 1 {
+            // Never the one just added (it has no handle yet either).
+            let Some(oldest) = self.runs.iter().position(|r| {
+                r.handle.is_none() && !Arc::ptr_eq(&r.store, &self.runs[self.shown].store)
+            }) else {
+                break;
+            };
+            self.runs.remove(oldest);
+            self.shown -= 1;
+        }
+    }
+
+    /// Shows the run at `to` (wrapping round); `parked` is the question
+    /// state of the run shown until now. Returns the question state to use
+    /// now: the newly shown run's, or `parked` back when nothing changed.
+    pub fn switch(&mut self, to: isize, parked: Questions) -> (bool, Questions) {
+        let count = self.runs.len() as isize;
+        let to = if count == 0 {
+            return (false, parked);
+        } else {
+            to.rem_euclid(count) as usize
+        };
+        if to == self.shown {
+            return (false, parked);
+        }
+        self.runs[self.shown].parked = Some(parked);
+        self.shown = to;
+        (true, self.runs[to].parked.take().unwrap_or_default())
+    }
+
+    /// The run whose store this is has started.
+    pub fn started(&mut self, handle: RunHandle) {
+        if let Some(run) = self
+            .runs
+            .iter_mut()
+            .find(|r| Arc::ptr_eq(&r.store, &handle.store))
+        {
+            run.handle = Some(handle);
+        }
+    }
+
+    /// The run `instance` has ended: it stays listed, no longer live.
+    /// Returns true when it is the shown one.
+    pub fn ended(&mut self, instance: InstanceId) -> bool {
+        let found = self
+            .runs
+            .iter()
+            .position(|r| r.handle.as_ref().is_some_and(|h| h.instance == instance));
+        match found {
+            Some(i) => {
+                self.runs[i].handle = None;
+                self.runs[i].parked = None;
+                i == self.shown
+            }
+            None => false,
+        }
+    }
+
+    /// Takes every live run's handle out (the console is closing).
+    pub fn take_live(&mut self) -> Vec<RunHandle> {
+        self.runs
+            .iter_mut()
+            .filter_map(|r| r.handle.take())
+            .collect()
+    }
+}
+
+impl super::App {
+    /// Adds a run to the list and shows it in the Run view; the run shown
+    /// until now keeps its questions for when it is shown again.
+    pub(super) fn add_run(&mut self, store: SharedRunStore) {
+        let parked = self.take_questions();
+        self.runs.add(store.clone(), parked);
+        self.run.set_store(store);
+        self.run_list_to_view();
+    }
+
+    /// `}` / `{`: the next or previous run of the list.
+    pub(super) fn switch_run(&mut self, step: isize) {
+        let to = self.runs.shown_index() as isize + step;
+        let parked = self.take_questions();
+        let (switched, questions) = self.runs.switch(to, parked);
+        self.asked = questions.asked;
+        self.guard = questions.guard;
+        if !switched {
+            return self.set_status(
+                crate::tui::effects::StatusLevel::Info,
+                "one run in the list: start another from the Planner (3) or with :",
+            );
+        }
+        if let Some(run) = self.runs.shown() {
+            self.run.set_store(run.store.clone());
+        }
+        self.run_list_to_view();
+    }
+
+    /// The shown run's question state, taken out to be parked.
+    fn take_questions(&mut self) -> Questions {
+        Questions {
+            asked: self.asked.take(),
+            guard: std::mem::take(&mut self.guard),
+        }
+    }
+
+    /// The Run view's run list (its strip) follows the App's.
+    pub(super) fn run_list_to_view(&mut self) {
+        self.run
+            .set_runs(self.runs.stores(), self.runs.shown_index());
+        self.dirty = true;
+    }
+}
