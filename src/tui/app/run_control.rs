@@ -42,6 +42,11 @@ impl App {
         (self.runs.count(), self.runs.shown_index())
     }
 
+    /// The stores of the runs the Run view lists, in its order.
+    pub fn listed_runs(&self) -> Vec<crate::tui::run_store::SharedRunStore> {
+        self.runs.stores()
+    }
+
     /// Takes the live runs out (the console is closing: detach them).
     /// Their passphrase questions are skipped: nobody will answer them.
     pub fn take_live_runs(&mut self) -> Vec<RunHandle> {

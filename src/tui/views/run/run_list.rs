@@ -88,11 +88,16 @@ fn tab<'a>(store: &RunStore, theme: &'a Theme, shown: bool) -> Vec<Span<'a>> {
     } else {
         "·".to_string()
     };
-    let flow: String = if store.flow.chars().count() > FLOW_CHARS {
-        let cut: String = store.flow.chars().take(FLOW_CHARS - 1).collect();
+    // An ad-hoc run (`adhoc: CMD`) shows as the command box typed it.
+    let flow = match store.flow.strip_prefix("adhoc: ") {
+        Some(command) => format!(":{command}"),
+        None => store.flow.clone(),
+    };
+    let flow: String = if flow.chars().count() > FLOW_CHARS {
+        let cut: String = flow.chars().take(FLOW_CHARS - 1).collect();
         format!("{cut}…")
     } else {
-        store.flow.clone()
+        flow
     };
     let asks = !store.is_finished() && (store.waiting.is_some() || store.approval.is_some());
     let mut note = format!(" {}/{}", counts.ended(), counts.total);
@@ -109,14 +114,16 @@ fn tab<'a>(store: &RunStore, theme: &'a Theme, shown: bool) -> Vec<Span<'a>> {
     } else {
         theme.text()
     };
+    // The shown one is bracketed too: it must not depend on colour alone.
+    let (open, close) = if shown { ("[", "]") } else { (" ", " ") };
     vec![
-        Span::styled(format!(" {id} {flow} "), base),
+        Span::styled(format!("{open}{id} {flow} "), base),
         Span::styled(
             glyph.to_string(),
             if shown { base } else { theme.fg(color) },
         ),
         Span::styled(
-            format!("{note} "),
+            format!("{note}{close}"),
             if asks && !shown {
                 theme.fg(theme.colors.warning)
             } else {
