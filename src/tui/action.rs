@@ -375,7 +375,7 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
     (
         "command",
         Action::CommandBox,
-        "run one command on the selection (Planner's rollout)",
+        "run one command on the selection",
     ),
 ];
 
