@@ -605,3 +605,118 @@ async fn a_guarded_command_from_the_box_is_refused_as_the_cli_refuses_it() {
     assert_eq!(hits[0]["outcome"], "blocked");
     assert_eq!(lab.export(id)["instance"]["status"], "aborted");
 }
+
+// ---- The scheduler while runs are open (the real console in tmux) -------------
+
+/// `jobdeck` on `journal` with `args`, from the repository; its stdout.
+fn jobdeck(journal: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jobdeck"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("--journal")
+        .arg(journal)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "jobdeck {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_schedule_due_while_two_runs_are_live_fires_and_is_recorded() {
+    use std::time::{Duration, Instant};
+    use support::tmux::{self, shell_quote};
+
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let command = format!(
+        "XDG_CONFIG_HOME={} TERM=xterm-256color {} --journal {} -i sample-inventory; echo JOBDECK-EXITED-$?; sleep 60",
+        shell_quote(&dir.path().join("config")),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_jobdeck"))),
+        shell_quote(&journal),
+    );
+    let Some(tmux) = tmux::start(
+        "runs-scheduler",
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        100,
+        30,
+        &command,
+    ) else {
+        return;
+    };
+    tmux.wait_for("loaded 18 hosts", Duration::from_secs(20));
+    tmux.keys(&["p"]);
+    tmux.text("local");
+    tmux.wait_for("4 hosts match", Duration::from_secs(5));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("4 selected", Duration::from_secs(5));
+    // Two long runs from the command box.
+    for word in ["first", "second"] {
+        tmux.keys(&["1", ":"]);
+        tmux.wait_for(": command on 4 hosts", Duration::from_secs(5));
+        tmux.line(&format!("sleep 60; echo {word}"));
+        tmux.wait_for("Start this run?", Duration::from_secs(5));
+        tmux.keys(&["y"]);
+        tmux.wait_for(&format!("echo {word} · ▶ running"), Duration::from_secs(20));
+    }
+    tmux.wait_for("{/} runs", Duration::from_secs(5));
+    // A schedule due in a few seconds, on the console's journal.
+    jobdeck(
+        &journal,
+        &[
+            "-i",
+            "sample-inventory",
+            "schedule",
+            "add",
+            "soon",
+            "sample-inventory/flows/health-check.yml",
+            "--at",
+            "+3s",
+            "-l",
+            "local-1",
+            "-y",
+        ],
+    );
+    // The console's scheduler fires it while both runs are live.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let fired = loop {
+        let history: serde_json::Value =
+            serde_json::from_str(&jobdeck(&journal, &["history", "--json"])).unwrap();
+        let fired = history.as_array().unwrap().iter().find(|r| {
+            r["trigger"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("schedule:"))
+                && r["status"] == "ok"
+        });
+        if let Some(run) = fired {
+            break run.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the schedule did not fire: {history:#}\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(fired["flow"], "health-check", "{fired:#}");
+    // Both runs are still live; quitting asks about both, abort all.
+    let screen = tmux.screen();
+    assert!(
+        screen.contains(" 1 :sleep 60; … ▶ 0/4  [2 :sleep 60; … ▶ 0/4]"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("2 runs are still active", Duration::from_secs(5));
+    tmux.keys(&["a"]);
+    tmux.wait_for("JOBDECK-EXITED-0", Duration::from_secs(30));
+    let history: serde_json::Value =
+        serde_json::from_str(&jobdeck(&journal, &["history", "--json"])).unwrap();
+    let aborted = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["status"] == "aborted" && r["flow"].as_str().unwrap().starts_with("adhoc: sleep 60")
+        })
+        .count();
+    assert_eq!(aborted, 2, "{history:#}");
+}
