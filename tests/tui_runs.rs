@@ -226,6 +226,11 @@ impl SshLab {
         )
         .unwrap();
         std::fs::write(
+            flows.join("gated.yml"),
+            "name: gated\nrollout:\n  mode: confirm\nsteps:\n  - name: hello\n    command: echo gated-hello\n",
+        )
+        .unwrap();
+        std::fs::write(
             flows.join("quick.yml"),
             "name: quick\nsteps:\n  - name: greet\n    command: sleep 1; echo quick-done\n",
         )
@@ -395,6 +400,54 @@ async fn pausing_and_aborting_one_run_leaves_the_other_to_run_to_its_end() {
     );
     // Both stay listed.
     assert_eq!(app.run_list().0, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_not_shown_waits_for_its_confirmation_until_it_is_shown() {
+    let lab = SshLab::new();
+    let (mut app, mut rx) = lab.app().await;
+    let gated = start_flow(&mut app, &mut rx, "gated").await;
+    let gated_id = instance_of(&gated);
+    let slow = start_flow(&mut app, &mut rx, "slow").await;
+    // The gated run reaches its confirmation while the slow one is shown:
+    // no dialog over the slow run, the status line says which run waits.
+    pump_until(&mut app, &mut rx, "the gated run to wait", |a| {
+        a.status_text()
+            .is_some_and(|s| s.contains(&format!("run {gated_id} waits for an answer: {{/}}")))
+    })
+    .await;
+    assert!(app.dialog().is_none(), "{:?}", app.dialog());
+    let strip = screen(&app, 80, 24);
+    assert!(
+        strip.contains(&format!(" {gated_id} gated ⏸ 1/2 ?")),
+        "{strip}"
+    );
+    // `c` confirms only the shown run's wait: the slow run waits for nothing.
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.status_text(), Some("nothing waits for a confirmation"));
+    assert!(RunStore::lock(&gated).waiting.is_some());
+    // Shown, its question is asked; confirmed, it runs to its end while
+    // the slow run goes on.
+    press(&mut app, KeyCode::Char('{'));
+    pump_until(&mut app, &mut rx, "the confirmation dialog", |a| {
+        matches!(
+            a.dialog().map(|d| d.kind.clone()),
+            Some(DialogKind::ConfirmBatch { next_batch: 1 })
+        )
+    })
+    .await;
+    press(&mut app, KeyCode::Char('y'));
+    pump_until(&mut app, &mut rx, "the gated run to end", |_| {
+        RunStore::lock(&gated).is_finished()
+    })
+    .await;
+    assert_eq!(RunStore::lock(&gated).status, InstanceStatus::Ok);
+    assert!(lines_of(&gated, 1).contains(&"gated-hello".to_string()));
+    pump_until(&mut app, &mut rx, "the slow run to end", |_| {
+        RunStore::lock(&slow).is_finished()
+    })
+    .await;
+    assert_eq!(RunStore::lock(&slow).status, InstanceStatus::Ok);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,6 +76,7 @@ impl App {
     /// every few ticks while a run is live, for clocks), and raises the
     /// run's questions (confirm a batch, approve a step) as dialogs.
     pub(super) fn tick_run(&mut self) {
+        self.tell_waiting_runs();
         let Some(store) = self.run.store().cloned() else {
             return;
         };

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use super::guard::GuardAnswer;
 use crate::engine::events::InstanceId;
-use crate::tui::run_store::SharedRunStore;
+use crate::tui::run_store::{RunStore, SharedRunStore};
 use crate::tui::tasks::run_session::RunHandle;
+use crate::tui::views::run::waits_for_operator;
 use crate::tui::widgets::dialog::DialogKind;
 
 /// Ended runs kept in the list; the oldest ended one goes first. Live
@@ -23,6 +24,8 @@ pub struct ConsoleRun {
     pub handle: Option<RunHandle>,
     /// The shown run's question state while another run is shown.
     parked: Option<Questions>,
+    /// The status line said this run (not shown) waits for an answer.
+    told_waiting: bool,
 }
 
 /// What was asked and answered for a run: kept with it while another is
@@ -81,6 +84,7 @@ impl RunList {
             store,
             handle: None,
             parked: None,
+            told_waiting: false,
         });
         self.shown = self.runs.len() - 1;
         while self.runs.iter().filter(|r| r.handle.is_none()).count() > ENDED_KEPT + 1 {
@@ -141,6 +145,25 @@ impl RunList {
         }
     }
 
+    /// Live runs other than the shown one that have just begun to wait
+    /// for an operator's answer (each said once per wait).
+    pub fn newly_waiting(&mut self) -> Vec<InstanceId> {
+        let shown = self.shown;
+        let mut ids = Vec::new();
+        for (i, run) in self.runs.iter_mut().enumerate() {
+            let Some(handle) = &run.handle else {
+                continue;
+            };
+            let waits = waits_for_operator(&RunStore::lock(&run.store));
+            if waits && !run.told_waiting && i != shown {
+                ids.push(handle.instance);
+            }
+            // The shown run's questions are asked in the dialog.
+            run.told_waiting = waits && (run.told_waiting || i != shown);
+        }
+        ids
+    }
+
     /// Takes every live run's handle out (the console is closing).
     pub fn take_live(&mut self) -> Vec<RunHandle> {
         self.runs
@@ -185,6 +208,36 @@ impl super::App {
             asked: self.asked.take(),
             guard: std::mem::take(&mut self.guard),
         }
+    }
+
+    /// Says in the status line when a run not shown starts waiting for
+    /// an answer: its question is asked once it is shown.
+    pub(super) fn tell_waiting_runs(&mut self) {
+        let ids = self.runs.newly_waiting();
+        if let Some(id) = ids.first() {
+            let keys = self.run_keys();
+            self.set_status(
+                crate::tui::effects::StatusLevel::Warning,
+                format!("run {id} waits for an answer: {keys} show it (Run view, 4)"),
+            );
+        }
+    }
+
+    /// The keys that switch runs, as the keymap in use names them.
+    fn run_keys(&self) -> String {
+        let contexts = [crate::tui::keymap::KeyContext::Run];
+        let key = |action: &crate::tui::action::Action| {
+            self.keymap
+                .keys_for(&contexts, action)
+                .first()
+                .map(|k| k.to_string())
+                .unwrap_or_default()
+        };
+        format!(
+            "{}/{}",
+            key(&crate::tui::action::Action::PrevRun),
+            key(&crate::tui::action::Action::NextRun)
+        )
     }
 
     /// The Run view's run list (its strip) follows the App's.

@@ -42,6 +42,7 @@ use crate::tui::tasks;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::panel::panel;
 use pane::Older;
+pub use run_list::waits_for_operator;
 pub use search::Direction;
 use search::Search;
 

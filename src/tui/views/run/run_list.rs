@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::RunView;
+use crate::engine::events::WaitReason;
 use crate::tui::run_store::{RunStore, SharedRunStore};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::status_look::instance_look;
@@ -78,6 +79,16 @@ impl RunView {
     }
 }
 
+/// The run waits for an answer only an operator gives: a batch to
+/// confirm, a step to approve, a guard rule's word.
+pub fn waits_for_operator(store: &RunStore) -> bool {
+    let confirm = store
+        .waiting
+        .is_some_and(|w| w.reason == WaitReason::Confirm);
+    !store.is_finished()
+        && (confirm || store.approval.is_some() || !store.gates.confirm_waiting.is_empty())
+}
+
 /// One run's tab: its id, flow, state glyph and hosts done of all; `?`
 /// while it waits for an answer, `paused` while paused.
 fn tab<'a>(store: &RunStore, theme: &'a Theme, shown: bool) -> Vec<Span<'a>> {
@@ -99,7 +110,7 @@ fn tab<'a>(store: &RunStore, theme: &'a Theme, shown: bool) -> Vec<Span<'a>> {
     } else {
         flow
     };
-    let asks = !store.is_finished() && (store.waiting.is_some() || store.approval.is_some());
+    let asks = waits_for_operator(store);
     let mut note = format!(" {}/{}", counts.ended(), counts.total);
     if asks {
         note.push_str(" ?");
