@@ -251,8 +251,9 @@ impl App {
         let prompt = Arc::new(ConsolePrompt::new(sender.clone(), AppMessage::Passphrase));
         let journal = self.journal.clone();
         let hosts = spec.hosts.len();
+        let warm = self.warm.clone();
         let check = async move {
-            let outcome = preflight::check(inv, journal, spec, prompt).await;
+            let outcome = preflight::check(inv, journal, spec, prompt, warm).await;
             let _ = sender
                 .send(AppMessage::Preflight(outcome.map(Box::new)))
                 .await;
@@ -432,8 +433,9 @@ impl App {
     fn control(&mut self, control: Control, said: &str) {
         // An aborted run's hosts no longer need their keys: stop asking. The
         // questions are answered when the run has ended; answering now could
-        // fail a host before the engine has seen the abort.
-        if matches!(control, Control::Abort { .. }) {
+        // fail a host before the engine has seen the abort. With other runs
+        // live the questions are not told apart: they stay asked.
+        if matches!(control, Control::Abort { .. }) && self.runs.live().count() == 1 {
             self.passphrases.withdraw_all();
             self.raise_passphrase();
         }

@@ -177,6 +177,8 @@ impl super::App {
     /// Adds a run to the list and shows it in the Run view; the run shown
     /// until now keeps its questions for when it is shown again.
     pub(super) fn add_run(&mut self, store: SharedRunStore) {
+        // Its key questions are asked, even while another run is aborting.
+        self.passphrases.stop_withdrawing();
         let parked = self.take_questions();
         self.runs.add(store.clone(), parked);
         self.run.set_store(store);
