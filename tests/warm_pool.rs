@@ -137,12 +137,7 @@ async fn a_second_run_reuses_the_connections_and_a_killed_one_is_redialled_once(
     assert_eq!(handshakes_since(&sshd, before), HOSTS, "no new handshake");
 
     // One connection dies between runs (its sshd process killed).
-    let victim = sshd.connection_processes()[0];
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &victim.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    kill_one_connection(&sshd);
     console_run(&sshd, &warm).await;
     assert_eq!(handshakes_since(&sshd, before), HOSTS + 1, "one redial");
     assert_eq!(warm.idle(), HOSTS);
@@ -213,17 +208,7 @@ async fn the_planners_preflight_takes_the_warm_connections_and_gives_them_back()
     // The same hosts the warm runs reached, as an inventory names them.
     let mut ini = String::from("[fleet]\n");
     for i in 0..HOSTS {
-        writeln!(
-            ini,
-            "h{i} ansible_host=127.0.0.1 ansible_port={} ansible_user={} \
-             ansible_ssh_private_key_file={} \
-             ansible_ssh_common_args='-o IdentitiesOnly=yes -o UserKnownHostsFile={}'",
-            sshd.port,
-            sshd.user,
-            sshd.client_key.display(),
-            sshd.known_hosts.display(),
-        )
-        .unwrap();
+        writeln!(ini, "{}", sshd.host_line(&format!("h{i}"), sshd.port)).unwrap();
     }
     let inventory = dir.path().join("hosts.ini");
     std::fs::write(&inventory, ini).unwrap();

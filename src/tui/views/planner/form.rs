@@ -548,30 +548,15 @@ impl PlanForm {
         let target =
             plan::record::selected_target(&flow, Some(command), &selection, inv, &resolve, &safety);
         let names: Vec<&str> = selected.iter().map(|&h| inv.host_name(h)).collect();
-        let summary = vec![
+        let mut summary = vec![
             format!("Command  {}", clip(command, 70)),
             format!(
                 "Hosts    {}: {}",
                 names.len(),
                 clip(&hostlist::fold(names.iter().copied()), 70)
             ),
-            format!(
-                "Batches  {} ({} batch{})",
-                sizes_text(&sizes),
-                sizes.len(),
-                if sizes.len() == 1 { "" } else { "es" }
-            ),
-            format!(
-                "Rollout  mode {} · interval {} · max-fail {} · forks {}",
-                rollout.mode,
-                format_duration(rollout.interval),
-                rollout
-                    .max_fail
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| "none".into()),
-                rollout.forks
-            ),
         ];
+        summary.extend(rollout_lines(&sizes, &rollout));
         let spec = RunSpec {
             hosts: plan::in_run_order(inv, &selected, rollout.order),
             flow,
@@ -609,23 +594,8 @@ impl PlanForm {
                 spec.hosts.len(),
                 clip(&self.hosts_folded, 70)
             ),
-            format!(
-                "Batches  {} ({} batch{})",
-                sizes_text(&sizes),
-                sizes.len(),
-                if sizes.len() == 1 { "" } else { "es" }
-            ),
-            format!(
-                "Rollout  mode {} · interval {} · max-fail {} · forks {}",
-                spec.rollout.mode,
-                format_duration(spec.rollout.interval),
-                spec.rollout
-                    .max_fail
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| "none".into()),
-                spec.rollout.forks
-            ),
         ];
+        lines.extend(rollout_lines(&sizes, &spec.rollout));
         if !params.is_empty() {
             lines.push(format!("Params   {}", params.join(", ")));
         }
@@ -637,6 +607,28 @@ impl PlanForm {
         }
         lines
     }
+}
+
+/// The start dialog's `Batches` and `Rollout` lines.
+fn rollout_lines(sizes: &[usize], rollout: &plan::Rollout) -> [String; 2] {
+    [
+        format!(
+            "Batches  {} ({} batch{})",
+            sizes_text(sizes),
+            sizes.len(),
+            if sizes.len() == 1 { "" } else { "es" }
+        ),
+        format!(
+            "Rollout  mode {} · interval {} · max-fail {} · forks {}",
+            rollout.mode,
+            format_duration(rollout.interval),
+            rollout
+                .max_fail
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "none".into()),
+            rollout.forks
+        ),
+    ]
 }
 
 /// `1 + 3 + 3`, shortened for long plans.
