@@ -168,8 +168,15 @@ fn the_run_list_shows_each_run_and_switches_with_braces() {
     let text = screen(&app, 80, 24);
     assert!(text.contains("Run 7 · deploy"), "{text}");
     check("run_list_first_shown", text);
+    // Each run keeps where its cursor stood.
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.run_view().cursor_host_name().as_deref(), Some("web-02"));
     press(&mut app, KeyCode::Char('{'));
     assert_eq!(app.run_list(), (3, 2));
+    assert_eq!(app.run_view().cursor_host_name().as_deref(), Some("web-01"));
+    press(&mut app, KeyCode::Char('}'));
+    assert_eq!(app.run_view().cursor_host_name().as_deref(), Some("web-02"));
+    press(&mut app, KeyCode::Char('{'));
     // `[` and `]` still switch views.
     press(&mut app, KeyCode::Char(']'));
     assert_eq!(app.current_view(), ViewId::History);

@@ -23,17 +23,19 @@ pub struct ConsoleRun {
     /// Set while the run is live (started and not yet ended).
     pub handle: Option<RunHandle>,
     /// The shown run's question state while another run is shown.
-    parked: Option<Questions>,
+    parked: Option<Parked>,
     /// The status line said this run (not shown) waits for an answer.
     told_waiting: bool,
 }
 
-/// What was asked and answered for a run: kept with it while another is
-/// shown, so switching back neither asks again nor forgets a typed word.
+/// What was asked and answered for a run, and the host its cursor stood
+/// on: kept with it while another is shown, so switching back neither
+/// asks again, forgets a typed word, nor loses the place.
 #[derive(Default)]
-pub struct Questions {
+pub struct Parked {
     pub asked: Option<DialogKind>,
     pub guard: GuardAnswer,
+    pub cursor_host: Option<String>,
 }
 
 #[derive(Default)]
@@ -76,7 +78,7 @@ impl RunList {
 
     /// Adds a run and shows it; `parked` is the question state of the run
     /// shown until now. Ended runs over `ENDED_KEPT` leave the list.
-    pub fn add(&mut self, store: SharedRunStore, parked: Questions) {
+    pub fn add(&mut self, store: SharedRunStore, parked: Parked) {
         if let Some(run) = self.runs.get_mut(self.shown) {
             run.parked = Some(parked);
         }
@@ -102,7 +104,7 @@ impl RunList {
     /// Shows the run at `to` (wrapping round); `parked` is the question
     /// state of the run shown until now. Returns the question state to use
     /// now: the newly shown run's, or `parked` back when nothing changed.
-    pub fn switch(&mut self, to: isize, parked: Questions) -> (bool, Questions) {
+    pub fn switch(&mut self, to: isize, parked: Parked) -> (bool, Parked) {
         let count = self.runs.len() as isize;
         let to = if count == 0 {
             return (false, parked);
@@ -179,7 +181,7 @@ impl super::App {
     pub(super) fn add_run(&mut self, store: SharedRunStore) {
         // Its key questions are asked, even while another run is aborting.
         self.passphrases.stop_withdrawing();
-        let parked = self.take_questions();
+        let parked = self.park_shown();
         self.runs.add(store.clone(), parked);
         self.run.set_store(store);
         self.run_list_to_view();
@@ -188,10 +190,10 @@ impl super::App {
     /// `}` / `{`: the next or previous run of the list.
     pub(super) fn switch_run(&mut self, step: isize) {
         let to = self.runs.shown_index() as isize + step;
-        let parked = self.take_questions();
-        let (switched, questions) = self.runs.switch(to, parked);
-        self.asked = questions.asked;
-        self.guard = questions.guard;
+        let leaving = self.park_shown();
+        let (switched, parked) = self.runs.switch(to, leaving);
+        self.asked = parked.asked;
+        self.guard = parked.guard;
         if !switched {
             return self.set_status(
                 crate::tui::effects::StatusLevel::Info,
@@ -201,14 +203,18 @@ impl super::App {
         if let Some(run) = self.runs.shown() {
             self.run.set_store(run.store.clone());
         }
+        if let Some(host) = &parked.cursor_host {
+            self.run.select_host(host);
+        }
         self.run_list_to_view();
     }
 
-    /// The shown run's question state, taken out to be parked.
-    fn take_questions(&mut self) -> Questions {
-        Questions {
+    /// The shown run's question state and place, taken out to be parked.
+    fn park_shown(&mut self) -> Parked {
+        Parked {
             asked: self.asked.take(),
             guard: std::mem::take(&mut self.guard),
+            cursor_host: self.run.cursor_host_name(),
         }
     }
 
