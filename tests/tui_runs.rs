@@ -488,23 +488,40 @@ async fn quitting_with_two_live_runs_asks_once_about_both() {
         assert_eq!(journal_status(&lab.journal(), id), InstanceStatus::Aborted);
     }
 
-    // Detach all: both recorded interrupted (resumable).
+    // A run that ends while the question is open leaves it, naming the
+    // one still live; detach records that one interrupted (resumable).
     let (mut app, mut rx) = lab.app().await;
-    let first = start_flow(&mut app, &mut rx, "slow").await;
-    let second = start_flow(&mut app, &mut rx, "slow").await;
+    let slow = start_flow(&mut app, &mut rx, "slow").await;
+    let quick = start_flow(&mut app, &mut rx, "quick").await;
     press(&mut app, KeyCode::Char('q'));
+    assert!(
+        app.dialog()
+            .unwrap()
+            .title
+            .starts_with("2 runs are still active")
+    );
+    pump_until(&mut app, &mut rx, "the quick run to end", |a| {
+        a.live_runs().len() == 1
+    })
+    .await;
+    let slow_id = instance_of(&slow);
+    assert_eq!(
+        app.dialog().map(|d| d.title.clone()),
+        Some(format!("Run {slow_id} is still active"))
+    );
     press(&mut app, KeyCode::Char('d'));
     pump_until(&mut app, &mut rx, "quit after detaching", |a| {
         a.should_quit()
     })
     .await;
-    for store in [&first, &second] {
-        let id = instance_of(store);
-        assert_eq!(
-            journal_status(&lab.journal(), id),
-            InstanceStatus::Interrupted
-        );
-    }
+    assert_eq!(
+        journal_status(&lab.journal(), slow_id),
+        InstanceStatus::Interrupted
+    );
+    assert_eq!(
+        journal_status(&lab.journal(), instance_of(&quick)),
+        InstanceStatus::Ok
+    );
 }
 
 // ---- The command box ---------------------------------------------------------

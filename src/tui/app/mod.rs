@@ -351,7 +351,7 @@ impl App {
     /// Adds a run's store to the Run view's list and shows it (a test's
     /// events).
     pub fn show_run_store(&mut self, store: SharedRunStore) {
-        self.add_run(store);
+        self.add_run(store, false);
         self.show(ViewId::Run);
         self.dirty = true;
     }

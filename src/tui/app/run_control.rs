@@ -55,6 +55,11 @@ impl App {
         self.runs.take_live()
     }
 
+    /// True while the App's dialog asks `kind`.
+    fn asking(&self, kind: &DialogKind) -> bool {
+        self.dialog.as_ref().is_some_and(|(d, _)| &d.kind == kind)
+    }
+
     /// True while the passphrase dialog has the keyboard.
     pub(super) fn asking_passphrase(&self) -> bool {
         matches!(
@@ -146,6 +151,7 @@ impl App {
                 self.run_list_to_view();
             }
             RunReport::Failed { store, error } => {
+                self.runs.failed(&store);
                 self.set_status(
                     StatusLevel::Error,
                     format!("the run did not start: {error}"),
@@ -178,6 +184,11 @@ impl App {
                     _ => false,
                 }) {
                     self.dialog = None;
+                }
+                // The quit question names the runs still live.
+                if !none_live && self.asking(&DialogKind::QuitWithRun) {
+                    let ids: Vec<i64> = self.runs.live().map(|h| h.instance).collect();
+                    self.dialog = Some((Dialog::quit_with_runs(&ids), None));
                 }
                 if none_live {
                     self.passphrases.skip_all();
@@ -332,7 +343,7 @@ impl App {
             self.set_status(StatusLevel::Error, "runs need the console's runtime");
             return;
         }
-        self.add_run(store);
+        self.add_run(store, true);
         self.show(ViewId::Run);
         self.set_status(StatusLevel::Info, format!("starting {name}…"));
     }

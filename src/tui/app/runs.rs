@@ -22,6 +22,8 @@ pub struct ConsoleRun {
     pub store: SharedRunStore,
     /// Set while the run is live (started and not yet ended).
     pub handle: Option<RunHandle>,
+    /// Asked to start, not started or failed yet: it will be live.
+    starting: bool,
     /// The shown run's question state while another run is shown.
     parked: Option<Parked>,
     /// The status line said this run (not shown) waits for an answer.
@@ -76,28 +78,31 @@ impl RunList {
         self.live().next().is_some()
     }
 
-    /// Adds a run and shows it; `parked` is the question state of the run
-    /// shown until now. Ended runs over `ENDED_KEPT` leave the list.
-    pub fn add(&mut self, store: SharedRunStore, parked: Parked) {
+    /// Adds a run (`starting`: its launch will report) and shows it;
+    /// `parked` is the state of the run shown until now. Ended runs over
+    /// `ENDED_KEPT` leave the list.
+    pub fn add(&mut self, store: SharedRunStore, parked: Parked, starting: bool) {
         if let Some(run) = self.runs.get_mut(self.shown) {
             run.parked = Some(parked);
         }
         self.runs.push(ConsoleRun {
             store,
             handle: None,
+            starting,
             parked: None,
             told_waiting: false,
         });
         self.shown = self.runs.len() - 1;
-        while self.runs.iter().filter(|r| r.handle.is_none()).count() > ENDED_KEPT + 1 {
-            // Never the one just added (it has no handle yet either).
-            let Some(oldest) = self.runs.iter().position(|r| {
-                r.handle.is_none() && !Arc::ptr_eq(&r.store, &self.runs[self.shown].store)
-            }) else {
-                break;
-            };
-            self.runs.remove(oldest);
-            self.shown -= 1;
+        let ended = |r: &ConsoleRun| r.handle.is_none() && !r.starting;
+        while self.runs.iter().filter(|r| ended(r)).count() > ENDED_KEPT {
+            // Never the shown one (the last).
+            match self.runs[..self.shown].iter().position(ended) {
+                Some(oldest) => {
+                    self.runs.remove(oldest);
+                    self.shown -= 1;
+                }
+                None => break,
+            }
         }
     }
 
@@ -121,13 +126,21 @@ impl RunList {
 
     /// The run whose store this is has started.
     pub fn started(&mut self, handle: RunHandle) {
-        if let Some(run) = self
-            .runs
-            .iter_mut()
-            .find(|r| Arc::ptr_eq(&r.store, &handle.store))
-        {
+        if let Some(run) = self.by_store(&handle.store) {
+            run.starting = false;
             run.handle = Some(handle);
         }
+    }
+
+    /// The run whose store this is did not start.
+    pub fn failed(&mut self, store: &SharedRunStore) {
+        if let Some(run) = self.by_store(store) {
+            run.starting = false;
+        }
+    }
+
+    fn by_store(&mut self, store: &SharedRunStore) -> Option<&mut ConsoleRun> {
+        self.runs.iter_mut().find(|r| Arc::ptr_eq(&r.store, store))
     }
 
     /// The run `instance` has ended: it stays listed, no longer live.
@@ -140,7 +153,6 @@ impl RunList {
         match found {
             Some(i) => {
                 self.runs[i].handle = None;
-                self.runs[i].parked = None;
                 i == self.shown
             }
             None => false,
@@ -176,13 +188,14 @@ impl RunList {
 }
 
 impl super::App {
-    /// Adds a run to the list and shows it in the Run view; the run shown
-    /// until now keeps its questions for when it is shown again.
-    pub(super) fn add_run(&mut self, store: SharedRunStore) {
+    /// Adds a run to the list and shows it in the Run view (`starting`:
+    /// its launch will report); the run shown until now keeps its
+    /// questions and place for when it is shown again.
+    pub(super) fn add_run(&mut self, store: SharedRunStore, starting: bool) {
         // Its key questions are asked, even while another run is aborting.
         self.passphrases.stop_withdrawing();
         let parked = self.park_shown();
-        self.runs.add(store.clone(), parked);
+        self.runs.add(store.clone(), parked, starting);
         self.run.set_store(store);
         self.run_list_to_view();
     }
@@ -253,5 +266,64 @@ impl super::App {
         self.run
             .set_runs(self.runs.stores(), self.runs.shown_index());
         self.dirty = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> SharedRunStore {
+        RunStore::default().shared()
+    }
+
+    #[test]
+    fn the_oldest_ended_runs_leave_and_runs_still_starting_never_do() {
+        let mut list = RunList::default();
+        let starting: Vec<SharedRunStore> = (0..3).map(|_| store()).collect();
+        for s in &starting {
+            list.add(s.clone(), Parked::default(), true);
+        }
+        let ended: Vec<SharedRunStore> = (0..ENDED_KEPT + 2).map(|_| store()).collect();
+        for s in &ended {
+            list.add(s.clone(), Parked::default(), false);
+        }
+        let kept = list.stores();
+        assert_eq!(kept.len(), 3 + ENDED_KEPT);
+        for s in &starting {
+            assert!(
+                kept.iter().any(|k| Arc::ptr_eq(k, s)),
+                "a starting run left"
+            );
+        }
+        // The two oldest ended ones went; the newest is shown.
+        assert!(!kept.iter().any(|k| Arc::ptr_eq(k, &ended[0])));
+        assert!(!kept.iter().any(|k| Arc::ptr_eq(k, &ended[1])));
+        assert!(Arc::ptr_eq(
+            &kept[list.shown_index()],
+            ended.last().unwrap()
+        ));
+    }
+
+    #[test]
+    fn switching_goes_round_and_gives_back_each_runs_parked_state() {
+        let mut list = RunList::default();
+        list.add(store(), Parked::default(), false);
+        list.add(store(), Parked::default(), false);
+        let leaving = Parked {
+            cursor_host: Some("web-02".into()),
+            ..Parked::default()
+        };
+        let (switched, parked) = list.switch(2, leaving);
+        assert!(switched);
+        assert_eq!(list.shown_index(), 0);
+        assert_eq!(parked.cursor_host, None);
+        let (switched, parked) = list.switch(-1, parked);
+        assert!(switched);
+        assert_eq!(list.shown_index(), 1);
+        assert_eq!(parked.cursor_host.as_deref(), Some("web-02"));
+        let (switched, parked) = list.switch(1, parked);
+        assert!(!switched, "the same run: nothing changes");
+        assert_eq!(parked.cursor_host.as_deref(), Some("web-02"));
     }
 }
