@@ -720,11 +720,7 @@ fn a_schedule_due_while_two_runs_are_live_fires_and_is_recorded() {
         return;
     };
     tmux.wait_for("loaded 18 hosts", Duration::from_secs(20));
-    tmux.keys(&["p"]);
-    tmux.text("local");
-    tmux.wait_for("4 hosts match", Duration::from_secs(5));
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("4 selected", Duration::from_secs(5));
+    tmux.select_pattern("local", 4);
     // Two long runs from the command box.
     for word in ["first", "second"] {
         tmux.keys(&["1", ":"]);
