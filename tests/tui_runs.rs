@@ -792,3 +792,45 @@ fn a_schedule_due_while_two_runs_are_live_fires_and_is_recorded() {
         .count();
     assert_eq!(aborted, 2, "{history:#}");
 }
+
+#[test]
+fn in_a_replay_the_command_box_takes_the_pinned_hosts_else_the_cursors() {
+    let lab = lab::Lab::new();
+    let inventory = lab.local_inventory(&["h1", "h2", "h3"], &[]);
+    lab::run(
+        lab.cmd()
+            .args(["-i", &lab::s(&inventory), "--run", "-c", "echo recorded"]),
+    )
+    .expect(0);
+    let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+    app.dispatch(Action::Resize(80, 24));
+    let inv = Inventory::load(&[lab::s(&inventory)]).unwrap();
+    app.set_inventory(Arc::new(inv), lab.dir.path().to_path_buf());
+    app.set_journal_path(lab.journal());
+    // The History list has no hosts to run on: `:` means nothing there.
+    app.dispatch(Action::ShowView(ViewId::History));
+    press(&mut app, KeyCode::Char(':'));
+    assert!(app.command_box().is_none());
+    // The run opened in replay: the host under the cursor, then the pinned ones.
+    app.dispatch(Action::Submit);
+    assert!(app.history_view().replay_id().is_some());
+    press(&mut app, KeyCode::Char(':'));
+    assert_eq!(app.command_box().unwrap().hosts, ["h1"]);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char(':'));
+    assert_eq!(app.command_box().unwrap().hosts, ["h1", "h3"]);
+    type_keys(&mut app, "uptime\n");
+    let dialog = app.dialog().cloned().expect("the start dialog");
+    assert_eq!(dialog.kind, DialogKind::StartRun, "{:?}", app.status_text());
+    assert!(
+        dialog.lines.iter().any(|l| l == "Hosts    2: h[1,3]"),
+        "{:?}",
+        dialog.lines
+    );
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.live_runs().is_empty());
+}
