@@ -61,11 +61,7 @@ fn console_runs_a_flow_end_to_end_in_tmux() {
     // 1. Open on the sample inventory.
     tmux.wait_for("loaded 18 hosts", Duration::from_secs(20));
     // 2. Select the local group: the pattern box, enter selects its matches.
-    tmux.keys(&["p"]);
-    tmux.text("local");
-    tmux.wait_for("4 hosts match", Duration::from_secs(5));
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("4 selected", Duration::from_secs(5));
+    tmux.select_pattern("local", 4);
     // 3. The planner: pick health-check, batches `1 100%`.
     tmux.keys(&["3"]);
     tmux.wait_for("Preview: hosts per batch", Duration::from_secs(5));

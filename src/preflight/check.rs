@@ -73,30 +73,45 @@ async fn check_one(
         ready: false,
         reason: Some(reason),
     };
-    let session = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => return unready("cancelled".into()),
-        session = transport.connect(&host.target) => session,
+    // A connection kept for this host (the console's warm one from an
+    // earlier run) is used instead of a new handshake; it may have died
+    // meanwhile, so the first command that finds it gone dials once more.
+    let kept = pool.take(host.index).filter(|s| !s.is_closed());
+    let mut borrowed = kept.is_some();
+    let mut session = match kept {
+        Some(session) => session,
+        None => match dial(transport, host, cancel).await {
+            Ok(session) => session,
+            Err(why) => return unready(why),
+        },
     };
-    let session = match session {
-        Ok(session) => session,
-        Err(result) => return unready(connect_failure(&result.status)),
-    };
+    // The users its steps run as first, then the checks.
+    let commands = host
+        .sudo_users
+        .iter()
+        .map(|user| {
+            let command = format!("sudo -n -u {} -- true", shell_quote(user));
+            (format!("sudo -n -u {user}:"), command, Vec::new())
+        })
+        .chain(
+            checks
+                .iter()
+                .map(|check| (format!("check `{check}`"), check.clone(), host.env.clone())),
+        );
     let mut problem = None;
-    for user in &host.sudo_users {
-        let command = format!("sudo -n -u {} -- true", shell_quote(user));
-        if let Err(why) = run(&session, command, Vec::new(), timeout, cancel).await {
-            problem = Some(format!("sudo -n -u {user}: {why}"));
-            break;
+    for (label, command, env) in commands {
+        let mut result = run(&session, command.clone(), env.clone(), timeout, cancel).await;
+        if std::mem::take(&mut borrowed) && matches!(result, Err(Failed { lost: true, .. })) {
+            session.close().await;
+            session = match dial(transport, host, cancel).await {
+                Ok(session) => session,
+                Err(why) => return unready(why),
+            };
+            result = run(&session, command, env, timeout, cancel).await;
         }
-    }
-    if problem.is_none() {
-        for check in checks {
-            if let Err(why) = run(&session, check.clone(), host.env.clone(), timeout, cancel).await
-            {
-                problem = Some(format!("check `{check}` {why}"));
-                break;
-            }
+        if let Err(failed) = result {
+            problem = Some(format!("{label} {}", failed.why));
+            break;
         }
     }
     pool.put(host.index, session);
@@ -108,6 +123,26 @@ async fn check_one(
         },
         Some(reason) => unready(reason),
     }
+}
+
+/// A new connection to the host, or why there is none.
+async fn dial(
+    transport: &Transport,
+    host: &HostToCheck,
+    cancel: &CancellationToken,
+) -> Result<HostSession, String> {
+    let session = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err("cancelled".into()),
+        session = transport.connect(&host.target) => session,
+    };
+    session.map_err(|result| connect_failure(&result.status))
+}
+
+/// How a command failed; `lost` when the connection itself was gone.
+struct Failed {
+    why: String,
+    lost: bool,
 }
 
 /// Why a connection did not open, on one line.
@@ -131,7 +166,7 @@ async fn run(
     env: Vec<(String, String)>,
     timeout: Duration,
     cancel: &CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), Failed> {
     let mut request = ExecRequest::command(command)
         .timeout(timeout)
         .cancel_token(cancel.child_token());
@@ -160,24 +195,28 @@ async fn run(
         Some(line) => format!("{what}: {line}"),
         None => what,
     };
+    let failed = |why: String| Failed { why, lost: false };
     match (&result.status, &result.exit) {
         (Status::Ok, _) => Ok(()),
-        (Status::TimedOut, _) => Err(format!("timed out after {}s", timeout.as_secs())),
+        (Status::TimedOut, _) => Err(failed(format!("timed out after {}s", timeout.as_secs()))),
         (Status::Failed { .. }, Some(Exit::Code(code))) => {
-            Err(with_output(format!("failed (exit {code})")))
+            Err(failed(with_output(format!("failed (exit {code})"))))
         }
         (Status::Failed { .. }, Some(Exit::Signal { name, .. })) => {
-            Err(with_output(format!("failed (killed by {name})")))
+            Err(failed(with_output(format!("failed (killed by {name})"))))
         }
-        (Status::Failed { detail }, None) => Err(with_output(format!(
+        (Status::Failed { detail }, None) => Err(failed(with_output(format!(
             "failed{}",
             detail
                 .as_ref()
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()
-        ))),
-        (Status::Unreachable { detail, .. }, _) => Err(format!("lost the connection: {detail}")),
-        (other, _) => Err(other.label().to_owned()),
+        )))),
+        (Status::Unreachable { detail, .. }, _) => Err(Failed {
+            why: format!("lost the connection: {detail}"),
+            lost: true,
+        }),
+        (other, _) => Err(failed(other.label().to_owned())),
     }
 }
 

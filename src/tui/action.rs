@@ -137,6 +137,11 @@ pub enum Action {
     SaveHosts,
     /// A shell on the host under the cursor (Inventory, Run, History's replay).
     Shell,
+    /// The Run view shows the next or previous run of the console's list.
+    NextRun,
+    PrevRun,
+    /// The command box: one command on the selection, as a run.
+    CommandBox,
     // Not bindable: produced by the event loop
     /// A key for a view that edits text itself (the embedded editor).
     Key(super::key::Key),
@@ -376,6 +381,17 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "shell",
         Action::Shell,
         "a shell on the host (exit returns here)",
+    ),
+    ("next_run", Action::NextRun, "show the next run of the list"),
+    (
+        "prev_run",
+        Action::PrevRun,
+        "show the previous run of the list",
+    ),
+    (
+        "command",
+        Action::CommandBox,
+        "run one command on the selection",
     ),
 ];
 

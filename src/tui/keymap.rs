@@ -32,10 +32,11 @@ pub enum KeyContext {
     Planner,
     Run,
     Dialog,
+    CommandBox,
 }
 
 impl KeyContext {
-    const ALL: [(&'static str, KeyContext); 14] = [
+    const ALL: [(&'static str, KeyContext); 15] = [
         ("global", KeyContext::Global),
         ("inventory", KeyContext::Inventory),
         ("input", KeyContext::Input),
@@ -50,6 +51,7 @@ impl KeyContext {
         ("planner", KeyContext::Planner),
         ("run", KeyContext::Run),
         ("dialog", KeyContext::Dialog),
+        ("command_box", KeyContext::CommandBox),
     ];
 
     fn from_name(name: &str) -> Option<KeyContext> {

@@ -161,21 +161,32 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     let cancel = options.cancel.unwrap_or_default();
     let outcome = event_loop(&mut session, &mut app, &mut messages, &cancel).await;
     session.restore().context("restoring the terminal")?;
-    // Closed with a run still going (a signal, or the run would not stop):
-    // detach it, so the journal records it interrupted and resumable.
-    if let Some(run) = app.take_active_run() {
-        let id = run.instance;
+    // Closed with runs still going (a signal, or a run would not stop):
+    // detach them, so the journal records them interrupted and resumable.
+    let runs = app.take_live_runs();
+    for run in &runs {
         run.detach();
-        // Messages must keep flowing while the run winds down.
+    }
+    if !runs.is_empty() {
+        // Messages must keep flowing while the runs wind down.
         let drain = async { while messages.recv().await.is_some() {} };
+        let all_ended = futures::future::join_all(runs.iter().map(|r| r.wait_ended()));
         tokio::select! {
-            _ = run.wait_ended() => eprintln!(
-                "jobdeck: run {id} was detached and is interrupted; `jobdeck resume {id}` continues it"
-            ),
+            _ = all_ended => {}
             _ = drain => {}
-            _ = tokio::time::sleep(tasks::run_session::SHUTDOWN_WAIT) => eprintln!(
-                "jobdeck: run {id}: the journal did not confirm in time; it will read as interrupted"
-            ),
+            _ = tokio::time::sleep(tasks::run_session::SHUTDOWN_WAIT) => {}
+        }
+        for run in &runs {
+            let id = run.instance;
+            if run.has_ended() {
+                eprintln!(
+                    "jobdeck: run {id} was detached and is interrupted; `jobdeck resume {id}` continues it"
+                );
+            } else {
+                eprintln!(
+                    "jobdeck: run {id}: the journal did not confirm in time; it will read as interrupted"
+                );
+            }
         }
     }
     if let Some(scheduler) = scheduler {

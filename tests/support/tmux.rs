@@ -82,6 +82,16 @@ impl Tmux {
         assert!(out.status.success(), "resize-window: {out:?}");
     }
 
+    /// In the console's Inventory: selects the hosts `pattern` matches
+    /// (`count` of them) through the pattern box.
+    pub fn select_pattern(&self, pattern: &str, count: usize) {
+        self.keys(&["p"]);
+        self.text(pattern);
+        self.wait_for(&format!("{count} hosts match"), Duration::from_secs(5));
+        self.keys(&["Enter"]);
+        self.wait_for(&format!("{count} selected"), Duration::from_secs(5));
+    }
+
     /// Waits until the screen shows `needle`; fails with the screen.
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;

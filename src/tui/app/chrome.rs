@@ -45,6 +45,9 @@ impl App {
         };
         self.draw_title(frame, screen.title);
         self.active_view().draw(frame, screen.body, theme);
+        if let Some(command) = &self.command {
+            command.draw(frame, screen.body, theme);
+        }
         self.draw_status(frame, screen.status);
         self.draw_footer(frame, screen.footer);
         if let Some(scroll) = self.help {
@@ -82,10 +85,22 @@ impl App {
         }
         let used: usize = spans.iter().map(|s| s.width()).sum();
         let selected = self.inventory.selected_count();
-        let run_badge = self.active_run.as_ref().map(|h| {
-            let status = RunStore::lock(&h.store).status;
-            format!("{} run {} {status} ", theme.glyphs.running, h.instance)
-        });
+        let live: Vec<_> = self.runs.live().collect();
+        let run_badge = match live.as_slice() {
+            [] => None,
+            [h] => {
+                let status = RunStore::lock(&h.store).status;
+                Some(format!(
+                    "{} run {} {status} ",
+                    theme.glyphs.running, h.instance
+                ))
+            }
+            several => Some(format!(
+                "{} {} runs live ",
+                theme.glyphs.running,
+                several.len()
+            )),
+        };
         let info = if let Some(badge) = run_badge.filter(|_| self.view != ViewId::Run) {
             badge
         } else if selected > 0 {
@@ -175,6 +190,15 @@ impl App {
                 vec![
                     Hint::pair(Action::Down, Action::Up, "scroll"),
                     Hint::new(Action::Cancel, "close help"),
+                ],
+                Vec::new(),
+            )
+        } else if self.command.is_some() {
+            (
+                vec![
+                    Hint::new(Action::Submit, "run"),
+                    Hint::pair(Action::Up, Action::Down, "earlier commands"),
+                    Hint::new(Action::Cancel, "cancel"),
                 ],
                 Vec::new(),
             )

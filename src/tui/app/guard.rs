@@ -64,15 +64,10 @@ impl App {
             .unwrap_or_default()
     }
 
-    /// A new run: nothing answered yet.
-    pub(super) fn reset_guard(&mut self) {
-        self.guard = GuardAnswer::default();
-    }
-
     /// Opens (or refreshes) the guard's dialog for the hits the run waits
     /// on, unless another dialog is open; closes it when none is left.
     pub(super) fn raise_guard(&mut self, waiting: &[HitRecord]) {
-        let open = if self.active_run.is_some() {
+        let open = if self.runs.shown_handle().is_some() {
             self.guard.open(waiting)
         } else {
             Vec::new()
@@ -134,7 +129,7 @@ impl App {
         }
         let rules = rule_names(&confirmed.into_iter().cloned().collect::<Vec<_>>());
         self.guard.sent.push(word.clone());
-        match &self.active_run {
+        match self.runs.shown_handle() {
             Some(handle) if handle.send(Control::ConfirmGuard { word }) => {
                 self.set_status(StatusLevel::Info, format!("guard: {rules} confirmed"))
             }
@@ -145,7 +140,7 @@ impl App {
     fn refuse_guard(&mut self, reason: String) {
         self.guard.refused = true;
         self.guard.typed.clear();
-        if let Some(handle) = &self.active_run {
+        if let Some(handle) = self.runs.shown_handle() {
             handle.send(Control::Abort {
                 reason: reason.clone(),
             });

@@ -32,9 +32,7 @@ impl App {
                 }
             }
             Event::Resize(width, height) => self.dispatch(Action::Resize(width, height)),
-            Event::Paste(text)
-                if self.active_view().captures_text() || self.dialog_takes_text() =>
-            {
+            Event::Paste(text) if self.typing() || self.dialog_takes_text() => {
                 for c in text.chars().filter(|c| !c.is_control()) {
                     self.dispatch(Action::InsertChar(c));
                 }
@@ -61,6 +59,9 @@ impl App {
         if self.help.is_some() {
             return vec![KeyContext::Help];
         }
+        if self.command.is_some() {
+            return vec![KeyContext::CommandBox, KeyContext::Input];
+        }
         let view = self.active_view();
         let mut contexts = view.key_contexts();
         if !view.captures_text() {
@@ -80,19 +81,23 @@ impl App {
                 _ => None,
             };
         }
-        if self.help.is_none() && self.active_view().raw_keys() {
+        if self.help.is_none() && self.command.is_none() && self.active_view().raw_keys() {
             return Some(Action::Key(*key));
         }
         match key.code {
             crossterm::event::KeyCode::Char(c)
-                if plain
-                    && self.help.is_none()
-                    && self.dialog.is_none()
-                    && self.active_view().captures_text() =>
+                if plain && self.help.is_none() && self.dialog.is_none() && self.typing() =>
             {
                 Some(Action::InsertChar(c))
             }
             _ => None,
         }
+    }
+}
+
+impl App {
+    /// True while keys type text: the command box, or a view's text box.
+    fn typing(&self) -> bool {
+        self.command.is_some() || self.active_view().captures_text()
     }
 }

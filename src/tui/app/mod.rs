@@ -6,17 +6,21 @@
 //! can never change what is shown next.
 //!
 //! - `keys`: terminal events to actions.
-//! - `run_control`: the run this console started: starting it, its
-//!   controls and questions, its end.
+//! - `run_control`: the runs this console starts: starting one, its
+//!   controls and questions, its end, quitting with runs active.
+//! - `runs`: the list of runs the Run view switches between.
 //! - `passphrase`: encrypted keys' passphrases, asked one at a time.
 //! - `guard`: the word a guard confirm rule waits for.
+//! - `command`: the `:` box, one command on the selection as a run.
 //! - `chrome`: the title bar, status line, footer and help overlay.
 
 mod chrome;
+mod command;
 mod guard;
 mod keys;
 pub mod passphrase;
 mod run_control;
+mod runs;
 mod shell;
 
 use std::collections::VecDeque;
@@ -35,7 +39,6 @@ use super::message::AppMessage;
 use super::run_store::SharedRunStore;
 use super::tasks::Tasks;
 use super::tasks::children::ChildKind;
-use super::tasks::run_session::RunHandle;
 use super::theme::Theme;
 use super::views::flows::FlowsView;
 use super::views::history::{EndedRun, HistoryView};
@@ -85,11 +88,11 @@ pub struct App {
     pending_preflight: Option<crate::tui::tasks::preflight::Checked>,
     /// The Planner's pre-flight is running: the start dialog follows it.
     checking_preflight: bool,
-    /// The run this console started and that has not ended yet.
-    active_run: Option<RunHandle>,
-    /// Quit once the active run has ended (after abort or detach).
+    /// The runs this console shows: live ones and ended ones still listed.
+    runs: runs::RunList,
+    /// Quit once every live run has ended (after abort or detach).
     quit_after_run: bool,
-    /// The last operator question a run raised, so it is asked once.
+    /// The last operator question the shown run raised, so it is asked once.
     asked: Option<DialogKind>,
     /// The run store revision last drawn.
     drawn_revision: Option<u64>,
@@ -106,6 +109,10 @@ pub struct App {
     suspend: bool,
     /// Connections kept between this console's runs.
     warm: Option<crate::preflight::WarmPool>,
+    /// The command box (`:`) while it is open, and the commands typed in
+    /// this session.
+    command: Option<crate::tui::widgets::command_box::CommandBox>,
+    command_history: crate::tui::widgets::command_box::CommandHistory,
     /// A shell the user asked for (`s`), for the event loop to run.
     shell: Option<crate::tui::tasks::shell::ShellRequest>,
     dirty: bool,
@@ -188,7 +195,7 @@ impl App {
             pending_spec: None,
             pending_preflight: None,
             checking_preflight: false,
-            active_run: None,
+            runs: runs::RunList::default(),
             quit_after_run: false,
             asked: None,
             drawn_revision: None,
@@ -200,6 +207,8 @@ impl App {
             quit: false,
             suspend: false,
             shell: None,
+            command: None,
+            command_history: Default::default(),
             warm: None,
             dirty: true,
             follow_ups: VecDeque::new(),
@@ -341,10 +350,10 @@ impl App {
         self.dialog.as_ref().map(|(dialog, _)| dialog)
     }
 
-    /// Shows a run's store in the Run view (a replay, or a test's events).
+    /// Adds a run's store to the Run view's list and shows it (a test's
+    /// events).
     pub fn show_run_store(&mut self, store: SharedRunStore) {
-        self.run.set_store(store);
-        self.asked = None;
+        self.add_run(store, false);
         self.show(ViewId::Run);
         self.dirty = true;
     }
@@ -539,6 +548,7 @@ impl App {
             Action::Suspend => self.suspend = true,
             Action::Resize(width, height) => self.resize(Rect::new(0, 0, width, height)),
             _ if self.dialog.is_some() => self.dialog_action(action),
+            _ if self.command.is_some() => self.command_key(action),
             Action::Help => {
                 self.help = match self.help {
                     Some(_) => None,
@@ -556,6 +566,9 @@ impl App {
             }
             Action::StartRun if self.view == ViewId::Planner => self.request_start(),
             Action::Shell => self.request_shell(),
+            Action::CommandBox => self.open_command_box(),
+            Action::NextRun if self.view == ViewId::Run => self.switch_run(1),
+            Action::PrevRun if self.view == ViewId::Run => self.switch_run(-1),
             Action::TogglePause
             | Action::Confirm
             | Action::AbortRun

@@ -66,6 +66,12 @@ impl PassphraseQueue {
         self.withdrawn.extend(self.waiting.drain(..));
     }
 
+    /// Another run started while one is being aborted: its questions are
+    /// asked again; those held stay held until `skip_all`.
+    pub fn stop_withdrawing(&mut self) {
+        self.withdrawing = false;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty()
     }

@@ -1,8 +1,9 @@
-//! The run this console started: asking to start it (the planner's plan,
-//! summed up in the dialog), starting it off the UI task, its controls
-//! (pause, confirm, abort, retry, skip), the questions it raises (a batch
-//! to confirm, a step to approve, a key's passphrase), quitting with it
-//! active (abort or detach), and its end.
+//! The runs this console starts: asking to start one (the planner's plan,
+//! summed up in the dialog), starting it off the UI task (it joins the
+//! run list, others live or not), the shown run's controls (pause,
+//! confirm, abort, retry, skip) and questions (a batch to confirm, a step
+//! to approve, a key's passphrase), quitting with runs active (abort all,
+//! detach all, stay), and each run's end.
 
 use std::sync::Arc;
 
@@ -26,17 +27,37 @@ use crate::tui::widgets::dialog::{Dialog, DialogKind};
 const PREFLIGHT_ROWS: usize = 12;
 
 impl App {
-    /// The run started here that has not ended yet.
+    /// The shown run, while it is live.
     pub fn active_run(&self) -> Option<&RunHandle> {
-        self.active_run.as_ref()
+        self.runs.shown_handle()
     }
 
-    /// Takes the active run out (the console is closing: detach it).
-    /// Its passphrase questions are skipped: nobody will answer them.
-    pub fn take_active_run(&mut self) -> Option<RunHandle> {
+    /// Every live run, in the list's order.
+    pub fn live_runs(&self) -> Vec<&RunHandle> {
+        self.runs.live().collect()
+    }
+
+    /// How many runs the Run view lists, and which one it shows.
+    pub fn run_list(&self) -> (usize, usize) {
+        (self.runs.count(), self.runs.shown_index())
+    }
+
+    /// The stores of the runs the Run view lists, in its order.
+    pub fn listed_runs(&self) -> Vec<crate::tui::run_store::SharedRunStore> {
+        self.runs.stores()
+    }
+
+    /// Takes the live runs out (the console is closing: detach them).
+    /// Their passphrase questions are skipped: nobody will answer them.
+    pub fn take_live_runs(&mut self) -> Vec<RunHandle> {
         self.passphrases.skip_all();
         self.raise_passphrase();
-        self.active_run.take()
+        self.runs.take_live()
+    }
+
+    /// True while the App's dialog asks `kind`.
+    fn asking(&self, kind: &DialogKind) -> bool {
+        self.dialog.as_ref().is_some_and(|(d, _)| &d.kind == kind)
     }
 
     /// True while the passphrase dialog has the keyboard.
@@ -60,6 +81,7 @@ impl App {
     /// every few ticks while a run is live, for clocks), and raises the
     /// run's questions (confirm a batch, approve a step) as dialogs.
     pub(super) fn tick_run(&mut self) {
+        self.tell_waiting_runs();
         let Some(store) = self.run.store().cloned() else {
             return;
         };
@@ -110,7 +132,7 @@ impl App {
         // The guard's question comes first: nothing runs until it is answered.
         self.raise_guard(&guard_waiting);
         if let Some(question) = question
-            && self.active_run.is_some()
+            && self.runs.shown_handle().is_some()
             && self.asked.as_ref() != Some(&question.kind)
             && self.dialog.is_none()
         {
@@ -120,9 +142,9 @@ impl App {
         }
     }
 
-    /// True while the shown run still changes by itself (clocks, countdowns).
+    /// True while a run still changes by itself (clocks, countdowns).
     pub fn run_is_live(&self) -> bool {
-        self.active_run.is_some()
+        self.runs.any_live()
     }
 
     pub(super) fn on_run_report(&mut self, report: RunReport) {
@@ -136,15 +158,21 @@ impl App {
                         format!("run {id} started; warning: {}", warnings.join("; ")),
                     ),
                 }
-                self.active_run = Some(handle);
+                self.runs.started(handle);
+                self.run_list_to_view();
             }
-            RunReport::Failed(e) => {
-                self.set_status(StatusLevel::Error, format!("the run did not start: {e}"));
-                let mut failed = RunStore::default();
-                failed.reason = Some(e);
-                failed.end_stream("the run did not start");
-                self.run.set_store(failed.shared());
-                if self.quit_after_run {
+            RunReport::Failed { store, error } => {
+                self.runs.failed(&store);
+                self.set_status(
+                    StatusLevel::Error,
+                    format!("the run did not start: {error}"),
+                );
+                {
+                    let mut failed = RunStore::lock(&store);
+                    failed.reason = Some(error);
+                    failed.end_stream("the run did not start");
+                }
+                if self.quit_after_run && !self.runs.any_live() {
                     self.quit = true;
                 }
             }
@@ -153,21 +181,29 @@ impl App {
                 status,
                 problem,
             } => {
-                self.active_run = None;
-                if self.dialog.as_ref().is_some_and(|(d, _)| {
-                    matches!(
-                        d.kind,
-                        DialogKind::AbortRun
-                            | DialogKind::QuitWithRun
-                            | DialogKind::ConfirmBatch { .. }
-                            | DialogKind::Approval { .. }
-                            | DialogKind::GuardConfirm { .. }
-                            | DialogKind::Passphrase { .. }
-                    )
+                let shown = self.runs.ended(instance);
+                self.run_list_to_view();
+                // Questions about the run that ended go; the quit question
+                // and passphrases only when no run is left to ask about.
+                let none_live = !self.runs.any_live();
+                if self.dialog.as_ref().is_some_and(|(d, _)| match d.kind {
+                    DialogKind::AbortRun
+                    | DialogKind::ConfirmBatch { .. }
+                    | DialogKind::Approval { .. }
+                    | DialogKind::GuardConfirm { .. } => shown,
+                    DialogKind::QuitWithRun | DialogKind::Passphrase { .. } => none_live,
+                    _ => false,
                 }) {
                     self.dialog = None;
                 }
-                self.passphrases.skip_all();
+                // The quit question names the runs still live.
+                if !none_live && self.asking(&DialogKind::QuitWithRun) {
+                    let ids: Vec<i64> = self.runs.live().map(|h| h.instance).collect();
+                    self.dialog = Some((Dialog::quit_with_runs(&ids), None));
+                }
+                if none_live {
+                    self.passphrases.skip_all();
+                }
                 let mut text = format!("run {instance} finished: {status}");
                 if status == crate::engine::InstanceStatus::Interrupted {
                     text.push_str(&format!(" (jobdeck resume {instance} continues it)"));
@@ -176,7 +212,7 @@ impl App {
                     Some(p) => self.set_status(StatusLevel::Warning, format!("{text}; {p}")),
                     None => self.set_status(StatusLevel::Info, text),
                 }
-                if self.quit_after_run {
+                if self.quit_after_run && !self.runs.any_live() {
                     self.quit = true;
                 }
             }
@@ -185,14 +221,6 @@ impl App {
 
     /// The planner asked to start: check the form, then ask with a summary.
     pub(super) fn request_start(&mut self) {
-        if let Some(handle) = &self.active_run {
-            let id = handle.instance;
-            self.set_status(
-                StatusLevel::Warning,
-                format!("run {id} is still active: one run at a time (see the Run view, 4)"),
-            );
-            return;
-        }
         self.selection_to_planner();
         if self.checking_preflight {
             self.set_status(StatusLevel::Info, "pre-flight is still checking the hosts…");
@@ -212,7 +240,18 @@ impl App {
 
     /// The start dialog: the plan summed up, then pre-flight's table.
     fn ask_start(&mut self, spec: RunSpec, checked: Option<Checked>) {
-        let mut summary = self.planner.summary(&spec);
+        let summary = self.planner.summary(&spec);
+        self.ask_start_with(spec, summary, checked);
+    }
+
+    /// The start dialog with `summary` (the Planner's, or the command
+    /// box's), then pre-flight's table.
+    pub(super) fn ask_start_with(
+        &mut self,
+        spec: RunSpec,
+        mut summary: Vec<String>,
+        checked: Option<Checked>,
+    ) {
         if let Some(checked) = &checked {
             summary.push(String::new());
             summary.extend(checked.table().into_iter().take(PREFLIGHT_ROWS));
@@ -234,8 +273,9 @@ impl App {
         let prompt = Arc::new(ConsolePrompt::new(sender.clone(), AppMessage::Passphrase));
         let journal = self.journal.clone();
         let hosts = spec.hosts.len();
+        let warm = self.warm.clone();
         let check = async move {
-            let outcome = preflight::check(inv, journal, spec, prompt).await;
+            let outcome = preflight::check(inv, journal, spec, prompt, warm).await;
             let _ = sender
                 .send(AppMessage::Preflight(outcome.map(Box::new)))
                 .await;
@@ -314,9 +354,7 @@ impl App {
             self.set_status(StatusLevel::Error, "runs need the console's runtime");
             return;
         }
-        self.run.set_store(store);
-        self.asked = None;
-        self.reset_guard();
+        self.add_run(store, true);
         self.show(ViewId::Run);
         self.set_status(StatusLevel::Info, format!("starting {name}…"));
     }
@@ -340,15 +378,7 @@ impl App {
                 },
                 "aborting: stopping commands on the hosts",
             ),
-            (DialogKind::QuitWithRun, Action::AbortRun) => {
-                self.quit_after_run = true;
-                self.control(
-                    Control::Abort {
-                        reason: "the operator quit the console".into(),
-                    },
-                    "aborting the run; jobdeck quits when it has stopped",
-                );
-            }
+            (DialogKind::QuitWithRun, Action::AbortRun) => self.abort_all_and_quit(),
             (DialogKind::QuitWithRun, Action::Detach) => self.detach_and_quit(),
             (DialogKind::ConfirmBatch { .. } | DialogKind::Approval { .. }, Action::Confirm) => {
                 self.control(Control::Confirm, "confirmed")
@@ -361,20 +391,55 @@ impl App {
         }
     }
 
+    /// Detaches every live run (each recorded interrupted, resumable),
+    /// then quits when they have all ended.
     fn detach_and_quit(&mut self) {
-        match &self.active_run {
-            Some(handle) => {
-                let id = handle.instance;
-                handle.detach();
-                self.quit_after_run = true;
-                self.passphrases.skip_all();
-                self.set_status(
-                    StatusLevel::Info,
-                    format!("detaching run {id}: recorded as interrupted (jobdeck resume {id})"),
-                );
-            }
-            None => self.quit = true,
+        let ids: Vec<i64> = self.runs.live().map(|h| h.instance).collect();
+        if ids.is_empty() {
+            self.quit = true;
+            return;
         }
+        for handle in self.runs.live() {
+            handle.detach();
+        }
+        self.quit_after_run = true;
+        self.passphrases.skip_all();
+        let resume: Vec<String> = ids
+            .iter()
+            .map(|id| format!("jobdeck resume {id}"))
+            .collect();
+        self.set_status(
+            StatusLevel::Info,
+            format!(
+                "detaching {}: recorded as interrupted ({})",
+                run_names(&ids),
+                resume.join(", ")
+            ),
+        );
+    }
+
+    /// Aborts every live run, then quits when they have all ended.
+    fn abort_all_and_quit(&mut self) {
+        let ids: Vec<i64> = self.runs.live().map(|h| h.instance).collect();
+        if ids.is_empty() {
+            self.quit = true;
+            return;
+        }
+        self.passphrases.withdraw_all();
+        self.raise_passphrase();
+        for handle in self.runs.live() {
+            handle.send(Control::Abort {
+                reason: "the operator quit the console".into(),
+            });
+        }
+        self.quit_after_run = true;
+        self.set_status(
+            StatusLevel::Info,
+            format!(
+                "aborting {}; jobdeck quits when they have stopped",
+                run_names(&ids)
+            ),
+        );
     }
 
     fn run_counts(&self) -> (i64, usize) {
@@ -390,12 +455,13 @@ impl App {
     fn control(&mut self, control: Control, said: &str) {
         // An aborted run's hosts no longer need their keys: stop asking. The
         // questions are answered when the run has ended; answering now could
-        // fail a host before the engine has seen the abort.
-        if matches!(control, Control::Abort { .. }) {
+        // fail a host before the engine has seen the abort. With other runs
+        // live the questions are not told apart: they stay asked.
+        if matches!(control, Control::Abort { .. }) && self.runs.live().count() == 1 {
             self.passphrases.withdraw_all();
             self.raise_passphrase();
         }
-        match &self.active_run {
+        match self.runs.shown_handle() {
             Some(handle) if handle.send(control) => {
                 self.set_status(StatusLevel::Info, said.to_string())
             }
@@ -406,10 +472,10 @@ impl App {
     /// Run controls from the Run view's keys.
     pub(super) fn run_action(&mut self, action: &Action) {
         let again = matches!(action, Action::RetryFailed | Action::RerunFailed);
-        if self.active_run.is_none() && again {
+        if self.runs.shown_handle().is_none() && again {
             return self.rerun_shown_run();
         }
-        if self.active_run.is_none() {
+        if self.runs.shown_handle().is_none() {
             self.set_status(
                 StatusLevel::Warning,
                 "this run is not active: start one from the Planner (3)",
@@ -488,14 +554,15 @@ impl App {
         self.ask_history(ChildKind::Rerun, run);
     }
 
-    /// Quit, unless a run is active: then ask whether to abort or detach.
-    /// Asked again while the question is open, it detaches.
+    /// Quit, unless runs are active: then ask once about all of them
+    /// (abort all, detach all, stay). Asked again while the question is
+    /// open, it detaches them.
     pub(super) fn ask_quit(&mut self) {
-        let Some(handle) = &self.active_run else {
+        let ids: Vec<i64> = self.runs.live().map(|h| h.instance).collect();
+        if ids.is_empty() {
             self.quit = true;
             return;
-        };
-        let id = handle.instance;
+        }
         match self.dialog.as_ref().map(|(d, _)| &d.kind) {
             Some(DialogKind::QuitWithRun) => {
                 self.dialog = None;
@@ -503,8 +570,20 @@ impl App {
             }
             _ => {
                 self.help = None;
-                self.dialog = Some((Dialog::quit_with_run(id), None));
+                self.dialog = Some((Dialog::quit_with_runs(&ids), None));
             }
         }
+    }
+}
+
+/// `run 4` or `runs 4, 5 and 7`.
+fn run_names(ids: &[i64]) -> String {
+    match ids {
+        [id] => format!("run {id}"),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(i64::to_string).collect();
+            format!("runs {} and {last}", rest.join(", "))
+        }
+        [] => "no run".to_string(),
     }
 }

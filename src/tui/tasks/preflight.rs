@@ -2,8 +2,9 @@
 //! are checked as the engine would check them (the same plan, gates and
 //! host list), off the UI task. The results and the connections opened
 //! are kept for the run the operator then starts, which takes them instead
-//! of checking again (`PreflightPlan::known`); a run not started closes
-//! them.
+//! of checking again (`PreflightPlan::known`); a run not started gives
+//! them back to the console's warm pool. The check itself takes the warm
+//! pool's connections to these hosts before dialling new ones.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use crate::engine::opening::hosts_to_check;
 use crate::inventory::Inventory;
 use crate::plan::{RunKind, RunSpec, add_gates, build_plan};
-use crate::preflight::{PreflightMode, Readiness, SessionPool, check_hosts};
+use crate::preflight::{PreflightMode, Readiness, SessionPool, WarmPool, check_hosts};
 use crate::transport::{CancellationToken, PassphrasePrompt, Transport, TransportOptions};
 
 /// What was checked, for the run that may follow.
@@ -46,7 +47,7 @@ impl Checked {
             .collect()
     }
 
-    /// Closes what the run did not take.
+    /// Closes what the run did not take (back to the warm pool, if any).
     pub async fn close(self) {
         self.pool.close_all().await;
     }
@@ -67,13 +68,15 @@ impl std::fmt::Debug for Outcome {
     }
 }
 
-/// Plans `spec` and checks its hosts; `Ok(None)` when the run has no
-/// pre-flight. Errors are the planning's (the run would not start either).
+/// Plans `spec` and checks its hosts, with `warm`'s connections where it
+/// has some; `Ok(None)` when the run has no pre-flight. Errors are the
+/// planning's (the run would not start either).
 pub async fn check(
     inv: Arc<Inventory>,
     journal: Option<PathBuf>,
     spec: RunSpec,
     prompt: Arc<dyn PassphrasePrompt>,
+    warm: Option<WarmPool>,
 ) -> Option<Outcome> {
     let planned = tokio::task::spawn_blocking(move || {
         let plan = (|| -> anyhow::Result<_> {
@@ -92,7 +95,7 @@ pub async fn check(
     .ok()?;
     let (spec, planned) = planned;
     let result = match planned {
-        Ok(plan) => Ok(check_plan(plan, prompt).await),
+        Ok(plan) => Ok(check_plan(plan, prompt, warm).await),
         Err(e) => Err(format!("{e:#}")),
     };
     Some(Outcome { spec, result })
@@ -102,6 +105,7 @@ pub async fn check(
 async fn check_plan(
     planned: crate::engine::Plan,
     prompt: Arc<dyn PassphrasePrompt>,
+    warm: Option<WarmPool>,
 ) -> Option<Checked> {
     let preflight = planned.gates.preflight.clone()?;
     let hosts = hosts_to_check(&planned, &preflight, |_| true);
@@ -109,7 +113,13 @@ async fn check_plan(
         passphrase_prompt: prompt,
         ..TransportOptions::default()
     });
-    let pool = SessionPool::default();
+    let pool = match warm {
+        Some(warm) => {
+            let targets: Vec<_> = planned.hosts.iter().map(|h| &h.target).collect();
+            warm.lend(&targets, SessionPool::default())
+        }
+        None => SessionPool::default(),
+    };
     let results = check_hosts(
         &transport,
         hosts,

@@ -75,7 +75,11 @@ impl RunHandle {
 pub enum RunReport {
     Started(RunHandle),
     /// Preparing failed: nothing ran (a bad host, step or journal).
-    Failed(String),
+    /// `store` is the one the run was given.
+    Failed {
+        store: SharedRunStore,
+        error: String,
+    },
     Ended {
         instance: InstanceId,
         status: InstanceStatus,
@@ -135,8 +139,14 @@ pub async fn launch<M: Send + 'static>(
     .await;
     let (prepared, notify, journal_sink, writer) = match prepared {
         Ok(Ok(parts)) => parts,
-        Ok(Err(e)) => return report(RunReport::Failed(format!("{e:#}"))).await,
-        Err(e) => return report(RunReport::Failed(format!("preparing the run: {e}"))).await,
+        Ok(Err(e)) => {
+            let error = format!("{e:#}");
+            return report(RunReport::Failed { store, error }).await;
+        }
+        Err(e) => {
+            let error = format!("preparing the run: {e}");
+            return report(RunReport::Failed { store, error }).await;
+        }
     };
     let (mut plan, warnings) = (prepared.plan, prepared.warnings);
     let transport = match checked {

@@ -117,19 +117,41 @@ impl Dialog {
         }
     }
 
-    pub fn quit_with_run(instance: i64) -> Dialog {
+    /// Quitting with runs active: one question about all of them.
+    pub fn quit_with_runs(instances: &[i64]) -> Dialog {
+        let (title, lines) = match instances {
+            [instance] => (
+                format!("Run {instance} is still active"),
+                vec![
+                    "Abort: stop its commands, record it as aborted, then quit.".into(),
+                    format!(
+                        "Detach: stop here and record it as interrupted; `jobdeck resume {instance}` continues it later."
+                    ),
+                ],
+            ),
+            several => {
+                let ids: Vec<String> = several.iter().map(i64::to_string).collect();
+                (
+                    format!("{} runs are still active: {}", several.len(), ids.join(", ")),
+                    vec![
+                        "Abort all: stop their commands, record them as aborted, then quit.".into(),
+                        "Detach all: stop here and record them as interrupted; `jobdeck resume ID` continues each later.".into(),
+                    ],
+                )
+            }
+        };
+        let (abort, detach) = if instances.len() > 1 {
+            ("abort all and quit", "detach all and quit")
+        } else {
+            ("abort and quit", "detach and quit")
+        };
         Dialog {
             kind: DialogKind::QuitWithRun,
-            title: format!("Run {instance} is still active"),
-            lines: vec![
-                "Abort: stop its commands, record it as aborted, then quit.".into(),
-                format!(
-                    "Detach: stop here and record it as interrupted; `jobdeck resume {instance}` continues it later."
-                ),
-            ],
+            title,
+            lines,
             choices: vec![
-                choice(Action::AbortRun, "abort and quit"),
-                choice(Action::Detach, "detach and quit"),
+                choice(Action::AbortRun, abort),
+                choice(Action::Detach, detach),
                 choice(Action::Cancel, "stay"),
             ],
             warning: true,

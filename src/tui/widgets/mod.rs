@@ -2,6 +2,7 @@
 //! (if any) apart from its drawing, and draws from `&self`.
 //!
 //! - `text_box`: a one-line text box and its editing keys.
+//! - `command_box`: the `:` box and the session's command history.
 //! - `dialog`: the shared modal question, answered with the keymap's keys.
 //! - `clip`: text cut with an ellipsis, or wrapped between words.
 //! - `durations`: elapsed times, countdowns, timeline and local clocks.
@@ -14,6 +15,7 @@
 //! - `scroll_list`: a list's cursor and window, kept in view.
 
 pub mod clip;
+pub mod command_box;
 pub mod dialog;
 pub mod durations;
 pub mod editor;

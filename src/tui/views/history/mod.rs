@@ -195,6 +195,14 @@ impl HistoryView {
         self.run.cursor_host_name()
     }
 
+    /// In a replay, the hosts a command box runs on (the Run view's rule).
+    pub fn replay_selected_host_names(&self) -> Vec<String> {
+        if self.replay_id().is_none() {
+            return Vec::new();
+        }
+        self.run.selected_host_names()
+    }
+
     /// The replay's store (what the Run view shows).
     pub fn replay_store(&self) -> Option<&SharedRunStore> {
         self.open_run.as_ref().map(|r| &r.store)

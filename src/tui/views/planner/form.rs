@@ -511,6 +511,65 @@ impl PlanForm {
         })
     }
 
+    /// One command on `hosts` (the command box), with this form's rollout
+    /// (batches, interval, mode, max-fail, forks): the CLI's `--run -c`
+    /// flow and target, so the journal, a rerun and the guard see the
+    /// same run as `jobdeck --run -c` would make. Also the start dialog's
+    /// summary (its batch sizes are the command's, not the form's hosts').
+    pub fn command_spec(
+        &self,
+        command: &str,
+        hosts: &[String],
+    ) -> Result<(RunSpec, Vec<String>), Vec<String>> {
+        let command = command.trim();
+        if command.is_empty() {
+            return Err(vec!["type a command to run".into()]);
+        }
+        let inv = self
+            .inv
+            .as_ref()
+            .ok_or_else(|| vec!["the inventory is still loading".to_string()])?;
+        if hosts.is_empty() {
+            return Err(vec!["no hosts: select hosts first".into()]);
+        }
+        let flow = plan::adhoc_flow(command);
+        let selection = crate::inventory::select::Selection {
+            hosts: hosts.to_vec(),
+            ..Default::default()
+        };
+        let selected = selection
+            .resolve(inv, std::path::Path::new("."))
+            .map_err(|e| vec![e.to_string()])?;
+        let rollout = plan::rollout(&self.rollout_options(), &RolloutSpec::default())
+            .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        let sizes = rollout.batches.plan(selected.len()).unwrap_or_default();
+        let resolve = ResolveOptions::default();
+        let safety = Default::default();
+        let target =
+            plan::record::selected_target(&flow, Some(command), &selection, inv, &resolve, &safety);
+        let names: Vec<&str> = selected.iter().map(|&h| inv.host_name(h)).collect();
+        let mut summary = vec![
+            format!("Command  {}", clip(command, 70)),
+            format!(
+                "Hosts    {}: {}",
+                names.len(),
+                clip(&hostlist::fold(names.iter().copied()), 70)
+            ),
+        ];
+        summary.extend(rollout_lines(&sizes, &rollout));
+        let spec = RunSpec {
+            hosts: plan::in_run_order(inv, &selected, rollout.order),
+            flow,
+            params: Vec::new(),
+            rollout,
+            target,
+            yes: false,
+            resolve,
+            safety,
+        };
+        Ok((spec, summary))
+    }
+
     /// The final dialog's summary of a run.
     pub fn summary(&self, spec: &RunSpec) -> Vec<String> {
         let steps: Vec<&str> = spec.flow.steps.iter().map(|s| s.name.as_str()).collect();
@@ -535,23 +594,8 @@ impl PlanForm {
                 spec.hosts.len(),
                 clip(&self.hosts_folded, 70)
             ),
-            format!(
-                "Batches  {} ({} batch{})",
-                sizes_text(&sizes),
-                sizes.len(),
-                if sizes.len() == 1 { "" } else { "es" }
-            ),
-            format!(
-                "Rollout  mode {} · interval {} · max-fail {} · forks {}",
-                spec.rollout.mode,
-                format_duration(spec.rollout.interval),
-                spec.rollout
-                    .max_fail
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| "none".into()),
-                spec.rollout.forks
-            ),
         ];
+        lines.extend(rollout_lines(&sizes, &spec.rollout));
         if !params.is_empty() {
             lines.push(format!("Params   {}", params.join(", ")));
         }
@@ -563,6 +607,28 @@ impl PlanForm {
         }
         lines
     }
+}
+
+/// The start dialog's `Batches` and `Rollout` lines.
+fn rollout_lines(sizes: &[usize], rollout: &plan::Rollout) -> [String; 2] {
+    [
+        format!(
+            "Batches  {} ({} batch{})",
+            sizes_text(sizes),
+            sizes.len(),
+            if sizes.len() == 1 { "" } else { "es" }
+        ),
+        format!(
+            "Rollout  mode {} · interval {} · max-fail {} · forks {}",
+            rollout.mode,
+            format_duration(rollout.interval),
+            rollout
+                .max_fail
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "none".into()),
+            rollout.forks
+        ),
+    ]
 }
 
 /// `1 + 3 + 3`, shortened for long plans.

@@ -123,6 +123,16 @@ impl PlannerView {
         self.form.run_spec()
     }
 
+    /// One command on `hosts` with this Planner's rollout, and the start
+    /// dialog's summary of it (the command box).
+    pub fn command_spec(
+        &self,
+        command: &str,
+        hosts: &[String],
+    ) -> Result<(RunSpec, Vec<String>), Vec<String>> {
+        self.form.command_spec(command, hosts)
+    }
+
     /// The final dialog's summary of a run.
     pub fn summary(&self, spec: &RunSpec) -> Vec<String> {
         self.form.summary(spec)

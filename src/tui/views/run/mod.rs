@@ -9,6 +9,7 @@
 //! the view does not touch the run. Controls (pause, confirm, abort...)
 //! are the app's business: it holds the run's handle.
 //!
+//! - `run_list`: the row of the console's runs, to switch between them.
 //! - `pane`: the output pane's position, older lines read back.
 //! - `search`: `/ ? n N` over the whole output of a host.
 //! - `all_hosts`: `ctrl-f`, the hosts whose output matches, with counts.
@@ -25,6 +26,7 @@ mod draw_gathered;
 mod gates;
 mod output_line;
 mod pane;
+mod run_list;
 mod save;
 mod search;
 
@@ -51,6 +53,7 @@ pub use all_hosts::HostMatches;
 use compare::Gathering;
 pub use compare::{AlikeGroup, Compared};
 use pane::Older;
+pub use run_list::waits_for_operator;
 pub use search::Direction;
 use search::Search;
 
@@ -118,6 +121,8 @@ pub struct RunView {
     gate_rows: u16,
     /// The keys texts name ("— c confirms it").
     keys: KeyNames,
+    /// The console's runs, for the list row (empty in a replay).
+    runs: run_list::RunTabs,
 }
 
 /// The timeline of a replayed run, drawn under the header.
@@ -172,6 +177,7 @@ impl RunView {
             replay: None,
             gate_rows: 0,
             keys: KeyNames::default(),
+            runs: run_list::RunTabs::default(),
         }
     }
 
@@ -324,6 +330,22 @@ impl RunView {
         store.hosts.get(host).map(|h| h.name.clone())
     }
 
+    /// The hosts a command box runs on: the pinned ones, else the host
+    /// under the cursor.
+    pub fn selected_host_names(&self) -> Vec<String> {
+        let Some(store) = &self.store else {
+            return Vec::new();
+        };
+        if self.pinned.is_empty() {
+            return self.cursor_host_name().into_iter().collect();
+        }
+        let store = RunStore::lock(store);
+        self.pinned
+            .iter()
+            .filter_map(|&h| store.hosts.get(h).map(|host| host.name.clone()))
+            .collect()
+    }
+
     /// Moves the cursor to a host by name.
     pub fn select_host(&mut self, name: &str) -> bool {
         let Some(store) = &self.store else {
@@ -350,7 +372,12 @@ impl RunView {
     }
 
     pub(super) fn body_parts(&self) -> (Rect, Rect, Rect) {
-        let area = self.area;
+        let below_list = self.runs.rows().min(self.area.height);
+        let area = Rect {
+            y: self.area.y + below_list,
+            height: self.area.height - below_list,
+            ..self.area
+        };
         // A replay's timeline is a fourth header line.
         let rows = (if self.replay.is_some() { 4 } else { 3 }) + self.gate_rows;
         let header = Rect::new(area.x, area.y, area.width, rows.min(area.height));
@@ -578,6 +605,11 @@ impl View for RunView {
             );
             return;
         };
+        if self.runs.rows() > 0 {
+            // Before the shown store is locked: the list locks each run's.
+            let row = Rect::new(self.area.x, self.area.y, self.area.width, 1);
+            self.draw_run_list(frame, row.intersection(area), theme);
+        }
         let store = RunStore::lock(store);
         let (header, hosts, output) = self.body_parts();
         self.draw_header(frame, header, theme, &store);
@@ -674,8 +706,11 @@ impl View for RunView {
         } else if failed {
             hints.push(Hint::new(Action::RerunFailed, "rerun failed"));
         }
+        hints.push(Hint::new(Action::ToggleGather, "gather"));
+        if self.runs.rows() > 0 {
+            hints.push(Hint::pair(Action::PrevRun, Action::NextRun, "runs"));
+        }
         hints.extend([
-            Hint::new(Action::ToggleGather, "gather"),
             Hint::pair(Action::Down, Action::Up, "move"),
             Hint::new(Action::Shell, "shell"),
             Hint::new(Action::Search, "search"),
