@@ -111,6 +111,7 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     let sweeper = tokio::spawn(sweep_now_and_then(warm.clone()));
     let mut app = App::new(settings.theme, settings.keymap);
     app.set_warm_pool(warm.clone());
+    app.set_output_budget(settings.output_budget);
     app.set_task_sender(tasks.clone());
     if let Some(journal) = options
         .journal

@@ -106,6 +106,8 @@ pub struct App {
     suspend: bool,
     /// Connections kept between this console's runs.
     warm: Option<crate::preflight::WarmPool>,
+    /// Output bytes a run started here keeps in memory (`[tui] output_mib`).
+    output_budget: usize,
     /// A shell the user asked for (`s`), for the event loop to run.
     shell: Option<crate::tui::tasks::shell::ShellRequest>,
     dirty: bool,
@@ -199,6 +201,7 @@ impl App {
             suspend: false,
             shell: None,
             warm: None,
+            output_budget: crate::tui::run_store::OUTPUT_BUDGET_BYTES,
             dirty: true,
             follow_ups: VecDeque::new(),
             tasks: Tasks::default(),
@@ -229,6 +232,11 @@ impl App {
     /// Runs keep their connections here for the next run on the same hosts.
     pub fn set_warm_pool(&mut self, warm: crate::preflight::WarmPool) {
         self.warm = Some(warm);
+    }
+
+    /// Output bytes a run started here keeps in memory, over all its hosts.
+    pub fn set_output_budget(&mut self, bytes: usize) {
+        self.output_budget = bytes;
     }
 
     /// Where saved files go instead of the current directory (tests).

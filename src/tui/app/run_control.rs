@@ -278,7 +278,7 @@ impl App {
             self.set_status(StatusLevel::Error, "runs need the console's runtime");
             return;
         };
-        let mut store = RunStore::default();
+        let mut store = RunStore::default().with_budget(self.output_budget);
         store.flow = spec.flow.name.clone();
         let store = store.shared();
         let name = spec.flow.name.clone();
