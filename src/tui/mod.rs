@@ -274,6 +274,8 @@ async fn event_loop(
     let mut hangup = signal(SignalKind::hangup())?;
     loop {
         tokio::select! {
+            // In this order: a key is taken before the messages waiting.
+            biased;
             _ = cancel.cancelled() => break,
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,

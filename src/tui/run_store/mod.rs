@@ -16,6 +16,7 @@
 //! - `older`: asking the journal for lines the store dropped.
 //! - `dropped_matches`, `needle`: searching those lines, and the rule a
 //!   line matches a search by.
+//! - `shared`: the lock between the absorbing task and the readers.
 //! - `gates`: the guard's hits, the run lock, pre-flight, a refusal.
 
 mod dropped_matches;
@@ -24,9 +25,12 @@ mod host;
 mod needle;
 mod older;
 pub mod screen_line;
+mod shared;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::MutexGuard;
 
 use crate::engine::events::{
     BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
@@ -37,9 +41,10 @@ pub use gates::{Gates, LockWait};
 pub use host::{HostRecord, LineKind, LineMaker, OutputLine};
 pub use needle::Needle;
 pub use older::{LineReplay, MAX_MATCHES, OLDER_WINDOW_LINES, OlderLines, OlderRequest};
+pub use shared::StoreCell;
 
 /// A store shared by the absorbing task and the UI.
-pub type SharedRunStore = Arc<Mutex<RunStore>>;
+pub type SharedRunStore = Arc<StoreCell>;
 
 /// Output bytes kept in memory per host at most (a small run keeps this much).
 pub const HOST_BUFFER_BYTES: usize = 32 * 1024;
@@ -218,15 +223,12 @@ impl RunStore {
     }
 
     pub fn shared(self) -> SharedRunStore {
-        Arc::new(Mutex::new(self))
+        Arc::new(StoreCell::new(self))
     }
 
-    /// Locks a shared store; a panic elsewhere while it was held does not
-    /// make it unreadable.
+    /// Locks a shared store for reading (see `StoreCell::read`).
     pub fn lock(store: &SharedRunStore) -> MutexGuard<'_, RunStore> {
-        store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        store.read()
     }
 
     pub fn is_finished(&self) -> bool {
