@@ -39,15 +39,17 @@ fn quick() -> PruneOptions {
     }
 }
 
-fn ids(journal: &Journal) -> BTreeSet<i64> {
-    let mut stmt = journal
-        .connection()
-        .prepare("SELECT id FROM instances")
-        .unwrap();
+/// The first column of every row `sql` returns.
+fn column<T: rusqlite::types::FromSql, C: FromIterator<T>>(journal: &Journal, sql: &str) -> C {
+    let mut stmt = journal.connection().prepare(sql).unwrap();
     stmt.query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
+}
+
+fn ids(journal: &Journal) -> BTreeSet<i64> {
+    column(journal, "SELECT id FROM instances")
 }
 
 fn add_schedule(path: &Path, name: &str) -> i64 {
@@ -565,14 +567,7 @@ fn add_session(journal: &Journal, host: &str, age: i64, open: bool) {
 }
 
 fn sessions(journal: &Journal) -> Vec<String> {
-    let mut stmt = journal
-        .connection()
-        .prepare("SELECT host FROM shell_sessions ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    column(journal, "SELECT host FROM shell_sessions ORDER BY id")
 }
 
 #[test]
