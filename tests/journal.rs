@@ -1702,3 +1702,88 @@ fn child_hammer(path: &Path) {
     assert_eq!(stats.events_skipped, 0, "{:?}", stats.last_problem);
     println!("\nDONE {done}");
 }
+
+/// The writer's memory follows the hosts in flight: a host that finished
+/// leaves nothing behind in it (at 10,000 hosts every step of every host
+/// was held until the run ended).
+#[test]
+fn the_writer_forgets_the_steps_of_finished_hosts() {
+    let (_dir, path) = temp_journal();
+    let names: Vec<String> = (0..20).map(|h| format!("web{h}")).collect();
+    let hosts: Vec<&str> = names.iter().map(String::as_str).collect();
+    let id = Journal::open(&path)
+        .unwrap()
+        .create_instance(&new_instance("deploy", &hosts))
+        .unwrap();
+    let (sink, handle) = JournalWriter::spawn(&path, WriterOptions::default()).unwrap();
+    let mut events = vec![ev(
+        id,
+        1000,
+        EventKind::InstanceStarted {
+            flow: "deploy".into(),
+            hosts: names.clone(),
+            steps: vec!["one".into(), "two".into()],
+            batches: vec![(0..20).collect()],
+        },
+    )];
+    for host in 0..20 {
+        for step in 0..2 {
+            let attempt = 1;
+            events.push(ev(
+                id,
+                1001,
+                EventKind::StepStarted {
+                    host,
+                    step,
+                    attempt,
+                },
+            ));
+            events.push(ev(id, 1002, out(host, step, Stream::Stdout, b"done\n")));
+            let outcome = ok();
+            events.push(ev(
+                id,
+                1003,
+                EventKind::StepFinished {
+                    host,
+                    step,
+                    attempt,
+                    outcome,
+                },
+            ));
+        }
+        // Half the hosts finish; the others are still in flight.
+        if host % 2 == 0 {
+            let status = HostStatus::Ok;
+            events.push(ev(id, 1004, EventKind::HostFinished { host, status }));
+        }
+    }
+    send_all(&sink, events);
+    assert_eq!(sink.stats().steps_held, 20, "two steps of each of 10 hosts");
+    let rest: Vec<Event> = (1..20)
+        .step_by(2)
+        .map(|host| {
+            ev(
+                id,
+                1005,
+                EventKind::HostFinished {
+                    host,
+                    status: HostStatus::Ok,
+                },
+            )
+        })
+        .collect();
+    send_all(&sink, rest);
+    assert_eq!(sink.stats().steps_held, 0);
+    drop(sink);
+    handle.join().unwrap();
+    let journal = Journal::open(&path).unwrap();
+    let kept: i64 = journal
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM output WHERE instance_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 40);
+}

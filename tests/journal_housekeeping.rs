@@ -39,15 +39,17 @@ fn quick() -> PruneOptions {
     }
 }
 
-fn ids(journal: &Journal) -> BTreeSet<i64> {
-    let mut stmt = journal
-        .connection()
-        .prepare("SELECT id FROM instances")
-        .unwrap();
+/// The first column of every row `sql` returns.
+fn column<T: rusqlite::types::FromSql, C: FromIterator<T>>(journal: &Journal, sql: &str) -> C {
+    let mut stmt = journal.connection().prepare(sql).unwrap();
     stmt.query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
+}
+
+fn ids(journal: &Journal) -> BTreeSet<i64> {
+    column(journal, "SELECT id FROM instances")
 }
 
 fn add_schedule(path: &Path, name: &str) -> i64 {
@@ -532,4 +534,78 @@ fn check_reports_a_damaged_page_and_broken_references() {
         report.integrity[0].starts_with("cannot read the file"),
         "{report:?}"
     );
+}
+
+/// A shell session's audit row, started `age` days ago; ended unless `open`.
+fn add_session(journal: &Journal, host: &str, age: i64, open: bool) {
+    use jobdeck::journal::shell_sessions::{SessionEnd, SessionStart};
+    let id = journal
+        .start_shell_session(&SessionStart {
+            os_user: "ops".into(),
+            host: host.into(),
+            remote_user: "root".into(),
+            address: "127.0.0.1".into(),
+            port: 22,
+            command: None,
+        })
+        .unwrap();
+    if !open {
+        journal
+            .end_shell_session(id, &SessionEnd::default())
+            .unwrap();
+    }
+    let at = now_millis() - age * DAY_MS;
+    journal
+        .connection()
+        .execute(
+            "UPDATE shell_sessions SET started_at = ?2,
+                 ended_at = CASE WHEN ended_at IS NULL THEN NULL ELSE ?2 + 60000 END
+             WHERE id = ?1",
+            (id, at),
+        )
+        .unwrap();
+}
+
+fn sessions(journal: &Journal) -> Vec<String> {
+    column(journal, "SELECT host FROM shell_sessions ORDER BY id")
+}
+
+#[test]
+fn shell_session_rows_go_by_age_only_under_the_rule_for_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = journal_in(&dir);
+    write_runs(&path, &[Run::new("deploy", Done, 100)]);
+    let mut journal = Journal::open(&path).unwrap();
+    add_session(&journal, "old", 100, false);
+    add_session(&journal, "old-never-ended", 100, true);
+    add_session(&journal, "recent", 5, false);
+    let old = Rule {
+        older_than: days(30),
+        keep_last: 0,
+    };
+    // A flow's rule, or keep-last alone, leaves the audit trail alone.
+    let report = journal
+        .prune(&PrunePolicy::flow("deploy", old), &quick(), now_millis())
+        .unwrap();
+    assert_eq!((report.runs, report.shell_sessions), (1, 0));
+    let any_age = Rule {
+        older_than: None,
+        keep_last: 0,
+    };
+    journal
+        .prune(&PrunePolicy::everything(any_age), &quick(), now_millis())
+        .unwrap();
+    assert_eq!(sessions(&journal), ["old", "old-never-ended", "recent"]);
+    // --older-than for every run covers the sessions that ended before it.
+    let dry = PruneOptions {
+        dry_run: true,
+        ..quick()
+    };
+    let everything = PrunePolicy::everything(old);
+    let would = journal.prune(&everything, &dry, now_millis()).unwrap();
+    assert_eq!(would.shell_sessions, 2);
+    assert_eq!(sessions(&journal).len(), 3);
+    let done = journal.prune(&everything, &quick(), now_millis()).unwrap();
+    assert_eq!(done.shell_sessions, 2);
+    assert_eq!(sessions(&journal), ["recent"]);
 }

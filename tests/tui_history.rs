@@ -349,7 +349,7 @@ fn filters_by_status_and_flow() {
 }
 
 /// The replay's store, locked: what its Run view shows.
-fn replayed(app: &App) -> std::sync::MutexGuard<'_, RunStore> {
+fn replayed(app: &App) -> parking_lot::MutexGuard<'_, RunStore> {
     RunStore::lock(app.history_view().replay_store().expect("a run is open"))
 }
 

@@ -208,10 +208,14 @@ fn prune_text(r: &PruneReport) -> String {
     } else {
         format!(" ({})", r.flows_text())
     };
+    let sessions = match r.shell_sessions {
+        0 => String::new(),
+        n => format!("; {n} shell session row(s)"),
+    };
     if r.dry_run {
         let _ = writeln!(
             out,
-            "would delete {} finished run(s){flows}: {} host(s), {} output chunk(s), {} of output",
+            "would delete {} finished run(s){flows}: {} host(s), {} output chunk(s), {} of output{sessions}",
             r.runs,
             r.hosts,
             r.output_chunks,
@@ -225,7 +229,7 @@ fn prune_text(r: &PruneReport) -> String {
     }
     let _ = writeln!(
         out,
-        "deleted {} finished run(s){flows}: {} host(s), {} output chunk(s)",
+        "deleted {} finished run(s){flows}: {} host(s), {} output chunk(s){sessions}",
         r.runs, r.hosts, r.output_chunks
     );
     if r.stopped_early {

@@ -548,7 +548,7 @@ pub fn resume(
     let mut prepared = plan::build_plan(&inv, &past.spec, id, &base)?;
     // Refused by the guard: the run stays interrupted, unclaimed.
     plan::add_gates(&inv, &past.spec, &mut prepared, &path, RunKind::Resume)?;
-    plan::check_open_files(&prepared.plan)?;
+    plan::check_open_files(&prepared.plan, past.spec.resolve.keep_warm)?;
     let point = journal.claim_for_resume(id)?;
     drop(journal);
     let PreparedPlan {

@@ -14,6 +14,10 @@
 //!   them lets a waiting writer in: SQLite's busy handler retries at most
 //!   25 ms apart during its first 200 ms of waiting, so a pause of 25 ms is
 //!   always seen. The longest lock held is reported.
+//! - The audit rows of shell sessions (`shell_sessions`) go by age alone,
+//!   and only under the rule for every run (`--older-than` without
+//!   `--flow`, or retention's `days`): a session that ended longer ago than
+//!   that goes; keep-last and flow rules never touch them.
 //! - A prune stopped part-way leaves the run it was deleting without some
 //!   of its output; the next prune finishes it.
 //! - Space: with `auto_vacuum=INCREMENTAL` the freed pages are handed back
@@ -140,6 +144,8 @@ pub struct PruneReport {
     pub by_flow: BTreeMap<String, u64>,
     pub hosts: u64,
     pub output_chunks: u64,
+    /// Audit rows of shell sessions deleted (dry: selected).
+    pub shell_sessions: u64,
     /// Counted on a dry run only (a real prune does not read the output).
     pub output_bytes: Option<u64>,
     /// The database's size before and after (pages × page size).
@@ -381,6 +387,16 @@ impl Deletion {
     }
 }
 
+/// When a shell session ended (or started, if it never recorded an end).
+const SESSION_ENDED: &str = "coalesce(ended_at, started_at)";
+
+/// Shell sessions that ended before this go: the age of the rule for every
+/// run, if it has one.
+fn sessions_cutoff(policy: &PrunePolicy, now: UnixMillis) -> Option<UnixMillis> {
+    let age = policy.default.as_ref()?.older_than?;
+    Some(now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX)))
+}
+
 fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -431,6 +447,7 @@ impl Journal {
             by_flow: BTreeMap::new(),
             hosts: 0,
             output_chunks: 0,
+            shell_sessions: 0,
             output_bytes: None,
             bytes_before: before.logical_bytes(),
             bytes_after: before.logical_bytes(),
@@ -445,8 +462,16 @@ impl Journal {
             let flow = flow_of.get(&id).copied().unwrap_or_default();
             *report.by_flow.entry(flow.to_owned()).or_default() += 1;
         };
+        let sessions_before = sessions_cutoff(policy, now);
         if options.dry_run {
             self.count_dry(&chosen, &mut report, &mut count_flow)?;
+            if let Some(cutoff) = sessions_before {
+                report.shell_sessions = self.conn.query_row(
+                    &format!("SELECT count(*) FROM shell_sessions WHERE {SESSION_ENDED} < ?1"),
+                    [cutoff],
+                    |r| r.get::<_, i64>(0),
+                )? as u64;
+            }
             report.elapsed = started.elapsed();
             return Ok(report);
         }
@@ -454,6 +479,12 @@ impl Journal {
         // Our own checkpoints, outside the timed transactions.
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let result = self.delete_runs(chosen, options, &mut report, &mut count_flow);
+        let result = result.and_then(|()| match sessions_before {
+            Some(cutoff) if !report.stopped_early => {
+                self.delete_shell_sessions(cutoff, options, &mut report)
+            }
+            _ => Ok(()),
+        });
         let result = result.and_then(|()| {
             if report.stopped_early {
                 Ok(())
@@ -532,6 +563,35 @@ impl Journal {
                 count_flow(report, id);
             }
             self.checkpoint_now_and_then(&batcher)?;
+        }
+        report.transactions += batcher.transactions;
+        report.longest_lock = report.longest_lock.max(batcher.longest);
+        Ok(())
+    }
+
+    /// Deletes the audit rows of sessions that ended before `cutoff`, in
+    /// batches like the runs.
+    fn delete_shell_sessions(
+        &mut self,
+        cutoff: UnixMillis,
+        options: &PruneOptions,
+        report: &mut PruneReport,
+    ) -> Result<(), JournalError> {
+        let sql = format!(
+            "DELETE FROM shell_sessions WHERE id IN
+                (SELECT id FROM shell_sessions WHERE {SESSION_ENDED} < ?1 LIMIT ?2)"
+        );
+        let mut batcher = Batcher::new(512, 256, 65_536, options);
+        loop {
+            let deleted = batcher.run(&mut self.conn, |tx, budget| {
+                tx.prepare_cached(&sql)?
+                    .execute(params![cutoff, to_i64(budget)])
+                    .map(|n| (n, budget))
+            })?;
+            report.shell_sessions += deleted.0 as u64;
+            if deleted.0 < deleted.1 {
+                break;
+            }
         }
         report.transactions += batcher.transactions;
         report.longest_lock = report.longest_lock.max(batcher.longest);

@@ -66,6 +66,9 @@ pub struct WriterStats {
     pub busy: Duration,
     /// SQLite errors; the events involved are lost.
     pub errors: u64,
+    /// Steps of live runs the writer holds state for (output cap, index
+    /// words): those of hosts that have not finished.
+    pub steps_held: usize,
     /// The latest skipped event or error, for the status line and logs.
     pub last_problem: Option<String>,
     /// Set once a write failed: the writer records nothing more but the
@@ -219,6 +222,9 @@ struct InstanceState {
     /// it, so per-step state need not be loaded from the database.
     fresh: bool,
     per_step: HashMap<(HostIndex, StepIndex), StepState>,
+    /// Hosts that finished in this transaction: their steps' state goes
+    /// once it is written (`forget_finished_hosts`).
+    finished_hosts: Vec<HostIndex>,
 }
 
 struct Writer {
@@ -327,6 +333,8 @@ impl Writer {
             }
             state.write_truncation_markers(&tx)?;
             state.flush_search_words(&tx)?;
+            state.forget_finished_hosts();
+            state.stats.steps_held = state.steps_held();
             tx.commit()
         });
         state.stats.busy += started.elapsed();
@@ -589,6 +597,7 @@ impl WriterState {
                     "UPDATE hosts SET status = ?3, finished_at = ?4 WHERE instance_id = ?1 AND host_idx = ?2",
                 )?
                 .execute(params![id, host, status.as_str(), at])?;
+                inst.finished_hosts.push(*host);
             }
             EventKind::BatchFinished { batch, ok, failed } => {
                 if *batch >= inst.batches {
@@ -733,6 +742,27 @@ impl WriterState {
         Ok(())
     }
 
+    /// A finished host's steps are written and done with: their state goes,
+    /// so the writer's memory and its work at each commit follow the hosts
+    /// in flight, not every host of the run (10,000 of them at a time).
+    fn forget_finished_hosts(&mut self) {
+        for inst in self.instances.values_mut().flatten() {
+            for host in std::mem::take(&mut inst.finished_hosts) {
+                for step in 0..inst.steps {
+                    inst.per_step.remove(&(host, step));
+                }
+            }
+        }
+    }
+
+    fn steps_held(&self) -> usize {
+        self.instances
+            .values()
+            .flatten()
+            .map(|inst| inst.per_step.len())
+            .sum()
+    }
+
     fn write_truncation_markers(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
         let cap = self.options.output_cap_bytes;
         for (&id, inst) in self.instances.iter_mut() {
@@ -766,6 +796,7 @@ fn load_instance(tx: &Transaction<'_>, id: InstanceId) -> rusqlite::Result<Optio
             batches: r.get(2)?,
             fresh: hosts == 0,
             per_step: HashMap::new(),
+            finished_hosts: Vec::new(),
         })
     })
     .optional()

@@ -9,6 +9,10 @@
 //!   three pipes and tokio's pidfd for it, and that moment's one more;
 //! - through a ProxyJump: a channel of the hop's connection, and that
 //!   moment's one more; each hop's own connection is counted once.
+//!
+//! In the console a finished host's connection stays open for the next
+//! run (the warm pool, up to its cap): those count too, for as many hosts
+//! as the run has, up to the cap.
 
 use std::collections::HashSet;
 
@@ -36,10 +40,14 @@ pub struct Need {
     pub hops: u64,
     pub forks: u64,
     pub preflight: bool,
+    /// Descriptors of connections finished hosts leave open for later runs.
+    pub kept: u64,
 }
 
 impl Need {
-    pub fn of(plan: &Plan) -> Need {
+    /// What `plan` needs when finished hosts leave up to `keep_warm`
+    /// connections open (see `ResolveOptions::keep_warm`).
+    pub fn of(plan: &Plan, keep_warm: usize) -> Need {
         let to_run: Vec<usize> = plan
             .batches
             .iter()
@@ -82,18 +90,26 @@ impl Need {
                 }
             }
         }
+        // A kept connection holds what its host held, but the moment's one more.
+        let kept = to_run
+            .iter()
+            .map(|&h| held_by(&plan.hosts[h].target) - 1)
+            .filter(|&held| held > 0)
+            .take(keep_warm)
+            .sum();
         Need {
             at_once,
             per_host,
             hops: chains.len() as u64 * 2,
             forks,
             preflight,
+            kept,
         }
     }
 
     /// Descriptors for the hosts and hops, without jobdeck's own.
     pub fn for_hosts(&self) -> u64 {
-        self.at_once * self.per_host + self.hops
+        self.at_once * self.per_host + self.hops + self.kept
     }
 }
 
@@ -108,13 +124,14 @@ fn held_by(target: &Target) -> u64 {
 }
 
 /// Fails, saying what to do, when the plan cannot fit in the open-file
-/// limit as it is now (after `open_files::raise_to_hard` at start).
-pub fn check_open_files(plan: &Plan) -> Result<()> {
+/// limit as it is now (after `open_files::raise_to_hard` at start);
+/// `keep_warm` as in `Need::of`.
+pub fn check_open_files(plan: &Plan, keep_warm: usize) -> Result<()> {
     let Ok(limits) = open_files::limits() else {
         return Ok(());
     };
     let in_use = open_files::in_use().unwrap_or(0);
-    if let Some(problem) = problem(&Need::of(plan), limits, in_use) {
+    if let Some(problem) = problem(&Need::of(plan, keep_warm), limits, in_use) {
         bail!("{problem}");
     }
     Ok(())
@@ -140,7 +157,13 @@ pub fn problem(need: &Need, limits: Limits, in_use: u64) -> Option<String> {
     } else {
         format!("forks {} runs {} host(s) at once", need.forks, need.at_once)
     };
-    let fits = limits.soft.saturating_sub(own + need.hops) / need.per_host.max(1);
+    let wide = match need.kept {
+        0 => wide,
+        kept => format!(
+            "{wide}, and {kept} descriptor(s) of finished hosts' connections kept for the next run (the console's [tui] pool_max)"
+        ),
+    };
+    let fits = limits.soft.saturating_sub(own + need.hops + need.kept) / need.per_host.max(1);
     let lower = if need.preflight {
         "run without pre-flight".to_string()
     } else if fits == 0 {
@@ -176,7 +199,27 @@ mod tests {
             hops: 0,
             forks,
             preflight: false,
+            kept: 0,
         }
+    }
+
+    #[test]
+    fn connections_kept_for_the_next_run_count_too() {
+        let limits = Limits {
+            soft: 3000,
+            hard: 3000,
+        };
+        assert_eq!(problem(&need(1000, 1000), limits, 10), None);
+        let mut kept = need(1000, 1000);
+        kept.kept = 2048;
+        let said = problem(&kept, limits, 10).unwrap();
+        assert!(
+            said.contains("2048 descriptor(s) of finished hosts' connections kept"),
+            "{said}"
+        );
+        assert!(said.contains("4090 in all"), "{said}");
+        // (3000 - 42 - 2048) / 2 = 455 hosts fit beside them.
+        assert!(said.contains("lower the forks to 455 or fewer"), "{said}");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn prepare_instance(
     let base = std::env::current_dir()?;
     let mut prepared = build_plan(inv, spec, 0, &base)?;
     add_gates(inv, spec, &mut prepared, journal_path, RunKind::New)?;
-    super::check_open_files(&prepared.plan)?;
+    super::check_open_files(&prepared.plan, spec.resolve.keep_warm)?;
     let plan = &mut prepared.plan;
     let mut target = spec.target.clone();
     if let (Some(lock), Some(map)) = (&plan.gates.lock, target.as_object_mut()) {

@@ -173,6 +173,11 @@ impl WarmPool {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How many sessions it keeps at most.
+    pub fn cap(&self) -> usize {
+        self.lock().cap
+    }
+
     /// How many sessions wait for a run.
     pub fn idle(&self) -> usize {
         self.lock().idle.len()

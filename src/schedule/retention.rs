@@ -124,7 +124,7 @@ fn apply(journal: &Path, config: &Path, now_ms: i64, cancel: Arc<AtomicBool>) ->
 
 /// `retention: deleted 12 finished run(s) (deploy 10, health 2), ...`.
 pub fn describe(report: &PruneReport) -> String {
-    if report.runs == 0 && !report.stopped_early {
+    if report.runs == 0 && report.shell_sessions == 0 && !report.stopped_early {
         return "retention: no finished run is due for deletion".to_owned();
     }
     let mut text = format!(
@@ -137,6 +137,9 @@ pub fn describe(report: &PruneReport) -> String {
         format_bytes(report.bytes_after),
         report.longest_lock.as_millis()
     );
+    if report.shell_sessions > 0 {
+        text.push_str(&format!("; {} shell session row(s)", report.shell_sessions));
+    }
     if report.stopped_early {
         text.push_str("; stopped early (the scheduler is stopping), the next pass goes on");
     }

@@ -53,6 +53,9 @@ pub struct ResolveOptions {
     pub home: Option<PathBuf>,
     /// The local user for `%u` and the default remote user; `None` uses `$USER`.
     pub local_user: Option<String>,
+    /// Connections finished hosts may leave open for later runs: the
+    /// console's warm pool (its cap); 0 in a headless run.
+    pub keep_warm: usize,
 }
 
 impl ResolveOptions {

@@ -13,6 +13,7 @@ use super::theme::{DEFAULT_THEME, Theme, ThemeChoice};
 use crate::duration::{format_duration, parse_duration};
 use crate::input_file::{self, InputError};
 use crate::preflight::{DEFAULT_WARM_CAP, DEFAULT_WARM_IDLE};
+use crate::tui::run_store::OUTPUT_BUDGET_BYTES;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +43,8 @@ struct TuiSection {
     pool_idle: Option<String>,
     /// How many connections wait at most (0: none are kept).
     pool_max: Option<usize>,
+    /// MiB of output a run's view keeps in memory over all its hosts.
+    output_mib: Option<usize>,
 }
 
 /// Everything read from disk before the console starts.
@@ -53,6 +56,9 @@ pub struct Settings {
     /// Connections kept between runs: how long, how many.
     pub pool_idle: Duration,
     pub pool_max: usize,
+    /// Output bytes a run's view keeps in memory, over all its hosts (the
+    /// rest is read back from the journal when scrolled to).
+    pub output_budget: usize,
     /// Problems to show in the status line.
     pub warnings: Vec<String>,
 }
@@ -128,8 +134,20 @@ impl Settings {
                 DEFAULT_WARM_IDLE
             }
         };
+        let output_budget = match config.tui.output_mib {
+            None => OUTPUT_BUDGET_BYTES,
+            Some(0) => {
+                warnings.push(format!(
+                    "config [tui] output_mib: 0 keeps no output; keeping {} MiB",
+                    OUTPUT_BUDGET_BYTES >> 20
+                ));
+                OUTPUT_BUDGET_BYTES
+            }
+            Some(mib) => mib.saturating_mul(1024 * 1024),
+        };
         Ok(Settings {
             pool_idle,
+            output_budget,
             pool_max: config.tui.pool_max.unwrap_or(DEFAULT_WARM_CAP),
             theme: choice.theme,
             keymap,
@@ -171,6 +189,27 @@ mod tests {
             Settings::load(Some(dir.path()), Some("high-contrast"), None, Some(true)).unwrap();
         assert_eq!(flagged.theme.name, "high-contrast");
         assert!(flagged.mouse);
+    }
+
+    #[test]
+    fn the_output_budget_comes_from_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            load(Some(dir.path()), None, None).output_budget,
+            OUTPUT_BUDGET_BYTES
+        );
+        std::fs::write(dir.path().join("config.toml"), "[tui]\noutput_mib = 64\n").unwrap();
+        let settings = load(Some(dir.path()), None, None);
+        assert_eq!(settings.output_budget, 64 << 20);
+        assert!(settings.warnings.is_empty(), "{:?}", settings.warnings);
+        std::fs::write(dir.path().join("config.toml"), "[tui]\noutput_mib = 0\n").unwrap();
+        let settings = load(Some(dir.path()), None, None);
+        assert_eq!(settings.output_budget, OUTPUT_BUDGET_BYTES);
+        assert!(
+            settings.warnings[0].contains("output_mib"),
+            "{:?}",
+            settings.warnings
+        );
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub async fn run_tui(options: TuiOptions) -> anyhow::Result<u8> {
     let sweeper = tokio::spawn(sweep_now_and_then(warm.clone()));
     let mut app = App::new(settings.theme, settings.keymap);
     app.set_warm_pool(warm.clone());
+    app.set_output_budget(settings.output_budget);
     app.set_task_sender(tasks.clone());
     if let Some(journal) = options
         .journal
@@ -284,6 +285,8 @@ async fn event_loop(
     let mut hangup = signal(SignalKind::hangup())?;
     loop {
         tokio::select! {
+            // In this order: a key is taken before the messages waiting.
+            biased;
             _ = cancel.cancelled() => break,
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,

@@ -113,6 +113,8 @@ pub struct App {
     /// this session.
     command: Option<crate::tui::widgets::command_box::CommandBox>,
     command_history: crate::tui::widgets::command_box::CommandHistory,
+    /// Output bytes a run started here keeps in memory (`[tui] output_mib`).
+    output_budget: usize,
     /// A shell the user asked for (`s`), for the event loop to run.
     shell: Option<crate::tui::tasks::shell::ShellRequest>,
     dirty: bool,
@@ -210,6 +212,7 @@ impl App {
             command: None,
             command_history: Default::default(),
             warm: None,
+            output_budget: crate::tui::run_store::OUTPUT_BUDGET_BYTES,
             dirty: true,
             follow_ups: VecDeque::new(),
             tasks: Tasks::default(),
@@ -240,6 +243,11 @@ impl App {
     /// Runs keep their connections here for the next run on the same hosts.
     pub fn set_warm_pool(&mut self, warm: crate::preflight::WarmPool) {
         self.warm = Some(warm);
+    }
+
+    /// Output bytes a run started here keeps in memory, over all its hosts.
+    pub fn set_output_budget(&mut self, bytes: usize) {
+        self.output_budget = bytes;
     }
 
     /// Where saved files go instead of the current directory (tests).

@@ -320,7 +320,10 @@ impl App {
     }
 
     /// Starts the confirmed run on the runtime and shows the Run view.
-    fn start_run(&mut self, spec: RunSpec, checked: Option<Checked>) {
+    fn start_run(&mut self, mut spec: RunSpec, checked: Option<Checked>) {
+        // Finished hosts' connections stay open for the next run: the
+        // open-file check counts them.
+        spec.resolve.keep_warm = self.warm.as_ref().map_or(0, |w| w.cap());
         let Some(inv) = self.inventory.inventory() else {
             self.set_status(StatusLevel::Error, "the inventory is not loaded yet");
             return;
@@ -329,7 +332,7 @@ impl App {
             self.set_status(StatusLevel::Error, "runs need the console's runtime");
             return;
         };
-        let mut store = RunStore::default();
+        let mut store = RunStore::default().with_budget(self.output_budget);
         store.flow = spec.flow.name.clone();
         let store = store.shared();
         let name = spec.flow.name.clone();

@@ -32,9 +32,15 @@ pub struct OutputLine {
     pub text: Box<str>,
 }
 
-/// Bytes a line is charged against the buffer: its text plus bookkeeping.
-fn line_cost(text: &str) -> usize {
-    text.len() + 24
+/// Bytes a line is charged against the buffer: what it really takes on
+/// the heap (the allocator's header and rounding to 16 bytes; an empty text
+/// allocates nothing) plus its slot in the deque.
+pub(super) fn line_cost(text: &str) -> usize {
+    let text = match text.len() {
+        0 => 0,
+        n => (n + 8).next_multiple_of(16).max(32),
+    };
+    text + std::mem::size_of::<OutputLine>()
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +96,11 @@ impl HostRecord {
     /// Absolute number of the first buffered line (lines before it were dropped).
     pub fn first_line(&self) -> u64 {
         self.dropped_lines
+    }
+
+    /// Bytes the buffered lines are charged (see `line_cost`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered_bytes
     }
 
     /// Every line seen so far, dropped or buffered.

@@ -1,10 +1,12 @@
 //! The console's picture of one run, built only from the engine's events.
 //!
 //! A task absorbs events into a `RunStore` behind a mutex; the UI locks it
-//! to draw. Memory stays bounded: each host keeps the last
-//! `buffer_limit` bytes of its output as lines (older lines are counted and
-//! dropped; the journal has them, but for the middle of a step's output
-//! past its cap, which a marker stands for). Every complete line also goes into
+//! to draw. Memory stays bounded: the run's output has a total budget
+//! (`OUTPUT_BUDGET_BYTES` unless the config says otherwise), shared out
+//! equally over the hosts when the run starts, each share between a floor
+//! and a per-host cap; each host keeps the last lines that fit in its share
+//! (older lines are counted and dropped; the journal has them, but for the
+//! middle of a step's output past its cap, which a marker stands for). Every complete line also goes into
 //! a running digest of the host's output, so hosts that printed the same
 //! thing and ended the same way can be gathered into one block without
 //! keeping their output.
@@ -14,6 +16,7 @@
 //! - `older`: asking the journal for lines the store dropped.
 //! - `dropped_matches`, `needle`: searching those lines, and the rule a
 //!   line matches a search by.
+//! - `shared`: the lock between the absorbing task and the readers.
 //! - `gates`: the guard's hits, the run lock, pre-flight, a refusal.
 
 mod dropped_matches;
@@ -22,9 +25,12 @@ mod host;
 mod needle;
 mod older;
 pub mod screen_line;
+mod shared;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::MutexGuard;
 
 use crate::engine::events::{
     BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
@@ -35,12 +41,26 @@ pub use gates::{Gates, LockWait};
 pub use host::{HostRecord, LineKind, LineMaker, OutputLine};
 pub use needle::Needle;
 pub use older::{LineReplay, MAX_MATCHES, OLDER_WINDOW_LINES, OlderLines, OlderRequest};
+pub use shared::StoreCell;
 
 /// A store shared by the absorbing task and the UI.
-pub type SharedRunStore = Arc<Mutex<RunStore>>;
+pub type SharedRunStore = Arc<StoreCell>;
 
-/// Output bytes kept in memory per host by default.
+/// Output bytes kept in memory per host at most (a small run keeps this much).
 pub const HOST_BUFFER_BYTES: usize = 32 * 1024;
+
+/// Output bytes a run keeps in memory over all its hosts, by default: at
+/// 10,000 hosts each keeps about 13 KiB (some 130 lines of 60 bytes).
+pub const OUTPUT_BUDGET_BYTES: usize = 128 * 1024 * 1024;
+
+/// Output bytes every host keeps whatever the budget: a pane's worth of
+/// lines (the budget is exceeded rather than a host shown nearly empty).
+pub const HOST_BUFFER_FLOOR: usize = 4 * 1024;
+
+/// One host's share of `budget` among `hosts`, between the floor and `cap`.
+pub fn host_share(budget: usize, hosts: usize, cap: usize) -> usize {
+    (budget / hosts.max(1)).clamp(HOST_BUFFER_FLOOR.min(cap), cap)
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct BatchRecord {
@@ -151,7 +171,12 @@ pub struct RunStore {
     pub revision: u64,
     /// The event stream has ended (the run finished, or stopped being watched).
     pub stream_ended: bool,
+    /// Output bytes a host keeps at most.
     buffer_limit: usize,
+    /// Output bytes the whole run keeps (see `host_share`).
+    budget: usize,
+    /// Output bytes each host keeps in this run: its share of the budget.
+    host_limit: usize,
 }
 
 impl Default for RunStore {
@@ -181,19 +206,29 @@ impl RunStore {
             revision: 0,
             stream_ended: false,
             buffer_limit: buffer_limit.max(256),
+            budget: OUTPUT_BUDGET_BYTES,
+            host_limit: buffer_limit.max(256),
         }
     }
 
-    pub fn shared(self) -> SharedRunStore {
-        Arc::new(Mutex::new(self))
+    /// The same store with another total budget for the run's output.
+    pub fn with_budget(mut self, budget: usize) -> RunStore {
+        self.budget = budget;
+        self
     }
 
-    /// Locks a shared store; a panic elsewhere while it was held does not
-    /// make it unreadable.
+    /// Output bytes each host of this run keeps at most.
+    pub fn host_limit(&self) -> usize {
+        self.host_limit
+    }
+
+    pub fn shared(self) -> SharedRunStore {
+        Arc::new(StoreCell::new(self))
+    }
+
+    /// Locks a shared store for reading (see `StoreCell::read`).
     pub fn lock(store: &SharedRunStore) -> MutexGuard<'_, RunStore> {
-        store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        store.read()
     }
 
     pub fn is_finished(&self) -> bool {
@@ -304,7 +339,7 @@ impl RunStore {
     pub fn absorb(&mut self, event: &Event) {
         self.revision += 1;
         let at = event.at;
-        let limit = self.buffer_limit;
+        let limit = self.host_limit;
         match &event.kind {
             EventKind::InstanceStarted {
                 flow,
@@ -316,6 +351,7 @@ impl RunStore {
                 self.flow = flow.clone();
                 self.steps = steps.clone();
                 self.hosts = hosts.iter().cloned().map(HostRecord::new).collect();
+                self.host_limit = host_share(self.budget, hosts.len(), self.buffer_limit);
                 self.batches = batches
                     .iter()
                     .map(|members| BatchRecord {

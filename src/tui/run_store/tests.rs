@@ -343,3 +343,53 @@ fn a_request_asks_only_for_dropped_lines() {
     assert!(read.result.unwrap_err().contains("no journal"));
     assert!(!path.exists());
 }
+
+#[test]
+fn ten_thousand_hosts_stay_within_the_runs_output_budget() {
+    let hosts = 10_000;
+    let budget = OUTPUT_BUDGET_BYTES;
+    let mut store = RunStore::default();
+    store.absorb(&started(hosts));
+    assert_eq!(store.host_limit(), budget / hosts);
+    // 200 lines of 60 bytes each: more than a host's share (about 13 KiB).
+    let pad = "x".repeat(45);
+    for block in 0..20 {
+        for h in 0..hosts {
+            let chunk: String = (0..10)
+                .map(|i| format!("line {:05} {pad}\n", block * 10 + i))
+                .collect();
+            store.absorb(&out(h, Stream::Stdout, &chunk));
+        }
+    }
+    let charged: usize = store.hosts.iter().map(|h| h.buffered_bytes()).sum();
+    assert!(charged <= budget, "{charged} bytes kept, budget {budget}");
+    for host in &store.hosts {
+        // Every host keeps its newest lines and counts the rest as dropped
+        // (the journal gives them back).
+        assert_eq!(host.total_lines(), 200);
+        assert!(host.first_line() > 0, "{}", host.first_line());
+        assert!(host.lines().len() > 100, "{}", host.lines().len());
+        assert!(host.lines().back().unwrap().text.starts_with("line 00199"));
+    }
+}
+
+#[test]
+fn a_hosts_share_lies_between_the_floor_and_the_cap() {
+    let cap = HOST_BUFFER_BYTES;
+    assert_eq!(host_share(OUTPUT_BUDGET_BYTES, 10, cap), cap);
+    assert_eq!(host_share(OUTPUT_BUDGET_BYTES, 0, cap), cap);
+    assert_eq!(
+        host_share(OUTPUT_BUDGET_BYTES, 10_000, cap),
+        OUTPUT_BUDGET_BYTES / 10_000
+    );
+    assert_eq!(
+        host_share(OUTPUT_BUDGET_BYTES, 1_000_000, cap),
+        HOST_BUFFER_FLOOR
+    );
+    // A cap below the floor wins.
+    assert_eq!(host_share(OUTPUT_BUDGET_BYTES, 1_000_000, 1024), 1024);
+    // A smaller budget from the config file.
+    let mut store = RunStore::default().with_budget(8 << 20);
+    store.absorb(&started(1000));
+    assert_eq!(store.host_limit(), (8 << 20) / 1000);
+}

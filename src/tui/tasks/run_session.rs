@@ -23,11 +23,12 @@ use crate::notify::{Notifier, NotifyContext, Sent};
 use crate::plan::{RunSpec, prepare_instance};
 use crate::preflight::WarmPool;
 use crate::transport::{PassphrasePrompt, Transport, TransportOptions};
-use crate::tui::run_store::{RunStore, SharedRunStore};
+use crate::tui::run_store::{RunStore, SharedRunStore, StoreCell};
 use crate::tui::tasks::preflight::Checked;
 
-/// Events absorbed under one lock: bounds how long the UI may wait to draw.
-const ABSORB_BATCH: usize = 256;
+/// Events absorbed under one lock: bounds how long the UI may wait to draw
+/// (64 chunks of output take well under a millisecond).
+const ABSORB_BATCH: usize = 64;
 
 /// Why a run that stopped without finishing is interrupted.
 pub fn detach_reason(id: InstanceId) -> String {
@@ -291,13 +292,82 @@ pub async fn absorb_into_store(
         if events.recv_many(&mut batch, ABSORB_BATCH).await == 0 {
             break;
         }
-        let mut guard = RunStore::lock(&store);
+        // A frame or a key waiting for the store goes first.
+        let mut guard = store.absorb_turn().await;
         for event in batch.drain(..) {
             guard.absorb(&event);
         }
+        StoreCell::end_turn(guard);
     }
     RunStore::lock(&store).end_stream(&cut_off_reason);
 }
 
 /// How long quitting waits for a detached or aborted run's journal.
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::events::{EventKind, Stream};
+
+    /// Under a flood the absorbing task would otherwise take the lock back
+    /// before a waiting reader woke, batch after batch: a reader waits for
+    /// at most the batch in hand (counted in events, not timed).
+    #[test]
+    fn a_flood_of_events_hands_the_store_to_a_waiting_reader() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let store = RunStore::default().shared();
+        let (tx, rx) = mpsc::channel(4096);
+        runtime.spawn(absorb_into_store(rx, store.clone(), "cut off".into()));
+        runtime.spawn(async move {
+            let hosts = 100;
+            let started = EventKind::InstanceStarted {
+                flow: "flood".into(),
+                hosts: (0..hosts).map(|h| format!("node{h}")).collect(),
+                steps: vec!["stream".into()],
+                batches: vec![(0..hosts).collect()],
+            };
+            let _ = tx.send(Event::now(1, started)).await;
+            let chunk = bytes::Bytes::from("a line of output\n".repeat(8));
+            for n in 0.. {
+                let output = EventKind::Output {
+                    host: n % hosts,
+                    step: 0,
+                    stream: Stream::Stdout,
+                    data: chunk.clone(),
+                };
+                if tx.send(Event::now(1, output)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        while RunStore::lock(&store).revision < 10_000 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let mut worst = 0;
+        for _ in 0..100 {
+            // Hold the store, have a reader ask for it, let go: the reader
+            // gets it after at most the batch the absorbing task then takes.
+            let held = RunStore::lock(&store);
+            let reader = {
+                let store = store.clone();
+                std::thread::spawn(move || RunStore::lock(&store).revision)
+            };
+            while store.readers_waiting() == 0 {
+                std::thread::yield_now();
+            }
+            let before = held.revision;
+            drop(held);
+            let after = reader.join().unwrap();
+            worst = worst.max(after - before);
+        }
+        runtime.shutdown_background();
+        assert!(
+            worst <= ABSORB_BATCH as u64,
+            "a reader waited while {worst} events were absorbed"
+        );
+    }
+}
