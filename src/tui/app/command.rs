@@ -1,5 +1,5 @@
 //! `:`: the command box. It opens on the hosts the view has selected (the
-//! Inventory's selection, else the host under the cursor; in a run, the
+//! Inventory's selection, else the host or group under the cursor; in a run, the
 //! pinned hosts, else the host under the cursor), takes one command, and
 //! Enter plans it with the Planner's rollout through the same code as
 //! `jobdeck --run -c` (`plan::adhoc_flow`, the CLI's target record), asks
@@ -17,7 +17,7 @@ impl App {
             ViewId::Inventory => {
                 let selected = self.inventory.selection();
                 if selected.is_empty() {
-                    self.inventory.cursor_host_name().into_iter().collect()
+                    self.inventory.cursor_host_names()
                 } else {
                     selected
                 }

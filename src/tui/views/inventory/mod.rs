@@ -354,6 +354,19 @@ impl InventoryView {
         }
     }
 
+    /// The hosts of the row under the cursor: the host, or every host of
+    /// the group.
+    pub fn cursor_host_names(&self) -> Vec<String> {
+        let (Load::Ready(m), Some(node)) = (&self.load, self.cursor_node()) else {
+            return Vec::new();
+        };
+        m.nodes[node]
+            .hosts
+            .iter()
+            .map(|&host| m.inv.host_name(host).to_string())
+            .collect()
+    }
+
     fn cursor_node(&self) -> Option<usize> {
         match &self.load {
             Load::Ready(m) => m.rows.get(m.list.cursor()).map(|r| r.node),
