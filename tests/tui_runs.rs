@@ -552,6 +552,40 @@ fn the_command_box_opens_on_the_selection_and_recalls_earlier_commands() {
     assert!(app.command_box().is_none());
 }
 
+#[test]
+fn the_start_dialog_of_a_command_goes_back_to_the_command_not_the_plan() {
+    let mut app = sample_app(80, 24);
+    app.dispatch(Action::SelectAll);
+    press(&mut app, KeyCode::Char(':'));
+    type_keys(&mut app, "uptime\n");
+    let dialog = app.dialog().cloned().expect("the start dialog");
+    assert_eq!(dialog.kind, DialogKind::StartRun, "{:?}", app.status_text());
+    let labels: Vec<&str> = dialog.choices.iter().map(|c| c.label.as_ref()).collect();
+    assert_eq!(labels, ["start", "back to the command"]);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("n back to the command"), "{text}");
+    assert!(!text.contains("back to the plan"), "{text}");
+    check("command_start_dialog", text);
+    // `n`: the box again, the command as typed, for the same hosts.
+    let hosts = app.selection();
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.dialog().is_none());
+    let open = app.command_box().expect("the command box again");
+    assert_eq!(open.text(), "uptime");
+    assert_eq!(open.hosts, hosts);
+    // Esc there closes it; the Planner's start dialog still goes back to
+    // the plan, and its `n` opens no box.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('3'));
+    assert!(app.planner_view_mut().choose_flow("health-check"));
+    press(&mut app, KeyCode::Char('s'));
+    let dialog = app.dialog().cloned().expect("the planner's start dialog");
+    assert_eq!(dialog.choices[1].label, "back to the plan");
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.dialog().is_none());
+    assert!(app.command_box().is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_from_the_box_runs_through_sshd_and_lands_in_the_journal() {
     let lab = SshLab::new();

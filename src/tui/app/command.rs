@@ -3,8 +3,8 @@
 //! pinned hosts, else the host under the cursor), takes one command, and
 //! Enter plans it with the Planner's rollout through the same code as
 //! `jobdeck --run -c` (`plan::adhoc_flow`, the CLI's target record), asks
-//! with the start dialog like any run, and starts it as one more run of
-//! the Run view's list. The guard reads it when it starts, as for any run.
+//! with the start dialog like any run (`n` there opens the box again, the
+//! command as typed), and starts it as one more run of the Run view's list. The guard reads it when it starts, as for any run.
 
 use super::App;
 use crate::tui::action::{Action, ViewId};
@@ -67,7 +67,7 @@ impl App {
         // The Planner reads the inventory it plans with from the selection.
         self.selection_to_planner();
         match self.planner.command_spec(&command, &open.hosts) {
-            Ok((spec, summary)) => self.ask_start_with(spec, summary, None),
+            Ok((spec, summary)) => self.ask_start_with(spec, summary, None, Some(open)),
             Err(problems) => self.set_status(
                 StatusLevel::Error,
                 format!("cannot run '{command}': {}", problems.join("; ")),

@@ -84,6 +84,8 @@ pub struct App {
     guard: guard::GuardAnswer,
     /// The run the planner asked to start, while the start dialog is open.
     pending_spec: Option<RunSpec>,
+    /// The command box the start dialog came from (`:`): `n` goes back to it.
+    pending_command: Option<crate::tui::widgets::command_box::CommandBox>,
     /// Its hosts' pre-flight (results and connections) for the run to take.
     pending_preflight: Option<crate::tui::tasks::preflight::Checked>,
     /// The Planner's pre-flight is running: the start dialog follows it.
@@ -195,6 +197,7 @@ impl App {
             passphrases: PassphraseQueue::default(),
             guard: guard::GuardAnswer::default(),
             pending_spec: None,
+            pending_command: None,
             pending_preflight: None,
             checking_preflight: false,
             runs: runs::RunList::default(),

@@ -20,7 +20,8 @@ use crate::tui::tasks::passphrase::ConsolePrompt;
 use crate::tui::tasks::preflight::{self, Checked};
 use crate::tui::tasks::run_session::{self, Reports, RunHandle, RunReport};
 use crate::tui::views::history::EndedRun;
-use crate::tui::widgets::dialog::{Dialog, DialogKind};
+use crate::tui::widgets::command_box::CommandBox;
+use crate::tui::widgets::dialog::{Dialog, DialogKind, StartFrom};
 
 /// Rows of pre-flight's table the start dialog shows (hosts are folded by
 /// result, so this many results).
@@ -241,16 +242,18 @@ impl App {
     /// The start dialog: the plan summed up, then pre-flight's table.
     fn ask_start(&mut self, spec: RunSpec, checked: Option<Checked>) {
         let summary = self.planner.summary(&spec);
-        self.ask_start_with(spec, summary, checked);
+        self.ask_start_with(spec, summary, checked, None);
     }
 
     /// The start dialog with `summary` (the Planner's, or the command
-    /// box's), then pre-flight's table.
+    /// box's), then pre-flight's table. `command`: the box the run was
+    /// typed in, which `n` opens again.
     pub(super) fn ask_start_with(
         &mut self,
         spec: RunSpec,
         mut summary: Vec<String>,
         checked: Option<Checked>,
+        command: Option<CommandBox>,
     ) {
         if let Some(checked) = &checked {
             summary.push(String::new());
@@ -261,7 +264,13 @@ impl App {
         self.pending_spec = Some(spec);
         self.close_preflight();
         self.pending_preflight = checked;
-        self.dialog = Some((Dialog::start_run(summary), None));
+        let back = if command.is_some() {
+            StartFrom::Command
+        } else {
+            StartFrom::Plan
+        };
+        self.pending_command = command;
+        self.dialog = Some((Dialog::start_run(summary, back), None));
     }
 
     /// Checks the planned hosts off the UI task; the start dialog follows.
@@ -366,6 +375,7 @@ impl App {
     pub(super) fn run_dialog_answer(&mut self, kind: DialogKind, action: Action) {
         match (kind, action) {
             (DialogKind::StartRun, Action::Confirm) => {
+                self.pending_command = None;
                 if let Some(spec) = self.pending_spec.take() {
                     let checked = self.pending_preflight.take();
                     self.start_run(spec, checked);
@@ -374,6 +384,8 @@ impl App {
             (DialogKind::StartRun, _) => {
                 self.pending_spec = None;
                 self.close_preflight();
+                // Back to the command as it was typed, to change it.
+                self.command = self.pending_command.take();
             }
             (DialogKind::AbortRun, Action::Confirm) => self.control(
                 Control::Abort {

@@ -76,6 +76,15 @@ pub struct Dialog {
     pub typed: Option<String>,
 }
 
+/// What the start dialog's `n` goes back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFrom {
+    /// The Planner's form.
+    Plan,
+    /// The command box (`:`), with the command as typed.
+    Command,
+}
+
 fn choice(action: Action, label: impl Into<std::borrow::Cow<'static, str>>) -> Choice {
     Choice {
         action,
@@ -84,14 +93,20 @@ fn choice(action: Action, label: impl Into<std::borrow::Cow<'static, str>>) -> C
 }
 
 impl Dialog {
-    pub fn start_run(lines: Vec<String>) -> Dialog {
+    pub fn start_run(lines: Vec<String>, from: StartFrom) -> Dialog {
         Dialog {
             kind: DialogKind::StartRun,
             title: "Start this run?".into(),
             lines,
             choices: vec![
                 choice(Action::Confirm, "start"),
-                choice(Action::Cancel, "back to the plan"),
+                choice(
+                    Action::Cancel,
+                    match from {
+                        StartFrom::Plan => "back to the plan",
+                        StartFrom::Command => "back to the command",
+                    },
+                ),
             ],
             warning: false,
             masked: None,
