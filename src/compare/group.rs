@@ -40,14 +40,25 @@ impl<K: Clone + Ord> Comparison<K> {
     /// the member's group (an index into the groups in order of first
     /// appearance, not of size).
     pub fn add(&mut self, member: K, class: String, template: String) -> usize {
+        self.add_all([member], class, template)
+    }
+
+    /// Adds members that share one output (hosts that printed the same
+    /// bytes): the template is compared once for all of them.
+    pub fn add_all(
+        &mut self,
+        members: impl IntoIterator<Item = K>,
+        class: String,
+        template: String,
+    ) -> usize {
         let key = (class, template);
         if let Some(&index) = self.by_key.get(&key) {
-            self.groups[index].members.push(member);
+            self.groups[index].members.extend(members);
             return index;
         }
         let (class, template) = key.clone();
         self.groups.push(OutputGroup {
-            members: vec![member],
+            members: members.into_iter().collect(),
             class,
             template,
         });

@@ -36,6 +36,48 @@ impl NormalizeOptions {
             numbers: true,
         }
     }
+
+    /// The next step of the console's cycle, each step treating more as
+    /// host specific: names only, then timestamps, then hex ids too, then
+    /// numbers too (`--normalize`), then names only again. A choice off
+    /// the cycle goes back to names only.
+    pub fn next(self) -> NormalizeOptions {
+        let (timestamps, hex_ids, numbers) = match (self.timestamps, self.hex_ids, self.numbers) {
+            (false, false, false) => (true, false, false),
+            (true, false, false) => (true, true, false),
+            (true, true, false) => (true, true, true),
+            _ => (false, false, false),
+        };
+        NormalizeOptions {
+            timestamps,
+            hex_ids,
+            numbers,
+        }
+    }
+
+    /// What outputs are compared without: `names, timestamps, hex ids`.
+    pub fn describe(&self) -> String {
+        self.parts(["names", "timestamps", "hex ids", "numbers"])
+    }
+
+    /// The same in fewer columns: `names, time, hex`.
+    pub fn describe_short(&self) -> String {
+        self.parts(["names", "time", "hex", "numbers"])
+    }
+
+    fn parts(&self, [names, timestamps, hex_ids, numbers]: [&str; 4]) -> String {
+        let mut parts = vec![names];
+        for (on, what) in [
+            (self.timestamps, timestamps),
+            (self.hex_ids, hex_ids),
+            (self.numbers, numbers),
+        ] {
+            if on {
+                parts.push(what);
+            }
+        }
+        parts.join(", ")
+    }
 }
 
 /// How one host is named: what its output may say about itself.
@@ -192,6 +234,38 @@ mod tests {
         );
         // Numbers stay unless asked for.
         assert_eq!(n.normalize("pid 4242"), "pid 4242");
+    }
+
+    #[test]
+    fn the_cycle_treats_more_as_host_specific_then_starts_over() {
+        let mut seen = Vec::new();
+        let mut options = NormalizeOptions::default();
+        for _ in 0..4 {
+            seen.push(options.describe());
+            options = options.next();
+        }
+        assert_eq!(
+            seen,
+            [
+                "names",
+                "names, timestamps",
+                "names, timestamps, hex ids",
+                "names, timestamps, hex ids, numbers",
+            ]
+        );
+        assert_eq!(options, NormalizeOptions::default());
+        assert_eq!(
+            NormalizeOptions::all().describe_short(),
+            "names, time, hex, numbers"
+        );
+        // The cycle's last step is `--normalize`'s choice.
+        let all = NormalizeOptions::default().next().next().next();
+        assert_eq!(all, NormalizeOptions::all());
+        let numbers_only = NormalizeOptions {
+            numbers: true,
+            ..NormalizeOptions::default()
+        };
+        assert_eq!(numbers_only.next(), NormalizeOptions::default());
     }
 
     #[test]

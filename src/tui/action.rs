@@ -122,6 +122,9 @@ pub enum Action {
     /// The gathered view shows each minority group as a diff against the
     /// majority (or the outputs again).
     GatherDiff,
+    /// The gathered view treats more as host specific: timestamps, then
+    /// hex ids, then numbers too, then names only again.
+    GatherNormalize,
     CycleSplit,
     TogglePin,
     Search,
@@ -334,6 +337,11 @@ pub const BINDABLE: &[(&str, Action, &str)] = &[
         "gather_diff",
         Action::GatherDiff,
         "gathered view: each group that differs as a diff against the majority",
+    ),
+    (
+        "gather_normalize",
+        Action::GatherNormalize,
+        "gathered view: alike after names, + timestamps, + hex ids, + numbers (cycles)",
     ),
     (
         "split",

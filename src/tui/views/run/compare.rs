@@ -1,11 +1,13 @@
 //! The gathered view's comparison: the hosts that ended, folded into groups
 //! of alike output after the normalisation `--gather` uses (the host's own
-//! name as `{host}`, `compare::Normalizer`), the majority first, with
-//! "38 of 40 alike, 2 differ" (`compare::Comparison::summary`) and each
-//! minority group's diff against the majority (`compare::unified_diff`,
-//! the code behind `--gather --diff`). Worked out when the store changed
-//! and the gathered view is shown, not while drawing; a template is
-//! normalised once per distinct output.
+//! name as `{host}`; on request, `=`, timestamps, hex ids and numbers too:
+//! `compare::Normalizer`), the majority first, with "38 of 40 alike, 2
+//! differ" (`compare::Comparison::summary`) and each minority group's diff
+//! against the majority (`compare::unified_diff`, the code behind
+//! `--gather --diff`). A group whose hosts printed different bytes shows
+//! its template, as `--gather` prints it. Worked out when the store
+//! changed and the gathered view is shown, not while drawing; a template
+//! is normalised once per distinct output.
 
 use std::collections::HashMap;
 
@@ -14,7 +16,7 @@ use super::RunView;
 use crate::compare::{Comparison, HostTerms, NormalizeOptions, Normalizer, unified_diff};
 use crate::engine::events::{HostIndex, HostStatus};
 use crate::hostlist;
-use crate::tui::run_store::RunStore;
+use crate::tui::run_store::{HostRecord, LineKind, RunStore};
 
 /// Hosts that ended with alike output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +28,9 @@ pub struct AlikeGroup {
     /// Against the majority's output (`None` for the majority itself);
     /// empty when only the outcome differs.
     pub diff: Option<String>,
+    /// The normalised output (`{host}`, `{n}`, ...) when the hosts printed
+    /// different bytes; `None` when they all printed the same.
+    pub template: Option<String>,
 }
 
 /// The comparison as the gathered view shows it.
@@ -43,6 +48,8 @@ pub struct Compared {
 pub(super) struct Gathering {
     /// `d`: minority groups as diffs against the majority.
     pub(super) diff: bool,
+    /// `=`: what counts as host specific beyond the host's names.
+    pub(super) normalize: NormalizeOptions,
     pub(super) compared: Compared,
     /// The store revision compared.
     revision: Option<u64>,
@@ -78,8 +85,27 @@ impl RunView {
             return false;
         }
         self.gathering.revision = Some(store.revision);
-        self.gathering.compared = compare(&store, &mut self.gathering.templates);
+        self.gathering.compared = compare(
+            &store,
+            &mut self.gathering.templates,
+            self.gathering.normalize,
+        );
         true
+    }
+
+    /// `=`: the next normalisation of the cycle; the groups are worked out
+    /// again with it.
+    pub(super) fn cycle_normalize(&mut self) {
+        let next = self.gathering.normalize.next();
+        self.gathering.forget();
+        self.gathering.normalize = next;
+        self.layout = OutputLayout::Gathered;
+        self.refresh_gathering();
+    }
+
+    /// What the gathered view compares outputs after.
+    pub fn normalize_options(&self) -> NormalizeOptions {
+        self.gathering.normalize
     }
 
     /// The gathered view's comparison, as last worked out.
@@ -93,12 +119,40 @@ impl RunView {
     }
 }
 
+/// A host's buffered lines, its output normalised; the console's own
+/// lines (step headers, how a step ended) as they are: `step 1/2` is the
+/// same on every host and stays readable with numbers normalised.
+fn template(host: &HostRecord, normalizer: &Normalizer) -> String {
+    let mut template = String::new();
+    let mut output = String::new();
+    for line in host.lines() {
+        if matches!(line.kind, LineKind::Stdout | LineKind::Stderr) {
+            output.push_str(&line.text);
+            output.push('\n');
+            continue;
+        }
+        template.push_str(&normalizer.normalize(&output));
+        output.clear();
+        template.push_str(&line.text);
+        template.push('\n');
+    }
+    template.push_str(&normalizer.normalize(&output));
+    template
+}
+
 /// The ended hosts grouped; the raw blocks (same output digest and
 /// outcome) are normalised once each, with their first host's names.
-fn compare(store: &RunStore, templates: &mut HashMap<(u64, HostIndex), String>) -> Compared {
+fn compare(
+    store: &RunStore,
+    templates: &mut HashMap<(u64, HostIndex), String>,
+    options: NormalizeOptions,
+) -> Compared {
     let mut comparison: Comparison<HostIndex> = Comparison::new();
     let mut unfinished = 0;
     let mut used = HashMap::new();
+    // How many raw blocks each group took: more than one, and its hosts
+    // printed different bytes.
+    let mut blocks_in: Vec<usize> = Vec::new();
     let position: HashMap<HostIndex, usize> = store
         .host_order()
         .iter()
@@ -116,15 +170,10 @@ fn compare(store: &RunStore, templates: &mut HashMap<(u64, HostIndex), String>) 
         let key = (digest, first);
         let template = match templates.remove(&key) {
             Some(template) => template,
-            None => {
-                let mut text = String::new();
-                for line in host.lines() {
-                    text.push_str(&line.text);
-                    text.push('\n');
-                }
-                let terms = HostTerms::named(&host.name);
-                Normalizer::new(&terms, NormalizeOptions::default()).normalize(&text)
-            }
+            None => template(
+                host,
+                &Normalizer::new(&HostTerms::named(&host.name), options),
+            ),
         };
         // What the buffer no longer holds is told apart by its digest.
         let mut class = format!("{} {:?}", block.status, block.exit_code);
@@ -133,27 +182,31 @@ fn compare(store: &RunStore, templates: &mut HashMap<(u64, HostIndex), String>) 
         }
         // Members by host-list position: the majority's tie-break and
         // the order within a group follow the list.
-        for &h in &block.hosts {
-            comparison.add(position[&h], class.clone(), template.clone());
+        let members = block.hosts.iter().map(|h| position[h]);
+        let group = comparison.add_all(members, class, template.clone());
+        if group == blocks_in.len() {
+            blocks_in.push(0);
         }
+        blocks_in[group] += 1;
         used.insert(key, template);
     }
     *templates = used;
     let order = store.host_order();
-    let groups = comparison.groups();
     let names = |members: &[usize]| {
         let mut members = members.to_vec();
         members.sort_unstable();
         hostlist::fold(members.iter().map(|&p| store.hosts[order[p]].name.as_str()))
     };
-    let majority = groups.first().copied();
-    let groups = groups
+    let ranked = comparison.ranked();
+    let majority = ranked.first().map(|&m| comparison.group(m));
+    let groups = ranked
         .iter()
-        .map(|group| {
+        .map(|&g| {
+            let group = comparison.group(g);
             let mut members = group.members.clone();
             members.sort_unstable();
             let shown = &store.hosts[order[members[0]]];
-            let diff = majority.filter(|m| !std::ptr::eq(*m, *group)).map(|m| {
+            let diff = majority.filter(|m| !std::ptr::eq(*m, group)).map(|m| {
                 unified_diff(
                     &m.template,
                     &group.template,
@@ -166,6 +219,7 @@ fn compare(store: &RunStore, templates: &mut HashMap<(u64, HostIndex), String>) 
                 status: shown.status,
                 exit_code: shown.exit_code,
                 diff,
+                template: (blocks_in[g] > 1).then(|| group.template.clone()),
             }
         })
         .collect();

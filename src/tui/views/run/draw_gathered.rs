@@ -1,7 +1,9 @@
 //! Drawing the gathered view: "38 of 40 alike, 2 differ" in its title, the
-//! groups of alike output (majority first) each shown once, or with `d`
-//! each minority group as a diff against the majority; the hosts still
-//! under way after them, folded by their output as it stands.
+//! groups of alike output (majority first) each shown once (the template,
+//! `{host}` and the like, when its hosts printed different bytes), or with
+//! `d` each minority group as a diff against the majority; the hosts still
+//! under way after them, folded by their output as it stands. The bottom
+//! border says what outputs are alike after (`=` changes it).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -13,7 +15,8 @@ use super::output_line::output_line;
 use super::{Pane, RunView};
 use crate::engine::events::{HostIndex, HostStatus};
 use crate::hostlist;
-use crate::tui::run_store::RunStore;
+use crate::tui::action::Action;
+use crate::tui::run_store::{LineKind, RunStore};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::clip::clip;
 use crate::tui::widgets::panel::panel;
@@ -23,6 +26,9 @@ use crate::tui::widgets::status_look::host_look;
 enum Body<'a> {
     /// The first host's buffered output.
     Output(HostIndex),
+    /// The group's normalised output; the first host's lines give each
+    /// line's kind.
+    Template(&'a str, HostIndex),
     /// A diff against the majority.
     Diff(&'a str),
 }
@@ -43,8 +49,9 @@ impl RunView {
         let under_way: Vec<_> = under_way.iter().filter(|b| !b.status.is_final()).collect();
         let mut sections: Vec<(Vec<HostIndex>, HostStatus, Option<i32>, Body)> = Vec::new();
         for group in &compared.groups {
-            let body = match (&group.diff, diff) {
-                (Some(text), true) => Body::Diff(text),
+            let body = match (&group.diff, diff, &group.template) {
+                (Some(text), true, _) => Body::Diff(text),
+                (_, _, Some(template)) => Body::Template(template, group.hosts[0]),
                 _ => Body::Output(group.hosts[0]),
             };
             sections.push((group.hosts.clone(), group.status, group.exit_code, body));
@@ -66,6 +73,7 @@ impl RunView {
                     let host = &store.hosts[*h];
                     usize::from(host.first_line() > 0) + host.lines().len()
                 }
+                Body::Template(text, _) => text.lines().count(),
                 Body::Diff(text) => text.lines().count().max(1),
             };
             if row + size <= skip {
@@ -102,6 +110,13 @@ impl RunView {
                         )
                     }));
                 }
+                Body::Template(text, h) => {
+                    let kinds = store.hosts[*h].lines();
+                    section.extend(text.lines().enumerate().map(|(i, line)| {
+                        let kind = kinds.get(i).map_or(LineKind::Stdout, |l| l.kind);
+                        output_line(kind, line, &self.search.term, width, self.column, theme)
+                    }));
+                }
                 Body::Diff("") => section.push(Line::from(Span::styled(
                     "(same output as the majority)",
                     theme.muted(),
@@ -136,22 +151,52 @@ impl RunView {
             title = title.replacen(" Gathered: ", " ", 1);
         }
         let mut block = panel(&clip(&title, width), self.focus == Pane::Output, theme);
-        if compared.groups.len() > 1 {
-            let said = if diff {
-                format!(
-                    " {} shows the outputs ",
-                    self.keys.of(&crate::tui::action::Action::GatherDiff)
-                )
-            } else {
-                format!(
-                    " {} diffs against the majority ",
-                    self.keys.of(&crate::tui::action::Action::GatherDiff)
-                )
-            };
+        let (alike_after, diff_hint) = self.gathered_footer(compared.groups.len() > 1, width);
+        block = block.title_bottom(Line::from(Span::styled(alike_after, theme.muted())));
+        if let Some(hint) = diff_hint {
             block =
-                block.title_bottom(Line::from(Span::styled(said, theme.accent())).right_aligned());
+                block.title_bottom(Line::from(Span::styled(hint, theme.accent())).right_aligned());
         }
         frame.render_widget(Paragraph::new(lines).block(block), area);
+    }
+}
+
+impl RunView {
+    /// The bottom border: what outputs are alike after and the key that
+    /// changes it (left), and `d`'s hint when groups differ (right), in
+    /// `width` columns; the hint gives way first, then the long words.
+    fn gathered_footer(&self, differ: bool, width: usize) -> (String, Option<String>) {
+        let key = |action| self.keys.of(&action);
+        let normalize = self.gathering.normalize;
+        let hint = differ.then(|| {
+            let d = key(Action::GatherDiff);
+            if self.gathering.diff {
+                [format!(" {d} shows the outputs "), format!(" {d} outputs ")]
+            } else {
+                [
+                    format!(" {d} diffs against the majority "),
+                    format!(" {d} diffs "),
+                ]
+            }
+        });
+        let eq = key(Action::GatherNormalize);
+        let long = format!(" {eq} alike after: {} ", normalize.describe());
+        let short = format!(" {eq} alike after: {} ", normalize.describe_short());
+        let fits = |left: &str, right: &str| left.chars().count() + right.chars().count() < width;
+        for left in [&long, &short] {
+            let Some(hints) = &hint else {
+                if fits(left, "") {
+                    return (left.clone(), None);
+                }
+                continue;
+            };
+            for right in hints {
+                if fits(left, right) {
+                    return (left.clone(), Some(right.clone()));
+                }
+            }
+        }
+        (clip(&short, width), None)
     }
 }
 

@@ -517,6 +517,7 @@ impl Update for RunView {
                 self.layout = OutputLayout::Gathered;
                 self.refresh_gathering();
             }
+            (Action::GatherNormalize, _) => self.cycle_normalize(),
             (Action::CycleSplit, _) => {
                 self.layout = match self.layout {
                     OutputLayout::Single | OutputLayout::Gathered => OutputLayout::Split(2),
