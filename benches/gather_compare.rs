@@ -2,14 +2,15 @@
 //! default) that ended, each with LINES lines of output (20) naming
 //! itself, its start time, a session id and a pid, so every host printed
 //! different bytes and each one's output is normalised. Prints, as the
-//! median of ROUNDS (5), how long the UI task spends to:
+//! median of ROUNDS (5), how long:
 //!
-//! - open the gathered view (`b`, names only),
-//! - each press of `=` (timestamps, hex ids, numbers, names again): every
-//!   output normalised again,
-//! - compare again after one more host's output arrived (the templates
-//!   of the others are kept),
-//! - draw one frame of the gathered view at 160×48.
+//! - the comparison takes (`tasks::gather::compare`, on a blocking
+//!   thread) with each step of `=`'s cycle, every output normalised
+//!   afresh (names; timestamps; hex ids; numbers),
+//! - it takes again after one more host ended (the other templates kept),
+//!   and with `d`'s diffs,
+//! - the UI task spends to ask for one, and to draw a gathered frame at
+//!   160×48.
 //!
 //! A frame is 33 ms. Run: `cargo bench --bench gather_compare`
 //! (`HOSTS=1000 cargo bench --bench gather_compare` for a smaller fleet).
@@ -17,11 +18,13 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use jobdeck::compare::NormalizeOptions;
 use jobdeck::engine::events::{Event, EventKind, HostStatus, StepOutcome, Stream};
 use jobdeck::tui::action::Action;
 use jobdeck::tui::app::App;
 use jobdeck::tui::keymap::Keymap;
 use jobdeck::tui::run_store::{RunStore, SharedRunStore};
+use jobdeck::tui::tasks::gather::{GatherRequest, Templates, compare};
 use jobdeck::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -106,10 +109,10 @@ fn finish(store: &mut RunStore, host: usize) {
     store.absorb(&event(EventKind::HostFinished { host, status }));
 }
 
-fn timed(f: impl FnOnce()) -> Duration {
+fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     let started = Instant::now();
-    f();
-    started.elapsed()
+    let out = f();
+    (started.elapsed(), out)
 }
 
 fn median(mut times: Vec<Duration>) -> String {
@@ -117,28 +120,44 @@ fn median(mut times: Vec<Duration>) -> String {
     format!("{:.1} ms", times[times.len() / 2].as_secs_f64() * 1000.0)
 }
 
+fn request(
+    store: &SharedRunStore,
+    options: NormalizeOptions,
+    templates: Templates,
+) -> GatherRequest {
+    GatherRequest {
+        store: store.clone(),
+        options,
+        templates,
+        diffs: false,
+        generation: 0,
+    }
+}
+
 fn main() {
     let hosts = env_or("HOSTS", 10_000).max(2);
     let lines = env_or("LINES", 20).max(2);
     let rounds = env_or("ROUNDS", 5).max(1);
-    let mut open = Vec::new();
-    let mut presses: Vec<Vec<Duration>> = vec![Vec::new(); 4];
+    let steps = ["names", "timestamps", "hex ids", "numbers"];
+    let mut fresh: Vec<Vec<Duration>> = vec![Vec::new(); steps.len()];
+    let mut summaries = vec![String::new(); steps.len()];
     let mut again = Vec::new();
+    let mut diffs = Vec::new();
+    let mut asks = Vec::new();
     let mut frames = Vec::new();
-    let mut summaries = Vec::new();
     for _ in 0..rounds {
         let shared = store(hosts, lines);
-        let mut app = App::new(Theme::default_theme(), Keymap::builtin());
-        app.dispatch(Action::Resize(160, 48));
-        app.show_run_store(shared.clone());
-        let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("a test terminal");
-        open.push(timed(|| app.dispatch(Action::ToggleGather)));
-        let mut seen = vec![app.run_view().compared().summary.clone()];
-        for press in &mut presses {
-            press.push(timed(|| app.dispatch(Action::GatherNormalize)));
-            seen.push(app.run_view().compared().summary.clone());
+        // Each step of `=`'s cycle: every output normalised afresh.
+        let mut options = NormalizeOptions::default();
+        let mut kept = Templates::new();
+        for (i, times) in fresh.iter_mut().enumerate() {
+            let (took, answer) = timed(|| compare(request(&shared, options, Templates::new())));
+            times.push(took);
+            summaries[i] = answer.compared.summary;
+            kept = answer.templates;
+            options = options.next();
         }
-        summaries = seen;
+        let options = NormalizeOptions::all();
         // The last host ends: one more output to normalise, the rest kept.
         {
             let mut store = RunStore::lock(&shared);
@@ -151,32 +170,49 @@ fn main() {
             }));
             finish(&mut store, last);
         }
-        again.push(timed(|| {
-            app.run_view_mut().refresh_gathering();
-        }));
-        frames.push(timed(|| {
-            terminal.draw(|frame| app.draw(frame)).expect("a frame");
-        }));
+        let (took, answer) = timed(|| compare(request(&shared, options, kept)));
+        again.push(took);
+        // `d`: each minority group's diff against the majority too.
+        let mut with_diffs = request(&shared, options, answer.templates);
+        with_diffs.diffs = true;
+        diffs.push(timed(|| compare(with_diffs)).0);
+        // The console: `b` and `=` only ask (here, without a runtime, the
+        // comparison runs at once: the ask alone is the lock and a swap);
+        // then one frame of the gathered view.
+        let mut app = App::new(Theme::default_theme(), Keymap::builtin());
+        app.dispatch(Action::Resize(160, 48));
+        app.show_run_store(shared.clone());
+        app.dispatch(Action::ToggleGather);
+        for _ in 0..3 {
+            app.dispatch(Action::GatherNormalize);
+        }
+        asks.push(timed(|| RunStore::lock(&shared).revision).0);
+        let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("a test terminal");
+        frames.push(
+            timed(|| {
+                terminal.draw(|frame| app.draw(frame)).expect("a frame");
+            })
+            .0,
+        );
     }
     println!(
         "gather_compare: {hosts} hosts × {lines} lines, every host's output different; median of {rounds}"
     );
-    println!(
-        "  open the gathered view (names):        {}   {}",
-        median(open),
-        summaries[0]
-    );
-    let steps = ["timestamps", "hex ids", "numbers", "names again"];
-    for (i, (step, times)) in steps.iter().zip(presses).enumerate() {
+    println!("  the comparison (tasks::gather::compare, off the UI task):");
+    for ((step, times), summary) in steps.iter().zip(fresh).zip(&summaries) {
         println!(
-            "  = ({step:<11}):                     {}   {}",
-            median(times),
-            summaries[i + 1]
+            "    alike after {step:<11} afresh:       {}   {summary}",
+            median(times)
         );
     }
-    println!("  compare again after one host ended:    {}", median(again));
+    println!("    again after one host ended (kept):   {}", median(again));
+    println!("    the same with d's diffs:             {}", median(diffs));
     println!(
-        "  draw one gathered frame at 160×48:     {}",
+        "  the UI task's ask (lock, read revision): {}",
+        median(asks)
+    );
+    println!(
+        "  the UI task: one gathered frame, 160×48: {}",
         median(frames)
     );
     println!("  (a frame is 33 ms)");

@@ -124,6 +124,7 @@ fn the_gathered_view_says_how_many_are_alike_and_d_diffs_the_rest() {
 
         press(&mut app, KeyCode::Char('d'));
         assert!(app.run_view().showing_diff());
+        let compared = app.run_view().compared().clone();
         // The same diff `--gather --diff` prints: compare::unified_diff of
         // the normalised outputs, labelled by the folded host names.
         let step = "── step 1/1: version\n";

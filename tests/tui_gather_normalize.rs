@@ -213,3 +213,37 @@ fn equals_outside_the_gathered_view_opens_it() {
         "19 of 40 alike, 21 differ"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_comparison_runs_off_the_ui_task_and_its_answer_comes_as_a_message() {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let mut app = sample_app(80, 24);
+    app.set_task_sender(tx);
+    app.show_run_store(store());
+    press(&mut app, KeyCode::Char('b'));
+    // Asked, not worked out on the UI task: nothing compared until the
+    // answer is taken in.
+    assert!(app.run_view().comparing());
+    assert_eq!(app.run_view().compared().summary, "");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("comparing…"), "{text}");
+    console::pump_until(&mut app, &mut rx, "the comparison", |a| {
+        !a.run_view().comparing()
+    })
+    .await;
+    assert_eq!(app.run_view().compared().summary, "all 40 differ");
+    // `=` three times: each press drops the answer under way and asks
+    // again; only the last one's answer is shown.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Char('='));
+        assert!(app.run_view().comparing());
+    }
+    console::pump_until(&mut app, &mut rx, "the comparison with numbers", |a| {
+        !a.run_view().comparing()
+    })
+    .await;
+    assert_eq!(
+        app.run_view().compared().summary,
+        "39 of 40 alike, 1 differ"
+    );
+}

@@ -11,6 +11,7 @@
 
 pub mod children;
 pub mod files;
+pub mod gather;
 pub mod history;
 pub mod inventory;
 pub mod journal_search;

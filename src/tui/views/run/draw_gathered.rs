@@ -136,15 +136,17 @@ impl RunView {
         lines.truncate(height);
         let under_way_hosts: usize = under_way.iter().map(|b| b.hosts.len()).sum();
         let mut title = String::from(" Gathered: ");
+        let mut parts: Vec<String> = Vec::new();
+        if self.gathering.compared.summary.is_empty() && self.comparing() {
+            parts.push("comparing…".into());
+        }
         if !compared.summary.is_empty() {
-            title.push_str(&compared.summary);
+            parts.push(compared.summary.clone());
         }
         if under_way_hosts > 0 {
-            if !compared.summary.is_empty() {
-                title.push_str(" · ");
-            }
-            title.push_str(&format!("{under_way_hosts} not ended"));
+            parts.push(format!("{under_way_hosts} not ended"));
         }
+        title.push_str(&parts.join(" · "));
         title.push(' ');
         if title.chars().count() > width {
             // The counts matter more than the layout's name.

@@ -46,12 +46,12 @@ use crate::tui::keymap::KeyContext;
 use crate::tui::layout;
 use crate::tui::run_store::{DroppedMatches, OlderLines, RunStore, SharedRunStore};
 use crate::tui::tasks;
+pub use crate::tui::tasks::gather::{AlikeGroup, Compared};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::panel::panel;
 use all_hosts::AllHosts;
 pub use all_hosts::HostMatches;
 use compare::Gathering;
-pub use compare::{AlikeGroup, Compared};
 use pane::Older;
 pub use run_list::waits_for_operator;
 pub use search::Direction;
@@ -62,6 +62,8 @@ use search::Search;
 pub enum Message {
     /// Lines read back from the journal.
     Older(OlderLines),
+    /// The gathered view's comparison.
+    Gathered(Box<tasks::gather::Gathered>),
     /// A search's matches among the lines the store dropped.
     Matches(DroppedMatches),
     /// The same, for every host the search over all hosts asked about.
@@ -207,7 +209,6 @@ impl RunView {
         self.search.forget_read();
         self.all.forget();
         self.gathering.forget();
-        self.refresh_gathering();
         if let Some(store) = &self.store {
             let count = RunStore::lock(store).hosts.len();
             self.cursor = self.cursor.min(count.saturating_sub(1));
@@ -250,7 +251,6 @@ impl RunView {
         self.search.forget_read();
         self.all.forget();
         self.gathering.forget();
-        self.refresh_gathering();
         self.refresh_gate_rows();
     }
 
@@ -262,7 +262,8 @@ impl RunView {
     /// the search over every host, the gathered view's comparison); time
     /// passing calls it. True when something shown changed.
     pub fn refresh_from_store(&mut self, fx: &mut Effects<Message>) -> bool {
-        self.refresh_all_hosts(fx) | self.refresh_gathering()
+        self.refresh_gathering(fx);
+        self.refresh_all_hosts(fx)
     }
 
     /// The store's revision, so the app redraws when events arrive.
@@ -510,14 +511,14 @@ impl Update for RunView {
                     OutputLayout::Gathered
                 };
                 self.gather_scroll = 0;
-                self.refresh_gathering();
+                self.refresh_gathering(fx);
             }
             (Action::GatherDiff, _) => {
                 self.gathering.diff = !self.gathering.diff || self.layout != OutputLayout::Gathered;
                 self.layout = OutputLayout::Gathered;
-                self.refresh_gathering();
+                self.refresh_gathering(fx);
             }
-            (Action::GatherNormalize, _) => self.cycle_normalize(),
+            (Action::GatherNormalize, _) => self.cycle_normalize(fx),
             (Action::CycleSplit, _) => {
                 self.layout = match self.layout {
                     OutputLayout::Single | OutputLayout::Gathered => OutputLayout::Split(2),
@@ -579,6 +580,9 @@ impl Update for RunView {
     fn on_message(&mut self, message: Message, fx: &mut Effects<Message>) {
         match message {
             Message::Older(read) => self.older_read(read),
+            Message::Gathered(answer) => {
+                self.gathered(*answer);
+            }
             Message::Matches(read) => self.dropped_matches_read(read, fx),
             Message::AllMatches(reads) => self.all_matches_read(reads),
             Message::Saved(Ok(said)) => fx.info(said),
