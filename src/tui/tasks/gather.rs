@@ -12,6 +12,7 @@
 //! template is kept by output digest and host between comparisons.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use crate::compare::{Comparison, HostTerms, NormalizeOptions, Normalizer, unified_diff};
 use crate::engine::events::{HostIndex, HostStatus};
@@ -69,6 +70,8 @@ pub struct Gathered {
     pub diffs: bool,
     /// The templates used, for the next comparison.
     pub templates: Templates,
+    /// How long the comparison took.
+    pub took: Duration,
 }
 
 /// An output shared by hosts, as the store had it.
@@ -82,6 +85,7 @@ struct Block {
 
 /// Compares the ended hosts of `request.store`. Blocking: off the UI task.
 pub fn compare(request: GatherRequest) -> Gathered {
+    let started = Instant::now();
     let GatherRequest {
         store,
         options,
@@ -204,6 +208,7 @@ pub fn compare(request: GatherRequest) -> Gathered {
         },
         diffs,
         templates: used,
+        took: started.elapsed(),
     }
 }
 

@@ -4,11 +4,17 @@
 //! majority) and `=` (what counts as host specific: `NormalizeOptions`,
 //! the choice `--gather --normalize` makes) are the view's to choose.
 
+use std::time::Instant;
+
 use super::{Message, OutputLayout, RunView};
 use crate::compare::NormalizeOptions;
 use crate::tui::effects::Effects;
 use crate::tui::run_store::RunStore;
 use crate::tui::tasks::gather::{self, Compared, GatherRequest, Gathered, Templates};
+
+/// A live run's comparisons take at most a fifth of a core: after one
+/// that took 30 ms, the next waits 120 ms.
+const REST_FACTOR: u32 = 4;
 
 #[derive(Debug, Default)]
 pub(super) struct Gathering {
@@ -28,6 +34,9 @@ pub(super) struct Gathering {
     asked: bool,
     /// Tells the answer to the current question from late ones.
     generation: u64,
+    /// A live run's next comparison waits until then: a comparison of
+    /// 10,000 hosts takes tens of milliseconds of a core.
+    rest_until: Option<Instant>,
 }
 
 impl Gathering {
@@ -39,6 +48,7 @@ impl Gathering {
         self.compared = Compared::default();
         self.asked = false;
         self.generation += 1;
+        self.rest_until = None;
     }
 }
 
@@ -62,7 +72,16 @@ impl RunView {
             return;
         }
         let revision = RunStore::lock(&store).revision;
-        if gathering.revision == Some(revision) && (gathering.diffs || !gathering.diff) {
+        let wants_diffs = gathering.diff && !gathering.diffs;
+        if gathering.revision == Some(revision) && !wants_diffs {
+            return;
+        }
+        // Only the store moved on (a live run): not more often than the
+        // comparisons' own cost allows. A key's change goes at once.
+        if gathering.revision.is_some()
+            && !wants_diffs
+            && gathering.rest_until.is_some_and(|t| Instant::now() < t)
+        {
             return;
         }
         gathering.asked = true;
@@ -83,6 +102,7 @@ impl RunView {
             return false;
         }
         gathering.asked = false;
+        gathering.rest_until = Some(Instant::now() + answer.took * REST_FACTOR);
         gathering.revision = Some(answer.revision);
         gathering.diffs = answer.diffs;
         gathering.compared = answer.compared;
