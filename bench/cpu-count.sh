@@ -10,14 +10,15 @@
 # compares sizes on a shared machine where CPU times do not.
 #
 # Usage: bench/cpu-count.sh [--sizes "N ..."] [--forks F] [--cache] [--no-build]
-#                           [--fleet-running]
+#                           [--fleet-running [--fleet N]]
 #   --sizes "N ..."  fleet sizes, smallest first (default "1000 2000 10000")
 #   --forks F        jobdeck's --forks (default 64)
 #   --cache          also simulate the caches (D1 48 KiB, last level 2 MiB per core,
 #                    as on the benchmark machine) and print misses per host; 1.5x slower
 #   --no-build       use the release binary as it is
 #   --fleet-running  use the fleet sshd that already runs (sshd-fleet.sh with at least
-#                    the largest size) instead of starting one and stopping it
+#                    the largest size) instead of starting one and stopping it;
+#                    --fleet N: that fleet's size, if larger than the largest size
 # Needs root (the fleet's sshd and user) and valgrind (installed if missing). Under
 # callgrind jobdeck runs about 50x slower: 10,000 hosts take 6-10 minutes.
 # Exit code: 0 if instructions per host at the largest size are no more than at the
@@ -26,7 +27,7 @@ set -euo pipefail
 
 . "$(dirname "$0")/shared.sh"
 DIR=${BENCH_DIR:-/tmp/bench}
-SIZES="1000 2000 10000" FORKS=64 CACHE=0 BUILD=1 FLEET_RUNNING=0
+SIZES="1000 2000 10000" FORKS=64 CACHE=0 BUILD=1 FLEET_RUNNING=0 FLEET=
 while [ $# -gt 0 ]; do
   case $1 in
     --sizes) SIZES=$2; shift 2 ;;
@@ -34,11 +35,13 @@ while [ $# -gt 0 ]; do
     --cache) CACHE=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --fleet-running) FLEET_RUNNING=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --fleet) FLEET=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "cpu-count: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 BIG=${SIZES##* }
+FLEET=${FLEET:-$BIG}
 
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 if [ "$BUILD" = 1 ]; then
@@ -48,13 +51,13 @@ BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/jobdeck
 [ -x "$BIN" ] || { echo "cpu-count: $BIN missing (build it, or drop --no-build)" >&2; exit 2; }
 
 if [ "$FLEET_RUNNING" = 1 ]; then
-  [ -s "$DIR/hosts$BIG.txt" ] || { echo "cpu-count: no fleet of $BIG hosts in $DIR" >&2; exit 2; }
+  [ -s "$DIR/hosts$FLEET.txt" ] || { echo "cpu-count: no fleet of $FLEET hosts in $DIR" >&2; exit 2; }
 else
   if [ -f "$DIR/sshd/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd/sshd.pid")" 2>/dev/null; then
     echo "cpu-count: a fleet sshd already runs (pid $(cat "$DIR/sshd/sshd.pid")); someone may be using it (--fleet-running uses it)" >&2
     exit 2
   fi
-  "$SHARED/sshd-fleet.sh" "$BIG" >/dev/null
+  "$SHARED/sshd-fleet.sh" "$FLEET" >/dev/null
   SSHD_PID=$(cat "$DIR/sshd/sshd.pid")
   trap 'kill "$SSHD_PID" 2>/dev/null || true' EXIT
 fi
@@ -77,7 +80,7 @@ printf "%-6s %12s %12s %12s %12s" hosts "Ir/host" "rest/host" "writer/host" "sta
 [ "$CACHE" = 1 ] && printf " %12s %12s" "D1miss/host" "LLmiss/host"
 echo
 for n in $SIZES; do
-  [ "$n" = "$BIG" ] || head -n "$n" "$DIR/hosts$BIG.txt" > "$DIR/hosts$n.txt"
+  [ "$n" = "$FLEET" ] || head -n "$n" "$DIR/hosts$FLEET.txt" > "$DIR/hosts$n.txt"
   inv=$("$(dirname "$0")/fleet-inventory.sh" "$n")
   journal=$OUT/journal-$n.db
   "${tool[@]}" --callgrind-out-file="$OUT/callgrind-$n.out" \
