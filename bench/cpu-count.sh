@@ -2,12 +2,14 @@
 # Controller CPU per host as counts, not times (issue 15: "controller CPU per host at
 # 10,000 hosts no higher than at 1,000"). Runs `jobdeck --run -c hostname` on the
 # first N hosts of the loopback fleet under valgrind's callgrind, for each N, and
-# prints the instructions executed per host: in all, and split into the three parts
-# that run: start-up (the main thread: inventory, plan, guard rules, the journal
-# instance), the journal writer thread, and the rest (the async worker: engine, SSH,
-# reporter). Then the marginal cost of a host between consecutive sizes, which has no
-# fixed cost in it. Instruction counts do not move with the machine's load, so this
-# compares sizes on a shared machine where CPU times do not.
+# prints the instructions executed per host: in all, and split into three parts:
+# the main thread (start-up: inventory, plan, guard rules, the journal instance; then
+# the engine's batch loop, which it polls), the journal writer thread, and the rest
+# (the async worker: the hosts' tasks with their SSH sessions, the reporter, the
+# journal forwarder). Then the marginal cost of a host between consecutive sizes,
+# which has no fixed cost in it. Instruction counts do not move with the machine's
+# load, so this compares sizes on a shared machine where CPU times do not. (valgrind
+# counts a `rep movsb` byte by byte: large memcpys weigh more here than on hardware.)
 #
 # Usage: bench/cpu-count.sh [--sizes "N ..."] [--forks F] [--cache] [--no-build]
 #                           [--fleet-running [--fleet N]]
@@ -76,7 +78,7 @@ inclusive() {
 }
 
 status=0
-printf "%-6s %12s %12s %12s %12s" hosts "Ir/host" "rest/host" "writer/host" "startup/host"
+printf "%-6s %12s %12s %12s %12s" hosts "Ir/host" "rest/host" "writer/host" "main/host"
 [ "$CACHE" = 1 ] && printf " %12s %12s" "D1miss/host" "LLmiss/host"
 echo
 for n in $SIZES; do
@@ -96,12 +98,12 @@ for n in $SIZES; do
   read -r -a totals < <(awk '/PROGRAM TOTALS/ { gsub(",", ""); gsub(/\([^)]*\)/, ""); sub(/PROGRAM TOTALS.*/, ""); print; exit }' \
     "$OUT/annotate-$n.txt")
   writer=$(inclusive "$OUT/annotate-$n.txt" "jobdeck::journal::writer::Writer::run")
-  startup=$(inclusive "$OUT/annotate-$n.txt" "jobdeck::main")
+  main=$(inclusive "$OUT/annotate-$n.txt" "jobdeck::main")
   ir=${totals[0]}
-  echo "$n $ir ${writer:-0} ${startup:-0} ${totals[*]:1}" >> "$OUT/rows"
+  echo "$n $ir ${writer:-0} ${main:-0} ${totals[*]:1}" >> "$OUT/rows"
   printf "%-6s %12.0f %12.0f %12.0f %12.0f" "$n" "$(echo "$ir / $n" | bc -l)" \
-    "$(echo "($ir - ${writer:-0} - ${startup:-0}) / $n" | bc -l)" \
-    "$(echo "${writer:-0} / $n" | bc -l)" "$(echo "${startup:-0} / $n" | bc -l)"
+    "$(echo "($ir - ${writer:-0} - ${main:-0}) / $n" | bc -l)" \
+    "$(echo "${writer:-0} / $n" | bc -l)" "$(echo "${main:-0} / $n" | bc -l)"
   if [ "$CACHE" = 1 ]; then
     # Events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
     printf " %12.1f %12.1f" "$(echo "(${totals[4]} + ${totals[5]}) / $n" | bc -l)" \
@@ -115,7 +117,7 @@ if [ -s "$OUT/rows" ]; then
   echo "== marginal cost of a host between sizes (no fixed cost in it), instructions"
   awk 'NR > 1 {
          d = $1 - n
-         printf "%6s -> %-6s all %10.0f  rest %10.0f  writer %9.0f  startup %9.0f\n",
+         printf "%6s -> %-6s all %10.0f  rest %10.0f  writer %9.0f  main %9.0f\n",
            n, $1, ($2 - ir) / d, (($2 - $3 - $4) - (ir - w - s)) / d, ($3 - w) / d, ($4 - s) / d
        }
        { n = $1; ir = $2; w = $3; s = $4 }' "$OUT/rows"
