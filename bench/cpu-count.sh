@@ -55,13 +55,7 @@ BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/jobdeck
 if [ "$FLEET_RUNNING" = 1 ]; then
   [ -s "$DIR/hosts$FLEET.txt" ] || { echo "cpu-count: no fleet of $FLEET hosts in $DIR" >&2; exit 2; }
 else
-  if [ -f "$DIR/sshd/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd/sshd.pid")" 2>/dev/null; then
-    echo "cpu-count: a fleet sshd already runs (pid $(cat "$DIR/sshd/sshd.pid")); someone may be using it (--fleet-running uses it)" >&2
-    exit 2
-  fi
-  "$SHARED/sshd-fleet.sh" "$FLEET" >/dev/null
-  SSHD_PID=$(cat "$DIR/sshd/sshd.pid")
-  trap 'kill "$SSHD_PID" 2>/dev/null || true' EXIT
+  start_fleet cpu-count "$FLEET"
 fi
 
 OUT=$DIR/cpu-count.$$
