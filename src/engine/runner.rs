@@ -655,7 +655,7 @@ impl Runner {
 
 /// A host's task as the runner spawns it. The host's own future is about
 /// 12 KB (an SSH handshake's state lives in it) and tokio moves a task's
-/// future by value as it spawns, polls and finishes it (~100 KB copied per
+/// future by value as it spawns, polls and finishes it (~120 KB copied per
 /// host): boxed, those moves copy a pointer.
 fn host_task(
     shared: Arc<Shared>,
