@@ -48,13 +48,7 @@ BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/jobdeck
 [ -x "$BIN" ] || { echo "scale: $BIN missing (build it, or drop --no-build)" >&2; exit 2; }
 
 # One fleet for both sizes: the small one is the first SMALL hosts of the big one.
-if [ -f "$DIR/sshd/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd/sshd.pid")" 2>/dev/null; then
-  echo "scale: a fleet sshd already runs (pid $(cat "$DIR/sshd/sshd.pid")); someone may be using it" >&2
-  exit 2
-fi
-"$SHARED/sshd-fleet.sh" "$BIG" >/dev/null
-SSHD_PID=$(cat "$DIR/sshd/sshd.pid")
-trap 'kill "$SSHD_PID" 2>/dev/null || true' EXIT
+start_fleet scale "$BIG"
 head -n "$SMALL" "$DIR/hosts$BIG.txt" > "$DIR/hosts$SMALL.txt"
 INV_BIG=$("$(dirname "$0")/fleet-inventory.sh" "$BIG")
 INV_SMALL=$("$(dirname "$0")/fleet-inventory.sh" "$SMALL")

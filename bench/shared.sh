@@ -12,3 +12,17 @@ if [ -z "${SHARED_BENCH:-}" ]; then
   done
 fi
 SHARED=${SHARED_BENCH:?no ../shared/bench beside $REPO; set SHARED_BENCH=DIR}
+
+# Starts the loopback fleet of N hosts (sshd-fleet.sh) for the script WHO and stops
+# it, by its pid, when the script exits; refuses (exit 2) if a fleet sshd already
+# runs, since someone may be using it. Sets SSHD_PID. Needs DIR (BENCH_DIR).
+start_fleet() {
+  local who=$1 n=$2
+  if [ -f "$DIR/sshd/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd/sshd.pid")" 2>/dev/null; then
+    echo "$who: a fleet sshd already runs (pid $(cat "$DIR/sshd/sshd.pid")); someone may be using it" >&2
+    exit 2
+  fi
+  "$SHARED/sshd-fleet.sh" "$n" >/dev/null
+  SSHD_PID=$(cat "$DIR/sshd/sshd.pid")
+  trap 'kill "$SSHD_PID" 2>/dev/null || true' EXIT
+}

@@ -426,8 +426,7 @@ impl Runner {
             attempts: self.attempts.entry(h).or_default().clone(),
             exports: self.exports.entry(h).or_default().clone(),
         };
-        let shared = self.shared.clone();
-        running.spawn(async move { (h, run_host(shared, run).await) });
+        running.spawn(host_task(self.shared.clone(), run));
     }
 
     async fn set_final(&mut self, h: HostIndex, status: HostStatus) {
@@ -654,6 +653,19 @@ impl Runner {
     }
 }
 
+/// A host's task as the runner spawns it. The host's own future is about
+/// 12 KB (an SSH handshake's state lives in it) and tokio moves a task's
+/// future by value as it spawns, polls and finishes it (~120 KB copied per
+/// host): boxed, those moves copy a pointer.
+fn host_task(
+    shared: Arc<Shared>,
+    run: HostRun,
+) -> impl std::future::Future<Output = (HostIndex, HostEnd)> + Send + 'static {
+    let h = run.host;
+    let host = Box::pin(run_host(shared, run));
+    async move { (h, host.await) }
+}
+
 /// Receives the next control, or waits forever once every handle is gone.
 pub(super) async fn recv(
     controls: &mut Option<mpsc::UnboundedReceiver<Control>>,
@@ -667,5 +679,28 @@ pub(super) async fn recv(
             control
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of what `f` returns, without calling it.
+    fn returned_size<F, A, B, R>(_: F) -> usize
+    where
+        F: FnOnce(A, B) -> R,
+    {
+        std::mem::size_of::<R>()
+    }
+
+    #[test]
+    fn a_host_task_moves_a_pointer_not_the_hosts_future() {
+        let host = returned_size(run_host);
+        let task = returned_size(host_task);
+        assert!(
+            task <= 64,
+            "the spawned task is {task} bytes (the host's future is {host}): it should box it"
+        );
     }
 }
