@@ -290,3 +290,49 @@ impl crate::journal::Journal {
         Ok(Follower::new().catch_up(&self.conn)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    fn watermark(conn: &Connection) -> i64 {
+        conn.query_row(
+            "SELECT indexed_to FROM output_words_backfill WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn deleting_the_newest_rows_lowers_the_watermark_so_reused_ids_are_indexed() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        crate::journal::schema::migrate(&mut conn, std::path::Path::new(":memory:")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO instances (id, flow, flow_snapshot, trigger, os_user, status, created_at)
+                 VALUES (1, 'f', '', 'cli', 'u', 'ok', 0), (2, 'f', '', 'cli', 'u', 'ok', 0);
+             INSERT INTO hosts (instance_id, host_idx, name) VALUES (1, 0, 'h'), (2, 0, 'h');
+             INSERT INTO output (id, instance_id, host_idx, step_idx, attempt, stream, at, data)
+                 VALUES (1, 1, 0, 0, 1, 'stdout', 0, x'00'), (2, 1, 0, 0, 1, 'stdout', 0, x'00'),
+                        (3, 2, 0, 0, 1, 'stdout', 0, x'00');
+             UPDATE output_words_backfill SET indexed_to = 3;",
+        )
+        .unwrap();
+        // An older row going (the sliding tail) leaves the watermark be.
+        conn.execute("DELETE FROM output WHERE id = 1", []).unwrap();
+        assert_eq!(watermark(&conn), 3);
+        // The newest run pruned: its ids come free again.
+        conn.execute("DELETE FROM instances WHERE id = 2", [])
+            .unwrap();
+        assert_eq!(watermark(&conn), 2);
+        conn.execute(
+            "INSERT INTO output (instance_id, host_idx, step_idx, attempt, stream, at, data)
+             VALUES (1, 0, 0, 1, 'stdout', 0, x'00')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 3);
+        assert_eq!(super::unindexed_rows(&conn).unwrap(), 1);
+    }
+}
