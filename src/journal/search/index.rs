@@ -15,7 +15,8 @@
 //! output is only deleted oldest first (the sliding tail of long output)
 //! or a whole run at a time, so rows of a group never outlive its entry.
 //!
-//! The writer indexes each row as it stores it. Output stored before the
+//! The writer stores rows without indexing them; `follow` indexes them
+//! behind it, when it is idle and at the end of each run. Output stored before the
 //! index existed is indexed once by [`Journal::build_search_index`], newest
 //! runs first, in short transactions that record how far they got, so the
 //! build can be stopped and picked up again; until it is done, searches
@@ -171,24 +172,28 @@ impl StepWords {
         Ok(())
     }
 
-    /// Whether a group waits for `flush`.
-    pub fn pending(&self) -> bool {
-        self.groups.iter().any(Option::is_some)
+    /// Indexes what waits of one stream (a group ends here).
+    pub fn flush_stream(&mut self, tx: &Transaction<'_>, stream: Stream) -> rusqlite::Result<()> {
+        if let Some(group) = self.groups[stream_slot(stream)].take() {
+            write_group(tx, &group)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the stream afresh inside a line whose stored bytes so far are
+    /// `line` (indexed already): the next row carries its words.
+    pub fn resume(&mut self, stream: Stream, line: &[u8]) {
+        let words = &mut self.streams[stream_slot(stream)];
+        words.cut();
+        words.row_words(line, true);
     }
 }
 
-fn stream_slot(stream: Stream) -> usize {
+pub(super) fn stream_slot(stream: Stream) -> usize {
     match stream {
         Stream::Stdout => 0,
         Stream::Stderr => 1,
     }
-}
-
-/// Indexes the output row `id`, holding `data` from the start of a line, as
-/// an entry of its own.
-pub fn index_alone(conn: &Connection, id: i64, data: &[u8]) -> rusqlite::Result<()> {
-    let mut stream = StreamWords::new();
-    insert(conn, id, stream.row_words(data, true))
 }
 
 fn write_group(conn: &Connection, group: &Group) -> rusqlite::Result<()> {
