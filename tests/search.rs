@@ -678,7 +678,7 @@ fn a_search_while_a_run_is_live_finds_a_line_just_written_and_the_index_catches_
 
 #[test]
 fn a_stream_whose_indexed_row_slid_away_is_indexed_from_the_line_it_is_in() {
-    use journal::search::follow::Follower;
+    use journal::search::follow::{Follower, StepSize};
     let (_dir, path) = temp();
     // A cap of 40 bytes: a head of 20, and a tail of 20 that slides.
     let (sink, writer, id) = live_run(&path, 40);
@@ -687,7 +687,13 @@ fn a_stream_whose_indexed_row_slid_away_is_indexed_from_the_line_it_is_in() {
     let mut follower = Follower::new();
     let mut follow = || {
         follower
-            .step(journal.connection(), 100, Duration::from_secs(1))
+            .step(
+                journal.connection(),
+                StepSize {
+                    rows: 100,
+                    time: Duration::from_secs(1),
+                },
+            )
             .unwrap();
     };
     send_output(&sink, id, "0123456789abcdefghi\n"); // the head
@@ -705,4 +711,90 @@ fn a_stream_whose_indexed_row_slid_away_is_indexed_from_the_line_it_is_in() {
     );
     finish_run(sink, id);
     writer.join().unwrap();
+}
+
+#[test]
+fn after_a_run_each_streams_rows_are_one_entry_written_as_one_segment() {
+    use engine::events::{Event, EventKind, HostStatus};
+    let (_dir, path) = temp();
+    let (hosts, lines) = (300, 20);
+    let names: Vec<String> = (0..hosts).map(|h| format!("h{h}")).collect();
+    let id = Journal::open(&path)
+        .unwrap()
+        .create_instance(&journal::NewInstance {
+            flow: "f".into(),
+            flow_snapshot: "name: f\n".into(),
+            hosts: names.clone(),
+            trigger: journal::Trigger::Cli,
+            ..journal::NewInstance::default()
+        })
+        .unwrap();
+    // Indexing only at the run's end, when no run is live.
+    let options = WriterOptions {
+        index_when_idle: Duration::from_secs(3600),
+        ..WriterOptions::default()
+    };
+    let (sink, writer) = journal::JournalWriter::spawn(&path, options).unwrap();
+    let send = |kind| sink.blocking_send(Event::now(id, kind)).unwrap();
+    send(EventKind::InstanceStarted {
+        flow: "f".into(),
+        hosts: names,
+        steps: vec!["s".into()],
+        batches: vec![(0..hosts).collect()],
+    });
+    for host in 0..hosts {
+        send(EventKind::StepStarted {
+            host,
+            step: 0,
+            attempt: 1,
+        });
+    }
+    // The hosts' lines interleave, as output of a live run does.
+    for line in 0..lines {
+        for host in 0..hosts {
+            send(EventKind::Output {
+                host,
+                step: 0,
+                stream: Stream::Stdout,
+                data: bytes::Bytes::from(format!("host {host} line{line}\n")),
+            });
+        }
+    }
+    for host in 0..hosts {
+        send(EventKind::HostFinished {
+            host,
+            status: HostStatus::Ok,
+        });
+    }
+    send(EventKind::InstanceFinished {
+        status: InstanceStatus::Ok,
+        reason: None,
+    });
+    drop(sink);
+    let stats = writer.join().unwrap();
+    assert_eq!(stats.rows_indexed, (hosts * lines) as u64);
+
+    let journal = Journal::open(&path).unwrap();
+    let count = |sql: &str| -> i64 {
+        journal
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    // One entry per stream (its 20 rows), not one per step of catching up.
+    assert_eq!(
+        count("SELECT count(*) FROM output_words_groups"),
+        hosts as i64
+    );
+    // Entries written in row id order: FTS5 wrote one segment, not one
+    // for each entry out of order.
+    assert_eq!(
+        count("SELECT count(DISTINCT segid) FROM output_words_idx"),
+        1
+    );
+    assert_eq!(index_hits(&journal, "line7"), hosts as i64);
+    assert_eq!(
+        matches(&journal, &query("host 299 line19")),
+        [format!("{id} h299 s: host 299 line19")]
+    );
 }

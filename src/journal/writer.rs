@@ -43,6 +43,10 @@ pub struct WriterOptions {
     /// output it stored for search (`search::follow`); it also does so at
     /// the end of each run and before it stops.
     pub index_when_idle: Duration,
+    /// Whether the writer indexes output for search at all; `false` leaves
+    /// the rows to searches that read them in full (and to a later writer),
+    /// and serves to measure what the index costs (`benches/journal_ingest`).
+    pub index_search: bool,
 }
 
 impl Default for WriterOptions {
@@ -52,6 +56,7 @@ impl Default for WriterOptions {
             output_cap_bytes: DEFAULT_OUTPUT_CAP,
             max_batch_events: 4096,
             index_when_idle: INDEX_WHEN_IDLE,
+            index_search: true,
         }
     }
 }
@@ -277,6 +282,8 @@ impl Writer {
         shared: Arc<Mutex<WriterStats>>,
         on_failure: CancellationToken,
     ) -> Writer {
+        // Output an earlier writer left unindexed: at the first pause.
+        let index_behind = options.index_search;
         Writer {
             conn,
             state: WriterState {
@@ -288,8 +295,7 @@ impl Writer {
                 failure: None,
             },
             follower: Follower::new(),
-            // Output an earlier writer left unindexed: at the first pause.
-            index_behind: true,
+            index_behind,
             index_now: false,
             shared,
             on_failure,
@@ -366,9 +372,15 @@ impl Writer {
             return;
         }
         let started = std::time::Instant::now();
-        let result = self
-            .follower
-            .step(&self.conn, follow::STEP_ROWS, follow::STEP_TIME);
+        // While a run is live its next batch waits for the step: short
+        // steps then, long ones (fuller groups, fewer commits) otherwise.
+        let live = self.state.instances.values().any(Option::is_some);
+        let size = if live {
+            follow::LIVE_STEP
+        } else {
+            follow::QUIET_STEP
+        };
+        let result = self.follower.step(&self.conn, size);
         let stats = &mut self.state.stats;
         stats.index_busy += started.elapsed();
         match result {
@@ -429,7 +441,8 @@ impl Writer {
                 state.stats.events_skipped += skipped;
                 state.stats.transactions += 1;
                 state.stats.largest_transaction = state.stats.largest_transaction.max(count);
-                self.index_behind |= state.stats.output_bytes_stored > stored_before;
+                self.index_behind |=
+                    state.options.index_search && state.stats.output_bytes_stored > stored_before;
                 self.index_now |= !state.finished.is_empty();
                 for id in state.finished.drain(..) {
                     state.instances.remove(&id);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use jobdeck::engine::events::{Event, EventKind, HostStatus, InstanceId, InstanceStatus, Stream};
-use jobdeck::journal::search::follow::Follower;
+use jobdeck::journal::search::follow::{Follower, StepSize};
 use jobdeck::journal::{self, Journal, JournalWriter, NewInstance, Trigger, WriterOptions};
 
 /// One host's output: (step, stream, chunk) in arrival order.
@@ -88,7 +88,13 @@ pub fn write_run_with(
                 }
                 index_steps += 1;
                 follower
-                    .step(reader.connection(), 1, Duration::from_secs(1))
+                    .step(
+                        reader.connection(),
+                        StepSize {
+                            rows: 1,
+                            time: Duration::from_secs(1),
+                        },
+                    )
                     .unwrap();
             }
         }

@@ -1,9 +1,11 @@
 //! The index follows the writer: the writer stores output without indexing
 //! it, and indexes the rows stored since the watermark
 //! (`output_words_backfill.indexed_to`) when it is idle and at the end of
-//! each run, in short transactions ([`Follower::step`]) that a live run's
-//! next batch never waits long for. Until then searches read those rows
-//! line by line, so a search never finds less.
+//! each run, a transaction at a time ([`Follower::step`]): short while a
+//! run is live, so its next batch never waits long; long when none is, so
+//! each stream's rows come together in full groups and FTS5 writes few,
+//! large segments. Until then searches read those rows line by line, so a
+//! search never finds less.
 //!
 //! The words are those the writer used to index as it stored each row
 //! (`index::StepWords`: lines in pieces, carried words, groups). A stream
@@ -17,13 +19,32 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use super::index::{StepWords, stream_slot};
+use super::index::{Entries, StepWords, stream_slot};
 use crate::engine::events::{HostIndex, InstanceId, StepIndex, Stream};
 
-/// One step of catching up indexes at most this many rows...
-pub const STEP_ROWS: usize = 2000;
-/// ...and stops after this long, so a live run's writer is not held up.
-pub const STEP_TIME: Duration = Duration::from_millis(20);
+/// How much one step of catching up may index: one transaction, which
+/// the writer's next batch (and other processes' writers) wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepSize {
+    pub rows: usize,
+    pub time: Duration,
+}
+
+/// While a run is live: its next batch never waits long.
+pub const LIVE_STEP: StepSize = StepSize {
+    rows: 20_000,
+    time: Duration::from_millis(20),
+};
+
+/// No run is live: a longer step sees more rows of each stream at once, so
+/// its groups are fuller (fewer, larger entries) and it commits less.
+pub const QUIET_STEP: StepSize = StepSize {
+    rows: 1_000_000,
+    time: Duration::from_millis(500),
+};
+
+/// A step stops once its entries hold this many bytes of words (its memory).
+const STEP_WORDS_BYTES: usize = 32 << 20;
 
 type AttemptKey = (InstanceId, HostIndex, StepIndex, u32);
 
@@ -60,24 +81,21 @@ impl Follower {
     }
 
     /// Indexes the rows past the watermark, oldest first, in one
-    /// transaction of at most `max_rows` rows and about `max_time`.
-    pub fn step(
-        &mut self,
-        conn: &Connection,
-        max_rows: usize,
-        max_time: Duration,
-    ) -> rusqlite::Result<FollowStep> {
+    /// transaction of at most `size`.
+    pub fn step(&mut self, conn: &Connection, size: StepSize) -> rusqlite::Result<FollowStep> {
+        let max_rows = size.rows.max(1);
         let started = Instant::now();
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         let watermark: i64 = tx
             .prepare_cached("SELECT indexed_to FROM output_words_backfill WHERE id = 1")?
             .query_row([], |r| r.get(0))?;
         let mut touched: HashMap<AttemptKey, Followed> = HashMap::new();
+        let mut entries = Entries::new();
         let mut stmt = tx.prepare_cached(
             "SELECT id, instance_id, host_idx, step_idx, attempt, stream, data FROM output
              WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?;
-        let mut rows = stmt.query(params![watermark, max_rows.max(1)])?;
+        let mut rows = stmt.query(params![watermark, max_rows])?;
         let (mut count, mut last_id, mut stopped) = (0, watermark, false);
         while let Some(row) = rows.next()? {
             let id: i64 = row.get(0)?;
@@ -97,10 +115,12 @@ impl Follower {
                     e.insert(followed)
                 }
             };
-            followed.feed(&tx, key, id, stream, data)?;
+            followed.feed(&tx, &mut entries, key, id, stream, data)?;
             count += 1;
             last_id = id;
-            if count % 32 == 0 && started.elapsed() >= max_time {
+            if count % 32 == 0
+                && (started.elapsed() >= size.time || entries.words_bytes() >= STEP_WORDS_BYTES)
+            {
                 stopped = true;
                 break;
             }
@@ -108,8 +128,9 @@ impl Follower {
         drop(rows);
         drop(stmt);
         for followed in touched.values_mut() {
-            followed.words.flush(&tx)?;
+            followed.words.flush(&mut entries);
         }
+        entries.write(&tx)?;
         tx.prepare_cached("UPDATE output_words_backfill SET indexed_to = ?1 WHERE id = 1")?
             .execute([last_id])?;
         tx.commit()?;
@@ -118,7 +139,7 @@ impl Follower {
         self.attempts = touched;
         Ok(FollowStep {
             rows: count,
-            more: stopped || count >= max_rows.max(1),
+            more: stopped || count >= max_rows,
         })
     }
 
@@ -126,7 +147,7 @@ impl Follower {
     pub fn catch_up(&mut self, conn: &Connection) -> rusqlite::Result<u64> {
         let mut total = 0;
         loop {
-            let step = self.step(conn, STEP_ROWS, STEP_TIME)?;
+            let step = self.step(conn, QUIET_STEP)?;
             total += step.rows as u64;
             if !step.more {
                 return Ok(total);
@@ -148,6 +169,7 @@ impl Followed {
     fn feed(
         &mut self,
         tx: &Transaction<'_>,
+        entries: &mut Entries,
         key: AttemptKey,
         id: i64,
         stream: Stream,
@@ -160,7 +182,7 @@ impl Followed {
             && last <= cut
             && id > cut
         {
-            self.words.flush_stream(tx, stream)?;
+            self.words.flush_stream(entries, stream);
             if dropped {
                 // Search reads a line end where output was dropped.
                 self.words.resume(stream, b"");
@@ -174,10 +196,10 @@ impl Followed {
                 None => false,
             };
             if !follows {
-                self.rebuild(tx, key, stream, id)?;
+                self.rebuild(tx, entries, key, stream, id)?;
             }
         }
-        self.words.add_row(tx, id, stream, data)?;
+        self.words.add_row(entries, id, stream, data);
         self.last[slot] = Some((id, data.len()));
         Ok(())
     }
@@ -186,12 +208,13 @@ impl Followed {
     fn rebuild(
         &mut self,
         tx: &Transaction<'_>,
+        entries: &mut Entries,
         key: AttemptKey,
         stream: Stream,
         id: i64,
     ) -> rusqlite::Result<()> {
         {
-            self.words.flush_stream(tx, stream)?;
+            self.words.flush_stream(entries, stream);
             let floor = match self.cut_after {
                 Some((cut, true)) if id > cut => cut,
                 _ => 0,
@@ -284,8 +307,8 @@ impl crate::journal::Journal {
         Ok(unindexed_rows(&self.conn)?)
     }
 
-    /// Indexes the output stored since the index's watermark, in short
-    /// transactions (what a writer does when idle); returns the rows indexed.
+    /// Indexes the output stored since the index's watermark (what a
+    /// writer does when no run is live); returns the rows indexed.
     pub fn catch_up_search_index(&self) -> Result<u64, crate::journal::JournalError> {
         Ok(Follower::new().catch_up(&self.conn)?)
     }
