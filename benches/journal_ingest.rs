@@ -2,9 +2,14 @@
 //! `JournalSink` into a temp journal. Prints chunks/s, MB/s, the deepest the
 //! bounded channel got, and the total time. With more output per host than
 //! the journal keeps (CHUNKS x CHUNK_BYTES over 4 MiB), it measures keeping
-//! the head and the sliding tail, and prints what was dropped.
+//! the head and the sliding tail, and prints what was dropped. The search
+//! index's time (behind the writes, on the writer's thread once the run
+//! ended) is printed apart from the writer's busy time, with their sum and
+//! the index's size against the rest of the journal. `INDEX=0` runs the
+//! same writer without the index: compare `writer busy` of alternating runs
+//! with and without.
 //!
-//! `cargo bench --bench journal_ingest` (env: HOSTS, CHUNKS, CHUNK_BYTES, BATCH).
+//! `cargo bench --bench journal_ingest` (env: HOSTS, CHUNKS, CHUNK_BYTES, BATCH, INDEX).
 
 use jobdeck::{engine, journal};
 
@@ -44,6 +49,7 @@ fn main() {
 
     let options = WriterOptions {
         max_batch_events: env_or("BATCH", WriterOptions::default().max_batch_events),
+        index_search: env_or("INDEX", 1) != 0,
         ..WriterOptions::default()
     };
     let capacity = options.capacity;
@@ -206,8 +212,41 @@ fn main() {
         100.0 * stats.busy.as_secs_f64() / secs,
         stats.events_applied as f64 / stats.busy.as_secs_f64()
     );
+    // The search index follows the writer (when idle, at the run's end):
+    // its cost moved out of `busy`, so it is printed on its own.
+    println!(
+        "  search index      {:.3} s for {} rows, after the writes (+{:.0}% of writer busy)",
+        stats.index_busy.as_secs_f64(),
+        stats.rows_indexed,
+        100.0 * stats.index_busy.as_secs_f64() / stats.busy.as_secs_f64()
+    );
+    println!(
+        "  busy + index      {:.3} s",
+        (stats.busy + stats.index_busy).as_secs_f64()
+    );
+    let (index_bytes, rest_bytes) = index_and_rest(&journal);
+    println!(
+        "  index size        {:.1} MB = {:.1}% of the rest ({:.1} MB, dbstat)",
+        index_bytes as f64 / 1e6,
+        100.0 * index_bytes as f64 / rest_bytes as f64,
+        rest_bytes as f64 / 1e6
+    );
     println!(
         "  journal size      {:.1} MB (db + wal)",
         db_bytes as f64 / 1e6
     );
+}
+
+/// Bytes of the search index's tables and of everything else (dbstat).
+fn index_and_rest(journal: &Journal) -> (i64, i64) {
+    journal
+        .connection()
+        .prepare("SELECT name LIKE 'output_words%', sum(pgsize) FROM dbstat GROUP BY 1")
+        .expect("dbstat")
+        .query_map([], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?)))
+        .expect("dbstat")
+        .fold((0, 0), |(index, rest), row| match row.expect("dbstat") {
+            (true, size) => (index + size, rest),
+            (false, size) => (index, rest + size),
+        })
 }

@@ -66,6 +66,17 @@ fn matching_lines_newest_runs_first_with_context_json_and_filters() {
         )
         .unwrap();
     assert!(rows >= 2, "the line came in pieces ({rows} rows)");
+    // Each headless run indexed what it stored before it exited.
+    let unindexed: i64 = rusqlite::Connection::open(&journal)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM output
+             WHERE id > (SELECT indexed_to FROM output_words_backfill WHERE id = 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unindexed, 0);
 
     let out = grep(&journal, &["connection refused"]).expect(0);
     assert_eq!(

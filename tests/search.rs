@@ -11,6 +11,7 @@ use jobdeck::{engine, journal};
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use engine::events::{InstanceStatus, Stream};
 use journal::search::{Pattern, SearchBlock, SearchQuery, SearchSummary};
@@ -545,5 +546,255 @@ fn output_written_after_the_upgrade_is_indexed_by_the_writer() {
             format!("{new} web1 s: disk nearly full too"),
             "1 old0 check: run 1 host 0: disk nearly full".to_owned()
         ]
+    );
+}
+
+// ------------------------------------------------ the index follows the writer
+
+/// A writer on a fresh journal with one run of one host and step started,
+/// which indexes only at the end of the run (never on an idle pause), and
+/// keeps `cap` bytes of output per step.
+fn live_run(
+    path: &std::path::Path,
+    cap: u64,
+) -> (journal::JournalSink, LiveWriter, engine::events::InstanceId) {
+    use engine::events::EventKind;
+    let mut journal = Journal::open(path).unwrap();
+    let id = journal
+        .create_instance(&journal::NewInstance {
+            flow: "f".into(),
+            flow_snapshot: "name: f\n".into(),
+            hosts: vec!["h0".into()],
+            trigger: journal::Trigger::Cli,
+            ..journal::NewInstance::default()
+        })
+        .unwrap();
+    let options = WriterOptions {
+        index_when_idle: Duration::from_secs(3600),
+        output_cap_bytes: cap,
+        ..WriterOptions::default()
+    };
+    let (sink, handle) = journal::JournalWriter::spawn(path, options).unwrap();
+    for kind in [
+        EventKind::InstanceStarted {
+            flow: "f".into(),
+            hosts: vec!["h0".into()],
+            steps: vec!["s".into()],
+            batches: vec![vec![0]],
+        },
+        EventKind::StepStarted {
+            host: 0,
+            step: 0,
+            attempt: 1,
+        },
+    ] {
+        sink.blocking_send(engine::events::Event::now(id, kind))
+            .unwrap();
+    }
+    (sink, handle, id)
+}
+
+type LiveWriter = std::thread::JoinHandle<journal::WriterStats>;
+
+fn send_output(sink: &journal::JournalSink, id: engine::events::InstanceId, data: &str) {
+    sink.blocking_send(engine::events::Event::now(
+        id,
+        engine::events::EventKind::Output {
+            host: 0,
+            step: 0,
+            stream: Stream::Stdout,
+            data: bytes::Bytes::copy_from_slice(data.as_bytes()),
+        },
+    ))
+    .unwrap();
+    sink.blocking_flush().unwrap();
+}
+
+fn finish_run(sink: journal::JournalSink, id: engine::events::InstanceId) {
+    use engine::events::{EventKind, HostStatus};
+    for kind in [
+        EventKind::HostFinished {
+            host: 0,
+            status: HostStatus::Ok,
+        },
+        EventKind::InstanceFinished {
+            status: InstanceStatus::Ok,
+            reason: None,
+        },
+    ] {
+        sink.blocking_send(engine::events::Event::now(id, kind))
+            .unwrap();
+    }
+    sink.blocking_flush().unwrap();
+}
+
+fn index_hits(journal: &Journal, word: &str) -> i64 {
+    journal
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM output_words WHERE output_words MATCH ?1",
+            [word],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_search_while_a_run_is_live_finds_a_line_just_written_and_the_index_catches_up_after_it() {
+    let (_dir, path) = temp();
+    let (sink, writer, id) = live_run(&path, WriterOptions::default().output_cap_bytes);
+    send_output(&sink, id, "deploy: needle7 written just now\n");
+    let journal = Journal::open(&path).unwrap();
+    // Stored, not indexed: the search reads the host's rows line by line.
+    assert_eq!(journal.unindexed_output_rows().unwrap(), 1);
+    assert_eq!(index_hits(&journal, "needle7"), 0);
+    let (_, summary) = search(&journal, &query("needle7"));
+    assert_eq!(summary.hosts_read_in_full, 1);
+    let line = format!("{id} h0 s: deploy: needle7 written just now");
+    assert_eq!(
+        matches(&journal, &query("needle7")),
+        std::slice::from_ref(&line)
+    );
+
+    // The run ends: the writer, still running, indexes what it stored.
+    finish_run(sink.clone(), id);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while journal.unindexed_output_rows().unwrap() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never caught up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(index_hits(&journal, "needle7"), 1);
+    let (_, summary) = search(&journal, &query("needle7"));
+    assert_eq!((summary.hosts_read_in_full, summary.candidate_rows), (0, 1));
+    assert_eq!(matches(&journal, &query("needle7")), [line]);
+    drop(sink);
+    let stats = writer.join().unwrap();
+    assert_eq!(stats.rows_indexed, 1);
+    assert!(stats.index_busy > Duration::ZERO);
+}
+
+#[test]
+fn a_stream_whose_indexed_row_slid_away_is_indexed_from_the_line_it_is_in() {
+    use journal::search::follow::{Follower, StepSize};
+    let (_dir, path) = temp();
+    // A cap of 40 bytes: a head of 20, and a tail of 20 that slides.
+    let (sink, writer, id) = live_run(&path, 40);
+    let journal = Journal::open(&path).unwrap();
+    // The index follows from another connection, a step after each write.
+    let mut follower = Follower::new();
+    let mut follow = || {
+        follower
+            .step(
+                journal.connection(),
+                StepSize {
+                    rows: 100,
+                    time: Duration::from_secs(1),
+                },
+            )
+            .unwrap();
+    };
+    send_output(&sink, id, "0123456789abcdefghi\n"); // the head
+    send_output(&sink, id, "tail one refus"); // indexed mid-word...
+    follow();
+    // ...then slides away, and the rest of its line is dropped too.
+    send_output(&sink, id, "ed\nconnection lost!!\n");
+    follow();
+    assert_eq!(journal.unindexed_output_rows().unwrap(), 0);
+    let (_, summary) = search(&journal, &query("connection"));
+    assert_eq!(summary.hosts_read_in_full, 0);
+    assert_eq!(
+        matches(&journal, &query("connection")),
+        [format!("{id} h0 s: connection lost!!")]
+    );
+    finish_run(sink, id);
+    writer.join().unwrap();
+}
+
+#[test]
+fn after_a_run_each_streams_rows_are_one_entry_written_as_one_segment() {
+    use engine::events::{Event, EventKind, HostStatus};
+    let (_dir, path) = temp();
+    let (hosts, lines) = (300, 20);
+    let names: Vec<String> = (0..hosts).map(|h| format!("h{h}")).collect();
+    let id = Journal::open(&path)
+        .unwrap()
+        .create_instance(&journal::NewInstance {
+            flow: "f".into(),
+            flow_snapshot: "name: f\n".into(),
+            hosts: names.clone(),
+            trigger: journal::Trigger::Cli,
+            ..journal::NewInstance::default()
+        })
+        .unwrap();
+    // Indexing only at the run's end, when no run is live.
+    let options = WriterOptions {
+        index_when_idle: Duration::from_secs(3600),
+        ..WriterOptions::default()
+    };
+    let (sink, writer) = journal::JournalWriter::spawn(&path, options).unwrap();
+    let send = |kind| sink.blocking_send(Event::now(id, kind)).unwrap();
+    send(EventKind::InstanceStarted {
+        flow: "f".into(),
+        hosts: names,
+        steps: vec!["s".into()],
+        batches: vec![(0..hosts).collect()],
+    });
+    for host in 0..hosts {
+        send(EventKind::StepStarted {
+            host,
+            step: 0,
+            attempt: 1,
+        });
+    }
+    // The hosts' lines interleave, as output of a live run does.
+    for line in 0..lines {
+        for host in 0..hosts {
+            send(EventKind::Output {
+                host,
+                step: 0,
+                stream: Stream::Stdout,
+                data: bytes::Bytes::from(format!("host {host} line{line}\n")),
+            });
+        }
+    }
+    for host in 0..hosts {
+        send(EventKind::HostFinished {
+            host,
+            status: HostStatus::Ok,
+        });
+    }
+    send(EventKind::InstanceFinished {
+        status: InstanceStatus::Ok,
+        reason: None,
+    });
+    drop(sink);
+    let stats = writer.join().unwrap();
+    assert_eq!(stats.rows_indexed, (hosts * lines) as u64);
+
+    let journal = Journal::open(&path).unwrap();
+    let count = |sql: &str| -> i64 {
+        journal
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    // One entry per stream (its 20 rows), not one per step of catching up.
+    assert_eq!(
+        count("SELECT count(*) FROM output_words_groups"),
+        hosts as i64
+    );
+    // Entries written in row id order: FTS5 wrote one segment, not one
+    // for each entry out of order.
+    assert_eq!(
+        count("SELECT count(DISTINCT segid) FROM output_words_idx"),
+        1
+    );
+    assert_eq!(index_hits(&journal, "line7"), hosts as i64);
+    assert_eq!(
+        matches(&journal, &query("host 299 line19")),
+        [format!("{id} h299 s: host 299 line19")]
     );
 }

@@ -388,6 +388,25 @@ CREATE TABLE shell_sessions (
 CREATE INDEX shell_sessions_by_host ON shell_sessions(host, id);
 "#,
     },
+    Migration {
+        version: 8,
+        name: "the word index follows the writer: a watermark of indexed output",
+        sql: r#"
+-- Output rows with a larger id than `indexed_to` (and not below `below`)
+-- are not indexed yet: the writer indexes them when it is idle and at the
+-- end of each run; until then searches read them line by line.
+ALTER TABLE output_words_backfill ADD COLUMN indexed_to INTEGER NOT NULL DEFAULT 0;
+UPDATE output_words_backfill SET indexed_to = COALESCE((SELECT max(id) FROM output), 0);
+-- Deleting the newest rows frees their ids for new output: the watermark
+-- never stays above the largest id, so a reused id is indexed again.
+CREATE TRIGGER output_words_watermark AFTER DELETE ON output
+WHEN old.id >= (SELECT indexed_to FROM output_words_backfill WHERE id = 1)
+BEGIN
+    UPDATE output_words_backfill SET indexed_to = (SELECT COALESCE(max(id), 0) FROM output)
+    WHERE id = 1 AND indexed_to > (SELECT COALESCE(max(id), 0) FROM output);
+END;
+"#,
+    },
 ];
 
 /// The schema version this binary writes.

@@ -9,7 +9,6 @@ use std::collections::VecDeque;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::output_cap::{head_end, head_share, line_ends, to_line_start};
-use super::search::index::{StepWords, index_alone};
 use crate::engine::events::{HostIndex, InstanceId, StepIndex, Stream, UnixMillis};
 
 /// Where one piece of output goes.
@@ -133,9 +132,8 @@ impl StepOutput {
         Ok(out)
     }
 
-    /// Stores what is kept of one chunk, and gives `words` (the search
-    /// index) each row as it is stored; returns the bytes dropped.
-    #[allow(clippy::too_many_arguments)]
+    /// Stores what is kept of one chunk; returns the bytes dropped. (The
+    /// search index reads the rows later: `search::follow`.)
     pub fn push(
         &mut self,
         tx: &Transaction<'_>,
@@ -144,7 +142,6 @@ impl StepOutput {
         stream: Stream,
         at: UnixMillis,
         mut data: &[u8],
-        words: &mut StepWords,
     ) -> rusqlite::Result<u64> {
         let dropped_before = self.dropped_bytes;
         if !self.head_done {
@@ -160,7 +157,6 @@ impl StepOutput {
             if take > 0 {
                 let part = &data[..take];
                 self.head_last_id = insert(tx, key, stream, at, part)?;
-                words.add_row(tx, self.head_last_id, stream, part)?;
                 self.head_bytes += take as u64;
                 self.head_ends_line = part.last() == Some(&b'\n');
                 self.head_has_line_end |= part.contains(&b'\n');
@@ -169,9 +165,6 @@ impl StepOutput {
             if self.head_bytes >= head_share(cap) || !data.is_empty() {
                 self.head_done = true;
                 self.dirty = true; // the marker's place is known now
-                // No index entry holds head and tail rows together: the
-                // tail slides away, the head stays.
-                words.flush(tx)?;
                 if !self.head_ends_line {
                     self.end_head_at_line(tx)?;
                 }
@@ -192,12 +185,10 @@ impl StepOutput {
                 self.delete_row(tx, &row, at)?;
             }
             self.drop_bytes(gone, at, false);
-            words.cut(stream);
             self.tail_aligned = gone.last() == Some(&b'\n');
             data = kept;
         }
         let id = insert(tx, key, stream, at, data)?;
-        words.add_row(tx, id, stream, data)?;
         self.tail.push_back(TailRow::new(id, data));
         self.tail_bytes += data.len() as u64;
         while let Some(front) = self.tail.front()
@@ -241,9 +232,6 @@ impl StepOutput {
             )?
             .execute(params![self.head_last_id, attempt, stream, at, moved])
             .map(|_| tx.last_insert_rowid())?;
-        // Its words were indexed with the head's row; a match must find
-        // them where they are now.
-        index_alone(tx, id, moved)?;
         self.head_bytes -= moved.len() as u64;
         self.head_ends_line = true;
         self.tail.push_back(TailRow::new(id, moved));

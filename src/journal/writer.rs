@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::JournalError;
-use super::search::index::StepWords;
+use super::search::follow::{self, Follower};
 use super::step_output::{OutputKey, StepOutput};
 use super::transaction::{begin_immediate, close_in_flight};
 use super::write_failure::{FailureLog, WriteFailure, is_event_error};
@@ -39,6 +39,14 @@ pub struct WriterOptions {
     pub output_cap_bytes: u64,
     /// The most events applied in one transaction.
     pub max_batch_events: usize,
+    /// How long the writer waits for more events before it indexes the
+    /// output it stored for search (`search::follow`); it also does so at
+    /// the end of each run and before it stops.
+    pub index_when_idle: Duration,
+    /// Whether the writer indexes output for search at all; `false` leaves
+    /// the rows to searches that read them in full (and to a later writer),
+    /// and serves to measure what the index costs (`benches/journal_ingest`).
+    pub index_search: bool,
 }
 
 impl Default for WriterOptions {
@@ -47,6 +55,8 @@ impl Default for WriterOptions {
             capacity: 16 * 1024,
             output_cap_bytes: DEFAULT_OUTPUT_CAP,
             max_batch_events: 4096,
+            index_when_idle: INDEX_WHEN_IDLE,
+            index_search: true,
         }
     }
 }
@@ -64,6 +74,11 @@ pub struct WriterStats {
     pub output_bytes_dropped: u64,
     /// Time spent applying and committing, to compare with wall time.
     pub busy: Duration,
+    /// Time spent indexing stored output for search, behind the writes
+    /// (when idle and at the end of runs; not part of `busy`).
+    pub index_busy: Duration,
+    /// Output rows indexed for search.
+    pub rows_indexed: u64,
     /// SQLite errors; the events involved are lost.
     pub errors: u64,
     /// Steps of live runs the writer holds state for (output cap, index
@@ -209,8 +224,6 @@ struct StepState {
     /// The attempt (as stored) that output is attributed to.
     current_attempt: u32,
     output: StepOutput,
-    /// The search index's view of the current attempt's output.
-    words: StepWords,
 }
 
 #[derive(Debug)]
@@ -227,9 +240,19 @@ struct InstanceState {
     finished_hosts: Vec<HostIndex>,
 }
 
+/// The default of `WriterOptions::index_when_idle`.
+pub const INDEX_WHEN_IDLE: Duration = Duration::from_millis(200);
+
 struct Writer {
     conn: Connection,
     state: WriterState,
+    /// Indexes stored output for search behind the writes.
+    follower: Follower,
+    /// Output was stored that the index may not hold yet.
+    index_behind: bool,
+    /// A run ended: index without waiting for a quiet moment (still a
+    /// short step at a time, and events first).
+    index_now: bool,
     shared: Arc<Mutex<WriterStats>>,
     /// Cancelled when a write fails.
     on_failure: CancellationToken,
@@ -259,6 +282,8 @@ impl Writer {
         shared: Arc<Mutex<WriterStats>>,
         on_failure: CancellationToken,
     ) -> Writer {
+        // Output an earlier writer left unindexed: at the first pause.
+        let index_behind = options.index_search;
         Writer {
             conn,
             state: WriterState {
@@ -269,6 +294,9 @@ impl Writer {
                 host_names: HashMap::new(),
                 failure: None,
             },
+            follower: Follower::new(),
+            index_behind,
+            index_now: false,
             shared,
             on_failure,
         }
@@ -278,7 +306,34 @@ impl Writer {
         let max = self.state.options.max_batch_events.max(1);
         let mut events = Vec::with_capacity(max);
         let mut acks = Vec::new();
-        while let Some(first) = rx.blocking_recv() {
+        // A clock to wait for events with a timeout; without one the index
+        // is caught up when the writer stops.
+        let clock = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .ok();
+        loop {
+            let first = match &clock {
+                Some(clock) if self.index_behind => {
+                    let wait = if self.index_now {
+                        Duration::ZERO
+                    } else {
+                        self.state.options.index_when_idle
+                    };
+                    match clock.block_on(async { tokio::time::timeout(wait, rx.recv()).await }) {
+                        Ok(Some(msg)) => msg,
+                        Ok(None) => break,
+                        Err(_idle) => {
+                            self.index_step();
+                            continue;
+                        }
+                    }
+                }
+                _ => match rx.blocking_recv() {
+                    Some(msg) => msg,
+                    None => break,
+                },
+            };
             let mut next = Some(first);
             while let Some(msg) = next {
                 match msg {
@@ -302,7 +357,49 @@ impl Writer {
                 let _ = ack.send(()); // the flusher may have given up waiting
             }
         }
+        // The last sink is gone (a headless run ends with the process):
+        // index everything before the thread ends.
+        while self.index_behind {
+            self.index_step();
+        }
         self.state.stats
+    }
+
+    /// One short step of indexing stored output (`search::follow`).
+    fn index_step(&mut self) {
+        if self.state.failure.is_some() {
+            self.index_behind = false;
+            return;
+        }
+        let started = std::time::Instant::now();
+        // While a run is live its next batch waits for the step: short
+        // steps then, long ones (fuller groups, fewer commits) otherwise.
+        let live = self.state.instances.values().any(Option::is_some);
+        let size = if live {
+            follow::LIVE_STEP
+        } else {
+            follow::QUIET_STEP
+        };
+        let result = self.follower.step(&self.conn, size);
+        let stats = &mut self.state.stats;
+        stats.index_busy += started.elapsed();
+        match result {
+            Ok(step) => {
+                stats.rows_indexed += step.rows as u64;
+                self.index_behind = step.more;
+            }
+            Err(err) => {
+                // The rows stay behind the watermark: searches read them in
+                // full, and the next write tries again.
+                self.state
+                    .problem(true, format!("indexing output for search failed: {err}"));
+                self.index_behind = false;
+            }
+        }
+        self.index_now &= self.index_behind;
+        if let Ok(mut shared) = self.shared.lock() {
+            *shared = self.state.stats.clone();
+        }
     }
 
     fn write_batch(&mut self, events: &mut Vec<Event>) {
@@ -319,6 +416,7 @@ impl Writer {
             }
         }
         let (mut applied, mut skipped) = (0, 0);
+        let stored_before = state.stats.output_bytes_stored;
         let result = begin_immediate(&self.conn).and_then(|tx| {
             for event in events.iter() {
                 match state.apply(&tx, event) {
@@ -332,7 +430,6 @@ impl Writer {
                 }
             }
             state.write_truncation_markers(&tx)?;
-            state.flush_search_words(&tx)?;
             state.forget_finished_hosts();
             state.stats.steps_held = state.steps_held();
             tx.commit()
@@ -344,6 +441,9 @@ impl Writer {
                 state.stats.events_skipped += skipped;
                 state.stats.transactions += 1;
                 state.stats.largest_transaction = state.stats.largest_transaction.max(count);
+                self.index_behind |=
+                    state.options.index_search && state.stats.output_bytes_stored > stored_before;
+                self.index_now |= !state.finished.is_empty();
                 for id in state.finished.drain(..) {
                     state.instances.remove(&id);
                     state.host_names.remove(&id);
@@ -512,8 +612,6 @@ impl WriterState {
                 let fresh = inst.fresh;
                 let st = step_state(tx, inst, id, *host, *step, fresh)?;
                 st.current_attempt = attempt + st.attempt_offset;
-                st.words.flush(tx)?;
-                st.words = StepWords::new();
                 let stored_attempt = st.current_attempt;
                 tx.prepare_cached(
                     "INSERT INTO step_results (instance_id, host_idx, step_idx, attempt, status, started_at)
@@ -547,9 +645,7 @@ impl WriterState {
                     step: *step,
                     attempt: st.current_attempt.max(st.attempt_offset + 1),
                 };
-                let dropped = st
-                    .output
-                    .push(tx, key, cap, *stream, at, data, &mut st.words)?;
+                let dropped = st.output.push(tx, key, cap, *stream, at, data)?;
                 self.stats.output_bytes_stored +=
                     data.len() as u64 - dropped.min(data.len() as u64);
                 self.stats.output_bytes_dropped += dropped;
@@ -732,16 +828,6 @@ impl WriterState {
         Ok(true)
     }
 
-    /// Indexes the output rows of this transaction still grouped in memory.
-    fn flush_search_words(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
-        for inst in self.instances.values_mut().flatten() {
-            for st in inst.per_step.values_mut().filter(|st| st.words.pending()) {
-                st.words.flush(tx)?;
-            }
-        }
-        Ok(())
-    }
-
     /// A finished host's steps are written and done with: their state goes,
     /// so the writer's memory and its work at each commit follow the hosts
     /// in flight, not every host of the run (10,000 of them at a time).
@@ -820,7 +906,6 @@ fn step_state<'a>(
                 attempt_offset: 0,
                 current_attempt: 0,
                 output: StepOutput::new(),
-                words: StepWords::new(),
             };
             if !fresh {
                 let key = params![id, host, step];

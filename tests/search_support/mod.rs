@@ -3,9 +3,11 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::time::Duration;
 
 use bytes::Bytes;
 use jobdeck::engine::events::{Event, EventKind, HostStatus, InstanceId, InstanceStatus, Stream};
+use jobdeck::journal::search::follow::{Follower, StepSize};
 use jobdeck::journal::{self, Journal, JournalWriter, NewInstance, Trigger, WriterOptions};
 
 /// One host's output: (step, stream, chunk) in arrival order.
@@ -24,7 +26,8 @@ pub fn write_run(path: &Path, run: &RunSpec<'_>) -> InstanceId {
 }
 
 /// `write_run` with the writer's options (the output cap), and with every
-/// chunk in a transaction of its own if `flush_each`.
+/// chunk in a transaction of its own if `flush_each` (the index then
+/// follows the writes a row at a time).
 pub fn write_run_with(
     path: &Path,
     run: &RunSpec<'_>,
@@ -43,6 +46,8 @@ pub fn write_run_with(
         })
         .unwrap();
     let (sink, handle) = JournalWriter::spawn(path, options).unwrap();
+    let reader = Journal::open(path).unwrap();
+    let (mut follower, mut index_steps) = (Follower::new(), 0);
     let send = |kind: EventKind| {
         sink.blocking_send(Event {
             instance: id,
@@ -76,6 +81,21 @@ pub fn write_run_with(
             });
             if flush_each {
                 sink.blocking_flush().unwrap();
+                // The index follows the writes a row at a time, from another
+                // connection, sometimes with its memory of the streams lost.
+                if index_steps % 2 == 0 {
+                    follower = Follower::new();
+                }
+                index_steps += 1;
+                follower
+                    .step(
+                        reader.connection(),
+                        StepSize {
+                            rows: 1,
+                            time: Duration::from_secs(1),
+                        },
+                    )
+                    .unwrap();
             }
         }
         send(EventKind::HostFinished {

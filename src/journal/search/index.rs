@@ -7,16 +7,19 @@
 //! is found whole: every row holds the words of the line it ends. A word
 //! cut between two rows is indexed whole in the second.
 //!
-//! Consecutive rows of one stream stored in one transaction form a group,
-//! indexed as one entry (an entry per row would cost as much as the row
+//! Consecutive rows of one stream indexed in one transaction form a group
+//! (at most `GROUP_MAX_ROWS` rows and `GROUP_MAX_BYTES` of words), indexed
+//! as one entry (an entry per row would cost as much as the row
 //! itself when output comes a line at a time): the entry's id is the
 //! group's last output row, and `output_words_groups` names its first row
 //! when it has more than one. Deleting the last row forgets the entry;
 //! output is only deleted oldest first (the sliding tail of long output)
 //! or a whole run at a time, so rows of a group never outlive its entry.
 //!
-//! The writer indexes each row as it stores it. Output stored before the
-//! index existed is indexed once by [`Journal::build_search_index`], newest
+//! The writer stores rows without indexing them; `follow` indexes them
+//! behind it, when it is idle and at the end of each run. Entries are
+//! written at the end of a transaction in row id order (`Entries`). Output
+//! stored before the index existed is indexed once by [`Journal::build_search_index`], newest
 //! runs first, in short transactions that record how far they got, so the
 //! build can be stopped and picked up again; until it is done, searches
 //! read the rest of that output line by line.
@@ -136,15 +139,9 @@ impl StepWords {
         self.streams[stream_slot(stream)].cut();
     }
 
-    /// Adds the output row `id`, which holds `data`, to its stream's group
-    /// (indexed at the latest by `flush`, before the transaction ends).
-    pub fn add_row(
-        &mut self,
-        tx: &Transaction<'_>,
-        id: i64,
-        stream: Stream,
-        data: &[u8],
-    ) -> rusqlite::Result<()> {
+    /// Adds the output row `id`, which holds `data`, to its stream's group;
+    /// a full group goes to `entries`, the rest at the latest by `flush`.
+    pub fn add_row(&mut self, entries: &mut Entries, id: i64, stream: Stream, data: &[u8]) {
         let slot = stream_slot(stream);
         // The first row of a group carries its line's words; the others
         // continue what the group holds already.
@@ -158,37 +155,74 @@ impl StepWords {
         group.words.push_str(words);
         group.words.push(' ');
         if group.words.len() >= GROUP_MAX_BYTES || group.rows >= GROUP_MAX_ROWS {
-            write_group(tx, &self.groups[slot].take().expect("a group"))?;
+            entries.push(self.groups[slot].take().expect("a group"));
         }
-        Ok(())
     }
 
-    /// Indexes what waits: call before the transaction commits.
-    pub fn flush(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    /// Ends the groups of both streams (into `entries`).
+    pub fn flush(&mut self, entries: &mut Entries) {
         for group in self.groups.iter_mut().filter_map(Option::take) {
-            write_group(tx, &group)?;
+            entries.push(group);
         }
-        Ok(())
     }
 
-    /// Whether a group waits for `flush`.
-    pub fn pending(&self) -> bool {
-        self.groups.iter().any(Option::is_some)
+    /// Ends the stream's group (into `entries`).
+    pub fn flush_stream(&mut self, entries: &mut Entries, stream: Stream) {
+        if let Some(group) = self.groups[stream_slot(stream)].take() {
+            entries.push(group);
+        }
+    }
+
+    /// Starts the stream afresh inside a line whose stored bytes so far are
+    /// `line` (indexed already): the next row carries its words.
+    pub fn resume(&mut self, stream: Stream, line: &[u8]) {
+        let words = &mut self.streams[stream_slot(stream)];
+        words.cut();
+        words.row_words(line, true);
     }
 }
 
-fn stream_slot(stream: Stream) -> usize {
+/// Index entries made in one transaction, written at its end in row id
+/// order: FTS5 writes the terms it holds out as a new segment whenever an
+/// entry's id is not above the one before, so entries in any other order
+/// cost a segment each (and the merging of those segments).
+#[derive(Debug, Default)]
+pub struct Entries {
+    groups: Vec<Group>,
+    words_bytes: usize,
+}
+
+impl Entries {
+    pub fn new() -> Entries {
+        Entries::default()
+    }
+
+    fn push(&mut self, group: Group) {
+        self.words_bytes += group.words.len();
+        self.groups.push(group);
+    }
+
+    /// The words waiting, to bound the memory a transaction holds.
+    pub fn words_bytes(&self) -> usize {
+        self.words_bytes
+    }
+
+    /// Writes what waits into the index, in row id order.
+    pub fn write(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        self.groups.sort_unstable_by_key(|group| group.last);
+        for group in self.groups.drain(..) {
+            write_group(tx, &group)?;
+        }
+        self.words_bytes = 0;
+        Ok(())
+    }
+}
+
+pub(super) fn stream_slot(stream: Stream) -> usize {
     match stream {
         Stream::Stdout => 0,
         Stream::Stderr => 1,
     }
-}
-
-/// Indexes the output row `id`, holding `data` from the start of a line, as
-/// an entry of its own.
-pub fn index_alone(conn: &Connection, id: i64, data: &[u8]) -> rusqlite::Result<()> {
-    let mut stream = StreamWords::new();
-    insert(conn, id, stream.row_words(data, true))
 }
 
 fn write_group(conn: &Connection, group: &Group) -> rusqlite::Result<()> {
@@ -267,14 +301,14 @@ impl Journal {
         loop {
             let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             let mut state = read_progress(&tx)?;
-            let mut rows = 0;
+            let (mut rows, mut entries) = (0, Entries::new());
             while rows < rows_per_commit.max(1) {
                 let Some(instance) = state.next_instance else {
                     break;
                 };
                 match next_host(&tx, instance, state.next_host)? {
                     Some(host) => {
-                        rows += index_host(&tx, instance, host, state.below)?;
+                        rows += index_host(&tx, instance, host, state.below, &mut entries)?;
                         state.next_host = host + 1;
                     }
                     None => {
@@ -287,6 +321,7 @@ impl Journal {
                     }
                 }
             }
+            entries.write(&tx)?;
             state.rows_done += rows;
             tx.prepare_cached(
                 "UPDATE output_words_backfill SET next_instance = ?1, next_host = ?2, rows_done = ?3 WHERE id = 1",
@@ -342,6 +377,7 @@ fn index_host(
     instance: InstanceId,
     host: HostIndex,
     below: i64,
+    entries: &mut Entries,
 ) -> rusqlite::Result<u64> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, step_idx, attempt, stream, data FROM output
@@ -356,7 +392,7 @@ fn index_host(
         let step: i64 = row.get(1)?;
         if step_seen != Some(step) {
             for (_, mut words) in attempts.drain() {
-                words.flush(tx)?;
+                words.flush(entries);
             }
             step_seen = Some(step);
         }
@@ -368,15 +404,15 @@ fn index_host(
         // A row id used again after a delete may already be indexed.
         forget(tx, id)?;
         attempts.entry(row.get(2)?).or_default().add_row(
-            tx,
+            entries,
             id,
             stream,
             row.get_ref(4)?.as_blob()?,
-        )?;
+        );
         count += 1;
     }
     for (_, mut words) in attempts.drain() {
-        words.flush(tx)?;
+        words.flush(entries);
     }
     Ok(count)
 }

@@ -1,6 +1,6 @@
 //! Searching the output of every run (`jobdeck grep`, and the console's
 //! searches): an FTS5 index of the words each output row shows, kept by the
-//! journal writer as it stores output (`index`), narrows the search to the
+//! journal writer behind the output it stores (`index`, `follow`), narrows the search to the
 //! rows that hold the words a pattern needs (`pattern`); those rows' lines
 //! are then read back and checked one by one (`lines`), so the index only
 //! ever saves work and never decides what matches.
@@ -8,6 +8,7 @@
 //! Results come newest run first; within a run by host, step, attempt and
 //! stream (stdout, then stderr), in output order.
 
+pub mod follow;
 pub mod index;
 pub mod lines;
 pub mod pattern;
@@ -140,6 +141,21 @@ impl Journal {
                     if progress.pending(id, host) {
                         work.insert((std::cmp::Reverse(id), host), Work::Everything);
                     }
+                }
+            }
+        }
+        // Hosts with output stored since the index's watermark (a live
+        // run, or one whose writer stopped before indexing): read in full.
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT DISTINCT instance_id, host_idx FROM output
+                 WHERE id > (SELECT indexed_to FROM output_words_backfill WHERE id = 1)",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let id: InstanceId = row.get(0)?;
+                if runs.contains_key(&id) {
+                    work.insert((std::cmp::Reverse(id), row.get(1)?), Work::Everything);
                 }
             }
         }
