@@ -828,6 +828,75 @@ async fn connections_reset_before_login_are_dialled_again() {
     );
 }
 
+/// A loopback relay to `port` that holds the first `stalls` connections open
+/// and, after `first_words` (nothing at all, or a server's banner), never says
+/// anything (the way a connection lost in sshd's overflowing accept queue
+/// looks from the client), and passes the later ones through. Returns the
+/// relay's port and how many connections it accepted.
+async fn stalling_relay(
+    port: u16,
+    stalls: u32,
+    first_words: &'static [u8],
+) -> (u16, Arc<AtomicU32>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicU32::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let number = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(async move {
+                if number <= stalls {
+                    let _ = client.write_all(first_words).await;
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                    return;
+                }
+                let mut server = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    (relay_port, accepted)
+}
+
+#[tokio::test]
+async fn a_connection_the_server_never_spoke_on_is_dialled_once_more() {
+    let sshd = SshdFixture::start();
+    let stalling = |port| {
+        let mut target = target_through_relay(&sshd, port);
+        target.connect_timeout = Duration::from_secs(1);
+        target
+    };
+    let (port, accepted) = stalling_relay(sshd.port, 1, b"").await;
+    let out = run(&stalling(port), ExecRequest::command("echo through")).await;
+    assert_status(&out, &Status::Ok);
+    assert_eq!(out.stdout(), "through\n");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "one silent, one login");
+
+    // A host that never speaks costs two connect timeouts, not five.
+    let (port, accepted) = stalling_relay(sshd.port, u32::MAX, b"").await;
+    let out = run(&stalling(port), ExecRequest::command("echo never")).await;
+    let Status::Unreachable { detail, .. } = &out.result.status else {
+        panic!("expected unreachable, got {:?}", out.result);
+    };
+    assert!(detail.contains("silent for 1s"), "{detail}");
+    assert!(detail.contains("after 2 attempts"), "{detail}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+
+    // A server that said its first words and then stalled is a slow server, not
+    // a lost connection: one timeout, no second dial.
+    let (port, accepted) = stalling_relay(sshd.port, u32::MAX, b"SSH-2.0-stalled\r\n").await;
+    let out = run(&stalling(port), ExecRequest::command("echo never")).await;
+    let Status::Unreachable { detail, .. } = &out.result.status else {
+        panic!("expected unreachable, got {:?}", out.result);
+    };
+    assert!(!detail.contains("attempts"), "{detail}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
 /// A loopback relay to `port` that resets every connection it carries as soon
 /// as the file `signal` exists. Returns the relay's port and how many
 /// connections it accepted.

@@ -377,13 +377,18 @@ impl SshSession {
     /// (`redial.rs`); the last attempt's failure is the result.
     pub async fn connect(ctx: Arc<SshContext>, target: &Target) -> Result<SshSession, ExecResult> {
         let started_at = SystemTime::now();
-        let mut retry = 0;
+        let (mut retry, mut silent_redialled) = (0, false);
         loop {
             let failure = match Self::dial(ctx.clone(), target, started_at).await {
                 Ok(session) => return Ok(session),
                 Err(failure) => failure,
             };
-            if !failure.broken_off || retry == redial::RETRIES {
+            let again = match failure.redial {
+                Redial::No => false,
+                Redial::BrokenOff => retry < redial::RETRIES,
+                Redial::NeverSpoke => !std::mem::replace(&mut silent_redialled, true),
+            };
+            if !again {
                 return Err(failure.result.after_attempts(retry + 1));
             }
             retry += 1;
@@ -446,14 +451,23 @@ impl SshSession {
             .await
         {
             Err(Silent) => {
-                return Err(DialFailure::last(unreachable(
-                    UnreachableReason::Timeout,
-                    format!(
-                        "{}:{} accepted the connection but did not complete the SSH handshake: silent for {:?}",
-                        target.address, target.port, target.connect_timeout
+                return Err(DialFailure {
+                    // Not a byte from the server: the connection may never have left
+                    // an overflowing accept queue (redial.rs).
+                    redial: if heard.at().is_none() {
+                        Redial::NeverSpoke
+                    } else {
+                        Redial::No
+                    },
+                    result: unreachable(
+                        UnreachableReason::Timeout,
+                        format!(
+                            "{}:{} accepted the connection but did not complete the SSH handshake: silent for {:?}",
+                            target.address, target.port, target.connect_timeout
+                        ),
+                        started_at,
                     ),
-                    started_at,
-                )));
+                });
             }
             Ok(Err(err)) => {
                 let rejected = rejection.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -463,7 +477,11 @@ impl SshSession {
                         started_at,
                     )),
                     None => DialFailure {
-                        broken_off: redial::handshake_broken_off(&err),
+                        redial: if redial::handshake_broken_off(&err) {
+                            Redial::BrokenOff
+                        } else {
+                            Redial::No
+                        },
                         result: unreachable(
                             UnreachableReason::Other,
                             format!(
@@ -848,7 +866,11 @@ async fn open_tcp(
         _ => UnreachableReason::Other,
     };
     Err(DialFailure {
-        broken_off: redial::is_broken_off(&err),
+        redial: if redial::is_broken_off(&err) {
+            Redial::BrokenOff
+        } else {
+            Redial::No
+        },
         result: unreachable(
             reason,
             format!("cannot connect to {endpoint}: {err}"),
@@ -877,8 +899,18 @@ async fn resolve(
 /// A connection attempt that failed, and whether it may be dialled again.
 struct DialFailure {
     result: ExecResult,
-    /// The connection was reset or closed before login: nothing ran.
-    broken_off: bool,
+    redial: Redial,
+}
+
+/// Whether a failed attempt is dialled again (`redial.rs`); nothing ran on the host
+/// in either case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Redial {
+    No,
+    /// Reset or closed before login: up to `redial::RETRIES` times.
+    BrokenOff,
+    /// Accepted, then not a byte for the connect timeout: once.
+    NeverSpoke,
 }
 
 impl DialFailure {
@@ -886,7 +918,7 @@ impl DialFailure {
     fn last(result: ExecResult) -> Self {
         DialFailure {
             result,
-            broken_off: false,
+            redial: Redial::No,
         }
     }
 }
