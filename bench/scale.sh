@@ -133,7 +133,7 @@ for f in $FORKS; do
     rss=$(echo "$rows" | awk '{print $5}' | median)
     floor=$(echo "$rows" | awk -v c="$CORES" '{print ($6 - $4) / c}' | median)
     ratio=$(echo "$rows" | awk -v c="$CORES" '{print $3 * c / ($6 - $4)}' | median)
-    printf "%-6s %-5s %8.2fs %11.3f ms %7s MB %8.2fs %10.3f\n" "$n" "$f" "$wall" "$cpu" "$rss" "$floor" "$ratio"
+    printf "%-6s %-5s %8.2fs %11.3f ms %7.0f MB %8.2fs %10.3f\n" "$n" "$f" "$wall" "$cpu" "$rss" "$floor" "$ratio"
     eval "cpu_${n}_${f}=$cpu rss_${n}_${f}=$rss ratio_${n}_${f}=$ratio"
   done
 done
@@ -150,7 +150,7 @@ done
 last=${FORKS##* }
 rss=$(eval echo "\$rss_${BIG}_${last}")
 v_rss=$(verdict "$rss <= $MAX_RSS_MB")
-printf "peak RSS at forks %s: %s MB (<= %s): %s\n" "$last" "$rss" "$MAX_RSS_MB" "$v_rss"
+printf "peak RSS at forks %s: %.0f MB (<= %s): %s\n" "$last" "$rss" "$MAX_RSS_MB" "$v_rss"
 [ "$v_rss" = ok ] || missed=1
 echo "loads before each case (1-minute): $(awk '{print $7}' "$RESULTS" | paste -sd' ')"
 rm -f "$RESULTS"
