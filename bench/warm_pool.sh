@@ -21,7 +21,7 @@ N=${1:-1000} F=${2:-64}
 
 echo "== jobdeck, console-style runs (N=$N F=$F), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 out=$(cd "$REPO" && N=$N F=$F BENCH_DIR=$DIR CARGO_INCREMENTAL=0 \
-  cargo bench --quiet --bench warm_pool 2>/dev/null)
+  cargo bench --quiet --bench warm_pool)
 echo "$out" | grep -v '^WARM2='
 eval "$(echo "$out" | grep '^WARM2=')"
 

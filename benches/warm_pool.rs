@@ -203,6 +203,16 @@ fn main() {
                 run.floor,
                 run.own_cpu,
             );
+            if run.ok < addresses.len() {
+                // A run that failed hosts times something else: no figures from it.
+                eprintln!(
+                    "warm_pool: {label} had {} of {} hosts ok: the numbers are meaningless \
+                     (is the fleet running? bench/warm_pool.sh starts it)",
+                    run.ok,
+                    addresses.len()
+                );
+                std::process::exit(2);
+            }
             run
         };
         report(
