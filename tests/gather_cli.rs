@@ -100,6 +100,39 @@ fn times_ids_and_numbers_fold_only_when_asked() {
 }
 
 #[test]
+fn normalising_leaves_jobdecks_own_step_headers_alone() {
+    let lab = Sandbox::new();
+    fleet(&lab);
+    lab.write(
+        "two.yml",
+        "name: two\ntargets: fleet\nsteps:\n  - name: first\n    command: echo \"pid $(od -An -N2 -tu2 /dev/urandom | tr -d ' ')\"\n  \
+         - name: second\n    command: echo \"took $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') ms\"\n",
+    );
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("jobdeck"));
+    cmd.current_dir(lab.dir.path())
+        .arg("--journal")
+        .arg(lab.path("journal.db"))
+        .args([
+            "--run",
+            "two.yml",
+            "-i",
+            "inv.ini",
+            "--gather",
+            "--normalize",
+        ])
+        .env_remove("SSH_AUTH_SOCK")
+        .timeout(Duration::from_secs(120));
+    let out = run(&mut cmd).expect(0);
+    let stdout = &out.stdout;
+    assert!(stdout.contains("web[1-5].example (5): OK\n"), "{stdout}");
+    assert!(stdout.contains("-- step 1/2"), "{stdout}");
+    assert!(stdout.contains("-- step 2/2"), "{stdout}");
+    assert!(stdout.contains("pid {n}\n"), "{stdout}");
+    assert!(stdout.contains("took {n} ms\n"), "{stdout}");
+    assert!(!stdout.contains("{n}/{n}"), "{stdout}");
+}
+
+#[test]
 fn the_flags_need_gather() {
     let lab = Sandbox::new();
     fleet(&lab);

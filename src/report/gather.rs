@@ -20,7 +20,7 @@ use ring::digest;
 
 use super::capture::HostCapture;
 use super::labels::status_label;
-use super::render::{host_detail, render_output};
+use super::render::{host_detail, render_output, render_output_with};
 use super::run::RunInfo;
 use crate::compare::{Comparison, HostTerms, NormalizeOptions, Normalizer, unified_diff};
 use crate::engine::events::{HostIndex, HostStatus};
@@ -91,20 +91,22 @@ impl Gather {
         }
         .as_ref()
         .to_vec();
-        let mut text = String::new();
+        let terms = match self.options.hosts.get(host) {
+            Some(terms) => terms.clone(),
+            None => HostTerms::named(&run.host_name(host)),
+        };
+        let normalizer = Normalizer::new(&terms, self.options.normalize);
+        let mut template = String::new();
         let mut class = status.as_str().to_owned();
         if let Some(capture) = &capture {
-            render_output(&mut text, capture, run, host);
+            render_output_with(&mut template, capture, run, host, &|text| {
+                normalizer.normalize(&text)
+            });
             if capture.cut_bytes() > 0 {
                 class.push(' ');
                 class.extend(raw_key.iter().map(|b| format!("{b:02x}")));
             }
         }
-        let terms = match self.options.hosts.get(host) {
-            Some(terms) => terms.clone(),
-            None => HostTerms::named(&run.host_name(host)),
-        };
-        let template = Normalizer::new(&terms, self.options.normalize).normalize(&text);
         let reason = host_detail(capture.as_ref(), status, run, true);
         let index = self.compare.add(host, class, template);
         if index == self.groups.len() {

@@ -103,6 +103,19 @@ pub fn host_header(
 /// has several steps or a step was retried), stdout, then stderr with
 /// each line marked, and a note where output was cut.
 pub fn render_output(out: &mut String, capture: &HostCapture, run: &RunInfo, host: HostIndex) {
+    render_output_with(out, capture, run, host, &|text| text);
+}
+
+/// [`render_output`] with each stream's text and the cut note (it names the
+/// host) passed through `shown` (the gathered comparison's normalising); the
+/// step headers stay as they are.
+pub fn render_output_with(
+    out: &mut String,
+    capture: &HostCapture,
+    run: &RunInfo,
+    host: HostIndex,
+    shown: &dyn Fn(String) -> String,
+) {
     let headers = run.multi_step() || capture.sections.len() > 1;
     let cut = capture.cut_bytes();
     let cut_section = capture
@@ -134,7 +147,7 @@ pub fn render_output(out: &mut String, capture: &HostCapture, run: &RunInfo, hos
             }
             out.push('\n');
         }
-        write_streams(out, take_section(&mut head, index));
+        write_streams(out, take_section(&mut head, index), shown);
         if cut > 0 && cut_section == Some(index) {
             // Say what the journal has only as far as it has it.
             let show = format!(
@@ -149,13 +162,13 @@ pub fn render_output(out: &mut String, capture: &HostCapture, run: &RunInfo, hos
             } else {
                 format!("{}: {show}", output_cap::what_is_kept(DEFAULT_OUTPUT_CAP))
             };
-            let _ = writeln!(
-                out,
-                "[... {} of output cut here; {journal} ...]",
+            // It names the host: compared as output is.
+            out.push_str(&shown(format!(
+                "[... {} of output cut here; {journal} ...]\n",
                 format_bytes(cut)
-            );
+            )));
         }
-        write_streams(out, take_section(&mut tail, index));
+        write_streams(out, take_section(&mut tail, index), shown);
     }
 }
 
@@ -170,7 +183,7 @@ fn take_section<'a>(
     taken
 }
 
-fn write_streams(out: &mut String, pieces: Vec<&Piece>) {
+fn write_streams(out: &mut String, pieces: Vec<&Piece>, shown: &dyn Fn(String) -> String) {
     for stream in [Stream::Stdout, Stream::Stderr] {
         let bytes: Vec<u8> = pieces
             .iter()
@@ -180,7 +193,7 @@ fn write_streams(out: &mut String, pieces: Vec<&Piece>) {
         if bytes.is_empty() {
             continue;
         }
-        let text = clean_text(&bytes);
+        let text = shown(clean_text(&bytes));
         for line in text.lines() {
             if stream == Stream::Stderr {
                 out.push_str(STDERR_MARK);
