@@ -3,8 +3,8 @@
 //!
 //! - always: the host's own names (its inventory name, the name's first
 //!   label, its address), as whole words: `{host}`, `{addr}`;
-//! - on request: timestamps (`{time}`), hex ids of 8 or more digits and
-//!   UUIDs (`{hex}`), and other numbers (`{n}`).
+//! - on request: timestamps (`{time}`), hex ids of 8 or more digits with a
+//!   letter or `0x` in them and UUIDs (`{hex}`), and other numbers (`{n}`).
 //!
 //! A name is replaced only where it stands alone (`web1` in `web10` stays),
 //! longest first, so `web1.example` is one `{host}`, not `{host}.example`.
@@ -163,9 +163,12 @@ impl Normalizer {
             out = HEX_ID
                 .replace_all(&out, |c: &regex::Captures<'_>| {
                     let id = &c[0];
-                    // A hex id is long; a short run of digits is a number.
+                    // A hex id is long and shows it is hex (a letter or
+                    // `0x`); digits alone are a number, however long.
                     let digits = id.trim_start_matches("0x").trim_start_matches("0X");
-                    if id.contains('-') || digits.len() >= 8 {
+                    let hex =
+                        digits.len() < id.len() || digits.bytes().any(|b| b.is_ascii_alphabetic());
+                    if id.contains('-') || (hex && digits.len() >= 8) {
                         HEX.to_owned()
                     } else {
                         id.to_owned()
@@ -289,5 +292,23 @@ mod tests {
             },
         );
         assert_eq!(only_time.normalize("09:12:44 pid 7"), "{time} pid 7");
+    }
+
+    #[test]
+    fn a_long_run_of_decimal_digits_is_a_number_not_a_hex_id() {
+        let hex_only = Normalizer::new(
+            &HostTerms::named("db1"),
+            NormalizeOptions {
+                hex_ids: true,
+                ..NormalizeOptions::default()
+            },
+        );
+        assert_eq!(
+            hex_only
+                .normalize("up 1733480000123456789 sent 123456789 bytes, id 0x00000001 9f86d081"),
+            "up 1733480000123456789 sent 123456789 bytes, id {hex} {hex}"
+        );
+        let all = Normalizer::new(&HostTerms::named("db1"), NormalizeOptions::all());
+        assert_eq!(all.normalize("up 1733480000123456789"), "up {n}");
     }
 }
