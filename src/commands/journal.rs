@@ -17,7 +17,7 @@ use crate::journal::Journal;
 use crate::journal::backup::BackupError;
 use crate::journal::check::{CheckReport, check};
 use crate::journal::prune::{PruneOptions, PrunePolicy, PruneReport, Rule, SpaceOutcome};
-use crate::journal::stats::JournalStats;
+use crate::journal::stats::{JournalStats, LargeRun};
 use crate::report::sanitize::one_line;
 use crate::report::{format_bytes, format_run_time};
 
@@ -185,18 +185,29 @@ fn stats_text(s: &JournalStats) -> String {
     }
     if !s.largest_runs.is_empty() {
         let _ = writeln!(out, "largest runs:");
-        for r in &s.largest_runs {
-            let _ = writeln!(
-                out,
-                "  {:>7}  {}  {}  {}  {} hosts  {}",
-                r.id,
-                one_line(&r.flow),
-                r.status,
-                day(r.created_at),
-                r.hosts,
-                format_bytes(r.output_bytes)
-            );
-        }
+        out.push_str(&largest_runs_text(&s.largest_runs));
+    }
+    out
+}
+
+/// The largest runs as columns, each as wide as its widest value.
+fn largest_runs_text(runs: &[LargeRun]) -> String {
+    let flows: Vec<String> = runs.iter().map(|r| one_line(&r.flow)).collect();
+    let width = |values: &mut dyn Iterator<Item = usize>| values.max().unwrap_or(0);
+    let flow_w = width(&mut flows.iter().map(|f| f.chars().count()));
+    let status_w = width(&mut runs.iter().map(|r| r.status.chars().count()));
+    let hosts_w = width(&mut runs.iter().map(|r| r.hosts.to_string().len()));
+    let mut out = String::new();
+    for (r, flow) in runs.iter().zip(&flows) {
+        let _ = writeln!(
+            out,
+            "  {:>7}  {flow:<flow_w$}  {:<status_w$}  {}  {:>hosts_w$} hosts  {:>10}",
+            r.id,
+            r.status,
+            day(r.created_at),
+            r.hosts,
+            format_bytes(r.output_bytes)
+        );
     }
     out
 }
@@ -310,4 +321,44 @@ fn check_text(r: &CheckReport) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: i64, flow: &str, status: &str, hosts: u64, output_bytes: u64) -> LargeRun {
+        LargeRun {
+            id,
+            flow: flow.into(),
+            status: status.into(),
+            created_at: 0,
+            hosts,
+            output_chunks: 1,
+            output_bytes,
+        }
+    }
+
+    #[test]
+    fn the_largest_runs_line_up_in_columns() {
+        let text = largest_runs_text(&[
+            run(1, "deploy", "ok", 4, 1_300),
+            run(12, "adhoc: uname -a", "interrupted", 1000, 116),
+            run(3, "health", "failed", 40, 2 << 20),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let starts = |needle: &[&str]| -> Vec<usize> {
+            lines
+                .iter()
+                .zip(needle)
+                .map(|(l, n)| l.find(n).expect(n))
+                .collect()
+        };
+        let statuses = starts(&["ok", "interrupted", "failed"]);
+        assert!(statuses.iter().all(|&c| c == statuses[0]), "{text}");
+        let hosts = starts(&[" hosts", " hosts", " hosts"]);
+        assert!(hosts.iter().all(|&c| c == hosts[0]), "{text}");
+        assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{text}");
+    }
 }
