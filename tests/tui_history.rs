@@ -640,7 +640,6 @@ fn rerun_is_asked_in_the_shared_dialog_with_the_keymaps_keys() {
     );
     assert!(problems.is_empty(), "{problems:?}");
     let mut app = app_with(keymap, 80, 24, &path);
-    app.set_program(PathBuf::from("/bin/true"));
     app.dispatch(Action::RerunFailed); // #2 deploy: failed
     assert!(app.dialog().is_some(), "the shared dialog asks");
     let text = screen(&app, 80, 24);
@@ -746,67 +745,4 @@ fn an_aborted_run_looks_the_same_in_history_and_in_the_run_view() {
     assert!(app.history_view().replay_id().is_some());
     let in_run = look_before(&app, 160, 48, "aborted");
     assert_eq!(in_history, in_run);
-}
-
-/// Reruns started from History go through the scheduler's launcher, off
-/// the UI thread: the child runs in its own process group and logs to a
-/// file only its user can read.
-#[test]
-fn a_rerun_starts_off_the_ui_thread_in_its_own_process_group() {
-    let (dir, path) = journal();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(rerun_in_its_own_group(dir, path));
-}
-
-async fn rerun_in_its_own_group(dir: tempfile::TempDir, path: PathBuf) {
-    let script = dir.path().join("fake-jobdeck");
-    let ran = dir.path().join("fake-jobdeck.ran");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nread -r stat < /proc/$$/stat\nset -- $stat\necho \"$1 $5\" > '{}'\n",
-            ran.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
-    let mut app = app(80, 24, &path);
-    app.set_task_sender(tx);
-    app.set_program(script);
-    app.dispatch(Action::RerunFailed); // #2 deploy: failed
-    app.dispatch(Action::Confirm);
-    let said = app.status_text().unwrap_or_default().to_string();
-    assert!(!said.contains("(pid"), "started on the UI thread: {said}");
-    console::pump_until(&mut app, &mut rx, "the rerun to start", |a| {
-        a.status_text().is_some_and(|t| t.contains("(pid"))
-    })
-    .await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !ran.exists() {
-        assert!(std::time::Instant::now() < deadline, "the child never ran");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let mut written = String::new();
-    while !written.ends_with('\n') {
-        written = std::fs::read_to_string(&ran).unwrap();
-    }
-    let ids: Vec<&str> = written.split_whitespace().collect();
-    assert_eq!(ids[0], ids[1], "pid and process group: {written}");
-    let logs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("tui-logs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(logs.len(), 1, "{logs:?}");
-    let name = logs[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("rerun-2-"), "{name}");
-    let mode = std::fs::metadata(&logs[0]).unwrap().permissions();
-    assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
-        0o600,
-        "{name}"
-    );
 }

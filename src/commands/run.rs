@@ -5,14 +5,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{AgainArgs, RunArgs, RunPlanArgs, SafetyArgs};
 use crate::compare::{HostTerms, NormalizeOptions};
-use crate::duration::format_duration;
-use crate::engine::events::{InstanceId, InstanceStatus};
+use crate::engine::events::InstanceId;
 use crate::engine::{self, Control, ControlHandle, EventSink, HostStart, Plan};
 use crate::exit;
 use crate::flow::{Flow, load_flow, params};
@@ -21,8 +19,8 @@ use crate::inventory::{Inventory, default_sources};
 use crate::journal::{self, JournalWriter, Trigger, WriterOptions};
 use crate::notify::Notifier;
 use crate::plan::{
-    self, AgainOptions, ConnectOptions, OperatorQuestion, PreparedPlan, RerunHosts, Rollout,
-    RolloutOptions, RunKind, RunSpec,
+    self, AgainOptions, AgainRequest, ConnectOptions, Rerun, RerunHosts, Resumed, Rollout,
+    RolloutOptions, RunSpec,
 };
 use crate::report::gather::GatherOptions;
 use crate::report::{ReportOptions, Reporter};
@@ -185,18 +183,7 @@ pub fn start_and_run(
     parent: Option<InstanceId>,
     output: Output,
 ) -> Result<u8> {
-    if !spec.yes {
-        match plan::operator_questions(&spec.flow, spec.rollout.mode).first() {
-            Some(OperatorQuestion::ConfirmBatches) => bail!(
-                "--mode confirm needs an operator: run it in the console, or pass --yes to confirm every batch"
-            ),
-            Some(OperatorQuestion::ApprovalSteps) => bail!(
-                "flow '{}' has approval steps: run it in the console, or pass --yes to approve them",
-                spec.flow.name
-            ),
-            None => {}
-        }
-    }
+    plan::require_answers(&spec)?;
     let path = journal_path(journal)?;
     let prepared = plan::prepare_instance(inv, &path, &spec, trigger, parent)?;
     print_warnings(&prepared.warnings);
@@ -474,35 +461,26 @@ pub fn rerun(
 ) -> Result<u8> {
     let path = journal_path(journal)?;
     let given = parse_param_args(params)?;
-    let (inv, past) = {
+    let inv = {
         let journal = journal::Journal::open(&path)?;
-        let inv = super::inventory::warned(plan::past_inventory(inventory, &journal, id)?);
-        let past = plan::past_run(
-            &inv,
-            &journal,
-            id,
-            &given,
-            yes,
-            SafetyOptions::from_args(safety)?,
-            &again_options(again),
-        )?;
-        (inv, past)
+        super::inventory::warned(plan::past_inventory(inventory, &journal, id)?)
     };
-    let limit = past.limit.as_ref().map(|l| l.pattern.clone());
-    let Some(spec) = plan::rerun_spec(&inv, past, id, which) else {
-        let what = match (which.failed, which.skipped) {
-            (true, true) => "failed or skipped",
-            (false, true) => "skipped",
-            _ => "failed",
-        };
-        let matching = limit
-            .map(|pattern| format!(" matching --limit '{pattern}'"))
-            .unwrap_or_default();
-        return super::stdout::write(format!(
-            "run {id} has no {what} hosts{matching}; nothing to rerun\n"
-        ));
+    let request = AgainRequest {
+        id,
+        params: &given,
+        yes,
+        safety: SafetyOptions::from_args(safety)?,
+        again: &again_options(again),
+        operator: false,
+        keep_warm: 0,
     };
-    start_and_run(&inv, Some(path), spec, Trigger::Rerun(id), Some(id), output)
+    match plan::again::rerun(&inv, &path, request, which)? {
+        Rerun::Nothing(why) => super::stdout::write(format!("{why}\n")),
+        Rerun::Ready(prepared) => {
+            print_warnings(&prepared.warnings);
+            execute(&path, prepared.plan, prepared.notify, output)
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -518,57 +496,23 @@ pub fn resume(
 ) -> Result<u8> {
     let path = journal_path(journal)?;
     let given = parse_param_args(params)?;
-    let mut journal = journal::open_recovered(&path)?;
-    let inv = super::inventory::warned(plan::past_inventory(inventory, &journal, id)?);
-    let past = plan::past_run(
-        &inv,
-        &journal,
+    let inv = {
+        let journal = journal::open_recovered(&path)?;
+        super::inventory::warned(plan::past_inventory(inventory, &journal, id)?)
+    };
+    let request = AgainRequest {
         id,
-        &given,
+        params: &given,
         yes,
-        SafetyOptions::from_args(safety)?,
-        &again_options(again),
-    )?;
-    if past.record.status != InstanceStatus::Interrupted {
-        bail!(
-            "run {id} is {}; only interrupted runs can be resumed (rerun --failed starts a new run)",
-            past.record.status
-        );
+        safety: SafetyOptions::from_args(safety)?,
+        again: &again_options(again),
+        operator: false,
+        keep_warm: 0,
+    };
+    let Resumed { prepared, waiting } = plan::again::resume(&inv, &path, request)?;
+    print_warnings(&prepared.warnings);
+    if let Some(waiting) = waiting {
+        eprintln!("jobdeck: {waiting}");
     }
-    if let Some(limit) = &past.limit
-        && plan::resumed_hosts(&past, &journal.resume_point(id)?).is_empty()
-    {
-        // Checked before the run is claimed: a typo leaves it as it was.
-        bail!(
-            "--limit '{}' matches none of run {id}'s hosts not yet done; nothing was resumed",
-            limit.pattern
-        );
-    }
-    let base = std::env::current_dir()?;
-    let mut prepared = plan::build_plan(&inv, &past.spec, id, &base)?;
-    // Refused by the guard: the run stays interrupted, unclaimed.
-    plan::add_gates(&inv, &past.spec, &mut prepared, &path, RunKind::Resume)?;
-    plan::check_open_files(&prepared.plan, past.spec.resolve.keep_warm)?;
-    let point = journal.claim_for_resume(id)?;
-    drop(journal);
-    let PreparedPlan {
-        mut plan,
-        warnings,
-        notify,
-    } = prepared;
-    plan::resume_plan(&mut plan, &past, &point);
-    print_warnings(&warnings);
-    if plan
-        .start
-        .wait_until
-        .is_some_and(|until| until > crate::engine::events::now_millis())
-    {
-        let left = plan.start.wait_until.unwrap_or(0) - crate::engine::events::now_millis();
-        eprintln!(
-            "jobdeck: run {id} resumes its interval: batch {} starts in {}",
-            point.next_batch + 1,
-            format_duration(Duration::from_millis(left.max(0) as u64))
-        );
-    }
-    execute(&path, plan, notify, output)
+    execute(&path, prepared.plan, prepared.notify, output)
 }

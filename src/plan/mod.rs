@@ -14,9 +14,12 @@
 //! - `record`: a planned run recorded in the journal as a new instance.
 //! - `past`: a recorded run turned back into a spec (rerun) or a plan that
 //!   continues it (resume).
+//! - `again`: a rerun recorded or a resume claimed, ready to run, for the
+//!   command line and the console alike.
 //! - `schedule`: what a schedule may hold, checked once for
 //!   `jobdeck schedule add` and the console's schedule form.
 
+pub mod again;
 pub mod build;
 pub mod gates;
 pub mod open_files;
@@ -26,6 +29,7 @@ pub mod record;
 pub mod schedule;
 pub mod spec;
 
+pub use again::{AgainRequest, Rerun, Resumed, require_answers};
 pub use build::{PreparedPlan, build_plan, set_instance};
 pub use gates::{RunKind, add_gates};
 pub use open_files::check_open_files;

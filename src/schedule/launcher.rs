@@ -1,6 +1,5 @@
-//! Starting a run as a child process: the scheduler's fires and resumes,
-//! and the reruns and resumes an operator starts from the console. The
-//! child is this jobdeck binary with a command line; it runs in its own
+//! Starting a run as a child process: the scheduler's fires and resumes.
+//! The child is this jobdeck binary with a command line; it runs in its own
 //! process group (a Ctrl-C meant for the parent does not reach it) with
 //! stdin closed and its output appended to a log only its user can read.
 
@@ -22,31 +21,16 @@ pub enum LaunchKind {
     Fire { schedule: i64, due: DateTime<Utc> },
     /// `jobdeck resume` of a rollout interrupted while waiting.
     Resume { instance: InstanceId },
-    /// An operator's `jobdeck rerun ID --failed`, from the console.
-    Rerun { instance: InstanceId },
-    /// An operator's `jobdeck resume ID`, from the console.
-    ResumeByOperator { instance: InstanceId },
 }
 
 impl LaunchKind {
-    /// Who starts it.
-    fn starter(&self) -> &'static str {
-        match self {
-            LaunchKind::Fire { .. } | LaunchKind::Resume { .. } => "scheduler",
-            LaunchKind::Rerun { .. } | LaunchKind::ResumeByOperator { .. } => "console",
-        }
-    }
-
     /// What it is, for logs: `resume of run 7`.
     pub fn describe(&self) -> String {
         match self {
             LaunchKind::Fire { schedule, due } => {
                 format!("schedule {schedule}, fire time {}", due.to_rfc3339())
             }
-            LaunchKind::Resume { instance } | LaunchKind::ResumeByOperator { instance } => {
-                format!("resume of run {instance}")
-            }
-            LaunchKind::Rerun { instance } => format!("rerun of run {instance}"),
+            LaunchKind::Resume { instance } => format!("resume of run {instance}"),
         }
     }
 }
@@ -92,8 +76,7 @@ impl Launcher for ProcessLauncher {
         let when = Utc::now().to_rfc3339();
         writeln!(
             log,
-            "# jobdeck {}, {when}: {}",
-            request.kind.starter(),
+            "# jobdeck scheduler, {when}: {}",
             request.kind.describe()
         )?;
         writeln!(

@@ -1,6 +1,5 @@
 //! Logs of the runs jobdeck starts as child processes: schedule fires and
-//! resumes (`schedule-logs/`), reruns and resumes started from the console
-//! (`tui-logs/`). They are kept `KEEP_DAYS` days, and never fewer than the
+//! resumes (`schedule-logs/`). They are kept `KEEP_DAYS` days, and never fewer than the
 //! last `KEEP_LAST` of each schedule (or run), so a monthly schedule keeps
 //! its history. The journal holds every run's output; the logs only say how
 //! a child started.

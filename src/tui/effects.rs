@@ -6,7 +6,9 @@
 //! Every view reports status, asks questions and starts work this one way.
 
 use super::action::Action;
+use super::tasks::run_session::AgainKind;
 use super::widgets::dialog::Dialog;
+use crate::engine::events::InstanceId;
 
 /// How a status line reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,16 +22,15 @@ pub enum StatusLevel {
 /// a message.
 pub type Work<M> = Box<dyn FnOnce() -> M + Send>;
 
-/// A job that reports more than once (a child process: started, then
-/// ended): it gets a way to send messages and may block until done.
-pub type Stream<M> = Box<dyn FnOnce(&dyn Fn(M)) + Send>;
-
 /// What only the App can do for a view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppRequest {
     /// Read the flow and atom catalog again (a flow was saved or the
     /// operator asked): every view that offers flows gets the new one.
     ReloadCatalog,
+    /// Run a past run again (History's rerun or resume, once confirmed):
+    /// a console run like any other, in the Run view's list.
+    RunAgain { kind: AgainKind, id: InstanceId },
 }
 
 pub enum Effect<M> {
@@ -39,7 +40,6 @@ pub enum Effect<M> {
     /// An action to apply next, as if the operator had given it.
     Then(Action),
     Work(Work<M>),
-    Stream(Stream<M>),
     App(AppRequest),
 }
 
@@ -50,7 +50,6 @@ impl<M> std::fmt::Debug for Effect<M> {
             Effect::Dialog(d) => write!(f, "Dialog({:?})", d.kind),
             Effect::Then(action) => write!(f, "Then({action:?})"),
             Effect::Work(_) => f.write_str("Work(..)"),
-            Effect::Stream(_) => f.write_str("Stream(..)"),
             Effect::App(request) => write!(f, "App({request:?})"),
         }
     }
@@ -102,11 +101,6 @@ impl<M: 'static> Effects<M> {
         self.list.push(Effect::Work(Box::new(work)));
     }
 
-    /// Runs `job` off the UI thread; every message it sends comes back.
-    pub fn stream(&mut self, job: impl FnOnce(&dyn Fn(M)) + Send + 'static) {
-        self.list.push(Effect::Stream(Box::new(job)));
-    }
-
     pub fn ask_app(&mut self, request: AppRequest) {
         self.list.push(Effect::App(request));
     }
@@ -138,11 +132,6 @@ impl<M: 'static> Effects<M> {
                     Effect::Dialog(dialog) => Effect::Dialog(dialog),
                     Effect::Then(action) => Effect::Then(action),
                     Effect::Work(work) => Effect::Work(Box::new(move || wrap(work())) as Work<N>),
-                    Effect::Stream(job) => {
-                        Effect::Stream(
-                            Box::new(move |send: &dyn Fn(N)| job(&|m| send(wrap(m)))) as Stream<N>
-                        )
-                    }
                     Effect::App(request) => Effect::App(request),
                 })
                 .collect(),

@@ -13,7 +13,7 @@
 //! - `action`, `key`, `keymap`: what input means, per context, from TOML.
 //! - `effects`: what a view asks of the App; `message`: what work reports.
 //! - `tasks`: the work itself, off the UI task (journal reads, checks and
-//!   saves, child runs, a run's engine and journal, key passphrases).
+//!   saves, a run's engine and journal, key passphrases).
 //! - `run_store`: a run as the console sees it, built from engine events.
 //! - `theme`, `config`, `layout`, `terminal`: colours and glyphs, the
 //!   config directory, where things go on the screen, full-screen mode.

@@ -38,7 +38,7 @@ use super::layout::Screen;
 use super::message::AppMessage;
 use super::run_store::SharedRunStore;
 use super::tasks::Tasks;
-use super::tasks::children::ChildKind;
+use super::tasks::run_session::AgainKind;
 use super::theme::Theme;
 use super::views::flows::FlowsView;
 use super::views::history::{EndedRun, HistoryView};
@@ -258,11 +258,6 @@ impl App {
         self.run.set_output_dir(dir);
     }
 
-    /// The binary reruns and resumes start (tests point it elsewhere).
-    pub fn set_program(&mut self, program: PathBuf) {
-        self.history.set_program(program);
-    }
-
     /// Shows this time in the status line instead of the clock.
     pub fn set_fixed_clock(&mut self, at: &str) {
         self.fixed_clock = Some(at.to_string());
@@ -287,7 +282,6 @@ impl App {
             .take()
             .filter(|s| s.level != StatusLevel::Info)
             .map(|s| s.text);
-        self.history.set_inventory_sources(&inv.sources);
         self.schedules.set_inventory(inv.clone(), base.clone());
         self.catalog_places = Some((inv.sources.clone(), base.clone()));
         self.inventory.set_inventory(inv, base);
@@ -520,12 +514,8 @@ impl App {
                         self.on_message(message);
                     }
                 }
-                Effect::Stream(job) => {
-                    for message in self.tasks.stream(job) {
-                        self.on_message(message);
-                    }
-                }
                 Effect::App(AppRequest::ReloadCatalog) => self.reload_catalog(),
+                Effect::App(AppRequest::RunAgain { kind, id }) => self.start_again(kind, id),
             }
         }
     }
@@ -623,8 +613,8 @@ impl App {
     }
 
     /// A rerun or resume asked of History for a run another view shows:
-    /// History asks the question, starts the child run and lists it.
-    fn ask_history(&mut self, kind: ChildKind, run: EndedRun) {
+    /// History asks the question (and its refusals), the App starts it.
+    fn ask_history(&mut self, kind: AgainKind, run: EndedRun) {
         let mut fx = Effects::new();
         self.history.ask_about(kind, run, &mut fx);
         self.carry_out(fx, AppMessage::History, Some(ViewId::History));

@@ -1,6 +1,7 @@
 //! The runs this console starts: asking to start one (the planner's plan,
 //! summed up in the dialog), starting it off the UI task (it joins the
-//! run list, others live or not), the shown run's controls (pause,
+//! run list, others live or not) — a new one, or a rerun or resume
+//! History asked for — the shown run's controls (pause,
 //! confirm, abort, retry, skip) and questions (a batch to confirm, a step
 //! to approve, a key's passphrase), quitting with runs active (abort all,
 //! detach all, stay), and each run's end.
@@ -9,16 +10,15 @@ use std::sync::Arc;
 
 use super::App;
 use crate::engine::Control;
-use crate::engine::events::{HostStatus, WaitReason};
+use crate::engine::events::{HostStatus, InstanceId, WaitReason};
 use crate::plan::RunSpec;
 use crate::tui::action::{Action, ViewId};
 use crate::tui::effects::{Effects, StatusLevel};
 use crate::tui::message::AppMessage;
 use crate::tui::run_store::RunStore;
-use crate::tui::tasks::children::ChildKind;
 use crate::tui::tasks::passphrase::ConsolePrompt;
 use crate::tui::tasks::preflight::{self, Checked};
-use crate::tui::tasks::run_session::{self, Reports, RunHandle, RunReport};
+use crate::tui::tasks::run_session::{self, AgainKind, Launch, Reports, RunHandle, RunReport};
 use crate::tui::views::history::EndedRun;
 use crate::tui::widgets::command_box::CommandBox;
 use crate::tui::widgets::dialog::{Dialog, DialogKind, StartFrom};
@@ -152,11 +152,16 @@ impl App {
         match report {
             RunReport::Started(handle) => {
                 let id = handle.instance;
+                let note = handle
+                    .note
+                    .as_ref()
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default();
                 match handle.warnings.as_slice() {
-                    [] => self.set_status(StatusLevel::Info, format!("run {id} started")),
+                    [] => self.set_status(StatusLevel::Info, format!("run {id} started{note}")),
                     warnings => self.set_status(
                         StatusLevel::Warning,
-                        format!("run {id} started; warning: {}", warnings.join("; ")),
+                        format!("run {id} started{note}; warning: {}", warnings.join("; ")),
                     ),
                 }
                 self.runs.started(handle);
@@ -173,6 +178,15 @@ impl App {
                     failed.reason = Some(error);
                     failed.end_stream("the run did not start");
                 }
+                if self.quit_after_run && !self.runs.any_live() {
+                    self.quit = true;
+                }
+            }
+            RunReport::NothingRan { store, reason } => {
+                if let Some(back) = self.runs.remove(&store) {
+                    self.after_removal(back);
+                }
+                self.set_status(StatusLevel::Warning, reason);
                 if self.quit_after_run && !self.runs.any_live() {
                     self.quit = true;
                 }
@@ -329,28 +343,45 @@ impl App {
     }
 
     /// Starts the confirmed run on the runtime and shows the Run view.
-    fn start_run(&mut self, mut spec: RunSpec, checked: Option<Checked>) {
-        // Finished hosts' connections stay open for the next run: the
-        // open-file check counts them.
-        spec.resolve.keep_warm = self.warm.as_ref().map_or(0, |w| w.cap());
+    fn start_run(&mut self, spec: RunSpec, checked: Option<Checked>) {
+        let name = spec.flow.name.clone();
+        if self.launch(Launch::Fresh(Box::new(spec)), name.clone(), checked) {
+            self.set_status(StatusLevel::Info, format!("starting {name}…"));
+        }
+    }
+
+    /// Starts a rerun or resume History asked for (its question answered)
+    /// as a console run: it joins the list and the Run view shows it.
+    pub(super) fn start_again(&mut self, kind: AgainKind, id: InstanceId) {
+        if self.launch(Launch::Again(kind, id), String::new(), None) {
+            self.set_status(
+                StatusLevel::Info,
+                format!("starting {} of #{id}…", kind.word()),
+            );
+        }
+    }
+
+    /// Prepares and starts `what` on the runtime, its store added to the
+    /// run list and shown; `flow` names it until its first event does.
+    /// False when it could not be started (the status line says why).
+    fn launch(&mut self, what: Launch, flow: String, checked: Option<Checked>) -> bool {
         let Some(inv) = self.inventory.inventory() else {
             self.set_status(StatusLevel::Error, "the inventory is not loaded yet");
-            return;
+            return false;
         };
         let Some(sender) = self.tasks.sender() else {
             self.set_status(StatusLevel::Error, "runs need the console's runtime");
-            return;
+            return false;
         };
         let mut store = RunStore::default().with_budget(self.output_budget);
-        store.flow = spec.flow.name.clone();
+        store.flow = flow;
         let store = store.shared();
-        let name = spec.flow.name.clone();
         // Passphrases are asked in the console's dialog, never on the terminal.
         let prompt = Arc::new(ConsolePrompt::new(sender.clone(), AppMessage::Passphrase));
         let launch = run_session::launch(
             inv,
             self.journal.clone(),
-            spec,
+            what,
             store.clone(),
             Reports {
                 sender,
@@ -364,11 +395,13 @@ impl App {
         );
         if !self.tasks.spawn(launch) {
             self.set_status(StatusLevel::Error, "runs need the console's runtime");
-            return;
+            return false;
         }
-        self.add_run(store, true);
+        let from = self.view;
+        self.add_run(store.clone(), true);
+        self.runs.set_origin(&store, from);
         self.show(ViewId::Run);
-        self.set_status(StatusLevel::Info, format!("starting {name}…"));
+        true
     }
 
     /// The answer to a question the App asked about its run.
@@ -566,7 +599,7 @@ impl App {
         if run.id <= 0 {
             return self.set_status(StatusLevel::Warning, "this run was never recorded");
         }
-        self.ask_history(ChildKind::Rerun, run);
+        self.ask_history(AgainKind::Rerun, run);
     }
 
     /// Quit, unless runs are active: then ask once about all of them

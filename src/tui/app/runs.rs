@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::guard::GuardAnswer;
 use crate::engine::events::InstanceId;
+use crate::tui::action::ViewId;
 use crate::tui::run_store::{RunStore, SharedRunStore};
 use crate::tui::tasks::run_session::RunHandle;
 use crate::tui::views::run::waits_for_operator;
@@ -28,6 +29,17 @@ pub struct ConsoleRun {
     parked: Option<Parked>,
     /// The status line said this run (not shown) waits for an answer.
     told_waiting: bool,
+    /// The view it was started from, to go back to if it never runs.
+    origin: Option<ViewId>,
+}
+
+/// What taking a run that never ran out of the list leaves.
+pub struct Removed {
+    pub origin: Option<ViewId>,
+    /// It was the shown one: another (or none) is shown now, with this
+    /// question state.
+    pub was_shown: bool,
+    pub parked: Parked,
 }
 
 /// What was asked and answered for a run, and the host its cursor stood
@@ -91,6 +103,7 @@ impl RunList {
             starting,
             parked: None,
             told_waiting: false,
+            origin: None,
         });
         self.shown = self.runs.len() - 1;
         let ended = |r: &ConsoleRun| r.handle.is_none() && !r.starting;
@@ -137,6 +150,36 @@ impl RunList {
         if let Some(run) = self.by_store(store) {
             run.starting = false;
         }
+    }
+
+    /// Notes the view the run was started from.
+    pub fn set_origin(&mut self, store: &SharedRunStore, view: ViewId) {
+        if let Some(run) = self.by_store(store) {
+            run.origin = Some(view);
+        }
+    }
+
+    /// Takes out the run whose store this is (it never ran). When it was
+    /// shown, the run before it is shown instead.
+    pub fn remove(&mut self, store: &SharedRunStore) -> Option<Removed> {
+        let i = self
+            .runs
+            .iter()
+            .position(|r| Arc::ptr_eq(&r.store, store))?;
+        let run = self.runs.remove(i);
+        let was_shown = i == self.shown;
+        if i < self.shown || (was_shown && self.shown > 0) {
+            self.shown -= 1;
+        }
+        let parked = match self.runs.get_mut(self.shown) {
+            Some(now) if was_shown => now.parked.take().unwrap_or_default(),
+            _ => Parked::default(),
+        };
+        Some(Removed {
+            origin: run.origin,
+            was_shown,
+            parked,
+        })
     }
 
     fn by_store(&mut self, store: &SharedRunStore) -> Option<&mut ConsoleRun> {
@@ -261,6 +304,29 @@ impl super::App {
         )
     }
 
+    /// A run that never ran has left the list: the run shown now (if
+    /// any) gets back its questions and place, and the view it was asked
+    /// from is shown again.
+    pub(super) fn after_removal(&mut self, removed: Removed) {
+        if removed.was_shown {
+            self.asked = removed.parked.asked;
+            self.guard = removed.parked.guard;
+            match self.runs.shown().map(|r| r.store.clone()) {
+                Some(store) => self.run.set_store(store),
+                None => self.run.clear_store(),
+            }
+            if let Some(host) = &removed.parked.cursor_host {
+                self.run.select_host(host);
+            }
+            if self.view == ViewId::Run
+                && let Some(origin) = removed.origin
+            {
+                self.show(origin);
+            }
+        }
+        self.run_list_to_view();
+    }
+
     /// The Run view's run list (its strip) follows the App's.
     pub(super) fn run_list_to_view(&mut self) {
         self.run
@@ -303,6 +369,30 @@ mod tests {
             &kept[list.shown_index()],
             ended.last().unwrap()
         ));
+    }
+
+    #[test]
+    fn a_run_that_never_ran_leaves_and_the_one_before_is_shown_again() {
+        let mut list = RunList::default();
+        let (first, again) = (store(), store());
+        list.add(first.clone(), Parked::default(), false);
+        let first_state = Parked {
+            cursor_host: Some("web-02".into()),
+            ..Parked::default()
+        };
+        list.add(again.clone(), first_state, true);
+        list.set_origin(&again, ViewId::History);
+        let removed = list.remove(&again).expect("listed");
+        assert!(removed.was_shown);
+        assert_eq!(removed.origin, Some(ViewId::History));
+        assert_eq!(removed.parked.cursor_host.as_deref(), Some("web-02"));
+        assert_eq!((list.count(), list.shown_index()), (1, 0));
+        assert!(Arc::ptr_eq(&list.stores()[0], &first));
+        // The last one out leaves nothing shown.
+        let removed = list.remove(&first).expect("listed");
+        assert!(removed.was_shown && removed.origin.is_none());
+        assert_eq!(list.count(), 0);
+        assert!(list.remove(&first).is_none());
     }
 
     #[test]

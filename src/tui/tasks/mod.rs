@@ -7,9 +7,8 @@
 //! through it, and its own (inventory loads, pattern evaluation, runs).
 //!
 //! The other modules here are the work itself: reading the journal,
-//! checking and saving files, starting child runs, running a flow.
+//! checking and saving files, running a flow (new, rerun or resumed).
 
-pub mod children;
 pub mod files;
 pub mod gather;
 pub mod history;
@@ -71,27 +70,6 @@ impl<M: Send + 'static> Tasks<M> {
         }
     }
 
-    /// Runs `job` off the UI task, sending every message it reports;
-    /// returns them instead when it had to run inline (it then blocks).
-    pub fn stream(&self, job: impl FnOnce(&dyn Fn(M)) + Send + 'static) -> Vec<M> {
-        match (&self.sender, tokio::runtime::Handle::try_current()) {
-            (Some(sender), Ok(runtime)) => {
-                let sender = sender.clone();
-                runtime.spawn_blocking(move || {
-                    job(&|message| {
-                        let _ = sender.blocking_send(message);
-                    })
-                });
-                Vec::new()
-            }
-            _ => {
-                let sent = std::sync::Mutex::new(Vec::new());
-                job(&|message| sent.lock().unwrap_or_else(|e| e.into_inner()).push(message));
-                sent.into_inner().unwrap_or_else(|e| e.into_inner())
-            }
-        }
-    }
-
     /// Starts a task on the runtime (a run: engine, journal, store); false
     /// without one.
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> bool {
@@ -118,13 +96,6 @@ mod tests {
     fn without_a_runtime_work_runs_inline() {
         let tasks: Tasks<u8> = Tasks::default();
         assert_eq!(tasks.run(|| 7), Some(7));
-        assert_eq!(
-            tasks.stream(|send| {
-                send(1);
-                send(2)
-            }),
-            [1, 2]
-        );
         assert!(!tasks.spawn(async {}));
     }
 

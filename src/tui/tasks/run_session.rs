@@ -2,7 +2,9 @@
 //! headless run, with the console's store as one more consumer.
 //!
 //! Nothing here runs on the UI task. `launch` prepares the instance (SQLite,
-//! ssh_config) on a blocking thread, starts the journal writer, the engine
+//! ssh_config) on a blocking thread — a new run, a rerun of a past run's
+//! failed hosts or a resume of an interrupted one, as `crate::plan` prepares
+//! them for the command line — starts the journal writer, the engine
 //! and the two event consumers on the runtime, hands the UI a `RunHandle`,
 //! and reports when everything — the journal and the notifications
 //! included — is done.
@@ -20,8 +22,11 @@ use crate::engine::{self, Control, ControlHandle, EventSink};
 use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
 use crate::notify::{Notifier, NotifyContext, Sent};
-use crate::plan::{RunSpec, prepare_instance};
+use crate::plan::{
+    AgainOptions, AgainRequest, PreparedPlan, Rerun, RerunHosts, RunSpec, prepare_instance,
+};
 use crate::preflight::WarmPool;
+use crate::safety::SafetyOptions;
 use crate::transport::{PassphrasePrompt, Transport, TransportOptions};
 use crate::tui::run_store::{RunStore, SharedRunStore, StoreCell};
 use crate::tui::tasks::preflight::Checked;
@@ -43,6 +48,8 @@ pub struct RunHandle {
     /// What building the plan warned about (ssh_config, host keys), for
     /// the status line: the console must not print them over its screen.
     pub warnings: Vec<String>,
+    /// What else the status line says at the start (a resumed run's interval).
+    pub note: Option<String>,
     controls: ControlHandle,
     engine: AbortHandle,
     /// Cancelled once the engine has stopped and the journal has everything.
@@ -81,12 +88,52 @@ pub enum RunReport {
         store: SharedRunStore,
         error: String,
     },
+    /// A rerun or resume with nothing to do, or refused before anything
+    /// was recorded or claimed: nothing ran, and the run's entry goes.
+    NothingRan {
+        store: SharedRunStore,
+        reason: String,
+    },
     Ended {
         instance: InstanceId,
         status: InstanceStatus,
         /// A journal problem or an undelivered notification worth showing.
         problem: Option<String>,
     },
+}
+
+/// What a console run prepares.
+pub enum Launch {
+    /// A new run of a spec (the Planner, the command box).
+    Fresh(Box<RunSpec>),
+    /// A past run run again (History's and the Run view's `R`, `u`).
+    Again(AgainKind, InstanceId),
+}
+
+/// Which way a past run runs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgainKind {
+    /// Its failed hosts, as a new run linked to it (`jobdeck rerun ID --failed`).
+    Rerun,
+    /// An interrupted run continued under its own id (`jobdeck resume ID`).
+    Resume,
+}
+
+impl AgainKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            AgainKind::Rerun => "rerun",
+            AgainKind::Resume => "resume",
+        }
+    }
+}
+
+/// Why a launch did not start a run.
+enum NotStarted {
+    /// Something failed once the run was prepared (shown as a failed run).
+    Failed(String),
+    /// Nothing was recorded or claimed (the entry leaves the list).
+    NothingRan(String),
 }
 
 /// The connections a console run starts with: the Planner's pre-flight
@@ -110,7 +157,7 @@ pub struct Reports<M> {
 pub async fn launch<M: Send + 'static>(
     inv: Arc<Inventory>,
     journal: Option<PathBuf>,
-    spec: RunSpec,
+    what: Launch,
     store: SharedRunStore,
     reports: Reports<M>,
     prompt: Arc<dyn PassphrasePrompt>,
@@ -124,25 +171,33 @@ pub async fn launch<M: Send + 'static>(
             let _ = sender.send(message).await;
         }
     };
-    let prepared = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    // Finished hosts' connections stay open for the next run: the
+    // open-file check counts them.
+    let keep_warm = warm.as_ref().map_or(0, |w| w.cap());
+    let prepared = tokio::task::spawn_blocking(move || -> Result<_, NotStarted> {
+        let failed = |e: anyhow::Error| NotStarted::Failed(format!("{e:#}"));
         let path = match journal {
             Some(p) => p,
-            None => crate::journal::default_path()?,
+            None => crate::journal::default_path().map_err(|e| failed(e.into()))?,
         };
-        let mut prepared = prepare_instance(&inv, &path, &spec, Trigger::Manual, None)?;
+        let (mut prepared, note) = prepare(&inv, &path, what, keep_warm)?;
+        // The operator answers confirmations and approvals in the console.
         prepared.plan.policy.interactive = true;
         // Word of the run goes where the CLI's would: the same targets
         // (config, flow, options) and the same notifier.
         let notify = NotifyContext::for_run(&path, &prepared.plan, prepared.notify.clone());
-        let (journal_sink, writer) = JournalWriter::spawn(&path, WriterOptions::default())?;
-        Ok((prepared, notify, journal_sink, writer))
+        let (journal_sink, writer) =
+            JournalWriter::spawn(&path, WriterOptions::default()).map_err(|e| failed(e.into()))?;
+        Ok((prepared, note, notify, journal_sink, writer))
     })
     .await;
-    let (prepared, notify, journal_sink, writer) = match prepared {
+    let (prepared, note, notify, journal_sink, writer) = match prepared {
         Ok(Ok(parts)) => parts,
-        Ok(Err(e)) => {
-            let error = format!("{e:#}");
+        Ok(Err(NotStarted::Failed(error))) => {
             return report(RunReport::Failed { store, error }).await;
+        }
+        Ok(Err(NotStarted::NothingRan(reason))) => {
+            return report(RunReport::NothingRan { store, reason }).await;
         }
         Err(e) => {
             let error = format!("preparing the run: {e}");
@@ -185,6 +240,7 @@ pub async fn launch<M: Send + 'static>(
         instance,
         store: store.clone(),
         warnings,
+        note,
         controls,
         engine: engine.abort_handle(),
         ended: ended.clone(),
@@ -223,6 +279,55 @@ pub async fn launch<M: Send + 'static>(
         problem,
     })
     .await;
+}
+
+/// The plan of `what`, recorded (a new run, a rerun) or claimed (a
+/// resume) in the journal at `path`, with what the status line adds;
+/// `keep_warm` connections stay open after it (the open-file check counts them).
+/// A rerun or resume asks as the CLI's does with no option given: the
+/// failed hosts, the recorded params and safety options, the operator here.
+fn prepare(
+    inv: &Inventory,
+    path: &std::path::Path,
+    what: Launch,
+    keep_warm: usize,
+) -> Result<(PreparedPlan, Option<String>), NotStarted> {
+    let (kind, id) = match what {
+        Launch::Fresh(mut spec) => {
+            spec.resolve.keep_warm = keep_warm;
+            return prepare_instance(inv, path, &spec, Trigger::Manual, None)
+                .map(|prepared| (prepared, None))
+                .map_err(|e| NotStarted::Failed(format!("{e:#}")));
+        }
+        Launch::Again(kind, id) => (kind, id),
+    };
+    let again = AgainOptions::default();
+    let request = AgainRequest {
+        id,
+        params: &[],
+        yes: false,
+        safety: SafetyOptions::default(),
+        again: &again,
+        operator: true,
+        keep_warm,
+    };
+    let nothing = |e: anyhow::Error| NotStarted::NothingRan(format!("{e:#}"));
+    match kind {
+        AgainKind::Rerun => {
+            let which = RerunHosts {
+                failed: true,
+                skipped: false,
+            };
+            match crate::plan::again::rerun(inv, path, request, which).map_err(nothing)? {
+                Rerun::Ready(prepared) => Ok((*prepared, None)),
+                Rerun::Nothing(why) => Err(NotStarted::NothingRan(why)),
+            }
+        }
+        AgainKind::Resume => {
+            let resumed = crate::plan::again::resume(inv, path, request).map_err(nothing)?;
+            Ok((resumed.prepared, resumed.waiting))
+        }
+    }
 }
 
 /// Hands the Planner's pre-flight to the run: its results (no second

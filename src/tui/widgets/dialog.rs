@@ -316,7 +316,7 @@ impl Dialog {
 
     /// Before a rerun started from History.
     pub fn rerun(id: i64, flow: &str) -> Dialog {
-        Dialog::child_run(
+        Dialog::again_run(
             DialogKind::Rerun { id },
             "rerun",
             format!("Rerun the failed hosts of #{id} ({flow}) as a new run?"),
@@ -325,20 +325,20 @@ impl Dialog {
 
     /// Before a resume started from History.
     pub fn resume(id: i64, flow: &str) -> Dialog {
-        Dialog::child_run(
+        Dialog::again_run(
             DialogKind::Resume { id },
             "resume",
             format!("Resume interrupted run #{id} ({flow})?"),
         )
     }
 
-    fn child_run(kind: DialogKind, title: &str, question: String) -> Dialog {
+    fn again_run(kind: DialogKind, title: &str, question: String) -> Dialog {
         Dialog {
             kind,
             title: title.into(),
             lines: vec![
                 question,
-                "Runs `jobdeck` as a child process; its log goes next to the journal.".into(),
+                "It joins the Run view's runs: watched, paused and answered there.".into(),
             ],
             choices: vec![
                 choice(Action::Confirm, "start"),

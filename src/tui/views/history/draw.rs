@@ -1,6 +1,6 @@
 //! Drawing the History list: the filter bar, the runs with their status,
-//! hosts, creation time and duration, a note when there is nothing to show,
-//! and the child runs started from here.
+//! hosts, creation time and duration, and a note when there is nothing to
+//! show.
 
 use std::path::Path;
 
@@ -10,7 +10,6 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::children::ChildJob;
 use super::{HistoryView, Mode};
 use crate::engine::events::now_millis;
 use crate::tui::layout;
@@ -87,7 +86,6 @@ impl HistoryView {
                     3.min(body.height.saturating_sub(1)),
                 ),
             );
-            self.draw_jobs(frame, body, theme);
             return;
         }
         let wide = width >= 100;
@@ -106,8 +104,7 @@ impl HistoryView {
             Paragraph::new(Span::styled(clip(&header, width), theme.muted())),
             row(body, 0),
         );
-        let jobs_rows = self.jobs.len().min(2) as u16;
-        let height = (body.height as usize).saturating_sub(1 + jobs_rows as usize);
+        let height = (body.height as usize).saturating_sub(1);
         let scroll = keep_in_view(
             self.list.cursor(),
             self.list.offset(),
@@ -158,44 +155,6 @@ impl HistoryView {
             }
             let y = (i - scroll) as u16 + 1;
             frame.render_widget(Paragraph::new(line), row(body, y));
-        }
-        self.draw_jobs(frame, body, theme);
-    }
-
-    /// The last child runs, at the bottom of `area`.
-    fn draw_jobs(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let shown: Vec<&ChildJob> = self.jobs.iter().rev().take(2).collect();
-        for (i, job) in shown.iter().rev().enumerate() {
-            let y = area.height.saturating_sub(shown.len() as u16) + i as u16;
-            if y >= area.height {
-                continue;
-            }
-            let (glyph, color, state) = match (&job.running, &job.outcome) {
-                (_, Some(outcome)) => (&theme.glyphs.info, theme.colors.info, outcome.clone()),
-                (Some(pid), None) => (
-                    &theme.glyphs.running,
-                    theme.colors.running,
-                    format!("running (pid {pid})"),
-                ),
-                (None, None) => (
-                    &theme.glyphs.running,
-                    theme.colors.running,
-                    "starting".into(),
-                ),
-            };
-            let log = job
-                .log
-                .as_ref()
-                .map(|l| format!(" · log {}", l.display()))
-                .unwrap_or_default();
-            let text = format!(" {glyph} {}: {state}{log}", job.label);
-            frame.render_widget(
-                Paragraph::new(Span::styled(
-                    clip(&text, area.width as usize),
-                    theme.fg(color),
-                )),
-                row(area, y),
-            );
         }
     }
 }

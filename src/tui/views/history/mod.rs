@@ -6,18 +6,17 @@
 //! - `runs`: the list, its filters and cursor.
 //! - `replay`: a run opened in the Run view's replay mode.
 //! - `playback`: the replay's playhead.
-//! - `children`: reruns and resumes started from here.
+//! - `again`: reruns and resumes asked for here (the App starts them).
 //! - `search`: the search box over the whole journal (`ctrl-f`).
 //! - `draw`, `draw_search`: drawing the list, the search box's matches.
 //!
 //! Every journal read runs off the UI task and comes back as a `Message`;
 //! a missing journal is never created. The list refreshes every `REFRESH`
-//! while the view is shown (and while a child run it started goes on); an
-//! open run that is not finished is re-read as well. The timeline keeps
+//! while the view is shown; an open run that is not finished is re-read as well. The timeline keeps
 //! the run's own gaps up to `journal::MAX_REPLAY_GAP_MS`, as
 //! `jobdeck show --replay` does.
 
-mod children;
+mod again;
 mod draw;
 mod draw_search;
 mod playback;
@@ -40,15 +39,14 @@ use crate::tui::effects::Effects;
 use crate::tui::key_names::KeyNames;
 use crate::tui::keymap::KeyContext;
 use crate::tui::run_store::SharedRunStore;
-use crate::tui::tasks::children::{ChildEvent, ChildKind};
 use crate::tui::tasks::history::{Advance, Built, Listing};
+use crate::tui::tasks::run_session::AgainKind;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::dialog::DialogKind;
 use crate::tui::widgets::load_state::LoadState;
 use crate::tui::widgets::scroll_list::ScrollList;
 use crate::tui::widgets::text_box::TextInput;
-use children::ChildJob;
-pub use children::EndedRun;
+pub use again::EndedRun;
 pub use playback::{Playback, SPEEDS};
 use replay::OpenRun;
 use runs::DateFilter;
@@ -57,7 +55,7 @@ use search::JournalSearch;
 /// How often the list (and an unfinished open run) is re-read.
 pub const REFRESH: Duration = Duration::from_secs(2);
 
-/// What the view's journal reads and child runs report.
+/// What the view's journal reads report.
 #[derive(Debug)]
 pub enum Message {
     Listed {
@@ -78,10 +76,6 @@ pub enum Message {
     },
     /// The replay's Run view's own work.
     Run(run::Message),
-    Child {
-        label: String,
-        event: ChildEvent,
-    },
     /// The search box's answer.
     Searched {
         generation: u64,
@@ -100,9 +94,6 @@ enum Mode {
 
 pub struct HistoryView {
     journal: Option<PathBuf>,
-    inventory: Vec<PathBuf>,
-    /// The binary rerun/resume start; `None` means this executable.
-    program: Option<PathBuf>,
     mode: Mode,
     /// `None` until the first read, `Some(None)` when there is no journal.
     rows: LoadState<Vec<InstanceSummary>>,
@@ -122,7 +113,6 @@ pub struct HistoryView {
     /// Bumped by every build asked for; only the latest one is shown.
     build_generation: u64,
     playback: Playback,
-    jobs: Vec<ChildJob>,
     search: JournalSearch,
     area: Rect,
     /// The keys texts name (a replay's, then the Run view's).
@@ -145,8 +135,6 @@ impl HistoryView {
     pub fn new() -> HistoryView {
         HistoryView {
             journal: None,
-            inventory: Vec::new(),
-            program: None,
             mode: Mode::List,
             rows: LoadState::Loading,
             total_runs: 0,
@@ -162,7 +150,6 @@ impl HistoryView {
             opening: None,
             build_generation: 0,
             playback: Playback::new(0),
-            jobs: Vec::new(),
             search: JournalSearch::default(),
             area: Rect::default(),
             keys: KeyNames::default().with_contexts(&[KeyContext::Replay, KeyContext::Run]),
@@ -173,15 +160,6 @@ impl HistoryView {
         self.run.set_journal(path.clone());
         self.journal = Some(path);
         self.rows = LoadState::Loading;
-    }
-
-    pub fn set_inventory_sources(&mut self, sources: &[PathBuf]) {
-        self.inventory = sources.to_vec();
-    }
-
-    /// The binary that reruns and resumes (tests point it elsewhere).
-    pub fn set_program(&mut self, program: PathBuf) {
-        self.program = Some(program);
     }
 
     /// The id of the run open in replay.
@@ -248,7 +226,7 @@ impl HistoryView {
         let due = self
             .last_refresh
             .is_none_or(|t| now.saturating_duration_since(t) >= REFRESH);
-        if (shown || self.children_busy()) && due && !self.loading {
+        if shown && due && !self.loading {
             self.refresh(fx);
             self.reread_unfinished(fx);
         }
@@ -290,7 +268,6 @@ impl Update for HistoryView {
                 self.run.on_message(message, &mut run_fx);
                 fx.absorb(run_fx, Message::Run);
             }
-            Message::Child { label, event } => self.child_event(label, event, fx),
             Message::Searched { generation, result } => self.searched(generation, result),
         }
     }
@@ -374,8 +351,8 @@ impl View for HistoryView {
                 };
                 let mut hints = self.run.hints();
                 hints.retain(|hint| match hint.actions.first() {
-                    Some(Action::RerunFailed) => !refused(ChildKind::Rerun),
-                    Some(Action::ResumeRun) => !refused(ChildKind::Resume),
+                    Some(Action::RerunFailed) => !refused(AgainKind::Rerun),
+                    Some(Action::ResumeRun) => !refused(AgainKind::Resume),
                     _ => true,
                 });
                 hints

@@ -256,9 +256,9 @@ impl HistoryView {
             Action::SeekStart => self.playback.seek_to(0, now),
             Action::SeekEnd => self.playback.seek_to(i64::MAX, now),
             Action::RerunFailed | Action::RetryFailed => {
-                self.ask(tasks::children::ChildKind::Rerun, fx)
+                self.ask(tasks::run_session::AgainKind::Rerun, fx)
             }
-            Action::ResumeRun => self.ask(tasks::children::ChildKind::Resume, fx),
+            Action::ResumeRun => self.ask(tasks::run_session::AgainKind::Resume, fx),
             Action::TogglePause | Action::Confirm | Action::AbortRun | Action::SkipHost => {
                 fx.warn(format!(
                     "a replay cannot be controlled: {} reruns its failed hosts, {} resumes it if interrupted; live runs are in Run ({})",

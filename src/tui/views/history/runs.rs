@@ -182,8 +182,8 @@ impl HistoryView {
                 self.date_filter = DateFilter::Any;
                 self.refresh(fx);
             }
-            Action::RerunFailed => self.ask(tasks::children::ChildKind::Rerun, fx),
-            Action::ResumeRun => self.ask(tasks::children::ChildKind::Resume, fx),
+            Action::RerunFailed => self.ask(tasks::run_session::AgainKind::Rerun, fx),
+            Action::ResumeRun => self.ask(tasks::run_session::AgainKind::Resume, fx),
             Action::Click { row, .. } => {
                 let first = self.area.y + 3;
                 if *row >= first {

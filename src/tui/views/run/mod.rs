@@ -254,6 +254,18 @@ impl RunView {
         self.refresh_gate_rows();
     }
 
+    /// Shows no run (the only one listed never ran).
+    pub fn clear_store(&mut self) {
+        self.store = None;
+        self.cursor = 0;
+        self.pinned.clear();
+        self.older.clear();
+        self.search.forget_read();
+        self.all.forget();
+        self.gathering.forget();
+        self.refresh_gate_rows();
+    }
+
     pub fn store(&self) -> Option<&SharedRunStore> {
         self.store.as_ref()
     }
