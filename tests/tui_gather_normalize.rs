@@ -5,13 +5,15 @@
 //! degraded) do not fold before; after the whole cycle they fold into one
 //! group shown once as a template (`{time}`, `{hex}`, `{n}`), and `d` shows
 //! a diff only for the degraded host. Snapshots at 80×24 and 160×48.
+//! The address a run dialled a host at counts as host specific from the
+//! start, as its name does.
 
 mod console;
 use console::{press, sample_app, screen};
 
 use bytes::Bytes;
 use crossterm::event::KeyCode;
-use jobdeck::compare::{NormalizeOptions, unified_diff};
+use jobdeck::compare::{HostTerms, NormalizeOptions, unified_diff};
 use jobdeck::engine::events::{Event, EventKind, HostStatus, StepOutcome, Stream};
 use jobdeck::tui::app::App;
 use jobdeck::tui::run_store::{RunStore, SharedRunStore};
@@ -246,4 +248,90 @@ async fn the_comparison_runs_off_the_ui_task_and_its_answer_comes_as_a_message()
         app.run_view().compared().summary,
         "39 of 40 alike, 1 differ"
     );
+}
+
+/// Three hosts that each print the address they listen on; the store knows
+/// those addresses when `dialled` (a run this console started), not when
+/// it is a replay's.
+fn listening(dialled: bool) -> SharedRunStore {
+    let names: Vec<String> = (1..=3).map(|i| format!("web-{i}")).collect();
+    let mut store = RunStore::new(9, 64 * 1024);
+    store.absorb(&at(
+        0,
+        EventKind::InstanceStarted {
+            flow: "ports".into(),
+            hosts: names.clone(),
+            steps: vec!["ports".into()],
+            batches: vec![(0..3).collect()],
+        },
+    ));
+    if dialled {
+        store.host_terms = names
+            .iter()
+            .enumerate()
+            .map(|(h, name)| HostTerms {
+                name: name.clone(),
+                address: Some(format!("10.0.0.{}", h + 11)),
+            })
+            .collect();
+    }
+    for h in 0..3 {
+        let text = format!("nginx listening on 10.0.0.{}:443\n", h + 11);
+        store.absorb(&at(
+            1,
+            EventKind::StepStarted {
+                host: h,
+                step: 0,
+                attempt: 1,
+            },
+        ));
+        store.absorb(&at(
+            2,
+            EventKind::Output {
+                host: h,
+                step: 0,
+                stream: Stream::Stdout,
+                data: Bytes::from(text.into_bytes()),
+            },
+        ));
+        let status = HostStatus::Ok;
+        let outcome = StepOutcome {
+            status,
+            exit_code: Some(0),
+            signal: None,
+            error: None,
+        };
+        store.absorb(&at(
+            3,
+            EventKind::StepFinished {
+                host: h,
+                step: 0,
+                attempt: 1,
+                outcome,
+            },
+        ));
+        store.absorb(&at(4, EventKind::HostFinished { host: h, status }));
+    }
+    store.shared()
+}
+
+#[test]
+fn the_address_a_run_dialled_folds_as_its_name_does() {
+    let mut app = sample_app(80, 24);
+    app.show_run_store(listening(true));
+    press(&mut app, KeyCode::Char('b'));
+    let compared = app.run_view().compared().clone();
+    assert_eq!(compared.summary, "all 3 alike");
+    assert_eq!(
+        compared.groups[0].template.as_deref(),
+        Some("── step 1/1: ports\nnginx listening on {addr}:443\n")
+    );
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("nginx listening on {addr}:443"), "{text}");
+
+    // A replay knows the names alone: the addresses stay as printed.
+    let mut replay = sample_app(80, 24);
+    replay.show_run_store(listening(false));
+    press(&mut replay, KeyCode::Char('b'));
+    assert_eq!(replay.run_view().compared().summary, "all 3 differ");
 }

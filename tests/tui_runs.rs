@@ -619,6 +619,11 @@ async fn a_command_from_the_box_runs_through_sshd_and_lands_in_the_journal() {
         assert_eq!(s.status, InstanceStatus::Ok, "{:?}", s.reason);
         assert_eq!(s.batches.len(), 2);
         assert_eq!(s.flow, "adhoc: echo from-the-box $((6*7))");
+        // The gathered view compares without the address each host was
+        // dialled at, as `--gather` does.
+        let addresses: Vec<_> = s.host_terms.iter().map(|t| t.address.clone()).collect();
+        let dialled = Some("127.0.0.1".to_string());
+        assert_eq!(addresses, [dialled.clone(), dialled]);
     }
     for host in 0..2 {
         assert!(lines_of(&store, host).contains(&"from-the-box 42".to_string()));

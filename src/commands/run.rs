@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{AgainArgs, RunArgs, RunPlanArgs, SafetyArgs};
-use crate::compare::{HostTerms, NormalizeOptions};
+use crate::compare::NormalizeOptions;
 use crate::engine::events::InstanceId;
 use crate::engine::{self, Control, ControlHandle, EventSink, HostStart, Plan};
 use crate::exit;
@@ -211,14 +211,7 @@ pub fn execute(
         .context("cannot start the async runtime")?;
     let mut options = ReportOptions::for_stdout(output.json, output.gather);
     options.gather = GatherOptions {
-        hosts: plan
-            .hosts
-            .iter()
-            .map(|h| HostTerms {
-                name: h.name.clone(),
-                address: Some(h.target.address.clone()),
-            })
-            .collect(),
+        hosts: crate::report::gather::host_terms(&plan),
         normalize: if output.normalize {
             NormalizeOptions::all()
         } else {

@@ -23,8 +23,21 @@ use super::labels::status_label;
 use super::render::{host_detail, render_output, render_output_with};
 use super::run::RunInfo;
 use crate::compare::{Comparison, HostTerms, NormalizeOptions, Normalizer, unified_diff};
+use crate::engine::Plan;
 use crate::engine::events::{HostIndex, HostStatus};
 use crate::hostlist;
+
+/// What is host specific of each of `plan`'s hosts, by host index: its
+/// inventory name and the address it is dialled at.
+pub fn host_terms(plan: &Plan) -> Vec<HostTerms> {
+    plan.hosts
+        .iter()
+        .map(|h| HostTerms {
+            name: h.name.clone(),
+            address: Some(h.target.address.clone()),
+        })
+        .collect()
+}
 
 /// How gather compares hosts.
 #[derive(Debug, Clone, Default)]

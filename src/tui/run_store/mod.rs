@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use parking_lot::MutexGuard;
 
+use crate::compare::HostTerms;
 use crate::engine::events::{
     BatchIndex, Event, EventKind, HostIndex, HostStatus, InstanceId, InstanceStatus, StepIndex,
     UnixMillis, WaitReason,
@@ -153,6 +154,10 @@ pub struct RunStore {
     pub flow: String,
     pub steps: Vec<String>,
     pub hosts: Vec<HostRecord>,
+    /// Each host's names and address, by host index, for the gathered
+    /// comparison: a run this console started knows them; a replay has
+    /// the names alone.
+    pub host_terms: Vec<HostTerms>,
     pub batches: Vec<BatchRecord>,
     /// `host_order`, computed when the hosts are announced.
     order: Vec<HostIndex>,
@@ -192,6 +197,7 @@ impl RunStore {
             flow: String::new(),
             steps: Vec::new(),
             hosts: Vec::new(),
+            host_terms: Vec::new(),
             batches: Vec::new(),
             order: Vec::new(),
             status: InstanceStatus::Running,

@@ -93,7 +93,7 @@ pub fn compare(request: GatherRequest) -> Gathered {
         diffs,
         generation,
     } = request;
-    let (revision, order, names, blocks, unfinished) = {
+    let (revision, order, names, terms, blocks, unfinished) = {
         let store = RunStore::lock(&store);
         let mut unfinished = 0;
         let mut blocks = Vec::new();
@@ -113,7 +113,13 @@ pub fn compare(request: GatherRequest) -> Gathered {
         }
         let order = store.host_order().to_vec();
         let names: Vec<String> = store.hosts.iter().map(|h| h.name.clone()).collect();
-        (store.revision, order, names, blocks, unfinished)
+        let terms: Vec<HostTerms> = (0..names.len())
+            .map(|h| match store.host_terms.get(h) {
+                Some(terms) => terms.clone(),
+                None => HostTerms::named(&names[h]),
+            })
+            .collect();
+        (store.revision, order, names, terms, blocks, unfinished)
     };
     let position: HashMap<HostIndex, usize> =
         order.iter().enumerate().map(|(i, &h)| (h, i)).collect();
@@ -135,7 +141,7 @@ pub fn compare(request: GatherRequest) -> Gathered {
                     let host = &store.hosts[first];
                     (pieces(host), host.gather_key().0 == block.digest)
                 };
-                let normalizer = Normalizer::new(&HostTerms::named(&names[first]), options);
+                let normalizer = Normalizer::new(&terms[first], options);
                 (template(&pieces, &normalizer), current)
             }
         };

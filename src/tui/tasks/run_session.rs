@@ -219,7 +219,11 @@ pub async fn launch<M: Send + 'static>(
         warm.lend_to(&mut plan);
     }
     let instance = plan.instance;
-    RunStore::lock(&store).instance = instance;
+    {
+        let mut shown = RunStore::lock(&store);
+        shown.instance = instance;
+        shown.host_terms = crate::report::gather::host_terms(&plan);
+    }
 
     let mut sink = EventSink::new();
     let to_journal = sink.subscribe(4096);
