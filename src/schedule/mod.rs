@@ -6,8 +6,8 @@
 //! - `lease`: the one-row lease that lets only one process fire.
 //! - `scheduler`: the loop (lease, catch-up, overlap, child runs, durable
 //!   rollouts), driven by an injectable clock.
-//! - `launcher`: a run as a child process (fires, resumes, and the console's
-//!   reruns), in its own process group, logging to a private file.
+//! - `launcher`: a run as a child process (fires, and resumes of durable
+//!   rollouts), in its own process group, logging to a private file.
 //! - `daemon`: `jobdeck daemon`, the scheduler without a terminal.
 //! - `event`: what the scheduler reports, and at which level.
 //! - `logs`: pruning the run logs of fires and resumes.
