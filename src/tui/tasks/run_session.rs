@@ -23,7 +23,7 @@ use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
 use crate::notify::{Notifier, NotifyContext, Sent};
 use crate::plan::{
-    AgainOptions, AgainRequest, PreparedPlan, Rerun, RerunHosts, RunSpec, prepare_instance,
+    AgainOptions, AgainRequest, PreparedPlan, Rerun, RerunHosts, Resume, RunSpec, prepare_instance,
 };
 use crate::preflight::WarmPool;
 use crate::safety::SafetyOptions;
@@ -325,11 +325,14 @@ fn prepare(
             match crate::plan::again::rerun(inv, path, request, which).map_err(nothing)? {
                 Rerun::Ready(prepared) => Ok((*prepared, None)),
                 Rerun::Nothing(why) => Err(NotStarted::NothingRan(why)),
+                Rerun::NeedsSecrets(missing) => Err(NotStarted::NothingRan(missing.to_string())),
             }
         }
         AgainKind::Resume => {
-            let resumed = crate::plan::again::resume(inv, path, request).map_err(nothing)?;
-            Ok((resumed.prepared, resumed.waiting))
+            match crate::plan::again::resume(inv, path, request).map_err(nothing)? {
+                Resume::Ready(resumed) => Ok((resumed.prepared, resumed.waiting)),
+                Resume::NeedsSecrets(missing) => Err(NotStarted::NothingRan(missing.to_string())),
+            }
         }
     }
 }
