@@ -292,3 +292,52 @@ fn resume_limit_continues_the_matching_hosts_and_leaves_the_rest_skipped() {
     run(lab.cmd().args(["rerun", &id.to_string(), "--skipped"])).expect(0);
     assert_eq!(lab.statuses(lab.last_id()), statuses(&[("h4", "ok")]));
 }
+
+/// Secret params are never stored: a rerun or resume without them says
+/// which to pass (the first the run recorded, then the next once it is
+/// given), exits 2 and records and claims nothing.
+#[test]
+fn rerun_and_resume_name_the_secret_params_to_give_again() {
+    let lab = Lab::new();
+    let inventory = lab.local_inventory(2);
+    std::fs::write(
+        lab.path("keyed.yml"),
+        "name: keyed\nparams:\n  alpha: {type: string, secret: true, required: true}\n  \
+         beta: {type: string, secret: true, required: true}\nsteps:\n  - command: '[ \"$JOBDECK_HOST\" = h2 ]'\n",
+    )
+    .unwrap();
+    run(lab
+        .cmd()
+        .args([
+            "--run",
+            "keyed.yml",
+            "--batches",
+            "1 1",
+            "-p",
+            "alpha=a-value",
+        ])
+        .args(["-p", "beta=b-value", "-i"])
+        .arg(&inventory))
+    .expect(4);
+    for command in ["rerun", "resume"] {
+        let mut args = vec![command, "1"];
+        if command == "rerun" {
+            args.push("--failed");
+        }
+        let out = run(lab.cmd().args(&args)).expect(2);
+        assert_eq!(
+            out.stderr,
+            "jobdeck: error: run 1 has a secret param 'alpha', which is never stored: pass --param alpha=...\n"
+        );
+        args.extend(["-p", "alpha=a-value"]);
+        let out = run(lab.cmd().args(&args)).expect(2);
+        assert_eq!(
+            out.stderr,
+            "jobdeck: error: run 1 has a secret param 'beta', which is never stored: pass --param beta=...\n"
+        );
+    }
+    let out = run(lab.cmd().args(["history", "--json"])).expect(0);
+    let history: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "nothing recorded");
+    assert_eq!(history[0]["status"], "interrupted", "not claimed");
+}

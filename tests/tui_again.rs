@@ -7,7 +7,7 @@
 mod console;
 mod support;
 
-use console::{press, pump_until, screen};
+use console::{press, pump_until, screen, type_keys};
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -66,6 +66,22 @@ impl Lab {
             format!("name: gated\nrollout:\n  batches: 1 1\n  mode: confirm\nsteps:\n{step}"),
         )
         .unwrap();
+        // The token's value is checked against a file beside the flow: the
+        // flow (whose text the journal keeps) never holds it.
+        std::fs::write(
+            flows.join("keyed.yml"),
+            format!(
+                "name: keyed\nparams:\n  token: {{type: string, secret: true, required: true}}\n\
+                 steps:\n  - name: check\n    command: |\n\
+                 \x20     if grep -qx \"$JOBDECK_HOST\" {failing}; then exit 1; fi\n\
+                 \x20     test \"$token\" = \"$(cat {expected})\" || {{ echo wrong-token; exit 2; }}\n\
+                 \x20     echo \"token is $token\"\n\
+                 \x20     echo \"ran-on-$JOBDECK_HOST\"\n",
+                failing = failing.display(),
+                expected = dir.path().join("expected-token").display(),
+            ),
+        )
+        .unwrap();
         Lab { dir, _sshd: sshd }
     }
 
@@ -75,6 +91,14 @@ impl Lab {
 
     fn journal(&self) -> PathBuf {
         self.path("journal.db")
+    }
+
+    /// The value the keyed flow's token must have, written where its
+    /// step reads it.
+    fn expect_token(&self) -> String {
+        let token = format!("s3cr3t-{:x}", std::process::id() as u64 * 7919 + 11);
+        std::fs::write(self.path("expected-token"), &token).unwrap();
+        token
     }
 
     /// Hosts whose check fails from now on.
@@ -332,4 +356,211 @@ async fn nothing_to_rerun_shows_in_the_status_line_and_leaves_no_run() {
         None,
         "nothing recorded"
     );
+}
+
+// ------------------------------------------------------- secret params
+
+/// Every text and blob value in every table of the journal, read through
+/// SQLite (the process holds connections: the file is never read directly).
+fn journal_values(journal: &Path) -> Vec<(String, String)> {
+    let db = rusqlite::Connection::open(journal).unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut values = Vec::new();
+    for table in tables {
+        let mut query = db.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = query.column_count();
+        let mut rows = query.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for c in 0..columns {
+                let text = match row.get_ref(c).unwrap() {
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
+                    _ => continue,
+                };
+                values.push((table.clone(), text));
+            }
+        }
+    }
+    values
+}
+
+fn assert_not_in_journal(journal: &Path, secret: &str) {
+    let values = journal_values(journal);
+    // The run's output is among what is read: masked where it was.
+    assert!(
+        values.iter().any(|(_, text)| text.contains("token is ***")),
+        "no output read: {values:?}"
+    );
+    for (table, text) in values {
+        assert!(
+            !text.contains(secret),
+            "the secret is in table {table}: {text}"
+        );
+    }
+}
+
+fn instance_count(journal: &Path) -> i64 {
+    rusqlite::Connection::open(journal)
+        .unwrap()
+        .query_row("SELECT count(*) FROM instances", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Waits for the secret param dialog asking `name` for run `id`.
+async fn until_asked(app: &mut App, rx: &mut mpsc::Receiver<AppMessage>, id: i64, name: &str) {
+    let asked = DialogKind::SecretParam {
+        id,
+        name: name.into(),
+    };
+    pump_until(app, rx, "the secret param question", |a| {
+        a.dialog().map(|d| &d.kind) == Some(&asked)
+    })
+    .await;
+}
+
+/// A rerun of a run with a required secret param asks for it in a masked
+/// dialog, then runs with it: the command sees it, the output shows it
+/// masked, and neither the screen, the status line nor the journal hold it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_asks_for_its_secret_param_and_runs_with_it() {
+    let lab = Lab::new();
+    let token = lab.expect_token();
+    lab.fail_on(&["web2"]);
+    let param = format!("token={token}");
+    assert_ne!(lab.jobdeck(&["--run", "flows/keyed.yml", "-p", &param]), 0);
+    lab.fail_on(&[]);
+    let (mut app, mut rx) = lab.console().await;
+    ask_and_start(&mut app, Action::RerunFailed, DialogKind::Rerun { id: 1 });
+    until_asked(&mut app, &mut rx, 1, "token").await;
+    // Nothing recorded while it asks, and no empty run in the list.
+    assert_eq!(instance_count(&lab.journal()), 1);
+    assert_eq!(app.run_list().0, 0);
+    assert_eq!(
+        app.status_text(),
+        Some("the rerun of #1 needs its secret params, never stored: 'token'")
+    );
+    type_keys(&mut app, &token);
+    let shown = screen(&app, 160, 48);
+    assert!(
+        shown.contains(&format!("> {}▏", "•".repeat(token.chars().count()))),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Secret param 'token' for the rerun of #1"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&token), "{shown}");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.dialog().is_none());
+    assert_eq!(app.current_view(), ViewId::Run, "{:?}", app.status_text());
+    assert_eq!(app.status_text(), Some("starting rerun of #1…"));
+    let store = app.run_view().store().unwrap().clone();
+    pump_until(&mut app, &mut rx, "the rerun to end", |a| {
+        a.live_runs().is_empty() && RunStore::lock(&store).is_finished()
+    })
+    .await;
+    {
+        let s = RunStore::lock(&store);
+        assert_eq!(s.instance, 2);
+        assert_eq!(s.status, InstanceStatus::Ok, "{:?}", s.reason);
+    }
+    assert_eq!(host_names(&store), ["web2"]);
+    let lines = lines_of(&store, 0);
+    assert!(lines.contains(&"token is ***".to_string()), "{lines:?}");
+    assert!(lines.contains(&"ran-on-web2".to_string()), "{lines:?}");
+    assert!(!screen(&app, 160, 48).contains(&token));
+    assert!(!app.status_text().unwrap_or_default().contains(&token));
+    let detail = journal_detail(&lab.journal(), 2);
+    assert_eq!(detail.instance.trigger.to_string(), "rerun:1");
+    assert_eq!(detail.instance.secret_params, ["token"]);
+    assert_not_in_journal(&lab.journal(), &token);
+}
+
+/// Esc in the secret param dialog cancels the rerun: the status line says
+/// so, nothing is recorded and the run list stays empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_in_the_secret_param_dialog_cancels_the_rerun() {
+    let lab = Lab::new();
+    let token = lab.expect_token();
+    lab.fail_on(&["web2"]);
+    let param = format!("token={token}");
+    assert_ne!(lab.jobdeck(&["--run", "flows/keyed.yml", "-p", &param]), 0);
+    let (mut app, mut rx) = lab.console().await;
+    ask_and_start(&mut app, Action::RerunFailed, DialogKind::Rerun { id: 1 });
+    until_asked(&mut app, &mut rx, 1, "token").await;
+    type_keys(&mut app, "half-typed");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dialog().is_none());
+    assert_eq!(
+        app.status_text(),
+        Some("rerun of #1 cancelled: its secret params were not given; nothing was recorded")
+    );
+    assert_eq!(app.run_list().0, 0);
+    assert!(app.listed_runs().is_empty());
+    assert!(app.live_runs().is_empty());
+    assert_eq!(app.current_view(), ViewId::History);
+    assert_eq!(instance_count(&lab.journal()), 1);
+    // Nothing arrives later either.
+    for _ in 0..10 {
+        app.tick();
+        if let Ok(message) = rx.try_recv() {
+            app.on_message(message);
+        }
+    }
+    assert_eq!(app.run_list().0, 0);
+    assert_eq!(instance_count(&lab.journal()), 1);
+}
+
+/// A resume of an interrupted run with a secret param asks for it before
+/// the run is claimed, then continues the run under its own id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_asks_for_its_secret_param_then_continues_the_run() {
+    let lab = Lab::new();
+    let token = lab.expect_token();
+    lab.fail_on(&["web1"]);
+    let param = format!("token={token}");
+    assert_ne!(
+        lab.jobdeck(&["--run", "flows/keyed.yml", "--batches", "1 1", "-p", &param]),
+        0
+    );
+    assert_eq!(
+        journal_detail(&lab.journal(), 1).instance.status,
+        InstanceStatus::Interrupted
+    );
+    let (mut app, mut rx) = lab.console().await;
+    ask_and_start(&mut app, Action::ResumeRun, DialogKind::Resume { id: 1 });
+    until_asked(&mut app, &mut rx, 1, "token").await;
+    // Not claimed while it asks.
+    assert_eq!(
+        journal_detail(&lab.journal(), 1).instance.status,
+        InstanceStatus::Interrupted
+    );
+    type_keys(&mut app, &token);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.current_view(), ViewId::Run, "{:?}", app.status_text());
+    let store = app.run_view().store().unwrap().clone();
+    pump_until(&mut app, &mut rx, "the resume to end", |a| {
+        a.live_runs().is_empty() && RunStore::lock(&store).is_finished()
+    })
+    .await;
+    {
+        let s = RunStore::lock(&store);
+        assert_eq!(s.instance, 1, "a resume keeps the run's id");
+        assert_eq!(s.hosts[1].status, HostStatus::Ok, "{:?}", s.reason);
+    }
+    let lines = lines_of(&store, 1);
+    assert!(lines.contains(&"token is ***".to_string()), "{lines:?}");
+    assert!(lines.contains(&"ran-on-web2".to_string()), "{lines:?}");
+    let detail = journal_detail(&lab.journal(), 1);
+    let web2 = detail.hosts.iter().find(|h| h.name == "web2").unwrap();
+    assert_eq!(web2.status, HostStatus::Ok);
+    assert_eq!(instance_count(&lab.journal()), 1, "no new run");
+    assert_not_in_journal(&lab.journal(), &token);
 }

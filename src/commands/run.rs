@@ -19,7 +19,7 @@ use crate::inventory::{Inventory, default_sources};
 use crate::journal::{self, JournalWriter, Trigger, WriterOptions};
 use crate::notify::Notifier;
 use crate::plan::{
-    self, AgainOptions, AgainRequest, ConnectOptions, Rerun, RerunHosts, Resumed, Rollout,
+    self, AgainOptions, AgainRequest, ConnectOptions, Rerun, RerunHosts, Resume, Resumed, Rollout,
     RolloutOptions, RunSpec,
 };
 use crate::report::gather::GatherOptions;
@@ -469,6 +469,7 @@ pub fn rerun(
     };
     match plan::again::rerun(&inv, &path, request, which)? {
         Rerun::Nothing(why) => super::stdout::write(format!("{why}\n")),
+        Rerun::NeedsSecrets(missing) => Err(missing.into()),
         Rerun::Ready(prepared) => {
             print_warnings(&prepared.warnings);
             execute(&path, prepared.plan, prepared.notify, output)
@@ -502,7 +503,10 @@ pub fn resume(
         operator: false,
         keep_warm: 0,
     };
-    let Resumed { prepared, waiting } = plan::again::resume(&inv, &path, request)?;
+    let Resumed { prepared, waiting } = match plan::again::resume(&inv, &path, request)? {
+        Resume::Ready(resumed) => *resumed,
+        Resume::NeedsSecrets(missing) => return Err(missing.into()),
+    };
     print_warnings(&prepared.warnings);
     if let Some(waiting) = waiting {
         eprintln!("jobdeck: {waiting}");

@@ -2,7 +2,8 @@
 //! `jobdeck resume` and the console: `rerun` records some of its hosts as
 //! a new run linked to it, `resume` claims an interrupted run and plans
 //! what is left of it. Nothing is recorded or claimed when there is
-//! nothing to do or the run is refused.
+//! nothing to do, the run is refused, or secret params it needs were not
+//! given (`MissingSecrets`: the CLI says which to pass, the console asks).
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +12,10 @@ use anyhow::{Result, bail};
 
 use super::build::{PreparedPlan, build_plan};
 use super::gates::{RunKind, add_gates};
-use super::past::{AgainOptions, RerunHosts, past_run, rerun_spec, resume_plan, resumed_hosts};
+use super::past::{
+    AgainOptions, MissingSecrets, Past, RerunHosts, past_run, rerun_spec, resume_plan,
+    resumed_hosts,
+};
 use super::record::prepare_instance;
 use super::spec::{OperatorQuestion, RunSpec, operator_questions};
 use crate::duration::format_duration;
@@ -41,6 +45,15 @@ pub enum Rerun {
     Ready(Box<PreparedPlan>),
     /// Nothing was recorded; the sentence says why.
     Nothing(String),
+    /// Nothing was recorded: these secret params must be given first.
+    NeedsSecrets(MissingSecrets),
+}
+
+/// A resume prepared: claimed, or not yet (secret params to give first).
+pub enum Resume {
+    Ready(Box<Resumed>),
+    /// Nothing was claimed: these secret params must be given first.
+    NeedsSecrets(MissingSecrets),
 }
 
 /// A resume prepared: the run claimed and its plan, and when it still
@@ -79,15 +92,10 @@ pub fn rerun(
     let id = request.id;
     let past = {
         let journal = Journal::open(path)?;
-        past_run(
-            inv,
-            &journal,
-            id,
-            request.params,
-            request.yes,
-            request.safety,
-            request.again,
-        )?
+        match past_or_missing(inv, &journal, &request)? {
+            Ok(past) => past,
+            Err(missing) => return Ok(Rerun::NeedsSecrets(missing)),
+        }
     };
     let limit = past.limit.as_ref().map(|l| l.pattern.clone());
     let Some(mut spec) = rerun_spec(inv, past, id, which) else {
@@ -113,18 +121,13 @@ pub fn rerun(
 
 /// Interrupted run `request.id` claimed and planned from where it stopped
 /// (the same instance). Refused, it stays interrupted and unclaimed.
-pub fn resume(inv: &Inventory, path: &Path, request: AgainRequest) -> Result<Resumed> {
+pub fn resume(inv: &Inventory, path: &Path, request: AgainRequest) -> Result<Resume> {
     let id = request.id;
     let mut journal = journal::open_recovered(path)?;
-    let mut past = past_run(
-        inv,
-        &journal,
-        id,
-        request.params,
-        request.yes,
-        request.safety,
-        request.again,
-    )?;
+    let mut past = match past_or_missing(inv, &journal, &request)? {
+        Ok(past) => past,
+        Err(missing) => return Ok(Resume::NeedsSecrets(missing)),
+    };
     if past.record.status != InstanceStatus::Interrupted {
         bail!(
             "run {id} is {}; only interrupted runs can be resumed (rerun --failed starts a new run)",
@@ -162,5 +165,29 @@ pub fn resume(inv: &Inventory, path: &Path, request: AgainRequest) -> Result<Res
                 format_duration(Duration::from_millis((until - now).max(0) as u64))
             )
         });
-    Ok(Resumed { prepared, waiting })
+    Ok(Resume::Ready(Box::new(Resumed { prepared, waiting })))
+}
+
+/// The past run of `request`, or the secret params it still needs.
+fn past_or_missing(
+    inv: &Inventory,
+    journal: &Journal,
+    request: &AgainRequest,
+) -> Result<std::result::Result<Past, MissingSecrets>> {
+    let past = past_run(
+        inv,
+        journal,
+        request.id,
+        request.params,
+        request.yes,
+        request.safety.clone(),
+        request.again,
+    );
+    match past {
+        Ok(past) => Ok(Ok(past)),
+        Err(e) => match e.downcast::<MissingSecrets>() {
+            Ok(missing) => Ok(Err(missing)),
+            Err(e) => Err(e),
+        },
+    }
 }

@@ -29,7 +29,7 @@ pub mod record;
 pub mod schedule;
 pub mod spec;
 
-pub use again::{AgainRequest, Rerun, Resumed, require_answers};
+pub use again::{AgainRequest, Rerun, Resume, Resumed, require_answers};
 pub use build::{PreparedPlan, build_plan, set_instance};
 pub use gates::{RunKind, add_gates};
 pub use open_files::check_open_files;
@@ -37,8 +37,8 @@ pub use options::{
     ConnectOptions, FieldError, Rollout, RolloutOptions, RunField, resolve_options, rollout,
 };
 pub use past::{
-    AgainOptions, Past, RerunHosts, past_inventory, past_run, rerun_spec, resume_plan,
-    resumed_hosts,
+    AgainOptions, MissingSecrets, Past, RerunHosts, past_inventory, past_run, rerun_spec,
+    resume_plan, resumed_hosts,
 };
 pub use record::prepare_instance;
 pub use spec::{

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 
 use super::options::{ConnectOptions, FieldError, Rollout, RunField, resolve_options};
@@ -58,6 +58,20 @@ pub struct Past {
     pub detail: journal::InstanceDetail,
     /// `--limit`: only these hosts of the run are run again.
     pub limit: Option<Limit>,
+}
+
+/// A past run's required secret params that were not given again: never
+/// stored, they must be (`--param`, or the console's dialog). Nothing was
+/// recorded or claimed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "run {id} has a secret param '{first}', which is never stored: pass --param {first}=...",
+    first = names[0]
+)]
+pub struct MissingSecrets {
+    pub id: InstanceId,
+    /// Every missing one, in the order the run recorded them (never empty).
+    pub names: Vec<String>,
 }
 
 /// What a rerun or resume may change of the run it repeats, as a run
@@ -173,13 +187,17 @@ pub fn past_run(
         .map(|(k, v)| (k.clone(), params::scalar_text(v).unwrap_or_default()))
         .collect();
     values.extend(given.iter().cloned());
-    for name in &record.secret_params {
-        let required = flow.params.iter().any(|p| &p.name == name && p.required);
-        if required && !values.iter().any(|(k, _)| k == name) {
-            bail!(
-                "run {id} has a secret param '{name}', which is never stored: pass --param {name}=..."
-            );
-        }
+    let missing: Vec<String> = record
+        .secret_params
+        .iter()
+        .filter(|name| {
+            let required = flow.params.iter().any(|p| &p.name == *name && p.required);
+            required && !values.iter().any(|(k, _)| k == *name)
+        })
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(MissingSecrets { id, names: missing }.into());
     }
     let params = params::resolve(&flow.params, &values).map_err(|e| anyhow!("run {id}: {e}"))?;
     let mut hosts = Vec::new();

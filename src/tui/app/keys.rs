@@ -44,11 +44,11 @@ impl App {
 
     /// True while the open dialog is answered by typing.
     fn dialog_takes_text(&self) -> bool {
-        self.asking_passphrase() || self.asking_guard()
+        self.asking_passphrase() || self.asking_guard() || self.asking_secret_param()
     }
 
     pub(super) fn contexts(&self) -> Vec<KeyContext> {
-        // The passphrase and the guard's word take text: keys edit them
+        // The passphrase, a secret param and the guard's word take text: keys edit them
         // as in an input box.
         if self.dialog_takes_text() {
             return vec![KeyContext::Input];

@@ -10,6 +10,8 @@
 //!   controls and questions, its end, quitting with runs active.
 //! - `runs`: the list of runs the Run view switches between.
 //! - `passphrase`: encrypted keys' passphrases, asked one at a time.
+//! - `secret_params`: the secret params a rerun or resume needs, asked
+//!   before it is launched again with them.
 //! - `guard`: the word a guard confirm rule waits for.
 //! - `command`: the `:` box, one command on the selection as a run.
 //! - `chrome`: the title bar, status line, footer and help overlay.
@@ -21,6 +23,7 @@ mod keys;
 pub mod passphrase;
 mod run_control;
 mod runs;
+pub mod secret_params;
 mod shell;
 
 use std::collections::VecDeque;
@@ -52,6 +55,7 @@ use crate::flow::catalog::Catalog;
 use crate::inventory::Inventory;
 use crate::plan::RunSpec;
 use passphrase::PassphraseQueue;
+use secret_params::SecretParamsQueue;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Status {
@@ -80,6 +84,9 @@ pub struct App {
     dialog: Option<(Dialog, Option<ViewId>)>,
     /// Passphrase questions, asked one at a time in the dialog.
     passphrases: PassphraseQueue,
+    /// Reruns and resumes waiting for their secret params, asked one at a
+    /// time in the dialog.
+    secret_params: SecretParamsQueue,
     /// What is typed for the guard's confirm rules, and what was answered.
     guard: guard::GuardAnswer,
     /// The run the planner asked to start, while the start dialog is open.
@@ -195,6 +202,7 @@ impl App {
             schedules: SchedulesView::new(),
             dialog: None,
             passphrases: PassphraseQueue::default(),
+            secret_params: SecretParamsQueue::default(),
             guard: guard::GuardAnswer::default(),
             pending_spec: None,
             pending_command: None,
@@ -515,7 +523,9 @@ impl App {
                     }
                 }
                 Effect::App(AppRequest::ReloadCatalog) => self.reload_catalog(),
-                Effect::App(AppRequest::RunAgain { kind, id }) => self.start_again(kind, id),
+                Effect::App(AppRequest::RunAgain { kind, id }) => {
+                    self.start_again(kind, id, Default::default())
+                }
             }
         }
     }
@@ -536,6 +546,7 @@ impl App {
         self.apply(action);
         self.run_follow_ups();
         self.raise_passphrase();
+        self.raise_secret_params();
         self.dirty = true;
     }
 
@@ -591,6 +602,9 @@ impl App {
             self.passphrases.apply(&action);
             self.raise_passphrase();
             return;
+        }
+        if self.asking_secret_param() {
+            return self.secret_param_action(&action);
         }
         if self.asking_guard() {
             let waiting = self.guard_waiting();

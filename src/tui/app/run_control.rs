@@ -3,12 +3,13 @@
 //! run list, others live or not) — a new one, or a rerun or resume
 //! History asked for — the shown run's controls (pause,
 //! confirm, abort, retry, skip) and questions (a batch to confirm, a step
-//! to approve, a key's passphrase), quitting with runs active (abort all,
+//! to approve, a key's passphrase, a rerun's secret params), quitting with runs active (abort all,
 //! detach all, stay), and each run's end.
 
 use std::sync::Arc;
 
 use super::App;
+use super::secret_params::Answered;
 use crate::engine::Control;
 use crate::engine::events::{HostStatus, InstanceId, WaitReason};
 use crate::plan::RunSpec;
@@ -18,7 +19,9 @@ use crate::tui::message::AppMessage;
 use crate::tui::run_store::RunStore;
 use crate::tui::tasks::passphrase::ConsolePrompt;
 use crate::tui::tasks::preflight::{self, Checked};
-use crate::tui::tasks::run_session::{self, AgainKind, Launch, Reports, RunHandle, RunReport};
+use crate::tui::tasks::run_session::{
+    self, AgainKind, Launch, Reports, RunHandle, RunReport, SecretValues,
+};
 use crate::tui::views::history::EndedRun;
 use crate::tui::widgets::command_box::CommandBox;
 use crate::tui::widgets::dialog::{Dialog, DialogKind, StartFrom};
@@ -76,6 +79,50 @@ impl App {
         if self.dialog.is_none() || self.asking_passphrase() {
             self.dialog = self.passphrases.dialog().map(|d| (d, None));
         }
+    }
+
+    /// True while the secret param dialog has the keyboard.
+    pub(super) fn asking_secret_param(&self) -> bool {
+        matches!(
+            self.dialog.as_ref().map(|(d, _)| &d.kind),
+            Some(DialogKind::SecretParam { .. })
+        )
+    }
+
+    /// Shows the secret param being asked unless another dialog is open
+    /// (it comes back when that one is answered); closes the dialog when
+    /// nothing is left to ask.
+    pub(super) fn raise_secret_params(&mut self) {
+        if self.dialog.is_none() || self.asking_secret_param() {
+            self.dialog = self.secret_params.dialog().map(|d| (d, None));
+        }
+    }
+
+    /// A key while a secret param is asked: Enter takes it (the last one
+    /// launches the rerun or resume again with them), Esc cancels it.
+    pub(super) fn secret_param_action(&mut self, action: &Action) {
+        match self.secret_params.apply(action) {
+            Answered::Asking => {}
+            Answered::Empty(name) => self.set_status(
+                StatusLevel::Warning,
+                format!("secret param '{name}' needs a value (Esc cancels)"),
+            ),
+            Answered::Ready(kind, id, given) => {
+                self.dialog = None;
+                self.start_again(kind, id, given);
+            }
+            Answered::Cancelled(kind, id) => {
+                self.dialog = None;
+                self.set_status(
+                    StatusLevel::Info,
+                    format!(
+                        "{} of #{id} cancelled: its secret params were not given; nothing was recorded",
+                        kind.word()
+                    ),
+                );
+            }
+        }
+        self.raise_secret_params();
     }
 
     /// Called every frame tick: redraws when the run store changed (and
@@ -187,6 +234,32 @@ impl App {
                     self.after_removal(back);
                 }
                 self.set_status(StatusLevel::Warning, reason);
+                if self.quit_after_run && !self.runs.any_live() {
+                    self.quit = true;
+                }
+            }
+            RunReport::NeedsSecrets {
+                store,
+                kind,
+                id,
+                names,
+            } => {
+                // Nothing was recorded or claimed: the entry goes until
+                // the params are given and it is launched again.
+                if let Some(back) = self.runs.remove(&store) {
+                    self.after_removal(back);
+                }
+                let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                self.set_status(
+                    StatusLevel::Info,
+                    format!(
+                        "the {} of #{id} needs its secret params, never stored: {}",
+                        kind.word(),
+                        quoted.join(", ")
+                    ),
+                );
+                self.secret_params.push(kind, id, names);
+                self.raise_secret_params();
                 if self.quit_after_run && !self.runs.any_live() {
                     self.quit = true;
                 }
@@ -351,9 +424,10 @@ impl App {
     }
 
     /// Starts a rerun or resume History asked for (its question answered)
-    /// as a console run: it joins the list and the Run view shows it.
-    pub(super) fn start_again(&mut self, kind: AgainKind, id: InstanceId) {
-        if self.launch(Launch::Again(kind, id), String::new(), None) {
+    /// as a console run, with the secret params `given` for it: it joins
+    /// the list and the Run view shows it.
+    pub(super) fn start_again(&mut self, kind: AgainKind, id: InstanceId, given: SecretValues) {
+        if self.launch(Launch::Again(kind, id, given), String::new(), None) {
             self.set_status(
                 StatusLevel::Info,
                 format!("starting {} of #{id}…", kind.word()),

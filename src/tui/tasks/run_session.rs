@@ -23,7 +23,8 @@ use crate::inventory::Inventory;
 use crate::journal::{JournalWriter, Trigger, WriterOptions};
 use crate::notify::{Notifier, NotifyContext, Sent};
 use crate::plan::{
-    AgainOptions, AgainRequest, PreparedPlan, Rerun, RerunHosts, RunSpec, prepare_instance,
+    AgainOptions, AgainRequest, MissingSecrets, PreparedPlan, Rerun, RerunHosts, Resume, RunSpec,
+    prepare_instance,
 };
 use crate::preflight::WarmPool;
 use crate::safety::SafetyOptions;
@@ -94,6 +95,15 @@ pub enum RunReport {
         store: SharedRunStore,
         reason: String,
     },
+    /// A rerun or resume that needs secret params (`names`, never stored)
+    /// given before anything is recorded or claimed: the run's entry goes,
+    /// the console asks for them and launches it again with them.
+    NeedsSecrets {
+        store: SharedRunStore,
+        kind: AgainKind,
+        id: InstanceId,
+        names: Vec<String>,
+    },
     Ended {
         instance: InstanceId,
         status: InstanceStatus,
@@ -106,8 +116,40 @@ pub enum RunReport {
 pub enum Launch {
     /// A new run of a spec (the Planner, the command box).
     Fresh(Box<RunSpec>),
-    /// A past run run again (History's and the Run view's `R`, `u`).
-    Again(AgainKind, InstanceId),
+    /// A past run run again (History's and the Run view's `R`, `u`), with
+    /// the secret params given for it (none at first).
+    Again(AgainKind, InstanceId, SecretValues),
+}
+
+/// Secret param values given for a rerun or resume, as `--param` gives
+/// them: held in memory only, never printed, wiped when dropped.
+#[derive(Default)]
+pub struct SecretValues(Vec<(String, String)>);
+
+impl SecretValues {
+    /// Takes `value` for param `name` (the string itself moves in: no copy).
+    pub fn push(&mut self, name: String, value: String) {
+        self.0.push((name, value));
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|(name, _)| name.as_str()).collect();
+        write!(f, "SecretValues({names:?})")
+    }
+}
+
+impl Drop for SecretValues {
+    fn drop(&mut self) {
+        for (_, value) in &mut self.0 {
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
 }
 
 /// Which way a past run runs again.
@@ -134,6 +176,8 @@ enum NotStarted {
     Failed(String),
     /// Nothing was recorded or claimed (the entry leaves the list).
     NothingRan(String),
+    /// Nothing was recorded or claimed: secret params to ask for first.
+    NeedsSecrets(AgainKind, MissingSecrets),
 }
 
 /// The connections a console run starts with: the Planner's pre-flight
@@ -198,6 +242,16 @@ pub async fn launch<M: Send + 'static>(
         }
         Ok(Err(NotStarted::NothingRan(reason))) => {
             return report(RunReport::NothingRan { store, reason }).await;
+        }
+        Ok(Err(NotStarted::NeedsSecrets(kind, missing))) => {
+            let MissingSecrets { id, names } = missing;
+            let needs = RunReport::NeedsSecrets {
+                store,
+                kind,
+                id,
+                names,
+            };
+            return report(needs).await;
         }
         Err(e) => {
             let error = format!("preparing the run: {e}");
@@ -288,27 +342,28 @@ pub async fn launch<M: Send + 'static>(
 /// The plan of `what`, recorded (a new run, a rerun) or claimed (a
 /// resume) in the journal at `path`, with what the status line adds;
 /// `keep_warm` connections stay open after it (the open-file check counts them).
-/// A rerun or resume asks as the CLI's does with no option given: the
-/// failed hosts, the recorded params and safety options, the operator here.
+/// A rerun or resume asks as the CLI's does with no option but `--param`
+/// for its secret params: the failed hosts, the recorded params and safety
+/// options, the operator here.
 fn prepare(
     inv: &Inventory,
     path: &std::path::Path,
     what: Launch,
     keep_warm: usize,
 ) -> Result<(PreparedPlan, Option<String>), NotStarted> {
-    let (kind, id) = match what {
+    let (kind, id, secrets) = match what {
         Launch::Fresh(mut spec) => {
             spec.resolve.keep_warm = keep_warm;
             return prepare_instance(inv, path, &spec, Trigger::Manual, None)
                 .map(|prepared| (prepared, None))
                 .map_err(|e| NotStarted::Failed(format!("{e:#}")));
         }
-        Launch::Again(kind, id) => (kind, id),
+        Launch::Again(kind, id, secrets) => (kind, id, secrets),
     };
     let again = AgainOptions::default();
     let request = AgainRequest {
         id,
-        params: &[],
+        params: secrets.pairs(),
         yes: false,
         safety: SafetyOptions::default(),
         again: &again,
@@ -325,11 +380,14 @@ fn prepare(
             match crate::plan::again::rerun(inv, path, request, which).map_err(nothing)? {
                 Rerun::Ready(prepared) => Ok((*prepared, None)),
                 Rerun::Nothing(why) => Err(NotStarted::NothingRan(why)),
+                Rerun::NeedsSecrets(missing) => Err(NotStarted::NeedsSecrets(kind, missing)),
             }
         }
         AgainKind::Resume => {
-            let resumed = crate::plan::again::resume(inv, path, request).map_err(nothing)?;
-            Ok((resumed.prepared, resumed.waiting))
+            match crate::plan::again::resume(inv, path, request).map_err(nothing)? {
+                Resume::Ready(resumed) => Ok((resumed.prepared, resumed.waiting)),
+                Resume::NeedsSecrets(missing) => Err(NotStarted::NeedsSecrets(kind, missing)),
+            }
         }
     }
 }

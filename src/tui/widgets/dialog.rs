@@ -1,8 +1,8 @@
 //! Modal questions: start this run?, abort?, quit with a run active?,
 //! confirm the next batch, approve a step, delete a schedule?, a key's
-//! passphrase. While one is open it has the keyboard (the `dialog` keymap
-//! context; the passphrase question takes text like an input box) and is
-//! drawn over the view.
+//! passphrase, a rerun's secret param. While one is open it has the
+//! keyboard (the `dialog` keymap context; the passphrase and secret param
+//! questions take text like an input box) and is drawn over the view.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -51,6 +51,11 @@ pub enum DialogKind {
     Passphrase {
         key: String,
         attempt: u32,
+    },
+    /// A secret param (never stored) a rerun or resume of run `id` needs.
+    SecretParam {
+        id: i64,
+        name: String,
     },
 }
 
@@ -252,6 +257,36 @@ impl Dialog {
                 choice(Action::Cancel, "skip this key"),
             ],
             warning: attempt > 1,
+            masked: Some(typed),
+            typed: None,
+        }
+    }
+
+    /// Asks for secret param `name` of run `id`'s `again` ("rerun",
+    /// "resume"); `typed` characters show as bullets. `left` more params
+    /// are asked after this one.
+    pub fn secret_param(again: &str, id: i64, name: &str, typed: usize, left: usize) -> Dialog {
+        let mut lines = vec![
+            format!("Run #{id} has a secret param '{name}', which is never stored."),
+            format!("Its value for this {again} is kept in memory only, masked in the output."),
+        ];
+        if left > 0 {
+            lines.push(format!(
+                "{left} more secret param(s) are asked after this one."
+            ));
+        }
+        Dialog {
+            kind: DialogKind::SecretParam {
+                id,
+                name: name.to_string(),
+            },
+            title: format!("Secret param '{name}' for the {again} of #{id}"),
+            lines,
+            choices: vec![
+                choice(Action::Submit, "give it"),
+                choice(Action::Cancel, format!("cancel the {again}")),
+            ],
+            warning: false,
             masked: Some(typed),
             typed: None,
         }
