@@ -9,6 +9,7 @@
 //! step and stream, so hosts are grouped by their complete output.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ring::digest;
 
@@ -77,7 +78,12 @@ pub struct HostCapture {
     hashing: bool,
     /// The journal could not record the run (known when the host ended).
     pub journal_failed: bool,
+    /// Some bytes are known by their count only (`push_unknown`).
+    unknown: bool,
 }
+
+/// Tells apart the captures with bytes known by their count only.
+static UNKNOWN_CAPTURES: AtomicU64 = AtomicU64::new(0);
 
 impl HostCapture {
     /// `cap` bounds the bytes kept; `hashing` digests everything (gather mode).
@@ -96,6 +102,7 @@ impl HostCapture {
             total: 0,
             hashing,
             journal_failed: false,
+            unknown: false,
         }
     }
 
@@ -222,6 +229,30 @@ impl HostCapture {
         }
     }
 
+    /// Bytes `step` printed that are known by their count only: the journal
+    /// kept a long output's head and tail and counted its middle. They are
+    /// cut, as the middle of a long output is: the tail window starts
+    /// after them (what the journal kept after a cut is more than it holds).
+    /// What they were is unknown, so the complete output is too: `group_key`
+    /// makes this capture alike to no other.
+    pub fn push_unknown(&mut self, step: StepIndex, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        let section = self.section_of(step);
+        self.sections[section].bytes += bytes;
+        self.total += bytes;
+        self.unknown = true;
+        if !self.head_done {
+            self.head_done = true;
+            self.end_head_at_line();
+        }
+        self.tail.clear();
+        self.tail_bytes = 0;
+        // The journal cuts at line ends.
+        self.dropped_ends_line = true;
+    }
+
     /// The head is complete but ends inside a line: what follows its last
     /// line end starts the tail instead (it is empty still).
     fn end_head_at_line(&mut self) {
@@ -310,6 +341,11 @@ impl HostCapture {
     /// equal keys mean identical complete output and outcomes. Error texts
     /// are left out, since they often name the host.
     pub fn group_key(&self, mut key: digest::Context) -> digest::Digest {
+        if self.unknown {
+            let nth = UNKNOWN_CAPTURES.fetch_add(1, Ordering::Relaxed);
+            key.update(b"unknown bytes #");
+            key.update(&nth.to_le_bytes());
+        }
         for section in &self.sections {
             key.update(&(section.step as u64).to_le_bytes());
             key.update(&section.attempt.to_le_bytes());
@@ -464,6 +500,25 @@ mod tests {
             held < 2 * cap,
             "{held} bytes allocated for a {cap}-byte cap"
         );
+    }
+
+    #[test]
+    fn bytes_known_by_their_count_are_cut_and_alike_to_nothing() {
+        let capture = || {
+            let mut capture = HostCapture::new(10, true);
+            capture.start_step(0, 1);
+            capture.push(0, Stream::Stdout, b"aaa\nbbb\nccc\n");
+            capture.push_unknown(0, 1000);
+            capture.push(0, Stream::Stdout, b"yyy\nzzz\n");
+            capture.align_cut();
+            capture
+        };
+        let one = capture();
+        assert_eq!(kept(&one), (b"aaa\n".to_vec(), b"zzz\n".to_vec()));
+        assert_eq!(one.cut_bytes(), 8 + 1000 + 4);
+        assert!(one.journal_keeps_all(1020) && !one.journal_keeps_all(1019));
+        let key = |c: &HostCapture| c.group_key(digest::Context::new(&digest::SHA256));
+        assert_ne!(key(&one).as_ref(), key(&capture()).as_ref());
     }
 
     #[test]
