@@ -61,8 +61,17 @@ pub struct OutputArgs {
     /// index) instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub gather: GatherArgs,
+}
+
+/// `--gather` and how it compares: for a run as it goes (`--run`) and for
+/// a past one (`show`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct GatherArgs {
     /// Fold hosts with alike output into one block (clush -b style): outputs
-    /// are compared with each host's own names and address replaced.
+    /// are compared with each host's own names and address (where known)
+    /// replaced.
     #[arg(long, conflicts_with = "json")]
     pub gather: bool,
     /// With --gather: also treat timestamps, hex ids and numbers as host
@@ -251,11 +260,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Play the output back with its original timing.
-        #[arg(long, conflicts_with = "json")]
+        #[arg(long, conflicts_with_all = ["json", "gather"])]
         replay: bool,
         /// Replay speed: 1, 10, 100...
         #[arg(long, default_value_t = 1.0, requires = "replay")]
         speed: f64,
+        // The hosts folded as `--run ... --gather` folds them.
+        #[command(flatten)]
+        gather: GatherArgs,
         #[command(flatten)]
         journal: JournalArgs,
     },

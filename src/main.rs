@@ -6,6 +6,7 @@ use clap::{CommandFactory, Parser};
 
 use jobdeck::cli::{Cli, Command};
 use jobdeck::plan::RerunHosts;
+use jobdeck::report::gather::GatherOptions;
 use jobdeck::{commands, exit};
 
 // Wide runs allocate and free a session's buffers per host in flight;
@@ -62,9 +63,21 @@ fn main() -> ExitCode {
                 json,
                 replay,
                 speed,
+                gather,
                 ..
             }),
-        ) => commands::history::show(journal, id, host, step, json, replay.then_some(speed)),
+        ) => commands::history::show(
+            journal,
+            id,
+            host,
+            step,
+            json,
+            replay.then_some(speed),
+            gather.gather.then(|| {
+                // The journal keeps no addresses: hosts are known by their names.
+                GatherOptions::new(Vec::new(), gather.normalize, gather.diff)
+            }),
+        ),
         (None, Some(Command::Export { id, .. })) => commands::history::export(journal, id),
         (None, Some(Command::Grep(args))) => commands::grep::run(journal, &args),
         (None, Some(Command::Ssh(args))) => commands::ssh::run(&inventory, journal, &args),

@@ -32,6 +32,7 @@ use crate::engine::events::{HostIndex, HostStatus, InstanceStatus, StepIndex, St
 use crate::exit;
 use crate::hostlist::fold;
 use crate::journal::{self, Chunk, InstanceDetail, InstanceFilter, InstanceSummary, Journal};
+use crate::report::gather::GatherOptions;
 use crate::report::sanitize::{clean_text, one_line};
 use crate::report::{
     RunInfo, STDERR_MARK, format_host_time, format_run_time, format_wait, recorded, status_label,
@@ -103,6 +104,7 @@ pub fn show(
     step: Option<String>,
     json: bool,
     replay_speed: Option<f64>,
+    gather: Option<GatherOptions>,
 ) -> Result<u8> {
     if let Some(speed) = replay_speed
         && !(speed.is_finite() && speed > 0.0)
@@ -135,6 +137,7 @@ pub fn show(
         &journal,
         &detail,
         selection,
+        gather,
     ))
 }
 
@@ -308,17 +311,17 @@ fn history_table(
 // ------------------------------------------------------------ selection
 
 #[derive(Debug, Clone, Copy, Default)]
-struct Selection {
-    host: Option<HostIndex>,
-    step: Option<StepIndex>,
+pub(super) struct Selection {
+    pub(super) host: Option<HostIndex>,
+    pub(super) step: Option<StepIndex>,
 }
 
 impl Selection {
-    fn wants_host(&self, host: HostIndex) -> bool {
+    pub(super) fn wants_host(&self, host: HostIndex) -> bool {
         self.host.is_none_or(|h| h == host)
     }
 
-    fn wants_step(&self, step: StepIndex) -> bool {
+    pub(super) fn wants_step(&self, step: StepIndex) -> bool {
         self.step.is_none_or(|s| s == step)
     }
 }
@@ -599,11 +602,13 @@ struct Piece {
     marker: Option<String>,
 }
 
+/// The header, then each host (or, with `gather`, the hosts folded).
 fn write_show(
     out: &mut impl Write,
     journal: &Journal,
     detail: &InstanceDetail,
     selection: Selection,
+    gather: Option<GatherOptions>,
 ) -> io::Result<()> {
     let run = run_info(detail);
     out.write_all(render_header(detail, &run, &local_time).as_bytes())?;
@@ -613,6 +618,13 @@ fn write_show(
     let lock = detail.instance.target["lock"].as_str();
     let guarded = super::show_guardrails::render(&guardrails, lock, &run, &local_time);
     out.write_all(guarded.as_bytes())?;
+    if let Some(options) = gather {
+        let blocks = super::show_gather::render(journal, detail, &run, selection, options)
+            .map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.write_all(blocks.as_bytes())?;
+        return out.flush();
+    }
     for host in run_order(detail)
         .into_iter()
         .filter(|&h| selection.wants_host(h))

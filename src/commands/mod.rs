@@ -7,6 +7,7 @@ pub mod journal;
 pub mod rollout;
 pub mod run;
 pub mod schedule;
+mod show_gather;
 pub mod show_guardrails;
 pub mod ssh;
 pub mod stdout;

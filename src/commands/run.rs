@@ -9,7 +9,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{AgainArgs, RunArgs, RunPlanArgs, SafetyArgs};
-use crate::compare::NormalizeOptions;
 use crate::engine::events::InstanceId;
 use crate::engine::{self, Control, ControlHandle, EventSink, HostStart, Plan};
 use crate::exit;
@@ -209,16 +208,12 @@ pub fn execute(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let mut options = ReportOptions::for_stdout(output.json, output.gather);
-    options.gather = GatherOptions {
-        hosts: crate::report::gather::host_terms(&plan),
-        normalize: if output.normalize {
-            NormalizeOptions::all()
-        } else {
-            NormalizeOptions::default()
-        },
-        diff: output.diff,
-    };
+    let mut options = ReportOptions::for_stdout(output.json, output.gather.gather);
+    options.gather = GatherOptions::new(
+        crate::report::gather::host_terms(&plan),
+        output.gather.normalize,
+        output.gather.diff,
+    );
     options.secrets = plan.secrets.clone();
     options.done_before = (0..plan.hosts.len())
         .filter_map(|h| match plan.start.host(h) {

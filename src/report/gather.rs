@@ -49,6 +49,22 @@ pub struct GatherOptions {
     pub diff: bool,
 }
 
+impl GatherOptions {
+    /// As `--gather` asks: `normalize` folds timestamps, hex ids and
+    /// numbers too; `diff` shows minority groups as diffs.
+    pub fn new(hosts: Vec<HostTerms>, normalize: bool, diff: bool) -> GatherOptions {
+        GatherOptions {
+            hosts,
+            normalize: if normalize {
+                NormalizeOptions::all()
+            } else {
+                NormalizeOptions::default()
+            },
+            diff,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Group {
     status: HostStatus,
