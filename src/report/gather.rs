@@ -68,7 +68,8 @@ impl GatherOptions {
 #[derive(Debug)]
 struct Group {
     status: HostStatus,
-    /// The first host's capture, shown when every host printed the same.
+    /// The capture of the group's first host in the list, shown when every
+    /// host printed the same.
     shown: Option<(HostIndex, HostCapture)>,
     /// The digest of the first host's complete output and outcomes.
     raw_key: Vec<u8>,
@@ -149,7 +150,10 @@ impl Gather {
         } else {
             let group = &mut self.groups[index];
             group.varied |= group.raw_key != raw_key;
-            if group.shown.is_none() {
+            // The first host in the list, not the first to end: the same
+            // block whatever order the hosts ended in (it names its host
+            // where its output was cut), live and in `show --gather`.
+            if group.shown.as_ref().is_none_or(|(shown, _)| host < *shown) && capture.is_some() {
                 group.shown = capture.map(|c| (host, c));
             }
         }
@@ -240,4 +244,31 @@ fn fold(run: &RunInfo, hosts: &[HostIndex]) -> String {
     hosts.sort_unstable();
     let names: Vec<String> = hosts.iter().map(|&h| run.host_name(h)).collect();
     hostlist::fold(names.iter().map(String::as_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::events::Stream;
+
+    #[test]
+    fn a_block_shows_its_first_host_in_the_list_whatever_ended_first() {
+        let mut run = RunInfo::default();
+        let hosts = ["a".to_owned(), "b".to_owned()];
+        run.start(7, 0, "f", &hosts, &["s".to_owned()], &[vec![0, 1]]);
+        // More than the capture keeps: the cut note names the shown host.
+        let capture = || {
+            let mut capture = HostCapture::new(8, true);
+            capture.start_step(0, 1);
+            capture.push(0, Stream::Stdout, b"1\n2\n3\n4\n5\n6\n");
+            capture.align_cut();
+            capture
+        };
+        let mut gather = Gather::new(GatherOptions::default());
+        gather.add(&run, 1, HostStatus::Ok, Some(capture()));
+        gather.add(&run, 0, HostStatus::Ok, Some(capture()));
+        let text = gather.render(&run);
+        assert!(text.contains("a,b (2): OK\n"), "{text}");
+        assert!(text.contains("jobdeck show 7 --host a ..."), "{text}");
+    }
 }
