@@ -454,6 +454,78 @@ async fn a_run_not_shown_waits_for_its_confirmation_until_it_is_shown() {
     assert_eq!(RunStore::lock(&slow).status, InstanceStatus::Ok);
 }
 
+/// Asks to start `flow` and confirms; returns its store, not yet started
+/// (its launch's report is still in `rx`).
+fn ask_to_start(app: &mut App, flow: &str) -> SharedRunStore {
+    press(app, KeyCode::Char('3'));
+    assert!(app.planner_view_mut().choose_flow(flow));
+    set_field(app, "Batches", "1 1");
+    press(app, KeyCode::Char('s'));
+    assert_eq!(
+        app.dialog().map(|d| d.kind.clone()),
+        Some(DialogKind::StartRun)
+    );
+    press(app, KeyCode::Char('y'));
+    app.run_view().store().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_while_a_run_starts_asks_about_it_once_it_has_started() {
+    let lab = SshLab::new();
+    let (mut app, mut rx) = lab.app().await;
+    let store = ask_to_start(&mut app, "slow");
+    // Quitting now would leave it recorded and never run.
+    press(&mut app, KeyCode::Char('q'));
+    assert!(!app.should_quit());
+    let status = app.status_text().unwrap_or_default().to_string();
+    assert!(status.contains("a run is starting"), "{status}");
+    pump_until(&mut app, &mut rx, "the quit question", |a| {
+        a.dialog().map(|d| d.kind.clone()) == Some(DialogKind::QuitWithRun)
+    })
+    .await;
+    let id = instance_of(&store);
+    assert_eq!(
+        app.dialog().map(|d| d.title.clone()),
+        Some(format!("Run {id} is still active"))
+    );
+    press(&mut app, KeyCode::Char('d'));
+    pump_until(&mut app, &mut rx, "quit after detaching", |a| {
+        a.should_quit()
+    })
+    .await;
+    assert_eq!(
+        journal_status(&lab.journal(), id),
+        InstanceStatus::Interrupted
+    );
+
+    // One live, one starting, detach all: the one that comes up after
+    // is detached too, and jobdeck quits once both have stopped.
+    let (mut app, mut rx) = lab.app().await;
+    let live = start_flow(&mut app, &mut rx, "slow").await;
+    let late = ask_to_start(&mut app, "slow");
+    press(&mut app, KeyCode::Char('q'));
+    press(&mut app, KeyCode::Char('d'));
+    pump_until(&mut app, &mut rx, "quit after detaching both", |a| {
+        a.should_quit()
+    })
+    .await;
+    for store in [&live, &late] {
+        let id = instance_of(store);
+        assert_eq!(
+            journal_status(&lab.journal(), id),
+            InstanceStatus::Interrupted
+        );
+    }
+
+    // `q` again while it starts: quit at once.
+    let (mut app, _rx) = lab.app().await;
+    ask_to_start(&mut app, "slow");
+    press(&mut app, KeyCode::Char('q'));
+    assert!(!app.should_quit());
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quitting_with_two_live_runs_asks_once_about_both() {
     let lab = SshLab::new();

@@ -101,6 +101,9 @@ pub struct App {
     runs: runs::RunList,
     /// Quit once every live run has ended (after abort or detach).
     quit_after_run: bool,
+    /// Quit was asked while a run was still starting: ask again once it
+    /// has started (or quit if it never does).
+    quit_when_started: bool,
     /// The last operator question the shown run raised, so it is asked once.
     asked: Option<DialogKind>,
     /// The run store revision last drawn.
@@ -210,6 +213,7 @@ impl App {
             checking_preflight: false,
             runs: runs::RunList::default(),
             quit_after_run: false,
+            quit_when_started: false,
             asked: None,
             drawn_revision: None,
             journal: None,

@@ -211,8 +211,17 @@ impl App {
                         format!("run {id} started{note}; warning: {}", warnings.join("; ")),
                     ),
                 }
+                if self.quit_after_run {
+                    // It came up after the operator chose to quit: it
+                    // stops where it stands, resumable.
+                    handle.detach();
+                }
                 self.runs.started(handle);
                 self.run_list_to_view();
+                if self.quit_when_started && !self.runs.any_starting() {
+                    self.quit_when_started = false;
+                    self.ask_quit();
+                }
             }
             RunReport::Failed { store, error } => {
                 self.runs.failed(&store);
@@ -225,18 +234,14 @@ impl App {
                     failed.reason = Some(error);
                     failed.end_stream("the run did not start");
                 }
-                if self.quit_after_run && !self.runs.any_live() {
-                    self.quit = true;
-                }
+                self.quit_if_nothing_left();
             }
             RunReport::NothingRan { store, reason } => {
                 if let Some(back) = self.runs.remove(&store) {
                     self.after_removal(back);
                 }
                 self.set_status(StatusLevel::Warning, reason);
-                if self.quit_after_run && !self.runs.any_live() {
-                    self.quit = true;
-                }
+                self.quit_if_nothing_left();
             }
             RunReport::NeedsSecrets {
                 store,
@@ -260,9 +265,7 @@ impl App {
                 );
                 self.secret_params.push(kind, id, names);
                 self.raise_secret_params();
-                if self.quit_after_run && !self.runs.any_live() {
-                    self.quit = true;
-                }
+                self.quit_if_nothing_left();
             }
             RunReport::Ended {
                 instance,
@@ -300,9 +303,7 @@ impl App {
                     Some(p) => self.set_status(StatusLevel::Warning, format!("{text}; {p}")),
                     None => self.set_status(StatusLevel::Info, text),
                 }
-                if self.quit_after_run && !self.runs.any_live() {
-                    self.quit = true;
-                }
+                self.quit_if_nothing_left();
             }
         }
     }
@@ -681,6 +682,16 @@ impl App {
     /// open, it detaches them.
     pub(super) fn ask_quit(&mut self) {
         let ids: Vec<i64> = self.runs.live().map(|h| h.instance).collect();
+        if ids.is_empty() && self.runs.any_starting() && !self.quit_when_started {
+            // Quitting now would leave it recorded and never run: ask
+            // once it has started.
+            self.quit_when_started = true;
+            self.set_status(
+                StatusLevel::Info,
+                "a run is starting: jobdeck asks about it once it has (q again quits now)",
+            );
+            return;
+        }
         if ids.is_empty() {
             self.quit = true;
             return;
@@ -694,6 +705,15 @@ impl App {
                 self.help = None;
                 self.dialog = Some((Dialog::quit_with_runs(&ids), None));
             }
+        }
+    }
+
+    /// After the operator chose to quit: quit once no run is live or
+    /// still starting.
+    fn quit_if_nothing_left(&mut self) {
+        let waiting = self.quit_after_run || self.quit_when_started;
+        if waiting && !self.runs.any_live() && !self.runs.any_starting() {
+            self.quit = true;
         }
     }
 }

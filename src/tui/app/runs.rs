@@ -90,6 +90,11 @@ impl RunList {
         self.live().next().is_some()
     }
 
+    /// A run was asked to start and has not reported yet.
+    pub fn any_starting(&self) -> bool {
+        self.runs.iter().any(|r| r.starting)
+    }
+
     /// Adds a run (`starting`: its launch will report) and shows it;
     /// `parked` is the state of the run shown until now. Ended runs over
     /// `ENDED_KEPT` leave the list.
