@@ -69,7 +69,10 @@ impl Drop for Tmpfs {
 #[test]
 fn a_journal_that_fills_up_stops_the_run_and_names_what_it_could_not_record() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount_or_skip(&dir.path().join("small"), "8m") else {
+    // The filler below leaves the first run 1.5 MB whatever the size; the
+    // resume, which prints its 3 MB again and indexes them once the filler
+    // is gone, needs the rest (at 8 MB it ran out of room 2 times in 30).
+    let Some(fs) = Tmpfs::mount_or_skip(&dir.path().join("small"), "16m") else {
         return;
     };
     let journal = fs.dir.join("journal.db");
@@ -117,6 +120,7 @@ fn a_journal_that_fills_up_stops_the_run_and_names_what_it_could_not_record() {
     );
     let ran = std::fs::read_to_string(&marks).unwrap();
     assert_eq!(ran, "h1\nh2\n", "h3 and h4 must not start");
+    let run_stderr = stderr;
 
     // Space again: the journal says what happened.
     std::fs::remove_file(&filler).unwrap();
@@ -125,11 +129,21 @@ fn a_journal_that_fills_up_stops_the_run_and_names_what_it_could_not_record() {
     let show: Value = serde_json::from_str(&show).unwrap();
     assert_eq!(show["instance"]["status"], "interrupted", "{show}");
     let reason = show["instance"]["reason"].as_str().unwrap();
-    assert!(
-        reason.starts_with("the journal could not record the run (")
-            && reason.ends_with("jobdeck started no host after that; results not recorded for: h2"),
-        "{reason}"
-    );
+    if run_stderr.contains("could not record even why it stopped") {
+        // Not even the reason found room (about 1 run in 30 here): the
+        // run said so, and the next open marked it interrupted.
+        assert!(
+            reason.contains("stopped before the instance finished"),
+            "{reason}"
+        );
+    } else {
+        assert!(
+            reason.starts_with("the journal could not record the run (")
+                && reason
+                    .ends_with("jobdeck started no host after that; results not recorded for: h2"),
+            "{reason}\n{run_stderr}"
+        );
+    }
     let status = |host: &str| {
         show["hosts"]
             .as_array()
