@@ -136,6 +136,11 @@ impl Gather {
                 class.push(' ');
                 class.extend(raw_key.iter().map(|b| format!("{b:02x}")));
             }
+            if !capture.fully_known() {
+                // Bytes the journal only counted: the complete output is
+                // unknown, so the host is alike to no other.
+                class.push_str(&format!(" unknown {host}"));
+            }
         }
         let reason = host_detail(capture.as_ref(), status, run, true);
         let index = self.compare.add(host, class, template);
@@ -250,6 +255,28 @@ fn fold(run: &RunInfo, hosts: &[HostIndex]) -> String {
 mod tests {
     use super::*;
     use crate::engine::events::Stream;
+
+    #[test]
+    fn hosts_with_bytes_known_by_their_count_are_alike_to_no_other() {
+        let mut run = RunInfo::default();
+        let hosts = ["a".to_owned(), "b".to_owned()];
+        run.start(7, 0, "f", &hosts, &["s".to_owned()], &[vec![0, 1]]);
+        let capture = || {
+            let mut capture = HostCapture::new(8, true);
+            capture.start_step(0, 1);
+            capture.push(0, Stream::Stdout, b"1\n2\n");
+            capture.push_unknown(0, 1000);
+            capture.push(0, Stream::Stdout, b"3\n");
+            capture.align_cut();
+            capture
+        };
+        let mut gather = Gather::new(GatherOptions::default());
+        gather.add(&run, 0, HostStatus::Ok, Some(capture()));
+        gather.add(&run, 1, HostStatus::Ok, Some(capture()));
+        let text = gather.render(&run);
+        assert!(text.contains("a (1): OK\n"), "{text}");
+        assert!(text.contains("b (1): OK\n"), "{text}");
+    }
 
     #[test]
     fn a_block_shows_its_first_host_in_the_list_whatever_ended_first() {
