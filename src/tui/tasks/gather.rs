@@ -113,12 +113,8 @@ pub fn compare(request: GatherRequest) -> Gathered {
         }
         let order = store.host_order().to_vec();
         let names: Vec<String> = store.hosts.iter().map(|h| h.name.clone()).collect();
-        let terms: Vec<HostTerms> = (0..names.len())
-            .map(|h| match store.host_terms.get(h) {
-                Some(terms) => terms.clone(),
-                None => HostTerms::named(&names[h]),
-            })
-            .collect();
+        // A replay's store has none: its hosts' names stand alone.
+        let terms = store.host_terms.clone();
         (store.revision, order, names, terms, blocks, unfinished)
     };
     let position: HashMap<HostIndex, usize> =
@@ -141,7 +137,8 @@ pub fn compare(request: GatherRequest) -> Gathered {
                     let host = &store.hosts[first];
                     (pieces(host), host.gather_key().0 == block.digest)
                 };
-                let normalizer = Normalizer::new(&terms[first], options);
+                let named = HostTerms::named(&names[first]);
+                let normalizer = Normalizer::new(terms.get(first).unwrap_or(&named), options);
                 (template(&pieces, &normalizer), current)
             }
         };
