@@ -46,18 +46,25 @@ fn output(h: usize, name: &str) -> String {
     )
 }
 
-fn store() -> SharedRunStore {
-    let names: Vec<String> = (1..=40).map(|i| format!("app-{i:02}")).collect();
+/// A store whose one-step run `flow` ended ok on `names`, each host
+/// having printed `output(host, name)`; `host_terms` as the run knew them.
+fn ended_run(
+    flow: &str,
+    names: &[String],
+    host_terms: Vec<HostTerms>,
+    output: impl Fn(usize, &str) -> String,
+) -> SharedRunStore {
     let mut store = RunStore::new(9, 64 * 1024);
     store.absorb(&at(
         0,
         EventKind::InstanceStarted {
-            flow: "status".into(),
-            hosts: names.clone(),
-            steps: vec!["status".into()],
-            batches: vec![(0..40).collect()],
+            flow: flow.into(),
+            hosts: names.to_vec(),
+            steps: vec![flow.into()],
+            batches: vec![(0..names.len()).collect()],
         },
     ));
+    store.host_terms = host_terms;
     for (h, name) in names.iter().enumerate() {
         store.absorb(&at(
             1,
@@ -94,6 +101,11 @@ fn store() -> SharedRunStore {
         store.absorb(&at(4, EventKind::HostFinished { host: h, status }));
     }
     store.shared()
+}
+
+fn store() -> SharedRunStore {
+    let names: Vec<String> = (1..=40).map(|i| format!("app-{i:02}")).collect();
+    ended_run("status", &names, Vec::new(), output)
 }
 
 fn check(name: &str, app: &App, width: u16, height: u16) {
@@ -255,64 +267,21 @@ async fn the_comparison_runs_off_the_ui_task_and_its_answer_comes_as_a_message()
 /// it is a replay's.
 fn listening(dialled: bool) -> SharedRunStore {
     let names: Vec<String> = (1..=3).map(|i| format!("web-{i}")).collect();
-    let mut store = RunStore::new(9, 64 * 1024);
-    store.absorb(&at(
-        0,
-        EventKind::InstanceStarted {
-            flow: "ports".into(),
-            hosts: names.clone(),
-            steps: vec!["ports".into()],
-            batches: vec![(0..3).collect()],
-        },
-    ));
-    if dialled {
-        store.host_terms = names
+    let address = |h: usize| format!("10.0.0.{}", h + 11);
+    let host_terms = match dialled {
+        true => names
             .iter()
             .enumerate()
             .map(|(h, name)| HostTerms {
                 name: name.clone(),
-                address: Some(format!("10.0.0.{}", h + 11)),
+                address: Some(address(h)),
             })
-            .collect();
-    }
-    for h in 0..3 {
-        let text = format!("nginx listening on 10.0.0.{}:443\n", h + 11);
-        store.absorb(&at(
-            1,
-            EventKind::StepStarted {
-                host: h,
-                step: 0,
-                attempt: 1,
-            },
-        ));
-        store.absorb(&at(
-            2,
-            EventKind::Output {
-                host: h,
-                step: 0,
-                stream: Stream::Stdout,
-                data: Bytes::from(text.into_bytes()),
-            },
-        ));
-        let status = HostStatus::Ok;
-        let outcome = StepOutcome {
-            status,
-            exit_code: Some(0),
-            signal: None,
-            error: None,
-        };
-        store.absorb(&at(
-            3,
-            EventKind::StepFinished {
-                host: h,
-                step: 0,
-                attempt: 1,
-                outcome,
-            },
-        ));
-        store.absorb(&at(4, EventKind::HostFinished { host: h, status }));
-    }
-    store.shared()
+            .collect(),
+        false => Vec::new(),
+    };
+    ended_run("ports", &names, host_terms, |h, _| {
+        format!("nginx listening on {}:443\n", address(h))
+    })
 }
 
 #[test]
